@@ -1,0 +1,132 @@
+package dev.stagefarm.cacheclient;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.stagefarm.common.Digest;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The client's own guarantees, against a fake server that can lie. The real server's tests live in cache-server. */
+class CacheClientTest {
+
+    @TempDir
+    Path dir;
+
+    private final FakeContentStore fake = new FakeContentStore();
+    private Server server;
+    private ManagedChannel channel;
+    private CacheClient client;
+
+    @BeforeEach
+    void start() throws Exception {
+        String name = InProcessServerBuilder.generateName();
+        server = InProcessServerBuilder.forName(name).addService(fake).build().start();
+        channel = InProcessChannelBuilder.forName(name).build();
+        client = new CacheClient(channel);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void bytesThatDoNotMatchTheirDigestFailAtTheEndOfTheStream() throws Exception {
+        byte[] data = random(3 << 20);
+        Digest digest = client.upload(data);
+        fake.damageReads = true;
+
+        try (InputStream in = client.open(digest)) {
+            byte[] buf = new byte[64 << 10];
+            assertThatThrownBy(() -> {
+                while (in.read(buf) >= 0) {
+                    // drain
+                }
+            }).isInstanceOf(BlobIntegrityException.class).hasMessageContaining(digest.toString());
+        }
+        assertThatThrownBy(() -> client.readBytes(digest)).isInstanceOf(BlobIntegrityException.class);
+    }
+
+    @Test
+    void aFailedDownloadLeavesNoFileBehind() throws Exception {
+        Digest digest = client.upload(random(100_000));
+        fake.damageReads = true;
+        Path dest = dir.resolve("blob");
+
+        assertThatThrownBy(() -> client.download(digest, dest)).isInstanceOf(BlobIntegrityException.class);
+        try (var files = Files.list(dir)) {
+            assertThat(files).isEmpty();
+        }
+    }
+
+    @Test
+    void downloadReplacesTheTargetAtomically() throws Exception {
+        byte[] data = random(70_000);
+        Digest digest = client.upload(data);
+        Path dest = dir.resolve("blob");
+        Files.writeString(dest, "stale");
+
+        assertThat(client.download(digest, dest)).isEqualTo(data.length);
+        assertThat(Files.readAllBytes(dest)).isEqualTo(data);
+    }
+
+    @Test
+    void aBlobTheCacheLacksIsNoSuchFile() {
+        Digest digest = Digest.of(new byte[] {42});
+        assertThatThrownBy(() -> client.open(digest))
+                .isInstanceOf(NoSuchFileException.class)
+                .hasMessageContaining(digest.toString());
+    }
+
+    @Test
+    void findMissingSplitsLargeQueriesIntoBatchesOfTenThousand() throws Exception {
+        List<Digest> digests = new ArrayList<>();
+        for (int i = 0; i < 25_001; i++) {
+            digests.add(Digest.of(Integer.toString(i).getBytes()));
+        }
+        assertThat(client.findMissing(digests)).hasSize(25_001);
+        assertThat(fake.findMissingSizes).containsExactly(10_000, 10_000, 5_001);
+    }
+
+    @Test
+    void uploadSkipsWhatTheCacheAlreadyHolds() throws Exception {
+        byte[] data = random(10);
+        client.upload(data);
+        Path file = dir.resolve("same");
+        Files.write(file, data);
+        client.upload(Digest.of(data), data.length, file);
+        client.upload(data);
+        assertThat(fake.writes).hasValue(1);
+    }
+
+    @Test
+    void uploadOfAFileThatShrankFailsClearly() throws Exception {
+        byte[] data = random(5000);
+        Path file = dir.resolve("shrinks");
+        Files.write(file, data);
+        assertThatThrownBy(() -> client.upload(Digest.of(data), data.length + 100, file))
+                .hasMessageContaining("shorter");
+    }
+
+    private static byte[] random(int size) {
+        byte[] data = new byte[size];
+        new Random(size).nextBytes(data);
+        return data;
+    }
+}

@@ -1,0 +1,96 @@
+package dev.stagefarm.cacheclient;
+
+import com.google.protobuf.ByteString;
+import dev.stagefarm.proto.cache.ContentStoreGrpc;
+import dev.stagefarm.proto.cache.FindMissingRequest;
+import dev.stagefarm.proto.cache.FindMissingResponse;
+import dev.stagefarm.proto.cache.QueryWriteRequest;
+import dev.stagefarm.proto.cache.QueryWriteResponse;
+import dev.stagefarm.proto.cache.ReadRequest;
+import dev.stagefarm.proto.cache.ReadResponse;
+import dev.stagefarm.proto.cache.WriteRequest;
+import dev.stagefarm.proto.cache.WriteResponse;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import java.io.ByteArrayOutputStream;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * An in-memory ContentStore that can misbehave on purpose (serve damaged bytes), to test what
+ * only a broken server could show: the client's own verification. It trusts uploads blindly.
+ */
+final class FakeContentStore extends ContentStoreGrpc.ContentStoreImplBase {
+
+    final Map<String, byte[]> blobs = new ConcurrentHashMap<>();
+    final List<Integer> findMissingSizes = new CopyOnWriteArrayList<>();
+    final AtomicInteger writes = new AtomicInteger();
+    volatile boolean damageReads;
+
+    @Override
+    public void findMissing(FindMissingRequest request, StreamObserver<FindMissingResponse> response) {
+        findMissingSizes.add(request.getDigestsCount());
+        FindMissingResponse.Builder answer = FindMissingResponse.newBuilder();
+        request.getDigestsList().stream().filter(d -> !blobs.containsKey(d)).forEach(answer::addMissing);
+        response.onNext(answer.build());
+        response.onCompleted();
+    }
+
+    @Override
+    public void read(ReadRequest request, StreamObserver<ReadResponse> response) {
+        byte[] data = blobs.get(request.getDigest());
+        if (data == null) {
+            response.onError(Status.NOT_FOUND.withDescription("blob " + request.getDigest() + " is not in the cache")
+                    .asRuntimeException());
+            return;
+        }
+        data = data.clone();
+        if (damageReads && data.length > 0) {
+            data[data.length - 1] ^= 1;
+        }
+        for (int offset = 0; offset < data.length; offset += 1 << 20) {
+            int n = Math.min(1 << 20, data.length - offset);
+            response.onNext(ReadResponse.newBuilder().setData(ByteString.copyFrom(data, offset, n)).build());
+        }
+        response.onCompleted();
+    }
+
+    @Override
+    public StreamObserver<WriteRequest> write(StreamObserver<WriteResponse> response) {
+        writes.incrementAndGet();
+        return new StreamObserver<>() {
+            private final ByteArrayOutputStream received = new ByteArrayOutputStream();
+            private String digest;
+
+            @Override
+            public void onNext(WriteRequest request) {
+                if (digest == null) {
+                    digest = request.getDigest();
+                }
+                received.writeBytes(request.getData().toByteArray());
+                if (request.getFinish()) {
+                    blobs.put(digest, received.toByteArray());
+                    response.onNext(WriteResponse.newBuilder().setCommittedSize(received.size()).build());
+                    response.onCompleted();
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {}
+
+            @Override
+            public void onCompleted() {}
+        };
+    }
+
+    @Override
+    public void queryWrite(QueryWriteRequest request, StreamObserver<QueryWriteResponse> response) {
+        byte[] data = blobs.get(request.getDigest());
+        response.onNext(QueryWriteResponse.newBuilder()
+                .setComplete(data != null).setCommittedSize(data == null ? 0 : data.length).build());
+        response.onCompleted();
+    }
+}

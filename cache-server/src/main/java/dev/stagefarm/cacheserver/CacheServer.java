@@ -1,0 +1,112 @@
+package dev.stagefarm.cacheserver;
+
+import dev.stagefarm.common.server.GrpcServers;
+import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.ServerInterceptors;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.time.Clock;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The cache-server process: the ContentStore and ActionCache services over one RocksDB
+ * store, plus gRPC health and reflection. The caller chooses the transport by passing a
+ * {@link ServerBuilder} ({@link GrpcServers#netty} in production, in-process in tests).
+ */
+public final class CacheServer implements AutoCloseable {
+
+    /** Logged first on start, until callers are authenticated with a tokens file. */
+    public static final String ANONYMOUS_ACCESS =
+            "cache-server: no --tokens file: accepting every caller (anonymous read/write)";
+
+    private static final Logger log = LoggerFactory.getLogger(CacheServer.class);
+
+    private final CacheServerConfig config;
+    private final MeterRegistry registry;
+    private final ServerBuilder<?> builder;
+    private final HealthStatusManager health = new HealthStatusManager();
+    private RocksStore store;
+    private Server server;
+
+    public CacheServer(CacheServerConfig config, MeterRegistry registry, ServerBuilder<?> builder) {
+        this.config = config;
+        this.registry = registry;
+        this.builder = builder;
+    }
+
+    /** Opens the store and starts serving. */
+    public synchronized CacheServer start() throws IOException {
+        if (server != null) {
+            throw new IllegalStateException("cache-server already started");
+        }
+        log.warn(ANONYMOUS_ACCESS);
+        try {
+            store = RocksStore.open(config.dataDir(), Clock.systemUTC());
+        } catch (StoreException e) {
+            throw new IOException("cache-server cannot open its store in " + config.dataDir() + ": " + e.getMessage(), e);
+        }
+        CacheMetrics metrics = new CacheMetrics(registry);
+        RequestTimer timer = new RequestTimer(metrics);
+        ContentStoreService contentStore = new ContentStoreService(store, metrics);
+        ActionCacheService actionCache = new ActionCacheService(store, store, metrics);
+        // Inbound messages keep gRPC's 4 MiB default: clients send 1 MiB chunks.
+        server = builder
+                .addService(ServerInterceptors.intercept(contentStore, timer))
+                .addService(ServerInterceptors.intercept(actionCache, timer))
+                .addService(health.getHealthService())
+                .addService(ProtoReflectionServiceV1.newInstance())
+                .build();
+        try {
+            server.start();
+        } catch (IOException | RuntimeException e) {
+            store.close();
+            throw e;
+        }
+        health.setStatus(contentStore.bindService().getServiceDescriptor().getName(), ServingStatus.SERVING);
+        health.setStatus(actionCache.bindService().getServiceDescriptor().getName(), ServingStatus.SERVING);
+        log.info("cache-server: serving on {} with data in {}", describeAddress(), config.dataDir());
+        return this;
+    }
+
+    /** The TCP port served, or -1 for a transport without one (in-process). */
+    public int port() {
+        return server.getPort();
+    }
+
+    public void awaitTermination() throws InterruptedException {
+        server.awaitTermination();
+    }
+
+    /** Stops taking calls, lets running ones finish briefly, then closes the store. */
+    @Override
+    public synchronized void close() {
+        if (server == null) {
+            return;
+        }
+        health.enterTerminalState();
+        server.shutdown();
+        try {
+            if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+                server.shutdownNow();
+                server.awaitTermination(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            server.shutdownNow();
+            Thread.currentThread().interrupt();
+        } finally {
+            store.close();
+        }
+    }
+
+    private String describeAddress() {
+        return server.getListenSockets().isEmpty() || server.getPort() < 0
+                ? config.listen() + " (in-process)"
+                : GrpcServers.boundAddress(server).toString();
+    }
+}

@@ -1,0 +1,28 @@
+package dev.stagefarm.cli;
+
+/**
+ * slf4j-simple is configured through system properties, which must be set before the first
+ * logger exists. Servers log at info; the build client keeps its terminal for progress and
+ * only shows the embedded farm's warnings.
+ */
+final class Logging {
+
+    private Logging() {
+    }
+
+    static void configure(String[] args) {
+        boolean client = args.length > 0 && (args[0].equals("build") || args[0].equals("workers"));
+        setDefault("org.slf4j.simpleLogger.defaultLogLevel", client ? "warn" : "info");
+        setDefault("org.slf4j.simpleLogger.showDateTime", "true");
+        setDefault("org.slf4j.simpleLogger.dateTimeFormat", "HH:mm:ss.SSS");
+        setDefault("org.slf4j.simpleLogger.showShortLogName", "true");
+        setDefault("org.slf4j.simpleLogger.logFile", "System.err");
+        setDefault("org.slf4j.simpleLogger.log.io.grpc.netty", "warn");
+    }
+
+    private static void setDefault(String key, String value) {
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, value);
+        }
+    }
+}

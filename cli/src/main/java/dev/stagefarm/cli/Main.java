@@ -1,0 +1,23 @@
+package dev.stagefarm.cli;
+
+import dev.stagefarm.cli.commands.BuildCommand;
+import dev.stagefarm.cli.commands.CacheServerCommand;
+import dev.stagefarm.cli.commands.CoordinatorCommand;
+import dev.stagefarm.cli.commands.WorkerCommand;
+import dev.stagefarm.cli.commands.WorkersCommand;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code stagefarm}: one launcher for every component and for the build client. */
+@Command(name = "stagefarm", mixinStandardHelpOptions = true, version = "stagefarm 0.1.0",
+    description = "A distributed build farm for multi-stage Dockerfiles.",
+    subcommands = {BuildCommand.class, CacheServerCommand.class, CoordinatorCommand.class, WorkerCommand.class,
+        WorkersCommand.class})
+public final class Main {
+
+    public static void main(String[] args) {
+        Logging.configure(args);
+        int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+        System.exit(code);
+    }
+}

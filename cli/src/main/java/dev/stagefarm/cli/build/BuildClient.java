@@ -1,0 +1,114 @@
+package dev.stagefarm.cli.build;
+
+import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.cli.context.ContextScanner;
+import dev.stagefarm.cli.context.DockerIgnore;
+import dev.stagefarm.common.Digest;
+import dev.stagefarm.oci.registry.RegistryConfig;
+import dev.stagefarm.proto.farm.BuildEvent;
+import dev.stagefarm.proto.farm.BuildRequest;
+import dev.stagefarm.proto.farm.BuildResult;
+import dev.stagefarm.proto.farm.CoordinatorGrpc;
+import dev.stagefarm.proto.farm.FarmInfoRequest;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.StatusRuntimeException;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The client side of a build: hashes the context, uploads only what the cache lacks, submits,
+ * streams progress, and writes the outputs from the cache once the image is assembled.
+ */
+public final class BuildClient {
+
+    /** Everything {@code stagefarm build} was asked for. */
+    public record Request(Path context, Path dockerfile, List<String> tags, String target, Map<String, String> buildArgs,
+                          Map<String, String> labels, List<OutputSpec> outputs, Path metadataFile, boolean noCache,
+                          RegistryConfig registries) {
+    }
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    public BuildClient(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    /** Runs the build; returns the process exit code. */
+    public int build(String coordinatorAddress, Request req) throws IOException {
+        ManagedChannel channel = ManagedChannelBuilder.forTarget(coordinatorAddress).usePlaintext()
+            .maxInboundMessageSize(16 << 20).build();
+        try {
+            var coordinator = CoordinatorGrpc.newBlockingStub(channel);
+            String cacheAddress = coordinator.getFarmInfo(FarmInfoRequest.getDefaultInstance()).getCacheAddress();
+            try (CacheClient cache = CacheClient.connect(cacheAddress)) {
+                Digest contextDigest = uploadContext(cache, req);
+                BuildRequest.Builder submit = BuildRequest.newBuilder()
+                    .setDockerfile(Files.readString(req.dockerfile()))
+                    .setDockerfileName(req.dockerfile().getFileName().toString())
+                    .setContextDigest(contextDigest.toString()).putAllBuildArgs(req.buildArgs())
+                    .setTarget(req.target()).setWantImage(true).setNoCache(req.noCache()).putAllLabels(req.labels());
+                ProgressPrinter progress = new ProgressPrinter(out);
+                BuildResult result = null;
+                Iterator<BuildEvent> events = coordinator.build(submit.build());
+                while (events.hasNext()) {
+                    BuildEvent e = events.next();
+                    switch (e.getKindCase()) {
+                        case RESULT -> result = e.getResult();
+                        case ERROR -> {
+                            err.println("ERROR: " + e.getError().getMessage());
+                            return 1;
+                        }
+                        default -> progress.accept(e);
+                    }
+                }
+                if (result == null) {
+                    err.println("ERROR: the coordinator ended the build without a result");
+                    return 1;
+                }
+                new Exporter(cache, req.registries(), out).export(result, req.tags(), req.outputs());
+                if (req.metadataFile() != null) {
+                    MetadataFile.write(req.metadataFile(), result, req.tags());
+                }
+                if (result.hasImage()) {
+                    out.println("image " + result.getImage().getManifestDigest());
+                }
+                return 0;
+            }
+        } catch (StatusRuntimeException e) {
+            err.println("ERROR: farm at " + coordinatorAddress + " failed: " + e.getStatus());
+            return 1;
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+
+    private Digest uploadContext(CacheClient cache, Request req) throws IOException {
+        long t0 = System.nanoTime();
+        ContextScanner.ScannedContext ctx = new ContextScanner(DockerIgnore.forBuild(req.context(), req.dockerfile()))
+            .scan(req.context());
+        Set<Digest> missing = cache.findMissing(ctx.files().keySet());
+        long sent = 0;
+        for (Digest d : missing) {
+            Path f = ctx.files().get(d);
+            long size = Files.size(f);
+            cache.upload(d, size, f);
+            sent += size;
+        }
+        byte[] manifest = ctx.manifest().toByteArray();
+        Digest digest = Digest.of(manifest);
+        cache.upload(manifest);
+        out.printf("#0 context: %d entries, %.1f MB, %d blobs sent (%.1f MB) in %.2fs%n",
+            ctx.manifest().getEntriesCount(), ctx.totalBytes() / 1e6, missing.size(), sent / 1e6,
+            (System.nanoTime() - t0) / 1e9);
+        return digest;
+    }
+}

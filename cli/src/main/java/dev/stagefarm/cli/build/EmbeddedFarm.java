@@ -1,0 +1,64 @@
+package dev.stagefarm.cli.build;
+
+import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.cacheserver.CacheServer;
+import dev.stagefarm.cacheserver.CacheServerConfig;
+import dev.stagefarm.common.server.GrpcServers;
+import dev.stagefarm.common.server.HostPort;
+import dev.stagefarm.coordinator.CoordinatorServer;
+import dev.stagefarm.oci.registry.CredentialStore;
+import dev.stagefarm.oci.registry.RegistryClient;
+import dev.stagefarm.oci.registry.RegistryConfig;
+import dev.stagefarm.worker.WorkerNode;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The default driver: a cache-server, a coordinator and workers in this one process, talking
+ * gRPC over loopback exactly as separate processes would. State lives in {@code dataDir} and
+ * persists between builds, so the second build of a context is answered from the cache.
+ */
+public final class EmbeddedFarm implements AutoCloseable {
+
+    private final CacheServer cacheServer;
+    private final CacheClient coordinatorCache;
+    private final CoordinatorServer coordinator;
+    private final List<WorkerNode> workers = new ArrayList<>();
+
+    private EmbeddedFarm(Path dataDir, int workerCount, RegistryConfig registries) throws IOException {
+        HostPort loopback = new HostPort("127.0.0.1", 0);
+        cacheServer = new CacheServer(new CacheServerConfig(loopback, dataDir.resolve("cache")),
+            new SimpleMeterRegistry(), GrpcServers.netty(loopback)).start();
+        String cacheAddress = "127.0.0.1:" + cacheServer.port();
+        coordinatorCache = CacheClient.connect(cacheAddress);
+        coordinator = new CoordinatorServer(GrpcServers.netty(loopback), coordinatorCache, cacheAddress,
+            new RegistryClient(registries, CredentialStore.fromDockerConfig()), Duration.ofSeconds(30)).start();
+        String coordinatorAddress = "127.0.0.1:" + coordinator.port();
+        for (int i = 1; i <= workerCount; i++) {
+            workers.add(new WorkerNode(new WorkerNode.Config("w" + i, coordinatorAddress, cacheAddress,
+                dataDir.resolve("workers").resolve("w" + i), registries, 2)).start());
+        }
+    }
+
+    public static EmbeddedFarm start(Path dataDir, int workers, RegistryConfig registries) throws IOException {
+        return new EmbeddedFarm(dataDir, workers, registries);
+    }
+
+    public String coordinatorAddress() {
+        return "127.0.0.1:" + coordinator.port();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        for (WorkerNode w : workers) {
+            w.close();
+        }
+        coordinator.close();
+        coordinatorCache.close();
+        cacheServer.close();
+    }
+}

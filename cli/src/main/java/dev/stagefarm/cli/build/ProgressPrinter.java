@@ -1,0 +1,52 @@
+package dev.stagefarm.cli.build;
+
+import dev.stagefarm.proto.farm.BuildEvent;
+import dev.stagefarm.proto.farm.LogLine;
+import dev.stagefarm.proto.farm.StepEvent;
+import java.io.PrintStream;
+import java.util.HashMap;
+import java.util.Map;
+
+/** buildx's "plain" progress: one numbered vertex per step, with its log lines and outcome. */
+public final class ProgressPrinter {
+
+    private final PrintStream out;
+    private final Map<String, Integer> vertex = new HashMap<>();
+    private int next = 1;
+
+    public ProgressPrinter(PrintStream out) {
+        this.out = out;
+    }
+
+    public synchronized void accept(BuildEvent event) {
+        switch (event.getKindCase()) {
+            case STEP -> step(event.getStep());
+            case LOG -> log(event.getLog());
+            default -> {
+            }
+        }
+        out.flush();
+    }
+
+    private int id(int stage, int step) {
+        return vertex.computeIfAbsent(stage + "/" + step, k -> next++);
+    }
+
+    private void step(StepEvent e) {
+        int id = id(e.getStageIndex(), e.getStepIndex());
+        String where = e.getWorker().isEmpty() ? "" : " (on " + e.getWorker() + ")";
+        switch (e.getStatus()) {
+            case STARTED -> out.printf("#%d %s%s%n", id, e.getDescription(), where);
+            case CACHED -> out.printf("#%d %s%n#%d CACHED%n", id, e.getDescription(), id);
+            case DONE -> out.printf("#%d DONE %.1fs%n", id, e.getMillis() / 1000.0);
+            case FAILED -> out.printf("#%d ERROR %s%n", id, e.getDescription());
+            default -> {
+            }
+        }
+    }
+
+    private void log(LogLine line) {
+        int id = id(line.getStageIndex(), line.getStepIndex());
+        out.printf("#%d %s%n", id, line.getText());
+    }
+}

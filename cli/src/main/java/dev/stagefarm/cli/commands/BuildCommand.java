@@ -1,0 +1,113 @@
+package dev.stagefarm.cli.commands;
+
+import dev.stagefarm.cli.build.BuildClient;
+import dev.stagefarm.cli.build.EmbeddedFarm;
+import dev.stagefarm.cli.build.OutputSpec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "build", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Build an image from a Dockerfile, spreading its stages over the farm's workers.",
+        "Without --coordinator it runs the embedded farm (cache-server, coordinator, two workers) in this process."})
+public final class BuildCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "CONTEXT", description = "The build context directory.")
+    Path context;
+
+    @Option(names = {"-f", "--file"}, paramLabel = "FILE", description = "The Dockerfile (default: CONTEXT/Dockerfile).")
+    Path file;
+
+    @Option(names = {"-t", "--tag"}, paramLabel = "REF", description = "Name the image (repeatable).")
+    List<String> tags = new ArrayList<>();
+
+    @Option(names = "--target", paramLabel = "STAGE", description = "Build this stage and what it needs, no more.")
+    String target;
+
+    @Option(names = "--build-arg", paramLabel = "K=V", description = "Set a build-time variable (repeatable).")
+    List<String> buildArgs = new ArrayList<>();
+
+    @Option(names = {"-o", "--output"}, paramLabel = "SPEC",
+        description = "type=docker,dest=PATH | type=oci,dest=PATH | type=image,name=REF,push=true (repeatable).")
+    List<String> outputs = new ArrayList<>();
+
+    @Option(names = "--metadata-file", paramLabel = "PATH", description = "Write the build result's metadata as JSON.")
+    Path metadataFile;
+
+    @Option(names = "--progress", defaultValue = "plain", paramLabel = "plain|tty",
+        description = "Progress output (default: ${DEFAULT-VALUE}).")
+    String progress;
+
+    @Option(names = "--no-cache", description = "Run every step, whatever the cache holds.")
+    boolean noCache;
+
+    @Option(names = "--label", paramLabel = "K=V", description = "Set an image label (repeatable).")
+    List<String> labels = new ArrayList<>();
+
+    @Option(names = "--coordinator", paramLabel = "HOST:PORT", description = "Use this farm instead of the embedded one.")
+    String coordinator;
+
+    @Option(names = "--data", paramLabel = "DIR",
+        description = "The embedded farm's state (default: $STAGEFARM_DATA or /var/lib/stagefarm).")
+    Path data;
+
+    @Option(names = "--workers", defaultValue = "2", description = "Workers in the embedded farm (default: ${DEFAULT-VALUE}).")
+    int embeddedWorkers;
+
+    @Mixin
+    RegistryOptions registries;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!Files.isDirectory(context)) {
+            System.err.println("error: build context " + context + " is not a directory");
+            return 1;
+        }
+        Path dockerfile = file != null ? file : context.resolve("Dockerfile");
+        if (!Files.isRegularFile(dockerfile)) {
+            System.err.println("error: no Dockerfile at " + dockerfile + " (name one with -f)");
+            return 1;
+        }
+        List<OutputSpec> specs = new ArrayList<>();
+        for (String o : outputs) {
+            specs.add(OutputSpec.parse(o));
+        }
+        BuildClient.Request request = new BuildClient.Request(context, dockerfile, tags,
+            target == null ? "" : target, keyValues(buildArgs, "--build-arg"), keyValues(labels, "--label"),
+            specs, metadataFile, noCache, registries.config());
+        if (coordinator != null) {
+            return new BuildClient(System.out, System.err).build(coordinator, request);
+        }
+        Path dataDir = data != null ? data
+            : Path.of(System.getenv().getOrDefault("STAGEFARM_DATA", "/var/lib/stagefarm"));
+        try (EmbeddedFarm farm = EmbeddedFarm.start(dataDir, embeddedWorkers, registries.config())) {
+            return new BuildClient(System.out, System.err).build(farm.coordinatorAddress(), request);
+        }
+    }
+
+    private static Map<String, String> keyValues(List<String> pairs, String flag) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String pair : pairs) {
+            int eq = pair.indexOf('=');
+            if (eq <= 0) {
+                // buildx takes "--build-arg NAME" to mean: the value of NAME in this environment
+                String fromEnv = System.getenv(pair);
+                if (eq < 0 && fromEnv != null) {
+                    out.put(pair, fromEnv);
+                    continue;
+                }
+                throw new IllegalArgumentException(flag + " " + pair + ": expected KEY=VALUE");
+            }
+            out.put(pair.substring(0, eq), pair.substring(eq + 1));
+        }
+        return out;
+    }
+}

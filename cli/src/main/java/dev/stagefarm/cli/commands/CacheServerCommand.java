@@ -1,0 +1,40 @@
+package dev.stagefarm.cli.commands;
+
+import dev.stagefarm.cacheserver.CacheServer;
+import dev.stagefarm.cacheserver.CacheServerConfig;
+import dev.stagefarm.common.server.GrpcServers;
+import dev.stagefarm.common.server.HostPort;
+import dev.stagefarm.common.server.MetricsEndpoint;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "cache-server", mixinStandardHelpOptions = true,
+    description = "Serve the shared layer cache (content-addressed blobs and action cache) from RocksDB.")
+public final class CacheServerCommand implements Callable<Integer> {
+
+    @Option(names = "--listen", defaultValue = "127.0.0.1:7070", description = "gRPC address (default: ${DEFAULT-VALUE}).")
+    String listen;
+
+    @Option(names = "--data", required = true, description = "Directory for the RocksDB store.")
+    Path data;
+
+    @Option(names = "--metrics", description = "Prometheus endpoint address, e.g. 127.0.0.1:9070 (off by default).")
+    String metrics;
+
+    @Override
+    public Integer call() throws Exception {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        HostPort address = HostPort.parse(listen);
+        try (CacheServer server = new CacheServer(new CacheServerConfig(address, data), registry,
+                 GrpcServers.netty(address)).start();
+             MetricsEndpoint endpoint = metrics == null ? null : MetricsEndpoint.start(HostPort.parse(metrics), registry)) {
+            Runtime.getRuntime().addShutdownHook(new Thread(server::close));
+            server.awaitTermination();
+        }
+        return 0;
+    }
+}

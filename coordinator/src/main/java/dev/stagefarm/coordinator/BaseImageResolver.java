@@ -1,0 +1,17 @@
+package dev.stagefarm.coordinator;
+
+/** Turns a FROM image reference into the base a stage starts from. */
+interface BaseImageResolver {
+
+    /**
+     * @param image the expanded FROM value, e.g. {@code golang:latest}
+     * @throws BaseImageException when the image cannot be resolved; the message says what to do
+     */
+    StageBase resolve(String image) throws BaseImageException;
+
+    final class BaseImageException extends Exception {
+        BaseImageException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+}

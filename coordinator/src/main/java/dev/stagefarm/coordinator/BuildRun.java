@@ -1,0 +1,380 @@
+package dev.stagefarm.coordinator;
+
+import dev.stagefarm.common.Digest;
+import dev.stagefarm.dockerfile.Dockerfile;
+import dev.stagefarm.dockerfile.DockerfileException;
+import dev.stagefarm.dockerfile.Instruction;
+import dev.stagefarm.dockerfile.InvalidValueException;
+import dev.stagefarm.dockerfile.ShellWords;
+import dev.stagefarm.dockerfile.Stage;
+import dev.stagefarm.dockerfile.StageGraph;
+import dev.stagefarm.proto.cache.ActionResult;
+import dev.stagefarm.proto.cache.ArtifactResult;
+import dev.stagefarm.proto.cache.ImageResult;
+import dev.stagefarm.proto.cache.Layer;
+import dev.stagefarm.proto.farm.ArtifactRequest;
+import dev.stagefarm.proto.farm.BuildEvent;
+import dev.stagefarm.proto.farm.BuildRequest;
+import dev.stagefarm.proto.farm.History;
+import dev.stagefarm.proto.farm.ImageSpec;
+import dev.stagefarm.proto.farm.Job;
+import dev.stagefarm.proto.farm.JobResult;
+import dev.stagefarm.proto.farm.StageReport;
+import dev.stagefarm.proto.farm.StageSource;
+import dev.stagefarm.proto.farm.Step;
+import dev.stagefarm.proto.farm.StepEvent;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * One build: stages run as soon as the stages they depend on are done, each planned when its
+ * inputs are known, answered from the cache when every result is there, dispatched otherwise.
+ */
+final class BuildRun {
+
+    private final String buildId;
+    private final BuildRequest request;
+    private final Dockerfile dockerfile;
+    private final StageGraph graph;
+    private final ContextIndex context;
+    private final Map<String, String> globals;
+    private final ActionLookup cache;
+    private final BaseImageResolver bases;
+    private final JobDispatcher dispatcher;
+    private final BuildEvents events;
+    private final Map<Integer, CompletableFuture<StageOutcome>> outcomes = new ConcurrentHashMap<>();
+
+    /** The action cache as planning sees it. */
+    interface ActionLookup {
+        Optional<ActionResult> get(String key) throws IOException;
+    }
+
+    BuildRun(String buildId, BuildRequest request, Dockerfile dockerfile, StageGraph graph, ContextIndex context,
+             Map<String, String> globals, ActionLookup cache, BaseImageResolver bases, JobDispatcher dispatcher,
+             BuildEvents events) {
+        this.buildId = buildId;
+        this.request = request;
+        this.dockerfile = dockerfile;
+        this.graph = graph;
+        this.context = context;
+        this.globals = globals;
+        this.cache = cache;
+        this.bases = bases;
+        this.dispatcher = dispatcher;
+        this.events = events;
+    }
+
+    /** Runs every stage the target needs; the last event says how it ended. */
+    void execute() {
+        List<Integer> order = graph.reachable();
+        int target = order.getLast();
+        try (ExecutorService stages = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int index : order) {
+                outcomes.put(index, CompletableFuture.supplyAsync(() -> runStage(index, index == target), stages));
+            }
+            StageOutcome last = outcomes.get(target).join();
+            var result = dev.stagefarm.proto.farm.BuildResult.newBuilder();
+            last.image().ifPresent(result::setImage);
+            for (int index : order) {
+                result.addStages(outcomes.get(index).join().report());
+            }
+            events.send(BuildEvent.newBuilder().setResult(result).build());
+        } catch (CompletionException e) {
+            Throwable cause = e.getCause() instanceof StageFailed f ? f : e.getCause();
+            events.send(BuildEvent.newBuilder().setError(dev.stagefarm.proto.farm.BuildError.newBuilder()
+                .setMessage(cause.getMessage() == null ? cause.toString() : cause.getMessage())).build());
+        }
+    }
+
+    /** A stage that cannot finish; its message is what the user reads. */
+    static final class StageFailed extends RuntimeException {
+        StageFailed(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private StageOutcome runStage(int index, boolean isTarget) {
+        for (int dep : graph.dependencies(index)) {
+            outcomes.get(dep).join(); // a failed dependency fails this stage with its own message
+        }
+        Stage stage = dockerfile.stages().get(index);
+        Instant started = Instant.now();
+        try {
+            StageBase base = base(stage);
+            StagePlan plan = new StagePlanner(new Inputs(index)).plan(stage, base);
+            List<ArtifactRequest> exports = exports(index, plan.stageKey());
+            Optional<ImageSpec> image = isTarget && request.getWantImage()
+                ? Optional.of(imageSpec(plan)) : Optional.empty();
+            return fromCache(index, stage, plan, exports, image, started)
+                .orElseGet(() -> dispatch(index, stage, plan, exports, image, started));
+        } catch (DockerfileException e) {
+            throw new StageFailed(e.getMessage());
+        } catch (BaseImageResolver.BaseImageException e) {
+            throw new StageFailed(dockerfile.fileName() + ":" + stage.line() + ": FROM: " + e.getMessage());
+        } catch (IOException e) {
+            throw new StageFailed("stage " + stage.displayName() + ": cache-server unreachable: " + e.getMessage());
+        }
+    }
+
+    private StageBase base(Stage stage) throws DockerfileException, BaseImageResolver.BaseImageException {
+        Optional<Integer> baseStage = graph.baseStage(stage.index());
+        if (baseStage.isPresent()) {
+            StageOutcome from = outcomes.get(baseStage.get()).join();
+            return new StageBase(from.stageKey(), dev.stagefarm.proto.farm.BaseImage.newBuilder()
+                .addAllLayers(from.layers()).setStageKey(from.stageKey()).build(),
+                from.config(), from.history(), "stage " + dockerfile.stages().get(baseStage.get()).displayName(),
+                baseStage.get());
+        }
+        String image;
+        try {
+            image = ShellWords.expand(stage.baseImage(), StagePlanner.globalLookup(globals), dockerfile.escape());
+        } catch (InvalidValueException e) {
+            throw new DockerfileException(dockerfile.fileName(), stage.line(), Optional.of("FROM"), e.getMessage());
+        }
+        if (image.isEmpty()) {
+            throw new DockerfileException(dockerfile.fileName(), stage.line(), Optional.of("FROM"),
+                "base name (" + stage.baseImage() + ") should not be blank");
+        }
+        if (image.equals("scratch")) {
+            return new StageBase(CacheKey.of("scratch").build(), dev.stagefarm.proto.farm.BaseImage.getDefaultInstance(),
+                ImageConfigEditor.scratch(), List.of(), "scratch", -1);
+        }
+        return bases.resolve(image);
+    }
+
+    /** One artifact per consuming COPY: exactly the paths it takes from this stage. */
+    private List<ArtifactRequest> exports(int index, String stageKey) {
+        Map<String, ArtifactRequest> out = new LinkedHashMap<>();
+        for (int consumer : graph.reachable()) {
+            Stage s = dockerfile.stages().get(consumer);
+            for (Instruction ins : s.instructions()) {
+                if (ins instanceof Instruction.Copy c && c.from().isPresent()
+                    && stageRef(c.from().get(), consumer).orElse(-1) == index) {
+                    List<String> paths = globalPaths(c.sources());
+                    String id = artifactId(paths);
+                    out.putIfAbsent(id, ArtifactRequest.newBuilder().addAllPaths(paths)
+                        .setKey(CacheKey.of("artifact").add(stageKey).add(paths).build()).build());
+                }
+            }
+        }
+        return List.copyOf(out.values());
+    }
+
+    private List<String> globalPaths(List<String> sources) {
+        List<String> out = new ArrayList<>();
+        for (String src : sources) {
+            try {
+                out.add(ShellWords.expand(src, StagePlanner.globalLookup(globals), dockerfile.escape()));
+            } catch (InvalidValueException e) {
+                out.add(src);
+            }
+        }
+        return out;
+    }
+
+    static String artifactId(List<String> paths) {
+        return String.join("\n", paths);
+    }
+
+    private OptionalInt stageRef(String ref, int consumer) {
+        for (Stage s : dockerfile.stages()) {
+            if (s.index() < consumer && s.name().filter(n -> n.equalsIgnoreCase(ref)).isPresent()) {
+                return OptionalInt.of(s.index());
+            }
+        }
+        if (ref.matches("\\d+") && Integer.parseInt(ref) < consumer) {
+            return OptionalInt.of(Integer.parseInt(ref));
+        }
+        return OptionalInt.empty();
+    }
+
+    private ImageSpec imageSpec(StagePlan plan) {
+        byte[] config = plan.config().toJsonWithoutLayers();
+        CacheKey key = CacheKey.of("image").add(plan.stageKey()).add(Digest.of(config).toString());
+        for (History h : plan.history()) {
+            key.add(h.getCreatedBy()).add(h.getEmptyLayer()).add(Integer.toString(h.getStepIndex()));
+        }
+        return ImageSpec.newBuilder().setConfigJson(com.google.protobuf.ByteString.copyFrom(config))
+            .addAllHistory(plan.history()).setKey(key.build()).build();
+    }
+
+    /** The stage's result when the cache holds every piece of it: no worker is involved. */
+    private Optional<StageOutcome> fromCache(int index, Stage stage, StagePlan plan, List<ArtifactRequest> exports,
+                                             Optional<ImageSpec> image, Instant started) throws IOException {
+        if (request.getNoCache()) {
+            return Optional.empty();
+        }
+        List<Layer> layers = new ArrayList<>(plan.base().image().getLayersList());
+        for (Step step : plan.steps()) {
+            Optional<ActionResult> hit = cache.get(step.getKey());
+            if (hit.isEmpty() || !hit.get().hasStep()) {
+                return Optional.empty();
+            }
+            if (hit.get().getStep().hasLayer()) {
+                layers.add(hit.get().getStep().getLayer());
+            }
+        }
+        Map<String, ArtifactResult> artifacts = new LinkedHashMap<>();
+        for (ArtifactRequest export : exports) {
+            Optional<ActionResult> hit = cache.get(export.getKey());
+            if (hit.isEmpty() || !hit.get().hasArtifact()) {
+                return Optional.empty();
+            }
+            artifacts.put(artifactId(export.getPathsList()), hit.get().getArtifact());
+        }
+        Optional<ImageResult> imageResult = Optional.empty();
+        if (image.isPresent()) {
+            Optional<ActionResult> hit = cache.get(image.get().getKey());
+            if (hit.isEmpty() || !hit.get().hasImage()) {
+                return Optional.empty();
+            }
+            imageResult = Optional.of(hit.get().getImage());
+        }
+        send(index, stage, 0, "[" + stage.displayName() + " 1/" + (plan.steps().size() + 1) + "] FROM "
+            + plan.base().description(), StepEvent.Status.CACHED, "");
+        for (int i = 0; i < plan.steps().size(); i++) {
+            send(index, stage, i + 1, plan.steps().get(i).getDescription(), StepEvent.Status.CACHED, "");
+        }
+        String now = Instant.now().toString();
+        StageReport report = StageReport.newBuilder().setName(stage.displayName()).setIndex(index)
+            .setCached(true).setStartedAt(started.toString()).setFinishedAt(now).build();
+        return Optional.of(new StageOutcome(index, plan.stageKey(), layers, plan.config(), plan.history(), artifacts,
+            imageResult, "", report));
+    }
+
+    private StageOutcome dispatch(int index, Stage stage, StagePlan plan, List<ArtifactRequest> exports,
+                                  Optional<ImageSpec> image, Instant started) {
+        Job.Builder job = Job.newBuilder().setJobId(buildId + "-" + index).setBuildId(buildId)
+            .setStageIndex(index).setStageName(stage.displayName()).setBase(plan.base().image())
+            .setContextDigest(request.getContextDigest()).addAllExports(exports)
+            .setDockerfileName(dockerfile.fileName()).setStageKey(plan.stageKey());
+        for (Step step : plan.steps()) {
+            job.addSteps(markCached(step));
+        }
+        image.ifPresent(job::setImage);
+        JobDispatcher.Dispatched done = dispatcher.submit(job.build(), worker -> localBytes(plan, worker),
+            event -> {
+                if (event.hasStep()) {
+                    events.send(BuildEvent.newBuilder().setStep(event.getStep()).build());
+                } else if (event.hasLog()) {
+                    events.send(BuildEvent.newBuilder().setLog(event.getLog()).build());
+                }
+            }).join();
+        JobResult result = done.result();
+        if (!result.getOk()) {
+            throw new StageFailed(result.getError());
+        }
+        Map<String, ArtifactResult> artifacts = new LinkedHashMap<>();
+        for (int i = 0; i < exports.size() && i < result.getArtifactsCount(); i++) {
+            artifacts.put(artifactId(exports.get(i).getPathsList()), result.getArtifacts(i));
+        }
+        StageReport report = StageReport.newBuilder().setName(stage.displayName()).setIndex(index)
+            .setWorker(done.worker()).setCached(false)
+            .setStartedAt(result.getStartedAt().isEmpty() ? started.toString() : result.getStartedAt())
+            .setFinishedAt(result.getFinishedAt().isEmpty() ? Instant.now().toString() : result.getFinishedAt())
+            .setFetchedBytes(result.getFetchedBytes()).build();
+        return new StageOutcome(index, plan.stageKey(), result.getLayersList(), plan.config(), plan.history(),
+            artifacts, result.hasImage() ? Optional.of(result.getImage()) : Optional.empty(), done.worker(), report);
+    }
+
+    private Step markCached(Step step) {
+        if (request.getNoCache()) {
+            return step;
+        }
+        try {
+            Optional<ActionResult> hit = cache.get(step.getKey());
+            if (hit.isPresent() && hit.get().hasStep()) {
+                return step.toBuilder().setIsCached(true).setCached(hit.get().getStep()).build();
+            }
+        } catch (IOException e) {
+            // the worker will find out for itself; a cache hiccup only costs a rebuild
+        }
+        return step;
+    }
+
+    /** Bytes of a stage's inputs that a worker already holds: the final stage goes where they are. */
+    private long localBytes(StagePlan plan, String worker) {
+        long bytes = 0;
+        if (plan.base().sourceStage() >= 0) {
+            StageOutcome base = outcomes.get(plan.base().sourceStage()).join();
+            if (worker.equals(base.worker())) {
+                bytes += base.layerBytes();
+            }
+        }
+        for (int source : plan.sourceStages()) {
+            StageOutcome from = outcomes.get(source).join();
+            if (worker.equals(from.worker())) {
+                bytes += from.artifacts().values().stream().mapToLong(ArtifactResult::getSize).sum();
+            }
+        }
+        return bytes;
+    }
+
+    private void send(int stageIndex, Stage stage, int step, String description, StepEvent.Status status,
+                      String worker) {
+        events.send(BuildEvent.newBuilder().setStep(StepEvent.newBuilder().setStageIndex(stageIndex)
+            .setStageName(stage.displayName()).setStepIndex(step).setDescription(description)
+            .setStatus(status).setWorker(worker)).build());
+    }
+
+    /** What the planner of one stage sees of the build. */
+    private final class Inputs implements StagePlanner.Inputs {
+        private final int stage;
+
+        Inputs(int stage) {
+            this.stage = stage;
+        }
+
+        @Override
+        public String fileName() {
+            return dockerfile.fileName();
+        }
+
+        @Override
+        public char escape() {
+            return dockerfile.escape();
+        }
+
+        @Override
+        public Optional<String> buildArg(String name) {
+            return Optional.ofNullable(request.getBuildArgsMap().get(name));
+        }
+
+        @Override
+        public Map<String, String> globalArgs() {
+            return globals;
+        }
+
+        @Override
+        public ContextIndex context() {
+            return context;
+        }
+
+        @Override
+        public OptionalInt stageIndex(String ref) {
+            return stageRef(ref, stage);
+        }
+
+        @Override
+        public StageSource stageSource(int source, List<String> sources) {
+            StageOutcome from = outcomes.get(source).join();
+            ArtifactResult artifact = from.artifacts().get(artifactId(globalPaths(sources)));
+            StageSource.Builder s = StageSource.newBuilder().setStageIndex(source).setStageKey(from.stageKey());
+            if (artifact != null) {
+                s.setArtifact(artifact);
+            }
+            return s.build();
+        }
+    }
+}

@@ -1,0 +1,82 @@
+package dev.stagefarm.coordinator;
+
+import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.common.Digest;
+import dev.stagefarm.dockerfile.Dockerfile;
+import dev.stagefarm.dockerfile.DockerfileException;
+import dev.stagefarm.dockerfile.DockerfileParser;
+import dev.stagefarm.dockerfile.InvalidValueException;
+import dev.stagefarm.dockerfile.ShellWords;
+import dev.stagefarm.dockerfile.StageGraph;
+import dev.stagefarm.dockerfile.ArgDef;
+import dev.stagefarm.dockerfile.Instruction;
+import dev.stagefarm.proto.farm.BuildError;
+import dev.stagefarm.proto.farm.BuildEvent;
+import dev.stagefarm.proto.farm.BuildRequest;
+import dev.stagefarm.proto.farm.ContextManifest;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Turns a build request into a {@link BuildRun}: parse, stage graph, context, global ARGs. */
+final class BuildRunner {
+
+    private static final Logger log = LoggerFactory.getLogger(BuildRunner.class);
+
+    private final CacheClient cache;
+    private final BaseImageResolver bases;
+    private final JobDispatcher dispatcher;
+
+    BuildRunner(CacheClient cache, BaseImageResolver bases, JobDispatcher dispatcher) {
+        this.cache = cache;
+        this.bases = bases;
+        this.dispatcher = dispatcher;
+    }
+
+    void run(BuildRequest request, BuildEvents events) {
+        String buildId = UUID.randomUUID().toString().substring(0, 8);
+        String fileName = request.getDockerfileName().isEmpty() ? "Dockerfile" : request.getDockerfileName();
+        try {
+            Dockerfile df = DockerfileParser.parse(request.getDockerfile(), fileName);
+            StageGraph graph = StageGraph.build(df,
+                request.getTarget().isEmpty() ? Optional.empty() : Optional.of(request.getTarget()));
+            ContextManifest manifest = ContextManifest.parseFrom(cache.readBytes(Digest.parse(request.getContextDigest())));
+            log.info("build {}: {} stages, {} to build", buildId, df.stages().size(), graph.reachable().size());
+            new BuildRun(buildId, request, df, graph, new ContextIndex(manifest), globalArgs(df, request),
+                cache::getAction, bases, dispatcher, events).execute();
+        } catch (DockerfileException e) {
+            fail(events, e.getMessage());
+        } catch (IOException e) {
+            fail(events, "could not read the build context from the cache-server: " + e.getMessage());
+        }
+    }
+
+    /** Global ARGs in order: each default may use the ones before it; --build-arg overrides. */
+    private static Map<String, String> globalArgs(Dockerfile df, BuildRequest request) throws DockerfileException {
+        Map<String, String> values = new LinkedHashMap<>();
+        for (Instruction.Arg arg : df.globalArgs()) {
+            for (ArgDef def : arg.args()) {
+                String given = request.getBuildArgsMap().get(def.name());
+                if (given != null) {
+                    values.put(def.name(), given);
+                } else if (def.defaultValue().isPresent()) {
+                    try {
+                        values.put(def.name(), ShellWords.expand(def.defaultValue().get(),
+                            n -> Optional.ofNullable(values.get(n)), df.escape()));
+                    } catch (InvalidValueException e) {
+                        throw new DockerfileException(df.fileName(), arg.line(), Optional.of("ARG"), e.getMessage());
+                    }
+                }
+            }
+        }
+        return values;
+    }
+
+    private static void fail(BuildEvents events, String message) {
+        events.send(BuildEvent.newBuilder().setError(BuildError.newBuilder().setMessage(message)).build());
+    }
+}

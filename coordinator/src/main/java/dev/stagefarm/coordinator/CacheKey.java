@@ -1,0 +1,49 @@
+package dev.stagefarm.coordinator;
+
+import dev.stagefarm.common.Digest;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Collection;
+
+/**
+ * Builds content-based cache keys: a key hashes its parent key, the canonical instruction and
+ * every input the step can see. Each part is length-prefixed so that no two different part
+ * lists can hash alike ("ab","c" vs "a","bc").
+ */
+final class CacheKey {
+
+    /** Bump when the meaning of a key changes, so old cache entries are never misread. */
+    private static final String VERSION = "stagefarm-key-v1";
+
+    private final MessageDigest sha = Digest.newSha256();
+
+    private CacheKey(String kind) {
+        add(VERSION).add(kind);
+    }
+
+    static CacheKey of(String kind) {
+        return new CacheKey(kind);
+    }
+
+    CacheKey add(String part) {
+        byte[] bytes = (part == null ? "\0null" : part).getBytes(StandardCharsets.UTF_8);
+        sha.update(ByteBuffer.allocate(Integer.BYTES).putInt(bytes.length).array());
+        sha.update(bytes);
+        return this;
+    }
+
+    CacheKey add(Collection<String> parts) {
+        add(Integer.toString(parts.size()));
+        parts.forEach(this::add);
+        return this;
+    }
+
+    CacheKey add(boolean flag) {
+        return add(flag ? "1" : "0");
+    }
+
+    String build() {
+        return Digest.fromBytes(sha.digest()).toString();
+    }
+}

@@ -1,0 +1,79 @@
+package dev.stagefarm.coordinator;
+
+import dev.stagefarm.common.GoGlob;
+import dev.stagefarm.proto.farm.ContextEntry;
+import dev.stagefarm.proto.farm.ContextManifest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+
+/**
+ * The build context as the coordinator sees it: paths, modes and content digests, no bytes.
+ * Enough to check that a COPY source exists and to key the step on exactly what it copies.
+ */
+final class ContextIndex {
+
+    private final TreeMap<String, ContextEntry> entries = new TreeMap<>();
+
+    ContextIndex(ContextManifest manifest) {
+        manifest.getEntriesList().forEach(e -> entries.put(e.getPath(), e));
+    }
+
+    /** The entries a COPY source selects (a directory brings everything below it), sorted. */
+    List<ContextEntry> select(String source) throws MissingSourceException {
+        String clean = clean(source);
+        List<ContextEntry> out = new ArrayList<>();
+        if (clean.isEmpty()) {
+            out.addAll(entries.values());
+            return out;
+        }
+        List<String> roots = new ArrayList<>();
+        if (GoGlob.hasMeta(clean)) {
+            Pattern p = GoGlob.compile(clean);
+            entries.keySet().stream().filter(k -> p.matcher(k).matches()).forEach(roots::add);
+        } else if (entries.containsKey(clean)) {
+            roots.add(clean);
+        }
+        if (roots.isEmpty()) {
+            throw new MissingSourceException(source);
+        }
+        for (String root : roots) {
+            out.add(entries.get(root));
+            out.addAll(entries.subMap(root + "/", root + "/\uffff").values());
+        }
+        return out;
+    }
+
+    /** Adds what a step copies to its key: paths, types, modes and contents, never times. */
+    static void addTo(CacheKey key, List<ContextEntry> selected) {
+        key.add(Integer.toString(selected.size()));
+        for (ContextEntry e : selected) {
+            key.add(e.getPath()).add(e.getType().name()).add(Integer.toOctalString(e.getMode()))
+                .add(e.getType() == ContextEntry.Type.SYMLINK ? e.getLinkTarget() : e.getDigest());
+        }
+    }
+
+    static String clean(String source) {
+        List<String> parts = new ArrayList<>();
+        for (String part : source.split("/")) {
+            if (part.isEmpty() || part.equals(".")) {
+                continue;
+            }
+            if (part.equals("..")) {
+                if (!parts.isEmpty()) {
+                    parts.removeLast();
+                }
+            } else {
+                parts.add(part);
+            }
+        }
+        return String.join("/", parts);
+    }
+
+    static final class MissingSourceException extends Exception {
+        MissingSourceException(String source) {
+            super("\"" + source + "\" not found in the build context (is it left out by .dockerignore?)");
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package dev.stagefarm.coordinator;
+
+import dev.stagefarm.proto.farm.BuildEvent;
+import dev.stagefarm.proto.farm.BuildRequest;
+import dev.stagefarm.proto.farm.CoordinatorGrpc;
+import dev.stagefarm.proto.farm.CoordinatorMessage;
+import dev.stagefarm.proto.farm.FarmInfo;
+import dev.stagefarm.proto.farm.FarmInfoRequest;
+import dev.stagefarm.proto.farm.ListWorkersRequest;
+import dev.stagefarm.proto.farm.ListWorkersResponse;
+import dev.stagefarm.proto.farm.WorkerInfo;
+import dev.stagefarm.proto.farm.WorkerMessage;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The gRPC edge of the coordinator: worker sessions and build submissions. */
+final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
+
+    private static final Logger log = LoggerFactory.getLogger(CoordinatorService.class);
+
+    private final WorkerPool pool;
+    private final JobDispatcher dispatcher;
+    private final BuildRunner builds;
+    private final String cacheAddress;
+
+    CoordinatorService(WorkerPool pool, JobDispatcher dispatcher, BuildRunner builds, String cacheAddress) {
+        this.cacheAddress = cacheAddress;
+        this.pool = pool;
+        this.dispatcher = dispatcher;
+        this.builds = builds;
+    }
+
+    @Override
+    public StreamObserver<WorkerMessage> connect(StreamObserver<CoordinatorMessage> responses) {
+        return new StreamObserver<>() {
+            private WorkerSession session;
+
+            @Override
+            public void onNext(WorkerMessage message) {
+                switch (message.getKindCase()) {
+                    case HELLO -> session = pool.join(message.getHello().getName(), responses);
+                    case EVENT -> dispatcher.onEvent(message.getEvent());
+                    case RESULT -> {
+                        if (session != null) {
+                            dispatcher.onResult(session, message.getResult());
+                        }
+                    }
+                    case KIND_NOT_SET -> log.warn("worker sent an empty message");
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                gone();
+            }
+
+            @Override
+            public void onCompleted() {
+                gone();
+                responses.onCompleted();
+            }
+
+            private void gone() {
+                if (session != null) {
+                    pool.leave(session);
+                    dispatcher.onWorkerLost(session);
+                }
+            }
+        };
+    }
+
+    @Override
+    public void build(BuildRequest request, StreamObserver<BuildEvent> responses) {
+        var events = new BuildEvents((ServerCallStreamObserver<BuildEvent>) responses);
+        Thread.ofVirtual().name("build").start(() -> {
+            try {
+                builds.run(request, events);
+                events.complete();
+            } catch (RuntimeException e) {
+                log.error("build failed unexpectedly", e);
+                events.fail(Status.INTERNAL.withDescription("coordinator error: " + e).asRuntimeException());
+            }
+        });
+    }
+
+    @Override
+    public void getFarmInfo(FarmInfoRequest request, StreamObserver<FarmInfo> responses) {
+        responses.onNext(FarmInfo.newBuilder().setCacheAddress(cacheAddress).build());
+        responses.onCompleted();
+    }
+
+    @Override
+    public void listWorkers(ListWorkersRequest request, StreamObserver<ListWorkersResponse> responses) {
+        var reply = ListWorkersResponse.newBuilder();
+        for (WorkerSession w : pool.alive()) {
+            reply.addWorkers(WorkerInfo.newBuilder().setName(w.name()).setRunningJobs(w.load()));
+        }
+        responses.onNext(reply.build());
+        responses.onCompleted();
+    }
+}

@@ -1,0 +1,55 @@
+package dev.stagefarm.coordinator;
+
+import dev.stagefarm.common.Digest;
+import dev.stagefarm.oci.Descriptor;
+import dev.stagefarm.oci.ImageReference;
+import dev.stagefarm.oci.Platform;
+import dev.stagefarm.oci.registry.RegistryClient;
+import dev.stagefarm.oci.registry.RegistryException;
+import dev.stagefarm.oci.registry.ResolvedImage;
+import dev.stagefarm.proto.cache.Layer;
+import dev.stagefarm.proto.farm.BaseImage;
+import java.util.List;
+
+/** Resolves FROM images through the registry client: tag to digest, layers, config. */
+final class RegistryBaseResolver implements BaseImageResolver {
+
+    private final RegistryClient registry;
+
+    RegistryBaseResolver(RegistryClient registry) {
+        this.registry = registry;
+    }
+
+    @Override
+    public StageBase resolve(String image) throws BaseImageException {
+        ImageReference ref;
+        try {
+            ref = ImageReference.parse(image);
+        } catch (IllegalArgumentException e) {
+            throw new BaseImageException("invalid image name \"" + image + "\": " + e.getMessage(), e);
+        }
+        ResolvedImage resolved;
+        try {
+            resolved = registry.resolve(ref, Platform.LINUX_AMD64);
+        } catch (RegistryException e) {
+            throw new BaseImageException(e.getMessage(), e);
+        }
+        List<Digest> diffIds = resolved.config().diffIds();
+        List<Descriptor> descriptors = resolved.manifest().layers();
+        if (diffIds.size() != descriptors.size()) {
+            throw new BaseImageException(image + ": the image config lists " + diffIds.size()
+                + " layers but the manifest " + descriptors.size() + "; the image is broken", null);
+        }
+        String repository = ref.registry() + "/" + ref.repository();
+        BaseImage.Builder base = BaseImage.newBuilder().setRegistryRepository(repository);
+        for (int i = 0; i < descriptors.size(); i++) {
+            Descriptor d = descriptors.get(i);
+            base.addLayers(Layer.newBuilder().setDigest(d.digest().toString()).setDiffId(diffIds.get(i).toString())
+                .setSize(d.size()).setMediaType(d.mediaType()).setSourceRepository(repository));
+        }
+        ImageConfigEditor config = ImageConfigEditor.parse(resolved.configBytes());
+        String pinned = resolved.ref().toString();
+        return new StageBase(CacheKey.of("from").add(resolved.manifestDigest().toString()).build(), base.build(),
+            config, config.history(), pinned, -1);
+    }
+}

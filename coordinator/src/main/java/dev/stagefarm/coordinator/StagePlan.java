@@ -1,0 +1,22 @@
+package dev.stagefarm.coordinator;
+
+import dev.stagefarm.proto.farm.History;
+import dev.stagefarm.proto.farm.Step;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A stage turned into steps with cache keys, plus the image config and history it ends with.
+ *
+ * @param stageKey the key of the stage's last filesystem step (its base's key if it has none)
+ * @param sourceStages stages whose files this stage copies ({@code COPY --from})
+ */
+record StagePlan(StageBase base, List<Step> steps, String stageKey, ImageConfigEditor config,
+                 List<History> history, Set<Integer> sourceStages) {
+
+    StagePlan {
+        steps = List.copyOf(steps);
+        history = List.copyOf(history);
+        sourceStages = Set.copyOf(sourceStages);
+    }
+}

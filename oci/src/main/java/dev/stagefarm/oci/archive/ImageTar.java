@@ -1,0 +1,97 @@
+package dev.stagefarm.oci.archive;
+
+import dev.stagefarm.common.BlobSource;
+import dev.stagefarm.common.Digest;
+import dev.stagefarm.oci.Descriptor;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.Set;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+
+/**
+ * The tar both image archive formats are written into: fixed owners, modes and times so the same image
+ * gives the same archive, and every blob checked against its descriptor while it is copied in.
+ */
+final class ImageTar implements AutoCloseable {
+
+    private final TarArchiveOutputStream tar;
+    private final Set<String> written = new HashSet<>();
+
+    ImageTar(OutputStream out) {
+        tar = new TarArchiveOutputStream(out, "UTF-8");
+        tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+        tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+    }
+
+    void directory(String name) throws IOException {
+        if (written.add(name)) {
+            tar.putArchiveEntry(entry(name + "/", 0755));
+            tar.closeArchiveEntry();
+        }
+    }
+
+    void file(String name, byte[] content) throws IOException {
+        if (written.add(name)) {
+            TarArchiveEntry e = entry(name, 0644);
+            e.setSize(content.length);
+            tar.putArchiveEntry(e);
+            tar.write(content);
+            tar.closeArchiveEntry();
+        }
+    }
+
+    /** Copies a blob under {@code name} (once), failing if its bytes do not match the descriptor. */
+    void blob(String name, BlobSource blobs, Descriptor d) throws IOException {
+        if (!written.add(name)) {
+            return;
+        }
+        TarArchiveEntry e = entry(name, 0644);
+        e.setSize(d.size());
+        tar.putArchiveEntry(e);
+        MessageDigest sha = Digest.newSha256();
+        long total = 0;
+        try (InputStream in = blobs.open(d.digest())) {
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                total += n;
+                if (total > d.size()) {
+                    break;
+                }
+                sha.update(buf, 0, n);
+                tar.write(buf, 0, n);
+            }
+        }
+        Digest actual = Digest.fromBytes(sha.digest());
+        if (total != d.size() || !actual.equals(d.digest())) {
+            throw new IOException("blob " + d.digest() + " read back as " + total + " bytes with digest " + actual
+                    + " (want " + d.size() + "): the blob store is corrupt; the archive is unusable");
+        }
+        tar.closeArchiveEntry();
+    }
+
+    static String blobPath(Digest d) {
+        return "blobs/sha256/" + d.encoded();
+    }
+
+    private static TarArchiveEntry entry(String name, int mode) {
+        TarArchiveEntry e = new TarArchiveEntry(name);
+        e.setMode(mode);
+        e.setUserId(0);
+        e.setGroupId(0);
+        e.setUserName("");
+        e.setGroupName("");
+        e.setModTime(java.nio.file.attribute.FileTime.from(Instant.EPOCH));
+        return e;
+    }
+
+    @Override
+    public void close() throws IOException {
+        tar.finish();
+        tar.flush();
+    }
+}

@@ -1,0 +1,76 @@
+package dev.stagefarm.oci.layer;
+
+import dev.stagefarm.common.Digest;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.zip.GZIPInputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+
+/**
+ * Extracts a layer (gzip or plain tar, told apart by their magic bytes) into a directory, in one of two
+ * forms:
+ * <ul>
+ *   <li>{@link Mode#OVERLAY}: the directory becomes an overlayfs lowerdir. {@code .wh.<name>} turns into a
+ *       whiteout device, {@code .wh..wh..opq} into the opaque xattr on its directory.</li>
+ *   <li>{@link Mode#FLAT}: the layer is applied onto a complete rootfs (export, inspection): a whiteout deletes
+ *       its path, an opaque marker empties its directory of what earlier layers put there.</li>
+ * </ul>
+ * Entries that would land outside the directory ("../", or through a symlink, absolute or not) are refused.
+ * On any failure, including a digest mismatch found at the end, the directory holds partial content and
+ * must be discarded: extract into a fresh directory and rename it into place on success.
+ */
+public final class LayerUnpacker {
+
+    public enum Mode { OVERLAY, FLAT }
+
+    /** What was read: {@code digest} and {@code size} of the bytes as given (compressed), {@code diffId} of the tar. */
+    public record Result(Digest digest, Digest diffId, long size, long entries) {}
+
+    public Result unpack(Path layer, Path dest, Mode mode, Digest expectedDigest) throws IOException {
+        try (InputStream in = Files.newInputStream(layer)) {
+            return unpack(in, dest, mode, expectedDigest);
+        }
+    }
+
+    /**
+     * @param expectedDigest the digest the bytes of {@code layer} must have, or null to skip the check
+     */
+    public Result unpack(InputStream layer, Path dest, Mode mode, Digest expectedDigest) throws IOException {
+        Files.createDirectories(dest);
+        HashingInputStream raw = new HashingInputStream(layer);
+        BufferedInputStream peek = new BufferedInputStream(raw, 1 << 16);
+        peek.mark(4);
+        byte[] magic = peek.readNBytes(4);
+        peek.reset();
+        InputStream tarStream;
+        if (magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b) {
+            tarStream = new GZIPInputStream(peek, 1 << 16);
+        } else if (magic.length == 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5
+                && (magic[2] & 0xff) == 0x2f && (magic[3] & 0xff) == 0xfd) {
+            throw new IOException("zstd-compressed layers are not supported yet: re-push the image with gzip layers");
+        } else {
+            tarStream = peek;
+        }
+        HashingInputStream tarBytes = new HashingInputStream(tarStream);
+        TarArchiveInputStream tar = new TarArchiveInputStream(tarBytes, "UTF-8");
+        EntryApplier applier = new EntryApplier(dest, mode);
+        long entries = 0;
+        for (TarArchiveEntry e; (e = tar.getNextEntry()) != null; ) {
+            applier.apply(e, tar);
+            entries++;
+        }
+        applier.finish();
+        tarBytes.drain();
+        raw.drain();
+        Digest actual = raw.digest();
+        if (expectedDigest != null && !expectedDigest.equals(actual)) {
+            throw new IOException("layer " + expectedDigest + " is corrupt: its bytes have digest " + actual
+                    + "; discard " + dest + " and fetch the layer again");
+        }
+        return new Result(actual, tarBytes.digest(), raw.count(), entries);
+    }
+}

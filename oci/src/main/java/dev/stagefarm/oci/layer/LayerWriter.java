@@ -1,0 +1,220 @@
+package dev.stagefarm.oci.layer;
+
+import static dev.stagefarm.common.linux.LinuxFiles.S_IFBLK;
+import static dev.stagefarm.common.linux.LinuxFiles.S_IFCHR;
+import static dev.stagefarm.common.linux.LinuxFiles.S_IFDIR;
+import static dev.stagefarm.common.linux.LinuxFiles.S_IFIFO;
+import static dev.stagefarm.common.linux.LinuxFiles.S_IFLNK;
+import static dev.stagefarm.common.linux.LinuxFiles.S_IFMT;
+import static dev.stagefarm.common.linux.LinuxFiles.S_IFREG;
+
+import dev.stagefarm.common.linux.LinuxFiles;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.SortedSet;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+import java.util.zip.Deflater;
+import java.util.zip.GZIPOutputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns a directory into a reproducible, gzip-compressed OCI layer, computing the blob digest and the
+ * diffID in one pass. Three sources:
+ * <ul>
+ *   <li>{@link #writeUpperDir}: an overlayfs upper dir; whiteouts (char device 0:0) become {@code .wh.<name>}
+ *       and opaque directories get a {@code .wh..wh..opq} entry. The overlay must have been mounted without
+ *       {@code redirect_dir} and {@code metacopy}, whose upper dirs are not self-contained.</li>
+ *   <li>{@link #writeDirectory}: a plain tree, taken as it is.</li>
+ *   <li>{@link #writeSelected}: only the given paths (whole subtrees for directories) and their parent
+ *       directories: the artifact a later stage's {@code COPY --from} takes.</li>
+ * </ul>
+ * Entries are in depth-first lexical order, owners numeric (no user/group names), modes with
+ * setuid/setgid/sticky, mtimes in whole seconds (as Docker writes them) and optionally clamped to
+ * SOURCE_DATE_EPOCH; atime/ctime are never written. The same tree gives the same bytes (with the same JDK).
+ */
+public final class LayerWriter {
+
+    private static final Logger log = LoggerFactory.getLogger(LayerWriter.class);
+
+    /**
+     * @param gzipLevel {@link Deflater} level; default {@link Deflater#BEST_SPEED}: gzip is made for
+     *     registries only and -6 costs ~3x the CPU for ~10% smaller layers, while workers are CPU bound
+     * @param sourceDateEpoch when set, later mtimes are clamped to it (reproducible builds)
+     */
+    public record Options(int gzipLevel, Instant sourceDateEpoch) {
+        public Options {
+            if (gzipLevel < Deflater.NO_COMPRESSION || gzipLevel > Deflater.BEST_COMPRESSION) {
+                throw new IllegalArgumentException("gzip level " + gzipLevel + " not in 0..9");
+            }
+        }
+
+        public static Options defaults() {
+            return new Options(Deflater.BEST_SPEED, null);
+        }
+
+        public Options withSourceDateEpoch(Instant epoch) {
+            return new Options(gzipLevel, epoch);
+        }
+
+        public Options withGzipLevel(int level) {
+            return new Options(level, sourceDateEpoch);
+        }
+    }
+
+    private final Options options;
+
+    public LayerWriter(Options options) {
+        this.options = options;
+    }
+
+    public LayerBlob writeUpperDir(Path upper, Path out) throws IOException {
+        return write(upper, walk(upper), true, out);
+    }
+
+    public LayerBlob writeDirectory(Path dir, Path out) throws IOException {
+        return write(dir, walk(dir), false, out);
+    }
+
+    /**
+     * @param paths paths under {@code root} ("/app/bin" or "app/bin"); each must exist
+     */
+    public LayerBlob writeSelected(Path root, Collection<String> paths, Path out) throws IOException {
+        SortedSet<String> all = new TreeSet<>(LayerPaths.ORDER);
+        for (String p : paths) {
+            String rel = LayerPaths.clean(p);
+            Path abs = root.resolve(rel);
+            if (!Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) {
+                throw new NoSuchFileException(p, null, "selected path is not in the stage's filesystem");
+            }
+            for (String parent = LayerPaths.parent(rel); !parent.isEmpty(); parent = LayerPaths.parent(parent)) {
+                all.add(parent);
+            }
+            if (rel.isEmpty() || Files.isDirectory(abs, LinkOption.NOFOLLOW_LINKS)) {
+                all.addAll(walk(root, abs));
+            }
+            if (!rel.isEmpty()) {
+                all.add(rel);
+            }
+        }
+        return write(root, all, false, out);
+    }
+
+    private static SortedSet<String> walk(Path root) throws IOException {
+        return walk(root, root);
+    }
+
+    private static SortedSet<String> walk(Path root, Path start) throws IOException {
+        SortedSet<String> out = new TreeSet<>(LayerPaths.ORDER);
+        try (Stream<Path> s = Files.walk(start)) {
+            s.filter(p -> !p.equals(root)).forEach(p -> out.add(LayerPaths.relative(root, p)));
+        }
+        return out;
+    }
+
+    private LayerBlob write(Path root, SortedSet<String> paths, boolean upper, Path out) throws IOException {
+        Path dir = out.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, ".layer", ".partial");
+        try {
+            HashingOutputStream compressed;
+            HashingOutputStream tarBytes;
+            long count;
+            try (OutputStream file = Files.newOutputStream(tmp)) {
+                compressed = new HashingOutputStream(file);
+                GZIPOutputStream gzip = new LeveledGzip(compressed, options.gzipLevel());
+                tarBytes = new HashingOutputStream(gzip);
+                TarArchiveOutputStream tar = new TarArchiveOutputStream(tarBytes, "UTF-8");
+                tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+                tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+                tar.setAddPaxHeadersForNonAsciiNames(true);
+                TarEntryWriter entries = new TarEntryWriter(tar, options.sourceDateEpoch());
+                Map<String, String> firstPathOfInode = new HashMap<>();
+                for (String rel : paths) {
+                    writeOne(root, rel, upper, entries, firstPathOfInode);
+                }
+                tar.finish();
+                gzip.finish();
+                count = entries.count();
+            }
+            moveIntoPlace(tmp, out);
+            return new LayerBlob(out, compressed.digest(), tarBytes.digest(), compressed.count(), count == 0);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    private static void writeOne(Path root, String rel, boolean upper, TarEntryWriter entries,
+                                 Map<String, String> firstPathOfInode) throws IOException {
+        Path file = root.resolve(rel);
+        Map<String, Object> a = Files.readAttributes(file, "unix:*", LinkOption.NOFOLLOW_LINKS);
+        FileMeta meta = FileMeta.of(a);
+        int type = meta.mode() & S_IFMT;
+        switch (type) {
+            case S_IFDIR -> {
+                entries.directory(rel, meta, xattrs(file));
+                if (upper && LinuxFiles.isOpaque(file)) {
+                    entries.marker(LayerPaths.join(rel, Whiteouts.OPAQUE), meta);
+                }
+            }
+            case S_IFREG -> {
+                String inode = a.get("dev") + ":" + a.get("ino");
+                String first = (Integer) a.get("nlink") > 1 ? firstPathOfInode.putIfAbsent(inode, rel) : null;
+                if (first != null) {
+                    entries.hardlink(rel, first, meta);
+                } else {
+                    entries.regular(rel, file, meta, xattrs(file));
+                }
+            }
+            case S_IFLNK -> entries.symlink(rel, Files.readSymbolicLink(file).toString(), meta, xattrs(file));
+            case S_IFCHR, S_IFBLK, S_IFIFO -> {
+                long rdev = (Long) a.get("rdev");
+                if (upper && type == S_IFCHR && rdev == 0) {
+                    entries.marker(LayerPaths.join(LayerPaths.parent(rel), Whiteouts.PREFIX + LayerPaths.name(rel)), meta);
+                } else {
+                    entries.device(rel, type, LinuxFiles.major(rdev), LinuxFiles.minor(rdev), meta, xattrs(file));
+                }
+            }
+            default -> log.debug("skipping {}: sockets cannot be stored in a layer", rel);
+        }
+    }
+
+    /** xattrs worth keeping: overlayfs's own bookkeeping ({@code trusted.overlay.*}) is not content. */
+    private static Map<String, byte[]> xattrs(Path file) throws IOException {
+        Map<String, byte[]> out = new java.util.TreeMap<>();
+        for (String name : LinuxFiles.llistXattr(file)) {
+            if (!name.startsWith("trusted.overlay.")) {
+                LinuxFiles.lgetXattr(file, name).ifPresent(v -> out.put(name, v));
+            }
+        }
+        return out;
+    }
+
+    private static void moveIntoPlace(Path tmp, Path out) throws IOException {
+        try {
+            Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /** GZIPOutputStream at a chosen level; its header carries no name and mtime 0, so output is reproducible. */
+    private static final class LeveledGzip extends GZIPOutputStream {
+        LeveledGzip(OutputStream out, int level) throws IOException {
+            super(out, 1 << 16);
+            def.setLevel(level);
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package dev.stagefarm.worker;
+
+import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.oci.registry.CredentialStore;
+import dev.stagefarm.oci.registry.RegistryClient;
+import dev.stagefarm.oci.registry.RegistryConfig;
+import dev.stagefarm.worker.agent.WorkerAgent;
+import dev.stagefarm.worker.exec.RuncExecutor;
+import dev.stagefarm.worker.job.JobRunner;
+import dev.stagefarm.worker.job.WorkerParts;
+import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** A worker process: its stores under {@code root}, its session with the coordinator, its cache client. */
+public final class WorkerNode implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(WorkerNode.class);
+
+    /** How a worker is started; every field has a command-line flag. */
+    public record Config(String name, String coordinator, String cache, Path root, RegistryConfig registries,
+                         int slots) {
+    }
+
+    private final ManagedChannel coordinatorChannel;
+    private final CacheClient cache;
+    private final WorkerAgent agent;
+
+    public WorkerNode(Config config) throws IOException {
+        Path root = Files.createDirectories(config.root()).toRealPath();
+        this.cache = CacheClient.connect(config.cache());
+        RuncExecutor runc;
+        try {
+            runc = RuncExecutor.open(RuncExecutor.Config.defaults(root));
+        } catch (dev.stagefarm.worker.exec.ExecException e) {
+            throw new IOException("worker " + config.name() + ": runc is not usable: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while starting", e);
+        }
+        OverlaySnapshotter snapshots = OverlaySnapshotter.open(root.resolve("snapshots"));
+        RegistryClient registry = new RegistryClient(config.registries(), CredentialStore.fromDockerConfig());
+        JobRunner runner = WorkerParts.jobRunner(config.name(), root, snapshots, runc, cache, registry);
+        this.coordinatorChannel = ManagedChannelBuilder.forTarget(config.coordinator()).usePlaintext()
+            .keepAliveTime(30, TimeUnit.SECONDS).build();
+        this.agent = new WorkerAgent(config.name(), config.slots(), coordinatorChannel, runner);
+        log.info("worker {}: root {}, coordinator {}, cache {}", config.name(), root, config.coordinator(),
+            config.cache());
+    }
+
+    public WorkerNode start() {
+        agent.start();
+        return this;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        agent.close();
+        coordinatorChannel.shutdownNow();
+        cache.close();
+    }
+}

@@ -1,0 +1,156 @@
+package dev.stagefarm.worker.agent;
+
+import dev.stagefarm.proto.farm.CoordinatorGrpc;
+import dev.stagefarm.proto.farm.CoordinatorMessage;
+import dev.stagefarm.proto.farm.Job;
+import dev.stagefarm.proto.farm.JobEvent;
+import dev.stagefarm.proto.farm.JobResult;
+import dev.stagefarm.proto.farm.WorkerHello;
+import dev.stagefarm.proto.farm.WorkerMessage;
+import io.grpc.Channel;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A worker's one connection to the coordinator: it opens the stream, says hello, and runs the
+ * jobs pushed to it. No polling: an idle worker costs the coordinator nothing. When the stream
+ * breaks it reconnects with backoff.
+ */
+public final class WorkerAgent implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(WorkerAgent.class);
+
+    /** Runs one job to its result, reporting progress as it goes. */
+    public interface JobHandler {
+        JobResult run(Job job, java.util.function.Consumer<JobEvent> events);
+    }
+
+    private final String name;
+    private final int slots;
+    private final CoordinatorGrpc.CoordinatorStub coordinator;
+    private final JobHandler handler;
+    private final ExecutorService jobs = Executors.newVirtualThreadPerTaskExecutor();
+    private final Semaphore running;
+    private volatile boolean closed;
+    private volatile Thread loop;
+
+    public WorkerAgent(String name, int slots, Channel coordinator, JobHandler handler) {
+        this.name = name;
+        this.slots = slots;
+        this.coordinator = CoordinatorGrpc.newStub(coordinator);
+        this.handler = handler;
+        this.running = new Semaphore(slots);
+    }
+
+    /** Connects and keeps the session up until {@link #close()}. */
+    public void start() {
+        loop = Thread.ofPlatform().name("worker-session-" + name).daemon(true).start(this::sessionLoop);
+    }
+
+    private void sessionLoop() {
+        Duration backoff = Duration.ofMillis(200);
+        while (!closed) {
+            CountDownLatch ended = new CountDownLatch(1);
+            Session session = new Session(ended);
+            session.open();
+            try {
+                ended.await();
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (closed) {
+                return;
+            }
+            log.warn("worker {}: lost the coordinator, reconnecting in {} ms", name, backoff.toMillis());
+            try {
+                Thread.sleep(backoff);
+            } catch (InterruptedException e) {
+                return;
+            }
+            backoff = backoff.multipliedBy(2).compareTo(Duration.ofSeconds(5)) > 0 ? Duration.ofSeconds(5)
+                : backoff.multipliedBy(2);
+        }
+    }
+
+    private final class Session implements StreamObserver<CoordinatorMessage> {
+        private final CountDownLatch ended;
+        private StreamObserver<WorkerMessage> out;
+
+        Session(CountDownLatch ended) {
+            this.ended = ended;
+        }
+
+        void open() {
+            out = coordinator.connect(this);
+            send(WorkerMessage.newBuilder()
+                .setHello(WorkerHello.newBuilder().setName(name).setSlots(slots)).build());
+        }
+
+        synchronized void send(WorkerMessage message) {
+            try {
+                out.onNext(message);
+            } catch (RuntimeException e) {
+                log.warn("worker {}: could not send to the coordinator: {}", name, e.toString());
+            }
+        }
+
+        @Override
+        public void onNext(CoordinatorMessage message) {
+            if (message.hasJob()) {
+                Job job = message.getJob();
+                jobs.execute(() -> runJob(job));
+            }
+        }
+
+        private void runJob(Job job) {
+            running.acquireUninterruptibly();
+            try {
+                JobResult result;
+                try {
+                    result = handler.run(job, event -> send(WorkerMessage.newBuilder().setEvent(event).build()));
+                } catch (RuntimeException e) {
+                    log.error("job {} crashed", job.getJobId(), e);
+                    result = JobResult.newBuilder().setJobId(job.getJobId()).setOk(false)
+                        .setError("worker " + name + " failed: " + e).build();
+                }
+                send(WorkerMessage.newBuilder().setResult(result).build());
+            } finally {
+                running.release();
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            ended.countDown();
+        }
+
+        @Override
+        public void onCompleted() {
+            synchronized (this) {
+                try {
+                    out.onCompleted();
+                } catch (RuntimeException ignored) {
+                    // already closed
+                }
+            }
+            ended.countDown();
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        closed = true;
+        if (loop != null) {
+            loop.interrupt();
+        }
+        jobs.shutdownNow();
+        jobs.awaitTermination(5, TimeUnit.SECONDS);
+    }
+}

@@ -1,0 +1,294 @@
+package dev.stagefarm.worker.exec;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs one process in a root filesystem with the real {@code runc} binary: writes an OCI bundle,
+ * runs {@code runc run} in the foreground with the process's stdout and stderr streamed line by
+ * line, and kills and deletes the container on timeout or interrupt.
+ *
+ * <p>runc keeps its state under {@link Config#stateDir()}, so our containers never mix with those
+ * of other runc users on the host, and a restarted worker can find and delete its orphans.
+ */
+public final class RuncExecutor {
+
+    private static final Logger log = LoggerFactory.getLogger(RuncExecutor.class);
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final Duration KILL_GRACE = Duration.ofSeconds(2);
+    private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(30);
+
+    /**
+     * @param runc the runc binary
+     * @param stateDir runc's {@code --root}: one per worker
+     * @param bundlesDir where per-run bundles (config.json, hosts, resolv.conf) are written
+     * @param resolvConf the host's resolver config, copied into each container read-only
+     * @param hostname the containers' hostname, also in their /etc/hosts
+     * @param tailLines how many output lines to keep for error messages
+     */
+    public record Config(Path runc, Path stateDir, Path bundlesDir, Path resolvConf, String hostname, int tailLines) {
+
+        public Config {
+            if (tailLines < 1) {
+                throw new IllegalArgumentException("tailLines must be positive: " + tailLines);
+            }
+            if (!hostname.matches("[A-Za-z0-9][A-Za-z0-9.-]{0,62}")) {
+                throw new IllegalArgumentException("not a valid hostname: " + hostname);
+            }
+        }
+
+        /** runc from PATH (or /usr/sbin), state and bundles under {@code workerRoot}. */
+        public static Config defaults(Path workerRoot) {
+            return new Config(findRunc(), workerRoot.resolve("runc"), workerRoot.resolve("bundles"),
+                    Path.of("/etc/resolv.conf"), "stagefarm", 50);
+        }
+
+        private static Path findRunc() {
+            List<String> dirs = new ArrayList<>();
+            String path = System.getenv("PATH");
+            if (path != null) {
+                dirs.addAll(List.of(path.split(File.pathSeparator)));
+            }
+            dirs.addAll(List.of("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"));
+            return dirs.stream()
+                    .filter(d -> !d.isEmpty())
+                    .map(d -> Path.of(d, "runc"))
+                    .filter(Files::isExecutable)
+                    .findFirst()
+                    .orElse(Path.of("/usr/sbin/runc"));
+        }
+    }
+
+    private final Config config;
+
+    private RuncExecutor(Config config) {
+        this.config = config;
+    }
+
+    /**
+     * Checks runc, creates the directories and deletes the containers and bundles a killed worker
+     * left behind. Call before opening the snapshotter, whose mounts those containers may hold.
+     */
+    public static RuncExecutor open(Config config) throws IOException, ExecException, InterruptedException {
+        if (!Files.isExecutable(config.runc())) {
+            throw new ExecException("runc not found at " + config.runc()
+                    + ": install the Debian package runc or configure the path to the binary");
+        }
+        Files.createDirectories(config.stateDir(), PosixFilePermissions.asFileAttribute(
+                PosixFilePermissions.fromString("rwx------")));
+        Files.createDirectories(config.bundlesDir());
+        RuncExecutor executor = new RuncExecutor(config);
+        executor.deleteOrphans();
+        log.info("runc executor: runc {}, state {}, bundles {}, hostname {}",
+                config.runc(), config.stateDir(), config.bundlesDir(), config.hostname());
+        return executor;
+    }
+
+    /**
+     * Runs {@code spec} in {@code rootfs} (typically an active snapshot's merged directory) and
+     * waits for it.
+     *
+     * @param output receives each line of the process's stdout and stderr, in arrival order
+     * @return the exit code; a non-zero exit is a result, not an exception
+     * @throws ExecException the user is unknown, runc could not start the process (e.g. argv[0]
+     *     not found; the message is runc's and {@link ExecException#exitCode()} its exit code), or
+     *     the timeout expired (the container is killed)
+     * @throws InterruptedException the thread was interrupted; the container is killed first
+     */
+    public ExecResult run(Path rootfs, ProcessSpec spec, Consumer<String> output, Duration timeout)
+            throws IOException, ExecException, InterruptedException {
+        ContainerUser user = ContainerUser.resolve(rootfs, spec.user());
+        createWorkingDir(rootfs, spec.cwd(), user);
+        MountStubs stubs = MountStubs.before(rootfs, RuntimeSpecFactory.MOUNT_DESTINATIONS);
+        String id = "sf-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
+        Path bundle = Files.createDirectory(config.bundlesDir().resolve(id));
+        try {
+            writeBundle(bundle, rootfs, spec, user);
+            return runContainer(id, bundle, output, timeout);
+        } finally {
+            stubs.cleanup();
+            deleteTree(bundle);
+        }
+    }
+
+    private void writeBundle(Path bundle, Path rootfs, ProcessSpec spec, ContainerUser user) throws IOException {
+        Path hosts = bundle.resolve("hosts");
+        Files.writeString(hosts, "127.0.0.1\tlocalhost " + config.hostname()
+                + "\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+        // a copy, so that the host rewriting its file (DHCP, resolvconf) cannot break a running mount
+        Path resolv = bundle.resolve("resolv.conf");
+        if (Files.isReadable(config.resolvConf())) {
+            Files.copy(config.resolvConf(), resolv);
+        } else {
+            Files.writeString(resolv, "");
+        }
+        OciRuntimeSpec oci = RuntimeSpecFactory.create(spec, user, rootfs, config.hostname(), resolv, hosts);
+        JSON.writeValue(bundle.resolve("config.json").toFile(), oci);
+    }
+
+    private ExecResult runContainer(String id, Path bundle, Consumer<String> output, Duration timeout)
+            throws IOException, ExecException, InterruptedException {
+        Path runcLog = bundle.resolve("runc.log");
+        Process process = new ProcessBuilder(runc("--log", runcLog.toString(), "--log-format", "json",
+                        "run", "--bundle", bundle.toString(), id))
+                .redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .start();
+        OutputPump pump = new OutputPump(process.getInputStream(), output, config.tailLines());
+        Thread reader = Thread.ofVirtual().name("runc-output-" + id).start(pump);
+        try {
+            if (!process.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                kill(id, process);
+                throw new ExecException("process timed out after " + timeout + " and was killed", -1, null);
+            }
+        } catch (InterruptedException e) {
+            kill(id, process);
+            throw e;
+        }
+        // every process in the container's pid namespace is gone, so the pipe reaches EOF
+        if (!reader.join(COMMAND_TIMEOUT)) {
+            process.getInputStream().close();
+        }
+        int exit = process.exitValue();
+        Optional<String> startError = runcError(runcLog);
+        if (startError.isPresent()) {
+            throw new ExecException(startError.get() + " (runc exit code " + exit + ")", exit, null);
+        }
+        return new ExecResult(exit, pump.tail());
+    }
+
+    /** Kills the container, waits for runc to return, and makes sure runc forgets it. Ignores interrupts. */
+    private void kill(String id, Process process) {
+        boolean interrupted = false;
+        try {
+            // the container may still be being created: retry until runc run returns
+            for (int attempt = 0; attempt < 5 && process.isAlive(); attempt++) {
+                runQuietly(runc("kill", id, "KILL"));
+                try {
+                    process.waitFor(KILL_GRACE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (process.isAlive()) {
+                process.destroyForcibly();
+            }
+            runQuietly(runc("delete", "--force", id));
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void deleteOrphans() throws IOException, InterruptedException {
+        Process list = new ProcessBuilder(runc("list", "--quiet")).redirectErrorStream(true).start();
+        String ids = new String(list.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (list.waitFor() != 0) {
+            throw new IOException("runc list failed: " + ids.strip());
+        }
+        for (String id : ids.strip().split("\\s+")) {
+            if (!id.isEmpty()) {
+                log.warn("deleting container {} left by a previous worker", id);
+                runQuietly(runc("delete", "--force", id));
+            }
+        }
+        try (Stream<Path> bundles = Files.list(config.bundlesDir())) {
+            for (Path bundle : bundles.toList()) {
+                deleteTree(bundle);
+            }
+        }
+    }
+
+    /** The last error runc logged: set when it failed to start the process rather than the process failing. */
+    private static Optional<String> runcError(Path runcLog) throws IOException {
+        if (!Files.exists(runcLog)) {
+            return Optional.empty();
+        }
+        String message = null;
+        for (String line : Files.readAllLines(runcLog, StandardCharsets.UTF_8)) {
+            try {
+                var entry = JSON.readTree(line);
+                if ("error".equals(entry.path("level").asText()) || "fatal".equals(entry.path("level").asText())) {
+                    message = entry.path("msg").asText();
+                }
+            } catch (IOException e) {
+                // not JSON: runc wrote something unexpected; the exit code still tells
+            }
+        }
+        return Optional.ofNullable(message);
+    }
+
+    private List<String> runc(String... args) {
+        List<String> cmd = new ArrayList<>(List.of(config.runc().toString(), "--root", config.stateDir().toString()));
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    private static void runQuietly(List<String> cmd) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (!p.waitFor(COMMAND_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+            }
+        } catch (IOException e) {
+            log.warn("{} failed: {}", cmd, e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Creates a missing working directory, each new component owned by the user (as BuildKit does). */
+    private static void createWorkingDir(Path rootfs, String cwd, ContainerUser user) throws IOException, ExecException {
+        Path dir = RootfsPath.resolve(rootfs, cwd);
+        if (Files.isDirectory(dir)) {
+            return;
+        }
+        List<Path> missing = new ArrayList<>();
+        for (Path p = dir; !p.equals(rootfs) && !Files.exists(p, LinkOption.NOFOLLOW_LINKS); p = p.getParent()) {
+            missing.addFirst(p);
+        }
+        try {
+            for (Path p : missing) {
+                Files.createDirectory(p);
+                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+                Files.setAttribute(p, "unix:gid", user.gid(), LinkOption.NOFOLLOW_LINKS);
+                Files.setAttribute(p, "unix:uid", user.uid(), LinkOption.NOFOLLOW_LINKS);
+            }
+        } catch (IOException e) {
+            throw new ExecException("cannot create working directory " + cwd + ": " + e.getMessage(), -1, e);
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new ExecException("working directory " + cwd + " is not a directory");
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}

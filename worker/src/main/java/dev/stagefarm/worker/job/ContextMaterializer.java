@@ -1,0 +1,93 @@
+package dev.stagefarm.worker.job;
+
+import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.common.Digest;
+import dev.stagefarm.proto.farm.ContextEntry;
+import dev.stagefarm.proto.farm.ContextManifest;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Lays out a build context on this worker from its manifest and the cache's blobs, once per
+ * context digest. Files get owner 0:0 (as BuildKit's context transfer gives them) and a fixed
+ * mtime, so the same context gives the same layer bytes on every worker.
+ */
+final class ContextMaterializer {
+
+    private static final FileTime FIXED_MTIME = FileTime.fromMillis(0);
+
+    private final Path root;
+    private final CacheClient cache;
+    private final ContentStore blobs;
+    private final ConcurrentHashMap<String, Object> locks = new ConcurrentHashMap<>();
+
+    ContextMaterializer(Path root, CacheClient cache, ContentStore blobs) throws IOException {
+        this.root = Files.createDirectories(root);
+        this.cache = cache;
+        this.blobs = blobs;
+    }
+
+    /** The context's directory, fetching what this worker lacks; bytes fetched are added to {@code fetched}. */
+    Path materialize(Digest contextDigest, AtomicLong fetched) throws IOException {
+        Path dir = root.resolve(contextDigest.encoded());
+        Path done = root.resolve(contextDigest.encoded() + ".done");
+        synchronized (locks.computeIfAbsent(contextDigest.encoded(), k -> new Object())) {
+            if (Files.exists(done)) {
+                return dir;
+            }
+            byte[] manifestBytes = cache.readBytes(contextDigest);
+            fetched.addAndGet(manifestBytes.length);
+            ContextManifest manifest = ContextManifest.parseFrom(manifestBytes);
+            Path tmp = root.resolve(contextDigest.encoded() + ".tmp");
+            FileTreeDeleter.delete(tmp);
+            Files.createDirectories(tmp);
+            for (ContextEntry e : manifest.getEntriesList()) {
+                Path target = tmp.resolve(e.getPath());
+                if (!target.normalize().startsWith(tmp)) {
+                    throw new IOException("context entry escapes the context: " + e.getPath());
+                }
+                Files.createDirectories(target.getParent());
+                switch (e.getType()) {
+                    case DIRECTORY -> Files.createDirectories(target);
+                    case SYMLINK -> Files.createSymbolicLink(target, Path.of(e.getLinkTarget()));
+                    case FILE -> {
+                        Digest d = Digest.parse(e.getDigest());
+                        Path blob = blobs.find(d).orElse(null);
+                        if (blob == null) {
+                            Path temp = blobs.tempFile("ctx");
+                            fetched.addAndGet(cache.download(d, temp));
+                            blob = blobs.commit(temp, d);
+                        }
+                        Files.copy(blob, target, StandardCopyOption.REPLACE_EXISTING);
+                    }
+                    default -> throw new IOException("unknown context entry type for " + e.getPath());
+                }
+                if (e.getType() != ContextEntry.Type.SYMLINK) {
+                    Files.setAttribute(target, "unix:mode", e.getMode() & 07777);
+                    Files.setLastModifiedTime(target, FIXED_MTIME);
+                }
+            }
+            // directory times last, after their contents are written
+            for (ContextEntry e : manifest.getEntriesList()) {
+                if (e.getType() == ContextEntry.Type.DIRECTORY) {
+                    Files.setLastModifiedTime(tmp.resolve(e.getPath()), FIXED_MTIME);
+                }
+            }
+            Files.setLastModifiedTime(tmp, FIXED_MTIME);
+            FileTreeDeleter.delete(dir);
+            Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+            Files.createFile(done);
+            return dir;
+        }
+    }
+
+    static boolean isDir(Path p) {
+        return Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS);
+    }
+}

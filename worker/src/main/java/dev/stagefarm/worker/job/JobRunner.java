@@ -1,0 +1,216 @@
+package dev.stagefarm.worker.job;
+
+import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.common.Digest;
+import dev.stagefarm.proto.cache.ActionResult;
+import dev.stagefarm.proto.cache.ArtifactResult;
+import dev.stagefarm.proto.cache.Layer;
+import dev.stagefarm.proto.cache.StepResult;
+import dev.stagefarm.proto.farm.ArtifactRequest;
+import dev.stagefarm.proto.farm.Job;
+import dev.stagefarm.proto.farm.JobEvent;
+import dev.stagefarm.proto.farm.JobResult;
+import dev.stagefarm.proto.farm.LogLine;
+import dev.stagefarm.proto.farm.Step;
+import dev.stagefarm.proto.farm.StepEvent;
+import dev.stagefarm.worker.agent.WorkerAgent;
+import dev.stagefarm.worker.snapshot.ActiveSnapshot;
+import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
+import dev.stagefarm.worker.snapshot.ReadOnlyView;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs one stage job: lays out the base, replays cached steps (lazily: a layer is only fetched
+ * and unpacked when a later step has to run on top of it), runs the rest, and publishes each
+ * new layer, the artifacts later stages copy, and the final image to the cache-server.
+ */
+public final class JobRunner implements WorkerAgent.JobHandler {
+
+    private static final Logger log = LoggerFactory.getLogger(JobRunner.class);
+
+    private final String workerName;
+    private final OverlaySnapshotter snapshots;
+    private final CacheClient cache;
+    private final LayerStore layers;
+    private final StageChains chains;
+    private final StepExecutor steps;
+    private final ImageAssembler images;
+
+    JobRunner(String workerName, OverlaySnapshotter snapshots, CacheClient cache, LayerStore layers,
+              StageChains chains, StepExecutor steps, ImageAssembler images) {
+        this.workerName = workerName;
+        this.snapshots = snapshots;
+        this.cache = cache;
+        this.layers = layers;
+        this.chains = chains;
+        this.steps = steps;
+        this.images = images;
+    }
+
+    @Override
+    public JobResult run(Job job, Consumer<JobEvent> events) {
+        Instant started = Instant.now();
+        AtomicLong fetched = new AtomicLong();
+        JobResult.Builder result = JobResult.newBuilder().setJobId(job.getJobId()).setStageKey(job.getStageKey())
+            .setStartedAt(started.toString());
+        try {
+            Chain chain = new Chain(job, fetched);
+            List<Layer> imageLayers = new ArrayList<>(job.getBase().getLayersList());
+            java.util.Set<Integer> stepsWithLayer = new java.util.HashSet<>();
+            event(events, job, 0, "[" + job.getStageName() + " 1/" + (job.getStepsCount() + 1) + "] FROM "
+                + describeBase(job), StepEvent.Status.DONE, 0);
+            for (int i = 0; i < job.getStepsCount(); i++) {
+                Step step = job.getSteps(i);
+                Optional<Layer> layer = step.getIsCached() ? cachedStep(job, chain, step, i, events)
+                    : runStep(job, chain, step, i, events, fetched);
+                layer.ifPresent(imageLayers::add);
+                if (layer.isPresent()) {
+                    stepsWithLayer.add(i);
+                }
+            }
+            Optional<List<String>> local = chain.materializedKeys();
+            if (local.isPresent()) {
+                chains.put(job.getStageKey(), local.get());
+            }
+            for (ArtifactRequest export : job.getExportsList()) {
+                result.addArtifacts(exportArtifact(chain, export));
+            }
+            if (job.hasImage()) {
+                result.setImage(images.assemble(job.getImage(), imageLayers, stepsWithLayer));
+            }
+            result.addAllLayers(imageLayers).setOk(true);
+        } catch (StepFailedException e) {
+            result.setOk(false).setError(e.getMessage());
+        } catch (IOException | RuntimeException e) {
+            log.error("job {} failed", job.getJobId(), e);
+            result.setOk(false).setError("stage " + job.getStageName() + " failed on worker " + workerName + ": " + e);
+        }
+        return result.setFetchedBytes(fetched.get()).setFinishedAt(Instant.now().toString()).build();
+    }
+
+    private static String describeBase(Job job) {
+        if (!job.getBase().getStageKey().isEmpty()) {
+            return "earlier stage";
+        }
+        if (job.getBase().getLayersCount() == 0) {
+            return "scratch";
+        }
+        return job.getBase().getRegistryRepository();
+    }
+
+    private Optional<Layer> cachedStep(Job job, Chain chain, Step step, int i, Consumer<JobEvent> events) {
+        Optional<Layer> layer = step.getCached().hasLayer() ? Optional.of(step.getCached().getLayer()) : Optional.empty();
+        layer.ifPresent(l -> chain.addLayer(step.getKey(), l));
+        event(events, job, i + 1, step.getDescription(), StepEvent.Status.CACHED, 0);
+        return layer;
+    }
+
+    private Optional<Layer> runStep(Job job, Chain chain, Step step, int i, Consumer<JobEvent> events,
+                                    AtomicLong fetched) throws StepFailedException, IOException {
+        long t0 = System.nanoTime();
+        event(events, job, i + 1, step.getDescription(), StepEvent.Status.STARTED, 0);
+        List<String> lowers = chain.materialize();
+        Optional<Layer> layer;
+        try (ActiveSnapshot active = snapshots.prepare(lowers)) {
+            Consumer<String> output = line -> events.accept(JobEvent.newBuilder().setJobId(job.getJobId())
+                .setLog(LogLine.newBuilder().setStageIndex(job.getStageIndex()).setStepIndex(i + 1).setText(line))
+                .build());
+            try {
+                steps.execute(job, step, active.merged(), output, fetched);
+            } catch (StepFailedException e) {
+                event(events, job, i + 1, step.getDescription(), StepEvent.Status.FAILED, 0);
+                throw e;
+            }
+            Path committed = active.commit(step.getKey());
+            layer = layers.publish(committed);
+        }
+        layer.ifPresent(l -> chain.addCommitted(step.getKey(), l));
+        StepResult.Builder stepResult = StepResult.newBuilder();
+        layer.ifPresent(stepResult::setLayer);
+        ActionResult.Builder action = ActionResult.newBuilder().setStep(stepResult);
+        layer.ifPresent(l -> action.addBlobs(l.getDigest()));
+        cache.putAction(step.getKey(), action.build());
+        event(events, job, i + 1, step.getDescription(), StepEvent.Status.DONE, (System.nanoTime() - t0) / 1_000_000);
+        return layer;
+    }
+
+    private ArtifactResult exportArtifact(Chain chain, ArtifactRequest export) throws IOException, StepFailedException {
+        List<String> lowers = chain.materialize();
+        ArtifactResult artifact;
+        try (ReadOnlyView view = snapshots.mountReadOnly(lowers)) {
+            artifact = layers.publishArtifact(view.path(), export.getPathsList());
+        }
+        cache.putAction(export.getKey(), ActionResult.newBuilder().addBlobs(artifact.getDigest())
+            .setArtifact(artifact).build());
+        return artifact;
+    }
+
+    private void event(Consumer<JobEvent> events, Job job, int step, String description, StepEvent.Status status,
+                       long millis) {
+        events.accept(JobEvent.newBuilder().setJobId(job.getJobId()).setStep(StepEvent.newBuilder()
+            .setStageIndex(job.getStageIndex()).setStageName(job.getStageName()).setStepIndex(step)
+            .setDescription(description).setStatus(status).setWorker(workerName).setMillis(millis)).build());
+    }
+
+    /**
+     * The snapshots under the stage's next step, lowest first. Entries are only unpacked when
+     * something has to run on top of them.
+     */
+    private final class Chain {
+        private record Entry(String key, Layer layer) {
+        }
+
+        private final List<Entry> entries = new ArrayList<>();
+        private final AtomicLong fetched;
+
+        Chain(Job job, AtomicLong fetched) throws IOException {
+            this.fetched = fetched;
+            Optional<List<String>> local = chains.get(job.getBase().getStageKey());
+            if (local.isPresent() && local.get().stream().allMatch(snapshots::exists)) {
+                local.get().forEach(k -> entries.add(new Entry(k, null)));
+            } else {
+                for (Layer l : job.getBase().getLayersList()) {
+                    entries.add(new Entry(LayerStore.snapshotKey(l), l));
+                }
+            }
+        }
+
+        void addLayer(String stepKey, Layer layer) {
+            entries.add(new Entry(stepKey, layer));
+        }
+
+        void addCommitted(String stepKey, Layer layer) {
+            entries.add(new Entry(stepKey, layer));
+        }
+
+        List<String> materialize() throws IOException, StepFailedException {
+            List<String> keys = new ArrayList<>();
+            for (Entry e : entries) {
+                if (!snapshots.exists(e.key())) {
+                    if (e.layer() == null) {
+                        throw new IOException("snapshot " + e.key() + " vanished while in use");
+                    }
+                    layers.unpackToSnapshot(e.layer(), e.key(), fetched);
+                }
+                keys.add(e.key());
+            }
+            return keys;
+        }
+
+        /** The chain, when every snapshot of it is on this worker. */
+        Optional<List<String>> materializedKeys() {
+            List<String> keys = entries.stream().map(Entry::key).toList();
+            return keys.stream().allMatch(snapshots::exists) ? Optional.of(keys) : Optional.empty();
+        }
+    }
+
+}

@@ -1,0 +1,166 @@
+package dev.stagefarm.worker.job;
+
+import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.common.Digest;
+import dev.stagefarm.oci.Descriptor;
+import dev.stagefarm.oci.ImageReference;
+import dev.stagefarm.oci.MediaTypes;
+import dev.stagefarm.oci.layer.LayerBlob;
+import dev.stagefarm.oci.layer.LayerUnpacker;
+import dev.stagefarm.oci.layer.LayerWriter;
+import dev.stagefarm.oci.registry.RegistryClient;
+import dev.stagefarm.oci.registry.RegistryException;
+import dev.stagefarm.proto.cache.ArtifactResult;
+import dev.stagefarm.proto.cache.Layer;
+import dev.stagefarm.worker.snapshot.ActiveSnapshot;
+import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Layers and artifacts on this worker: where their blobs come from (the local store, the
+ * cache-server, or the registry a base image lives in), how they become snapshots, and how a
+ * committed snapshot becomes a published layer.
+ */
+public final class LayerStore {
+
+    private final ContentStore blobs;
+    private final CacheClient cache;
+    private final RegistryClient registry;
+    private final OverlaySnapshotter snapshots;
+    private final LayerWriter writer = new LayerWriter(LayerWriter.Options.defaults());
+    private final LayerUnpacker unpacker = new LayerUnpacker();
+    private final Path artifacts;
+    private final ConcurrentHashMap<String, Object> locks = new ConcurrentHashMap<>();
+
+    LayerStore(ContentStore blobs, CacheClient cache, RegistryClient registry, OverlaySnapshotter snapshots,
+               Path artifacts) throws IOException {
+        this.blobs = blobs;
+        this.cache = cache;
+        this.registry = registry;
+        this.snapshots = snapshots;
+        this.artifacts = Files.createDirectories(artifacts);
+    }
+
+    /** Layers are keyed by content, so the same layer in two images is unpacked once. */
+    static String snapshotKey(Layer layer) {
+        return "layer:" + layer.getDiffId();
+    }
+
+    /** The layer's compressed blob on this worker, fetching it if needed. */
+    Path blob(Layer layer, AtomicLong fetched) throws IOException {
+        Digest digest = Digest.parse(layer.getDigest());
+        Optional<Path> local = blobs.find(digest);
+        if (local.isPresent()) {
+            return local.get();
+        }
+        synchronized (locks.computeIfAbsent(layer.getDigest(), k -> new Object())) {
+            local = blobs.find(digest);
+            if (local.isPresent()) {
+                return local.get();
+            }
+            Path temp = blobs.tempFile("layer");
+            if (!layer.getSourceRepository().isEmpty() && cache.findMissing(List.of(digest)).contains(digest)) {
+                try {
+                    registry.fetchBlob(ImageReference.parse(layer.getSourceRepository()),
+                        new Descriptor(layer.getMediaType(), digest, layer.getSize()), temp);
+                } catch (RegistryException e) {
+                    throw new IOException("pull layer " + digest + " from " + layer.getSourceRepository() + ": "
+                        + e.getMessage(), e);
+                }
+            } else {
+                fetched.addAndGet(cache.download(digest, temp));
+            }
+            return blobs.commit(temp, digest);
+        }
+    }
+
+    void unpackToSnapshot(Layer layer, String key, AtomicLong fetched) throws IOException {
+        Path blob = blob(layer, fetched);
+        synchronized (locks.computeIfAbsent(key, k -> new Object())) {
+            if (snapshots.exists(key)) {
+                return;
+            }
+            try (ActiveSnapshot active = snapshots.prepare(List.of())) {
+                LayerUnpacker.Result r = unpacker.unpack(blob, active.upper(), LayerUnpacker.Mode.OVERLAY,
+                    Digest.parse(layer.getDigest()));
+                if (!r.diffId().toString().equals(layer.getDiffId())) {
+                    throw new IOException("layer " + layer.getDigest() + " unpacks to " + r.diffId()
+                        + " but its image says " + layer.getDiffId() + ": refusing a corrupt or mislabelled layer");
+                }
+                active.commit(key);
+            }
+        }
+    }
+
+    /** Turns a committed step snapshot into a layer in the cache; empty when the step changed nothing. */
+    Optional<Layer> publish(Path committedUpper) throws IOException {
+        Path temp = blobs.tempFile("new-layer");
+        LayerBlob blob = writer.writeUpperDir(committedUpper, temp);
+        if (blob.empty()) {
+            Files.deleteIfExists(temp);
+            return Optional.empty();
+        }
+        Path stored = blobs.commit(temp, blob.digest());
+        cache.upload(blob.digest(), blob.size(), stored);
+        return Optional.of(Layer.newBuilder().setDigest(blob.digest().toString()).setDiffId(blob.diffId().toString())
+            .setSize(blob.size()).setMediaType(MediaTypes.DOCKER_LAYER_GZIP).build());
+    }
+
+    /** Packs exactly these paths of a stage's filesystem as an artifact and publishes it. */
+    ArtifactResult publishArtifact(Path root, List<String> paths) throws IOException, StepFailedException {
+        Path temp = blobs.tempFile("artifact");
+        LayerBlob blob;
+        try {
+            blob = writer.writeSelected(root, paths, temp);
+        } catch (java.nio.file.NoSuchFileException e) {
+            Files.deleteIfExists(temp);
+            throw new StepFailedException("COPY --from: " + e.getFile() + " does not exist in the stage's filesystem");
+        }
+        Path stored = blobs.commit(temp, blob.digest());
+        cache.upload(blob.digest(), blob.size(), stored);
+        return ArtifactResult.newBuilder().setDigest(blob.digest().toString()).setSize(blob.size()).build();
+    }
+
+    /** An artifact unpacked on this worker, fetched from the cache once. */
+    Path artifactDir(ArtifactResult artifact, AtomicLong fetched) throws IOException {
+        Digest digest = Digest.parse(artifact.getDigest());
+        Path dir = artifacts.resolve(digest.encoded());
+        synchronized (locks.computeIfAbsent(artifact.getDigest(), k -> new Object())) {
+            if (Files.isDirectory(dir)) {
+                return dir;
+            }
+            Path blob = blobs.find(digest).orElse(null);
+            if (blob == null) {
+                Path temp = blobs.tempFile("artifact");
+                fetched.addAndGet(cache.download(digest, temp));
+                blob = blobs.commit(temp, digest);
+            }
+            Path tmp = artifacts.resolve(digest.encoded() + ".tmp");
+            FileTreeDeleter.delete(tmp);
+            Files.createDirectories(tmp);
+            unpacker.unpack(blob, tmp, LayerUnpacker.Mode.FLAT, digest);
+            Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+            return dir;
+        }
+    }
+
+    /** Makes sure the cache holds every layer of an image, copying base layers in from their registry. */
+    void ensureInCache(List<Layer> layers) throws IOException {
+        List<Digest> digests = layers.stream().map(l -> Digest.parse(l.getDigest())).toList();
+        var missing = cache.findMissing(digests);
+        for (Layer l : layers) {
+            Digest d = Digest.parse(l.getDigest());
+            if (missing.contains(d)) {
+                Path blob = blob(l, new AtomicLong());
+                cache.upload(d, Files.size(blob), blob);
+            }
+        }
+    }
+}

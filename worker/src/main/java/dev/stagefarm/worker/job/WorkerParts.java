@@ -1,0 +1,25 @@
+package dev.stagefarm.worker.job;
+
+import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.oci.registry.RegistryClient;
+import dev.stagefarm.worker.exec.RuncExecutor;
+import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** Wires a worker's job machinery under its root directory. */
+public final class WorkerParts {
+
+    private WorkerParts() {
+    }
+
+    public static JobRunner jobRunner(String name, Path root, OverlaySnapshotter snapshots, RuncExecutor runc,
+                                      CacheClient cache, RegistryClient registry) throws IOException {
+        ContentStore blobs = new ContentStore(root.resolve("content"));
+        LayerStore layers = new LayerStore(blobs, cache, registry, snapshots, root.resolve("artifacts"));
+        ContextMaterializer contexts = new ContextMaterializer(root.resolve("contexts"), cache, blobs);
+        StageChains chains = new StageChains(root.resolve("stages"));
+        StepExecutor steps = new StepExecutor(runc, contexts, chains, snapshots, layers);
+        return new JobRunner(name, snapshots, cache, layers, chains, steps, new ImageAssembler(cache, layers));
+    }
+}

@@ -1,0 +1,127 @@
+package dev.stagefarm.worker.ops;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.apache.commons.compress.compressors.CompressorException;
+import org.apache.commons.compress.compressors.CompressorStreamFactory;
+
+/**
+ * ADD's archive handling: a local tar, plain or compressed with gzip, bzip2 or xz (told apart by
+ * content, never by name), is unpacked into the destination with its owners, modes and times.
+ */
+final class ArchiveExtractor {
+
+    private static final int PROBE = 1024;
+
+    boolean isArchive(Path file) throws IOException {
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) || Files.size(file) < 512) {
+            return Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) && isCompressed(file);
+        }
+        try (InputStream in = open(file)) {
+            byte[] header = in.readNBytes(512);
+            return header.length == 512 && TarArchiveInputStream.matches(header, header.length);
+        } catch (IOException notAnArchive) {
+            return false;
+        }
+    }
+
+    private static boolean isCompressed(Path file) throws IOException {
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(file), PROBE)) {
+            CompressorStreamFactory.detect(in);
+            return true;
+        } catch (CompressorException e) {
+            return false;
+        }
+    }
+
+    private static InputStream open(Path file) throws IOException {
+        InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
+        try {
+            String kind = CompressorStreamFactory.detect(in);
+            return new CompressorStreamFactory().createCompressorInputStream(kind, in);
+        } catch (CompressorException plain) {
+            return in;
+        }
+    }
+
+    void extract(Path archive, Path dest, Optional<Owner> owner) throws IOException {
+        List<Runnable> dirTimes = new ArrayList<>();
+        try (TarArchiveInputStream tar = new TarArchiveInputStream(open(archive))) {
+            for (TarArchiveEntry e; (e = tar.getNextEntry()) != null; ) {
+                String name = CopyExecutor.clean(e.getName());
+                if (name.isEmpty()) {
+                    applyMeta(dest, e, owner, dirTimes);
+                    continue;
+                }
+                Path target = RootPath.resolveNoFollow(dest, name);
+                Files.createDirectories(target.getParent());
+                if (e.isDirectory()) {
+                    if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+                        Files.deleteIfExists(target);
+                        Files.createDirectory(target);
+                    }
+                } else if (e.isSymbolicLink()) {
+                    replace(target);
+                    Files.createSymbolicLink(target, Path.of(e.getLinkName()));
+                } else if (e.isLink()) {
+                    replace(target);
+                    Files.createLink(target, RootPath.resolveNoFollow(dest, CopyExecutor.clean(e.getLinkName())));
+                    continue; // a hard link shares its target's metadata
+                } else if (e.isFile()) {
+                    replace(target);
+                    Files.copy(tar, target, StandardCopyOption.REPLACE_EXISTING);
+                } else {
+                    continue; // device nodes and fifos have no place in an image built here
+                }
+                applyMeta(target, e, owner, dirTimes);
+            }
+        }
+        // directory times last: writing into a directory changes its mtime
+        dirTimes.reversed().forEach(Runnable::run);
+    }
+
+    private static void replace(Path target) throws IOException {
+        if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+            try (var walk = Files.walk(target)) {
+                for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(p);
+                }
+            }
+        } else {
+            Files.deleteIfExists(target);
+        }
+    }
+
+    private static void applyMeta(Path target, TarArchiveEntry e, Optional<Owner> owner, List<Runnable> dirTimes)
+        throws IOException {
+        Owner o = owner.orElse(new Owner((int) e.getLongUserId(), (int) e.getLongGroupId()));
+        CopyExecutor.chown(target, o);
+        if (e.isSymbolicLink()) {
+            return;
+        }
+        Files.setAttribute(target, "unix:mode", e.getMode() & 07777);
+        FileTime mtime = FileTime.from(e.getLastModifiedTime().toInstant());
+        if (e.isDirectory()) {
+            dirTimes.add(() -> {
+                try {
+                    Files.setLastModifiedTime(target, mtime);
+                } catch (IOException ignored) {
+                    // a time is not worth failing a build over
+                }
+            });
+        } else {
+            Files.setLastModifiedTime(target, mtime);
+        }
+    }
+}

@@ -1,0 +1,168 @@
+package dev.stagefarm.worker.ops;
+
+import dev.stagefarm.common.GoGlob;
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * COPY and ADD with the Dockerfile's rules: a directory source copies its contents, several
+ * sources or a trailing '/' make the destination a directory, globs follow Go's filepath.Match,
+ * and nothing ever escapes the source or destination root.
+ */
+public final class CopyExecutor {
+
+    /** What to copy and how. {@code owner} empty keeps the source's owners. */
+    public record Request(Path sourceRoot, List<String> sources, String dest, String cwd,
+                          Optional<Owner> owner, Optional<Integer> chmod, boolean extractArchives) {
+    }
+
+    private final ArchiveExtractor archives = new ArchiveExtractor();
+
+    public void copy(Request req, Path rootfs) throws CopyException, IOException {
+        List<Path> matched = new ArrayList<>();
+        for (String source : req.sources()) {
+            matched.addAll(match(req.sourceRoot(), source));
+        }
+        String dest = req.dest().startsWith("/") ? req.dest() : join(req.cwd(), req.dest());
+        Path target = RootPath.resolve(rootfs, dest);
+        boolean destIsDir = req.dest().endsWith("/") || req.dest().endsWith("/.") || req.dest().equals(".")
+            || matched.size() > 1 || req.sources().size() > 1 || Files.isDirectory(target);
+        for (Path source : matched) {
+            boolean isDir = Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS);
+            if (isDir) {
+                mkdirs(rootfs, target, req.owner());
+                copyTree(source, target, req);
+            } else if (req.extractArchives() && archives.isArchive(source)) {
+                mkdirs(rootfs, target, req.owner());
+                archives.extract(source, target, req.owner());
+            } else {
+                Path to = destIsDir ? target.resolve(source.getFileName().toString()) : target;
+                mkdirs(rootfs, destIsDir ? target : to.getParent(), req.owner());
+                copyEntry(source, to, req);
+            }
+        }
+    }
+
+    private List<Path> match(Path root, String source) throws CopyException, IOException {
+        String clean = clean(source);
+        if (clean.isEmpty()) {
+            return List.of(root);
+        }
+        if (!GoGlob.hasMeta(clean)) {
+            Path p = RootPath.resolveNoFollow(root, clean);
+            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                throw new CopyException("source \"" + source + "\" not found");
+            }
+            return List.of(p);
+        }
+        Pattern pattern = GoGlob.compile(clean);
+        int depth = clean.split("/").length;
+        List<Path> found;
+        try (Stream<Path> walk = Files.walk(root, depth)) {
+            found = walk.filter(p -> !p.equals(root))
+                .filter(p -> pattern.matcher(root.relativize(p).toString()).matches())
+                .sorted().toList();
+        }
+        if (found.isEmpty()) {
+            throw new CopyException("no source files were specified: \"" + source + "\" matches nothing");
+        }
+        return found;
+    }
+
+    private void copyTree(Path from, Path to, Request req) throws IOException {
+        try (Stream<Path> children = Files.list(from)) {
+            for (Path child : children.sorted().toList()) {
+                Path dest = to.resolve(child.getFileName().toString());
+                if (Files.isDirectory(child, LinkOption.NOFOLLOW_LINKS)) {
+                    if (!Files.isDirectory(dest, LinkOption.NOFOLLOW_LINKS)) {
+                        Files.deleteIfExists(dest);
+                        Files.createDirectory(dest);
+                    }
+                    copyTree(child, dest, req);
+                    applyAttributes(child, dest, req);
+                } else {
+                    copyEntry(child, dest, req);
+                }
+            }
+        }
+    }
+
+    private void copyEntry(Path from, Path to, Request req) throws IOException {
+        if (Files.isDirectory(to, LinkOption.NOFOLLOW_LINKS)) {
+            // COPY of a file onto an existing directory path replaces nothing silently
+            throw new FileAlreadyExistsException(to.toString(), null, "cannot copy a file over a directory");
+        }
+        Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES,
+            LinkOption.NOFOLLOW_LINKS);
+        applyAttributes(from, to, req);
+    }
+
+    private static void applyAttributes(Path from, Path to, Request req) throws IOException {
+        if (req.owner().isPresent()) {
+            chown(to, req.owner().get());
+        }
+        boolean link = Files.isSymbolicLink(to);
+        if (req.chmod().isPresent() && !link) {
+            Files.setAttribute(to, "unix:mode", req.chmod().get());
+        } else if (!link) {
+            // keep setuid/setgid/sticky, which the JDK's attribute copy may drop
+            Files.setAttribute(to, "unix:mode", (Integer) Files.getAttribute(from, "unix:mode") & 07777);
+        }
+        FileTime mtime = Files.getLastModifiedTime(from, LinkOption.NOFOLLOW_LINKS);
+        if (!link) {
+            Files.setLastModifiedTime(to, mtime);
+        }
+    }
+
+    static void chown(Path p, Owner owner) throws IOException {
+        Files.setAttribute(p, "unix:uid", owner.uid(), LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(p, "unix:gid", owner.gid(), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** mkdir -p inside the rootfs; directories it creates belong to the --chown owner, else root. */
+    private static void mkdirs(Path rootfs, Path dir, Optional<Owner> owner) throws IOException {
+        if (Files.isDirectory(dir)) {
+            return;
+        }
+        if (!dir.startsWith(rootfs)) {
+            throw new IOException("destination " + dir + " is outside the image");
+        }
+        mkdirs(rootfs, dir.getParent(), owner);
+        Files.deleteIfExists(dir); // a file in the way of a directory destination is replaced
+        Files.createDirectory(dir);
+        Files.setAttribute(dir, "unix:mode", 0755);
+        chown(dir, owner.orElse(Owner.ROOT));
+    }
+
+    static String join(String cwd, String rel) {
+        String base = cwd == null || cwd.isEmpty() ? "/" : cwd;
+        return base.endsWith("/") ? base + rel : base + "/" + rel;
+    }
+
+    static String clean(String source) {
+        List<String> parts = new ArrayList<>();
+        for (String part : source.split("/")) {
+            if (part.isEmpty() || part.equals(".")) {
+                continue;
+            }
+            if (part.equals("..")) {
+                if (!parts.isEmpty()) {
+                    parts.removeLast();
+                }
+            } else {
+                parts.add(part);
+            }
+        }
+        return String.join("/", parts);
+    }
+}

@@ -1,0 +1,79 @@
+package dev.stagefarm.worker.snapshot;
+
+import dev.stagefarm.worker.linux.Mounts;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A writable overlay mounted at {@link #merged()}: changes land in {@link #upper()} in overlayfs
+ * form (whiteouts are 0:0 character devices, replaced directories carry trusted.overlay.opaque).
+ * Either {@link #commit(String)} it or {@link #close()} it to throw it away.
+ */
+public final class ActiveSnapshot implements AutoCloseable {
+
+    private enum State { MOUNTED, COMMITTED, CLOSED }
+
+    private final OverlaySnapshotter owner;
+    private final Path dir;
+    private final List<String> parents;
+    private State state = State.MOUNTED;
+
+    ActiveSnapshot(OverlaySnapshotter owner, Path dir, List<String> parents) {
+        this.owner = owner;
+        this.dir = dir;
+        this.parents = parents;
+    }
+
+    /** The container's root filesystem: the parents with this snapshot's changes on top. */
+    public Path merged() {
+        return dir.resolve("merged");
+    }
+
+    /** This snapshot's own changes, in overlayfs form. */
+    public Path upper() {
+        return dir.resolve("fs");
+    }
+
+    /** The parent chain it was prepared on, lowest first. */
+    public List<String> parents() {
+        return parents;
+    }
+
+    /**
+     * Unmounts and publishes the changes under {@code key}; returns the committed directory. A key
+     * that is already committed counts as success and our copy is discarded.
+     */
+    public synchronized Path commit(String key) throws IOException {
+        if (state != State.MOUNTED) {
+            throw new IllegalStateException("snapshot " + dir + " is already " + state.name().toLowerCase());
+        }
+        // Not a lazy detach: a process still inside could otherwise write into a published snapshot.
+        try {
+            Mounts.unmount(merged());
+        } catch (IOException e) {
+            throw new IOException("cannot commit " + key + ": " + merged() + " is still in use ("
+                    + e.getMessage() + ")", e);
+        }
+        state = State.COMMITTED;
+        FileTrees.deleteRecursively(dir.resolve("work"));
+        FileTrees.deleteRecursively(merged());
+        return owner.publish(dir, key);
+    }
+
+    /** Unmounts and deletes the snapshot unless it was committed. Idempotent. */
+    @Override
+    public synchronized void close() throws IOException {
+        if (state != State.MOUNTED) {
+            return;
+        }
+        state = State.CLOSED;
+        Mounts.unmountDetached(merged());
+        owner.discard(dir);
+    }
+
+    @Override
+    public String toString() {
+        return "ActiveSnapshot[" + dir + " on " + parents + "]";
+    }
+}

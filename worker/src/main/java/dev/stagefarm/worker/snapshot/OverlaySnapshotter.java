@@ -1,0 +1,218 @@
+package dev.stagefarm.worker.snapshot;
+
+import dev.stagefarm.common.Digest;
+import dev.stagefarm.worker.linux.MountInfo;
+import dev.stagefarm.worker.linux.Mounts;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Overlayfs snapshots under one root directory, identified by string keys.
+ *
+ * <p>Layout (short numeric ids keep dozens of lower directories within the one-page mount option
+ * limit; beyond that {@link OverlayMount} names them through file descriptors):
+ *
+ * <pre>
+ * root/empty/              an always-empty lower for snapshots without parents
+ * root/s/&lt;id&gt;/fs           committed content, or the upper directory while active
+ * root/s/&lt;id&gt;/work, merged  overlay workdir and mount point while active
+ * root/s/&lt;id&gt;/key          the key, for humans
+ * root/keys/&lt;sha256(key)&gt;   symlink to ../s/&lt;id&gt;, created last: a commit is atomic
+ * </pre>
+ */
+public final class OverlaySnapshotter {
+
+    private static final Logger log = LoggerFactory.getLogger(OverlaySnapshotter.class);
+
+    private final Path root;
+    private final Path empty;
+    private final Path snapshots;
+    private final Path keys;
+    private final AtomicLong nextId;
+
+    private OverlaySnapshotter(Path root, long nextId) {
+        this.root = root;
+        this.empty = root.resolve("empty");
+        this.snapshots = root.resolve("s");
+        this.keys = root.resolve("keys");
+        this.nextId = new AtomicLong(nextId);
+    }
+
+    /**
+     * Opens (creating if needed) the snapshot store at {@code root}, first undoing what a killed
+     * worker left behind: overlay mounts below the root are detached, uncommitted snapshots deleted.
+     * Run the executor's own recovery first, so no container still uses those mounts.
+     */
+    public static OverlaySnapshotter open(Path root) throws IOException {
+        Files.createDirectories(root);
+        Path real = root.toRealPath(); // mountinfo shows resolved paths
+        for (String dir : List.of("empty", "s", "keys")) {
+            Files.createDirectories(real.resolve(dir));
+        }
+        detachLeftoverMounts(real);
+        long maxId = deleteUncommitted(real);
+        log.info("overlay snapshots at {} (next id {})", real, maxId + 1);
+        return new OverlaySnapshotter(real, maxId + 1);
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    public boolean exists(String key) {
+        return Files.isSymbolicLink(keyLink(key));
+    }
+
+    /** The directory holding the committed snapshot's files; usable as an overlay lower. Never write to it. */
+    public Path committedDir(String key) throws NoSuchSnapshotException {
+        try {
+            Path target = Files.readSymbolicLink(keyLink(key));
+            return snapshots.resolve(target.getFileName()).resolve("fs");
+        } catch (IOException e) {
+            throw new NoSuchSnapshotException(key);
+        }
+    }
+
+    /**
+     * Mounts a new writable snapshot on top of committed parents.
+     *
+     * @param parentChain committed keys, lowest (base) first; empty for a snapshot from scratch
+     */
+    public ActiveSnapshot prepare(List<String> parentChain) throws IOException {
+        List<Path> lowers = lowersTopFirst(parentChain);
+        Path dir = newSnapshotDir();
+        try {
+            Path upper = Files.createDirectory(dir.resolve("fs"));
+            Path work = Files.createDirectory(dir.resolve("work"));
+            Path merged = Files.createDirectory(dir.resolve("merged"));
+            OverlayMount.mountWritable(merged, lowers.isEmpty() ? List.of(empty) : lowers, upper, work);
+            return new ActiveSnapshot(this, dir, List.copyOf(parentChain));
+        } catch (IOException | RuntimeException e) {
+            discard(dir);
+            throw e;
+        }
+    }
+
+    /**
+     * A read-only view of a chain of committed snapshots (lowest first), for reading a stage's files.
+     * One snapshot is returned as its own directory, more are merged by a read-only overlay.
+     */
+    public ReadOnlyView mountReadOnly(List<String> chain) throws IOException {
+        List<Path> lowers = lowersTopFirst(chain);
+        if (lowers.isEmpty()) {
+            return ReadOnlyView.unmounted(empty);
+        }
+        if (lowers.size() == 1) {
+            return ReadOnlyView.unmounted(lowers.getFirst());
+        }
+        Path dir = newSnapshotDir();
+        try {
+            Path merged = Files.createDirectory(dir.resolve("merged"));
+            OverlayMount.mountReadOnly(merged, lowers);
+            return ReadOnlyView.mounted(this, dir, merged);
+        } catch (IOException | RuntimeException e) {
+            discard(dir);
+            throw e;
+        }
+    }
+
+    /**
+     * Publishes an unmounted active snapshot's upper directory under {@code key}. If the key is
+     * already committed (a concurrent build of the same step) that one wins and ours is deleted.
+     */
+    Path publish(Path dir, String key) throws IOException {
+        Files.writeString(dir.resolve("key"), key + "\n", StandardCharsets.UTF_8);
+        try {
+            Files.createSymbolicLink(keyLink(key), Path.of("..", "s", dir.getFileName().toString()));
+            return dir.resolve("fs");
+        } catch (FileAlreadyExistsException e) {
+            log.debug("snapshot {} was committed concurrently; discarding {}", key, dir);
+            discard(dir);
+            return committedDir(key);
+        }
+    }
+
+    void discard(Path dir) throws IOException {
+        FileTrees.deleteRecursively(dir);
+    }
+
+    private List<Path> lowersTopFirst(List<String> chain) throws NoSuchSnapshotException {
+        List<Path> lowers = new ArrayList<>(chain.size());
+        for (String key : chain) {
+            lowers.addFirst(committedDir(key));
+        }
+        return lowers;
+    }
+
+    private Path newSnapshotDir() throws IOException {
+        while (true) {
+            Path dir = snapshots.resolve(Long.toString(nextId.getAndIncrement()));
+            try {
+                return Files.createDirectory(dir);
+            } catch (FileAlreadyExistsException e) {
+                // another snapshotter shares this root: take the next id
+            }
+        }
+    }
+
+    private Path keyLink(String key) {
+        return keys.resolve(Digest.of(key.getBytes(StandardCharsets.UTF_8)).hex());
+    }
+
+    private static void detachLeftoverMounts(Path root) throws IOException {
+        List<MountInfo> leftovers = new ArrayList<>(MountInfo.under(root));
+        leftovers.removeIf(m -> m.mountPoint().equals(root)); // the root may itself be a volume
+        leftovers.sort(Comparator.comparingInt((MountInfo m) -> m.mountPoint().getNameCount()).reversed());
+        for (MountInfo m : leftovers) {
+            log.warn("detaching leftover {} mount at {}", m.fsType(), m.mountPoint());
+            try {
+                Mounts.unmountDetached(m.mountPoint());
+            } catch (NoSuchFileException e) {
+                // gone meanwhile
+            }
+        }
+    }
+
+    /** Deletes snapshot directories no key links to (active when a worker died); returns the highest id seen. */
+    private static long deleteUncommitted(Path root) throws IOException {
+        Set<String> committed = new HashSet<>();
+        try (Stream<Path> links = Files.list(root.resolve("keys"))) {
+            for (Path link : links.toList()) {
+                Path target = Files.isSymbolicLink(link) ? Files.readSymbolicLink(link) : null;
+                if (target == null || !Files.isDirectory(root.resolve("s").resolve(target.getFileName()))) {
+                    Files.deleteIfExists(link); // dangling: its snapshot was removed by hand
+                } else {
+                    committed.add(target.getFileName().toString());
+                }
+            }
+        }
+        long maxId = 0;
+        try (Stream<Path> dirs = Files.list(root.resolve("s"))) {
+            for (Path dir : dirs.toList()) {
+                String name = dir.getFileName().toString();
+                if (name.chars().allMatch(Character::isDigit) && !name.isEmpty()) {
+                    maxId = Math.max(maxId, Long.parseLong(name));
+                }
+                if (!committed.contains(name) && Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+                    log.info("deleting uncommitted snapshot {}", dir);
+                    FileTrees.deleteRecursively(dir);
+                }
+            }
+        }
+        return maxId;
+    }
+}
