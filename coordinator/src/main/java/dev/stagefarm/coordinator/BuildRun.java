@@ -201,7 +201,7 @@ final class BuildRun {
 
     private ImageSpec imageSpec(StagePlan plan) {
         byte[] config = plan.config().toJsonWithoutLayers();
-        CacheKey key = CacheKey.of("image").add(plan.stageKey()).add(Digest.of(config).toString());
+        CacheKey key = CacheKey.of("image").add("oci-manifest").add(plan.stageKey()).add(Digest.of(config).toString());
         for (History h : plan.history()) {
             key.add(h.getCreatedBy()).add(h.getEmptyLayer()).add(Integer.toString(h.getStepIndex()));
         }

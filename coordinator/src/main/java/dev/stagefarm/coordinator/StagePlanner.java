@@ -90,6 +90,8 @@ final class StagePlanner {
         final int filesystemSteps;
         String key;
         boolean cmdSetHere;
+        /** This build's history entries are dated when planned; the time is kept out of every cache key. */
+        final String created = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
 
         State(Stage stage, StageBase base) {
             this.stage = stage;
@@ -287,11 +289,12 @@ final class StagePlanner {
             step.setKey(key).setLine(ins.line())
                 .setDescription("[" + stage.displayName() + " " + (index + 2) + "/" + (filesystemSteps + 1) + "] " + what);
             steps.add(step.build());
-            history.add(History.newBuilder().setCreatedBy(createdBy).setStepIndex(index).build());
+            history.add(History.newBuilder().setCreatedBy(createdBy).setCreated(created).setStepIndex(index).build());
         }
 
         private void configOnly(Instruction ins, String createdBy) {
-            history.add(History.newBuilder().setCreatedBy(createdBy).setEmptyLayer(true).setStepIndex(-1).build());
+            history.add(History.newBuilder().setCreatedBy(createdBy).setCreated(created).setEmptyLayer(true)
+                .setStepIndex(-1).build());
         }
 
         private List<String> shellForm(String command) {

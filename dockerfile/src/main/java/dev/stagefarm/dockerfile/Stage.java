@@ -31,8 +31,8 @@ public record Stage(
         instructions = List.copyOf(instructions);
     }
 
-    /** How error messages and logs refer to the stage: its name, or its index. */
+    /** How progress and error messages refer to the stage: its name, or {@code stage-N} as BuildKit says. */
     public String displayName() {
-        return name.orElse(Integer.toString(index));
+        return name.orElse("stage-" + index);
     }
 }

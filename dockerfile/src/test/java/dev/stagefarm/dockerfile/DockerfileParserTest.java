@@ -495,7 +495,7 @@ class DockerfileParserTest {
                 ENTRYPOINT ["node", "dist/server.js"]
                 """);
         assertThat(df.directives()).containsEntry("syntax", "docker/dockerfile:1.7");
-        assertThat(df.stages()).extracting(Stage::displayName).containsExactly("deps", "build", "2");
+        assertThat(df.stages()).extracting(Stage::displayName).containsExactly("deps", "build", "stage-2");
         Instruction.Run build = (Instruction.Run) df.stages().get(1).instructions().get(1);
         assertThat(build.line()).isEqualTo(12);
         assertThat(build.command()).isEqualTo("npm run build &&     find dist -name '*.map' -delete");

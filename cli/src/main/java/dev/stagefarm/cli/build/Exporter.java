@@ -46,7 +46,7 @@ final class Exporter {
         }
         Digest manifestDigest = Digest.parse(result.getImage().getManifestDigest());
         byte[] bytes = cache.readBytes(manifestDigest);
-        ManifestBlob manifest = new ManifestBlob(bytes, ManifestJson.parseManifest(bytes, MediaTypes.DOCKER_MANIFEST));
+        ManifestBlob manifest = new ManifestBlob(bytes, ManifestJson.parseManifest(bytes, ManifestJson.mediaTypeOf(bytes, null)));
         for (OutputSpec spec : outputs) {
             long t0 = System.nanoTime();
             List<ImageReference> refs = new ArrayList<>();

@@ -33,8 +33,12 @@ public final class ProgressPrinter {
     }
 
     private void step(StepEvent e) {
+        boolean first = !vertex.containsKey(e.getStageIndex() + "/" + e.getStepIndex());
         int id = id(e.getStageIndex(), e.getStepIndex());
         String where = e.getWorker().isEmpty() ? "" : " (on " + e.getWorker() + ")";
+        if (first && e.getStatus() != StepEvent.Status.STARTED && e.getStatus() != StepEvent.Status.CACHED) {
+            out.printf("#%d %s%s%n", id, e.getDescription(), where);
+        }
         switch (e.getStatus()) {
             case STARTED -> out.printf("#%d %s%s%n", id, e.getDescription(), where);
             case CACHED -> out.printf("#%d %s%n#%d CACHED%n", id, e.getDescription(), id);

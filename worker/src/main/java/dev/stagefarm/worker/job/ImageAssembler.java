@@ -22,7 +22,7 @@ import java.util.Set;
 
 /**
  * Writes the final image: the coordinator's config plus the layers and history only this worker
- * knows, a Docker schema2 manifest, all of it into the cache-server.
+ * knows, an OCI manifest, all of it into the cache-server.
  */
 final class ImageAssembler {
 
@@ -37,6 +37,8 @@ final class ImageAssembler {
     ImageResult assemble(ImageSpec spec, List<Layer> imageLayers, Set<Integer> stepsWithLayer) throws IOException {
         layers.ensureInCache(imageLayers);
         ImageConfig base = ImageConfigJson.parse(spec.getConfigJson().toByteArray());
+        // BuildKit stamps the image with the build time (history entries come dated by the planner)
+        Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
         List<HistoryEntry> history = new ArrayList<>();
         for (History h : spec.getHistoryList()) {
             boolean empty = h.getStepIndex() >= 0 ? !stepsWithLayer.contains(h.getStepIndex()) : h.getEmptyLayer();
@@ -46,13 +48,14 @@ final class ImageAssembler {
                 empty));
         }
         List<Digest> diffIds = imageLayers.stream().map(l -> Digest.parse(l.getDiffId())).toList();
-        ImageConfig config = base.toBuilder().diffIds(diffIds).history(history).build();
+        ImageConfig config = base.toBuilder().diffIds(diffIds).history(history).created(now).build();
         byte[] configJson = ImageConfigJson.toJson(config);
         Digest configDigest = cache.upload(configJson);
+        // OCI media types, as BuildKit's OCI exporter writes them; registries and docker load take them too
         List<Descriptor> descriptors = imageLayers.stream().map(l -> new Descriptor(
-            MediaTypes.DOCKER_LAYER_GZIP, Digest.parse(l.getDigest()), l.getSize())).toList();
-        ImageManifest manifest = new ImageManifest(MediaTypes.DOCKER_MANIFEST,
-            new Descriptor(MediaTypes.DOCKER_CONFIG, configDigest, configJson.length), descriptors);
+            MediaTypes.OCI_LAYER_GZIP, Digest.parse(l.getDigest()), l.getSize())).toList();
+        ImageManifest manifest = new ImageManifest(MediaTypes.OCI_MANIFEST,
+            new Descriptor(MediaTypes.OCI_CONFIG, configDigest, configJson.length), descriptors);
         byte[] manifestJson = ManifestJson.toJson(manifest);
         Digest manifestDigest = cache.upload(manifestJson);
         ImageResult result = ImageResult.newBuilder().setManifestDigest(manifestDigest.toString())

@@ -1,0 +1,119 @@
+package dev.stagefarm.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A farm of real processes on loopback, started through the project's own launcher: a
+ * cache-server, a coordinator and named workers, each with its own state directory.
+ */
+final class Farm implements AutoCloseable {
+
+    static final Path REPO = Path.of(System.getProperty("stagefarm.repo", "..")).toAbsolutePath().normalize();
+    static final Path LAUNCHER = REPO.resolve("bin/stagefarm");
+    static final String REGISTRY = "127.0.0.1:5000";
+
+    private final Path dir;
+    private final Map<String, Process> processes = new LinkedHashMap<>();
+    final String cache;
+    final String coordinator;
+
+    Farm(Path dir, String... workers) throws IOException, InterruptedException {
+        this.dir = dir;
+        Tools.requireAll();
+        cache = "127.0.0.1:" + freePort();
+        coordinator = "127.0.0.1:" + freePort();
+        start("cache-server", "cache-server", "--listen", cache, "--data", dir.resolve("cache").toString());
+        awaitPort(cache);
+        start("coordinator", "coordinator", "--listen", coordinator, "--cache", cache,
+            "--registry-mirror", "docker.io=http://" + REGISTRY, "--insecure-registry", REGISTRY);
+        awaitPort(coordinator);
+        for (String w : workers) {
+            startWorker(w);
+        }
+    }
+
+    void startWorker(String name) throws IOException {
+        start(name, "worker", "--coordinator", coordinator, "--cache", cache, "--name", name,
+            "--root", dir.resolve("workers").resolve(name).toString(),
+            "--registry-mirror", "docker.io=http://" + REGISTRY, "--insecure-registry", REGISTRY);
+    }
+
+    void stop(String name) throws InterruptedException {
+        Process p = processes.remove(name);
+        if (p != null) {
+            p.destroy();
+            if (!p.waitFor(20, TimeUnit.SECONDS)) {
+                p.destroyForcibly().waitFor();
+            }
+        }
+    }
+
+    private void start(String name, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(LAUNCHER.toString());
+        cmd.addAll(List.of(args));
+        Path log = Files.createDirectories(dir.resolve("logs")).resolve(name + ".log");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        processes.put(name, p);
+    }
+
+    /** Runs {@code stagefarm build --coordinator …}; returns its output and exit code. */
+    Result build(String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(LAUNCHER.toString(), "build", "--coordinator", coordinator,
+            "--insecure-registry", REGISTRY));
+        cmd.addAll(List.of(args));
+        Path out = Files.createTempFile(dir, "build", ".log");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        boolean done = p.waitFor(15, TimeUnit.MINUTES);
+        if (!done) {
+            p.destroyForcibly();
+        }
+        String text = Files.readString(out);
+        System.out.println("---- stagefarm " + String.join(" ", args) + "\n" + text);
+        return new Result(done ? p.exitValue() : -1, text);
+    }
+
+    record Result(int exitCode, String output) {
+        Result assertOk() {
+            assertThat(exitCode).as("stagefarm build failed:\n" + output).isZero();
+            return this;
+        }
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static void awaitPort(String hostPort) throws InterruptedException {
+        String[] hp = hostPort.split(":");
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline) {
+            try (java.net.Socket s = new java.net.Socket(hp[0], Integer.parseInt(hp[1]))) {
+                return;
+            } catch (IOException notYet) {
+                Thread.sleep(100);
+            }
+        }
+        throw new AssertionError("nothing listens on " + hostPort + " after 30 s");
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        for (String name : List.copyOf(processes.keySet()).reversed()) {
+            stop(name);
+        }
+    }
+}

@@ -1,0 +1,126 @@
+package dev.stagefarm.oci.registry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.stagefarm.oci.ImageReference;
+import dev.stagefarm.oci.Platform;
+import dev.stagefarm.oci.testing.TestImages;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Authentication flows against a small in-process registry double (Debian's docker-registry can only do
+ * token auth with an external, certificate-signing token service): Bearer via a token endpoint, and Basic.
+ */
+class RegistryAuthTest {
+
+    @TempDir Path tmp;
+    private HttpServer server;
+    private final List<String> tokenRequests = new CopyOnWriteArrayList<>();
+
+    private String start(TestImages img, String scheme, String basicUser) throws IOException {
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        String base = "http://127.0.0.1:" + server.getAddress().getPort();
+        String basic = basicUser == null ? null : new Credential(basicUser, "pw").basicHeader();
+        server.createContext("/token", ex -> {
+            tokenRequests.add(ex.getRequestURI().getQuery() + " auth=" + ex.getRequestHeaders().getFirst("Authorization"));
+            if (basic != null && !basic.equals(ex.getRequestHeaders().getFirst("Authorization"))) {
+                send(ex, 401, Map.of(), new byte[0]);
+            } else {
+                send(ex, 200, Map.of(), "{\"token\":\"tok-123\"}".getBytes(StandardCharsets.UTF_8));
+            }
+        });
+        server.createContext("/v2/", ex -> {
+            String auth = ex.getRequestHeaders().getFirst("Authorization");
+            boolean ok = scheme.equals("Bearer") ? "Bearer tok-123".equals(auth) : basic.equals(auth);
+            if (!ok) {
+                String challenge = scheme.equals("Bearer")
+                        ? "Bearer realm=\"" + base + "/token\",service=\"fake-registry\",scope=\"repository:team/app:pull\""
+                        : "Basic realm=\"fake\"";
+                send(ex, 401, Map.of("WWW-Authenticate", challenge),
+                        "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}".getBytes());
+                return;
+            }
+            String path = ex.getRequestURI().getPath();
+            if (path.equals("/v2/team/app/manifests/v1")) {
+                send(ex, 200, Map.of("Content-Type", img.manifest().mediaType()), img.manifest().bytes());
+            } else if (path.equals("/v2/team/app/blobs/" + img.manifest().manifest().config().digest())) {
+                send(ex, 200, Map.of(), img.config());
+            } else {
+                send(ex, 404, Map.of(), "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\"}]}".getBytes());
+            }
+        });
+        server.start();
+        return "127.0.0.1:" + server.getAddress().getPort();
+    }
+
+    @AfterEach
+    void stop() {
+        if (server != null) {
+            server.stop(0);
+        }
+    }
+
+    private static void send(HttpExchange ex, int status, Map<String, String> headers, byte[] body) throws IOException {
+        headers.forEach((k, v) -> ex.getResponseHeaders().add(k, v));
+        ex.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
+        if (body.length > 0) {
+            ex.getResponseBody().write(body);
+        }
+        ex.close();
+    }
+
+    private RegistryClient client(String host, CredentialStore creds) {
+        return new RegistryClient(RegistryConfig.fromFlags(List.of(), List.of(host)), creds);
+    }
+
+    @Test
+    void anonymousBearerTokenIsFetchedOnceAndReused() throws Exception {
+        TestImages img = TestImages.hello(tmp, "t", "amd64", false);
+        String host = start(img, "Bearer", null);
+
+        ResolvedImage r = client(host, CredentialStore.none()).resolve(ImageReference.parse(host + "/team/app:v1"), Platform.LINUX_AMD64);
+
+        assertThat(r.manifestDigest()).isEqualTo(img.manifest().digest());
+        assertThat(tokenRequests).containsExactly("service=fake-registry&scope=repository:team/app:pull auth=null");
+    }
+
+    @Test
+    void bearerTokenRequestCarriesStoredCredentials() throws Exception {
+        TestImages img = TestImages.hello(tmp, "t", "amd64", false);
+        String host = start(img, "Bearer", "robot");
+
+        client(host, CredentialStore.of(Map.of(host, new Credential("robot", "pw"))))
+                .resolve(ImageReference.parse(host + "/team/app:v1"), Platform.LINUX_AMD64);
+
+        assertThat(tokenRequests).singleElement().asString().endsWith("auth=" + new Credential("robot", "pw").basicHeader());
+        assertThatThrownBy(() -> client(host, CredentialStore.of(Map.of(host, new Credential("robot", "wrong"))))
+                .resolve(ImageReference.parse(host + "/team/app:v1"), Platform.LINUX_AMD64))
+                .isInstanceOf(RegistryException.class)
+                .hasMessageContaining("refused the credentials stored for " + host);
+    }
+
+    @Test
+    void basicAuthUsesStoredCredentialsOrSaysHowToLogIn() throws Exception {
+        TestImages img = TestImages.hello(tmp, "t", "amd64", false);
+        String host = start(img, "Basic", "me");
+        ImageReference ref = ImageReference.parse(host + "/team/app:v1");
+
+        assertThat(client(host, CredentialStore.of(Map.of(host, new Credential("me", "pw")))).resolve(ref, Platform.LINUX_AMD64)
+                .config().cmd()).containsExactly("/bin/cat", "/hello.txt");
+        assertThatThrownBy(() -> client(host, CredentialStore.none()).resolve(ref, Platform.LINUX_AMD64))
+                .hasMessageContaining("docker login " + host);
+    }
+}

@@ -1,0 +1,97 @@
+package dev.stagefarm.oci.testing;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/** Debian's docker-registry (CNCF Distribution) on a free loopback port, storing into a temp dir. */
+public final class LocalRegistry implements AutoCloseable {
+
+    private static final String BINARY = "/usr/bin/docker-registry";
+    private final Process process;
+    private final int port;
+    private final Path storage;
+
+    private LocalRegistry(Process process, int port, Path storage) {
+        this.process = process;
+        this.port = port;
+        this.storage = storage;
+    }
+
+    public static LocalRegistry start(Path dir) throws Exception {
+        Tools.require(BINARY);
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        Path storage = Files.createDirectories(dir.resolve("storage"));
+        Path config = dir.resolve("config.yml");
+        Files.writeString(config, """
+                version: 0.1
+                log:
+                  level: warn
+                storage:
+                  filesystem:
+                    rootdirectory: %s
+                http:
+                  addr: 127.0.0.1:%d
+                """.formatted(storage, port));
+        Process p = new ProcessBuilder(BINARY, "serve", config.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("registry.log").toFile())
+                .start();
+        LocalRegistry r = new LocalRegistry(p, port, storage);
+        r.awaitReady(dir.resolve("registry.log"));
+        return r;
+    }
+
+    private void awaitReady(Path log) throws Exception {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("docker-registry exited: " + Files.readString(log));
+            }
+            try {
+                HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create(url() + "/v2/")).build(),
+                        HttpResponse.BodyHandlers.discarding());
+                if (r.statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // not listening yet
+            }
+            Thread.sleep(100);
+        }
+        close();
+        throw new IllegalStateException("docker-registry did not answer /v2/ within 30 s: " + Files.readString(log));
+    }
+
+    public String hostPort() {
+        return "127.0.0.1:" + port;
+    }
+
+    public String url() {
+        return "http://" + hostPort();
+    }
+
+    /** Where the registry keeps a blob's bytes (Distribution's filesystem layout). */
+    public Path blobData(dev.stagefarm.common.Digest d) {
+        return storage.resolve("docker/registry/v2/blobs/sha256/" + d.encoded().substring(0, 2) + "/" + d.encoded() + "/data");
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor();
+        }
+    }
+}
