@@ -1,0 +1,72 @@
+package dev.stagefarm.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code --output type=docker} is a tarball a real Docker engine loads and runs. */
+class DockerLoadEndToEndTest {
+
+    /** The private engine deploy/dev/dockerd.sh starts (bin/test and .ci/run start it). */
+    private static final String DOCKER_HOST = "unix:///run/stagefarm-dev/docker.sock";
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void theDockerTarballLoadsAndServes() throws Exception {
+        try {
+            docker("info");
+        } catch (AssertionError e) {
+            throw new AssertionError("no Docker engine on " + DOCKER_HOST + ": run deploy/dev/dockerd.sh start", e);
+        }
+        try (Farm farm = new Farm(dir, "w1", "w2")) {
+            Path tar = dir.resolve("go-web.docker.tar");
+            farm.build("-t", "stagefarm-e2e/go-web:load", "--output", "type=docker,dest=" + tar,
+                Farm.REPO.resolve("examples/go-web").toString()).assertOk();
+            assertThat(docker("load", "-i", tar.toString())).contains("Loaded image: stagefarm-e2e/go-web:load");
+            assertThat(docker("image", "inspect", "stagefarm-e2e/go-web:load", "--format", "{{json .Config.Cmd}}"))
+                .contains("[\"./main\"]");
+            String name = "stagefarm-e2e-" + Long.toHexString(System.nanoTime());
+            docker("run", "-d", "--network", "host", "--name", name, "stagefarm-e2e/go-web:load");
+            try {
+                assertThat(get("http://127.0.0.1:8080/")).contains("hello from stagefarm");
+            } finally {
+                docker("rm", "-f", name);
+            }
+        }
+    }
+
+    private String docker(String... args) throws Exception {
+        String[] cmd = new String[args.length + 3];
+        cmd[0] = "docker";
+        cmd[1] = "-H";
+        cmd[2] = DOCKER_HOST;
+        System.arraycopy(args, 0, cmd, 3, args.length);
+        return Tools.run(dir, cmd);
+    }
+
+    private static String get(String url) throws Exception {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+        Instant deadline = Instant.now().plusSeconds(20);
+        while (true) {
+            try {
+                return http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString())
+                    .body();
+            } catch (java.io.IOException notYet) {
+                if (Instant.now().isAfter(deadline)) {
+                    throw new AssertionError("the container did not answer on " + url, notYet);
+                }
+                Thread.sleep(200);
+            }
+        }
+    }
+}
