@@ -53,6 +53,7 @@ final class BuildRun {
     private final BaseImageResolver bases;
     private final JobDispatcher dispatcher;
     private final BuildEvents events;
+    private final FarmMetrics metrics;
     private final Map<Integer, CompletableFuture<StageOutcome>> outcomes = new ConcurrentHashMap<>();
 
     /** The action cache as planning sees it. */
@@ -62,7 +63,8 @@ final class BuildRun {
 
     BuildRun(String buildId, BuildRequest request, Dockerfile dockerfile, StageGraph graph, ContextIndex context,
              Map<String, String> globals, ActionLookup cache, BaseImageResolver bases, JobDispatcher dispatcher,
-             BuildEvents events) {
+             BuildEvents events, FarmMetrics metrics) {
+        this.metrics = metrics;
         this.buildId = buildId;
         this.request = request;
         this.dockerfile = dockerfile;
@@ -90,7 +92,9 @@ final class BuildRun {
                 result.addStages(outcomes.get(index).join().report());
             }
             events.send(BuildEvent.newBuilder().setResult(result).build());
+            metrics.buildsSucceeded.increment();
         } catch (CompletionException e) {
+            metrics.buildsFailed.increment();
             Throwable cause = e.getCause() instanceof StageFailed f ? f : e.getCause();
             events.send(BuildEvent.newBuilder().setError(dev.stagefarm.proto.farm.BuildError.newBuilder()
                 .setMessage(cause.getMessage() == null ? cause.toString() : cause.getMessage())).build());
@@ -116,8 +120,15 @@ final class BuildRun {
             List<ArtifactRequest> exports = exports(index, plan.stageKey());
             Optional<ImageSpec> image = isTarget && request.getWantImage()
                 ? Optional.of(imageSpec(plan)) : Optional.empty();
-            return fromCache(index, stage, plan, exports, image, started)
-                .orElseGet(() -> dispatch(index, stage, plan, exports, image, started));
+            Optional<StageOutcome> cached = fromCache(index, stage, plan, exports, image, started);
+            if (cached.isPresent()) {
+                metrics.stagesCached.increment();
+                return cached.get();
+            }
+            metrics.stagesDispatched.increment();
+            StageOutcome ran = dispatch(index, stage, plan, exports, image, started);
+            metrics.stageDuration.record(java.time.Duration.between(started, Instant.now()));
+            return ran;
         } catch (DockerfileException e) {
             throw new StageFailed(e.getMessage());
         } catch (BaseImageResolver.BaseImageException e) {
@@ -256,7 +267,8 @@ final class BuildRun {
     private StageOutcome dispatch(int index, Stage stage, StagePlan plan, List<ArtifactRequest> exports,
                                   Optional<ImageSpec> image, Instant started) {
         Job.Builder job = Job.newBuilder().setJobId(buildId + "-" + index).setBuildId(buildId)
-            .setStageIndex(index).setStageName(stage.displayName()).setBase(plan.base().image())
+            .setStageIndex(index).setStageName(stage.displayName())
+            .setBase(plan.base().image().toBuilder().setDescription(plan.base().description()))
             .setContextDigest(request.getContextDigest()).addAllExports(exports)
             .setDockerfileName(dockerfile.fileName()).setStageKey(plan.stageKey());
         for (Step step : plan.steps()) {

@@ -31,7 +31,10 @@ final class BuildRunner {
     private final BaseImageResolver bases;
     private final JobDispatcher dispatcher;
 
-    BuildRunner(CacheClient cache, BaseImageResolver bases, JobDispatcher dispatcher) {
+    private final FarmMetrics metrics;
+
+    BuildRunner(CacheClient cache, BaseImageResolver bases, JobDispatcher dispatcher, FarmMetrics metrics) {
+        this.metrics = metrics;
         this.cache = cache;
         this.bases = bases;
         this.dispatcher = dispatcher;
@@ -47,12 +50,14 @@ final class BuildRunner {
             ContextManifest manifest = ContextManifest.parseFrom(cache.readBytes(Digest.parse(request.getContextDigest())));
             log.info("build {}: {} stages, {} to build", buildId, df.stages().size(), graph.reachable().size());
             new BuildRun(buildId, request, df, graph, new ContextIndex(manifest), globalArgs(df, request),
-                cache::getAction, bases, dispatcher, events).execute();
+                cache::getAction, bases, dispatcher, events, metrics).execute();
+            return;
         } catch (DockerfileException e) {
             fail(events, e.getMessage());
         } catch (IOException e) {
             fail(events, "could not read the build context from the cache-server: " + e.getMessage());
         }
+        metrics.buildsFailed.increment();
     }
 
     /** Global ARGs in order: each default may use the ones before it; --build-arg overrides. */

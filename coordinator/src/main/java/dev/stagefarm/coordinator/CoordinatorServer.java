@@ -3,6 +3,7 @@ package dev.stagefarm.coordinator;
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.oci.registry.RegistryClient;
 import io.grpc.Server;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.grpc.ServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
@@ -28,12 +29,14 @@ public final class CoordinatorServer implements AutoCloseable {
      * @param cache the cache-server this coordinator plans against
      * @param cacheAddress that cache-server's address as clients reach it
      * @param registry resolves FROM images
+     * @param meters where the coordinator's metrics go (a Prometheus registry in the launcher)
      */
     public CoordinatorServer(ServerBuilder<?> serverBuilder, CacheClient cache, String cacheAddress,
-                             RegistryClient registry, Duration workerWait) {
+                             RegistryClient registry, Duration workerWait, MeterRegistry meters) {
         WorkerPool pool = new WorkerPool();
-        this.dispatcher = new JobDispatcher(pool, workerWait);
-        BuildRunner builds = new BuildRunner(cache, new RegistryBaseResolver(registry), dispatcher);
+        FarmMetrics metrics = new FarmMetrics(meters, pool);
+        this.dispatcher = new JobDispatcher(pool, workerWait, metrics);
+        BuildRunner builds = new BuildRunner(cache, new RegistryBaseResolver(registry), dispatcher, metrics);
         this.server = serverBuilder
             .addService(new CoordinatorService(pool, dispatcher, builds, cacheAddress))
             .addService(health.getHealthService())

@@ -30,9 +30,12 @@ final class JobDispatcher {
     private final Map<String, InFlight> inFlight = new ConcurrentHashMap<>();
     private final ExecutorService redispatch = Executors.newVirtualThreadPerTaskExecutor();
 
-    JobDispatcher(WorkerPool pool, Duration workerWait) {
+    private final FarmMetrics metrics;
+
+    JobDispatcher(WorkerPool pool, Duration workerWait, FarmMetrics metrics) {
         this.pool = pool;
         this.workerWait = workerWait;
+        this.metrics = metrics;
     }
 
     /** A job on its way: where it runs and who hears about it. */
@@ -131,6 +134,7 @@ final class JobDispatcher {
                 log.warn("worker {} died running job {} (stage {}): running it elsewhere",
                     lost.name(), f.job.getJobId(), f.job.getStageName());
                 f.worker = null;
+                metrics.jobsRedispatched.increment();
                 redispatch.execute(() -> place(f));
             }
         }

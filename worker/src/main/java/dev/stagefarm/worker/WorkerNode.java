@@ -7,7 +7,9 @@ import dev.stagefarm.oci.registry.RegistryConfig;
 import dev.stagefarm.worker.agent.WorkerAgent;
 import dev.stagefarm.worker.exec.RuncExecutor;
 import dev.stagefarm.worker.job.JobRunner;
+import dev.stagefarm.worker.job.WorkerMetrics;
 import dev.stagefarm.worker.job.WorkerParts;
+import io.micrometer.core.instrument.MeterRegistry;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -32,7 +34,7 @@ public final class WorkerNode implements AutoCloseable {
     private final CacheClient cache;
     private final WorkerAgent agent;
 
-    public WorkerNode(Config config) throws IOException {
+    public WorkerNode(Config config, MeterRegistry meters) throws IOException {
         Path root = Files.createDirectories(config.root()).toRealPath();
         this.cache = CacheClient.connect(config.cache());
         RuncExecutor runc;
@@ -46,7 +48,8 @@ public final class WorkerNode implements AutoCloseable {
         }
         OverlaySnapshotter snapshots = OverlaySnapshotter.open(root.resolve("snapshots"));
         RegistryClient registry = new RegistryClient(config.registries(), CredentialStore.fromDockerConfig());
-        JobRunner runner = WorkerParts.jobRunner(config.name(), root, snapshots, runc, cache, registry);
+        JobRunner runner = WorkerParts.jobRunner(config.name(), root, snapshots, runc, cache, registry,
+            new WorkerMetrics(meters));
         this.coordinatorChannel = ManagedChannelBuilder.forTarget(config.coordinator()).usePlaintext()
             .keepAliveTime(30, TimeUnit.SECONDS).build();
         this.agent = new WorkerAgent(config.name(), config.slots(), coordinatorChannel, runner);

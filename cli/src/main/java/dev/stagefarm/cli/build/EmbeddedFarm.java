@@ -36,11 +36,12 @@ public final class EmbeddedFarm implements AutoCloseable {
         String cacheAddress = "127.0.0.1:" + cacheServer.port();
         coordinatorCache = CacheClient.connect(cacheAddress);
         coordinator = new CoordinatorServer(GrpcServers.netty(loopback), coordinatorCache, cacheAddress,
-            new RegistryClient(registries, CredentialStore.fromDockerConfig()), Duration.ofSeconds(30)).start();
+            new RegistryClient(registries, CredentialStore.fromDockerConfig()), Duration.ofSeconds(30),
+            new SimpleMeterRegistry()).start();
         String coordinatorAddress = "127.0.0.1:" + coordinator.port();
         for (int i = 1; i <= workerCount; i++) {
             workers.add(new WorkerNode(new WorkerNode.Config("w" + i, coordinatorAddress, cacheAddress,
-                dataDir.resolve("workers").resolve("w" + i), registries, 2)).start());
+                dataDir.resolve("workers").resolve("w" + i), registries, 2), new SimpleMeterRegistry()).start());
         }
     }
 

@@ -22,7 +22,8 @@ public final class CacheServerCommand implements Callable<Integer> {
     @Option(names = "--data", required = true, description = "Directory for the RocksDB store.")
     Path data;
 
-    @Option(names = "--metrics", description = "Prometheus endpoint address, e.g. 127.0.0.1:9070 (off by default).")
+    @Option(names = "--metrics", paramLabel = "HOST:PORT",
+        description = "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).")
     String metrics;
 
     @Override

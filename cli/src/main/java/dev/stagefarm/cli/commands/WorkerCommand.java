@@ -1,6 +1,10 @@
 package dev.stagefarm.cli.commands;
 
+import dev.stagefarm.common.server.HostPort;
+import dev.stagefarm.common.server.MetricsEndpoint;
 import dev.stagefarm.worker.WorkerNode;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -27,14 +31,20 @@ public final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--slots", defaultValue = "2", description = "Jobs run at once (default: ${DEFAULT-VALUE}).")
     int slots;
 
+    @Option(names = "--metrics", paramLabel = "HOST:PORT",
+        description = "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).")
+    String metrics;
+
     @Mixin
     RegistryOptions registries;
 
     @Override
     public Integer call() throws Exception {
         CountDownLatch stop = new CountDownLatch(1);
+        PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         try (WorkerNode node = new WorkerNode(new WorkerNode.Config(name, coordinator, cache, root,
-                 registries.config(), slots)).start()) {
+                 registries.config(), slots), meters).start();
+             MetricsEndpoint endpoint = metrics == null ? null : MetricsEndpoint.start(HostPort.parse(metrics), meters)) {
             Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
             stop.await();
         }

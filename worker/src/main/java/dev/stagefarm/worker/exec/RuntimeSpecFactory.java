@@ -70,7 +70,7 @@ final class RuntimeSpecFactory {
                 environment(spec.env(), user.home()),
                 spec.cwd(),
                 new Capabilities(CAPABILITIES, CAPABILITIES, CAPABILITIES),
-                List.of(new Rlimit("RLIMIT_NOFILE", NOFILE, NOFILE)),
+                List.of(new Rlimit("RLIMIT_NOFILE", HostLimits.nofile(), HostLimits.nofile())),
                 true);
         return new OciRuntimeSpec(
                 "1.0.2",

@@ -45,8 +45,11 @@ public final class JobRunner implements WorkerAgent.JobHandler {
     private final StepExecutor steps;
     private final ImageAssembler images;
 
+    private final WorkerMetrics metrics;
+
     JobRunner(String workerName, OverlaySnapshotter snapshots, CacheClient cache, LayerStore layers,
-              StageChains chains, StepExecutor steps, ImageAssembler images) {
+              StageChains chains, StepExecutor steps, ImageAssembler images, WorkerMetrics metrics) {
+        this.metrics = metrics;
         this.workerName = workerName;
         this.snapshots = snapshots;
         this.cache = cache;
@@ -66,8 +69,16 @@ public final class JobRunner implements WorkerAgent.JobHandler {
             Chain chain = new Chain(job, fetched);
             List<Layer> imageLayers = new ArrayList<>(job.getBase().getLayersList());
             java.util.Set<Integer> stepsWithLayer = new java.util.HashSet<>();
-            event(events, job, 0, "[" + job.getStageName() + " 1/" + (job.getStepsCount() + 1) + "] FROM "
-                + describeBase(job), StepEvent.Status.DONE, 0);
+            String from = "[" + job.getStageName() + " 1/" + (job.getStepsCount() + 1) + "] FROM " + describeBase(job);
+            boolean needsFilesystem = job.getExportsCount() > 0
+                || job.getStepsList().stream().anyMatch(s -> !s.getIsCached());
+            long t0 = System.nanoTime();
+            if (needsFilesystem) {
+                // pull and unpack the base now, so progress shows the time where it is spent
+                event(events, job, 0, from, StepEvent.Status.STARTED, 0);
+                chain.materialize();
+            }
+            event(events, job, 0, from, StepEvent.Status.DONE, (System.nanoTime() - t0) / 1_000_000);
             for (int i = 0; i < job.getStepsCount(); i++) {
                 Step step = job.getSteps(i);
                 Optional<Layer> layer = step.getIsCached() ? cachedStep(job, chain, step, i, events)
@@ -88,16 +99,23 @@ public final class JobRunner implements WorkerAgent.JobHandler {
                 result.setImage(images.assemble(job.getImage(), imageLayers, stepsWithLayer));
             }
             result.addAllLayers(imageLayers).setOk(true);
+            metrics.jobsOk.increment();
         } catch (StepFailedException e) {
+            metrics.jobsFailed.increment();
             result.setOk(false).setError(e.getMessage());
         } catch (IOException | RuntimeException e) {
+            metrics.jobsFailed.increment();
             log.error("job {} failed", job.getJobId(), e);
             result.setOk(false).setError("stage " + job.getStageName() + " failed on worker " + workerName + ": " + e);
         }
+        metrics.fetchedBytes.increment(fetched.get());
         return result.setFetchedBytes(fetched.get()).setFinishedAt(Instant.now().toString()).build();
     }
 
     private static String describeBase(Job job) {
+        if (!job.getBase().getDescription().isEmpty()) {
+            return job.getBase().getDescription();
+        }
         if (!job.getBase().getStageKey().isEmpty()) {
             return "earlier stage";
         }
@@ -110,6 +128,7 @@ public final class JobRunner implements WorkerAgent.JobHandler {
     private Optional<Layer> cachedStep(Job job, Chain chain, Step step, int i, Consumer<JobEvent> events) {
         Optional<Layer> layer = step.getCached().hasLayer() ? Optional.of(step.getCached().getLayer()) : Optional.empty();
         layer.ifPresent(l -> chain.addLayer(step.getKey(), l));
+        metrics.stepsCached.increment();
         event(events, job, i + 1, step.getDescription(), StepEvent.Status.CACHED, 0);
         return layer;
     }
@@ -139,6 +158,8 @@ public final class JobRunner implements WorkerAgent.JobHandler {
         ActionResult.Builder action = ActionResult.newBuilder().setStep(stepResult);
         layer.ifPresent(l -> action.addBlobs(l.getDigest()));
         cache.putAction(step.getKey(), action.build());
+        metrics.stepsRun.increment();
+        metrics.stepDuration.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
         event(events, job, i + 1, step.getDescription(), StepEvent.Status.DONE, (System.nanoTime() - t0) / 1_000_000);
         return layer;
     }

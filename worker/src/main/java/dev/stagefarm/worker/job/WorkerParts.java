@@ -14,12 +14,13 @@ public final class WorkerParts {
     }
 
     public static JobRunner jobRunner(String name, Path root, OverlaySnapshotter snapshots, RuncExecutor runc,
-                                      CacheClient cache, RegistryClient registry) throws IOException {
+                                      CacheClient cache, RegistryClient registry, WorkerMetrics metrics)
+        throws IOException {
         ContentStore blobs = new ContentStore(root.resolve("content"));
         LayerStore layers = new LayerStore(blobs, cache, registry, snapshots, root.resolve("artifacts"));
         ContextMaterializer contexts = new ContextMaterializer(root.resolve("contexts"), cache, blobs);
         StageChains chains = new StageChains(root.resolve("stages"));
         StepExecutor steps = new StepExecutor(runc, contexts, chains, snapshots, layers);
-        return new JobRunner(name, snapshots, cache, layers, chains, steps, new ImageAssembler(cache, layers));
+        return new JobRunner(name, snapshots, cache, layers, chains, steps, new ImageAssembler(cache, layers), metrics);
     }
 }

@@ -1,6 +1,8 @@
 package dev.stagefarm.worker.linux;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,8 +24,12 @@ public record MountInfo(int mountId, int parentId, Path mountPoint, String fsTyp
 
     /** The mounts of this process's mount namespace, in the kernel's order (parents before children). */
     public static List<MountInfo> read() throws IOException {
-        // decoded leniently: a foreign mount with a non-UTF-8 name must not stop us reading ours
-        return parse(new String(Files.readAllBytes(SELF), StandardCharsets.UTF_8).lines().toList());
+        // a Reader decodes leniently: a foreign mount with a non-UTF-8 name must not stop us reading ours;
+        // and procfs files are best read in large chunks, never with Files.readAllBytes' 1-byte probe
+        try (BufferedReader in = new BufferedReader(
+                new InputStreamReader(Files.newInputStream(SELF), StandardCharsets.UTF_8), 1 << 16)) {
+            return parse(in.lines().toList());
+        }
     }
 
     /** Mounts at or below {@code dir} (compared as absolute, normalized paths), deepest last. */

@@ -1,0 +1,77 @@
+package dev.stagefarm.coordinator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.stagefarm.proto.farm.CoordinatorGrpc;
+import dev.stagefarm.proto.farm.CoordinatorMessage;
+import dev.stagefarm.proto.farm.Job;
+import dev.stagefarm.proto.farm.JobEvent;
+import dev.stagefarm.proto.farm.JobResult;
+import dev.stagefarm.proto.farm.WorkerHello;
+import dev.stagefarm.proto.farm.WorkerMessage;
+import io.grpc.Channel;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/** A worker session over the real Connect stream that records the jobs it is sent and answers on command. */
+final class FakeWorker {
+
+    final String name;
+    private final BlockingQueue<Job> jobs = new LinkedBlockingQueue<>();
+    private final StreamObserver<WorkerMessage> toCoordinator;
+
+    private FakeWorker(String name, Channel channel) {
+        this.name = name;
+        this.toCoordinator = CoordinatorGrpc.newStub(channel).connect(new StreamObserver<>() {
+            @Override
+            public void onNext(CoordinatorMessage message) {
+                if (message.hasJob()) {
+                    jobs.add(message.getJob());
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {
+            }
+
+            @Override
+            public void onCompleted() {
+            }
+        });
+    }
+
+    /** Opens the session and says hello; the caller waits for the coordinator to list it. */
+    static FakeWorker connect(String name, Channel channel) {
+        FakeWorker w = new FakeWorker(name, channel);
+        w.toCoordinator.onNext(WorkerMessage.newBuilder()
+            .setHello(WorkerHello.newBuilder().setName(name).setSlots(1)).build());
+        return w;
+    }
+
+    Job nextJob() throws InterruptedException {
+        Job job = jobs.poll(10, TimeUnit.SECONDS);
+        assertThat(job).as("a job sent to %s", name).isNotNull();
+        return job;
+    }
+
+    void assertNoJobWithin(Duration d) throws InterruptedException {
+        assertThat(jobs.poll(d.toMillis(), TimeUnit.MILLISECONDS)).as("a job sent to %s", name).isNull();
+    }
+
+    void report(JobEvent event) {
+        toCoordinator.onNext(WorkerMessage.newBuilder().setEvent(event).build());
+    }
+
+    void finish(Job job, String stageKey) {
+        toCoordinator.onNext(WorkerMessage.newBuilder().setResult(JobResult.newBuilder()
+            .setJobId(job.getJobId()).setOk(true).setStageKey(stageKey)).build());
+    }
+
+    /** The worker process dies: its stream breaks without a goodbye. */
+    void die() {
+        toCoordinator.onError(new RuntimeException("worker " + name + " killed"));
+    }
+}

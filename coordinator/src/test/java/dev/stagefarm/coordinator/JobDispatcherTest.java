@@ -1,0 +1,92 @@
+package dev.stagefarm.coordinator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.stagefarm.proto.farm.CoordinatorMessage;
+import dev.stagefarm.proto.farm.Job;
+import dev.stagefarm.proto.farm.JobResult;
+import io.grpc.stub.StreamObserver;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The dispatcher driven as CoordinatorService drives it, with streams that record what workers are sent. */
+class JobDispatcherTest {
+
+    private final WorkerPool pool = new WorkerPool();
+    private final JobDispatcher dispatcher = new JobDispatcher(pool, Duration.ofSeconds(5),
+        new FarmMetrics(new SimpleMeterRegistry(), pool));
+
+    @AfterEach
+    void close() {
+        dispatcher.close();
+    }
+
+    @Test
+    void aLateFailureFromADeadWorkerDoesNotFailTheJob() throws Exception {
+        RecordingStream toW1 = new RecordingStream();
+        RecordingStream toW2 = new RecordingStream();
+        WorkerSession w1 = pool.join("w1", toW1);
+        WorkerSession w2 = pool.join("w2", toW2);
+        var result = dispatcher.submit(Job.newBuilder().setJobId("b-0").setStageName("builder").build(),
+            w -> 0, e -> { });
+        assertThat(toW1.next().getJobId()).isEqualTo("b-0");
+
+        pool.leave(w1);
+        dispatcher.onWorkerLost(w1);
+        assertThat(toW2.next().getJobId()).isEqualTo("b-0");
+
+        dispatcher.onResult(w1, JobResult.newBuilder().setJobId("b-0").setOk(false).setError("killed").build());
+        assertThat(result).isNotDone();
+        dispatcher.onResult(w2, JobResult.newBuilder().setJobId("b-0").setOk(true).setStageKey("k").build());
+
+        JobDispatcher.Dispatched done = result.get(5, TimeUnit.SECONDS);
+        assertThat(done.worker()).isEqualTo("w2");
+        assertThat(done.result().getOk()).isTrue();
+        assertThat(w2.load()).isZero();
+    }
+
+    @Test
+    void aWorkerThatLeavesIdleCostsNoJob() throws Exception {
+        RecordingStream toW1 = new RecordingStream();
+        RecordingStream toW2 = new RecordingStream();
+        pool.join("w1", toW1);
+        WorkerSession w2 = pool.join("w2", toW2);
+        var result = dispatcher.submit(Job.newBuilder().setJobId("b-0").build(), w -> 0, e -> { });
+        assertThat(toW1.next().getJobId()).isEqualTo("b-0");
+
+        pool.leave(w2);
+        dispatcher.onWorkerLost(w2);
+
+        assertThat(toW1.sent.poll(200, TimeUnit.MILLISECONDS)).as("the job sent again").isNull();
+        assertThat(result).isNotDone();
+    }
+
+    /** What the coordinator's side of a worker's stream is sent. */
+    private static final class RecordingStream implements StreamObserver<CoordinatorMessage> {
+        final BlockingQueue<Job> sent = new LinkedBlockingQueue<>();
+
+        Job next() throws InterruptedException {
+            Job job = sent.poll(5, TimeUnit.SECONDS);
+            assertThat(job).as("a job sent").isNotNull();
+            return job;
+        }
+
+        @Override
+        public void onNext(CoordinatorMessage value) {
+            sent.add(value.getJob());
+        }
+
+        @Override
+        public void onError(Throwable t) {
+        }
+
+        @Override
+        public void onCompleted() {
+        }
+    }
+}
