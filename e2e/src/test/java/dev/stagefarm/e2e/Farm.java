@@ -68,13 +68,30 @@ final class Farm implements AutoCloseable {
         processes.put(name, p);
     }
 
+    /** Kills a component the hard way (SIGKILL), as a crashed machine would vanish. */
+    void kill(String name) throws InterruptedException {
+        Process p = processes.remove(name);
+        if (p != null) {
+            p.toHandle().descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly().waitFor();
+        }
+    }
+
     /** Runs {@code stagefarm build --coordinator …}; returns its output and exit code. */
     Result build(String... args) throws IOException, InterruptedException {
+        Path out = Files.createTempFile(dir, "build", ".log");
+        return await(startBuild(out, args), out, args);
+    }
+
+    /** Starts a build in the background; its output goes to {@code out}. */
+    Process startBuild(Path out, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(LAUNCHER.toString(), "build", "--coordinator", coordinator,
             "--insecure-registry", REGISTRY));
         cmd.addAll(List.of(args));
-        Path out = Files.createTempFile(dir, "build", ".log");
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+    }
+
+    Result await(Process p, Path out, String... args) throws IOException, InterruptedException {
         boolean done = p.waitFor(15, TimeUnit.MINUTES);
         if (!done) {
             p.destroyForcibly();

@@ -15,6 +15,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -123,8 +124,21 @@ public final class RuncExecutor {
             writeBundle(bundle, rootfs, spec, user);
             return runContainer(id, bundle, output, timeout);
         } finally {
+            cleanUp(stubs, bundle);
+        }
+    }
+
+    /** Never masks the run's own outcome; a failure here only costs a stray file. */
+    private static void cleanUp(MountStubs stubs, Path bundle) {
+        try {
             stubs.cleanup();
+        } catch (IOException e) {
+            log.warn("could not remove mount point stubs from the rootfs: {}", e.toString());
+        }
+        try {
             deleteTree(bundle);
+        } catch (IOException e) {
+            log.warn("could not delete bundle {}: {}", bundle, e.toString());
         }
     }
 
@@ -154,7 +168,7 @@ public final class RuncExecutor {
         OutputPump pump = new OutputPump(process.getInputStream(), output, config.tailLines());
         Thread reader = Thread.ofVirtual().name("runc-output-" + id).start(pump);
         try {
-            if (!process.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 kill(id, process);
                 throw new ExecException("process timed out after " + timeout + " and was killed", -1, null);
             }
@@ -182,7 +196,7 @@ public final class RuncExecutor {
             for (int attempt = 0; attempt < 5 && process.isAlive(); attempt++) {
                 runQuietly(runc("kill", id, "KILL"));
                 try {
-                    process.waitFor(KILL_GRACE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                    process.waitFor(KILL_GRACE.toMillis(), TimeUnit.MILLISECONDS);
                 } catch (InterruptedException e) {
                     interrupted = true;
                 }
@@ -246,7 +260,7 @@ public final class RuncExecutor {
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            if (!p.waitFor(COMMAND_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            if (!p.waitFor(COMMAND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly();
             }
         } catch (IOException e) {

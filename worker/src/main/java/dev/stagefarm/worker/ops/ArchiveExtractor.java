@@ -22,25 +22,18 @@ import org.apache.commons.compress.compressors.CompressorStreamFactory;
  */
 final class ArchiveExtractor {
 
-    private static final int PROBE = 1024;
-
+    /**
+     * Whether the file, once decompressed, starts with a tar header, as Docker decides. A small
+     * compressed file is judged by what it decompresses to too: a gzipped text file is copied.
+     */
     boolean isArchive(Path file) throws IOException {
-        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) || Files.size(file) < 512) {
-            return Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) && isCompressed(file);
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+            return false;
         }
         try (InputStream in = open(file)) {
             byte[] header = in.readNBytes(512);
             return header.length == 512 && TarArchiveInputStream.matches(header, header.length);
         } catch (IOException notAnArchive) {
-            return false;
-        }
-    }
-
-    private static boolean isCompressed(Path file) throws IOException {
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(file), PROBE)) {
-            CompressorStreamFactory.detect(in);
-            return true;
-        } catch (CompressorException e) {
             return false;
         }
     }

@@ -17,17 +17,22 @@ public final class ActiveSnapshot implements AutoCloseable {
     private final OverlaySnapshotter owner;
     private final Path dir;
     private final List<String> parents;
+    private final boolean mounted;
     private State state = State.MOUNTED;
 
-    ActiveSnapshot(OverlaySnapshotter owner, Path dir, List<String> parents) {
+    ActiveSnapshot(OverlaySnapshotter owner, Path dir, List<String> parents, boolean mounted) {
         this.owner = owner;
         this.dir = dir;
         this.parents = parents;
+        this.mounted = mounted;
     }
 
-    /** The container's root filesystem: the parents with this snapshot's changes on top. */
+    /**
+     * The container's root filesystem: the parents with this snapshot's changes on top. For a
+     * {@link OverlaySnapshotter#prepareDirect() direct} snapshot, the upper directory itself.
+     */
     public Path merged() {
-        return dir.resolve("merged");
+        return mounted ? dir.resolve("merged") : upper();
     }
 
     /** This snapshot's own changes, in overlayfs form. */
@@ -48,16 +53,18 @@ public final class ActiveSnapshot implements AutoCloseable {
         if (state != State.MOUNTED) {
             throw new IllegalStateException("snapshot " + dir + " is already " + state.name().toLowerCase());
         }
-        // Not a lazy detach: a process still inside could otherwise write into a published snapshot.
-        try {
-            Mounts.unmount(merged());
-        } catch (IOException e) {
-            throw new IOException("cannot commit " + key + ": " + merged() + " is still in use ("
-                    + e.getMessage() + ")", e);
+        if (mounted) {
+            // Not a lazy detach: a process still inside could otherwise write into a published snapshot.
+            try {
+                Mounts.unmount(merged());
+            } catch (IOException e) {
+                throw new IOException("cannot commit " + key + ": " + merged() + " is still in use ("
+                        + e.getMessage() + ")", e);
+            }
         }
         state = State.COMMITTED;
         FileTrees.deleteRecursively(dir.resolve("work"));
-        FileTrees.deleteRecursively(merged());
+        FileTrees.deleteRecursively(dir.resolve("merged"));
         return owner.publish(dir, key);
     }
 
@@ -68,7 +75,9 @@ public final class ActiveSnapshot implements AutoCloseable {
             return;
         }
         state = State.CLOSED;
-        Mounts.unmountDetached(merged());
+        if (mounted) {
+            Mounts.unmountDetached(merged());
+        }
         owner.discard(dir);
     }
 

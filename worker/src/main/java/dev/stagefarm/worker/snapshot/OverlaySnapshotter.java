@@ -100,7 +100,24 @@ public final class OverlaySnapshotter {
             Path work = Files.createDirectory(dir.resolve("work"));
             Path merged = Files.createDirectory(dir.resolve("merged"));
             OverlayMount.mountWritable(merged, lowers.isEmpty() ? List.of(empty) : lowers, upper, work);
-            return new ActiveSnapshot(this, dir, List.copyOf(parentChain));
+            return new ActiveSnapshot(this, dir, List.copyOf(parentChain), true);
+        } catch (IOException | RuntimeException e) {
+            discard(dir);
+            throw e;
+        }
+    }
+
+    /**
+     * A new snapshot without parents and without a mount: write its {@link ActiveSnapshot#upper()}
+     * directly, in overlayfs form (whiteouts as 0:0 character devices, opaque directories marked),
+     * e.g. when unpacking an image layer. Cheaper than {@link #prepare} and it avoids writing to
+     * the upper directory of a live overlay, which overlayfs leaves undefined.
+     */
+    public ActiveSnapshot prepareDirect() throws IOException {
+        Path dir = newSnapshotDir();
+        try {
+            Files.createDirectory(dir.resolve("fs"));
+            return new ActiveSnapshot(this, dir, List.of(), false);
         } catch (IOException | RuntimeException e) {
             discard(dir);
             throw e;

@@ -181,6 +181,22 @@ class OverlaySnapshotterTest {
         assertThat(snapshotter.exists("k")).isFalse();
     }
 
+    @Test
+    void directSnapshotsAreWrittenWithoutAMount() throws IOException {
+        Path upper;
+        try (ActiveSnapshot direct = snapshotter.prepareDirect()) {
+            assertThat(direct.merged()).isEqualTo(direct.upper());
+            Files.writeString(direct.upper().resolve("unpacked"), "layer");
+            assertThat(MountInfo.under(tmp)).isEmpty();
+            upper = direct.commit("unpacked-layer");
+        }
+
+        assertThat(upper.resolve("unpacked")).hasContent("layer");
+        try (ActiveSnapshot next = snapshotter.prepare(List.of("unpacked-layer"))) {
+            assertThat(next.merged().resolve("unpacked")).hasContent("layer");
+        }
+    }
+
     interface Changes {
         void apply(Path merged) throws IOException;
     }
