@@ -1,5 +1,6 @@
 package dev.stagefarm.worker.exec;
 
+import dev.stagefarm.worker.fs.RootPath;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -39,7 +40,7 @@ public record ContainerUser(int uid, int gid, List<Integer> additionalGids, Stri
         OptionalId uidArg = OptionalId.parse(userPart);
         OptionalId gidArg = OptionalId.parse(groupPart);
 
-        List<PasswdEntry> passwd = PasswdEntry.read(RootfsPath.resolve(rootfs, "/etc/passwd"));
+        List<PasswdEntry> passwd = PasswdEntry.read(RootPath.resolve(rootfs, "/etc/passwd"));
         Predicate<PasswdEntry> wanted = userPart.isEmpty()
                 ? e -> e.uid() == 0
                 : uidArg.present() ? e -> e.uid() == uidArg.value() : e -> e.name().equals(userPart);
@@ -61,7 +62,7 @@ public record ContainerUser(int uid, int gid, List<Integer> additionalGids, Stri
 
         List<Integer> additional = List.of();
         if (!groupPart.isEmpty() || entry.isPresent()) {
-            List<GroupEntry> groups = GroupEntry.read(RootfsPath.resolve(rootfs, "/etc/group"));
+            List<GroupEntry> groups = GroupEntry.read(RootPath.resolve(rootfs, "/etc/group"));
             if (!groupPart.isEmpty()) {
                 Optional<GroupEntry> group = groups.stream()
                         .filter(g -> gidArg.present() ? g.gid() == gidArg.value() : g.name().equals(groupPart))

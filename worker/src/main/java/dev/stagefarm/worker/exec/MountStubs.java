@@ -1,5 +1,6 @@
 package dev.stagefarm.worker.exec;
 
+import dev.stagefarm.worker.fs.RootPath;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -24,7 +25,7 @@ final class MountStubs {
     static MountStubs before(Path rootfs, List<String> destinations) throws IOException {
         List<Path> missing = new ArrayList<>();
         for (String destination : destinations) {
-            Path host = RootfsPath.resolve(rootfs, destination);
+            Path host = RootPath.resolve(rootfs, destination);
             Path outermost = null;
             for (Path p = host; p != null && p.startsWith(rootfs) && !p.equals(rootfs); p = p.getParent()) {
                 if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {

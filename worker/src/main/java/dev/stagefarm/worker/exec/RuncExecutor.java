@@ -1,5 +1,6 @@
 package dev.stagefarm.worker.exec;
 
+import dev.stagefarm.worker.fs.RootPath;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.File;
@@ -272,7 +273,7 @@ public final class RuncExecutor {
 
     /** Creates a missing working directory, each new component owned by the user (as BuildKit does). */
     private static void createWorkingDir(Path rootfs, String cwd, ContainerUser user) throws IOException, ExecException {
-        Path dir = RootfsPath.resolve(rootfs, cwd);
+        Path dir = RootPath.resolve(rootfs, cwd);
         if (Files.isDirectory(dir)) {
             return;
         }

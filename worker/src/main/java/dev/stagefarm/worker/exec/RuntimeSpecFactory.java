@@ -34,26 +34,6 @@ final class RuntimeSpecFactory {
     static final List<String> MOUNT_DESTINATIONS =
             List.of("/proc", "/dev", "/sys", "/etc/resolv.conf", "/etc/hosts");
 
-    /**
-     * BuildKit gives RUN 1048576 open files; a container cannot be given more than the worker's
-     * own hard limit (runc fails with EPERM), so the smaller of the two.
-     */
-    private static final long NOFILE = Math.min(1 << 20, hardOpenFileLimit());
-
-    private static long hardOpenFileLimit() {
-        try {
-            for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/limits"))) {
-                if (line.startsWith("Max open files")) {
-                    String hard = line.substring("Max open files".length()).trim().split("\\s+")[1];
-                    return hard.equals("unlimited") ? Long.MAX_VALUE : Long.parseLong(hard);
-                }
-            }
-        } catch (java.io.IOException | RuntimeException e) {
-            // fall through to a limit every Linux allows
-        }
-        return 1024;
-    }
-
     private RuntimeSpecFactory() {}
 
     /**

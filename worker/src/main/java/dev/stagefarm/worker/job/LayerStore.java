@@ -2,6 +2,7 @@ package dev.stagefarm.worker.job;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.common.GoGlob;
 import dev.stagefarm.oci.Descriptor;
 import dev.stagefarm.oci.ImageReference;
 import dev.stagefarm.oci.MediaTypes;
@@ -87,7 +88,7 @@ public final class LayerStore {
             if (snapshots.exists(key)) {
                 return;
             }
-            try (ActiveSnapshot active = snapshots.prepare(List.of())) {
+            try (ActiveSnapshot active = snapshots.prepareDirect()) {
                 LayerUnpacker.Result r = unpacker.unpack(blob, active.upper(), LayerUnpacker.Mode.OVERLAY,
                     Digest.parse(layer.getDigest()));
                 if (!r.diffId().toString().equals(layer.getDiffId())) {
@@ -113,12 +114,16 @@ public final class LayerStore {
             .setSize(blob.size()).setMediaType(MediaTypes.DOCKER_LAYER_GZIP).build());
     }
 
-    /** Packs exactly these paths of a stage's filesystem as an artifact and publishes it. */
+    /** Packs exactly these paths (globs expanded) of a stage's filesystem as an artifact and publishes it. */
     ArtifactResult publishArtifact(Path root, List<String> paths) throws IOException, StepFailedException {
+        List<String> selected = new java.util.ArrayList<>();
+        for (String p : paths) {
+            selected.addAll(expandGlob(root, p));
+        }
         Path temp = blobs.tempFile("artifact");
         LayerBlob blob;
         try {
-            blob = writer.writeSelected(root, paths, temp);
+            blob = writer.writeSelected(root, selected, temp);
         } catch (java.nio.file.NoSuchFileException e) {
             Files.deleteIfExists(temp);
             throw new StepFailedException("COPY --from: " + e.getFile() + " does not exist in the stage's filesystem");
@@ -126,6 +131,23 @@ public final class LayerStore {
         Path stored = blobs.commit(temp, blob.digest());
         cache.upload(blob.digest(), blob.size(), stored);
         return ArtifactResult.newBuilder().setDigest(blob.digest().toString()).setSize(blob.size()).build();
+    }
+
+    private static List<String> expandGlob(Path root, String path) throws IOException, StepFailedException {
+        String clean = path.replaceAll("^/+", "");
+        if (!GoGlob.hasMeta(clean)) {
+            return List.of(path);
+        }
+        java.util.regex.Pattern pattern = GoGlob.compile(clean);
+        List<String> found;
+        try (var walk = Files.walk(root, clean.split("/").length)) {
+            found = walk.map(p -> root.relativize(p).toString())
+                .filter(rel -> !rel.isEmpty() && pattern.matcher(rel).matches()).sorted().toList();
+        }
+        if (found.isEmpty()) {
+            throw new StepFailedException("COPY --from: " + path + " matches nothing in the stage's filesystem");
+        }
+        return found;
     }
 
     /** An artifact unpacked on this worker, fetched from the cache once. */

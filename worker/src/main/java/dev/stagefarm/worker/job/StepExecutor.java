@@ -15,7 +15,7 @@ import dev.stagefarm.worker.exec.RuncExecutor;
 import dev.stagefarm.worker.ops.CopyException;
 import dev.stagefarm.worker.ops.CopyExecutor;
 import dev.stagefarm.worker.ops.Owner;
-import dev.stagefarm.worker.ops.RootPath;
+import dev.stagefarm.worker.fs.RootPath;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import dev.stagefarm.worker.snapshot.ReadOnlyView;
 import java.io.IOException;

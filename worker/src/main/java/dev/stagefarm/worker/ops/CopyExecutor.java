@@ -1,5 +1,6 @@
 package dev.stagefarm.worker.ops;
 
+import dev.stagefarm.worker.fs.RootPath;
 import dev.stagefarm.common.GoGlob;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;

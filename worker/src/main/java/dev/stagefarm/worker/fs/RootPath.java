@@ -1,4 +1,4 @@
-package dev.stagefarm.worker.ops;
+package dev.stagefarm.worker.fs;
 
 import java.io.IOException;
 import java.nio.file.Files;

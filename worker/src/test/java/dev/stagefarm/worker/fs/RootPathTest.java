@@ -1,4 +1,4 @@
-package dev.stagefarm.worker.exec;
+package dev.stagefarm.worker.fs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -8,7 +8,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class RootfsPathTest {
+class RootPathTest {
 
     @TempDir
     Path tmp;
@@ -21,11 +21,11 @@ class RootfsPathTest {
         Files.createSymbolicLink(root.resolve("escape"), Path.of("/../../etc"));
         Files.createSymbolicLink(root.resolve("up"), Path.of("../../.."));
 
-        assertThat(RootfsPath.resolve(root, "/lib/x")).isEqualTo(root.resolve("usr/lib/x"));
-        assertThat(RootfsPath.resolve(root, "/escape/passwd")).isEqualTo(root.resolve("etc/passwd"));
-        assertThat(RootfsPath.resolve(root, "/up/tmp")).isEqualTo(root.resolve("tmp"));
-        assertThat(RootfsPath.resolve(root, "../../a/./b/")).isEqualTo(root.resolve("a/b"));
-        assertThat(RootfsPath.resolve(root, "/")).isEqualTo(root);
+        assertThat(RootPath.resolve(root, "/lib/x")).isEqualTo(root.resolve("usr/lib/x"));
+        assertThat(RootPath.resolve(root, "/escape/passwd")).isEqualTo(root.resolve("etc/passwd"));
+        assertThat(RootPath.resolve(root, "/up/tmp")).isEqualTo(root.resolve("tmp"));
+        assertThat(RootPath.resolve(root, "../../a/./b/")).isEqualTo(root.resolve("a/b"));
+        assertThat(RootPath.resolve(root, "/")).isEqualTo(root);
     }
 
     @Test
@@ -34,6 +34,6 @@ class RootfsPathTest {
         Files.createSymbolicLink(root.resolve("a"), Path.of("b"));
         Files.createSymbolicLink(root.resolve("b"), Path.of("/a"));
 
-        assertThatThrownBy(() -> RootfsPath.resolve(root, "/a/x")).hasMessageContaining("too many levels");
+        assertThatThrownBy(() -> RootPath.resolve(root, "/a/x")).hasMessageContaining("too many levels");
     }
 }
