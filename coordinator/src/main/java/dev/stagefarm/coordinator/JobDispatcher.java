@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 import java.util.function.ToLongFunction;
 import org.slf4j.Logger;
@@ -66,8 +67,17 @@ final class JobDispatcher {
     CompletableFuture<Dispatched> submit(Job job, ToLongFunction<String> locality, Consumer<JobEvent> events) {
         InFlight f = new InFlight(job, locality, events);
         inFlight.put(job.getJobId(), f);
-        redispatch.execute(() -> place(f));
+        schedule(f);
         return f.result;
+    }
+
+    /** Places the job on the dispatcher's threads; once the coordinator is closing, fails it instead. */
+    private void schedule(InFlight f) {
+        try {
+            redispatch.execute(() -> place(f));
+        } catch (RejectedExecutionException closing) {
+            fail(f, "coordinator shutting down");
+        }
     }
 
     private void place(InFlight f) {
@@ -82,7 +92,7 @@ final class JobDispatcher {
             fail(f, "coordinator shutting down");
         } catch (RuntimeException e) {
             log.warn("sending job {} failed, trying another worker", f.job.getJobId(), e);
-            redispatch.execute(() -> place(f));
+            schedule(f);
         }
     }
 
@@ -91,7 +101,7 @@ final class JobDispatcher {
             var worker = pool.choose(f.locality, f.triedWorkers, workerWait);
             if (worker.isEmpty()) {
                 fail(f, f.triedWorkers.isEmpty()
-                    ? "no worker connected within " + workerWait.toSeconds() + " s: start one with "
+                    ? "no worker connected within " + workerWait.toMillis() / 1000.0 + " s: start one with "
                       + "`stagefarm worker --coordinator HOST:PORT ...`"
                     : "every worker that took stage " + f.job.getStageName() + " went away: "
                       + f.triedWorkers);
@@ -135,7 +145,7 @@ final class JobDispatcher {
                     lost.name(), f.job.getJobId(), f.job.getStageName());
                 f.worker = null;
                 metrics.jobsRedispatched.increment();
-                redispatch.execute(() -> place(f));
+                schedule(f);
             }
         }
     }

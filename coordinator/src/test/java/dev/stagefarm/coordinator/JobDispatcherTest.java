@@ -66,6 +66,23 @@ class JobDispatcherTest {
         assertThat(result).isNotDone();
     }
 
+    @Test
+    void jobsInFlightWhenTheCoordinatorClosesFailInsteadOfHanging() throws Exception {
+        RecordingStream toW1 = new RecordingStream();
+        WorkerSession w1 = pool.join("w1", toW1);
+        var running = dispatcher.submit(Job.newBuilder().setJobId("b-0").build(), w -> 0, e -> { });
+        toW1.next();
+
+        // CoordinatorServer.close(): the dispatcher stops, then the server cuts every worker stream
+        dispatcher.close();
+        pool.leave(w1);
+        dispatcher.onWorkerLost(w1);
+        var late = dispatcher.submit(Job.newBuilder().setJobId("b-1").build(), w -> 0, e -> { });
+
+        assertThat(running.get(5, TimeUnit.SECONDS).result().getError()).isEqualTo("coordinator shutting down");
+        assertThat(late.get(5, TimeUnit.SECONDS).result().getError()).isEqualTo("coordinator shutting down");
+    }
+
     /** What the coordinator's side of a worker's stream is sent. */
     private static final class RecordingStream implements StreamObserver<CoordinatorMessage> {
         final BlockingQueue<Job> sent = new LinkedBlockingQueue<>();
