@@ -101,7 +101,8 @@ final class JobDispatcher {
             var worker = pool.choose(f.locality, f.triedWorkers, workerWait);
             if (worker.isEmpty()) {
                 fail(f, f.triedWorkers.isEmpty()
-                    ? "no worker connected within " + workerWait.toMillis() / 1000.0 + " s: start one with "
+                    ? "no worker connected within " + (workerWait.toMillis() % 1000 == 0
+                        ? workerWait.toSeconds() + " s" : workerWait.toMillis() + " ms") + ": start one with "
                       + "`stagefarm worker --coordinator HOST:PORT ...`"
                     : "every worker that took stage " + f.job.getStageName() + " went away: "
                       + f.triedWorkers);
