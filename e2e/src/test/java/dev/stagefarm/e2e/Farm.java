@@ -64,7 +64,7 @@ final class Farm implements AutoCloseable {
         cmd.add(LAUNCHER.toString());
         cmd.addAll(List.of(args));
         Path log = Files.createDirectories(dir.resolve("logs")).resolve(name + ".log");
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = cLocale(new ProcessBuilder(cmd)).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         processes.put(name, p);
     }
 
@@ -88,7 +88,7 @@ final class Farm implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(LAUNCHER.toString(), "build", "--coordinator", coordinator,
             "--insecure-registry", REGISTRY));
         cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        return cLocale(new ProcessBuilder(cmd)).redirectErrorStream(true).redirectOutput(out.toFile()).start();
     }
 
     Result await(Process p, Path out, String... args) throws IOException, InterruptedException {
@@ -106,6 +106,17 @@ final class Farm implements AutoCloseable {
             assertThat(exitCode).as("stagefarm build failed:\n" + output).isZero();
             return this;
         }
+    }
+
+    /**
+     * Every component runs in the C locale, as services and CI often do: the golang image holds
+     * non-ASCII file names (ca-certificates), which the launcher must still handle.
+     */
+    private static ProcessBuilder cLocale(ProcessBuilder pb) {
+        pb.environment().remove("LANG");
+        pb.environment().remove("LC_CTYPE");
+        pb.environment().put("LC_ALL", "C");
+        return pb;
     }
 
     static int freePort() throws IOException {
