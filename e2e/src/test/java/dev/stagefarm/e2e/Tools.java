@@ -30,7 +30,9 @@ final class Tools {
                                     "library/busybox/manifests/latest")) {
             HttpRequest head = HttpRequest.newBuilder(URI.create("http://" + Farm.REGISTRY + "/v2/" + image))
                 .method("HEAD", HttpRequest.BodyPublishers.noBody())
-                .header("Accept", "application/vnd.docker.distribution.manifest.v2+json").build();
+                .header("Accept", "application/vnd.oci.image.manifest.v1+json, "
+                    + "application/vnd.docker.distribution.manifest.v2+json, "
+                    + "application/vnd.oci.image.index.v1+json").build();
             int status;
             try {
                 status = HttpClient.newHttpClient().send(head, HttpResponse.BodyHandlers.discarding()).statusCode();

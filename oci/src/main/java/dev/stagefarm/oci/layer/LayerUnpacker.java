@@ -51,7 +51,7 @@ public final class LayerUnpacker {
             tarStream = new GZIPInputStream(peek, 1 << 16);
         } else if (magic.length == 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5
                 && (magic[2] & 0xff) == 0x2f && (magic[3] & 0xff) == 0xfd) {
-            throw new IOException("zstd-compressed layers are not supported yet: re-push the image with gzip layers");
+            tarStream = new com.github.luben.zstd.ZstdInputStream(peek);
         } else {
             tarStream = peek;
         }

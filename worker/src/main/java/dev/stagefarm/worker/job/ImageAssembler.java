@@ -34,7 +34,11 @@ final class ImageAssembler {
         this.layers = layers;
     }
 
-    ImageResult assemble(ImageSpec spec, List<Layer> imageLayers, Set<Integer> stepsWithLayer) throws IOException {
+    ImageResult assemble(ImageSpec spec, List<Layer> farmLayers, Set<Integer> stepsWithLayer) throws IOException {
+        List<Layer> imageLayers = new ArrayList<>();
+        for (Layer l : farmLayers) {
+            imageLayers.add(layers.gzipped(l));
+        }
         layers.ensureInCache(imageLayers);
         ImageConfig base = ImageConfigJson.parse(spec.getConfigJson().toByteArray());
         // BuildKit stamps the image with the build time (history entries come dated by the planner)
