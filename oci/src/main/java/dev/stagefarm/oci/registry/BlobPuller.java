@@ -78,7 +78,7 @@ final class BlobPuller {
         HttpResponse<InputStream> r = transport.send(new RegistryTransport.Call(base, repository, false, "GET", uri, Map.of(), null));
         if (r.statusCode() != 200) {
             throw RegistryErrors.of(base, r, "the registry lacks blob " + digest
-                    + " that the image's manifest names: re-push the image (see deploy/dev/publish-base-images.sh)");
+                    + " that the image's manifest names: re-push the image");
         }
         return r;
     }

@@ -10,7 +10,7 @@ import java.net.http.HttpResponse;
 /** Turns an unexpected registry answer into a sentence: who answered, what, and what to do. */
 final class RegistryErrors {
 
-    static final String PUBLISH_HINT = "is the image published? (see deploy/dev/publish-base-images.sh)";
+    static final String PUBLISH_HINT = "is the image published, and is its name right?";
 
     private RegistryErrors() {}
 

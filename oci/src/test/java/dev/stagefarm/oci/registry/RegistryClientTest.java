@@ -115,7 +115,7 @@ class RegistryClientTest {
                 .isInstanceOf(RegistryException.class)
                 .hasMessageStartingWith("pull " + registry.hostPort() + "/nothing/here:v1: registry " + registry.url() + " answered 404")
                 .hasMessageContaining("UNKNOWN")
-                .hasMessageEndingWith("is the image published? (see deploy/dev/publish-base-images.sh)");
+                .hasMessageEndingWith("is the image published, and is its name right?");
     }
 
     @Test
