@@ -41,6 +41,30 @@ final class Farm implements AutoCloseable {
         for (String w : workers) {
             startWorker(w);
         }
+        awaitWorkers(workers);
+    }
+
+    /** Waits until these workers hold a session with the coordinator, as `stagefarm workers` lists them. */
+    void awaitWorkers(String... names) throws InterruptedException {
+        io.grpc.ManagedChannel channel = io.grpc.ManagedChannelBuilder.forTarget(coordinator).usePlaintext().build();
+        try {
+            var stub = dev.stagefarm.proto.farm.CoordinatorGrpc.newBlockingStub(channel);
+            long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+            while (true) {
+                List<String> connected = stub.listWorkers(dev.stagefarm.proto.farm.ListWorkersRequest.getDefaultInstance())
+                    .getWorkersList().stream().map(dev.stagefarm.proto.farm.WorkerInfo::getName).toList();
+                if (connected.containsAll(List.of(names))) {
+                    return;
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("workers " + List.of(names) + " did not connect in 90 s; connected: "
+                        + connected + " (logs in " + dir.resolve("logs") + ")");
+                }
+                Thread.sleep(200);
+            }
+        } finally {
+            channel.shutdownNow();
+        }
     }
 
     void startWorker(String name) throws IOException {

@@ -97,6 +97,7 @@ class GoWebEndToEndTest {
         farm.stop("w1");
         farm.stop("w2");
         farm.startWorker("fresh");
+        farm.awaitWorkers("fresh");
         // the same context with one more final-stage step (the Dockerfile lives outside the context,
         // which COPY . . would otherwise pick up): everything before that step comes from the cache
         Path dockerfile = dir.resolve("Dockerfile.plus");

@@ -16,6 +16,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * The default driver: a cache-server, a coordinator and workers in this one process, talking
@@ -27,7 +29,7 @@ public final class EmbeddedFarm implements AutoCloseable {
     private final CacheServer cacheServer;
     private final CacheClient coordinatorCache;
     private final CoordinatorServer coordinator;
-    private final List<WorkerNode> workers = new ArrayList<>();
+    private final List<CompletableFuture<WorkerNode>> workers = new ArrayList<>();
 
     private EmbeddedFarm(Path dataDir, int workerCount, RegistryConfig registries) throws IOException {
         HostPort loopback = new HostPort("127.0.0.1", 0);
@@ -39,9 +41,22 @@ public final class EmbeddedFarm implements AutoCloseable {
             new RegistryClient(registries, CredentialStore.fromDockerConfig()), Duration.ofSeconds(30),
             new SimpleMeterRegistry()).start();
         String coordinatorAddress = "127.0.0.1:" + coordinator.port();
+        // Workers come up in the background: a build answered from the cache never waits for
+        // them, and one that needs them waits only as long as the coordinator must anyway.
         for (int i = 1; i <= workerCount; i++) {
-            workers.add(new WorkerNode(new WorkerNode.Config("w" + i, coordinatorAddress, cacheAddress,
-                dataDir.resolve("workers").resolve("w" + i), registries, 2), new SimpleMeterRegistry()).start());
+            String name = "w" + i;
+            WorkerNode.Config config = new WorkerNode.Config(name, coordinatorAddress, cacheAddress,
+                dataDir.resolve("workers").resolve(name), registries, 2);
+            workers.add(CompletableFuture.supplyAsync(() -> startWorker(config)));
+        }
+    }
+
+    private static WorkerNode startWorker(WorkerNode.Config config) {
+        try {
+            return new WorkerNode(config, new SimpleMeterRegistry()).start();
+        } catch (IOException | RuntimeException e) {
+            System.err.println("ERROR: embedded worker " + config.name() + " could not start: " + e.getMessage());
+            throw new CompletionException(e);
         }
     }
 
@@ -55,8 +70,12 @@ public final class EmbeddedFarm implements AutoCloseable {
 
     @Override
     public void close() throws InterruptedException {
-        for (WorkerNode w : workers) {
-            w.close();
+        for (CompletableFuture<WorkerNode> w : workers) {
+            try {
+                w.join().close();
+            } catch (CompletionException startFailed) {
+                // already reported when it happened
+            }
         }
         coordinator.close();
         coordinatorCache.close();
