@@ -27,15 +27,18 @@ final class Farm implements AutoCloseable {
     private final Map<String, Process> processes = new LinkedHashMap<>();
     final String cache;
     final String coordinator;
+    /** The coordinator's Prometheus endpoint. */
+    final String coordinatorMetrics;
 
     Farm(Path dir, String... workers) throws IOException, InterruptedException {
         this.dir = dir;
         Tools.requireAll();
         cache = "127.0.0.1:" + freePort();
         coordinator = "127.0.0.1:" + freePort();
+        coordinatorMetrics = "127.0.0.1:" + freePort();
         start("cache-server", "cache-server", "--listen", cache, "--data", dir.resolve("cache").toString());
         awaitPort(cache);
-        start("coordinator", "coordinator", "--listen", coordinator, "--cache", cache,
+        start("coordinator", "coordinator", "--listen", coordinator, "--cache", cache, "--metrics", coordinatorMetrics,
             "--registry-mirror", "docker.io=http://" + REGISTRY, "--insecure-registry", REGISTRY);
         awaitPort(coordinator);
         for (String w : workers) {
@@ -90,6 +93,13 @@ final class Farm implements AutoCloseable {
         Path log = Files.createDirectories(dir.resolve("logs")).resolve(name + ".log");
         Process p = cLocale(new ProcessBuilder(cmd)).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         processes.put(name, p);
+    }
+
+    /** What the coordinator's /metrics endpoint serves now. */
+    String coordinatorMetrics() throws IOException, InterruptedException {
+        return java.net.http.HttpClient.newHttpClient().send(
+            java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + coordinatorMetrics + "/metrics")).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString()).body();
     }
 
     /** Kills a component the hard way (SIGKILL), as a crashed machine would vanish. */

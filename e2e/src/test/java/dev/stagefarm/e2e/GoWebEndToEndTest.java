@@ -89,6 +89,11 @@ class GoWebEndToEndTest {
         for (JsonNode s : Images.metadata(meta).path("stagefarm.stages")) {
             assertThat(s.path("cached").asBoolean()).as(s.toString()).isTrue();
         }
+        // what an operator sees on the coordinator's Prometheus endpoint
+        String metrics = farm.coordinatorMetrics();
+        assertThat(metrics).containsPattern("stagefarm_stages_total\\{outcome=\"cached\"\\} [2-9](\\.0)?\\b")
+            .containsPattern("stagefarm_builds_total\\{result=\"ok\"\\} 2(\\.0)?\\b")
+            .containsPattern("stagefarm_workers_connected 2(\\.0)?\\b");
     }
 
     @Test
