@@ -2,7 +2,6 @@ package dev.stagefarm.cacheclient;
 
 import dev.stagefarm.common.BlobSource;
 import dev.stagefarm.common.Digest;
-import dev.stagefarm.common.server.HostPort;
 import dev.stagefarm.proto.cache.ActionCacheGrpc;
 import dev.stagefarm.proto.cache.ActionResult;
 import dev.stagefarm.proto.cache.ContentStoreGrpc;
@@ -16,7 +15,6 @@ import io.grpc.Context;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -67,10 +65,8 @@ public final class CacheClient implements BlobSource, AutoCloseable {
 
     /** Connects in plaintext to a cache-server at {@code host:port}; {@link #close()} closes the channel. */
     public static CacheClient connect(String hostPort) {
-        HostPort address = HostPort.parse(hostPort);
-        ManagedChannel channel = NettyChannelBuilder.forAddress(address.host(), address.port())
-                .usePlaintext()
-                .build();
+        // HOST:PORT, or inprocess:NAME inside the embedded farm (see GrpcChannels)
+        ManagedChannel channel = dev.stagefarm.common.server.GrpcChannels.open(hostPort);
         return new CacheClient(channel, channel);
     }
 

@@ -1,6 +1,7 @@
 package dev.stagefarm.worker;
 
 import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.common.server.GrpcChannels;
 import dev.stagefarm.oci.registry.CredentialStore;
 import dev.stagefarm.oci.registry.RegistryClient;
 import dev.stagefarm.oci.registry.RegistryConfig;
@@ -12,11 +13,9 @@ import dev.stagefarm.worker.job.WorkerParts;
 import io.micrometer.core.instrument.MeterRegistry;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,8 +49,7 @@ public final class WorkerNode implements AutoCloseable {
         RegistryClient registry = new RegistryClient(config.registries(), CredentialStore.fromDockerConfig());
         JobRunner runner = WorkerParts.jobRunner(config.name(), root, snapshots, runc, cache, registry,
             new WorkerMetrics(meters));
-        this.coordinatorChannel = ManagedChannelBuilder.forTarget(config.coordinator()).usePlaintext()
-            .keepAliveTime(30, TimeUnit.SECONDS).build();
+        this.coordinatorChannel = GrpcChannels.open(config.coordinator());
         this.agent = new WorkerAgent(config.name(), config.slots(), coordinatorChannel, runner);
         log.info("worker {}: root {}, coordinator {}, cache {}", config.name(), root, config.coordinator(),
             config.cache());

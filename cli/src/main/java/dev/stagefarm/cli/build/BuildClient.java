@@ -11,7 +11,7 @@ import dev.stagefarm.proto.farm.BuildResult;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.FarmInfoRequest;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
+import dev.stagefarm.common.server.GrpcChannels;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -44,8 +44,7 @@ public final class BuildClient {
 
     /** Runs the build; returns the process exit code. */
     public int build(String coordinatorAddress, Request req) throws IOException {
-        ManagedChannel channel = ManagedChannelBuilder.forTarget(coordinatorAddress).usePlaintext()
-            .maxInboundMessageSize(16 << 20).build();
+        ManagedChannel channel = GrpcChannels.open(coordinatorAddress);
         try {
             var coordinator = CoordinatorGrpc.newBlockingStub(channel);
             String cacheAddress = coordinator.getFarmInfo(FarmInfoRequest.getDefaultInstance()).getCacheAddress();

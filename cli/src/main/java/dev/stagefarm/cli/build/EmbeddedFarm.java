@@ -3,7 +3,7 @@ package dev.stagefarm.cli.build;
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.cacheserver.CacheServer;
 import dev.stagefarm.cacheserver.CacheServerConfig;
-import dev.stagefarm.common.server.GrpcServers;
+import dev.stagefarm.common.server.GrpcChannels;
 import dev.stagefarm.common.server.HostPort;
 import dev.stagefarm.coordinator.CoordinatorServer;
 import dev.stagefarm.oci.registry.CredentialStore;
@@ -21,7 +21,7 @@ import java.util.concurrent.CompletionException;
 
 /**
  * The default driver: a cache-server, a coordinator and workers in this one process, talking
- * gRPC over loopback exactly as separate processes would. State lives in {@code dataDir} and
+ * gRPC to each other as separate processes would, over gRPC's in-process transport. State lives in {@code dataDir} and
  * persists between builds, so the second build of a context is answered from the cache.
  */
 public final class EmbeddedFarm implements AutoCloseable {
@@ -29,18 +29,21 @@ public final class EmbeddedFarm implements AutoCloseable {
     private final CacheServer cacheServer;
     private final CacheClient coordinatorCache;
     private final CoordinatorServer coordinator;
+    private final String coordinatorAddress;
     private final List<CompletableFuture<WorkerNode>> workers = new ArrayList<>();
 
     private EmbeddedFarm(Path dataDir, int workerCount, RegistryConfig registries) throws IOException {
-        HostPort loopback = new HostPort("127.0.0.1", 0);
-        cacheServer = new CacheServer(new CacheServerConfig(loopback, dataDir.resolve("cache")),
-            new SimpleMeterRegistry(), GrpcServers.netty(loopback)).start();
-        String cacheAddress = "127.0.0.1:" + cacheServer.port();
+        // in-process transport: the same gRPC services and clients, no sockets, no Netty start-up
+        String id = Long.toHexString(ProcessHandle.current().pid()) + "-" + Long.toHexString(System.nanoTime());
+        String cacheAddress = GrpcChannels.IN_PROCESS + "stagefarm-cache-" + id;
+        String coordinatorAddress = GrpcChannels.IN_PROCESS + "stagefarm-coordinator-" + id;
+        cacheServer = new CacheServer(new CacheServerConfig(new HostPort("127.0.0.1", 0), dataDir.resolve("cache")),
+            new SimpleMeterRegistry(), GrpcChannels.inProcessServer(name(cacheAddress))).start();
         coordinatorCache = CacheClient.connect(cacheAddress);
-        coordinator = new CoordinatorServer(GrpcServers.netty(loopback), coordinatorCache, cacheAddress,
-            new RegistryClient(registries, CredentialStore.fromDockerConfig()), Duration.ofSeconds(30),
+        coordinator = new CoordinatorServer(GrpcChannels.inProcessServer(name(coordinatorAddress)), coordinatorCache,
+            cacheAddress, new RegistryClient(registries, CredentialStore.fromDockerConfig()), Duration.ofSeconds(30),
             new SimpleMeterRegistry()).start();
-        String coordinatorAddress = "127.0.0.1:" + coordinator.port();
+        this.coordinatorAddress = coordinatorAddress;
         // Workers come up in the background: a build answered from the cache never waits for
         // them, and one that needs them waits only as long as the coordinator must anyway.
         for (int i = 1; i <= workerCount; i++) {
@@ -49,6 +52,10 @@ public final class EmbeddedFarm implements AutoCloseable {
                 dataDir.resolve("workers").resolve(name), registries, 2);
             workers.add(CompletableFuture.supplyAsync(() -> startWorker(config)));
         }
+    }
+
+    private static String name(String inProcessAddress) {
+        return inProcessAddress.substring(GrpcChannels.IN_PROCESS.length());
     }
 
     private static WorkerNode startWorker(WorkerNode.Config config) {
@@ -65,7 +72,7 @@ public final class EmbeddedFarm implements AutoCloseable {
     }
 
     public String coordinatorAddress() {
-        return "127.0.0.1:" + coordinator.port();
+        return coordinatorAddress;
     }
 
     @Override

@@ -4,7 +4,7 @@ import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.ListWorkersRequest;
 import dev.stagefarm.proto.farm.WorkerInfo;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
+import dev.stagefarm.common.server.GrpcChannels;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -17,7 +17,7 @@ public final class WorkersCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ManagedChannel channel = ManagedChannelBuilder.forTarget(coordinator).usePlaintext().build();
+        ManagedChannel channel = GrpcChannels.open(coordinator);
         try {
             var reply = CoordinatorGrpc.newBlockingStub(channel).listWorkers(ListWorkersRequest.getDefaultInstance());
             System.out.printf("%-20s %s%n", "NAME", "RUNNING JOBS");
