@@ -16,6 +16,7 @@ import dev.stagefarm.proto.farm.ArtifactRequest;
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildRequest;
 import dev.stagefarm.proto.farm.History;
+import dev.stagefarm.proto.farm.ImageSource;
 import dev.stagefarm.proto.farm.ImageSpec;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobResult;
@@ -211,7 +212,10 @@ final class BuildRun {
     }
 
     private ImageSpec imageSpec(StagePlan plan) {
-        byte[] config = plan.config().toJsonWithoutLayers();
+        // --label K=V lands on the result image only, as with buildx
+        ImageConfigEditor labelled = plan.config().copy();
+        new java.util.TreeMap<>(request.getLabelsMap()).forEach(labelled::putLabel);
+        byte[] config = labelled.toJsonWithoutLayers();
         CacheKey key = CacheKey.of("image").add("oci-manifest").add(plan.stageKey()).add(Digest.of(config).toString());
         for (History h : plan.history()) {
             key.add(h.getCreatedBy()).add(h.getEmptyLayer()).add(Integer.toString(h.getStepIndex()));
@@ -223,7 +227,7 @@ final class BuildRun {
     /** The stage's result when the cache holds every piece of it: no worker is involved. */
     private Optional<StageOutcome> fromCache(int index, Stage stage, StagePlan plan, List<ArtifactRequest> exports,
                                              Optional<ImageSpec> image, Instant started) throws IOException {
-        if (request.getNoCache()) {
+        if (noCache(stage)) {
             return Optional.empty();
         }
         List<Layer> layers = new ArrayList<>(plan.base().image().getLayersList());
@@ -270,9 +274,11 @@ final class BuildRun {
             .setStageIndex(index).setStageName(stage.displayName())
             .setBase(plan.base().image().toBuilder().setDescription(plan.base().description()))
             .setContextDigest(request.getContextDigest()).addAllExports(exports)
-            .setDockerfileName(dockerfile.fileName()).setStageKey(plan.stageKey());
+            .setDockerfileName(dockerfile.fileName()).setStageKey(plan.stageKey())
+            // handed on as they came: never part of a key, a log or the cache
+            .putAllSecrets(request.getSecretsMap());
         for (Step step : plan.steps()) {
-            job.addSteps(markCached(step));
+            job.addSteps(noCache(stage) ? step : markCached(step));
         }
         image.ifPresent(job::setImage);
         JobDispatcher.Dispatched done = dispatcher.submit(job.build(), worker -> localBytes(plan, worker),
@@ -300,10 +306,13 @@ final class BuildRun {
             artifacts, result.hasImage() ? Optional.of(result.getImage()) : Optional.empty(), done.worker(), report);
     }
 
+    /** --no-cache, or --no-cache-filter naming this stage (by name or index). */
+    private boolean noCache(Stage stage) {
+        return request.getNoCache() || request.getNoCacheStagesList().stream().anyMatch(
+            s -> s.equalsIgnoreCase(stage.displayName()) || s.equals(Integer.toString(stage.index())));
+    }
+
     private Step markCached(Step step) {
-        if (request.getNoCache()) {
-            return step;
-        }
         try {
             Optional<ActionResult> hit = cache.get(step.getKey());
             if (hit.isPresent() && hit.get().hasStep()) {
@@ -376,6 +385,15 @@ final class BuildRun {
         @Override
         public OptionalInt stageIndex(String ref) {
             return stageRef(ref, stage);
+        }
+
+        @Override
+        public Optional<ImageSource> image(String ref) throws InvalidValueException {
+            try {
+                return Optional.of(ImageSources.resolve(bases, ref));
+            } catch (BaseImageResolver.BaseImageException e) {
+                throw new InvalidValueException("--from=" + ref + ": " + e.getMessage());
+            }
         }
 
         @Override

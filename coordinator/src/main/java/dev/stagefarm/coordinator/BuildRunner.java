@@ -32,6 +32,7 @@ final class BuildRunner {
     private final JobDispatcher dispatcher;
 
     private final FarmMetrics metrics;
+    private static final java.util.Set<String> SUPPORTED_PLATFORMS = java.util.Set.of("linux/amd64", "linux/x86_64");
 
     BuildRunner(CacheClient cache, BaseImageResolver bases, JobDispatcher dispatcher, FarmMetrics metrics) {
         this.metrics = metrics;
@@ -43,6 +44,11 @@ final class BuildRunner {
     void run(BuildRequest request, BuildEvents events) {
         String buildId = UUID.randomUUID().toString().substring(0, 8);
         String fileName = request.getDockerfileName().isEmpty() ? "Dockerfile" : request.getDockerfileName();
+        if (!request.getPlatform().isEmpty() && !SUPPORTED_PLATFORMS.contains(request.getPlatform())) {
+            fail(events, "--platform " + request.getPlatform() + " is not supported: this farm builds linux/amd64 only");
+            metrics.buildsFailed.increment();
+            return;
+        }
         try {
             Dockerfile df = DockerfileParser.parse(request.getDockerfile(), fileName);
             StageGraph graph = StageGraph.build(df,

@@ -45,6 +45,45 @@ final class ContextIndex {
         return out;
     }
 
+    /**
+     * {@code selected} without what {@code --exclude} patterns leave out: a pattern matches a
+     * path or one of its parent directories (as .dockerignore patterns do).
+     */
+    static List<ContextEntry> excluding(List<ContextEntry> selected, String source, List<String> patterns) {
+        if (patterns.isEmpty()) {
+            return selected;
+        }
+        List<Pattern> compiled = patterns.stream().map(p -> GoGlob.compile(clean(p))).toList();
+        // patterns apply to paths below the context root and below the copied source (which has
+        // as many components as the source pattern that matched it)
+        String cleanSource = clean(source);
+        int depth = cleanSource.isEmpty() ? 0 : cleanSource.split("/").length;
+        return selected.stream().filter(e -> !excluded(e.getPath(), compiled)
+            && !excluded(below(e.getPath(), depth), compiled)).toList();
+    }
+
+    private static String below(String path, int depth) {
+        String rest = path;
+        for (int i = 0; i < depth; i++) {
+            int slash = rest.indexOf('/');
+            if (slash < 0) {
+                return "";
+            }
+            rest = rest.substring(slash + 1);
+        }
+        return rest;
+    }
+
+    static boolean excluded(String path, List<Pattern> patterns) {
+        for (String p = path; !p.isEmpty(); p = p.contains("/") ? p.substring(0, p.lastIndexOf('/')) : "") {
+            String candidate = p;
+            if (patterns.stream().anyMatch(x -> x.matcher(candidate).matches())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Adds what a step copies to its key: paths, types, modes and contents, never times. */
     static void addTo(CacheKey key, List<ContextEntry> selected) {
         key.add(Integer.toString(selected.size()));

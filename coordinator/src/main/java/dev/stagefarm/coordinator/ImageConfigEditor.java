@@ -98,6 +98,10 @@ final class ImageConfigEditor {
         putStrings("Cmd", cmd);
     }
 
+    void setArgsEscaped() {
+        config().put("ArgsEscaped", true);
+    }
+
     void clearCmd() {
         config().putNull("Cmd");
     }
@@ -144,6 +148,15 @@ final class ImageConfigEditor {
     void addOnBuild(String expression) {
         ArrayNode a = config().get("OnBuild") instanceof ArrayNode o ? o : config().putArray("OnBuild");
         a.add(expression);
+    }
+
+    /** The base image's ONBUILD triggers, removed from this config: they fire once, in the next build. */
+    List<String> takeOnBuild() {
+        List<String> triggers = strings(config().get("OnBuild"));
+        if (config().has("OnBuild")) {
+            config().putNull("OnBuild");
+        }
+        return triggers;
     }
 
     /** The base image's history entries, all marked as coming before this build's steps. */

@@ -2,6 +2,8 @@ package dev.stagefarm.coordinator;
 
 import dev.stagefarm.dockerfile.ArgDef;
 import dev.stagefarm.dockerfile.DockerfileException;
+import dev.stagefarm.dockerfile.DockerfileParser;
+import dev.stagefarm.dockerfile.Heredoc;
 import dev.stagefarm.dockerfile.Instruction;
 import dev.stagefarm.dockerfile.InvalidValueException;
 import dev.stagefarm.dockerfile.KeyValue;
@@ -11,6 +13,9 @@ import dev.stagefarm.proto.farm.ContextEntry;
 import dev.stagefarm.proto.farm.CopyOp;
 import dev.stagefarm.proto.farm.CopySource;
 import dev.stagefarm.proto.farm.History;
+import dev.stagefarm.proto.farm.ImageSource;
+import dev.stagefarm.proto.farm.InlineSource;
+import dev.stagefarm.proto.farm.UrlSource;
 import dev.stagefarm.proto.farm.MkdirOp;
 import dev.stagefarm.proto.farm.RunOp;
 import dev.stagefarm.proto.farm.StageSource;
@@ -52,7 +57,20 @@ final class StagePlanner {
 
         /** Where a COPY --from takes exactly these sources from a finished stage. */
         StageSource stageSource(int stage, List<String> sources);
+
+        /**
+         * The layers of an image that {@code COPY --from=IMAGE} names (an image, not a stage),
+         * resolved in the registry; empty when this build cannot resolve images there.
+         *
+         * @throws InvalidValueException the image cannot be resolved (the planner adds the line)
+         */
+        default Optional<ImageSource> image(String ref) throws InvalidValueException {
+            return Optional.empty();
+        }
     }
+
+    /** The comment BuildKit's Dockerfile frontend puts on every history entry it writes. */
+    static final String COMMENT = "buildkit.dockerfile.v0";
 
     private final Inputs in;
 
@@ -62,10 +80,24 @@ final class StagePlanner {
 
     StagePlan plan(Stage stage, StageBase base) throws DockerfileException {
         State s = new State(stage, base);
-        for (Instruction ins : stage.instructions()) {
+        // the base image's ONBUILD triggers run first, as if written right after FROM; they are
+        // not inherited any further
+        List<Instruction> triggers = new ArrayList<>();
+        for (String expression : s.config.takeOnBuild()) {
+            try {
+                triggers.add(DockerfileParser.parseTrigger(expression, in.fileName(), stage.line(), in.escape()));
+            } catch (DockerfileException e) {
+                throw new DockerfileException(in.fileName(), stage.line(), Optional.of("FROM"),
+                    "ONBUILD trigger \"" + expression + "\" of the base image: " + e.detail());
+            }
+        }
+        s.countSteps(triggers);
+        List<Instruction> all = new ArrayList<>(triggers);
+        all.addAll(stage.instructions());
+        for (Instruction ins : all) {
             try {
                 s.apply(ins);
-            } catch (InvalidValueException e) {
+            } catch (InvalidValueException | IllegalArgumentException e) {
                 throw error(ins, e.getMessage());
             } catch (ContextIndex.MissingSourceException e) {
                 throw error(ins, e.getMessage());
@@ -87,7 +119,9 @@ final class StagePlanner {
         final List<Step> steps = new ArrayList<>();
         final List<History> history = new ArrayList<>();
         final Set<Integer> sourceStages = new HashSet<>();
-        final int filesystemSteps;
+        /** ARGs declared in this stage, in order, with their values ("" when unset): RUN's history shows them. */
+        final Map<String, String> declaredArgs = new LinkedHashMap<>();
+        int filesystemSteps;
         String key;
         boolean cmdSetHere;
         /** This build's history entries are dated when planned; the time is kept out of every cache key. */
@@ -99,7 +133,11 @@ final class StagePlanner {
             this.env = config.env();
             this.key = base.key();
             this.history.addAll(base.history());
-            this.filesystemSteps = (int) stage.instructions().stream()
+            countSteps(List.of());
+        }
+
+        void countSteps(List<Instruction> triggers) {
+            filesystemSteps = (int) java.util.stream.Stream.concat(triggers.stream(), stage.instructions().stream())
                 .filter(i -> i instanceof Instruction.Run || i instanceof Instruction.Copy
                     || i instanceof Instruction.Workdir).count();
         }
@@ -120,6 +158,8 @@ final class StagePlanner {
         void apply(Instruction ins) throws InvalidValueException, ContextIndex.MissingSourceException, DockerfileException {
             switch (ins) {
                 case Instruction.Arg a -> {
+                    // history shows each ARG with the value in effect: --build-arg, default or global
+                    List<String> shown = new ArrayList<>();
                     for (ArgDef def : a.args()) {
                         Optional<String> value = in.buildArg(def.name());
                         if (value.isEmpty() && def.defaultValue().isPresent()) {
@@ -130,7 +170,10 @@ final class StagePlanner {
                         }
                         // an ARG without a value is declared but unset: RUN does not see it
                         value.ifPresentOrElse(v -> args.put(def.name(), v), () -> args.remove(def.name()));
+                        declaredArgs.put(def.name(), value.orElse(""));
+                        shown.add(def.name() + value.map(v -> "=" + v).orElse(""));
                     }
+                    configOnly(ins, "ARG " + String.join(" ", shown));
                 }
                 case Instruction.Env e -> {
                     // every value is expanded with the environment from before this ENV
@@ -146,53 +189,72 @@ final class StagePlanner {
                 case Instruction.Workdir w -> {
                     String dir = absolute(expand(w.path()));
                     config.setWorkdir(dir);
-                    key = CacheKey.of("workdir").add(key).add(dir).build();
+                    if (dir.equals("/")) {
+                        configOnly(ins, "WORKDIR /"); // the root always exists: BuildKit makes no layer
+                        break;
+                    }
+                    // BuildKit creates the directory as the current USER
+                    key = CacheKey.of("workdir").add(key).add(dir).add(config.user()).build();
                     addStep(ins, "WORKDIR " + dir, Step.newBuilder()
-                        .setMkdir(MkdirOp.newBuilder().setPath(dir)), "WORKDIR " + dir);
+                        .setMkdir(MkdirOp.newBuilder().setPath(dir).setUser(config.user())), "WORKDIR " + dir);
                 }
                 case Instruction.Copy c -> copy(c);
                 case Instruction.Run r -> run(r);
                 case Instruction.Expose e -> {
-                    List<String> ports = new ArrayList<>();
+                    java.util.TreeSet<String> ports = new java.util.TreeSet<>();
                     for (String p : e.ports()) {
                         for (String w : words(p)) {
-                            ports.add(w.contains("/") ? w.toLowerCase(java.util.Locale.ROOT) : w + "/tcp");
+                            ports.addAll(Ports.parse(w));
                         }
                     }
                     ports.forEach(config::addExposedPort);
+                    // Go prints the map of this instruction's ports with its keys sorted
                     configOnly(ins, "EXPOSE map[" + String.join(" ", ports.stream().map(p -> p + ":{}").toList()) + "]");
                 }
                 case Instruction.Cmd c -> {
-                    config.setCmd(c.execForm() ? c.args() : shellForm(c.command()));
+                    List<String> cmd = c.execForm() ? c.args() : shellForm(c.command());
+                    config.setCmd(cmd);
+                    config.setArgsEscaped(); // BuildKit sets it on every CMD, for Docker's sake
                     cmdSetHere = true;
-                    configOnly(ins, "CMD " + json(c.execForm() ? c.args() : shellForm(c.command())));
+                    configOnly(ins, "CMD " + HistoryText.goQuotedList(cmd));
                 }
                 case Instruction.Entrypoint e -> {
-                    config.setEntrypoint(e.execForm() ? e.args() : shellForm(e.command()));
+                    List<String> entrypoint = e.execForm() ? e.args() : shellForm(e.command());
+                    config.setEntrypoint(entrypoint);
                     if (!cmdSetHere) {
                         config.clearCmd(); // an inherited CMD does not survive a new ENTRYPOINT
                     }
-                    configOnly(ins, "ENTRYPOINT " + json(e.execForm() ? e.args() : shellForm(e.command())));
+                    configOnly(ins, "ENTRYPOINT " + HistoryText.goQuotedList(entrypoint));
                 }
                 case Instruction.User u -> {
                     config.setUser(expand(u.user()));
                     configOnly(ins, "USER " + config.user());
                 }
                 case Instruction.Label l -> {
+                    StringBuilder shown = new StringBuilder("LABEL");
                     for (KeyValue kv : l.labels()) {
-                        config.putLabel(expand(kv.key()), expand(kv.value()));
+                        String k = expand(kv.key());
+                        String v = expand(kv.value());
+                        config.putLabel(k, v);
+                        shown.append(' ').append(k).append('=').append(v);
                     }
-                    configOnly(ins, ins.original());
+                    configOnly(ins, shown.toString());
                 }
                 case Instruction.Shell sh -> {
                     config.setShell(sh.shell());
-                    configOnly(ins, "SHELL " + json(sh.shell()));
+                    configOnly(ins, "SHELL " + HistoryText.goList(sh.shell()));
                 }
                 case Instruction.Volume v -> {
+                    List<String> paths = new ArrayList<>();
                     for (String p : v.paths()) {
-                        config.addVolume(expand(p));
+                        String path = expand(p);
+                        if (path.isBlank()) {
+                            throw new InvalidValueException("VOLUME specified can not be an empty string");
+                        }
+                        paths.add(path);
+                        config.addVolume(path);
                     }
-                    configOnly(ins, "VOLUME " + json(v.paths()));
+                    configOnly(ins, "VOLUME " + HistoryText.goList(paths));
                 }
                 case Instruction.StopSignal sig -> {
                     config.setStopSignal(expand(sig.signal()));
@@ -202,11 +264,12 @@ final class StagePlanner {
                     config.setHealthcheck(h.test(), h.interval().map(java.time.Duration::toNanos),
                         h.timeout().map(java.time.Duration::toNanos), h.startPeriod().map(java.time.Duration::toNanos),
                         h.startInterval().map(java.time.Duration::toNanos), h.retries());
-                    configOnly(ins, "HEALTHCHECK " + json(h.test()));
+                    configOnly(ins, HistoryText.healthcheck(h.test(), h.interval(), h.timeout(), h.startPeriod(),
+                        h.startInterval(), h.retries()));
                 }
                 case Instruction.Onbuild o -> {
+                    // BuildKit records the trigger in the config only: no history entry
                     config.addOnBuild(o.expression());
-                    configOnly(ins, "ONBUILD " + o.expression());
                 }
                 case Instruction.Maintainer m -> {
                     config.putAuthor(m.name());
@@ -216,72 +279,163 @@ final class StagePlanner {
             }
         }
 
-        private void copy(Instruction.Copy c) throws InvalidValueException, ContextIndex.MissingSourceException {
-            if (!c.heredocs().isEmpty()) {
-                throw new InvalidValueException("heredoc sources are not supported yet");
-            }
+        private void copy(Instruction.Copy c)
+            throws InvalidValueException, ContextIndex.MissingSourceException, DockerfileException {
+            Map<String, byte[]> inline = new LinkedHashMap<>();
             List<String> sources = new ArrayList<>();
+            List<String> shownSources = new ArrayList<>();
             for (String src : c.sources()) {
-                sources.add(expand(src));
+                Optional<Heredoc> doc = Heredocs.named(src, c.heredocs());
+                if (doc.isPresent()) {
+                    Heredoc h = doc.get();
+                    String body = h.expand() ? HeredocText.expand(h.content(), this::lookup, in.escape()) : h.content();
+                    inline.put(h.name(), body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    sources.add(h.name());
+                    shownSources.add("<<" + h.name());
+                } else {
+                    String expanded = expand(src);
+                    sources.add(expanded);
+                    shownSources.add(expanded);
+                }
+            }
+            if (!inline.isEmpty() && inline.size() != sources.size()) {
+                throw new InvalidValueException("a COPY with a heredoc cannot also copy files: split it in two COPYs");
             }
             String dest = expand(c.dest());
             Optional<String> chown = c.chown().isPresent() ? Optional.of(expand(c.chown().get())) : Optional.empty();
             Optional<String> chmod = c.chmod().isPresent() ? Optional.of(expand(c.chmod().get())) : Optional.empty();
+            if (chmod.isPresent()) {
+                Chmod.validate(chmod.get());
+            }
+            List<String> excludes = new ArrayList<>();
+            for (String e : c.excludes()) {
+                excludes.add(expand(e));
+            }
+            // --link gives the same files here; it is keyed so that a cache entry says what it was built with
             CacheKey k = CacheKey.of(c.add() ? "add" : "copy").add(key).add(sources).add(dest)
-                .add(config.workdir()).add(chown.orElse("")).add(chmod.orElse(""));
+                .add(config.workdir()).add(chown.orElse("")).add(chmod.orElse(""))
+                .add(excludes).add(c.parents()).add(c.link());
             CopyOp.Builder op = CopyOp.newBuilder().addAllSources(sources).setDest(dest)
                 .setCwd(config.workdir()).setChown(chown.orElse("")).setChmod(chmod.orElse(""))
-                .setExtractArchives(c.add());
+                .setExtractArchives(c.add()).addAllExcludes(excludes).setParents(c.parents()).setLink(c.link());
             String from = c.from().isPresent() ? expand(c.from().get()) : null;
-            if (from == null) {
+            if (!inline.isEmpty()) {
+                InlineSource.Builder files = InlineSource.newBuilder();
+                inline.forEach((name, bytes) -> {
+                    files.putFiles(name, com.google.protobuf.ByteString.copyFrom(bytes));
+                    k.add(name).add(dev.stagefarm.common.Digest.of(bytes).toString());
+                });
+                op.setSource(CopySource.newBuilder().setInline(files)).setExtractArchives(false);
+            } else if (from == null && sources.stream().anyMatch(StagePlanner::isUrl)) {
+                if (!c.add()) {
+                    throw new InvalidValueException("source can't be a URL for COPY: use ADD");
+                }
+                if (sources.size() != 1) {
+                    throw new InvalidValueException("ADD of a URL takes one source per instruction");
+                }
+                Optional<String> checksum = c.checksum().isPresent() ? Optional.of(expand(c.checksum().get()))
+                    : Optional.empty();
+                if (checksum.isPresent() && !checksum.get().matches("sha256:[0-9a-f]{64}")) {
+                    throw new InvalidValueException("--checksum=" + checksum.get()
+                        + ": expected sha256: followed by 64 lower-case hex digits");
+                }
+                // with a checksum the content is known; without one BuildKit also fetches and keys on
+                // what it got, but here the key is the URL: a changed resource needs --no-cache
+                k.add("url").add(checksum.orElse(sources.getFirst()));
+                op.setSource(CopySource.newBuilder().setUrl(UrlSource.newBuilder().setUrl(sources.getFirst())
+                    .setChecksum(checksum.orElse("")))).setExtractArchives(false);
+            } else if (c.checksum().isPresent()) {
+                throw new InvalidValueException("--checksum can only be used with an http(s) URL source");
+            } else if (from == null) {
                 for (String src : sources) {
-                    if (src.startsWith("http://") || src.startsWith("https://")) {
-                        throw new InvalidValueException("ADD of a URL is not supported yet: " + src);
-                    }
-                    ContextIndex.addTo(k.add(src), in.context().select(src));
+                    ContextIndex.addTo(k.add(src), ContextIndex.excluding(in.context().select(src), src, excludes));
                 }
                 op.setSource(CopySource.newBuilder().setContext(true));
             } else {
                 OptionalInt ref = in.stageIndex(from);
-                if (ref.isEmpty()) {
-                    throw new InvalidValueException("--from=" + from + " names no earlier stage; copying from"
-                        + " an image (COPY --from=IMAGE) is not supported yet");
+                if (ref.isPresent()) {
+                    StageSource source = in.stageSource(ref.getAsInt(), sources);
+                    sourceStages.add(ref.getAsInt());
+                    // keyed on the artifact's content: a rebuilt stage that yields the same files hits
+                    k.add("stage-artifact").add(source.getArtifact().getDigest());
+                    op.setSource(CopySource.newBuilder().setStage(source));
+                } else {
+                    ImageSource image = in.image(from).orElseThrow(() -> new InvalidValueException(
+                        "--from=" + from + " names no earlier stage, and images cannot be resolved here"));
+                    k.add("image");
+                    image.getLayersList().forEach(l -> k.add(l.getDigest()));
+                    op.setSource(CopySource.newBuilder().setImage(image));
                 }
-                StageSource source = in.stageSource(ref.getAsInt(), c.sources());
-                sourceStages.add(ref.getAsInt());
-                // keyed on the artifact's content: a rebuilt stage that yields the same files hits
-                k.add("stage-artifact").add(source.getArtifact().getDigest());
-                op.setSource(CopySource.newBuilder().setStage(source));
             }
             key = k.build();
             String what = (c.add() ? "ADD " : "COPY ") + (from == null ? "" : "--from=" + from + " ")
-                + String.join(" ", sources) + " " + dest;
-            addStep(c, what, Step.newBuilder().setCopy(op), what + " # buildkit");
+                + String.join(" ", shownSources) + " " + dest;
+            // BuildKit's history: --parents, --chown, --chmod (not --from), files, heredocs, destination
+            StringBuilder createdBy = new StringBuilder(c.add() ? "ADD" : "COPY");
+            if (c.parents()) {
+                createdBy.append(" --parents");
+            }
+            chown.ifPresent(v -> createdBy.append(" --chown=").append(v));
+            chmod.ifPresent(v -> createdBy.append(" --chmod=").append(v));
+            shownSources.stream().filter(x -> !x.startsWith("<<")).forEach(x -> createdBy.append(' ').append(x));
+            shownSources.stream().filter(x -> x.startsWith("<<")).forEach(x -> createdBy.append(' ').append(x));
+            createdBy.append(' ').append(dest).append(" # buildkit");
+            addStep(c, what, Step.newBuilder().setCopy(op), createdBy.toString());
         }
 
-        private void run(Instruction.Run r) throws InvalidValueException {
-            if (!r.heredocs().isEmpty()) {
-                throw new InvalidValueException("RUN with heredocs is not supported yet");
-            }
-            if (!r.mounts().isEmpty()) {
-                throw new InvalidValueException("RUN --mount is not supported yet");
-            }
-            List<String> argv = r.execForm() ? r.args() : shellForm(r.command());
-            String network = r.network().orElse("default");
+        private void run(Instruction.Run r) throws InvalidValueException, ContextIndex.MissingSourceException {
+            String network = r.network().isPresent() ? expand(r.network().get()) : "default";
             if (!List.of("default", "none", "host").contains(network)) {
                 throw new InvalidValueException("--network=" + network + ": expected default, none or host");
+            }
+            if (r.security().filter(x -> x.equals("insecure")).isPresent()) {
+                // BuildKit also refuses it unless the builder grants the security.insecure entitlement
+                throw new InvalidValueException("--security=insecure is not allowed: stagefarm runs every RUN"
+                    + " with the default confinement");
+            }
+            RunOp.Builder op = RunOp.newBuilder();
+            List<String> argv;
+            String shown;
+            if (r.execForm()) {
+                argv = r.args();
+                shown = json(argv);
+            } else if (r.heredocs().isEmpty()) {
+                argv = shellForm(r.command());
+                shown = r.command();
+            } else {
+                Heredocs.Run run = Heredocs.run(r, config.shell());
+                argv = run.argv();
+                run.script().ifPresent(op::addMounts);
+                shown = r.command() + " (" + Heredocs.summary(r.heredocs().getFirst().content()) + ")";
             }
             // ARG values reach RUN as environment variables; ENV wins over an ARG of the same name
             Map<String, String> runEnv = new TreeMap<>(args);
             runEnv.putAll(env);
             List<String> envList = new ArrayList<>();
             runEnv.forEach((k, v) -> envList.add(k + "=" + v));
-            key = CacheKey.of("run").add(key).add(argv).add(envList).add(config.workdir())
-                .add(config.user()).add(network).build();
-            String shown = r.execForm() ? json(argv) : r.command();
-            addStep(r, "RUN " + shown, Step.newBuilder().setRun(RunOp.newBuilder().addAllArgs(argv)
+            CacheKey k = CacheKey.of("run").add(key).add(argv).add(envList).add(config.workdir())
+                .add(config.user()).add(network);
+            op.getMountsList().forEach(m -> k.add("script").add(m.getTarget())
+                .add(dev.stagefarm.common.Digest.of(m.getFile().getContent().toByteArray()).toString()));
+            MountPlanner mounts = new MountPlanner(in, sourceStages);
+            for (dev.stagefarm.dockerfile.RunMount m : r.mounts()) {
+                op.addMounts(mounts.plan(expand(m.raw()), config.workdir(), k));
+            }
+            key = k.build();
+            addStep(r, "RUN " + shown, Step.newBuilder().setRun(op.addAllArgs(argv)
                 .addAllEnv(envList).setCwd(config.workdir()).setUser(config.user()).setNetwork(network)),
-                "RUN " + String.join(" ", argv) + " # buildkit");
+                "RUN " + runCommandString(argv) + " # buildkit");
+        }
+
+        /** BuildKit's runCommandString: the stage's ARGs, as {@code |N k=v ...}, before the command. */
+        private String runCommandString(List<String> argv) {
+            List<String> parts = new ArrayList<>();
+            if (!declaredArgs.isEmpty()) {
+                parts.add("|" + declaredArgs.size());
+                declaredArgs.forEach((k, v) -> parts.add(k + "=" + env.getOrDefault(k, v)));
+            }
+            parts.addAll(argv);
+            return String.join(" ", parts);
         }
 
         private void addStep(Instruction ins, String what, Step.Builder step, String createdBy) {
@@ -289,12 +443,13 @@ final class StagePlanner {
             step.setKey(key).setLine(ins.line())
                 .setDescription("[" + stage.displayName() + " " + (index + 2) + "/" + (filesystemSteps + 1) + "] " + what);
             steps.add(step.build());
-            history.add(History.newBuilder().setCreatedBy(createdBy).setCreated(created).setStepIndex(index).build());
+            history.add(History.newBuilder().setCreatedBy(createdBy).setCreated(created).setComment(COMMENT)
+                .setStepIndex(index).build());
         }
 
         private void configOnly(Instruction ins, String createdBy) {
             history.add(History.newBuilder().setCreatedBy(createdBy).setCreated(created).setEmptyLayer(true)
-                .setStepIndex(-1).build());
+                .setComment(COMMENT).setStepIndex(-1).build());
         }
 
         private List<String> shellForm(String command) {
@@ -308,6 +463,10 @@ final class StagePlanner {
             String clean = "/" + ContextIndex.clean(joined);
             return clean;
         }
+    }
+
+    static boolean isUrl(String source) {
+        return source.startsWith("http://") || source.startsWith("https://");
     }
 
     static String json(List<String> values) {

@@ -100,7 +100,7 @@ class StagePlannerTest {
 
         assertThat(plan.history()).extracting(History::getCreatedBy, History::getEmptyLayer).containsExactly(
             Tuple.tuple("WORKDIR /app", false),
-            Tuple.tuple("COPY --from=builder /app/main . # buildkit", false),
+            Tuple.tuple("COPY /app/main . # buildkit", false),
             Tuple.tuple("EXPOSE map[8080/tcp:{}]", true),
             Tuple.tuple("CMD [\"./main\"]", true));
 

@@ -51,6 +51,20 @@ public final class DockerfileParser {
         return new Dockerfile(globalArgs, stages, reader.directives(), fileName);
     }
 
+    /**
+     * Parses one ONBUILD trigger stored in a base image's config, for a build that uses that image
+     * as its base. Errors point at {@code line}, the FROM that brought the trigger in.
+     */
+    public static Instruction parseTrigger(String expression, String fileName, int line, char escape)
+            throws DockerfileException {
+        String keyword = expression.strip().split("\\s+", 2)[0].toUpperCase(java.util.Locale.ROOT);
+        if (List.of("ONBUILD", "FROM", "MAINTAINER").contains(keyword)) {
+            throw new DockerfileException(fileName, line, Optional.of("ONBUILD"),
+                    keyword + " isn't allowed as an ONBUILD trigger");
+        }
+        return InstructionParser.parse(fileName, line, expression, escape, null);
+    }
+
     private static DockerfileException noFrom(String fileName, int line) {
         return new DockerfileException(fileName, line, Optional.empty(),
                 "no FROM instruction: a Dockerfile must start with FROM (ARG may come before it)");

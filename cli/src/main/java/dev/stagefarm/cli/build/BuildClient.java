@@ -31,7 +31,8 @@ public final class BuildClient {
     /** Everything {@code stagefarm build} was asked for. */
     public record Request(Path context, Path dockerfile, List<String> tags, String target, Map<String, String> buildArgs,
                           Map<String, String> labels, List<OutputSpec> outputs, Path metadataFile, boolean noCache,
-                          RegistryConfig registries) {
+                          RegistryConfig registries, List<String> noCacheStages, String platform, boolean pull,
+                          Map<String, byte[]> secrets) {
     }
 
     private final PrintStream out;
@@ -54,7 +55,9 @@ public final class BuildClient {
                     .setDockerfile(Files.readString(req.dockerfile()))
                     .setDockerfileName(req.dockerfile().getFileName().toString())
                     .setContextDigest(contextDigest.toString()).putAllBuildArgs(req.buildArgs())
-                    .setTarget(req.target()).setWantImage(true).setNoCache(req.noCache()).putAllLabels(req.labels());
+                    .setTarget(req.target()).setWantImage(true).setNoCache(req.noCache()).putAllLabels(req.labels())
+                    .addAllNoCacheStages(req.noCacheStages()).setPlatform(req.platform()).setPull(req.pull());
+                req.secrets().forEach((id, value) -> submit.putSecrets(id, com.google.protobuf.ByteString.copyFrom(value)));
                 ProgressPrinter progress = new ProgressPrinter(out);
                 BuildResult result = null;
                 Iterator<BuildEvent> events = coordinator.build(submit.build());

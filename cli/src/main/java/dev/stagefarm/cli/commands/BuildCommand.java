@@ -3,6 +3,7 @@ package dev.stagefarm.cli.commands;
 import dev.stagefarm.cli.build.BuildClient;
 import dev.stagefarm.cli.build.EmbeddedFarm;
 import dev.stagefarm.cli.build.OutputSpec;
+import dev.stagefarm.cli.build.SecretSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -52,6 +53,20 @@ public final class BuildCommand implements Callable<Integer> {
     @Option(names = "--label", paramLabel = "K=V", description = "Set an image label (repeatable).")
     List<String> labels = new ArrayList<>();
 
+    @Option(names = "--no-cache-filter", paramLabel = "STAGE", split = ",",
+        description = "Run these stages' steps whatever the cache holds (repeatable, comma-separated).")
+    List<String> noCacheFilter = new ArrayList<>();
+
+    @Option(names = "--platform", paramLabel = "OS/ARCH", description = "Target platform; only linux/amd64 today.")
+    String platform;
+
+    @Option(names = "--pull", description = "Resolve every FROM against its registry (stagefarm always does).")
+    boolean pull;
+
+    @Option(names = "--secret", paramLabel = "id=ID,src=PATH|env=VAR",
+        description = "Expose a secret to RUN --mount=type=secret (repeatable). Never stored or logged.")
+    List<String> secrets = new ArrayList<>();
+
     @Option(names = "--coordinator", paramLabel = "HOST:PORT", description = "Use this farm instead of the embedded one.")
     String coordinator;
 
@@ -76,13 +91,18 @@ public final class BuildCommand implements Callable<Integer> {
             System.err.println("error: no Dockerfile at " + dockerfile + " (name one with -f)");
             return 1;
         }
+        if (!progress.equals("plain") && !progress.equals("tty") && !progress.equals("auto")) {
+            System.err.println("error: --progress " + progress + ": expected plain, tty or auto");
+            return 1;
+        }
         List<OutputSpec> specs = new ArrayList<>();
         for (String o : outputs) {
             specs.add(OutputSpec.parse(o));
         }
         BuildClient.Request request = new BuildClient.Request(context, dockerfile, tags,
             target == null ? "" : target, keyValues(buildArgs, "--build-arg"), keyValues(labels, "--label"),
-            specs, metadataFile, noCache, registries.config());
+            specs, metadataFile, noCache, registries.config(), noCacheFilter, platform == null ? "" : platform,
+            pull, SecretSpec.readAll(secrets));
         if (coordinator != null) {
             return new BuildClient(System.out, System.err).build(coordinator, request);
         }

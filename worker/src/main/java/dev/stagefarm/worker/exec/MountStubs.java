@@ -43,7 +43,13 @@ final class MountStubs {
     /** Deletes the stubs the run left, unless the process put something of its own there. */
     void cleanup() throws IOException {
         for (Path stub : created) {
-            removeIfStub(stub);
+            // as BuildKit does: removing the stub must not change its directory's times (what the
+            // process did to the directory stays)
+            Path parent = stub.getParent();
+            java.nio.file.attribute.FileTime before = Files.getLastModifiedTime(parent, LinkOption.NOFOLLOW_LINKS);
+            if (removeIfStub(stub)) {
+                Files.setLastModifiedTime(parent, before);
+            }
         }
     }
 

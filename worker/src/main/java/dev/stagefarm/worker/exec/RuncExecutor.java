@@ -118,7 +118,11 @@ public final class RuncExecutor {
             throws IOException, ExecException, InterruptedException {
         ContainerUser user = ContainerUser.resolve(rootfs, spec.user());
         createWorkingDir(rootfs, spec.cwd(), user);
-        MountStubs stubs = MountStubs.before(rootfs, RuntimeSpecFactory.MOUNT_DESTINATIONS);
+        List<String> destinations = new ArrayList<>(RuntimeSpecFactory.MOUNT_DESTINATIONS);
+        spec.mounts().stream().map(ProcessSpec.ExtraMount::destination)
+                .filter(d -> !d.equals("/dev") && !d.startsWith("/dev/")) // /dev is a tmpfs of its own
+                .forEach(destinations::add);
+        MountStubs stubs = MountStubs.before(rootfs, destinations);
         String id = "sf-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
         Path bundle = Files.createDirectory(config.bundlesDir().resolve(id));
         try {

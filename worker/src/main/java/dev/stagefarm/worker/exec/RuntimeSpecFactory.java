@@ -57,7 +57,7 @@ final class RuntimeSpecFactory {
                 process,
                 new Root(rootfs.toString(), false),
                 hostname,
-                mounts(resolvConf, hosts),
+                mounts(resolvConf, hosts, spec.mounts()),
                 new Linux(namespaces(spec.network()), MASKED_PATHS, READONLY_PATHS));
     }
 
@@ -84,9 +84,9 @@ final class RuntimeSpecFactory {
 
     // No /sys/fs/cgroup mount: on cgroup v1 hosts runc would have to mount every hierarchy, and a
     // build step has no business there.
-    private static List<Mount> mounts(Path resolvConf, Path hosts) {
+    private static List<Mount> mounts(Path resolvConf, Path hosts, List<ProcessSpec.ExtraMount> extra) {
         List<String> roBind = List.of("rbind", "ro", "nosuid", "nodev", "noexec");
-        return List.of(
+        List<Mount> mounts = new ArrayList<>(List.of(
                 new Mount("/proc", "proc", "proc", List.of("nosuid", "noexec", "nodev")),
                 new Mount("/dev", "tmpfs", "tmpfs", List.of("nosuid", "strictatime", "mode=755", "size=65536k")),
                 new Mount("/dev/pts", "devpts", "devpts",
@@ -95,6 +95,11 @@ final class RuntimeSpecFactory {
                 new Mount("/dev/mqueue", "mqueue", "mqueue", List.of("nosuid", "noexec", "nodev")),
                 new Mount("/sys", "sysfs", "sysfs", List.of("nosuid", "noexec", "nodev", "ro")),
                 new Mount("/etc/resolv.conf", "bind", resolvConf.toString(), roBind),
-                new Mount("/etc/hosts", "bind", hosts.toString(), roBind));
+                new Mount("/etc/hosts", "bind", hosts.toString(), roBind)));
+        // after the defaults, so that a RUN --mount under /dev or /run lands on top of them
+        for (ProcessSpec.ExtraMount m : extra) {
+            mounts.add(new Mount(m.destination(), m.type(), m.source(), m.options()));
+        }
+        return mounts;
     }
 }

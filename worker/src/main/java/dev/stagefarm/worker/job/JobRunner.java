@@ -127,7 +127,7 @@ public final class JobRunner implements WorkerAgent.JobHandler {
 
     private Optional<Layer> cachedStep(Job job, Chain chain, Step step, int i, Consumer<JobEvent> events) {
         Optional<Layer> layer = step.getCached().hasLayer() ? Optional.of(step.getCached().getLayer()) : Optional.empty();
-        layer.ifPresent(l -> chain.addLayer(step.getKey(), l));
+        layer.ifPresent(chain::add);
         metrics.stepsCached.increment();
         event(events, job, i + 1, step.getDescription(), StepEvent.Status.CACHED, 0);
         return layer;
@@ -149,10 +149,17 @@ public final class JobRunner implements WorkerAgent.JobHandler {
                 event(events, job, i + 1, step.getDescription(), StepEvent.Status.FAILED, 0);
                 throw e;
             }
-            Path committed = active.commit(step.getKey());
+            // Snapshots are found by content (the layer's diffID), never by step key: a step that
+            // ran although its key was known (--no-cache, a non-deterministic RUN) must not be
+            // handed the old snapshot, and a cached step must get exactly its cached layer.
+            String runKey = "run:" + job.getJobId() + ":" + i;
+            Path committed = active.commit(runKey);
             layer = layers.publish(committed);
+            if (layer.isPresent()) {
+                snapshots.alias(runKey, LayerStore.snapshotKey(layer.get()));
+            }
         }
-        layer.ifPresent(l -> chain.addCommitted(step.getKey(), l));
+        layer.ifPresent(chain::add);
         StepResult.Builder stepResult = StepResult.newBuilder();
         layer.ifPresent(stepResult::setLayer);
         ActionResult.Builder action = ActionResult.newBuilder().setStep(stepResult);
@@ -205,12 +212,9 @@ public final class JobRunner implements WorkerAgent.JobHandler {
             }
         }
 
-        void addLayer(String stepKey, Layer layer) {
-            entries.add(new Entry(stepKey, layer));
-        }
-
-        void addCommitted(String stepKey, Layer layer) {
-            entries.add(new Entry(stepKey, layer));
+        /** A layer on top of the chain, found locally by its content or unpacked when needed. */
+        void add(Layer layer) {
+            entries.add(new Entry(LayerStore.snapshotKey(layer), layer));
         }
 
         List<String> materialize() throws IOException, StepFailedException {

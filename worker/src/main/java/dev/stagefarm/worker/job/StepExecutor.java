@@ -2,7 +2,12 @@ package dev.stagefarm.worker.job;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.oci.layer.LayerUnpacker;
+import dev.stagefarm.proto.cache.Layer;
 import dev.stagefarm.proto.farm.CopyOp;
+import dev.stagefarm.proto.farm.ImageSource;
+import dev.stagefarm.proto.farm.MkdirOp;
+import dev.stagefarm.proto.farm.UrlSource;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.RunOp;
 import dev.stagefarm.proto.farm.StageSource;
@@ -14,6 +19,8 @@ import dev.stagefarm.worker.exec.ProcessSpec;
 import dev.stagefarm.worker.exec.RuncExecutor;
 import dev.stagefarm.worker.ops.CopyException;
 import dev.stagefarm.worker.ops.CopyExecutor;
+import dev.stagefarm.worker.ops.FileMode;
+import dev.stagefarm.worker.ops.UrlFetcher;
 import dev.stagefarm.worker.ops.Owner;
 import dev.stagefarm.worker.fs.RootPath;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
@@ -38,34 +45,92 @@ public final class StepExecutor {
     private final StageChains chains;
     private final OverlaySnapshotter snapshots;
     private final LayerStore layers;
+    private final RunMounts mounts;
+    private final UrlFetcher urls = new UrlFetcher();
+    private final LayerUnpacker unpacker = new LayerUnpacker();
+    private final Path scratch;
 
+    /**
+     * @param workRoot where RUN --mount=type=cache directories persist ({@code cache-mounts/}), where
+     *     a RUN keeps script files and rw bind copies ({@code run-scratch/}) and where COPY stages
+     *     inline files, downloads and image sources ({@code copy-sources/})
+     */
     StepExecutor(RuncExecutor runc, ContextMaterializer contexts, StageChains chains, OverlaySnapshotter snapshots,
-                 LayerStore layers) {
+                 LayerStore layers, Path workRoot) {
         this.runc = runc;
         this.contexts = contexts;
         this.chains = chains;
         this.snapshots = snapshots;
         this.layers = layers;
+        this.mounts = new RunMounts(workRoot.resolve("cache-mounts"), workRoot.resolve("run-scratch"), contexts, chains,
+            snapshots, layers);
+        this.scratch = workRoot.resolve("copy-sources");
+    }
+
+    /** Until the worker passes its root: caches and scratch next to the runc bundles' default place. */
+    StepExecutor(RuncExecutor runc, ContextMaterializer contexts, StageChains chains, OverlaySnapshotter snapshots,
+                 LayerStore layers) {
+        this(runc, contexts, chains, snapshots, layers,
+            Path.of(System.getProperty("java.io.tmpdir"), "stagefarm-steps"));
     }
 
     void execute(Job job, Step step, Path rootfs, Consumer<String> output, AtomicLong fetched)
         throws StepFailedException, IOException {
         String where = job.getDockerfileName() + ":" + step.getLine() + ": ";
         switch (step.getOpCase()) {
-            case RUN -> run(where, step, step.getRun(), rootfs, output);
+            case RUN -> run(where, job, step.getRun(), rootfs, output, fetched);
             case COPY -> copy(where, job, step.getCopy(), rootfs, fetched);
-            case MKDIR -> {
-                Path dir = RootPath.resolve(rootfs, step.getMkdir().getPath());
-                Files.createDirectories(dir);
-            }
+            case MKDIR -> mkdir(where, step.getMkdir(), rootfs);
             case OP_NOT_SET -> throw new StepFailedException(where + "empty step from the coordinator");
         }
     }
 
-    private void run(String where, Step step, RunOp op, Path rootfs, Consumer<String> output)
+    /** WORKDIR: creates the missing directories, owned by the stage's USER, as BuildKit does. */
+    private static void mkdir(String where, MkdirOp op, Path rootfs) throws StepFailedException, IOException {
+        Path dir = RootPath.resolve(rootfs, op.getPath());
+        if (Files.isDirectory(dir)) {
+            return;
+        }
+        Owner owner = Owner.ROOT;
+        if (!op.getUser().isEmpty()) {
+            try {
+                ContainerUser user = ContainerUser.resolve(rootfs, op.getUser());
+                owner = new Owner(user.uid(), user.gid());
+            } catch (ExecException e) {
+                throw new StepFailedException(where + "WORKDIR " + op.getPath() + ": " + e.getMessage(), e);
+            }
+        }
+        List<Path> missing = new java.util.ArrayList<>();
+        for (Path p = dir; !p.equals(rootfs) && !Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+             p = p.getParent()) {
+            missing.addFirst(p);
+        }
+        for (Path p : missing) {
+            Files.createDirectory(p);
+            Files.setAttribute(p, "unix:mode", 0755);
+            Files.setAttribute(p, "unix:uid", owner.uid(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            Files.setAttribute(p, "unix:gid", owner.gid(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new StepFailedException(where + "WORKDIR " + op.getPath() + ": a file is in the way");
+        }
+    }
+
+    private void run(String where, Job job, RunOp op, Path rootfs, Consumer<String> output, AtomicLong fetched)
         throws StepFailedException, IOException {
-        ProcessSpec spec = new ProcessSpec(op.getArgsList(), op.getEnvList(), op.getCwd(), op.getUser(),
-            op.getNetwork().isEmpty() ? ProcessSpec.NETWORK_DEFAULT : op.getNetwork());
+        try (RunMounts.Prepared prepared = mounts.prepare(job, op.getMountsList(), fetched)) {
+            List<String> env = new java.util.ArrayList<>(op.getEnvList());
+            env.addAll(prepared.secretEnv); // only the process sees them: not the op, the key or the log
+            ProcessSpec spec = new ProcessSpec(op.getArgsList(), env, op.getCwd(), op.getUser(),
+                op.getNetwork().isEmpty() ? ProcessSpec.NETWORK_DEFAULT : op.getNetwork(), prepared.mounts);
+            runPrepared(where, op, rootfs, spec, output);
+        } catch (RunMounts.MountException e) {
+            throw new StepFailedException(where + "RUN --mount: " + e.getMessage(), e);
+        }
+    }
+
+    private void runPrepared(String where, RunOp op, Path rootfs, ProcessSpec spec, Consumer<String> output)
+        throws StepFailedException, IOException {
         ExecResult result;
         try {
             result = runc.run(rootfs, spec, output, RUN_TIMEOUT);
@@ -90,7 +155,7 @@ public final class StepExecutor {
     private void copy(String where, Job job, CopyOp op, Path rootfs, AtomicLong fetched)
         throws StepFailedException, IOException {
         Optional<Owner> owner = Optional.empty();
-        Optional<Integer> chmod = Optional.empty();
+        Optional<FileMode> chmod = Optional.empty();
         try {
             if (!op.getChown().isEmpty()) {
                 ContainerUser user = ContainerUser.resolve(rootfs, op.getChown());
@@ -100,22 +165,75 @@ public final class StepExecutor {
             throw new StepFailedException(where + "--chown=" + op.getChown() + ": " + e.getMessage(), e);
         }
         if (!op.getChmod().isEmpty()) {
-            if (!op.getChmod().matches("[0-7]{3,4}")) {
-                throw new StepFailedException(where + "--chmod=" + op.getChmod()
-                    + ": only octal modes such as 0755 are supported yet");
+            try {
+                chmod = Optional.of(FileMode.parse(op.getChmod()));
+            } catch (CopyException e) {
+                throw new StepFailedException(where + e.getMessage(), e);
             }
-            chmod = Optional.of(Integer.parseInt(op.getChmod(), 8));
         }
-        if (op.getSource().hasStage()) {
-            copyFromStage(where, op, rootfs, owner, chmod, fetched);
-            return;
+        switch (op.getSource().getKindCase()) {
+            case STAGE -> {
+                copyFromStage(where, op, rootfs, owner, chmod, fetched);
+                return;
+            }
+            case INLINE, URL, IMAGE -> {
+                copyFromScratch(where, op, rootfs, owner, chmod, fetched);
+                return;
+            }
+            default -> { }
         }
         // COPY from the build context: files arrive owned by root unless --chown says otherwise
         Path context = contexts.materialize(Digest.parse(job.getContextDigest()), fetched);
         doCopy(where, op, context, rootfs, Optional.of(owner.orElse(Owner.ROOT)), chmod);
     }
 
-    private void copyFromStage(String where, CopyOp op, Path rootfs, Optional<Owner> owner, Optional<Integer> chmod,
+    /** Sources that exist only for this step (heredoc files, a download, an image) go through a scratch dir. */
+    private void copyFromScratch(String where, CopyOp op, Path rootfs, Optional<Owner> owner,
+                                 Optional<FileMode> chmod, AtomicLong fetched) throws StepFailedException, IOException {
+        Files.createDirectories(scratch);
+        Path dir = Files.createTempDirectory(scratch, "src-");
+        try {
+            CopyOp.Builder effective = op.toBuilder();
+            switch (op.getSource().getKindCase()) {
+                case INLINE -> {
+                    for (var file : op.getSource().getInline().getFilesMap().entrySet()) {
+                        Path f = RootPath.resolve(dir, file.getKey());
+                        Files.write(f, file.getValue().toByteArray());
+                        Files.setAttribute(f, "unix:mode", 0644);
+                    }
+                }
+                case URL -> {
+                    UrlSource url = op.getSource().getUrl();
+                    String name = urls.fetch(url.getUrl(),
+                        url.getChecksum().isEmpty() ? Optional.empty() : Optional.of(url.getChecksum()), dir);
+                    // a downloaded archive is never extracted (BuildKit extracts only local ones)
+                    effective.clearSources().addSources(name).setExtractArchives(false);
+                }
+                case IMAGE -> {
+                    ImageSource image = op.getSource().getImage();
+                    for (Layer layer : image.getLayersList()) {
+                        Path blob = layers.blob(layer, fetched);
+                        unpacker.unpack(blob, dir, LayerUnpacker.Mode.FLAT, Digest.parse(layer.getDigest()));
+                    }
+                }
+                default -> throw new StepFailedException(where + "unexpected COPY source " + op.getSource().getKindCase());
+            }
+            // files from anywhere but a stage arrive owned by root unless --chown says otherwise
+            Optional<Owner> own = op.getSource().hasImage() ? owner : Optional.of(owner.orElse(Owner.ROOT));
+            doCopy(where, effective.build(), dir, rootfs, own, chmod);
+        } catch (CopyException e) {
+            throw new StepFailedException(where + keyword(op) + ": " + e.getMessage(), e);
+        } finally {
+            RunMounts.deleteTree(dir);
+        }
+    }
+
+    /** Only ADD extracts archives or fetches URLs; both come from ADD. */
+    private static String keyword(CopyOp op) {
+        return op.getExtractArchives() || op.getSource().hasUrl() ? "ADD" : "COPY";
+    }
+
+    private void copyFromStage(String where, CopyOp op, Path rootfs, Optional<Owner> owner, Optional<FileMode> chmod,
                                AtomicLong fetched) throws StepFailedException, IOException {
         StageSource source = op.getSource().getStage();
         Optional<List<String>> local = chains.get(source.getStageKey());
@@ -135,12 +253,12 @@ public final class StepExecutor {
     }
 
     private void doCopy(String where, CopyOp op, Path sourceRoot, Path rootfs, Optional<Owner> owner,
-                        Optional<Integer> chmod) throws StepFailedException, IOException {
+                        Optional<FileMode> chmod) throws StepFailedException, IOException {
         try {
             copier.copy(new CopyExecutor.Request(sourceRoot, op.getSourcesList(), op.getDest(), op.getCwd(), owner,
-                chmod, op.getExtractArchives()), rootfs);
+                chmod, op.getExtractArchives(), op.getExcludesList(), op.getParents()), rootfs);
         } catch (CopyException e) {
-            throw new StepFailedException(where + (op.getExtractArchives() ? "ADD" : "COPY") + ": " + e.getMessage(), e);
+            throw new StepFailedException(where + keyword(op) + ": " + e.getMessage(), e);
         }
     }
 }

@@ -20,7 +20,7 @@ public final class WorkerParts {
         LayerStore layers = new LayerStore(blobs, cache, registry, snapshots, root.resolve("artifacts"));
         ContextMaterializer contexts = new ContextMaterializer(root.resolve("contexts"), cache, blobs);
         StageChains chains = new StageChains(root.resolve("stages"));
-        StepExecutor steps = new StepExecutor(runc, contexts, chains, snapshots, layers);
+        StepExecutor steps = new StepExecutor(runc, contexts, chains, snapshots, layers, root);
         return new JobRunner(name, snapshots, cache, layers, chains, steps, new ImageAssembler(cache, layers), metrics);
     }
 }

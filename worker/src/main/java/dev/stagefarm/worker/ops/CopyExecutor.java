@@ -22,36 +22,97 @@ import java.util.stream.Stream;
  */
 public final class CopyExecutor {
 
-    /** What to copy and how. {@code owner} empty keeps the source's owners. */
+    /**
+     * What to copy and how. {@code owner} empty keeps the source's owners; {@code mode} empty
+     * keeps the source's modes; {@code excludes} are patterns relative to the source root (or to
+     * a matched source directory); {@code parents} keeps each source's path under the destination.
+     */
     public record Request(Path sourceRoot, List<String> sources, String dest, String cwd,
-                          Optional<Owner> owner, Optional<Integer> chmod, boolean extractArchives) {
+                          Optional<Owner> owner, Optional<FileMode> mode, boolean extractArchives,
+                          List<String> excludes, boolean parents) {
+
+        public Request {
+            excludes = List.copyOf(excludes);
+        }
+
+        public Request(Path sourceRoot, List<String> sources, String dest, String cwd, Optional<Owner> owner,
+                       Optional<Integer> chmod, boolean extractArchives) {
+            this(sourceRoot, sources, dest, cwd, owner, chmod.map(FileMode::octal), extractArchives, List.of(), false);
+        }
     }
+
+    /** One matched source: its path, and the part of it that --parents keeps under the destination. */
+    private record Match(Path path, String kept) {}
 
     private final ArchiveExtractor archives = new ArchiveExtractor();
 
     public void copy(Request req, Path rootfs) throws CopyException, IOException {
-        List<Path> matched = new ArrayList<>();
+        List<Pattern> excludes = req.excludes().stream().map(p -> GoGlob.compile(clean(p))).toList();
+        List<Match> matched = new ArrayList<>();
         for (String source : req.sources()) {
-            matched.addAll(match(req.sourceRoot(), source));
+            String kept = keptPart(source);
+            for (Path p : match(req.sourceRoot(), source)) {
+                if (!excluded(req.sourceRoot().relativize(p).toString(), excludes)) {
+                    matched.add(new Match(p, req.parents() ? parentsPath(req.sourceRoot(), p, source, kept) : ""));
+                }
+            }
         }
         String dest = req.dest().startsWith("/") ? req.dest() : join(req.cwd(), req.dest());
         Path target = RootPath.resolve(rootfs, dest);
         boolean destIsDir = req.dest().endsWith("/") || req.dest().endsWith("/.") || req.dest().equals(".")
-            || matched.size() > 1 || req.sources().size() > 1 || Files.isDirectory(target);
-        for (Path source : matched) {
+            || matched.size() > 1 || req.sources().size() > 1 || Files.isDirectory(target) || req.parents();
+        for (Match m : matched) {
+            Path source = m.path();
+            Path base = m.kept().isEmpty() ? target : RootPath.resolve(rootfs, dest + "/" + m.kept());
+            Tree tree = new Tree(req, excludes, req.sourceRoot(), source);
             boolean isDir = Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS);
             if (isDir) {
-                mkdirs(rootfs, target, req.owner());
-                copyTree(source, target, req);
+                mkdirs(rootfs, base, req.owner());
+                copyTree(source, base, tree);
             } else if (req.extractArchives() && archives.isArchive(source)) {
-                mkdirs(rootfs, target, req.owner());
-                archives.extract(source, target, req.owner());
+                Path into = m.kept().isEmpty() ? target : base.getParent();
+                mkdirs(rootfs, into, req.owner());
+                archives.extract(source, into, req.owner());
             } else {
-                Path to = destIsDir ? target.resolve(source.getFileName().toString()) : target;
-                mkdirs(rootfs, destIsDir ? target : to.getParent(), req.owner());
+                Path to = !m.kept().isEmpty() ? base
+                    : destIsDir ? target.resolve(source.getFileName().toString()) : target;
+                mkdirs(rootfs, to.getParent(), req.owner());
                 copyEntry(source, to, req);
             }
         }
+    }
+
+    /** What one matched source's tree needs to know to skip excluded entries. */
+    private record Tree(Request req, List<Pattern> excludes, Path sourceRoot, Path matchRoot) {
+        boolean skip(Path p) {
+            return !excludes.isEmpty() && (excluded(sourceRoot.relativize(p).toString(), excludes)
+                || excluded(matchRoot.relativize(p).toString(), excludes));
+        }
+    }
+
+    /** A pattern excludes a path when it matches the path or one of its parent directories. */
+    static boolean excluded(String path, List<Pattern> patterns) {
+        for (String p = path; !p.isEmpty(); p = p.contains("/") ? p.substring(0, p.lastIndexOf('/')) : "") {
+            String candidate = p;
+            if (patterns.stream().anyMatch(x -> x.matcher(candidate).matches())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** With --parents, the part of a source after a "/./" pivot is kept; without a pivot, the whole path. */
+    private static String keptPart(String source) {
+        int pivot = source.indexOf("/./");
+        return pivot < 0 ? "" : clean(source.substring(0, pivot));
+    }
+
+    private static String parentsPath(Path root, Path match, String source, String pivotPrefix) {
+        String rel = root.relativize(match).toString();
+        if (source.contains("/./") && !pivotPrefix.isEmpty() && rel.startsWith(pivotPrefix + "/")) {
+            rel = rel.substring(pivotPrefix.length() + 1);
+        }
+        return rel;
     }
 
     private List<Path> match(Path root, String source) throws CopyException, IOException {
@@ -80,16 +141,20 @@ public final class CopyExecutor {
         return found;
     }
 
-    private void copyTree(Path from, Path to, Request req) throws IOException {
+    private void copyTree(Path from, Path to, Tree tree) throws IOException {
+        Request req = tree.req();
         try (Stream<Path> children = Files.list(from)) {
             for (Path child : children.sorted().toList()) {
+                if (tree.skip(child)) {
+                    continue;
+                }
                 Path dest = to.resolve(child.getFileName().toString());
                 if (Files.isDirectory(child, LinkOption.NOFOLLOW_LINKS)) {
                     if (!Files.isDirectory(dest, LinkOption.NOFOLLOW_LINKS)) {
                         Files.deleteIfExists(dest);
                         Files.createDirectory(dest);
                     }
-                    copyTree(child, dest, req);
+                    copyTree(child, dest, tree);
                     applyAttributes(child, dest, req);
                 } else {
                     copyEntry(child, dest, req);
@@ -113,11 +178,13 @@ public final class CopyExecutor {
             chown(to, req.owner().get());
         }
         boolean link = Files.isSymbolicLink(to);
-        if (req.chmod().isPresent() && !link) {
-            Files.setAttribute(to, "unix:mode", req.chmod().get());
-        } else if (!link) {
+        if (!link) {
             // keep setuid/setgid/sticky, which the JDK's attribute copy may drop
-            Files.setAttribute(to, "unix:mode", (Integer) Files.getAttribute(from, "unix:mode") & 07777);
+            int mode = (Integer) Files.getAttribute(from, "unix:mode") & 07777;
+            if (req.mode().isPresent()) {
+                mode = req.mode().get().apply(mode, Files.isDirectory(to, LinkOption.NOFOLLOW_LINKS));
+            }
+            Files.setAttribute(to, "unix:mode", mode);
         }
         FileTime mtime = Files.getLastModifiedTime(from, LinkOption.NOFOLLOW_LINKS);
         if (!link) {

@@ -151,6 +151,19 @@ public final class OverlaySnapshotter {
      * Publishes an unmounted active snapshot's upper directory under {@code key}. If the key is
      * already committed (a concurrent build of the same step) that one wins and ours is deleted.
      */
+    /**
+     * Makes a committed snapshot reachable under a second key as well (e.g. its content's digest),
+     * so equal content is found whichever key a later job asks for. An existing alias is kept.
+     */
+    public void alias(String existing, String alias) throws IOException {
+        Path target = Files.readSymbolicLink(keyLink(existing));
+        try {
+            Files.createSymbolicLink(keyLink(alias), target);
+        } catch (FileAlreadyExistsException e) {
+            // the same content is already known under that key
+        }
+    }
+
     Path publish(Path dir, String key) throws IOException {
         Files.writeString(dir.resolve("key"), key + "\n", StandardCharsets.UTF_8);
         try {

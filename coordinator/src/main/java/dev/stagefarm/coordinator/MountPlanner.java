@@ -1,0 +1,139 @@
+package dev.stagefarm.coordinator;
+
+import dev.stagefarm.dockerfile.InvalidValueException;
+import dev.stagefarm.dockerfile.RunMount;
+import dev.stagefarm.proto.farm.BindMount;
+import dev.stagefarm.proto.farm.CacheMount;
+import dev.stagefarm.proto.farm.CopySource;
+import dev.stagefarm.proto.farm.SecretMount;
+import dev.stagefarm.proto.farm.StageSource;
+import dev.stagefarm.proto.farm.TmpfsMount;
+import java.util.List;
+import java.util.Locale;
+import java.util.OptionalInt;
+import java.util.Set;
+
+/**
+ * Turns {@code RUN --mount=...} into the worker's mount specs with BuildKit's defaults, and adds
+ * to the step's key what the mount means: a bind mount's content, a cache or secret mount's
+ * identity (never a cache's content nor a secret's value).
+ */
+final class MountPlanner {
+
+    private final StagePlanner.Inputs in;
+    private final Set<Integer> sourceStages;
+
+    MountPlanner(StagePlanner.Inputs in, Set<Integer> sourceStages) {
+        this.in = in;
+        this.sourceStages = sourceStages;
+    }
+
+    /** @param expanded the mount's text after variable expansion */
+    dev.stagefarm.proto.farm.RunMount plan(String expanded, String workdir, CacheKey key)
+        throws InvalidValueException, ContextIndex.MissingSourceException {
+        RunMount m = RunMount.parse(expanded);
+        var out = dev.stagefarm.proto.farm.RunMount.newBuilder();
+        String target = m.target().map(t -> absolute(t, workdir)).orElse("");
+        key.add("mount").add(m.type());
+        switch (m.type()) {
+            case "tmpfs" -> {
+                long size = m.option("size").map(MountPlanner::bytes).orElse(0L);
+                out.setTmpfs(TmpfsMount.newBuilder().setSizeBytes(size));
+                key.add(target).add(Long.toString(size));
+            }
+            case "cache" -> {
+                if (m.from().isPresent()) {
+                    throw new InvalidValueException("--mount=type=cache,from=... is not supported yet: "
+                        + "leave out from= to start the cache empty");
+                }
+                String id = m.id().filter(s -> !s.isEmpty()).orElse(target);
+                String sharing = m.option("sharing").orElse("shared");
+                int mode = m.option("mode").map(v -> octal(v, "mode")).orElse(0755);
+                int uid = m.option("uid").map(v -> number(v, "uid")).orElse(0);
+                int gid = m.option("gid").map(v -> number(v, "gid")).orElse(0);
+                out.setCache(CacheMount.newBuilder().setId(id).setSharing(sharing).setUid(uid).setGid(gid)
+                    .setMode(mode));
+                // BuildKit keys a RUN on the cache's identity, not on what is in it
+                key.add(target).add(id).add(sharing).add(Integer.toString(uid)).add(Integer.toString(gid))
+                    .add(Integer.toOctalString(mode)).add(!m.readOnly());
+            }
+            case "secret" -> {
+                String env = m.option("env").orElse("");
+                String given = target;
+                String id = m.id().filter(s -> !s.isEmpty())
+                    .orElseGet(() -> given.isEmpty() ? env : given.substring(given.lastIndexOf('/') + 1));
+                if (id.isEmpty()) {
+                    throw new InvalidValueException("--mount=type=secret needs an id (id=NAME)");
+                }
+                if (target.isEmpty() && env.isEmpty()) {
+                    target = "/run/secrets/" + id;
+                }
+                boolean required = m.option("required").map(v -> v.equalsIgnoreCase("true") || v.equals("1"))
+                    .orElse(false);
+                int mode = m.option("mode").map(v -> octal(v, "mode")).orElse(0400);
+                int uid = m.option("uid").map(v -> number(v, "uid")).orElse(0);
+                int gid = m.option("gid").map(v -> number(v, "gid")).orElse(0);
+                out.setSecret(SecretMount.newBuilder().setId(id).setEnv(env).setRequired(required)
+                    .setUid(uid).setGid(gid).setMode(mode));
+                key.add(target).add(id).add(env).add(required).add(Integer.toOctalString(mode))
+                    .add(Integer.toString(uid)).add(Integer.toString(gid));
+            }
+            case "bind" -> {
+                String source = m.source().orElse("/");
+                BindMount.Builder bind = BindMount.newBuilder().setPath(ContextIndex.clean(source))
+                    .setReadWrite(!m.readOnly());
+                key.add(target).add(ContextIndex.clean(source)).add(!m.readOnly());
+                if (m.from().isEmpty()) {
+                    ContextIndex.addTo(key, in.context().select(source));
+                    bind.setSource(CopySource.newBuilder().setContext(true));
+                } else {
+                    OptionalInt stage = in.stageIndex(m.from().get());
+                    if (stage.isEmpty()) {
+                        throw new InvalidValueException("--mount from=" + m.from().get()
+                            + " names no earlier stage; mounting an image is not supported yet");
+                    }
+                    StageSource src = in.stageSource(stage.getAsInt(), List.of(source));
+                    sourceStages.add(stage.getAsInt());
+                    key.add("stage-artifact").add(src.getArtifact().getDigest());
+                    bind.setSource(CopySource.newBuilder().setStage(src));
+                }
+                out.setBind(bind);
+            }
+            case "ssh" -> throw new InvalidValueException("--mount=type=ssh is not supported yet");
+            default -> throw new InvalidValueException("unsupported mount type \"" + m.type() + "\"");
+        }
+        return out.setTarget(target).build();
+    }
+
+    private static String absolute(String target, String workdir) {
+        String joined = target.startsWith("/") ? target : workdir + "/" + target;
+        return "/" + ContextIndex.clean(joined);
+    }
+
+    /** Docker's RAMInBytes: a number with an optional b, k, m, g suffix (powers of 1024). */
+    static long bytes(String text) {
+        String t = text.strip().toLowerCase(Locale.ROOT);
+        var m = java.util.regex.Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([kmgtp]?)(i?b)?").matcher(t);
+        if (!m.matches()) {
+            throw new IllegalArgumentException("size=" + text + ": expected a size such as 64m or 1g");
+        }
+        int power = "bkmgtp".indexOf(m.group(2).isEmpty() ? "b" : m.group(2));
+        return (long) (Double.parseDouble(m.group(1)) * Math.pow(1024, power));
+    }
+
+    private static int octal(String v, String field) {
+        try {
+            return Integer.parseInt(v, 8);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(field + "=" + v + ": expected an octal mode such as 0755");
+        }
+    }
+
+    private static int number(String v, String field) {
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(field + "=" + v + ": expected a number");
+        }
+    }
+}

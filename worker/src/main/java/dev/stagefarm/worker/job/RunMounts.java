@@ -1,0 +1,262 @@
+package dev.stagefarm.worker.job;
+
+import dev.stagefarm.common.Digest;
+import dev.stagefarm.proto.farm.BindMount;
+import dev.stagefarm.proto.farm.CacheMount;
+import dev.stagefarm.proto.farm.Job;
+import dev.stagefarm.proto.farm.RunMount;
+import dev.stagefarm.proto.farm.SecretMount;
+import dev.stagefarm.proto.farm.StageSource;
+import dev.stagefarm.worker.exec.ProcessSpec.ExtraMount;
+import dev.stagefarm.worker.fs.RootPath;
+import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
+import dev.stagefarm.worker.snapshot.ReadOnlyView;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.stream.Stream;
+
+/**
+ * Prepares a RUN's {@code --mount}s on this worker: tmpfs, binds of the context or of a stage,
+ * caches that persist under the worker's root, secrets from the job, and heredoc scripts. What
+ * it prepares lives outside the rootfs, so none of it can reach the step's layer.
+ */
+final class RunMounts {
+
+    /** Secrets go to memory when the host has a tmpfs at /dev/shm, never to the worker's disk. */
+    private static final Path SHM = Path.of("/dev/shm");
+
+    private final Path cacheRoot;
+    private final Path scratchRoot;
+    private final ContextMaterializer contexts;
+    private final StageChains chains;
+    private final OverlaySnapshotter snapshots;
+    private final LayerStore layers;
+    private final Map<String, ReentrantLock> cacheLocks = new ConcurrentHashMap<>();
+
+    /**
+     * @param cacheRoot where cache mounts persist
+     * @param scratchRoot where a RUN's script files and copies for rw binds live while it runs
+     */
+    RunMounts(Path cacheRoot, Path scratchRoot, ContextMaterializer contexts, StageChains chains,
+              OverlaySnapshotter snapshots, LayerStore layers) {
+        this.cacheRoot = cacheRoot;
+        this.scratchRoot = scratchRoot;
+        this.contexts = contexts;
+        this.chains = chains;
+        this.snapshots = snapshots;
+        this.layers = layers;
+    }
+
+    /** The mounts of one RUN and what to undo after it. Closing never throws. */
+    static final class Prepared implements AutoCloseable {
+        final List<ExtraMount> mounts = new ArrayList<>();
+        /** KEY=value entries of env= secrets: never logged, never keyed. */
+        final List<String> secretEnv = new ArrayList<>();
+        private final List<AutoCloseable> undo = new ArrayList<>();
+        private final Path scratchRoot;
+        private Path scratch;
+        private Path secrets;
+
+        Prepared(Path scratchRoot) {
+            this.scratchRoot = scratchRoot;
+        }
+
+        /** A private directory on the worker's disk for this RUN. */
+        Path scratch() throws IOException {
+            if (scratch == null) {
+                scratch = privateDir(Files.createDirectories(scratchRoot));
+            }
+            return scratch;
+        }
+
+        /** A private directory in memory when the host allows, for secrets. */
+        Path secrets() throws IOException {
+            if (secrets == null) {
+                secrets = privateDir(Files.isDirectory(SHM) && Files.isWritable(SHM) ? SHM : Files.createDirectories(scratchRoot));
+            }
+            return secrets;
+        }
+
+        private Path privateDir(Path base) throws IOException {
+            Path dir = Files.createTempDirectory(base, "sf-run-",
+                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+            undo.add(() -> deleteTree(dir));
+            return dir;
+        }
+
+        @Override
+        public void close() {
+            for (AutoCloseable u : undo.reversed()) {
+                try {
+                    u.close();
+                } catch (Exception e) {
+                    // a leftover temp dir or mount must not mask the RUN's own outcome
+                }
+            }
+        }
+    }
+
+    Prepared prepare(Job job, List<RunMount> specs, AtomicLong fetched) throws IOException, MountException {
+        Prepared p = new Prepared(scratchRoot);
+        try {
+            for (RunMount m : specs) {
+                switch (m.getKindCase()) {
+                    case TMPFS -> {
+                        List<String> opts = new ArrayList<>(List.of("nosuid", "nodev", "mode=1777"));
+                        if (m.getTmpfs().getSizeBytes() > 0) {
+                            opts.add("size=" + m.getTmpfs().getSizeBytes());
+                        }
+                        p.mounts.add(new ExtraMount(m.getTarget(), "tmpfs", "tmpfs", opts));
+                    }
+                    case FILE -> {
+                        Path f = Files.createTempFile(p.scratch(), "file-", "");
+                        Files.write(f, m.getFile().getContent().toByteArray());
+                        Files.setAttribute(f, "unix:mode", m.getFile().getMode() == 0 ? 0644 : m.getFile().getMode());
+                        p.mounts.add(new ExtraMount(m.getTarget(), "bind", f.toString(), List.of("rbind", "ro")));
+                    }
+                    case CACHE -> cache(m.getTarget(), m.getCache(), p);
+                    case SECRET -> secret(job, m.getTarget(), m.getSecret(), p);
+                    case BIND -> bind(job, m.getTarget(), m.getBind(), p, fetched);
+                    case KIND_NOT_SET -> throw new MountException("empty mount for " + m.getTarget());
+                }
+            }
+            return p;
+        } catch (IOException | MountException | RuntimeException e) {
+            p.close();
+            throw e;
+        }
+    }
+
+    private void cache(String target, CacheMount c, Prepared p) throws IOException {
+        String name = Digest.of(c.getId().getBytes(StandardCharsets.UTF_8)).encoded();
+        ReentrantLock lock = cacheLocks.computeIfAbsent(name, k -> new ReentrantLock());
+        Path dir = cacheRoot.resolve(name);
+        switch (c.getSharing()) {
+            case "locked" -> {
+                lock.lock(); // one RUN at a time on this worker uses the cache
+                p.undo.add(lock::unlock);
+            }
+            case "private" -> {
+                if (lock.tryLock()) {
+                    p.undo.add(lock::unlock);
+                } else {
+                    // in use: this RUN gets a cache of its own, as BuildKit creates a new instance
+                    dir = cacheRoot.resolve(name + "-" + Long.toHexString(System.nanoTime()));
+                    Path own = dir;
+                    p.undo.add(() -> deleteTree(own));
+                }
+            }
+            default -> { } // shared: concurrent RUNs see one directory
+        }
+        synchronized (this) {
+            if (!Files.isDirectory(dir)) {
+                Files.createDirectories(cacheRoot);
+                Path tmp = Files.createTempDirectory(cacheRoot, "new-");
+                Files.setAttribute(tmp, "unix:uid", c.getUid());
+                Files.setAttribute(tmp, "unix:gid", c.getGid());
+                Files.setAttribute(tmp, "unix:mode", c.getMode() == 0 ? 0755 : c.getMode());
+                try {
+                    Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+                } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
+                    Files.deleteIfExists(tmp); // another worker in this root made it first: use theirs
+                }
+            }
+        }
+        p.mounts.add(new ExtraMount(target, "bind", dir.toString(), List.of("rbind", "rw")));
+    }
+
+    private static void secret(Job job, String target, SecretMount s, Prepared p) throws IOException, MountException {
+        com.google.protobuf.ByteString value = job.getSecretsMap().get(s.getId());
+        if (value == null) {
+            if (s.getRequired()) {
+                throw new MountException("secret " + s.getId() + " is required but was not given:"
+                    + " pass it with --secret id=" + s.getId() + ",src=FILE (or env=VARIABLE)");
+            }
+            return; // BuildKit skips an optional secret that is not there
+        }
+        if (!s.getEnv().isEmpty()) {
+            p.secretEnv.add(s.getEnv() + "=" + value.toStringUtf8());
+        }
+        if (!target.isEmpty()) {
+            Path f = Files.createTempFile(p.secrets(), "secret-", "");
+            Files.write(f, value.toByteArray());
+            Files.setAttribute(f, "unix:uid", s.getUid());
+            Files.setAttribute(f, "unix:gid", s.getGid());
+            Files.setAttribute(f, "unix:mode", s.getMode() == 0 ? 0400 : s.getMode());
+            p.mounts.add(new ExtraMount(target, "bind", f.toString(), List.of("rbind", "ro", "nosuid", "nodev", "noexec")));
+        }
+    }
+
+    private void bind(Job job, String target, BindMount b, Prepared p, AtomicLong fetched)
+        throws IOException, MountException {
+        Path root;
+        if (b.getSource().hasStage()) {
+            StageSource source = b.getSource().getStage();
+            Optional<List<String>> local = chains.get(source.getStageKey());
+            if (local.isPresent() && local.get().stream().allMatch(snapshots::exists)) {
+                ReadOnlyView view = snapshots.mountReadOnly(local.get());
+                p.undo.add(view);
+                root = view.path();
+            } else if (source.hasArtifact()) {
+                root = layers.artifactDir(source.getArtifact(), fetched);
+            } else {
+                throw new MountException("--mount from stage " + source.getStageIndex()
+                    + ": the stage published no artifact for " + b.getPath() + " and did not run on this worker");
+            }
+        } else {
+            root = contexts.materialize(Digest.parse(job.getContextDigest()), fetched);
+        }
+        Path source = b.getPath().isEmpty() ? root : RootPath.resolve(root, b.getPath());
+        if (!Files.exists(source)) {
+            throw new MountException("--mount source \"" + b.getPath() + "\" not found");
+        }
+        if (b.getReadWrite()) {
+            // writes are allowed but thrown away: the RUN works on a copy
+            Path copy = p.scratch().resolve("bind-" + p.mounts.size());
+            copyTree(source, copy);
+            source = copy;
+        }
+        p.mounts.add(new ExtraMount(target, "bind", source.toString(),
+            List.of("rbind", b.getReadWrite() ? "rw" : "ro")));
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> walk = Files.walk(from)) {
+            for (Path p : walk.toList()) {
+                Path dest = to.resolve(from.relativize(p).toString());
+                Files.copy(p, dest, StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+            }
+        }
+    }
+
+    static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    /** A mount that cannot be prepared: the message says which and why. */
+    static final class MountException extends Exception {
+        MountException(String message) {
+            super(message);
+        }
+    }
+}
