@@ -1,6 +1,7 @@
 package dev.stagefarm.coordinator;
 
 import dev.stagefarm.common.GoGlob;
+import dev.stagefarm.common.RootedPaths;
 import dev.stagefarm.proto.farm.ContextEntry;
 import dev.stagefarm.proto.farm.ContextManifest;
 import java.util.ArrayList;
@@ -94,20 +95,7 @@ final class ContextIndex {
     }
 
     static String clean(String source) {
-        List<String> parts = new ArrayList<>();
-        for (String part : source.split("/")) {
-            if (part.isEmpty() || part.equals(".")) {
-                continue;
-            }
-            if (part.equals("..")) {
-                if (!parts.isEmpty()) {
-                    parts.removeLast();
-                }
-            } else {
-                parts.add(part);
-            }
-        }
-        return String.join("/", parts);
+        return RootedPaths.clean(source);
     }
 
     static final class MissingSourceException extends Exception {

@@ -1,7 +1,8 @@
 package dev.stagefarm.worker.ops;
 
-import dev.stagefarm.worker.fs.RootPath;
 import dev.stagefarm.common.GoGlob;
+import dev.stagefarm.common.RootedPaths;
+import dev.stagefarm.worker.fs.RootPath;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -218,19 +219,6 @@ public final class CopyExecutor {
     }
 
     static String clean(String source) {
-        List<String> parts = new ArrayList<>();
-        for (String part : source.split("/")) {
-            if (part.isEmpty() || part.equals(".")) {
-                continue;
-            }
-            if (part.equals("..")) {
-                if (!parts.isEmpty()) {
-                    parts.removeLast();
-                }
-            } else {
-                parts.add(part);
-            }
-        }
-        return String.join("/", parts);
+        return RootedPaths.clean(source);
     }
 }
