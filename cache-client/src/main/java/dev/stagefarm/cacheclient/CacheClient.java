@@ -4,8 +4,16 @@ import dev.stagefarm.common.BlobSource;
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.proto.cache.ActionCacheGrpc;
 import dev.stagefarm.proto.cache.ActionResult;
+import dev.stagefarm.proto.cache.CacheAdminGrpc;
+import dev.stagefarm.proto.cache.GetStatsRequest;
+import dev.stagefarm.proto.cache.GetStatsResponse;
+import dev.stagefarm.proto.cache.PruneRequest;
+import dev.stagefarm.proto.cache.PruneResponse;
 import dev.stagefarm.proto.cache.ContentStoreGrpc;
+import com.google.common.util.concurrent.ListenableFuture;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.stagefarm.proto.cache.FindMissingRequest;
+import dev.stagefarm.proto.cache.FindMissingResponse;
 import dev.stagefarm.proto.cache.GetActionResultRequest;
 import dev.stagefarm.proto.cache.ReadRequest;
 import dev.stagefarm.proto.cache.ReadResponse;
@@ -23,13 +31,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -42,13 +53,22 @@ public final class CacheClient implements BlobSource, AutoCloseable {
 
     /** Digests per FindMissing call; the server refuses more. */
     static final int FIND_MISSING_BATCH = 10_000;
+    /** FindMissing calls one findMissing keeps open at once. */
+    static final int FIND_MISSING_IN_FLIGHT = 4;
+    private static final java.util.HexFormat HEX = java.util.HexFormat.of();
     private static final long UNARY_DEADLINE_SECONDS = 60;
 
     private final ManagedChannel owned;
     private final String target;
     private final ContentStoreGrpc.ContentStoreStub contentAsync;
     private final ContentStoreGrpc.ContentStoreBlockingStub content;
+    private final ContentStoreGrpc.ContentStoreFutureStub contentFutures;
     private final ActionCacheGrpc.ActionCacheBlockingStub actions;
+    private final CacheAdminGrpc.CacheAdminBlockingStub admin;
+    private final BatchTransfers batches;
+
+    /** Files smaller than this travel in batch calls in {@link #uploadAll(Map)}. */
+    public static final long SMALL_FILE_BYTES = 1 << 20;
 
     /** A client over a channel the caller owns and closes (tests pass an in-process channel). */
     public CacheClient(Channel channel) {
@@ -60,7 +80,10 @@ public final class CacheClient implements BlobSource, AutoCloseable {
         this.target = channel.authority();
         this.contentAsync = ContentStoreGrpc.newStub(channel);
         this.content = ContentStoreGrpc.newBlockingStub(channel);
+        this.contentFutures = ContentStoreGrpc.newFutureStub(channel);
         this.actions = ActionCacheGrpc.newBlockingStub(channel);
+        this.admin = CacheAdminGrpc.newBlockingStub(channel);
+        this.batches = new BatchTransfers(content, target);
     }
 
     /** Connects in plaintext to a cache-server at {@code host:port}; {@link #close()} closes the channel. */
@@ -70,24 +93,62 @@ public final class CacheClient implements BlobSource, AutoCloseable {
         return new CacheClient(channel, channel);
     }
 
-    /** The subset of {@code digests} the cache lacks. */
+    /**
+     * The subset of {@code digests} the cache lacks. Large sets go out as several FindMissing
+     * calls, up to {@link #FIND_MISSING_IN_FLIGHT} at once, so the server answers them in parallel.
+     */
     public Set<Digest> findMissing(Collection<Digest> digests) throws IOException {
         List<Digest> all = new ArrayList<>(new LinkedHashSet<>(digests));
-        Set<Digest> missing = new LinkedHashSet<>();
+        List<List<Digest>> batches = new ArrayList<>();
         for (int from = 0; from < all.size(); from += FIND_MISSING_BATCH) {
-            FindMissingRequest.Builder request = FindMissingRequest.newBuilder();
-            all.subList(from, Math.min(all.size(), from + FIND_MISSING_BATCH))
-                    .forEach(d -> request.addDigests(d.toString()));
-            try {
-                content.withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS)
-                        .findMissing(request.build())
-                        .getMissingList()
-                        .forEach(d -> missing.add(Digest.parse(d)));
-            } catch (StatusRuntimeException e) {
-                throw CacheErrors.translate(e, "looking up " + request.getDigestsCount() + " blobs", null, target);
-            }
+            batches.add(all.subList(from, Math.min(all.size(), from + FIND_MISSING_BATCH)));
         }
-        return missing;
+        List<ListenableFuture<FindMissingResponse>> calls = new ArrayList<>();
+        Set<Digest> missing = new LinkedHashSet<>();
+        try {
+            for (int i = 0; i < batches.size(); i++) {
+                while (calls.size() <= i + FIND_MISSING_IN_FLIGHT - 1 && calls.size() < batches.size()) {
+                    // Binary digests: no 71-character strings to build, send and parse.
+                    FindMissingRequest.Builder request = FindMissingRequest.newBuilder();
+                    for (Digest d : batches.get(calls.size())) {
+                        request.addSha256(UnsafeByteOperations.unsafeWrap(HEX.parseHex(d.hex())));
+                    }
+                    calls.add(contentFutures.withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS)
+                            .findMissing(request.build()));
+                }
+                List<Digest> batch = batches.get(i);
+                FindMissingResponse answer = calls.get(i).get();
+                if (answer.getSha256Answered() != batch.size()) {
+                    missing.addAll(findMissingAsText(batch));
+                    continue;
+                }
+                for (int index : answer.getMissingIndexList()) {
+                    missing.add(batch.get(index));
+                }
+            }
+            return missing;
+        } catch (ExecutionException e) {
+            calls.forEach(c -> c.cancel(true));
+            StatusRuntimeException status = e.getCause() instanceof StatusRuntimeException s
+                    ? s : Status.fromThrowable(e.getCause()).asRuntimeException();
+            throw CacheErrors.translate(status, "looking up " + all.size() + " blobs", null, target);
+        } catch (InterruptedException e) {
+            calls.forEach(c -> c.cancel(true));
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while looking up " + all.size() + " blobs");
+        }
+    }
+
+    /** FindMissing with digest strings, for a server that predates the binary form. */
+    private List<Digest> findMissingAsText(List<Digest> batch) throws IOException {
+        FindMissingRequest.Builder request = FindMissingRequest.newBuilder();
+        batch.forEach(d -> request.addDigests(d.toString()));
+        try {
+            return content.withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS)
+                    .findMissing(request.build()).getMissingList().stream().map(Digest::parse).toList();
+        } catch (StatusRuntimeException e) {
+            throw CacheErrors.translate(e, "looking up " + batch.size() + " blobs", null, target);
+        }
     }
 
     /** Uploads {@code size} bytes of {@code file} as {@code digest}, unless the cache holds it already. */
@@ -107,6 +168,100 @@ public final class CacheClient implements BlobSource, AutoCloseable {
             new BlobUpload(contentAsync, content, digest, UploadContent.of(data), target).run();
         }
         return digest;
+    }
+
+    /**
+     * Uploads every file the cache lacks (one FindMissing for all): files under
+     * {@link #SMALL_FILE_BYTES} many per BatchUpdateBlobs call, larger ones streamed.
+     *
+     * @return the digests that were uploaded (the others were there already)
+     */
+    public Set<Digest> uploadAll(Map<Digest, Path> files) throws IOException {
+        Set<Digest> missing = findMissing(files.keySet());
+        BatchTransfers.Uploader batch = batches.new Uploader();
+        for (Digest digest : missing) {
+            Path file = files.get(digest);
+            long size = Files.size(file);
+            if (size < SMALL_FILE_BYTES) {
+                batch.add(digest, Files.readAllBytes(file), file.toString());
+            } else {
+                try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+                    new BlobUpload(contentAsync, content, digest, UploadContent.of(channel, size, file), target).run();
+                }
+            }
+        }
+        batch.flush();
+        return missing;
+    }
+
+    /**
+     * Uploads blobs held in memory that the cache lacks, small ones in batches.
+     *
+     * @return the digests of {@code blobs}, in order
+     */
+    public List<Digest> uploadAll(List<byte[]> blobs) throws IOException {
+        Map<Digest, byte[]> byDigest = new java.util.LinkedHashMap<>();
+        List<Digest> digests = new ArrayList<>(blobs.size());
+        for (byte[] data : blobs) {
+            Digest d = Digest.of(data);
+            digests.add(d);
+            byDigest.putIfAbsent(d, data);
+        }
+        BatchTransfers.Uploader batch = batches.new Uploader();
+        for (Digest digest : findMissing(byDigest.keySet())) {
+            byte[] data = byDigest.get(digest);
+            if (data.length < SMALL_FILE_BYTES) {
+                batch.add(digest, data, null);
+            } else {
+                new BlobUpload(contentAsync, content, digest, UploadContent.of(data), target).run();
+            }
+        }
+        batch.flush();
+        return digests;
+    }
+
+    /**
+     * Reads many blobs into memory, verified: small ones many per BatchReadBlobs call, any too
+     * large for a batch streamed. Blobs the cache lacks are absent from the map.
+     */
+    public Map<Digest, byte[]> readAll(Collection<Digest> digests) throws IOException {
+        List<Digest> tooLarge = new ArrayList<>();
+        Map<Digest, byte[]> found = batches.read(new ArrayList<>(new LinkedHashSet<>(digests)), tooLarge);
+        for (Digest digest : tooLarge) {
+            try {
+                found.put(digest, readBytes(digest));
+            } catch (java.nio.file.NoSuchFileException gone) {
+                // evicted between the two calls: a miss like any other
+            }
+        }
+        return found;
+    }
+
+    /** Blob count, stored bytes, action entries and the size budget of the cache. */
+    public GetStatsResponse stats() throws IOException {
+        try {
+            return admin.withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS)
+                    .getStats(GetStatsRequest.getDefaultInstance());
+        } catch (StatusRuntimeException e) {
+            throw CacheErrors.translate(e, "reading the cache's statistics", null, target);
+        }
+    }
+
+    /**
+     * Deletes blobs least recently used first: only those unused for at least {@code unusedFor}
+     * (zero: any), until at most {@code keepBytes} are stored (zero: delete every candidate).
+     */
+    public PruneResponse prune(long keepBytes, Duration unusedFor) throws IOException {
+        try {
+            // A prune of a large cache walks all of it: no short deadline.
+            return admin.withDeadlineAfter(1, TimeUnit.HOURS)
+                    .prune(PruneRequest.newBuilder()
+                            .setKeepStorage(keepBytes)
+                            .setUnusedForSeconds(unusedFor.toSeconds())
+                            .build());
+        } catch (StatusRuntimeException e) {
+            throw CacheErrors.translate(e, "pruning the cache", null, target);
+        }
     }
 
     /**

@@ -105,6 +105,15 @@ class CacheClientTest {
     }
 
     @Test
+    void findMissingFallsBackToStringsForAServerWithoutTheBinaryForm() throws Exception {
+        fake.textOnly = true;
+        byte[] stored = random(10);
+        client.upload(stored);
+        Digest absent = Digest.of(new byte[] {7});
+        assertThat(client.findMissing(List.of(Digest.of(stored), absent))).containsExactly(absent);
+    }
+
+    @Test
     void uploadSkipsWhatTheCacheAlreadyHolds() throws Exception {
         byte[] data = random(10);
         client.upload(data);

@@ -30,10 +30,25 @@ final class FakeContentStore extends ContentStoreGrpc.ContentStoreImplBase {
     final AtomicInteger writes = new AtomicInteger();
     volatile boolean damageReads;
 
+    /** Answer like a server that predates FindMissing's binary form: ignore the sha256 field. */
+    volatile boolean textOnly;
+
     @Override
     public void findMissing(FindMissingRequest request, StreamObserver<FindMissingResponse> response) {
-        findMissingSizes.add(request.getDigestsCount());
         FindMissingResponse.Builder answer = FindMissingResponse.newBuilder();
+        if (request.getSha256Count() > 0 && !textOnly) {
+            findMissingSizes.add(request.getSha256Count());
+            for (int i = 0; i < request.getSha256Count(); i++) {
+                String digest = "sha256:" + java.util.HexFormat.of().formatHex(request.getSha256(i).toByteArray());
+                if (!blobs.containsKey(digest)) {
+                    answer.addMissingIndex(i);
+                }
+            }
+            response.onNext(answer.setSha256Answered(request.getSha256Count()).build());
+            response.onCompleted();
+            return;
+        }
+        findMissingSizes.add(request.getDigestsCount());
         request.getDigestsList().stream().filter(d -> !blobs.containsKey(d)).forEach(answer::addMissing);
         response.onNext(answer.build());
         response.onCompleted();

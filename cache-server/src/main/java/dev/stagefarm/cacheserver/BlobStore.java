@@ -3,6 +3,7 @@ package dev.stagefarm.cacheserver;
 import dev.stagefarm.common.Digest;
 import java.util.Collection;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
@@ -23,6 +24,18 @@ public interface BlobStore {
             }
         }
         return missing;
+    }
+
+    /**
+     * Which of these blobs, given as their 32 sha256 bytes, are stored: the fast path of
+     * FindMissing, which skips building a {@link Digest} per entry.
+     */
+    default boolean[] present(List<byte[]> sha256s) throws StoreException {
+        boolean[] present = new boolean[sha256s.size()];
+        for (int i = 0; i < present.length; i++) {
+            present[i] = contains(Digest.fromBytes(sha256s.get(i)));
+        }
+        return present;
     }
 
     /** @throws BlobNotFoundException when the blob is not stored */
@@ -46,6 +59,15 @@ public interface BlobStore {
 
     /** How much of an upload survived (or the size of a stored blob, complete). */
     WriteStatus queryWrite(Digest digest) throws StoreException;
+
+    /**
+     * Stores a blob held whole in memory (a batch upload) in one atomic write, after checking
+     * its digest. False when the store held it already.
+     *
+     * @throws DigestMismatchException when {@code data} does not hash to {@code digest}
+     * @throws BlobTooLargeException when it exceeds the store's whole size budget
+     */
+    boolean putSmall(Digest digest, byte[] data) throws StoreException;
 
     /** Removes a stored blob; false when there was none. */
     boolean delete(Digest digest) throws StoreException;

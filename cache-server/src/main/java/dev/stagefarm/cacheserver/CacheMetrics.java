@@ -1,6 +1,8 @@
 package dev.stagefarm.cacheserver;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
@@ -16,6 +18,7 @@ final class CacheMetrics {
     private final Counter bytesIn;
     private final Counter bytesOut;
     private final Counter corruptBlobs;
+    private final java.util.List<io.micrometer.core.instrument.Meter> storeMeters = new java.util.ArrayList<>();
 
     CacheMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -71,6 +74,36 @@ final class CacheMetrics {
 
     void corruptBlob() {
         corruptBlobs.increment();
+    }
+
+    /**
+     * Gauges of the store's size and budget, and counters of what eviction removed; they follow
+     * this store until {@link #unwatch()} (a restarted server registers its new store's).
+     */
+    void watch(RocksStore store) {
+        storeMeters.add(Gauge.builder("stagefarm.cache.stored.bytes", store, RocksStore::storedBytes)
+                .description("Sum of the sizes of stored blobs (what --max-size limits)")
+                .baseUnit("bytes")
+                .register(registry));
+        storeMeters.add(Gauge.builder("stagefarm.cache.stored.blobs", store, RocksStore::blobCount)
+                .description("Stored blobs")
+                .register(registry));
+        storeMeters.add(Gauge.builder("stagefarm.cache.max.bytes", store, RocksStore::maxBytes)
+                .description("The --max-size budget; 0 = unlimited")
+                .baseUnit("bytes")
+                .register(registry));
+        storeMeters.add(FunctionCounter.builder("stagefarm.cache.evictions", store, RocksStore::evictedBlobs)
+                .description("Blobs evicted, least recently used first, to stay under --max-size")
+                .register(registry));
+        storeMeters.add(FunctionCounter.builder("stagefarm.cache.evicted", store, RocksStore::evictedBytes)
+                .description("Bytes of blobs evicted to stay under --max-size")
+                .baseUnit("bytes")
+                .register(registry));
+    }
+
+    void unwatch() {
+        storeMeters.forEach(registry::remove);
+        storeMeters.clear();
     }
 
     void requestTook(String method, String status, Duration took) {

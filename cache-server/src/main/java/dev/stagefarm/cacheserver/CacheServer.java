@@ -5,6 +5,7 @@ import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -25,19 +26,30 @@ public final class CacheServer implements AutoCloseable {
     public static final String ANONYMOUS_ACCESS =
             "cache-server: no --tokens file: accepting every caller (anonymous read/write)";
 
+    /** HTTP/2 receive window per stream: 8 chunks of an upload in flight. */
+    static final int FLOW_CONTROL_WINDOW = 8 << 20;
+
     private static final Logger log = LoggerFactory.getLogger(CacheServer.class);
 
     private final CacheServerConfig config;
     private final MeterRegistry registry;
     private final ServerBuilder<?> builder;
+    private final Clock clock;
     private final HealthStatusManager health = new HealthStatusManager();
     private RocksStore store;
+    private CacheMetrics metrics;
     private Server server;
 
     public CacheServer(CacheServerConfig config, MeterRegistry registry, ServerBuilder<?> builder) {
+        this(config, registry, builder, Clock.systemUTC());
+    }
+
+    /** With the clock that stamps access times (tests move it to age blobs). */
+    public CacheServer(CacheServerConfig config, MeterRegistry registry, ServerBuilder<?> builder, Clock clock) {
         this.config = config;
         this.registry = registry;
         this.builder = builder;
+        this.clock = clock;
     }
 
     /** Opens the store and starts serving. */
@@ -47,29 +59,39 @@ public final class CacheServer implements AutoCloseable {
         }
         log.warn(ANONYMOUS_ACCESS);
         try {
-            store = RocksStore.open(config.dataDir(), Clock.systemUTC());
+            store = RocksStore.open(config.dataDir(), StoreOptions.DEFAULTS.withMaxBytes(config.maxBytes()), clock);
         } catch (StoreException e) {
             throw new IOException("cache-server cannot open its store in " + config.dataDir() + ": " + e.getMessage(), e);
         }
-        CacheMetrics metrics = new CacheMetrics(registry);
+        metrics = new CacheMetrics(registry);
+        metrics.watch(store);
         RequestTimer timer = new RequestTimer(metrics);
         ContentStoreService contentStore = new ContentStoreService(store, metrics);
         ActionCacheService actionCache = new ActionCacheService(store, store, metrics);
-        // Inbound messages keep gRPC's 4 MiB default: clients send 1 MiB chunks.
+        CacheAdminService admin = new CacheAdminService(store);
+        // Inbound messages keep gRPC's 4 MiB default: clients send 1 MiB chunks. A wider HTTP/2
+        // window than Netty's 1 MiB lets an upload's next chunks travel while the store writes
+        // this one, instead of the two taking turns.
+        if (builder instanceof NettyServerBuilder netty) {
+            netty.flowControlWindow(FLOW_CONTROL_WINDOW);
+        }
         server = builder
                 .addService(ServerInterceptors.intercept(contentStore, timer))
                 .addService(ServerInterceptors.intercept(actionCache, timer))
+                .addService(ServerInterceptors.intercept(admin, timer))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .build();
         try {
             server.start();
         } catch (IOException | RuntimeException e) {
+            metrics.unwatch();
             store.close();
             throw e;
         }
         health.setStatus(contentStore.bindService().getServiceDescriptor().getName(), ServingStatus.SERVING);
         health.setStatus(actionCache.bindService().getServiceDescriptor().getName(), ServingStatus.SERVING);
+        health.setStatus(admin.bindService().getServiceDescriptor().getName(), ServingStatus.SERVING);
         log.info("cache-server: serving on {} with data in {}", describeAddress(), config.dataDir());
         return this;
     }
@@ -100,6 +122,7 @@ public final class CacheServer implements AutoCloseable {
             server.shutdownNow();
             Thread.currentThread().interrupt();
         } finally {
+            metrics.unwatch();
             store.close();
         }
     }

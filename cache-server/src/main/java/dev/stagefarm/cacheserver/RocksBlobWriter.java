@@ -146,10 +146,7 @@ final class RocksBlobWriter implements BlobWriter {
                     batch.put(store.chunksFamily(), Keys.chunk(digest, state.chunksWritten()),
                             java.util.Arrays.copyOf(buffer, buffered));
                 }
-                long now = store.clock().millis();
-                batch.put(store.metaFamily(), Keys.digest(digest),
-                        new BlobMeta(state.size(), state.chunkSize(), now, now).encode());
-                store.write(batch, "committing " + digest);
+                store.commitNew(batch, digest, state.size(), state.chunkSize());
                 return state.size();
             } catch (RocksDBException e) {
                 throw new StorageFailureException("committing " + digest, e);

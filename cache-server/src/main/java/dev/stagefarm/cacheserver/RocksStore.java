@@ -13,8 +13,14 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.BloomFilter;
 import org.rocksdb.ColumnFamilyDescriptor;
@@ -39,9 +45,14 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Column families: {@code blob_chunks} (digest + chunk index → ≤ 1 MiB of data),
  * {@code blob_meta} (digest → size, chunk size, times; its presence makes a blob visible),
- * {@code action_cache}, {@code cache_mounts} (reserved) and {@code uploads} (unfinished uploads).
+ * {@code action_cache}, {@code cache_mounts} (reserved), {@code uploads} (unfinished uploads) and
+ * {@code blob_lru} (last-access time + digest → size: blobs in least-recently-used order, for
+ * eviction and prune).
+ *
+ * <p>Blob count and stored bytes are counted when the store opens and kept in step with every
+ * commit and delete, so {@link #usage()} is free and the --max-size check costs nothing per write.
  */
-public final class RocksStore implements BlobStore, ActionCacheStore, AutoCloseable {
+public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin, AutoCloseable {
 
     static final int CHUNK_SIZE = 1 << 20;
     static final String CHUNKS = "blob_chunks";
@@ -49,11 +60,12 @@ public final class RocksStore implements BlobStore, ActionCacheStore, AutoClosea
     static final String ACTIONS = "action_cache";
     static final String MOUNTS = "cache_mounts";
     static final String UPLOADS = "uploads";
+    static final String LRU = "blob_lru";
 
     /** Block cache shared by all column families; mostly index, filter and meta blocks. */
     private static final long BLOCK_CACHE_BYTES = 256L << 20;
-    /** Last-access times feed eviction, which needs hours of precision, not a write per read. */
-    private static final Duration ACCESS_TIME_GRANULARITY = Duration.ofHours(1);
+    /** A blob with at most this many chunks is deleted with point deletes, not a range tombstone. */
+    private static final int POINT_DELETE_CHUNKS = 16;
     /** Uploads untouched this long are abandoned: their chunks are dropped on open. */
     private static final Duration ABANDONED_UPLOAD_AGE = Duration.ofDays(7);
 
@@ -70,30 +82,54 @@ public final class RocksStore implements BlobStore, ActionCacheStore, AutoClosea
     private final ColumnFamilyHandle meta;
     private final ColumnFamilyHandle actions;
     private final ColumnFamilyHandle uploads;
+    private final ColumnFamilyHandle lru;
     private final WriteOptions writeOptions;
+    private final StoreOptions options;
     private final Clock clock;
+    private final AccessTimes accessTimes = new AccessTimes();
+    /** Answers FindMissing's "absent" without RocksDB. */
+    private final DigestFilter stored = new DigestFilter();
+    private final AtomicLong blobCount = new AtomicLong();
+    private final AtomicLong storedBytes = new AtomicLong();
+    private final AtomicLong actionEntries = new AtomicLong();
+    private final AtomicLong evictedBlobs = new AtomicLong();
+    private final AtomicLong evictedBytes = new AtomicLong();
+    private final AtomicBoolean evictionQueued = new AtomicBoolean();
+    /** Writes access times and evicts in the background, off the request path. */
+    private final ScheduledExecutorService maintenance;
+    /** One eviction or prune at a time. */
+    private final Object pruneLock = new Object();
     /** One upload session per digest at a time; stripes serialize each digest's writers. */
     private final ConcurrentMap<Digest, RocksBlobWriter> activeWriters = new ConcurrentHashMap<>();
     private final Object[] stripes = new Object[64];
     private volatile boolean closed;
 
     private RocksStore(Deque<AutoCloseable> handles, RocksDB db, List<ColumnFamilyHandle> cfs,
-                       WriteOptions writeOptions, Clock clock) {
+                       WriteOptions writeOptions, StoreOptions options, Clock clock) {
         this.handles = handles;
         this.db = db;
         this.chunks = cfs.get(1);
         this.meta = cfs.get(2);
         this.actions = cfs.get(3);
         this.uploads = cfs.get(5);
+        this.lru = cfs.get(6);
         this.writeOptions = writeOptions;
+        this.options = options;
         this.clock = clock;
         for (int i = 0; i < stripes.length; i++) {
             stripes[i] = new Object();
         }
+        this.maintenance = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("cache-maintenance").daemon().factory());
+    }
+
+    /** Opens (creating if needed) the store in {@code dir}, with no size limit. */
+    public static RocksStore open(Path dir, Clock clock) throws StoreException {
+        return open(dir, StoreOptions.DEFAULTS, clock);
     }
 
     /** Opens (creating if needed) the store in {@code dir}. */
-    public static RocksStore open(Path dir, Clock clock) throws StoreException {
+    public static RocksStore open(Path dir, StoreOptions storeOptions, Clock clock) throws StoreException {
         Deque<AutoCloseable> handles = new ArrayDeque<>();
         try {
             Files.createDirectories(dir);
@@ -113,11 +149,13 @@ public final class RocksStore implements BlobStore, ActionCacheStore, AutoClosea
 
             List<ColumnFamilyDescriptor> descriptors = List.of(
                     new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, track(handles, smallValues(blockCache, bloom))),
-                    new ColumnFamilyDescriptor(bytes(CHUNKS), track(handles, chunkValues(blockCache))),
+                    new ColumnFamilyDescriptor(bytes(CHUNKS), track(handles, chunkValues(blockCache, storeOptions.blobFiles()))),
                     new ColumnFamilyDescriptor(bytes(META), track(handles, smallValues(blockCache, bloom))),
                     new ColumnFamilyDescriptor(bytes(ACTIONS), track(handles, smallValues(blockCache, bloom))),
                     new ColumnFamilyDescriptor(bytes(MOUNTS), track(handles, smallValues(blockCache, bloom))),
-                    new ColumnFamilyDescriptor(bytes(UPLOADS), track(handles, smallValues(blockCache, bloom))));
+                    new ColumnFamilyDescriptor(bytes(UPLOADS), track(handles, smallValues(blockCache, bloom))),
+                    // Only ever scanned in order, never looked up: no bloom filter.
+                    new ColumnFamilyDescriptor(bytes(LRU), track(handles, smallValues(blockCache, null))));
             List<ColumnFamilyHandle> cfs = new ArrayList<>();
             RocksDB db = RocksDB.open(dbOptions, dir.toString(), descriptors, cfs);
             handles.push(db);
@@ -126,8 +164,16 @@ public final class RocksStore implements BlobStore, ActionCacheStore, AutoClosea
             // No fsync per write: the WAL survives a killed process (SIGKILL), and a machine crash
             // losing the last commits only costs a re-upload in a content-addressed cache.
             WriteOptions writeOptions = track(handles, new WriteOptions());
-            RocksStore store = new RocksStore(handles, db, cfs, writeOptions, clock);
-            store.dropAbandonedUploads();
+            RocksStore store = new RocksStore(handles, db, cfs, writeOptions, storeOptions, clock);
+            // From here on the store owns the handles (and its maintenance thread): close() frees them.
+            try {
+                store.dropAbandonedUploads();
+                store.recount();
+                store.startMaintenance();
+            } catch (StoreException | RuntimeException e) {
+                store.close();
+                throw e;
+            }
             return store;
         } catch (RocksDBException | java.io.IOException e) {
             closeAll(handles);
@@ -143,10 +189,10 @@ public final class RocksStore implements BlobStore, ActionCacheStore, AutoClosea
      * (gzip/zstd), so compressing them again only burns CPU. Blob files keep these large values
      * out of the LSM tree, so compactions move keys and pointers instead of rewriting megabytes.
      */
-    private static ColumnFamilyOptions chunkValues(LRUCache blockCache) {
+    private static ColumnFamilyOptions chunkValues(LRUCache blockCache, boolean blobFiles) {
         return new ColumnFamilyOptions()
                 .setCompressionType(CompressionType.NO_COMPRESSION)
-                .setEnableBlobFiles(true)
+                .setEnableBlobFiles(blobFiles)
                 .setMinBlobSize(4096)
                 .setBlobFileSize(256L << 20)
                 .setBlobCompressionType(CompressionType.NO_COMPRESSION)
@@ -162,14 +208,23 @@ public final class RocksStore implements BlobStore, ActionCacheStore, AutoClosea
      * cheap enough for small protobufs.
      */
     private static ColumnFamilyOptions smallValues(LRUCache blockCache, BloomFilter bloom) {
-        return new ColumnFamilyOptions()
+        BlockBasedTableConfig table = new BlockBasedTableConfig()
+                .setBlockCache(blockCache)
+                .setCacheIndexAndFilterBlocks(true)
+                .setPinL0FilterAndIndexBlocksInCache(true);
+        if (bloom != null) {
+            table.setFilterPolicy(bloom);
+        }
+        ColumnFamilyOptions cf = new ColumnFamilyOptions()
                 .setCompressionType(CompressionType.LZ4_COMPRESSION)
                 .setWriteBufferSize(16L << 20)
-                .setTableFormatConfig(new BlockBasedTableConfig()
-                        .setBlockCache(blockCache)
-                        .setFilterPolicy(bloom)
-                        .setCacheIndexAndFilterBlocks(true)
-                        .setPinL0FilterAndIndexBlocksInCache(true));
+                .setTableFormatConfig(table);
+        if (bloom != null) {
+            // FindMissing asks mostly for absent digests: a bloom filter over the memtable answers
+            // those without walking the skiplist, as the SST filters do for flushed data.
+            cf.setMemtablePrefixBloomSizeRatio(0.1).setMemtableWholeKeyFiltering(true);
+        }
+        return cf;
     }
 
     // ---- BlobStore ----
@@ -187,12 +242,52 @@ public final class RocksStore implements BlobStore, ActionCacheStore, AutoClosea
         try {
             List<byte[]> values = db.multiGetAsList(cfs, keys);
             Set<Digest> missing = new LinkedHashSet<>();
+            long now = clock.millis();
             for (int i = 0; i < asked.size(); i++) {
-                if (values.get(i) == null) {
+                byte[] value = values.get(i);
+                if (value == null) {
                     missing.add(asked.get(i));
+                } else {
+                    // A hit tells the client not to upload: the blob is about to be used.
+                    accessTimes.accessed(asked.get(i), BlobMeta.decode(value).lastAccessMillis(), now);
                 }
             }
             return missing;
+        } catch (RocksDBException e) {
+            throw new StorageFailureException("looking up " + keys.size() + " blobs", e);
+        }
+    }
+
+    @Override
+    public boolean[] present(List<byte[]> sha256s) throws StoreException {
+        boolean[] present = new boolean[sha256s.size()];
+        // Only digests the in-memory filter may hold go to RocksDB (the raw digest is the
+        // blob_meta key); the rest are certainly absent.
+        List<Integer> maybe = new ArrayList<>();
+        List<byte[]> keys = new ArrayList<>();
+        for (int i = 0; i < present.length; i++) {
+            if (stored.mayContain(sha256s.get(i))) {
+                maybe.add(i);
+                keys.add(sha256s.get(i));
+            }
+        }
+        if (keys.isEmpty()) {
+            return present;
+        }
+        try {
+            List<byte[]> values = db.multiGetAsList(java.util.Collections.nCopies(keys.size(), meta), keys);
+            long now = clock.millis();
+            for (int k = 0; k < keys.size(); k++) {
+                byte[] value = values.get(k);
+                if (value != null) {
+                    present[maybe.get(k)] = true;
+                    long accessed = BlobMeta.decode(value).lastAccessMillis();
+                    if (now - accessed >= AccessTimes.GRANULARITY_MILLIS) {
+                        accessTimes.accessed(Keys.digest(keys.get(k)), accessed, now);
+                    }
+                }
+            }
+            return present;
         } catch (RocksDBException e) {
             throw new StorageFailureException("looking up " + keys.size() + " blobs", e);
         }
@@ -208,13 +303,20 @@ public final class RocksStore implements BlobStore, ActionCacheStore, AutoClosea
         if (offset < 0 || limit < 0) {
             throw new IllegalArgumentException("offset and limit must not be negative");
         }
-        BlobMeta m = touch(digest);
+        BlobMeta m = loadMeta(digest).orElseThrow(() -> new BlobNotFoundException(digest));
+        accessTimes.accessed(digest, m.lastAccessMillis(), clock.millis());
         if (offset > m.size()) {
             throw new InvalidRangeException(digest, offset, m.size());
         }
         long end = limit == 0 ? m.size() : Math.min(m.size(), offset + limit);
-        // A snapshot keeps every chunk readable even if the blob is deleted mid-stream.
-        ReadOptions readOptions = new ReadOptions().setSnapshot(db.getSnapshot());
+        // A snapshot keeps every chunk readable even if the blob is deleted mid-stream. RocksDB's
+        // own checksums are skipped: the reader verifies the sha256 of every byte anyway, and a
+        // mismatch is handled the same way. Chunks bypass the block cache, which is for the small
+        // families' index, filter and data blocks, not for streaming gigabytes through.
+        ReadOptions readOptions = new ReadOptions()
+                .setSnapshot(db.getSnapshot())
+                .setVerifyChecksums(false)
+                .setFillCache(false);
         return new RocksBlobReader(this, digest, m, offset, end, readOptions);
     }
 
@@ -223,6 +325,7 @@ public final class RocksStore implements BlobStore, ActionCacheStore, AutoClosea
         if (size < 0) {
             throw new IllegalArgumentException("size must not be negative");
         }
+        checkFits(digest, size);
         synchronized (lockFor(digest)) {
             if (loadMeta(digest).isPresent()) {
                 return Optional.empty();
@@ -246,17 +349,118 @@ public final class RocksStore implements BlobStore, ActionCacheStore, AutoClosea
 
     @Override
     public boolean delete(Digest digest) throws StoreException {
+        return deleteBlob(digest, -1) >= 0;
+    }
+
+    @Override
+    public boolean putSmall(Digest digest, byte[] data) throws StoreException {
+        checkFits(digest, data.length);
+        Digest actual = Digest.of(data);
+        if (!actual.equals(digest)) {
+            throw new DigestMismatchException(digest, actual, data.length);
+        }
         synchronized (lockFor(digest)) {
-            if (loadMeta(digest).isEmpty()) {
+            if (loadMeta(digest).isPresent()) {
                 return false;
             }
             try (WriteBatch batch = new WriteBatch()) {
-                batch.delete(meta, Keys.digest(digest));
-                batch.deleteRange(chunks, Keys.chunk(digest, 0), Keys.chunksEnd(digest));
-                db.write(writeOptions, batch);
+                for (int index = 0; (long) index * CHUNK_SIZE < data.length || index == 0; index++) {
+                    int from = index * CHUNK_SIZE;
+                    int to = Math.min(data.length, from + CHUNK_SIZE);
+                    batch.put(chunks, Keys.chunk(digest, index), java.util.Arrays.copyOfRange(data, from, to));
+                    if (to == data.length) {
+                        break;
+                    }
+                }
+                commitNew(batch, digest, data.length, CHUNK_SIZE);
                 return true;
             } catch (RocksDBException e) {
-                throw new StorageFailureException("deleting " + digest, e);
+                throw new StorageFailureException("storing " + digest, e);
+            }
+        }
+    }
+
+    @Override
+    public Usage usage() throws StoreException {
+        long disk = 0;
+        long oldest = 0;
+        try {
+            for (ColumnFamilyHandle cf : List.of(chunks, meta, actions, uploads, lru)) {
+                disk += db.getLongProperty(cf, "rocksdb.total-sst-files-size");
+                disk += db.getLongProperty(cf, "rocksdb.total-blob-file-size");
+            }
+            try (RocksIterator it = db.newIterator(lru)) {
+                it.seekToFirst();
+                if (it.isValid()) {
+                    oldest = Keys.lruMillis(it.key());
+                }
+            }
+            // Exact, not RocksDB's estimate (which counts finished uploads until compaction):
+            // only unfinished uploads have rows, so this is a short scan.
+            long inProgress = 0;
+            try (RocksIterator it = db.newIterator(uploads)) {
+                for (it.seekToFirst(); it.isValid(); it.next()) {
+                    inProgress++;
+                }
+            }
+            return new Usage(blobCount.get(), storedBytes.get(), actionEntries.get(), options.maxBytes(), inProgress,
+                    disk, evictedBlobs.get(), evictedBytes.get(), oldest);
+        } catch (RocksDBException e) {
+            throw new StorageFailureException("reading the store's statistics", e);
+        }
+    }
+
+    /** {@inheritDoc} Pending access times are written first, so a blob read a moment ago counts as used. */
+    @Override
+    public PruneResult prune(long keepBytes, Duration unusedFor) throws StoreException {
+        if (keepBytes < 0 || unusedFor.isNegative()) {
+            throw new IllegalArgumentException("keep bytes and unused-for must not be negative");
+        }
+        long cutoff = unusedFor.isZero() ? Long.MAX_VALUE : clock.millis() - unusedFor.toMillis();
+        return removeOldest(keepBytes, cutoff, false);
+    }
+
+    /**
+     * Evicts least recently used blobs while stored bytes exceed --max-size, down to
+     * {@link StoreOptions#evictionTarget()}. Runs on its own after commits; public for tests.
+     */
+    public PruneResult evictIfOverBudget() throws StoreException {
+        if (options.maxBytes() == 0 || storedBytes.get() <= options.maxBytes()) {
+            return new PruneResult(0, 0, blobCount.get(), storedBytes.get());
+        }
+        PruneResult evicted = removeOldest(options.evictionTarget(), Long.MAX_VALUE, true);
+        log.info("cache-server: evicted {} blobs ({} bytes) to stay under --max-size {}; {} bytes stored",
+                evicted.blobsDeleted(), evicted.bytesFreed(), options.maxBytes(), evicted.storedBytes());
+        return evicted;
+    }
+
+    /** Writes the access times noted since the last time; public for tests. */
+    public void flushAccessTimes() throws StoreException {
+        // Under the prune lock: an eviction must not choose a blob whose newer access time has
+        // been drained from the map but not written yet.
+        synchronized (pruneLock) {
+            writeAccessTimes();
+        }
+    }
+
+    private void writeAccessTimes() throws StoreException {
+        for (Map.Entry<Digest, Long> e : accessTimes.drain().entrySet()) {
+            Digest digest = e.getKey();
+            synchronized (lockFor(digest)) {
+                Optional<BlobMeta> current = loadMeta(digest);
+                if (current.isEmpty() || current.get().lastAccessMillis() >= e.getValue()) {
+                    continue;
+                }
+                BlobMeta before = current.get();
+                BlobMeta after = before.accessedAt(e.getValue());
+                try (WriteBatch batch = new WriteBatch()) {
+                    batch.put(meta, Keys.digest(digest), after.encode());
+                    batch.delete(lru, Keys.lru(before.lastAccessMillis(), digest));
+                    batch.put(lru, Keys.lru(after.lastAccessMillis(), digest), sizeValue(after.size()));
+                    write(batch, "recording access to " + digest);
+                } catch (RocksDBException ex) {
+                    throw new StorageFailureException("recording access to " + digest, ex);
+                }
             }
         }
     }
@@ -274,18 +478,65 @@ public final class RocksStore implements BlobStore, ActionCacheStore, AutoClosea
 
     @Override
     public void putAction(String key, byte[] actionResult) throws StoreException {
-        try {
-            db.put(actions, writeOptions, Keys.action(key), actionResult);
-        } catch (RocksDBException e) {
-            throw new StorageFailureException("storing action result " + key, e);
+        byte[] k = Keys.action(key);
+        // Under a stripe lock so that two first writes of one key count it once.
+        synchronized (stripes[Math.floorMod(key.hashCode(), stripes.length)]) {
+            try {
+                boolean known = db.get(actions, k) != null;
+                db.put(actions, writeOptions, k, actionResult);
+                if (!known) {
+                    actionEntries.incrementAndGet();
+                }
+            } catch (RocksDBException e) {
+                throw new StorageFailureException("storing action result " + key, e);
+            }
         }
     }
 
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        maintenance.shutdownNow();
+        try {
+            // An eviction pass in flight must end before the handles it uses are freed.
+            if (!maintenance.awaitTermination(30, TimeUnit.SECONDS)) {
+                log.warn("cache-server: background maintenance did not stop within 30 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            flushAccessTimes();
+        } catch (StoreException | RuntimeException e) {
+            log.warn("cache-server: could not record the last access times on close", e);
+        }
         closed = true;
         activeWriters.clear();
         closeAll(handles);
+    }
+
+    // ---- for metrics ----
+
+    long storedBytes() {
+        return storedBytes.get();
+    }
+
+    long blobCount() {
+        return blobCount.get();
+    }
+
+    long maxBytes() {
+        return options.maxBytes();
+    }
+
+    long evictedBlobs() {
+        return evictedBlobs.get();
+    }
+
+    long evictedBytes() {
+        return evictedBytes.get();
     }
 
     // ---- for the reader and writer ----
@@ -340,6 +591,27 @@ public final class RocksStore implements BlobStore, ActionCacheStore, AutoClosea
         return new BlobCorruptException(digest, what);
     }
 
+    /**
+     * Adds a new blob's meta and LRU rows to {@code batch}, writes it and counts the blob; when
+     * another upload committed the same digest meanwhile, writes the batch and counts nothing.
+     * Called under the digest's lock.
+     */
+    void commitNew(WriteBatch batch, Digest digest, long size, int chunkSize) throws StoreException, RocksDBException {
+        if (loadMeta(digest).isPresent()) {
+            write(batch, "finishing a second upload of " + digest);
+            return;
+        }
+        long now = clock.millis();
+        batch.put(meta, Keys.digest(digest), new BlobMeta(size, chunkSize, now, now).encode());
+        batch.put(lru, Keys.lru(now, digest), sizeValue(size));
+        write(batch, "committing " + digest);
+        stored.add(Keys.digest(digest));
+        blobCount.incrementAndGet();
+        if (storedBytes.addAndGet(size) > options.maxBytes() && options.maxBytes() > 0) {
+            requestEviction();
+        }
+    }
+
     void write(WriteBatch batch, String what) throws StoreException {
         try {
             db.write(writeOptions, batch);
@@ -350,10 +622,6 @@ public final class RocksStore implements BlobStore, ActionCacheStore, AutoClosea
 
     ColumnFamilyHandle chunksFamily() {
         return chunks;
-    }
-
-    ColumnFamilyHandle metaFamily() {
-        return meta;
     }
 
     ColumnFamilyHandle uploadsFamily() {
@@ -388,27 +656,154 @@ public final class RocksStore implements BlobStore, ActionCacheStore, AutoClosea
         }
     }
 
-    /** The blob's meta, with its last-access time refreshed when it is stale. */
-    private BlobMeta touch(Digest digest) throws StoreException {
-        BlobMeta m = loadMeta(digest).orElseThrow(() -> new BlobNotFoundException(digest));
-        long now = clock.millis();
-        if (now - m.lastAccessMillis() < ACCESS_TIME_GRANULARITY.toMillis()) {
-            return m;
+    private void checkFits(Digest digest, long size) throws BlobTooLargeException {
+        if (options.maxBytes() > 0 && size > options.maxBytes()) {
+            throw new BlobTooLargeException(digest, size, options.maxBytes());
         }
+    }
+
+    /**
+     * Deletes a blob: its meta, LRU and chunk rows in one batch. With {@code ifAccessedAt} ≥ 0,
+     * only when its last access is still that time (an eviction must not remove a blob that
+     * was read since it was chosen). Returns the bytes freed, or -1 when nothing was deleted.
+     */
+    private long deleteBlob(Digest digest, long ifAccessedAt) throws StoreException {
         synchronized (lockFor(digest)) {
-            // Re-read under the lock so a concurrent delete is not undone by this write.
-            Optional<BlobMeta> current = loadMeta(digest);
-            if (current.isEmpty()) {
-                throw new BlobNotFoundException(digest);
+            Optional<BlobMeta> found = loadMeta(digest);
+            if (found.isEmpty() || (ifAccessedAt >= 0 && found.get().lastAccessMillis() != ifAccessedAt)) {
+                return -1;
             }
-            BlobMeta touched = current.get().accessedAt(now);
-            try {
-                db.put(meta, writeOptions, Keys.digest(digest), touched.encode());
+            BlobMeta m = found.get();
+            try (WriteBatch batch = new WriteBatch()) {
+                batch.delete(meta, Keys.digest(digest));
+                batch.delete(lru, Keys.lru(m.lastAccessMillis(), digest));
+                // Range tombstones slow later reads down; small blobs get point deletes.
+                if (m.chunkCount() <= POINT_DELETE_CHUNKS) {
+                    for (long i = 0; i < Math.max(1, m.chunkCount()); i++) {
+                        batch.delete(chunks, Keys.chunk(digest, i));
+                    }
+                } else {
+                    batch.deleteRange(chunks, Keys.chunk(digest, 0), Keys.chunksEnd(digest));
+                }
+                db.write(writeOptions, batch);
             } catch (RocksDBException e) {
-                throw new StorageFailureException("recording access to " + digest, e);
+                throw new StorageFailureException("deleting " + digest, e);
             }
-            return touched;
+            stored.remove(Keys.digest(digest));
+            blobCount.decrementAndGet();
+            storedBytes.addAndGet(-m.size());
+            return m.size();
         }
+    }
+
+    /** Walks {@code blob_lru} from the oldest: deletes while over {@code keepBytes} and older than {@code cutoff}. */
+    private PruneResult removeOldest(long keepBytes, long cutoffMillis, boolean eviction) throws StoreException {
+        synchronized (pruneLock) {
+            flushAccessTimes();
+            long deleted = 0;
+            long freed = 0;
+            try (RocksIterator it = db.newIterator(lru)) {
+                for (it.seekToFirst(); it.isValid() && !closed; it.next()) {
+                    byte[] key = it.key();
+                    long accessed = Keys.lruMillis(key);
+                    if (accessed >= cutoffMillis || (keepBytes > 0 && storedBytes.get() <= keepBytes)) {
+                        break;
+                    }
+                    long size = deleteBlob(Keys.lruDigest(key), accessed);
+                    if (size >= 0) {
+                        deleted++;
+                        freed += size;
+                    }
+                }
+            }
+            if (eviction) {
+                evictedBlobs.addAndGet(deleted);
+                evictedBytes.addAndGet(freed);
+            }
+            return new PruneResult(deleted, freed, blobCount.get(), storedBytes.get());
+        }
+    }
+
+    private void requestEviction() {
+        if (evictionQueued.compareAndSet(false, true)) {
+            try {
+                maintenance.execute(this::maintain);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                evictionQueued.set(false); // closing
+            }
+        }
+    }
+
+    private void startMaintenance() {
+        maintenance.scheduleWithFixedDelay(this::maintain, 1, 1, TimeUnit.SECONDS);
+    }
+
+    /** Background pass: pending access times, then eviction when over budget. */
+    private void maintain() {
+        evictionQueued.set(false);
+        try {
+            flushAccessTimes();
+            evictIfOverBudget();
+        } catch (StoreException | RuntimeException e) {
+            // Keep the schedule alive: the next pass retries.
+            log.error("cache-server: background maintenance failed", e);
+        }
+    }
+
+    /**
+     * Counts blobs, bytes and action entries, and rebuilds {@code blob_lru} when it does not match
+     * {@code blob_meta} (a store made before the LRU index existed).
+     */
+    private void recount() throws StoreException {
+        long blobs = 0;
+        long bytes = 0;
+        try (RocksIterator it = db.newIterator(meta)) {
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                blobs++;
+                bytes += BlobMeta.decode(it.value()).size();
+                stored.add(it.key());
+            }
+        }
+        long indexed = 0;
+        try (RocksIterator it = db.newIterator(lru)) {
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                indexed++;
+            }
+        }
+        long actionCount = 0;
+        try (RocksIterator it = db.newIterator(actions)) {
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                actionCount++;
+            }
+        }
+        if (indexed != blobs) {
+            rebuildLru();
+        }
+        blobCount.set(blobs);
+        storedBytes.set(bytes);
+        actionEntries.set(actionCount);
+        log.info("cache-server: {} blobs, {} bytes, {} action results{}", blobs, bytes, actionCount,
+                options.maxBytes() > 0 ? "; --max-size " + options.maxBytes() + " bytes" : "; no --max-size");
+    }
+
+    private void rebuildLru() throws StoreException {
+        log.info("cache-server: rebuilding the least-recently-used index from blob_meta");
+        try (WriteBatch batch = new WriteBatch(); RocksIterator it = db.newIterator(meta)) {
+            byte[] end = new byte[Long.BYTES + Keys.DIGEST_BYTES + 1];
+            java.util.Arrays.fill(end, (byte) 0xff);
+            batch.deleteRange(lru, new byte[0], end);
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                BlobMeta m = BlobMeta.decode(it.value());
+                batch.put(lru, Keys.lru(m.lastAccessMillis(), Keys.digest(it.key())), sizeValue(m.size()));
+            }
+            write(batch, "rebuilding the LRU index");
+        } catch (RocksDBException e) {
+            throw new StorageFailureException("rebuilding the LRU index", e);
+        }
+    }
+
+    private static byte[] sizeValue(long size) {
+        return java.nio.ByteBuffer.allocate(Long.BYTES).putLong(size).array();
     }
 
     private void dropAbandonedUploads() throws StoreException {

@@ -26,6 +26,7 @@ final class Statuses {
                     error(x.outOfRange() ? Code.OUT_OF_RANGE : Code.INVALID_ARGUMENT, "INVALID_WRITE", x);
             case InvalidRangeException x -> error(Code.OUT_OF_RANGE, "INVALID_RANGE", x);
             case UploadSupersededException x -> error(Code.ABORTED, "UPLOAD_SUPERSEDED", x);
+            case BlobTooLargeException x -> error(Code.FAILED_PRECONDITION, "BLOB_TOO_LARGE", x);
             case StorageFailureException x -> error(Code.INTERNAL, "STORAGE_FAILURE", x);
         };
     }

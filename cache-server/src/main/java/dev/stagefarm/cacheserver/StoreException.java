@@ -11,6 +11,7 @@ public abstract sealed class StoreException extends Exception
                 InvalidWriteException,
                 InvalidRangeException,
                 UploadSupersededException,
+                BlobTooLargeException,
                 StorageFailureException {
 
     protected StoreException(String message) {

@@ -1,13 +1,18 @@
 package dev.stagefarm.cacheserver;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.common.server.GrpcServers;
 import dev.stagefarm.common.server.HostPort;
 import dev.stagefarm.common.server.MetricsEndpoint;
+import com.google.protobuf.ByteString;
+import dev.stagefarm.proto.cache.BatchUpdateBlobsRequest;
+import dev.stagefarm.proto.cache.ContentStoreGrpc;
 import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
@@ -53,13 +58,34 @@ class LoopbackTest {
                 channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             }
 
+            // Over a real transport gRPC's 4 MiB limit applies: one oversized batch is refused whole,
+            // while the client splits the same blobs into batches that pass.
+            List<byte[]> blobs = new java.util.ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                blobs.add(TestServers.randomBytes(600 << 10, 12 + i));
+            }
+            BatchUpdateBlobsRequest.Builder tooBig = BatchUpdateBlobsRequest.newBuilder();
+            blobs.forEach(b -> tooBig.addRequestsBuilder().setDigest(Digest.of(b).toString()).setData(ByteString.copyFrom(b)));
+            ManagedChannel raw = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+            try {
+                assertThatThrownBy(() -> ContentStoreGrpc.newBlockingStub(raw).batchUpdateBlobs(tooBig.build()))
+                        .isInstanceOf(StatusRuntimeException.class).hasMessageContaining("RESOURCE_EXHAUSTED");
+            } finally {
+                raw.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            }
+            List<Digest> stored = client.uploadAll(blobs);
+            assertThat(client.readAll(stored).get(stored.get(1))).isEqualTo(blobs.get(1));
+
             HttpResponse<String> scrape = HttpClient.newHttpClient().send(
                     HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metrics.port() + "/metrics")).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(scrape.statusCode()).isEqualTo(200);
             assertThat(scrape.body())
-                    .contains("stagefarm_cache_bytes_total{direction=\"in\"} " + (double) data.length)
-                    .contains("stagefarm_cache_requests_seconds_count{method=\"Write\",status=\"OK\"} 1");
+                    .contains("stagefarm_cache_bytes_total{direction=\"in\"} " + (double) (data.length + 8 * (600 << 10)))
+                    .contains("stagefarm_cache_stored_bytes " + (double) (data.length + 8 * (600 << 10)))
+                    .contains("stagefarm_cache_evictions_total 0.0")
+                    .contains("stagefarm_cache_requests_seconds_count{method=\"Write\",status=\"OK\"} 1")
+                    .contains("stagefarm_cache_requests_seconds_count{method=\"BatchUpdateBlobs\",status=\"OK\"} 2");
         }
     }
 }

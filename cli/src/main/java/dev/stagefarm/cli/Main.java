@@ -1,6 +1,7 @@
 package dev.stagefarm.cli;
 
 import dev.stagefarm.cli.commands.BuildCommand;
+import dev.stagefarm.cli.commands.CacheCommand;
 import dev.stagefarm.cli.commands.CacheServerCommand;
 import dev.stagefarm.cli.commands.CoordinatorCommand;
 import dev.stagefarm.cli.commands.WorkerCommand;
@@ -11,7 +12,7 @@ import picocli.CommandLine.Command;
 /** {@code stagefarm}: one launcher for every component and for the build client. */
 @Command(name = "stagefarm", mixinStandardHelpOptions = true, version = "stagefarm 0.1.0",
     description = "A distributed build farm for multi-stage Dockerfiles.",
-    subcommands = {BuildCommand.class, CacheServerCommand.class, CoordinatorCommand.class, WorkerCommand.class,
+    subcommands = {BuildCommand.class, CacheCommand.class, CacheServerCommand.class, CoordinatorCommand.class, WorkerCommand.class,
         WorkersCommand.class})
 public final class Main {
 

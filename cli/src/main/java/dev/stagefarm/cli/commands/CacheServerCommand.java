@@ -22,6 +22,10 @@ public final class CacheServerCommand implements Callable<Integer> {
     @Option(names = "--data", required = true, description = "Directory for the RocksDB store.")
     Path data;
 
+    @Option(names = "--max-size", paramLabel = "SIZE", converter = CacheCommand.SizeConverter.class,
+        description = "Keep stored blobs under SIZE (e.g. 20GB, 512MiB; binary units), evicting the least recently used.")
+    long maxSize;
+
     @Option(names = "--metrics", paramLabel = "HOST:PORT",
         description = "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).")
     String metrics;
@@ -30,7 +34,7 @@ public final class CacheServerCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         HostPort address = HostPort.parse(listen);
-        try (CacheServer server = new CacheServer(new CacheServerConfig(address, data), registry,
+        try (CacheServer server = new CacheServer(new CacheServerConfig(address, data, maxSize), registry,
                  GrpcServers.netty(address)).start();
              MetricsEndpoint endpoint = metrics == null ? null : MetricsEndpoint.start(HostPort.parse(metrics), registry)) {
             Runtime.getRuntime().addShutdownHook(new Thread(server::close));

@@ -1,0 +1,49 @@
+package dev.stagefarm.cacheserver;
+
+import dev.stagefarm.common.server.GrpcServers;
+import dev.stagefarm.common.server.HostPort;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Path;
+
+/**
+ * A cache-server in a process of its own, for tests that kill it and for the benchmark:
+ * {@code CacheServerProcess DATA_DIR [MAX_BYTES]}. Prints {@code PORT n} once it serves on
+ * 127.0.0.1:n, then runs until killed.
+ */
+public final class CacheServerProcess {
+
+    private CacheServerProcess() {}
+
+    public static void main(String[] args) throws Exception {
+        HostPort listen = HostPort.parse("127.0.0.1:0");
+        long maxBytes = args.length > 1 ? Long.parseLong(args[1]) : 0;
+        CacheServer server = new CacheServer(new CacheServerConfig(listen, Path.of(args[0]), maxBytes),
+                new SimpleMeterRegistry(), GrpcServers.netty(listen)).start();
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close));
+        System.out.println("PORT " + server.port());
+        System.out.flush();
+        server.awaitTermination();
+    }
+
+    /** Starts one with this JVM's class path; returns the process once it printed its port. */
+    static Started start(Path dataDir, Path log, String... jvmOptions) throws Exception {
+        java.util.List<String> command = new java.util.ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(java.util.List.of(jvmOptions));
+        command.addAll(java.util.List.of("-cp", System.getProperty("java.class.path"),
+                CacheServerProcess.class.getName(), dataDir.toString()));
+        Process process = new ProcessBuilder(command)
+                .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .start();
+        var out = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream()));
+        String line = out.readLine();
+        if (line == null || !line.startsWith("PORT ")) {
+            process.destroyForcibly();
+            throw new IllegalStateException("cache-server process did not start (printed " + line + "); see " + log
+                    + ":\n" + java.nio.file.Files.readString(log));
+        }
+        return new Started(process, Integer.parseInt(line.substring(5).trim()));
+    }
+
+    record Started(Process process, int port) {}
+}
