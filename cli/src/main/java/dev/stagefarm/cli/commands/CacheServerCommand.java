@@ -5,11 +5,11 @@ import dev.stagefarm.cacheserver.CacheServerConfig;
 import dev.stagefarm.common.server.GrpcServers;
 import dev.stagefarm.common.server.HostPort;
 import dev.stagefarm.common.server.MetricsEndpoint;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "cache-server", mixinStandardHelpOptions = true,
@@ -26,17 +26,16 @@ public final class CacheServerCommand implements Callable<Integer> {
         description = "Keep stored blobs under SIZE (e.g. 20GB, 512MiB; binary units), evicting the least recently used.")
     long maxSize;
 
-    @Option(names = "--metrics", paramLabel = "HOST:PORT",
-        description = "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).")
-    String metrics;
+    @Mixin
+    MetricsOption metrics;
 
     @Override
     public Integer call() throws Exception {
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        PrometheusMeterRegistry registry = metrics.registry;
         HostPort address = HostPort.parse(listen);
         try (CacheServer server = new CacheServer(new CacheServerConfig(address, data, maxSize), registry,
                  GrpcServers.netty(address)).start();
-             MetricsEndpoint endpoint = metrics == null ? null : MetricsEndpoint.start(HostPort.parse(metrics), registry)) {
+             MetricsEndpoint endpoint = metrics.serve()) {
             Runtime.getRuntime().addShutdownHook(new Thread(server::close));
             server.awaitTermination();
         }

@@ -2,9 +2,7 @@ package dev.stagefarm.cli.commands;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.server.GrpcServers;
-import dev.stagefarm.common.server.HostPort;
 import dev.stagefarm.common.server.MetricsEndpoint;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import dev.stagefarm.coordinator.CoordinatorServer;
 import java.time.Duration;
@@ -26,20 +24,19 @@ public final class CoordinatorCommand implements Callable<Integer> {
     @Option(names = "--worker-wait", defaultValue = "60", description = "Seconds a build waits for a first worker.")
     int workerWaitSeconds;
 
-    @Option(names = "--metrics", paramLabel = "HOST:PORT",
-        description = "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).")
-    String metrics;
+    @Mixin
+    MetricsOption metrics;
 
     @Mixin
     RegistryOptions registries;
 
     @Override
     public Integer call() throws Exception {
-        PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        PrometheusMeterRegistry meters = metrics.registry;
         try (CacheClient client = CacheClient.connect(cache);
              CoordinatorServer server = new CoordinatorServer(GrpcServers.netty(listen), client, cache,
                  registries.client(), Duration.ofSeconds(workerWaitSeconds), meters).start();
-             MetricsEndpoint endpoint = metrics == null ? null : MetricsEndpoint.start(HostPort.parse(metrics), meters)) {
+             MetricsEndpoint endpoint = metrics.serve()) {
             Runtime.getRuntime().addShutdownHook(new Thread(server::close));
             server.awaitTermination();
         }

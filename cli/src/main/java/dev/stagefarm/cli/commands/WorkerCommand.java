@@ -1,9 +1,7 @@
 package dev.stagefarm.cli.commands;
 
-import dev.stagefarm.common.server.HostPort;
 import dev.stagefarm.common.server.MetricsEndpoint;
 import dev.stagefarm.worker.WorkerNode;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -31,9 +29,8 @@ public final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--slots", defaultValue = "2", description = "Jobs run at once (default: ${DEFAULT-VALUE}).")
     int slots;
 
-    @Option(names = "--metrics", paramLabel = "HOST:PORT",
-        description = "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).")
-    String metrics;
+    @Mixin
+    MetricsOption metrics;
 
     @Mixin
     RegistryOptions registries;
@@ -41,10 +38,10 @@ public final class WorkerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CountDownLatch stop = new CountDownLatch(1);
-        PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        PrometheusMeterRegistry meters = metrics.registry;
         try (WorkerNode node = new WorkerNode(new WorkerNode.Config(name, coordinator, cache, root,
                  registries.config(), slots), meters).start();
-             MetricsEndpoint endpoint = metrics == null ? null : MetricsEndpoint.start(HostPort.parse(metrics), meters)) {
+             MetricsEndpoint endpoint = metrics.serve()) {
             Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
             stop.await();
         }

@@ -1,0 +1,23 @@
+package dev.stagefarm.cli.commands;
+
+import dev.stagefarm.common.server.HostPort;
+import dev.stagefarm.common.server.MetricsEndpoint;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import picocli.CommandLine.Option;
+
+/** {@code --metrics HOST:PORT}, which every server process takes: its meters and where they are served. */
+public final class MetricsOption {
+
+    @Option(names = "--metrics", paramLabel = "HOST:PORT",
+        description = "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).")
+    String address;
+
+    final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
+    /** The endpoint, or null when no --metrics was given (try-with-resources accepts null). */
+    MetricsEndpoint serve() throws IOException {
+        return address == null ? null : MetricsEndpoint.start(HostPort.parse(address), registry);
+    }
+}
