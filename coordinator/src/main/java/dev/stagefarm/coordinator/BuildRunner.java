@@ -68,7 +68,13 @@ final class BuildRunner {
 
     /** Global ARGs in order: each default may use the ones before it; --build-arg overrides. */
     private static Map<String, String> globalArgs(Dockerfile df, BuildRequest request) throws DockerfileException {
-        Map<String, String> values = new LinkedHashMap<>();
+        // the platform ARGs are global without a declaration, so FROM can use them
+        Map<String, String> values = new LinkedHashMap<>(PlatformArgs.VALUES);
+        request.getBuildArgsMap().forEach((k, v) -> {
+            if (PlatformArgs.VALUES.containsKey(k)) {
+                values.put(k, v);
+            }
+        });
         for (Instruction.Arg arg : df.globalArgs()) {
             for (ArgDef def : arg.args()) {
                 String given = request.getBuildArgsMap().get(def.name());

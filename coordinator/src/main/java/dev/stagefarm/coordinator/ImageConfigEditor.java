@@ -23,6 +23,8 @@ final class ImageConfigEditor {
     private static final ObjectMapper JSON = new ObjectMapper()
         .configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
 
+    static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
     private final ObjectNode root;
 
     private ImageConfigEditor(ObjectNode root) {
@@ -33,7 +35,8 @@ final class ImageConfigEditor {
         ObjectNode root = JSON.createObjectNode();
         root.put("architecture", "amd64");
         root.put("os", "linux");
-        root.putObject("config");
+        // BuildKit gives FROM scratch the default PATH, so the image runs what it copies in
+        root.putObject("config").putArray("Env").add("PATH=" + DEFAULT_PATH);
         return new ImageConfigEditor(root);
     }
 

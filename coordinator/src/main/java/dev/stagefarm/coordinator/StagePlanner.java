@@ -168,6 +168,9 @@ final class StagePlanner {
                         if (value.isEmpty()) {
                             value = Optional.ofNullable(in.globalArgs().get(def.name()));
                         }
+                        if (value.isEmpty()) {
+                            value = PlatformArgs.value(def.name());
+                        }
                         // an ARG without a value is declared but unset: RUN does not see it
                         value.ifPresentOrElse(v -> args.put(def.name(), v), () -> args.remove(def.name()));
                         declaredArgs.put(def.name(), value.orElse(""));

@@ -159,7 +159,9 @@ public final class StepExecutor {
         try {
             if (!op.getChown().isEmpty()) {
                 ContainerUser user = ContainerUser.resolve(rootfs, op.getChown());
-                owner = Optional.of(new Owner(user.uid(), user.gid()));
+                // "a UID without GID will use the same numeric UID as the GID" (Dockerfile reference)
+                int gid = op.getChown().matches("\\d+") ? user.uid() : user.gid();
+                owner = Optional.of(new Owner(user.uid(), gid));
             }
         } catch (ExecException e) {
             throw new StepFailedException(where + "--chown=" + op.getChown() + ": " + e.getMessage(), e);
