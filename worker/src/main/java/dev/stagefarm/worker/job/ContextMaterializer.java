@@ -4,6 +4,7 @@ import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.proto.farm.ContextEntry;
 import dev.stagefarm.proto.farm.ContextManifest;
+import dev.stagefarm.worker.fs.FileTrees;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -45,7 +46,7 @@ final class ContextMaterializer {
             fetched.addAndGet(manifestBytes.length);
             ContextManifest manifest = ContextManifest.parseFrom(manifestBytes);
             Path tmp = root.resolve(contextDigest.encoded() + ".tmp");
-            FileTreeDeleter.delete(tmp);
+            FileTrees.deleteRecursively(tmp);
             Files.createDirectories(tmp);
             for (ContextEntry e : manifest.getEntriesList()) {
                 Path target = tmp.resolve(e.getPath());
@@ -80,7 +81,7 @@ final class ContextMaterializer {
                 }
             }
             Files.setLastModifiedTime(tmp, FIXED_MTIME);
-            FileTreeDeleter.delete(dir);
+            FileTrees.deleteRecursively(dir);
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
             Files.createFile(done);
             return dir;

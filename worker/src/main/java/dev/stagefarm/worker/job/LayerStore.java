@@ -14,6 +14,7 @@ import dev.stagefarm.oci.registry.RegistryClient;
 import dev.stagefarm.oci.registry.RegistryException;
 import dev.stagefarm.proto.cache.ArtifactResult;
 import dev.stagefarm.proto.cache.Layer;
+import dev.stagefarm.worker.fs.FileTrees;
 import dev.stagefarm.worker.snapshot.ActiveSnapshot;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import java.io.IOException;
@@ -169,7 +170,7 @@ public final class LayerStore {
                 blob = blobs.commit(temp, digest);
             }
             Path tmp = artifacts.resolve(digest.encoded() + ".tmp");
-            FileTreeDeleter.delete(tmp);
+            FileTrees.deleteRecursively(tmp);
             Files.createDirectories(tmp);
             unpacker.unpack(blob, tmp, LayerUnpacker.Mode.FLAT, digest);
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);

@@ -1,4 +1,4 @@
-package dev.stagefarm.worker.snapshot;
+package dev.stagefarm.worker.fs;
 
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
@@ -9,12 +9,12 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 
-/** Deletes snapshot directories without ever following a link or descending into another mount. */
-final class FileTrees {
+/** Deletes a worker's own directory trees without ever following a link or descending into another mount. */
+public final class FileTrees {
 
     private FileTrees() {}
 
-    static void deleteRecursively(Path top) throws IOException {
+    public static void deleteRecursively(Path top) throws IOException {
         long device;
         try {
             device = device(top);
