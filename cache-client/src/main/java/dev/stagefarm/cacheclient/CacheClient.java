@@ -59,6 +59,7 @@ public final class CacheClient implements BlobSource, AutoCloseable {
     private static final long UNARY_DEADLINE_SECONDS = 60;
 
     private final ManagedChannel owned;
+    private final Channel channel;
     private final String target;
     private final ContentStoreGrpc.ContentStoreStub contentAsync;
     private final ContentStoreGrpc.ContentStoreBlockingStub content;
@@ -66,6 +67,7 @@ public final class CacheClient implements BlobSource, AutoCloseable {
     private final ActionCacheGrpc.ActionCacheBlockingStub actions;
     private final CacheAdminGrpc.CacheAdminBlockingStub admin;
     private final BatchTransfers batches;
+    private final MountClient mounts;
 
     /** Files smaller than this travel in batch calls in {@link #uploadAll(Map)}. */
     public static final long SMALL_FILE_BYTES = 1 << 20;
@@ -77,6 +79,7 @@ public final class CacheClient implements BlobSource, AutoCloseable {
 
     private CacheClient(Channel channel, ManagedChannel owned) {
         this.owned = owned;
+        this.channel = channel;
         this.target = channel.authority();
         this.contentAsync = ContentStoreGrpc.newStub(channel);
         this.content = ContentStoreGrpc.newBlockingStub(channel);
@@ -84,6 +87,7 @@ public final class CacheClient implements BlobSource, AutoCloseable {
         this.actions = ActionCacheGrpc.newBlockingStub(channel);
         this.admin = CacheAdminGrpc.newBlockingStub(channel);
         this.batches = new BatchTransfers(content, target);
+        this.mounts = new MountClient(channel);
     }
 
     /** Connects in plaintext to a cache-server at {@code host:port}; {@link #close()} closes the channel. */
@@ -91,6 +95,21 @@ public final class CacheClient implements BlobSource, AutoCloseable {
         // HOST:PORT, or inprocess:NAME inside the embedded farm (see GrpcChannels)
         ManagedChannel channel = dev.stagefarm.common.server.GrpcChannels.open(hostPort);
         return new CacheClient(channel, channel);
+    }
+
+    /** Connects with a token and TLS as {@code security} says; {@link #close()} closes the channel. */
+    public static CacheClient connect(String hostPort, dev.stagefarm.common.server.ClientSecurity security) {
+        ManagedChannel channel = dev.stagefarm.common.server.GrpcChannels.open(hostPort, security);
+        return new CacheClient(channel, channel);
+    }
+
+    /**
+     * This client acting for {@code team}: the same channel and token (a farm token), with
+     * {@code stagefarm-team: team} on every call, so everything done through it lands in that
+     * team's namespace. Closing it leaves this client's channel open.
+     */
+    public CacheClient forTeam(String team) {
+        return new CacheClient(dev.stagefarm.common.auth.TeamChannel.bind(channel, team), null);
     }
 
     /**
@@ -335,6 +354,11 @@ public final class CacheClient implements BlobSource, AutoCloseable {
         } catch (StatusRuntimeException e) {
             throw CacheErrors.translate(e, "storing action " + key, null, target);
         }
+    }
+
+    /** Shared cache mounts on the same cache-server (and in the same team). */
+    public MountClient mounts() {
+        return mounts;
     }
 
     @Override

@@ -27,7 +27,9 @@ final class CacheErrors {
             }
             case DATA_LOSS -> new BlobIntegrityException(what + " at " + target + ": " + detail, e);
             case UNAVAILABLE -> new CacheException("cache-server " + target + " is unreachable while " + what
-                    + " (" + detail + "); is it running?", status.getCode(), e);
+                    + " (" + detail + "); is it running, and if it serves TLS, did you pass --tls-ca?", status.getCode(), e);
+            case UNAUTHENTICATED, PERMISSION_DENIED -> new CacheException("cache-server " + target + " refused "
+                    + what + ": " + detail, status.getCode(), e);
             case DEADLINE_EXCEEDED -> new CacheException("cache-server " + target + " did not answer in time while "
                     + what, status.getCode(), e);
             default -> new CacheException(what + " at " + target + " failed: " + status.getCode() + ": " + detail,

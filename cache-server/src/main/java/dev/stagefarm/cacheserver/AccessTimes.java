@@ -1,6 +1,5 @@
 package dev.stagefarm.cacheserver;
 
-import dev.stagefarm.common.Digest;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -15,19 +14,19 @@ final class AccessTimes {
 
     static final long GRANULARITY_MILLIS = 60_000;
 
-    private final ConcurrentHashMap<Digest, Long> pending = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<BlobId, Long> pending = new ConcurrentHashMap<>();
 
     /** Notes an access at {@code now} to a blob last recorded at {@code recordedMillis}. */
-    void accessed(Digest digest, long recordedMillis, long now) {
+    void accessed(BlobId digest, long recordedMillis, long now) {
         if (now - recordedMillis >= GRANULARITY_MILLIS) {
             pending.merge(digest, now, Math::max);
         }
     }
 
     /** Removes and returns the pending times. */
-    Map<Digest, Long> drain() {
-        Map<Digest, Long> out = new java.util.HashMap<>();
-        for (Digest d : pending.keySet()) {
+    Map<BlobId, Long> drain() {
+        Map<BlobId, Long> out = new java.util.HashMap<>();
+        for (BlobId d : pending.keySet()) {
             Long t = pending.remove(d);
             if (t != null) {
                 out.put(d, t);

@@ -22,13 +22,11 @@ public final class ActionCacheService extends ActionCacheGrpc.ActionCacheImplBas
 
     private static final Logger log = LoggerFactory.getLogger(ActionCacheService.class);
 
-    private final ActionCacheStore actions;
-    private final BlobStore blobs;
+    private final CallerStores stores;
     private final CacheMetrics metrics;
 
-    ActionCacheService(ActionCacheStore actions, BlobStore blobs, CacheMetrics metrics) {
-        this.actions = actions;
-        this.blobs = blobs;
+    ActionCacheService(CallerStores stores, CacheMetrics metrics) {
+        this.stores = stores;
         this.metrics = metrics;
     }
 
@@ -55,7 +53,7 @@ public final class ActionCacheService extends ActionCacheGrpc.ActionCacheImplBas
 
     /** Sends the result and returns empty on a hit; returns why it is a miss otherwise. */
     private Optional<String> lookUp(String key, StreamObserver<ActionResult> response) throws StoreException {
-        Optional<byte[]> stored = actions.getAction(key);
+        Optional<byte[]> stored = stores.current().getAction(key);
         if (stored.isEmpty()) {
             return Optional.of("no action result for key " + key);
         }
@@ -73,7 +71,7 @@ public final class ActionCacheService extends ActionCacheGrpc.ActionCacheImplBas
             }
             needed.add(Digest.parse(blob));
         }
-        Set<Digest> missing = blobs.missing(needed);
+        Set<Digest> missing = stores.current().missing(needed);
         if (!missing.isEmpty()) {
             return Optional.of("the action result for key " + key + " needs blobs the cache no longer holds ("
                     + missing.iterator().next() + (missing.size() > 1 ? " and " + (missing.size() - 1) + " more" : "")
@@ -97,7 +95,7 @@ public final class ActionCacheService extends ActionCacheGrpc.ActionCacheImplBas
             }
         }
         try {
-            actions.putAction(request.getKey(), request.getResult().toByteArray());
+            stores.current().putAction(request.getKey(), request.getResult().toByteArray());
             response.onNext(request.getResult());
             response.onCompleted();
         } catch (StoreException e) {

@@ -15,16 +15,16 @@ public final class CacheAdminService extends CacheAdminGrpc.CacheAdminImplBase {
 
     private static final Logger log = LoggerFactory.getLogger(CacheAdminService.class);
 
-    private final StoreAdmin store;
+    private final CallerStores stores;
 
-    CacheAdminService(StoreAdmin store) {
-        this.store = store;
+    CacheAdminService(CallerStores stores) {
+        this.stores = stores;
     }
 
     @Override
     public void getStats(GetStatsRequest request, StreamObserver<GetStatsResponse> response) {
         try {
-            Usage u = store.usage();
+            Usage u = stores.current().usage();
             response.onNext(GetStatsResponse.newBuilder()
                     .setBlobCount(u.blobCount())
                     .setStoredBytes(u.storedBytes())
@@ -49,7 +49,7 @@ public final class CacheAdminService extends CacheAdminGrpc.CacheAdminImplBase {
             return;
         }
         try {
-            PruneResult r = store.prune(request.getKeepStorage(), Duration.ofSeconds(request.getUnusedForSeconds()));
+            PruneResult r = stores.current().prune(request.getKeepStorage(), Duration.ofSeconds(request.getUnusedForSeconds()));
             log.info("cache-server: prune (keep {} bytes, unused for {} s) deleted {} blobs, {} bytes; {} bytes left",
                     request.getKeepStorage(), request.getUnusedForSeconds(), r.blobsDeleted(), r.bytesFreed(),
                     r.storedBytes());

@@ -1,5 +1,8 @@
 package dev.stagefarm.cacheserver;
 
+import dev.stagefarm.common.auth.AuthInterceptor;
+import dev.stagefarm.common.auth.InvalidTokensException;
+import dev.stagefarm.common.auth.ReloadingTokens;
 import dev.stagefarm.common.server.GrpcServers;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
@@ -29,6 +32,9 @@ public final class CacheServer implements AutoCloseable {
     /** HTTP/2 receive window per stream: 8 chunks of an upload in flight. */
     static final int FLOW_CONTROL_WINDOW = 8 << 20;
 
+    /** Interval and timeout of the server's pings to idle clients; a dead one is dropped within twice this. */
+    static final java.time.Duration KEEPALIVE = java.time.Duration.ofSeconds(15);
+
     private static final Logger log = LoggerFactory.getLogger(CacheServer.class);
 
     private final CacheServerConfig config;
@@ -38,6 +44,7 @@ public final class CacheServer implements AutoCloseable {
     private final HealthStatusManager health = new HealthStatusManager();
     private RocksStore store;
     private CacheMetrics metrics;
+    private MountMetrics mountMetrics;
     private Server server;
 
     public CacheServer(CacheServerConfig config, MeterRegistry registry, ServerBuilder<?> builder) {
@@ -57,7 +64,16 @@ public final class CacheServer implements AutoCloseable {
         if (server != null) {
             throw new IllegalStateException("cache-server already started");
         }
-        log.warn(ANONYMOUS_ACCESS);
+        AuthInterceptor auth = null;
+        if (config.tokensFile() == null) {
+            log.warn(ANONYMOUS_ACCESS);
+        } else {
+            try {
+                auth = new AuthInterceptor("cache-server", ReloadingTokens.open(config.tokensFile(), clock), CacheScopes.all());
+            } catch (InvalidTokensException e) {
+                throw new IOException(e.getMessage(), e);
+            }
+        }
         try {
             store = RocksStore.open(config.dataDir(), StoreOptions.DEFAULTS.withMaxBytes(config.maxBytes()), clock);
         } catch (StoreException e) {
@@ -66,19 +82,38 @@ public final class CacheServer implements AutoCloseable {
         metrics = new CacheMetrics(registry);
         metrics.watch(store);
         RequestTimer timer = new RequestTimer(metrics);
-        ContentStoreService contentStore = new ContentStoreService(store, metrics);
-        ActionCacheService actionCache = new ActionCacheService(store, store, metrics);
-        CacheAdminService admin = new CacheAdminService(store);
+        CallerStores stores = CallerStores.of(store);
+        ContentStoreService contentStore = new ContentStoreService(stores, metrics);
+        ActionCacheService actionCache = new ActionCacheService(stores, metrics);
+        CacheAdminService admin = new CacheAdminService(stores);
+        mountMetrics = new MountMetrics(registry);
+        MountUses mountUses = new MountUses();
+        mountMetrics.watch(mountUses);
+        CacheMountService mounts = new CacheMountService(
+                new MountStore(team -> store.in(new Namespace(team)), new MountHeads(store), mountMetrics, clock), mountUses, mountMetrics);
         // Inbound messages keep gRPC's 4 MiB default: clients send 1 MiB chunks. A wider HTTP/2
         // window than Netty's 1 MiB lets an upload's next chunks travel while the store writes
         // this one, instead of the two taking turns.
         if (builder instanceof NettyServerBuilder netty) {
             netty.flowControlWindow(FLOW_CONTROL_WINDOW);
+            // A cache-mount lease is an open Use stream: pinging clients finds a vanished machine
+            // (no FIN, no RST) within ~30 s and cancels its calls, which frees its leases. Workers
+            // ping too, so their pings must be allowed this often.
+            netty.keepAliveTime(KEEPALIVE.toSeconds(), TimeUnit.SECONDS)
+                    .keepAliveTimeout(KEEPALIVE.toSeconds(), TimeUnit.SECONDS)
+                    .permitKeepAliveTime(5, TimeUnit.SECONDS)
+                    .permitKeepAliveWithoutCalls(true);
+        }
+        if (auth != null) {
+            // On the builder, not per service: every service, present and future, is covered,
+            // and an RPC without a declared scope is refused (CacheScopes).
+            builder.intercept(auth);
         }
         server = builder
                 .addService(ServerInterceptors.intercept(contentStore, timer))
                 .addService(ServerInterceptors.intercept(actionCache, timer))
                 .addService(ServerInterceptors.intercept(admin, timer))
+                .addService(ServerInterceptors.intercept(mounts, timer))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .build();
@@ -86,13 +121,16 @@ public final class CacheServer implements AutoCloseable {
             server.start();
         } catch (IOException | RuntimeException e) {
             metrics.unwatch();
+            mountMetrics.unwatch();
             store.close();
             throw e;
         }
         health.setStatus(contentStore.bindService().getServiceDescriptor().getName(), ServingStatus.SERVING);
         health.setStatus(actionCache.bindService().getServiceDescriptor().getName(), ServingStatus.SERVING);
         health.setStatus(admin.bindService().getServiceDescriptor().getName(), ServingStatus.SERVING);
-        log.info("cache-server: serving on {} with data in {}", describeAddress(), config.dataDir());
+        health.setStatus(mounts.bindService().getServiceDescriptor().getName(), ServingStatus.SERVING);
+        log.info("cache-server: serving on {} with data in {}{}", describeAddress(), config.dataDir(),
+                auth == null ? "" : "; callers authenticated with " + config.tokensFile());
         return this;
     }
 
@@ -123,6 +161,7 @@ public final class CacheServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         } finally {
             metrics.unwatch();
+            mountMetrics.unwatch();
             store.close();
         }
     }

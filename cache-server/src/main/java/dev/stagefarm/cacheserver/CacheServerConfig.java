@@ -11,8 +11,10 @@ import java.util.Objects;
  * @param dataDir  the RocksDB directory, created when missing
  * @param maxBytes the --max-size budget for stored blob bytes, least recently used evicted
  *                 beyond it; 0 = unlimited
+ * @param tokensFile the --tokens file (re-read when it changes), or null: every caller is
+ *                   accepted, with every scope, in the default namespace
  */
-public record CacheServerConfig(HostPort listen, Path dataDir, long maxBytes) {
+public record CacheServerConfig(HostPort listen, Path dataDir, long maxBytes, Path tokensFile) {
 
     public CacheServerConfig {
         Objects.requireNonNull(listen, "listen address");
@@ -20,6 +22,11 @@ public record CacheServerConfig(HostPort listen, Path dataDir, long maxBytes) {
         if (maxBytes < 0) {
             throw new IllegalArgumentException("--max-size must not be negative, got " + maxBytes);
         }
+    }
+
+    /** Without tokens: open to every caller. */
+    public CacheServerConfig(HostPort listen, Path dataDir, long maxBytes) {
+        this(listen, dataDir, maxBytes, null);
     }
 
     /** No size limit. */

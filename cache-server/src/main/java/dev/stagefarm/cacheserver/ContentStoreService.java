@@ -43,11 +43,11 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
 
     private static final Logger log = LoggerFactory.getLogger(ContentStoreService.class);
 
-    private final BlobStore store;
+    private final CallerStores stores;
     private final CacheMetrics metrics;
 
-    ContentStoreService(BlobStore store, CacheMetrics metrics) {
-        this.store = store;
+    ContentStoreService(CallerStores stores, CacheMetrics metrics) {
+        this.stores = stores;
         this.metrics = metrics;
     }
 
@@ -74,7 +74,7 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
             sha256s.add(sha256);
         }
         try {
-            boolean[] present = store.present(sha256s);
+            boolean[] present = stores.current().present(sha256s);
             // Each missing digest once, in the order asked.
             java.util.LinkedHashSet<String> missing = new java.util.LinkedHashSet<>();
             for (int i = 0; i < present.length; i++) {
@@ -111,7 +111,7 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
             sha256s.add(raw.toByteArray());
         }
         try {
-            boolean[] present = store.present(sha256s);
+            boolean[] present = stores.current().present(sha256s);
             FindMissingResponse.Builder answer = FindMissingResponse.newBuilder().setSha256Answered(present.length);
             for (int i = 0; i < present.length; i++) {
                 if (!present[i]) {
@@ -143,7 +143,7 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
         Digest digest = Digest.parse(request.getDigest());
         BlobReader reader;
         try {
-            reader = store.openRead(digest, request.getOffset(), request.getLimit());
+            reader = stores.current().openRead(digest, request.getOffset(), request.getLimit());
         } catch (BlobNotFoundException e) {
             metrics.blobMisses(1);
             response.onError(Statuses.of(e));
@@ -158,7 +158,7 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
 
     @Override
     public StreamObserver<WriteRequest> write(StreamObserver<WriteResponse> response) {
-        return new WriteStream(store, response, metrics);
+        return new WriteStream(stores.current(), response, metrics);
     }
 
     @Override
@@ -168,7 +168,7 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
             return;
         }
         try {
-            BlobStore.WriteStatus status = store.queryWrite(Digest.parse(request.getDigest()));
+            BlobStore.WriteStatus status = stores.current().queryWrite(Digest.parse(request.getDigest()));
             response.onNext(QueryWriteResponse.newBuilder()
                     .setCommittedSize(status.committedSize())
                     .setComplete(status.complete())
@@ -209,7 +209,7 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
 
     /** Fills one batch entry with a verified blob when it fits in {@code budget}; returns the bytes used. */
     private long readInto(Digest digest, long budget, BatchReadBlobsResponse.Response.Builder entry) {
-        try (BlobReader reader = store.openRead(digest, 0, 0)) {
+        try (BlobReader reader = stores.current().openRead(digest, 0, 0)) {
             long size = reader.blobSize();
             if (size > MAX_BATCH_BYTES) {
                 entry.setCode(Status.Code.OUT_OF_RANGE.value())
@@ -260,7 +260,7 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
                     continue;
                 }
                 try {
-                    store.putSmall(Digest.parse(blob.getDigest()), blob.getData().toByteArray());
+                    stores.current().putSmall(Digest.parse(blob.getDigest()), blob.getData().toByteArray());
                     metrics.bytesIn(blob.getData().size());
                 } catch (StoreException e) {
                     entry.setCode(Statuses.of(e).getStatus().getCode().value()).setMessage(e.getMessage());

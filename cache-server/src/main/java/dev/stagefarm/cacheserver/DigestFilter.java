@@ -21,17 +21,33 @@ final class DigestFilter {
     }
 
     void add(byte[] sha256) {
-        long key = key(sha256);
-        stripe(key).add(key);
+        add(0, sha256);
     }
 
     void remove(byte[] sha256) {
-        long key = key(sha256);
-        stripe(key).remove(key);
+        remove(0, sha256);
     }
 
     boolean mayContain(byte[] sha256) {
-        long key = key(sha256);
+        return mayContain(0, sha256);
+    }
+
+    /**
+     * With a namespace's salt mixed in, so that the same digest in two namespaces is two entries
+     * and one team deleting its copy leaves the other's "maybe" in place.
+     */
+    void add(long salt, byte[] sha256) {
+        long key = key(salt, sha256);
+        stripe(key).add(key);
+    }
+
+    void remove(long salt, byte[] sha256) {
+        long key = key(salt, sha256);
+        stripe(key).remove(key);
+    }
+
+    boolean mayContain(long salt, byte[] sha256) {
+        long key = key(salt, sha256);
         return stripe(key).contains(key);
     }
 
@@ -40,11 +56,12 @@ final class DigestFilter {
     }
 
     /** The first 8 bytes, never 0 (0 marks an empty slot). */
-    private static long key(byte[] sha256) {
+    private static long key(long salt, byte[] sha256) {
         long k = 0;
         for (int i = 0; i < 8; i++) {
             k = k << 8 | (sha256[i] & 0xff);
         }
+        k ^= salt;
         return k == 0 ? 1 : k;
     }
 

@@ -44,41 +44,70 @@ final class Keys {
         return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
     }
 
-    static Digest digest(byte[] key) {
-        return Digest.fromBytes(key.length == DIGEST_BYTES ? key : java.util.Arrays.copyOf(key, DIGEST_BYTES));
+    /** {@code blob_meta} and {@code uploads}: the namespace prefix, then the 32 digest bytes. */
+    static byte[] blob(BlobId id) {
+        return blob(id.namespace().prefix(), digest(id.digest()));
+    }
+
+    /** The same key from a prefix computed once and raw digest bytes (FindMissing's fast path). */
+    static byte[] blob(byte[] prefix, byte[] sha256) {
+        return ByteBuffer.allocate(prefix.length + DIGEST_BYTES).put(prefix).put(sha256).array();
+    }
+
+    /** The blob a {@code blob_meta} or {@code uploads} key names. */
+    static BlobId blobOf(byte[] key) {
+        return new BlobId(Namespace.ofKey(key, 0), lastDigest(key));
     }
 
     /**
-     * {@code blob_chunks}: digest bytes then the chunk index as 8 bytes big-endian, so a blob's
-     * chunks sort together and in order (one range delete removes them all).
+     * {@code blob_chunks}: namespace prefix, digest bytes, then the chunk index as 8 bytes
+     * big-endian, so a blob's chunks sort together and in order (one range delete removes them all).
      */
-    static byte[] chunk(Digest digest, long index) {
-        return ByteBuffer.allocate(DIGEST_BYTES + Long.BYTES).put(digest(digest)).putLong(index).array();
+    static byte[] chunk(BlobId id, long index) {
+        byte[] prefix = id.namespace().prefix();
+        return ByteBuffer.allocate(prefix.length + DIGEST_BYTES + Long.BYTES)
+                .put(prefix).put(digest(id.digest())).putLong(index).array();
     }
 
-    /** Exclusive upper bound of every chunk key of {@code digest}. */
-    static byte[] chunksEnd(Digest digest) {
-        return chunk(digest, Long.MAX_VALUE);
+    /** Exclusive upper bound of every chunk key of {@code id}. */
+    static byte[] chunksEnd(BlobId id) {
+        return chunk(id, Long.MAX_VALUE);
     }
 
     /**
-     * {@code blob_lru}: last-access time (ms, 8 bytes big-endian) then the digest, so iterating
-     * from the first key visits blobs least recently used first. Kept in step with the
+     * {@code blob_lru}: last-access time (ms, 8 bytes big-endian), namespace prefix, digest. Time
+     * comes first, so iterating from the first key visits the blobs of every namespace least
+     * recently used first: --max-size is one budget for the whole server. Kept in step with the
      * {@code blob_meta} row's last-access time, in the same write batches.
      */
-    static byte[] lru(long accessMillis, Digest digest) {
-        return ByteBuffer.allocate(Long.BYTES + DIGEST_BYTES).putLong(accessMillis).put(digest(digest)).array();
+    static byte[] lru(long accessMillis, BlobId id) {
+        byte[] prefix = id.namespace().prefix();
+        return ByteBuffer.allocate(Long.BYTES + prefix.length + DIGEST_BYTES)
+                .putLong(accessMillis).put(prefix).put(digest(id.digest())).array();
     }
 
     static long lruMillis(byte[] key) {
         return ByteBuffer.wrap(key).getLong();
     }
 
-    static Digest lruDigest(byte[] key) {
-        return Digest.fromBytes(java.util.Arrays.copyOfRange(key, Long.BYTES, Long.BYTES + DIGEST_BYTES));
+    static BlobId lruBlob(byte[] key) {
+        return new BlobId(Namespace.ofKey(key, Long.BYTES), lastDigest(key));
     }
 
-    static byte[] action(String key) {
-        return key.getBytes(StandardCharsets.UTF_8);
+    /** {@code action_cache}: namespace prefix, then the cache key in UTF-8. */
+    static byte[] action(Namespace namespace, String key) {
+        byte[] prefix = namespace.prefix();
+        byte[] text = key.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(prefix.length + text.length).put(prefix).put(text).array();
+    }
+
+    /** Whether an {@code action_cache} key belongs to {@code namespace}. */
+    static boolean inNamespace(byte[] key, int offset, byte[] prefix) {
+        return key.length >= offset + prefix.length
+                && java.util.Arrays.equals(key, offset, offset + prefix.length, prefix, 0, prefix.length);
+    }
+
+    private static Digest lastDigest(byte[] key) {
+        return Digest.fromBytes(java.util.Arrays.copyOfRange(key, key.length - DIGEST_BYTES, key.length));
     }
 }

@@ -13,6 +13,7 @@ import org.rocksdb.ReadOptions;
 final class RocksBlobReader implements BlobReader {
 
     private final RocksStore store;
+    private final BlobId id;
     private final Digest digest;
     private final BlobMeta meta;
     private final long from;
@@ -23,9 +24,10 @@ final class RocksBlobReader implements BlobReader {
     private boolean finished;
     private boolean closed;
 
-    RocksBlobReader(RocksStore store, Digest digest, BlobMeta meta, long from, long to, ReadOptions readOptions) {
+    RocksBlobReader(RocksStore store, BlobId id, BlobMeta meta, long from, long to, ReadOptions readOptions) {
         this.store = store;
-        this.digest = digest;
+        this.id = id;
+        this.digest = id.digest();
         this.meta = meta;
         this.from = from;
         this.to = to;
@@ -47,7 +49,7 @@ final class RocksBlobReader implements BlobReader {
         }
         while (nextChunk < meta.chunkCount()) {
             long index = nextChunk++;
-            byte[] chunk = store.readChunk(readOptions, digest, index, meta.chunkLength(index));
+            byte[] chunk = store.readChunk(readOptions, id, index, meta.chunkLength(index));
             sha256.update(chunk);
             long chunkStart = index * meta.chunkSize();
             long start = Math.max(from, chunkStart);
@@ -68,11 +70,11 @@ final class RocksBlobReader implements BlobReader {
     private void verifyRest() throws StoreException {
         while (nextChunk < meta.chunkCount()) {
             long index = nextChunk++;
-            sha256.update(store.readChunk(readOptions, digest, index, meta.chunkLength(index)));
+            sha256.update(store.readChunk(readOptions, id, index, meta.chunkLength(index)));
         }
         Digest actual = Digest.fromBytes(sha256.digest());
         if (!actual.equals(digest)) {
-            throw store.quarantine(digest, "its bytes hash to " + actual);
+            throw store.quarantine(id, "its bytes hash to " + actual);
         }
     }
 

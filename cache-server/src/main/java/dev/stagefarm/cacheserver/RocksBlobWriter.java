@@ -15,6 +15,7 @@ import org.rocksdb.WriteBatch;
 final class RocksBlobWriter implements BlobWriter {
 
     private final RocksStore store;
+    private final BlobId id;
     private final Digest digest;
     private final MessageDigest sha256;
     private final byte[] buffer;
@@ -22,9 +23,10 @@ final class RocksBlobWriter implements BlobWriter {
     private int buffered;
     private boolean done;
 
-    private RocksBlobWriter(RocksStore store, Digest digest, UploadState state, MessageDigest sha256) {
+    private RocksBlobWriter(RocksStore store, BlobId id, UploadState state, MessageDigest sha256) {
         this.store = store;
-        this.digest = digest;
+        this.id = id;
+        this.digest = id.digest();
         this.state = state;
         this.sha256 = sha256;
         this.buffer = new byte[state.chunkSize()];
@@ -35,13 +37,13 @@ final class RocksBlobWriter implements BlobWriter {
      * intact (they are hashed again, since a hash state cannot be stored); otherwise starts over.
      * Called under the digest's lock.
      */
-    static RocksBlobWriter resume(RocksStore store, Digest digest, long size, UploadState previous)
+    static RocksBlobWriter resume(RocksStore store, BlobId id, long size, UploadState previous)
             throws StoreException {
         MessageDigest sha256 = Digest.newSha256();
         if (previous != null && previous.size() == size && previous.chunkSize() == RocksStore.CHUNK_SIZE) {
             long intact = 0;
             while (intact < previous.chunksWritten()) {
-                byte[] chunk = store.readUploadChunk(digest, intact, previous.chunkSize());
+                byte[] chunk = store.readUploadChunk(id, intact, previous.chunkSize());
                 if (chunk == null) {
                     break;
                 }
@@ -49,42 +51,42 @@ final class RocksBlobWriter implements BlobWriter {
                 intact++;
             }
             if (intact == previous.chunksWritten()) {
-                return new RocksBlobWriter(store, digest, previous, sha256);
+                return new RocksBlobWriter(store, id, previous, sha256);
             }
             sha256.reset();
         }
         UploadState fresh = new UploadState(size, RocksStore.CHUNK_SIZE, 0, store.clock().millis());
         try (WriteBatch batch = new WriteBatch()) {
-            batch.deleteRange(store.chunksFamily(), Keys.chunk(digest, 0), Keys.chunksEnd(digest));
-            batch.put(store.uploadsFamily(), Keys.digest(digest), fresh.encode());
-            store.write(batch, "starting the upload of " + digest);
+            batch.deleteRange(store.chunksFamily(), Keys.chunk(id, 0), Keys.chunksEnd(id));
+            batch.put(store.uploadsFamily(), Keys.blob(id), fresh.encode());
+            store.write(batch, "starting the upload of " + id);
         } catch (RocksDBException e) {
-            throw new StorageFailureException("starting the upload of " + digest, e);
+            throw new StorageFailureException("starting the upload of " + id, e);
         }
-        return new RocksBlobWriter(store, digest, fresh, sha256);
+        return new RocksBlobWriter(store, id, fresh, sha256);
     }
 
-    Digest digest() {
-        return digest;
+    BlobId id() {
+        return id;
     }
 
     @Override
     public long committedSize() {
-        synchronized (store.lockFor(digest)) {
+        synchronized (store.lockFor(id)) {
             return state.committedBytes();
         }
     }
 
     @Override
     public long position() {
-        synchronized (store.lockFor(digest)) {
+        synchronized (store.lockFor(id)) {
             return state.committedBytes() + buffered;
         }
     }
 
     @Override
     public void write(long offset, ByteBuffer data) throws StoreException {
-        synchronized (store.lockFor(digest)) {
+        synchronized (store.lockFor(id)) {
             checkActive();
             long position = state.committedBytes() + buffered;
             if (offset > position) {
@@ -112,8 +114,8 @@ final class RocksBlobWriter implements BlobWriter {
     private void persistChunk() throws StoreException {
         UploadState next = state.withChunks(state.chunksWritten() + 1);
         try (WriteBatch batch = new WriteBatch()) {
-            batch.put(store.chunksFamily(), Keys.chunk(digest, state.chunksWritten()), buffer);
-            batch.put(store.uploadsFamily(), Keys.digest(digest), next.encode());
+            batch.put(store.chunksFamily(), Keys.chunk(id, state.chunksWritten()), buffer);
+            batch.put(store.uploadsFamily(), Keys.blob(id), next.encode());
             store.write(batch, "storing a chunk of " + digest);
         } catch (RocksDBException e) {
             throw new StorageFailureException("storing a chunk of " + digest, e);
@@ -125,7 +127,7 @@ final class RocksBlobWriter implements BlobWriter {
 
     @Override
     public long commit() throws StoreException {
-        synchronized (store.lockFor(digest)) {
+        synchronized (store.lockFor(id)) {
             checkActive();
             long received = state.committedBytes() + buffered;
             if (received != state.size()) {
@@ -136,17 +138,17 @@ final class RocksBlobWriter implements BlobWriter {
             done = true;
             store.release(this);
             try (WriteBatch batch = new WriteBatch()) {
-                batch.delete(store.uploadsFamily(), Keys.digest(digest));
+                batch.delete(store.uploadsFamily(), Keys.blob(id));
                 if (!actual.equals(digest)) {
-                    batch.deleteRange(store.chunksFamily(), Keys.chunk(digest, 0), Keys.chunksEnd(digest));
+                    batch.deleteRange(store.chunksFamily(), Keys.chunk(id, 0), Keys.chunksEnd(id));
                     store.write(batch, "discarding the upload of " + digest);
                     throw new DigestMismatchException(digest, actual, state.size());
                 }
                 if (buffered > 0) {
-                    batch.put(store.chunksFamily(), Keys.chunk(digest, state.chunksWritten()),
+                    batch.put(store.chunksFamily(), Keys.chunk(id, state.chunksWritten()),
                             java.util.Arrays.copyOf(buffer, buffered));
                 }
-                store.commitNew(batch, digest, state.size(), state.chunkSize());
+                store.commitNew(batch, id, state.size(), state.chunkSize());
                 return state.size();
             } catch (RocksDBException e) {
                 throw new StorageFailureException("committing " + digest, e);
@@ -166,7 +168,7 @@ final class RocksBlobWriter implements BlobWriter {
 
     @Override
     public void close() {
-        synchronized (store.lockFor(digest)) {
+        synchronized (store.lockFor(id)) {
             done = true;
             store.release(this);
         }

@@ -81,6 +81,7 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
     private final ColumnFamilyHandle chunks;
     private final ColumnFamilyHandle meta;
     private final ColumnFamilyHandle actions;
+    private final ColumnFamilyHandle mounts;
     private final ColumnFamilyHandle uploads;
     private final ColumnFamilyHandle lru;
     private final WriteOptions writeOptions;
@@ -91,7 +92,8 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
     private final DigestFilter stored = new DigestFilter();
     private final AtomicLong blobCount = new AtomicLong();
     private final AtomicLong storedBytes = new AtomicLong();
-    private final AtomicLong actionEntries = new AtomicLong();
+    /** Per namespace: blobs, bytes and action results, for its stats and prune. */
+    private final ConcurrentMap<Namespace, NamespaceCounts> counts = new ConcurrentHashMap<>();
     private final AtomicLong evictedBlobs = new AtomicLong();
     private final AtomicLong evictedBytes = new AtomicLong();
     private final AtomicBoolean evictionQueued = new AtomicBoolean();
@@ -100,7 +102,7 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
     /** One eviction or prune at a time. */
     private final Object pruneLock = new Object();
     /** One upload session per digest at a time; stripes serialize each digest's writers. */
-    private final ConcurrentMap<Digest, RocksBlobWriter> activeWriters = new ConcurrentHashMap<>();
+    private final ConcurrentMap<BlobId, RocksBlobWriter> activeWriters = new ConcurrentHashMap<>();
     private final Object[] stripes = new Object[64];
     private volatile boolean closed;
 
@@ -111,6 +113,7 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
         this.chunks = cfs.get(1);
         this.meta = cfs.get(2);
         this.actions = cfs.get(3);
+        this.mounts = cfs.get(4);
         this.uploads = cfs.get(5);
         this.lru = cfs.get(6);
         this.writeOptions = writeOptions;
@@ -167,6 +170,7 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
             RocksStore store = new RocksStore(handles, db, cfs, writeOptions, storeOptions, clock);
             // From here on the store owns the handles (and its maintenance thread): close() frees them.
             try {
+                StoreFormat.migrate(db, cfs);
                 store.dropAbandonedUploads();
                 store.recount();
                 store.startMaintenance();
@@ -227,17 +231,88 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
         return cf;
     }
 
-    // ---- BlobStore ----
+    /** The store as one team sees it: its blobs, action results, stats and prune, nothing else. */
+    public NamespaceStore in(Namespace namespace) {
+        return new NamespaceStore(this, namespace);
+    }
+
+    // ---- BlobStore, ActionCacheStore, StoreAdmin of the default namespace ----
 
     @Override
     public boolean contains(Digest digest) throws StoreException {
-        return loadMeta(digest).isPresent();
+        return contains(new BlobId(Namespace.DEFAULT, digest));
     }
 
     @Override
     public Set<Digest> missing(Collection<Digest> digests) throws StoreException {
+        return missing(Namespace.DEFAULT, digests);
+    }
+
+    @Override
+    public boolean[] present(List<byte[]> sha256s) throws StoreException {
+        return present(Namespace.DEFAULT, sha256s);
+    }
+
+    @Override
+    public long size(Digest digest) throws StoreException {
+        return size(new BlobId(Namespace.DEFAULT, digest));
+    }
+
+    @Override
+    public BlobReader openRead(Digest digest, long offset, long limit) throws StoreException {
+        return openRead(new BlobId(Namespace.DEFAULT, digest), offset, limit);
+    }
+
+    @Override
+    public Optional<BlobWriter> openWrite(Digest digest, long size) throws StoreException {
+        return openWrite(new BlobId(Namespace.DEFAULT, digest), size);
+    }
+
+    @Override
+    public WriteStatus queryWrite(Digest digest) throws StoreException {
+        return queryWrite(new BlobId(Namespace.DEFAULT, digest));
+    }
+
+    @Override
+    public boolean delete(Digest digest) throws StoreException {
+        return delete(new BlobId(Namespace.DEFAULT, digest));
+    }
+
+    @Override
+    public boolean putSmall(Digest digest, byte[] data) throws StoreException {
+        return putSmall(new BlobId(Namespace.DEFAULT, digest), data);
+    }
+
+    @Override
+    public Optional<byte[]> getAction(String key) throws StoreException {
+        return getAction(Namespace.DEFAULT, key);
+    }
+
+    @Override
+    public void putAction(String key, byte[] actionResult) throws StoreException {
+        putAction(Namespace.DEFAULT, key, actionResult);
+    }
+
+    @Override
+    public Usage usage() throws StoreException {
+        return usage(Namespace.DEFAULT);
+    }
+
+    @Override
+    public PruneResult prune(long keepBytes, Duration unusedFor) throws StoreException {
+        return prune(Namespace.DEFAULT, keepBytes, unusedFor);
+    }
+
+    // ---- the same, in a namespace (NamespaceStore calls these) ----
+
+    boolean contains(BlobId id) throws StoreException {
+        return loadMeta(id).isPresent();
+    }
+
+    Set<Digest> missing(Namespace namespace, Collection<Digest> digests) throws StoreException {
         List<Digest> asked = List.copyOf(new LinkedHashSet<>(digests));
-        List<byte[]> keys = asked.stream().map(Keys::digest).toList();
+        byte[] prefix = namespace.prefix();
+        List<byte[]> keys = asked.stream().map(d -> Keys.blob(prefix, Keys.digest(d))).toList();
         List<ColumnFamilyHandle> cfs = java.util.Collections.nCopies(keys.size(), meta);
         try {
             List<byte[]> values = db.multiGetAsList(cfs, keys);
@@ -249,7 +324,7 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
                     missing.add(asked.get(i));
                 } else {
                     // A hit tells the client not to upload: the blob is about to be used.
-                    accessTimes.accessed(asked.get(i), BlobMeta.decode(value).lastAccessMillis(), now);
+                    accessTimes.accessed(new BlobId(namespace, asked.get(i)), BlobMeta.decode(value).lastAccessMillis(), now);
                 }
             }
             return missing;
@@ -258,17 +333,17 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
         }
     }
 
-    @Override
-    public boolean[] present(List<byte[]> sha256s) throws StoreException {
+    boolean[] present(Namespace namespace, List<byte[]> sha256s) throws StoreException {
         boolean[] present = new boolean[sha256s.size()];
-        // Only digests the in-memory filter may hold go to RocksDB (the raw digest is the
-        // blob_meta key); the rest are certainly absent.
+        // Only digests the in-memory filter may hold go to RocksDB; the rest are certainly absent.
         List<Integer> maybe = new ArrayList<>();
         List<byte[]> keys = new ArrayList<>();
+        byte[] prefix = namespace.prefix();
+        long salt = namespace.salt();
         for (int i = 0; i < present.length; i++) {
-            if (stored.mayContain(sha256s.get(i))) {
+            if (stored.mayContain(salt, sha256s.get(i))) {
                 maybe.add(i);
-                keys.add(sha256s.get(i));
+                keys.add(Keys.blob(prefix, sha256s.get(i)));
             }
         }
         if (keys.isEmpty()) {
@@ -283,7 +358,7 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
                     present[maybe.get(k)] = true;
                     long accessed = BlobMeta.decode(value).lastAccessMillis();
                     if (now - accessed >= AccessTimes.GRANULARITY_MILLIS) {
-                        accessTimes.accessed(Keys.digest(keys.get(k)), accessed, now);
+                        accessTimes.accessed(Keys.blobOf(keys.get(k)), accessed, now);
                     }
                 }
             }
@@ -293,18 +368,17 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
         }
     }
 
-    @Override
-    public long size(Digest digest) throws StoreException {
-        return loadMeta(digest).orElseThrow(() -> new BlobNotFoundException(digest)).size();
+    long size(BlobId id) throws StoreException {
+        return loadMeta(id).orElseThrow(() -> new BlobNotFoundException(id.digest())).size();
     }
 
-    @Override
-    public BlobReader openRead(Digest digest, long offset, long limit) throws StoreException {
+    BlobReader openRead(BlobId id, long offset, long limit) throws StoreException {
+        Digest digest = id.digest();
         if (offset < 0 || limit < 0) {
             throw new IllegalArgumentException("offset and limit must not be negative");
         }
-        BlobMeta m = loadMeta(digest).orElseThrow(() -> new BlobNotFoundException(digest));
-        accessTimes.accessed(digest, m.lastAccessMillis(), clock.millis());
+        BlobMeta m = loadMeta(id).orElseThrow(() -> new BlobNotFoundException(digest));
+        accessTimes.accessed(id, m.lastAccessMillis(), clock.millis());
         if (offset > m.size()) {
             throw new InvalidRangeException(digest, offset, m.size());
         }
@@ -317,62 +391,59 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
                 .setSnapshot(db.getSnapshot())
                 .setVerifyChecksums(false)
                 .setFillCache(false);
-        return new RocksBlobReader(this, digest, m, offset, end, readOptions);
+        return new RocksBlobReader(this, id, m, offset, end, readOptions);
     }
 
-    @Override
-    public Optional<BlobWriter> openWrite(Digest digest, long size) throws StoreException {
+    Optional<BlobWriter> openWrite(BlobId id, long size) throws StoreException {
         if (size < 0) {
             throw new IllegalArgumentException("size must not be negative");
         }
-        checkFits(digest, size);
-        synchronized (lockFor(digest)) {
-            if (loadMeta(digest).isPresent()) {
+        checkFits(id.digest(), size);
+        synchronized (lockFor(id)) {
+            if (loadMeta(id).isPresent()) {
                 return Optional.empty();
             }
-            RocksBlobWriter writer = RocksBlobWriter.resume(this, digest, size, loadUpload(digest).orElse(null));
+            RocksBlobWriter writer = RocksBlobWriter.resume(this, id, size, loadUpload(id).orElse(null));
             // Takes over from any earlier writer of this digest: a client resuming after a
             // broken stream must not wait for the server to notice the old one is dead.
-            activeWriters.put(digest, writer);
+            activeWriters.put(id, writer);
             return Optional.of(writer);
         }
     }
 
-    @Override
-    public WriteStatus queryWrite(Digest digest) throws StoreException {
-        Optional<BlobMeta> m = loadMeta(digest);
+    WriteStatus queryWrite(BlobId id) throws StoreException {
+        Optional<BlobMeta> m = loadMeta(id);
         if (m.isPresent()) {
             return new WriteStatus(m.get().size(), true);
         }
-        return new WriteStatus(loadUpload(digest).map(UploadState::committedBytes).orElse(0L), false);
+        return new WriteStatus(loadUpload(id).map(UploadState::committedBytes).orElse(0L), false);
     }
 
-    @Override
-    public boolean delete(Digest digest) throws StoreException {
-        return deleteBlob(digest, -1) >= 0;
+    boolean delete(BlobId id) throws StoreException {
+        return deleteBlob(id, -1) >= 0;
     }
 
-    @Override
-    public boolean putSmall(Digest digest, byte[] data) throws StoreException {
+    boolean putSmall(BlobId id, byte[] data) throws StoreException {
+        Digest digest = id.digest();
         checkFits(digest, data.length);
         Digest actual = Digest.of(data);
         if (!actual.equals(digest)) {
             throw new DigestMismatchException(digest, actual, data.length);
         }
-        synchronized (lockFor(digest)) {
-            if (loadMeta(digest).isPresent()) {
+        synchronized (lockFor(id)) {
+            if (loadMeta(id).isPresent()) {
                 return false;
             }
             try (WriteBatch batch = new WriteBatch()) {
                 for (int index = 0; (long) index * CHUNK_SIZE < data.length || index == 0; index++) {
                     int from = index * CHUNK_SIZE;
                     int to = Math.min(data.length, from + CHUNK_SIZE);
-                    batch.put(chunks, Keys.chunk(digest, index), java.util.Arrays.copyOfRange(data, from, to));
+                    batch.put(chunks, Keys.chunk(id, index), java.util.Arrays.copyOfRange(data, from, to));
                     if (to == data.length) {
                         break;
                     }
                 }
-                commitNew(batch, digest, data.length, CHUNK_SIZE);
+                commitNew(batch, id, data.length, CHUNK_SIZE);
                 return true;
             } catch (RocksDBException e) {
                 throw new StorageFailureException("storing " + digest, e);
@@ -380,8 +451,11 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
         }
     }
 
-    @Override
-    public Usage usage() throws StoreException {
+    /**
+     * The namespace's blobs, bytes, action results, uploads and oldest access; the budget, disk
+     * use and eviction counts are the whole server's (one RocksDB, one --max-size).
+     */
+    Usage usage(Namespace namespace) throws StoreException {
         long disk = 0;
         long oldest = 0;
         try {
@@ -389,35 +463,41 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
                 disk += db.getLongProperty(cf, "rocksdb.total-sst-files-size");
                 disk += db.getLongProperty(cf, "rocksdb.total-blob-file-size");
             }
+            byte[] prefix = namespace.prefix();
             try (RocksIterator it = db.newIterator(lru)) {
-                it.seekToFirst();
-                if (it.isValid()) {
-                    oldest = Keys.lruMillis(it.key());
+                for (it.seekToFirst(); it.isValid(); it.next()) {
+                    if (Keys.inNamespace(it.key(), Long.BYTES, prefix)) {
+                        oldest = Keys.lruMillis(it.key());
+                        break;
+                    }
                 }
             }
             // Exact, not RocksDB's estimate (which counts finished uploads until compaction):
             // only unfinished uploads have rows, so this is a short scan.
             long inProgress = 0;
             try (RocksIterator it = db.newIterator(uploads)) {
-                for (it.seekToFirst(); it.isValid(); it.next()) {
+                for (it.seek(prefix); it.isValid() && Keys.inNamespace(it.key(), 0, prefix); it.next()) {
                     inProgress++;
                 }
             }
-            return new Usage(blobCount.get(), storedBytes.get(), actionEntries.get(), options.maxBytes(), inProgress,
+            NamespaceCounts c = counts(namespace);
+            return new Usage(c.blobs.get(), c.bytes.get(), c.actions.get(), options.maxBytes(), inProgress,
                     disk, evictedBlobs.get(), evictedBytes.get(), oldest);
         } catch (RocksDBException e) {
             throw new StorageFailureException("reading the store's statistics", e);
         }
     }
 
-    /** {@inheritDoc} Pending access times are written first, so a blob read a moment ago counts as used. */
-    @Override
-    public PruneResult prune(long keepBytes, Duration unusedFor) throws StoreException {
+    /**
+     * Prunes one namespace: its least recently used blobs, until its own stored bytes are at most
+     * {@code keepBytes}. Pending access times are written first, so a blob read a moment ago counts as used.
+     */
+    PruneResult prune(Namespace namespace, long keepBytes, Duration unusedFor) throws StoreException {
         if (keepBytes < 0 || unusedFor.isNegative()) {
             throw new IllegalArgumentException("keep bytes and unused-for must not be negative");
         }
         long cutoff = unusedFor.isZero() ? Long.MAX_VALUE : clock.millis() - unusedFor.toMillis();
-        return removeOldest(keepBytes, cutoff, false);
+        return removeOldest(namespace, keepBytes, cutoff);
     }
 
     /**
@@ -428,7 +508,7 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
         if (options.maxBytes() == 0 || storedBytes.get() <= options.maxBytes()) {
             return new PruneResult(0, 0, blobCount.get(), storedBytes.get());
         }
-        PruneResult evicted = removeOldest(options.evictionTarget(), Long.MAX_VALUE, true);
+        PruneResult evicted = removeOldest(null, options.evictionTarget(), Long.MAX_VALUE);
         log.info("cache-server: evicted {} blobs ({} bytes) to stay under --max-size {}; {} bytes stored",
                 evicted.blobsDeleted(), evicted.bytesFreed(), options.maxBytes(), evicted.storedBytes());
         return evicted;
@@ -444,8 +524,8 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
     }
 
     private void writeAccessTimes() throws StoreException {
-        for (Map.Entry<Digest, Long> e : accessTimes.drain().entrySet()) {
-            Digest digest = e.getKey();
+        for (Map.Entry<BlobId, Long> e : accessTimes.drain().entrySet()) {
+            BlobId digest = e.getKey();
             synchronized (lockFor(digest)) {
                 Optional<BlobMeta> current = loadMeta(digest);
                 if (current.isEmpty() || current.get().lastAccessMillis() >= e.getValue()) {
@@ -454,7 +534,7 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
                 BlobMeta before = current.get();
                 BlobMeta after = before.accessedAt(e.getValue());
                 try (WriteBatch batch = new WriteBatch()) {
-                    batch.put(meta, Keys.digest(digest), after.encode());
+                    batch.put(meta, Keys.blob(digest), after.encode());
                     batch.delete(lru, Keys.lru(before.lastAccessMillis(), digest));
                     batch.put(lru, Keys.lru(after.lastAccessMillis(), digest), sizeValue(after.size()));
                     write(batch, "recording access to " + digest);
@@ -465,27 +545,23 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
         }
     }
 
-    // ---- ActionCacheStore ----
-
-    @Override
-    public Optional<byte[]> getAction(String key) throws StoreException {
+    Optional<byte[]> getAction(Namespace namespace, String key) throws StoreException {
         try {
-            return Optional.ofNullable(db.get(actions, Keys.action(key)));
+            return Optional.ofNullable(db.get(actions, Keys.action(namespace, key)));
         } catch (RocksDBException e) {
             throw new StorageFailureException("reading action result " + key, e);
         }
     }
 
-    @Override
-    public void putAction(String key, byte[] actionResult) throws StoreException {
-        byte[] k = Keys.action(key);
+    void putAction(Namespace namespace, String key, byte[] actionResult) throws StoreException {
+        byte[] k = Keys.action(namespace, key);
         // Under a stripe lock so that two first writes of one key count it once.
-        synchronized (stripes[Math.floorMod(key.hashCode(), stripes.length)]) {
+        synchronized (stripes[Math.floorMod(java.util.Arrays.hashCode(k), stripes.length)]) {
             try {
                 boolean known = db.get(actions, k) != null;
                 db.put(actions, writeOptions, k, actionResult);
                 if (!known) {
-                    actionEntries.incrementAndGet();
+                    counts(namespace).actions.incrementAndGet();
                 }
             } catch (RocksDBException e) {
                 throw new StorageFailureException("storing action result " + key, e);
@@ -545,20 +621,20 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
         return clock;
     }
 
-    Object lockFor(Digest digest) {
-        return stripes[Math.floorMod(digest.hashCode(), stripes.length)];
+    Object lockFor(BlobId id) {
+        return stripes[Math.floorMod(id.hashCode(), stripes.length)];
     }
 
     boolean isActive(RocksBlobWriter writer) {
-        return activeWriters.get(writer.digest()) == writer;
+        return activeWriters.get(writer.id()) == writer;
     }
 
     void release(RocksBlobWriter writer) {
-        activeWriters.remove(writer.digest(), writer);
+        activeWriters.remove(writer.id(), writer);
     }
 
     /** A chunk of a blob, checked to exist with the expected length; otherwise the blob is corrupt. */
-    byte[] readChunk(ReadOptions readOptions, Digest digest, long index, int expectedLength) throws StoreException {
+    byte[] readChunk(ReadOptions readOptions, BlobId digest, long index, int expectedLength) throws StoreException {
         byte[] data;
         try {
             data = db.get(chunks, readOptions, Keys.chunk(digest, index));
@@ -575,7 +651,7 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
     }
 
     /** Reads a chunk of an unfinished upload; null when it is missing or the wrong length. */
-    byte[] readUploadChunk(Digest digest, long index, int expectedLength) throws StoreException {
+    byte[] readUploadChunk(BlobId digest, long index, int expectedLength) throws StoreException {
         try {
             byte[] data = db.get(chunks, Keys.chunk(digest, index));
             return data != null && data.length == expectedLength ? data : null;
@@ -585,10 +661,10 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
     }
 
     /** Removes a blob that failed verification and returns the exception to throw. */
-    BlobCorruptException quarantine(Digest digest, String what) throws StoreException {
-        log.error("cache-server: blob {} is corrupt ({}); removing it", digest, what);
-        delete(digest);
-        return new BlobCorruptException(digest, what);
+    BlobCorruptException quarantine(BlobId id, String what) throws StoreException {
+        log.error("cache-server: blob {} is corrupt ({}); removing it", id, what);
+        delete(id);
+        return new BlobCorruptException(id.digest(), what);
     }
 
     /**
@@ -596,16 +672,17 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
      * another upload committed the same digest meanwhile, writes the batch and counts nothing.
      * Called under the digest's lock.
      */
-    void commitNew(WriteBatch batch, Digest digest, long size, int chunkSize) throws StoreException, RocksDBException {
-        if (loadMeta(digest).isPresent()) {
-            write(batch, "finishing a second upload of " + digest);
+    void commitNew(WriteBatch batch, BlobId id, long size, int chunkSize) throws StoreException, RocksDBException {
+        if (loadMeta(id).isPresent()) {
+            write(batch, "finishing a second upload of " + id);
             return;
         }
         long now = clock.millis();
-        batch.put(meta, Keys.digest(digest), new BlobMeta(size, chunkSize, now, now).encode());
-        batch.put(lru, Keys.lru(now, digest), sizeValue(size));
-        write(batch, "committing " + digest);
-        stored.add(Keys.digest(digest));
+        batch.put(meta, Keys.blob(id), new BlobMeta(size, chunkSize, now, now).encode());
+        batch.put(lru, Keys.lru(now, id), sizeValue(size));
+        write(batch, "committing " + id);
+        stored.add(id.namespace().salt(), Keys.digest(id.digest()));
+        counts(id.namespace()).added(size);
         blobCount.incrementAndGet();
         if (storedBytes.addAndGet(size) > options.maxBytes() && options.maxBytes() > 0) {
             requestEviction();
@@ -628,6 +705,15 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
         return uploads;
     }
 
+    /** The database, for {@link MountHeads}, which keeps its rows in {@link #mountsFamily()}. */
+    RocksDB database() {
+        return db;
+    }
+
+    ColumnFamilyHandle mountsFamily() {
+        return mounts;
+    }
+
     void releaseSnapshot(ReadOptions readOptions) {
         // After close the database has released its snapshots, and the handle is gone.
         if (!closed && readOptions.snapshot() != null) {
@@ -638,18 +724,18 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
 
     // ---- internals ----
 
-    private Optional<BlobMeta> loadMeta(Digest digest) throws StoreException {
+    private Optional<BlobMeta> loadMeta(BlobId digest) throws StoreException {
         try {
-            byte[] value = db.get(meta, Keys.digest(digest));
+            byte[] value = db.get(meta, Keys.blob(digest));
             return value == null ? Optional.empty() : Optional.of(BlobMeta.decode(value));
         } catch (RocksDBException e) {
             throw new StorageFailureException("reading the metadata of " + digest, e);
         }
     }
 
-    private Optional<UploadState> loadUpload(Digest digest) throws StoreException {
+    private Optional<UploadState> loadUpload(BlobId digest) throws StoreException {
         try {
-            byte[] value = db.get(uploads, Keys.digest(digest));
+            byte[] value = db.get(uploads, Keys.blob(digest));
             return value == null ? Optional.empty() : Optional.of(UploadState.decode(value));
         } catch (RocksDBException e) {
             throw new StorageFailureException("reading the upload state of " + digest, e);
@@ -667,7 +753,7 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
      * only when its last access is still that time (an eviction must not remove a blob that
      * was read since it was chosen). Returns the bytes freed, or -1 when nothing was deleted.
      */
-    private long deleteBlob(Digest digest, long ifAccessedAt) throws StoreException {
+    private long deleteBlob(BlobId digest, long ifAccessedAt) throws StoreException {
         synchronized (lockFor(digest)) {
             Optional<BlobMeta> found = loadMeta(digest);
             if (found.isEmpty() || (ifAccessedAt >= 0 && found.get().lastAccessMillis() != ifAccessedAt)) {
@@ -675,7 +761,7 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
             }
             BlobMeta m = found.get();
             try (WriteBatch batch = new WriteBatch()) {
-                batch.delete(meta, Keys.digest(digest));
+                batch.delete(meta, Keys.blob(digest));
                 batch.delete(lru, Keys.lru(m.lastAccessMillis(), digest));
                 // Range tombstones slow later reads down; small blobs get point deletes.
                 if (m.chunkCount() <= POINT_DELETE_CHUNKS) {
@@ -689,15 +775,24 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
             } catch (RocksDBException e) {
                 throw new StorageFailureException("deleting " + digest, e);
             }
-            stored.remove(Keys.digest(digest));
+            stored.remove(digest.namespace().salt(), Keys.digest(digest.digest()));
+            counts(digest.namespace()).removed(m.size());
             blobCount.decrementAndGet();
             storedBytes.addAndGet(-m.size());
             return m.size();
         }
     }
 
-    /** Walks {@code blob_lru} from the oldest: deletes while over {@code keepBytes} and older than {@code cutoff}. */
-    private PruneResult removeOldest(long keepBytes, long cutoffMillis, boolean eviction) throws StoreException {
+    /**
+     * Walks {@code blob_lru} from the oldest: deletes while over {@code keepBytes} and older than
+     * {@code cutoff}. A prune names its namespace and counts that namespace's bytes; eviction
+     * ({@code namespace} null) keeps the whole server under --max-size, whichever team's blobs are oldest.
+     */
+    private PruneResult removeOldest(Namespace namespace, long keepBytes, long cutoffMillis) throws StoreException {
+        boolean eviction = namespace == null;
+        AtomicLong bytes = eviction ? storedBytes : counts(namespace).bytes;
+        AtomicLong blobs = eviction ? blobCount : counts(namespace).blobs;
+        byte[] prefix = eviction ? null : namespace.prefix();
         synchronized (pruneLock) {
             flushAccessTimes();
             long deleted = 0;
@@ -706,10 +801,13 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
                 for (it.seekToFirst(); it.isValid() && !closed; it.next()) {
                     byte[] key = it.key();
                     long accessed = Keys.lruMillis(key);
-                    if (accessed >= cutoffMillis || (keepBytes > 0 && storedBytes.get() <= keepBytes)) {
+                    if (accessed >= cutoffMillis || (keepBytes > 0 && bytes.get() <= keepBytes)) {
                         break;
                     }
-                    long size = deleteBlob(Keys.lruDigest(key), accessed);
+                    if (prefix != null && !Keys.inNamespace(key, Long.BYTES, prefix)) {
+                        continue;
+                    }
+                    long size = deleteBlob(Keys.lruBlob(key), accessed);
                     if (size >= 0) {
                         deleted++;
                         freed += size;
@@ -720,8 +818,12 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
                 evictedBlobs.addAndGet(deleted);
                 evictedBytes.addAndGet(freed);
             }
-            return new PruneResult(deleted, freed, blobCount.get(), storedBytes.get());
+            return new PruneResult(deleted, freed, blobs.get(), bytes.get());
         }
+    }
+
+    private NamespaceCounts counts(Namespace namespace) {
+        return counts.computeIfAbsent(namespace, n -> new NamespaceCounts());
     }
 
     private void requestEviction() {
@@ -759,9 +861,12 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
         long bytes = 0;
         try (RocksIterator it = db.newIterator(meta)) {
             for (it.seekToFirst(); it.isValid(); it.next()) {
+                long size = BlobMeta.decode(it.value()).size();
+                BlobId id = Keys.blobOf(it.key());
                 blobs++;
-                bytes += BlobMeta.decode(it.value()).size();
-                stored.add(it.key());
+                bytes += size;
+                counts(id.namespace()).added(size);
+                stored.add(id.namespace().salt(), Keys.digest(id.digest()));
             }
         }
         long indexed = 0;
@@ -774,6 +879,7 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
         try (RocksIterator it = db.newIterator(actions)) {
             for (it.seekToFirst(); it.isValid(); it.next()) {
                 actionCount++;
+                counts(Namespace.ofKey(it.key(), 0)).actions.incrementAndGet();
             }
         }
         if (indexed != blobs) {
@@ -781,7 +887,6 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
         }
         blobCount.set(blobs);
         storedBytes.set(bytes);
-        actionEntries.set(actionCount);
         log.info("cache-server: {} blobs, {} bytes, {} action results{}", blobs, bytes, actionCount,
                 options.maxBytes() > 0 ? "; --max-size " + options.maxBytes() + " bytes" : "; no --max-size");
     }
@@ -789,12 +894,12 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
     private void rebuildLru() throws StoreException {
         log.info("cache-server: rebuilding the least-recently-used index from blob_meta");
         try (WriteBatch batch = new WriteBatch(); RocksIterator it = db.newIterator(meta)) {
-            byte[] end = new byte[Long.BYTES + Keys.DIGEST_BYTES + 1];
+            byte[] end = new byte[Long.BYTES + 1];
             java.util.Arrays.fill(end, (byte) 0xff);
             batch.deleteRange(lru, new byte[0], end);
             for (it.seekToFirst(); it.isValid(); it.next()) {
                 BlobMeta m = BlobMeta.decode(it.value());
-                batch.put(lru, Keys.lru(m.lastAccessMillis(), Keys.digest(it.key())), sizeValue(m.size()));
+                batch.put(lru, Keys.lru(m.lastAccessMillis(), Keys.blobOf(it.key())), sizeValue(m.size()));
             }
             write(batch, "rebuilding the LRU index");
         } catch (RocksDBException e) {
@@ -817,7 +922,7 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
             }
         }
         for (byte[] key : abandoned) {
-            Digest digest = Keys.digest(key);
+            BlobId digest = Keys.blobOf(key);
             try (WriteBatch batch = new WriteBatch()) {
                 batch.delete(uploads, key);
                 batch.deleteRange(chunks, Keys.chunk(digest, 0), Keys.chunksEnd(digest));

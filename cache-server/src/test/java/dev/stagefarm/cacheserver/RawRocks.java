@@ -26,7 +26,7 @@ final class RawRocks {
              RocksDB db = RocksDB.open(options, dir.toString(), descriptors, handles)) {
             try {
                 ColumnFamilyHandle chunks = handles.get(indexOf(names, RocksStore.CHUNKS));
-                byte[] key = Keys.chunk(digest, chunk);
+                byte[] key = Keys.chunk(new BlobId(Namespace.DEFAULT, digest), chunk);
                 byte[] value = db.get(chunks, key);
                 value[offset] ^= 0x5a;
                 db.put(chunks, key, value);

@@ -33,6 +33,14 @@ final class TestServers implements AutoCloseable {
         return new TestServers(server, InProcessChannelBuilder.forName(name).build());
     }
 
+    /** With a --tokens file: callers authenticate, and each team works in its own namespace. */
+    static TestServers withTokens(Path dataDir, Path tokensFile, MeterRegistry registry) throws IOException {
+        String name = InProcessServerBuilder.generateName();
+        CacheServer server = new CacheServer(new CacheServerConfig(HostPort.parse("127.0.0.1:0"), dataDir, 0, tokensFile),
+                registry, InProcessServerBuilder.forName(name)).start();
+        return new TestServers(server, InProcessChannelBuilder.forName(name).build());
+    }
+
     static byte[] randomBytes(int size, long seed) {
         byte[] data = new byte[size];
         new Random(seed).nextBytes(data);

@@ -45,6 +45,8 @@ import java.util.concurrent.Executors;
 final class BuildRun {
 
     private final String buildId;
+    /** The submitter's team: every job of this build carries it to its worker. */
+    private final String team;
     private final BuildRequest request;
     private final Dockerfile dockerfile;
     private final StageGraph graph;
@@ -62,11 +64,12 @@ final class BuildRun {
         Optional<ActionResult> get(String key) throws IOException;
     }
 
-    BuildRun(String buildId, BuildRequest request, Dockerfile dockerfile, StageGraph graph, ContextIndex context,
+    BuildRun(String buildId, String team, BuildRequest request, Dockerfile dockerfile, StageGraph graph, ContextIndex context,
              Map<String, String> globals, ActionLookup cache, BaseImageResolver bases, JobDispatcher dispatcher,
              BuildEvents events, FarmMetrics metrics) {
         this.metrics = metrics;
         this.buildId = buildId;
+        this.team = team;
         this.request = request;
         this.dockerfile = dockerfile;
         this.graph = graph;
@@ -176,7 +179,8 @@ final class BuildRun {
                     List<String> paths = globalPaths(c.sources());
                     String id = artifactId(paths);
                     out.putIfAbsent(id, ArtifactRequest.newBuilder().addAllPaths(paths)
-                        .setKey(CacheKey.of("artifact").add(stageKey).add(paths).build()).build());
+                        // v2: an artifact holds the targets of symlinks named as sources too
+                        .setKey(CacheKey.of("artifact-v2").add(stageKey).add(paths).build()).build());
                 }
             }
         }
@@ -270,7 +274,7 @@ final class BuildRun {
 
     private StageOutcome dispatch(int index, Stage stage, StagePlan plan, List<ArtifactRequest> exports,
                                   Optional<ImageSpec> image, Instant started) {
-        Job.Builder job = Job.newBuilder().setJobId(buildId + "-" + index).setBuildId(buildId)
+        Job.Builder job = Job.newBuilder().setJobId(buildId + "-" + index).setBuildId(buildId).setTeam(team)
             .setStageIndex(index).setStageName(stage.displayName())
             .setBase(plan.base().image().toBuilder().setDescription(plan.base().description()))
             .setContextDigest(request.getContextDigest()).addAllExports(exports)
@@ -281,6 +285,7 @@ final class BuildRun {
             job.addSteps(noCache(stage) ? step : markCached(step));
         }
         image.ifPresent(job::setImage);
+        plan.sourceDateEpoch().ifPresent(t -> job.setSourceDateEpoch(t.getEpochSecond()));
         JobDispatcher.Dispatched done = dispatcher.submit(job.build(), worker -> localBytes(plan, worker),
             event -> {
                 if (event.hasStep()) {

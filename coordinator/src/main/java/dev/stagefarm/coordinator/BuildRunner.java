@@ -41,7 +41,9 @@ final class BuildRunner {
         this.dispatcher = dispatcher;
     }
 
-    void run(BuildRequest request, BuildEvents events) {
+    /** Runs a build of {@code team}: its cache reads and its jobs stay in that team's namespace. */
+    void run(BuildRequest request, String team, BuildEvents events) {
+        CacheClient cache = this.cache.forTeam(team);
         String buildId = UUID.randomUUID().toString().substring(0, 8);
         String fileName = request.getDockerfileName().isEmpty() ? "Dockerfile" : request.getDockerfileName();
         if (!request.getPlatform().isEmpty() && !SUPPORTED_PLATFORMS.contains(request.getPlatform())) {
@@ -55,7 +57,7 @@ final class BuildRunner {
                 request.getTarget().isEmpty() ? Optional.empty() : Optional.of(request.getTarget()));
             ContextManifest manifest = ContextManifest.parseFrom(cache.readBytes(Digest.parse(request.getContextDigest())));
             log.info("build {}: {} stages, {} to build", buildId, df.stages().size(), graph.reachable().size());
-            new BuildRun(buildId, request, df, graph, new ContextIndex(manifest), globalArgs(df, request),
+            new BuildRun(buildId, team, request, df, graph, new ContextIndex(manifest), globalArgs(df, request),
                 cache::getAction, bases, dispatcher, events, metrics).execute();
             return;
         } catch (DockerfileException e) {

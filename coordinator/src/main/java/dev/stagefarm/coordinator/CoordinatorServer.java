@@ -1,6 +1,13 @@
 package dev.stagefarm.coordinator;
 
 import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.common.auth.AuthInterceptor;
+import dev.stagefarm.common.auth.Caller;
+import dev.stagefarm.common.auth.MethodScopes;
+import dev.stagefarm.common.auth.Tokens;
+import dev.stagefarm.proto.farm.CoordinatorGrpc;
+import io.grpc.health.v1.HealthGrpc;
+import java.util.function.Supplier;
 import dev.stagefarm.oci.registry.RegistryClient;
 import io.grpc.Server;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -20,7 +27,11 @@ public final class CoordinatorServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(CoordinatorServer.class);
 
+    /** Logged first on start without a tokens file. */
+    public static final String ANONYMOUS_ACCESS = "coordinator: no --tokens file: accepting every caller (builds and workers)";
+
     private final Server server;
+    private final boolean authenticated;
     private final JobDispatcher dispatcher;
     private final HealthStatusManager health = new HealthStatusManager();
 
@@ -33,6 +44,21 @@ public final class CoordinatorServer implements AutoCloseable {
      */
     public CoordinatorServer(ServerBuilder<?> serverBuilder, CacheClient cache, String cacheAddress,
                              RegistryClient registry, Duration workerWait, MeterRegistry meters) {
+        this(serverBuilder, cache, cacheAddress, registry, workerWait, meters, null);
+    }
+
+    /**
+     * @param tokens the --tokens file's tokens, or null to accept every caller. With tokens, a
+     *               build runs in its submitter's team, and {@code cache} must hold a farm token
+     *               (it acts for each build's team)
+     */
+    public CoordinatorServer(ServerBuilder<?> serverBuilder, CacheClient cache, String cacheAddress,
+                             RegistryClient registry, Duration workerWait, MeterRegistry meters,
+                             Supplier<Tokens> tokens) {
+        this.authenticated = tokens != null;
+        if (tokens != null) {
+            serverBuilder.intercept(new AuthInterceptor("coordinator", tokens, scopes()));
+        }
         WorkerPool pool = new WorkerPool();
         FarmMetrics metrics = new FarmMetrics(meters, pool);
         this.dispatcher = new JobDispatcher(pool, workerWait, metrics);
@@ -44,8 +70,21 @@ public final class CoordinatorServer implements AutoCloseable {
             .build();
     }
 
+    /** The scope each RPC needs: workers need a farm token, builds a token that may write. */
+    private static MethodScopes scopes() {
+        return MethodScopes.builder()
+            .service(CoordinatorGrpc.SERVICE_NAME, Caller.Scope.READ)
+            .method(CoordinatorGrpc.getConnectMethod().getFullMethodName(), Caller.Scope.FARM)
+            .method(CoordinatorGrpc.getBuildMethod().getFullMethodName(), Caller.Scope.WRITE)
+            .service("grpc.reflection.v1.ServerReflection", Caller.Scope.READ)
+            .open(HealthGrpc.SERVICE_NAME)
+            .build();
+    }
+
     public CoordinatorServer start() throws IOException {
-        log.info("coordinator: no --tokens file: accepting every caller (builds and workers)");
+        if (!authenticated) {
+            log.info(ANONYMOUS_ACCESS);
+        }
         server.start();
         log.info("coordinator listening on port {}", server.getPort());
         return this;

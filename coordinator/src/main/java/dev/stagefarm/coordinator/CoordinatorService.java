@@ -75,9 +75,11 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
     @Override
     public void build(BuildRequest request, StreamObserver<BuildEvent> responses) {
         var events = new BuildEvents((ServerCallStreamObserver<BuildEvent>) responses);
+        // The submitter's team, from its token: the build's cache lookups and jobs work there.
+        String team = dev.stagefarm.common.auth.Caller.current().team();
         Thread.ofVirtual().name("build").start(() -> {
             try {
-                builds.run(request, events);
+                builds.run(request, team, events);
                 events.complete();
             } catch (RuntimeException e) {
                 log.error("build failed unexpectedly", e);

@@ -23,7 +23,16 @@ final class Farm implements AutoCloseable {
     static final Path LAUNCHER = REPO.resolve("bin/stagefarm");
     static final String REGISTRY = "127.0.0.1:5000";
 
+    /**
+     * Tokens and TLS of a farm: what the servers are started with, and the farm token (and CA)
+     * coordinator and workers present. {@link #NONE}: the open, plaintext farm.
+     */
+    record Security(List<String> serverArgs, List<String> farmArgs, dev.stagefarm.common.server.ClientSecurity farm) {
+        static final Security NONE = new Security(List.of(), List.of(), dev.stagefarm.common.server.ClientSecurity.NONE);
+    }
+
     private final Path dir;
+    private final Security security;
     private final Map<String, Process> processes = new LinkedHashMap<>();
     final String cache;
     final String coordinator;
@@ -31,15 +40,22 @@ final class Farm implements AutoCloseable {
     final String coordinatorMetrics;
 
     Farm(Path dir, String... workers) throws IOException, InterruptedException {
+        this(dir, Security.NONE, workers);
+    }
+
+    Farm(Path dir, Security security, String... workers) throws IOException, InterruptedException {
         this.dir = dir;
+        this.security = security;
         Tools.requireAll();
         cache = "127.0.0.1:" + freePort();
         coordinator = "127.0.0.1:" + freePort();
         coordinatorMetrics = "127.0.0.1:" + freePort();
-        start("cache-server", "cache-server", "--listen", cache, "--data", dir.resolve("cache").toString());
+        start("cache-server", with(security.serverArgs(), "cache-server", "--listen", cache, "--data",
+            dir.resolve("cache").toString()));
         awaitPort(cache);
-        start("coordinator", "coordinator", "--listen", coordinator, "--cache", cache, "--metrics", coordinatorMetrics,
-            "--registry-mirror", "docker.io=http://" + REGISTRY, "--insecure-registry", REGISTRY);
+        start("coordinator", with(security.farmArgs(), with(security.serverArgs(), "coordinator", "--listen", coordinator,
+            "--cache", cache, "--metrics", coordinatorMetrics,
+            "--registry-mirror", "docker.io=http://" + REGISTRY, "--insecure-registry", REGISTRY)));
         awaitPort(coordinator);
         for (String w : workers) {
             startWorker(w);
@@ -49,7 +65,7 @@ final class Farm implements AutoCloseable {
 
     /** Waits until these workers hold a session with the coordinator, as `stagefarm workers` lists them. */
     void awaitWorkers(String... names) throws InterruptedException {
-        io.grpc.ManagedChannel channel = io.grpc.ManagedChannelBuilder.forTarget(coordinator).usePlaintext().build();
+        io.grpc.ManagedChannel channel = dev.stagefarm.common.server.GrpcChannels.open(coordinator, security.farm());
         try {
             var stub = dev.stagefarm.proto.farm.CoordinatorGrpc.newBlockingStub(channel);
             long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
@@ -71,9 +87,9 @@ final class Farm implements AutoCloseable {
     }
 
     void startWorker(String name) throws IOException {
-        start(name, "worker", "--coordinator", coordinator, "--cache", cache, "--name", name,
+        start(name, with(security.farmArgs(), "worker", "--coordinator", coordinator, "--cache", cache, "--name", name,
             "--root", dir.resolve("workers").resolve(name).toString(),
-            "--registry-mirror", "docker.io=http://" + REGISTRY, "--insecure-registry", REGISTRY);
+            "--registry-mirror", "docker.io=http://" + REGISTRY, "--insecure-registry", REGISTRY));
     }
 
     void stop(String name) throws InterruptedException {
@@ -84,6 +100,13 @@ final class Farm implements AutoCloseable {
                 p.destroyForcibly().waitFor();
             }
         }
+    }
+
+    /** {@code args} followed by {@code extra}. */
+    private static String[] with(List<String> extra, String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(extra);
+        return all.toArray(String[]::new);
     }
 
     private void start(String name, String... args) throws IOException {
@@ -150,6 +173,9 @@ final class Farm implements AutoCloseable {
         pb.environment().remove("LANG");
         pb.environment().remove("LC_CTYPE");
         pb.environment().put("LC_ALL", "C");
+        // Tokens come from the test's flags only, never from the machine's user.
+        pb.environment().remove("STAGEFARM_TOKEN");
+        pb.environment().put("STAGEFARM_CONFIG", "/nonexistent/stagefarm-e2e.properties");
         return pb;
     }
 

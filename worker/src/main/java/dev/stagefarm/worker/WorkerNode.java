@@ -1,6 +1,8 @@
 package dev.stagefarm.worker;
 
 import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.common.auth.TeamChannel;
+import dev.stagefarm.common.server.ClientSecurity;
 import dev.stagefarm.common.server.GrpcChannels;
 import dev.stagefarm.oci.registry.CredentialStore;
 import dev.stagefarm.oci.registry.RegistryClient;
@@ -26,16 +28,26 @@ public final class WorkerNode implements AutoCloseable {
 
     /** How a worker is started; every field has a command-line flag. */
     public record Config(String name, String coordinator, String cache, Path root, RegistryConfig registries,
-                         int slots) {
+                         int slots, ClientSecurity security) {
+
+        /** A farm without tokens or TLS. */
+        public Config(String name, String coordinator, String cache, Path root, RegistryConfig registries, int slots) {
+            this(name, coordinator, cache, root, registries, slots, ClientSecurity.NONE);
+        }
     }
 
     private final ManagedChannel coordinatorChannel;
+    private final ManagedChannel cacheChannel;
     private final CacheClient cache;
     private final WorkerAgent agent;
 
     public WorkerNode(Config config, MeterRegistry meters) throws IOException {
         Path root = Files.createDirectories(config.root()).toRealPath();
-        this.cache = CacheClient.connect(config.cache());
+        // The worker's farm token, acting for the team of the job running on the calling thread
+        // (JobRunner sets it). With a token, a cache call outside a job fails instead of landing
+        // in the farm token's own namespace, which every team's jobs would share.
+        this.cacheChannel = GrpcChannels.open(config.cache(), config.security());
+        this.cache = new CacheClient(TeamChannel.fromContext(cacheChannel, config.security().token() != null));
         RuncExecutor runc;
         try {
             runc = RuncExecutor.open(RuncExecutor.Config.defaults(root));
@@ -49,7 +61,7 @@ public final class WorkerNode implements AutoCloseable {
         RegistryClient registry = new RegistryClient(config.registries(), CredentialStore.fromDockerConfig());
         JobRunner runner = WorkerParts.jobRunner(config.name(), root, snapshots, runc, cache, registry,
             new WorkerMetrics(meters));
-        this.coordinatorChannel = GrpcChannels.open(config.coordinator());
+        this.coordinatorChannel = GrpcChannels.open(config.coordinator(), config.security());
         this.agent = new WorkerAgent(config.name(), config.slots(), coordinatorChannel, runner);
         log.info("worker {}: root {}, coordinator {}, cache {}", config.name(), root, config.coordinator(),
             config.cache());
@@ -65,5 +77,6 @@ public final class WorkerNode implements AutoCloseable {
         agent.close();
         coordinatorChannel.shutdownNow();
         cache.close();
+        cacheChannel.shutdownNow();
     }
 }

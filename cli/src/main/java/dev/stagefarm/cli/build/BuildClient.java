@@ -11,6 +11,7 @@ import dev.stagefarm.proto.farm.BuildResult;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.FarmInfoRequest;
 import io.grpc.ManagedChannel;
+import dev.stagefarm.common.server.ClientSecurity;
 import dev.stagefarm.common.server.GrpcChannels;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
@@ -45,11 +46,19 @@ public final class BuildClient {
 
     /** Runs the build; returns the process exit code. */
     public int build(String coordinatorAddress, Request req) throws IOException {
-        ManagedChannel channel = GrpcChannels.open(coordinatorAddress);
+        return build(coordinatorAddress, ClientSecurity.NONE, req);
+    }
+
+    /**
+     * Runs the build on the farm at {@code coordinatorAddress}, presenting the user's token (and
+     * TLS) to the coordinator and to the cache-server it names; returns the process exit code.
+     */
+    public int build(String coordinatorAddress, ClientSecurity security, Request req) throws IOException {
+        ManagedChannel channel = GrpcChannels.open(coordinatorAddress, security);
         try {
             var coordinator = CoordinatorGrpc.newBlockingStub(channel);
             String cacheAddress = coordinator.getFarmInfo(FarmInfoRequest.getDefaultInstance()).getCacheAddress();
-            try (CacheClient cache = CacheClient.connect(cacheAddress)) {
+            try (CacheClient cache = CacheClient.connect(cacheAddress, security)) {
                 Digest contextDigest = uploadContext(cache, req);
                 BuildRequest.Builder submit = BuildRequest.newBuilder()
                     .setDockerfile(Files.readString(req.dockerfile()))
@@ -86,7 +95,8 @@ public final class BuildClient {
                 return 0;
             }
         } catch (StatusRuntimeException e) {
-            err.println("ERROR: farm at " + coordinatorAddress + " failed: " + e.getStatus());
+            err.println("ERROR: farm at " + coordinatorAddress + " failed: " + e.getStatus().getCode()
+                + (e.getStatus().getDescription() == null ? "" : ": " + e.getStatus().getDescription()));
             return 1;
         } finally {
             channel.shutdownNow();

@@ -80,6 +80,10 @@ public final class BuildCommand implements Callable<Integer> {
     @Mixin
     RegistryOptions registries;
 
+    /** The user's token (and TLS) for the farm given with --coordinator; the embedded farm is open. */
+    @Mixin
+    ClientAuthOptions auth;
+
     @Override
     public Integer call() throws Exception {
         if (!Files.isDirectory(context)) {
@@ -104,7 +108,7 @@ public final class BuildCommand implements Callable<Integer> {
             specs, metadataFile, noCache, registries.config(), noCacheFilter, platform == null ? "" : platform,
             pull, SecretSpec.readAll(secrets));
         if (coordinator != null) {
-            return new BuildClient(System.out, System.err).build(coordinator, request);
+            return new BuildClient(System.out, System.err).build(coordinator, auth.security(), request);
         }
         Path dataDir = data != null ? data
             : Path.of(System.getenv().getOrDefault("STAGEFARM_DATA", "/var/lib/stagefarm"));

@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
 /** {@code stagefarm cache du|prune}: how full a cache-server is, and making room in it. */
 @Command(name = "cache", mixinStandardHelpOptions = true,
     description = "Inspect and prune a cache-server.",
-    subcommands = {CacheCommand.Du.class, CacheCommand.Prune.class})
+    subcommands = {CacheCommand.Du.class, CacheCommand.Prune.class, CacheMountsCommand.class})
 public final class CacheCommand {
 
     /** Docker-style sizes ({@code 20GB}, {@code 512MiB}) for options, with the parser's sentence as the error. */
@@ -42,9 +42,12 @@ public final class CacheCommand {
         @Option(names = {"-v", "--verbose"}, description = "Also show disk use, uploads in progress, evictions.")
         boolean verbose;
 
+        @picocli.CommandLine.Mixin
+        ClientAuthOptions auth;
+
         @Override
         public Integer call() throws Exception {
-            try (CacheClient client = CacheClient.connect(cache)) {
+            try (CacheClient client = CacheClient.connect(cache, auth.security())) {
                 GetStatsResponse s = client.stats();
                 System.out.printf("%-16s %d%n", "Blobs:", s.getBlobCount());
                 System.out.printf("%-16s %s (%d bytes)%n", "Stored:", Units.formatSize(s.getStoredBytes()), s.getStoredBytes());
@@ -84,6 +87,9 @@ public final class CacheCommand {
         @Option(names = "--all", description = "Delete every blob (when neither --keep-storage nor --filter is given).")
         boolean all;
 
+        @picocli.CommandLine.Mixin
+        ClientAuthOptions auth;
+
         @Override
         public Integer call() throws Exception {
             long keep = keepStorage == null ? 0 : parse(() -> Units.parseSize(keepStorage), "--keep-storage");
@@ -95,7 +101,7 @@ public final class CacheCommand {
             if (keepStorage != null && keep == 0) {
                 throw new ParameterException(spec.commandLine(), "--keep-storage 0 would empty the cache; use --all for that");
             }
-            try (CacheClient client = CacheClient.connect(cache)) {
+            try (CacheClient client = CacheClient.connect(cache, auth.security())) {
                 PruneResponse r = client.prune(keep, unusedFor);
                 System.out.printf("Deleted %d blobs, freed %s; %d blobs (%s) remain.%n", r.getBlobsDeleted(),
                         Units.formatSize(r.getBytesFreed()), r.getBlobCount(), Units.formatSize(r.getStoredBytes()));

@@ -29,12 +29,15 @@ public final class CacheServerCommand implements Callable<Integer> {
     @Mixin
     MetricsOption metrics;
 
+    @Mixin
+    ServerSecurityOptions security;
+
     @Override
     public Integer call() throws Exception {
         PrometheusMeterRegistry registry = metrics.registry;
         HostPort address = HostPort.parse(listen);
-        try (CacheServer server = new CacheServer(new CacheServerConfig(address, data, maxSize), registry,
-                 GrpcServers.netty(address)).start();
+        try (CacheServer server = new CacheServer(new CacheServerConfig(address, data, maxSize, security.tokens()), registry,
+                 GrpcServers.netty(address, security.tls())).start();
              MetricsEndpoint endpoint = metrics.serve()) {
             Runtime.getRuntime().addShutdownHook(new Thread(server::close));
             server.awaitTermination();

@@ -1,7 +1,11 @@
 package dev.stagefarm.cli.commands;
 
 import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.common.auth.ReloadingTokens;
+import dev.stagefarm.common.server.ClientSecurity;
 import dev.stagefarm.common.server.GrpcServers;
+import dev.stagefarm.common.server.HostPort;
+import java.time.Clock;
 import dev.stagefarm.common.server.MetricsEndpoint;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import dev.stagefarm.coordinator.CoordinatorServer;
@@ -28,14 +32,31 @@ public final class CoordinatorCommand implements Callable<Integer> {
     MetricsOption metrics;
 
     @Mixin
+    ServerSecurityOptions server;
+
+    /** How the coordinator reaches the cache-server: with a tokens file, a farm token. */
+    @Mixin
+    ClientAuthOptions cacheAuth;
+
+    @Mixin
     RegistryOptions registries;
 
     @Override
     public Integer call() throws Exception {
         PrometheusMeterRegistry meters = metrics.registry;
-        try (CacheClient client = CacheClient.connect(cache);
-             CoordinatorServer server = new CoordinatorServer(GrpcServers.netty(listen), client, cache,
-                 registries.client(), Duration.ofSeconds(workerWaitSeconds), meters).start();
+        ClientSecurity toCache = cacheAuth.security();
+        ReloadingTokens tokens = null;
+        if (server.tokens() != null) {
+            tokens = ReloadingTokens.open(server.tokens(), Clock.systemUTC());
+            if (toCache.token() == null) {
+                System.err.println("error: a coordinator with --tokens reads the cache for each build's team: give it a"
+                    + " token with the farm scope (--token, --token-file or STAGEFARM_TOKEN)");
+                return 2;
+            }
+        }
+        try (CacheClient client = CacheClient.connect(cache, toCache);
+             CoordinatorServer server = new CoordinatorServer(GrpcServers.netty(HostPort.parse(listen), this.server.tls()),
+                 client, cache, registries.client(), Duration.ofSeconds(workerWaitSeconds), meters, tokens).start();
              MetricsEndpoint endpoint = metrics.serve()) {
             Runtime.getRuntime().addShutdownHook(new Thread(server::close));
             server.awaitTermination();

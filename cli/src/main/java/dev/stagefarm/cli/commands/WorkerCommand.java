@@ -32,6 +32,10 @@ public final class WorkerCommand implements Callable<Integer> {
     @Mixin
     MetricsOption metrics;
 
+    /** The worker's farm token (and TLS), for the coordinator and the cache-server. */
+    @Mixin
+    ClientAuthOptions auth;
+
     @Mixin
     RegistryOptions registries;
 
@@ -40,7 +44,7 @@ public final class WorkerCommand implements Callable<Integer> {
         CountDownLatch stop = new CountDownLatch(1);
         PrometheusMeterRegistry meters = metrics.registry;
         try (WorkerNode node = new WorkerNode(new WorkerNode.Config(name, coordinator, cache, root,
-                 registries.config(), slots), meters).start();
+                 registries.config(), slots, auth.security()), meters).start();
              MetricsEndpoint endpoint = metrics.serve()) {
             Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
             stop.await();

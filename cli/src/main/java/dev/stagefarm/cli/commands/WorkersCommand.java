@@ -15,9 +15,12 @@ public final class WorkersCommand implements Callable<Integer> {
     @Option(names = "--coordinator", required = true, description = "The coordinator, HOST:PORT.")
     String coordinator;
 
+    @picocli.CommandLine.Mixin
+    ClientAuthOptions auth;
+
     @Override
-    public Integer call() {
-        ManagedChannel channel = GrpcChannels.open(coordinator);
+    public Integer call() throws java.io.IOException {
+        ManagedChannel channel = GrpcChannels.open(coordinator, auth.security());
         try {
             var reply = CoordinatorGrpc.newBlockingStub(channel).listWorkers(ListWorkersRequest.getDefaultInstance());
             System.out.printf("%-20s %s%n", "NAME", "RUNNING JOBS");

@@ -6,7 +6,8 @@ import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.NettyChannelBuilder;
 
 /**
- * Channels to stagefarm's servers by address: {@code HOST:PORT} over plaintext HTTP/2, or
+ * Channels to stagefarm's servers by address: {@code HOST:PORT} over HTTP/2 (plaintext, or TLS
+ * and a token as a {@link ClientSecurity} says), or
  * {@code inprocess:NAME} for components wired into one process (the embedded farm), which
  * then talk gRPC without a socket.
  */
@@ -20,16 +21,33 @@ public final class GrpcChannels {
      */
     private static final int FLOW_CONTROL_WINDOW = 8 << 20;
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(GrpcChannels.class);
+
     private GrpcChannels() {
     }
 
     public static ManagedChannel open(String address) {
+        return open(address, ClientSecurity.NONE);
+    }
+
+    /**
+     * A channel to {@code address} with a token and TLS as {@code security} says. In-process
+     * channels (the embedded farm) ignore both: they never leave the process.
+     */
+    public static ManagedChannel open(String address, ClientSecurity security) {
         if (address.startsWith(IN_PROCESS)) {
             return InProcessChannelBuilder.forName(address.substring(IN_PROCESS.length())).build();
         }
         HostPort hp = HostPort.parse(address);
-        return NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext()
+        if (security.token() != null && !security.tls() && !isLoopback(hp.host())) {
+            log.warn("sending a token to {} without TLS: anyone on the path can read it; pass --tls-ca", address);
+        }
+        return NettyChannelBuilder.forAddress(hp.host(), hp.port(), security.credentials())
             .flowControlWindow(FLOW_CONTROL_WINDOW).build();
+    }
+
+    private static boolean isLoopback(String host) {
+        return host.equals("localhost") || host.startsWith("127.") || host.equals("::1");
     }
 
     /** A server reachable at {@code inprocess:NAME} by {@link #open}. */

@@ -2,6 +2,7 @@ package dev.stagefarm.common.server;
 
 import io.grpc.Server;
 import io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 
@@ -16,6 +17,15 @@ public final class GrpcServers {
     /** A plaintext Netty server builder bound to {@code address}; port 0 binds a free port. */
     public static NettyServerBuilder netty(HostPort address) {
         return NettyServerBuilder.forAddress(address.toSocketAddress());
+    }
+
+    /**
+     * A Netty server builder bound to {@code address}, serving TLS (or mutual TLS) as {@code tls} says.
+     *
+     * @throws IOException when a certificate or key file is missing or unreadable (the message names it)
+     */
+    public static NettyServerBuilder netty(HostPort address, ServerTls tls) throws IOException {
+        return NettyServerBuilder.forAddress(address.toSocketAddress(), tls.credentials());
     }
 
     /** Parses {@code host:port} and returns {@link #netty(HostPort)}. */

@@ -61,6 +61,16 @@ public final class JobRunner implements WorkerAgent.JobHandler {
 
     @Override
     public JobResult run(Job job, Consumer<JobEvent> events) {
+        // The one place a job's team is set: every cache call the job makes, through whichever
+        // component, carries it (the worker's cache channel reads it, see WorkerNode).
+        try {
+            return dev.stagefarm.common.auth.TeamChannel.callAs(job.getTeam(), () -> runInTeam(job, events));
+        } catch (Exception e) {
+            throw new IllegalStateException("job " + job.getJobId() + " failed unexpectedly", e);
+        }
+    }
+
+    private JobResult runInTeam(Job job, Consumer<JobEvent> events) {
         Instant started = Instant.now();
         AtomicLong fetched = new AtomicLong();
         JobResult.Builder result = JobResult.newBuilder().setJobId(job.getJobId()).setStageKey(job.getStageKey())
@@ -96,7 +106,7 @@ public final class JobRunner implements WorkerAgent.JobHandler {
                 result.addArtifacts(exportArtifact(chain, export));
             }
             if (job.hasImage()) {
-                result.setImage(images.assemble(job.getImage(), imageLayers, stepsWithLayer));
+                result.setImage(images.assemble(job.getImage(), imageLayers, stepsWithLayer, sourceDateEpoch(job)));
             }
             result.addAllLayers(imageLayers).setOk(true);
             metrics.jobsOk.increment();
@@ -110,6 +120,10 @@ public final class JobRunner implements WorkerAgent.JobHandler {
         }
         metrics.fetchedBytes.increment(fetched.get());
         return result.setFetchedBytes(fetched.get()).setFinishedAt(Instant.now().toString()).build();
+    }
+
+    private static Optional<Instant> sourceDateEpoch(Job job) {
+        return job.hasSourceDateEpoch() ? Optional.of(Instant.ofEpochSecond(job.getSourceDateEpoch())) : Optional.empty();
     }
 
     private static String describeBase(Job job) {
@@ -154,7 +168,9 @@ public final class JobRunner implements WorkerAgent.JobHandler {
             // handed the old snapshot, and a cached step must get exactly its cached layer.
             String runKey = "run:" + job.getJobId() + ":" + i;
             Path committed = active.commit(runKey);
-            layer = layers.publish(committed);
+            try (ReadOnlyView below = snapshots.mountReadOnly(lowers)) {
+                layer = layers.publish(committed, below.path(), sourceDateEpoch(job));
+            }
             if (layer.isPresent()) {
                 snapshots.alias(runKey, LayerStore.snapshotKey(layer.get()));
             }

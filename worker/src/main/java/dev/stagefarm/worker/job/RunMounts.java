@@ -7,6 +7,7 @@ import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.RunMount;
 import dev.stagefarm.proto.farm.SecretMount;
 import dev.stagefarm.proto.farm.StageSource;
+import dev.stagefarm.worker.cachemount.SharedCacheMounts;
 import dev.stagefarm.worker.exec.ProcessSpec.ExtraMount;
 import dev.stagefarm.worker.fs.RootPath;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
@@ -44,6 +45,8 @@ final class RunMounts {
     private final OverlaySnapshotter snapshots;
     private final LayerStore layers;
     private final Map<String, ReentrantLock> cacheLocks = new ConcurrentHashMap<>();
+    /** Cache mounts shared by the farm through the cache-server; null: only on this worker. */
+    private final SharedCacheMounts shared;
 
     /**
      * @param cacheRoot where cache mounts persist
@@ -51,6 +54,13 @@ final class RunMounts {
      */
     RunMounts(Path cacheRoot, Path scratchRoot, ContextMaterializer contexts, StageChains chains,
               OverlaySnapshotter snapshots, LayerStore layers) {
+        this(cacheRoot, scratchRoot, contexts, chains, snapshots, layers, null);
+    }
+
+    /** @param shared cache mounts shared by the farm; null keeps them on this worker only */
+    RunMounts(Path cacheRoot, Path scratchRoot, ContextMaterializer contexts, StageChains chains,
+              OverlaySnapshotter snapshots, LayerStore layers, SharedCacheMounts shared) {
+        this.shared = shared;
         this.cacheRoot = cacheRoot;
         this.scratchRoot = scratchRoot;
         this.contexts = contexts;
@@ -127,7 +137,13 @@ final class RunMounts {
                         Files.setAttribute(f, "unix:mode", m.getFile().getMode() == 0 ? 0644 : m.getFile().getMode());
                         p.mounts.add(new ExtraMount(m.getTarget(), "bind", f.toString(), List.of("rbind", "ro")));
                     }
-                    case CACHE -> cache(m.getTarget(), m.getCache(), p);
+                    case CACHE -> {
+                        if (shared != null) {
+                            sharedCache(job, m.getTarget(), m.getCache(), p);
+                        } else {
+                            cache(m.getTarget(), m.getCache(), p);
+                        }
+                    }
                     case SECRET -> secret(job, m.getTarget(), m.getSecret(), p);
                     case BIND -> bind(job, m.getTarget(), m.getBind(), p, fetched);
                     case KIND_NOT_SET -> throw new MountException("empty mount for " + m.getTarget());
@@ -176,6 +192,26 @@ final class RunMounts {
             }
         }
         p.mounts.add(new ExtraMount(target, "bind", dir.toString(), List.of("rbind", "rw")));
+    }
+
+    /** A cache mount the whole farm shares: published to the cache-server when the RUN ends. */
+    private void sharedCache(Job job, String target, CacheMount c, Prepared p) throws IOException, MountException {
+        SharedCacheMounts.Session session;
+        try {
+            session = shared.open(job.getTeam(), c.getId(), c.getSharing(),
+                new SharedCacheMounts.RootOptions(c.getUid(), c.getGid(), c.getMode()));
+        } catch (dev.stagefarm.cacheclient.CacheException e) {
+            if (e.code() != io.grpc.Status.Code.UNIMPLEMENTED) {
+                throw new MountException("cache " + c.getId() + ": " + e.getMessage());
+            }
+            // a cache-server from before shared mounts: keep the cache on this worker, as then
+            cache(target, c, p);
+            return;
+        } catch (IOException e) {
+            throw new MountException("cache " + c.getId() + ": " + e.getMessage());
+        }
+        p.undo.add(session); // after the RUN: publish its changes, then end the use (and a lease)
+        p.mounts.add(new ExtraMount(target, "bind", session.dir().toString(), List.of("rbind", "rw")));
     }
 
     private static void secret(Job job, String target, SecretMount s, Prepared p) throws IOException, MountException {

@@ -57,13 +57,19 @@ public final class StepExecutor {
      */
     StepExecutor(RuncExecutor runc, ContextMaterializer contexts, StageChains chains, OverlaySnapshotter snapshots,
                  LayerStore layers, Path workRoot) {
+        this(runc, contexts, chains, snapshots, layers, workRoot, null);
+    }
+
+    /** @param sharedCaches RUN --mount=type=cache shared by the farm; null keeps caches on this worker */
+    StepExecutor(RuncExecutor runc, ContextMaterializer contexts, StageChains chains, OverlaySnapshotter snapshots,
+                 LayerStore layers, Path workRoot, dev.stagefarm.worker.cachemount.SharedCacheMounts sharedCaches) {
         this.runc = runc;
         this.contexts = contexts;
         this.chains = chains;
         this.snapshots = snapshots;
         this.layers = layers;
         this.mounts = new RunMounts(workRoot.resolve("cache-mounts"), workRoot.resolve("run-scratch"), contexts, chains,
-            snapshots, layers);
+            snapshots, layers, sharedCaches);
         this.scratch = workRoot.resolve("copy-sources");
     }
 
@@ -184,9 +190,10 @@ public final class StepExecutor {
             }
             default -> { }
         }
-        // COPY from the build context: files arrive owned by root unless --chown says otherwise
+        // COPY from the build context: the materialized context is owned by root, so files arrive
+        // owned by root unless --chown says otherwise, while ADD keeps a local archive's own owners
         Path context = contexts.materialize(Digest.parse(job.getContextDigest()), fetched);
-        doCopy(where, op, context, rootfs, Optional.of(owner.orElse(Owner.ROOT)), chmod);
+        doCopy(where, op, context, rootfs, owner, chmod);
     }
 
     /** Sources that exist only for this step (heredoc files, a download, an image) go through a scratch dir. */

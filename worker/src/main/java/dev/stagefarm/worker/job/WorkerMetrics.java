@@ -1,5 +1,6 @@
 package dev.stagefarm.worker.job;
 
+import dev.stagefarm.worker.cachemount.MountSyncMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -13,6 +14,7 @@ public final class WorkerMetrics {
     final Counter stepsCached;
     final Counter fetchedBytes;
     final Timer stepDuration;
+    final MountSyncMetrics mounts;
 
     public WorkerMetrics(MeterRegistry registry) {
         jobsOk = Counter.builder("stagefarm.worker.jobs").tag("result", "ok").register(registry);
@@ -23,5 +25,6 @@ public final class WorkerMetrics {
             .description("bytes fetched from the cache-server for jobs (registry pulls not counted)")
             .register(registry);
         stepDuration = Timer.builder("stagefarm.worker.step.duration").publishPercentileHistogram().register(registry);
+        mounts = new MountSyncMetrics(registry);
     }
 }

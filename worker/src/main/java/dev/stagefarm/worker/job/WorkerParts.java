@@ -2,6 +2,7 @@ package dev.stagefarm.worker.job;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.oci.registry.RegistryClient;
+import dev.stagefarm.worker.cachemount.SharedCacheMounts;
 import dev.stagefarm.worker.exec.RuncExecutor;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import java.io.IOException;
@@ -20,7 +21,9 @@ public final class WorkerParts {
         LayerStore layers = new LayerStore(blobs, cache, registry, snapshots, root.resolve("artifacts"));
         ContextMaterializer contexts = new ContextMaterializer(root.resolve("contexts"), cache, blobs);
         StageChains chains = new StageChains(root.resolve("stages"));
-        StepExecutor steps = new StepExecutor(runc, contexts, chains, snapshots, layers, root);
+        SharedCacheMounts sharedCaches = new SharedCacheMounts(root.resolve("cache-mounts"), cache, metrics.mounts,
+            SharedCacheMounts.MAX_FILE_BYTES);
+        StepExecutor steps = new StepExecutor(runc, contexts, chains, snapshots, layers, root, sharedCaches);
         return new JobRunner(name, snapshots, cache, layers, chains, steps, new ImageAssembler(cache, layers), metrics);
     }
 }

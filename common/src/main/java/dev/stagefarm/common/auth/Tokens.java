@@ -1,0 +1,44 @@
+package dev.stagefarm.common.auth;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The tokens a server accepts, as read from its tokens file: only their sha256 hashes, each
+ * with the caller it stands for, and the caller a request without a token becomes (none:
+ * such requests are refused).
+ */
+public record Tokens(List<Entry> entries, Optional<Caller> anonymous) {
+
+    /** One accepted token: the sha256 of its text and who presents it. */
+    public record Entry(byte[] sha256, Caller caller) {}
+
+    public Tokens {
+        entries = List.copyOf(entries);
+    }
+
+    /**
+     * The caller whose token this is. Every entry is compared, in constant time, so the time an
+     * answer takes says nothing about how close a guess came to a stored hash.
+     */
+    public Optional<Caller> lookUp(String token) {
+        byte[] presented = sha256(token);
+        Caller found = null;
+        for (Entry entry : entries) {
+            if (MessageDigest.isEqual(entry.sha256(), presented) && found == null) {
+                found = entry.caller();
+            }
+        }
+        return Optional.ofNullable(found);
+    }
+
+    public static byte[] sha256(String token) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+    }
+}

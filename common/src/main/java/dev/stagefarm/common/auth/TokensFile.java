@@ -1,0 +1,129 @@
+package dev.stagefarm.common.auth;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Reads a tokens file (the {@code --tokens FILE} of cache-server and coordinator):
+ *
+ * <pre>{@code
+ * {"anonymous": {"team": "public", "scopes": ["read"]},
+ *  "tokens": [{"name": "alice", "team": "team-a", "scopes": ["read", "write"], "sha256": "<64 hex>"}]}
+ * }</pre>
+ *
+ * Every problem is reported with the file, the entry and what to write instead.
+ */
+public final class TokensFile {
+
+    /** Team names: lower-case letters, digits, '.', '_', '-'; they become RocksDB key prefixes and log fields. */
+    public static final Pattern TEAM = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private TokensFile() {}
+
+    public static Tokens read(Path file) throws InvalidTokensException {
+        JsonNode root;
+        try {
+            root = JSON.readTree(Files.readString(file));
+        } catch (NoSuchFileException e) {
+            throw new InvalidTokensException(file, "the file does not exist");
+        } catch (JsonProcessingException e) {
+            throw new InvalidTokensException(file, "it is not valid JSON (" + e.getOriginalMessage()
+                    + " at line " + e.getLocation().getLineNr() + ")");
+        } catch (IOException e) {
+            throw new InvalidTokensException(file, "it cannot be read: " + e.getMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw new InvalidTokensException(file, "it must hold a JSON object with \"tokens\" (and optionally \"anonymous\")");
+        }
+        for (var names = root.fieldNames(); names.hasNext(); ) {
+            String field = names.next();
+            if (!field.equals("tokens") && !field.equals("anonymous")) {
+                throw new InvalidTokensException(file, "unknown field \"" + field + "\"; only \"tokens\" and \"anonymous\" are read");
+            }
+        }
+        JsonNode list = root.path("tokens");
+        if (!list.isMissingNode() && !list.isArray()) {
+            throw new InvalidTokensException(file, "\"tokens\" must be a list of {name, team, scopes, sha256}");
+        }
+        List<Tokens.Entry> entries = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        Set<String> hashes = new HashSet<>();
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode node = list.get(i);
+            String where = "tokens[" + i + "]";
+            String name = text(file, node, "name", where);
+            where = "token \"" + name + "\"";
+            if (!names.add(name)) {
+                throw new InvalidTokensException(file, "two tokens are named \"" + name + "\"; names must be unique (they appear in logs)");
+            }
+            String hex = text(file, node, "sha256", where).toLowerCase(Locale.ROOT);
+            if (!hex.matches("[0-9a-f]{64}")) {
+                throw new InvalidTokensException(file, where + ": \"sha256\" must be 64 hex digits, the sha256 of the token"
+                        + " (stagefarm token new prints a token and its entry)");
+            }
+            if (!hashes.add(hex)) {
+                throw new InvalidTokensException(file, where + " has the same sha256 as another token");
+            }
+            Caller caller = new Caller(name, team(file, node, where), scopes(file, node, where));
+            entries.add(new Tokens.Entry(HexFormat.of().parseHex(hex), caller));
+        }
+        Optional<Caller> anonymous = Optional.empty();
+        JsonNode anon = root.path("anonymous");
+        if (!anon.isMissingNode() && !anon.isNull()) {
+            anonymous = Optional.of(new Caller("anonymous", team(file, anon, "anonymous"), scopes(file, anon, "anonymous")));
+            if (anonymous.get().may(Caller.Scope.FARM)) {
+                throw new InvalidTokensException(file, "anonymous callers cannot have the \"farm\" scope: it lets a caller act for any team");
+            }
+        }
+        if (entries.isEmpty() && anonymous.isEmpty()) {
+            throw new InvalidTokensException(file, "it lists no tokens and no anonymous access, so nobody could call the server");
+        }
+        return new Tokens(entries, anonymous);
+    }
+
+    private static String text(Path file, JsonNode node, String field, String where) throws InvalidTokensException {
+        JsonNode value = node.path(field);
+        if (!value.isTextual() || value.asText().isBlank()) {
+            throw new InvalidTokensException(file, where + " needs \"" + field + "\" as a non-empty string");
+        }
+        return value.asText();
+    }
+
+    private static String team(Path file, JsonNode node, String where) throws InvalidTokensException {
+        String team = text(file, node, "team", where);
+        if (!TEAM.matcher(team).matches()) {
+            throw new InvalidTokensException(file, where + ": team \"" + team + "\" must be 1-63 lower-case letters,"
+                    + " digits, '.', '_' or '-', starting with a letter or digit");
+        }
+        return team;
+    }
+
+    private static Set<Caller.Scope> scopes(Path file, JsonNode node, String where) throws InvalidTokensException {
+        JsonNode list = node.path("scopes");
+        if (!list.isArray() || list.isEmpty()) {
+            throw new InvalidTokensException(file, where + " needs \"scopes\": a list of read, write, admin, farm");
+        }
+        Set<Caller.Scope> scopes = EnumSet.noneOf(Caller.Scope.class);
+        for (JsonNode scope : list) {
+            scopes.add(Scopes.parse(scope.asText()).orElseThrow(() -> new InvalidTokensException(file,
+                    where + ": unknown scope \"" + scope.asText() + "\"; scopes are read, write, admin, farm")));
+        }
+        return scopes;
+    }
+}

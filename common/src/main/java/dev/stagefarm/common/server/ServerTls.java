@@ -1,0 +1,68 @@
+package dev.stagefarm.common.server;
+
+import io.grpc.InsecureServerCredentials;
+import io.grpc.ServerCredentials;
+import io.grpc.TlsServerCredentials;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * TLS of a server port ({@code --tls-cert}, {@code --tls-key}, {@code --tls-client-ca}).
+ *
+ * @param cert     PEM certificate chain the server presents
+ * @param key      its PEM private key, PKCS#8 ({@code BEGIN PRIVATE KEY}; {@code openssl genpkey} writes that)
+ * @param clientCa PEM CA certificates; when given, clients must present a certificate signed by one
+ *                 (mutual TLS), or null
+ */
+public record ServerTls(Path cert, Path key, Path clientCa) {
+
+    /** No TLS: plaintext HTTP/2. */
+    public static final ServerTls NONE = new ServerTls(null, null, null);
+
+    public ServerTls {
+        if ((cert == null) != (key == null)) {
+            throw new IllegalArgumentException("TLS needs both --tls-cert and --tls-key");
+        }
+        if (clientCa != null && cert == null) {
+            throw new IllegalArgumentException("--tls-client-ca needs --tls-cert and --tls-key: client certificates are checked only over TLS");
+        }
+    }
+
+    public boolean enabled() {
+        return cert != null;
+    }
+
+    /** The gRPC credentials; reads the files now, so a bad path or PEM fails at start with its name. */
+    public ServerCredentials credentials() throws IOException {
+        if (!enabled()) {
+            return InsecureServerCredentials.create();
+        }
+        try {
+            TlsServerCredentials.Builder builder = TlsServerCredentials.newBuilder()
+                    .keyManager(readable(cert, "--tls-cert").toFile(), readable(key, "--tls-key").toFile());
+            if (clientCa != null) {
+                builder.trustManager(readable(clientCa, "--tls-client-ca").toFile())
+                        .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE);
+            }
+            return builder.build();
+        } catch (IOException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new IOException("cannot use --tls-cert " + cert + " / --tls-key " + key
+                    + " (PEM certificate and PKCS#8 PEM key expected): " + e.getMessage(), e);
+        }
+    }
+
+    /** How the port is served, for the start log line. */
+    public String describe() {
+        return !enabled() ? "plaintext" : clientCa == null ? "TLS" : "mutual TLS (client certificates from " + clientCa + ")";
+    }
+
+    static Path readable(Path file, String option) throws IOException {
+        if (!Files.isReadable(file)) {
+            throw new IOException(option + " " + file + " does not exist or cannot be read");
+        }
+        return file;
+    }
+}
