@@ -63,7 +63,7 @@ final class BuildKitBuilder {
             docker(work, "rm", "-v", cid);
         }
         JsonNode config = ConformanceCase.JSON.readTree(docker(work, "image", "inspect", tag, "--format", "{{json .Config}}"));
-        return new BuildOutcome("BuildKit", result, new BuiltImage(rootfs, config, history(work, tag), started));
+        return new BuildOutcome("BuildKit", result, new BuiltImage(rootfs, config, history(work, tag), "", started));
     }
 
     /** created_by of each history entry, oldest first ({@code docker history} lists newest first). */

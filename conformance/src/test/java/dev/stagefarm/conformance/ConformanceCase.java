@@ -23,9 +23,9 @@ record ConformanceCase(String name, Path dir, JsonNode spec) {
     static final ObjectMapper JSON = new ObjectMapper();
 
     private static final Set<String> KEYS = Set.of("about", "differential", "dockerfile", "target", "build-args",
-        "context", "fails", "files", "dirs", "config", "env", "history", "known-differences");
+        "context", "fails", "files", "dirs", "config", "env", "history", "created", "known-differences");
     static final Set<String> FILE_KEYS = Set.of("absent", "type", "content", "sha256", "size", "mode", "uid", "gid",
-        "target", "hardlink", "children");
+        "target", "hardlink", "children", "mtime");
     private static final Set<String> CONTEXT_KEYS = Set.of("mode", "symlink", "hardlink", "mkdir", "write");
 
     /** Every case directory below {@code root} (cases/ or pending/), sorted by name. */
@@ -62,15 +62,15 @@ record ConformanceCase(String name, Path dir, JsonNode spec) {
         unknown(spec.path("context"), CONTEXT_KEYS, "context.");
         unknown(spec.path("fails"), Set.of("message", "line"), "fails.");
         for (JsonNode h : spec.path("history")) {
-            unknown(h, Set.of("created_by", "empty_layer"), "history[].");
+            unknown(h, Set.of("created_by", "empty_layer", "created"), "history[].");
         }
         if (!Files.isRegularFile(dir.resolve(dockerfile()))) {
             throw invalid("no " + dockerfile() + " in " + dir);
         }
         boolean checksSomething = spec.has("fails") || spec.has("files") || spec.has("dirs") || spec.has("config")
-            || spec.has("env") || spec.has("history");
+            || spec.has("env") || spec.has("history") || spec.has("created");
         if (!checksSomething) {
-            throw invalid("checks nothing: add files, dirs, config, env, history or fails");
+            throw invalid("checks nothing: add files, dirs, config, env, history, created or fails");
         }
     }
 

@@ -27,6 +27,9 @@ final class Expectations {
         e.config(image.config());
         e.env(image.config());
         e.history(image.history());
+        if (c.spec().has("created")) {
+            e.expect("image", "created", c.spec().get("created").asText(), image.created());
+        }
         return e.problems;
     }
 
@@ -95,6 +98,9 @@ final class Expectations {
                     problems.add(path + ": should be hard-linked with " + other + ", is linked with " + node.hardlinks());
                 }
             }
+            if (want.has("mtime")) {
+                expect(path, "mtime", want.get("mtime").asLong(), node.mtimeSeconds());
+            }
             if (want.has("children")) {
                 expect(path, "number of children", want.get("children").asInt(), tree.children(path).size());
             }
@@ -156,6 +162,10 @@ final class Expectations {
             if (w.has("created_by") && !Pattern.compile(w.get("created_by").asText()).matcher(createdBy).find()) {
                 problems.add("history[" + (offset + i) + "].created_by: \"" + createdBy + "\" does not match /"
                     + w.get("created_by").asText() + "/");
+            }
+            if (w.has("created")) {
+                expect("history[" + (offset + i) + "] " + createdBy, "created", w.get("created").asText(),
+                    got.path("created").asText(""));
             }
             if (w.has("empty_layer")) {
                 expect("history[" + (offset + i) + "] " + createdBy, "empty_layer", w.get("empty_layer").asBoolean(),

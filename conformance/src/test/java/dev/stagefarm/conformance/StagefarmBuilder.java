@@ -55,7 +55,8 @@ final class StagefarmBuilder {
         Files.delete(oci); // the layout holds the same bytes
         JsonNode image = imageConfig(layout);
         return new BuildOutcome("stagefarm", result,
-            new BuiltImage(bundle.resolve("rootfs"), image.path("config"), image.path("history"), started));
+            new BuiltImage(bundle.resolve("rootfs"), image.path("config"), image.path("history"),
+                image.path("created").asText(""), started));
     }
 
     private static JsonNode imageConfig(Path layout) throws IOException {

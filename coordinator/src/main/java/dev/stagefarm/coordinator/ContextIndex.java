@@ -42,8 +42,56 @@ final class ContextIndex {
         for (String root : roots) {
             out.add(entries.get(root));
             out.addAll(entries.subMap(root + "/", root + "/\uffff").values());
+            if (entries.get(root).getType() == ContextEntry.Type.SYMLINK) {
+                // the worker copies what a symlink source points to: key the step on that too
+                String target = resolve(root);
+                if (target != null && target.isEmpty()) {
+                    out.addAll(entries.values());
+                    continue;
+                }
+                if (target == null || !entries.containsKey(target)) {
+                    throw new MissingSourceException(source);
+                }
+                out.add(entries.get(target));
+                out.addAll(entries.subMap(target + "/", target + "/\uffff").values());
+            }
         }
         return out;
+    }
+
+    /**
+     * The context path a path names once every symlink in it is followed inside the context
+     * (an absolute target starts at the context root); "" for the root, null for a link loop.
+     */
+    private String resolve(String path) {
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(List.of(path.split("/")));
+        java.util.ArrayDeque<String> done = new java.util.ArrayDeque<>();
+        for (int links = 0; !todo.isEmpty(); ) {
+            String part = todo.poll();
+            if (part.isEmpty() || part.equals(".")) {
+                continue;
+            }
+            if (part.equals("..")) {
+                done.pollLast();
+                continue;
+            }
+            done.addLast(part);
+            ContextEntry e = entries.get(String.join("/", done));
+            if (e != null && e.getType() == ContextEntry.Type.SYMLINK) {
+                if (++links > 255) {
+                    return null;
+                }
+                done.pollLast();
+                if (e.getLinkTarget().startsWith("/")) {
+                    done.clear();
+                }
+                List<String> parts = List.of(e.getLinkTarget().split("/"));
+                for (int i = parts.size() - 1; i >= 0; i--) {
+                    todo.addFirst(parts.get(i));
+                }
+            }
+        }
+        return String.join("/", done);
     }
 
     /**
@@ -91,6 +139,9 @@ final class ContextIndex {
         for (ContextEntry e : selected) {
             key.add(e.getPath()).add(e.getType().name()).add(Integer.toOctalString(e.getMode()))
                 .add(e.getType() == ContextEntry.Type.SYMLINK ? e.getLinkTarget() : e.getDigest());
+            if (e.getType() == ContextEntry.Type.HARDLINK) {
+                key.add(e.getLinkTarget());
+            }
         }
     }
 

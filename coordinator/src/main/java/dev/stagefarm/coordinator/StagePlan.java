@@ -2,7 +2,9 @@ package dev.stagefarm.coordinator;
 
 import dev.stagefarm.proto.farm.History;
 import dev.stagefarm.proto.farm.Step;
+import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -10,9 +12,10 @@ import java.util.Set;
  *
  * @param stageKey the key of the stage's last filesystem step (its base's key if it has none)
  * @param sourceStages stages whose files this stage copies ({@code COPY --from})
+ * @param sourceDateEpoch the build's SOURCE_DATE_EPOCH, if it has one (see {@link SourceDateEpoch})
  */
 record StagePlan(StageBase base, List<Step> steps, String stageKey, ImageConfigEditor config,
-                 List<History> history, Set<Integer> sourceStages) {
+                 List<History> history, Set<Integer> sourceStages, Optional<Instant> sourceDateEpoch) {
 
     StagePlan {
         steps = List.copyOf(steps);

@@ -79,7 +79,13 @@ final class StagePlanner {
     }
 
     StagePlan plan(Stage stage, StageBase base) throws DockerfileException {
-        State s = new State(stage, base);
+        Optional<java.time.Instant> epoch;
+        try {
+            epoch = SourceDateEpoch.of(in.buildArg(SourceDateEpoch.NAME), in.globalArgs());
+        } catch (InvalidValueException e) {
+            throw new DockerfileException(in.fileName(), stage.line(), Optional.of("FROM"), e.getMessage());
+        }
+        State s = new State(stage, base, epoch);
         // the base image's ONBUILD triggers run first, as if written right after FROM; they are
         // not inherited any further
         List<Instruction> triggers = new ArrayList<>();
@@ -103,7 +109,7 @@ final class StagePlanner {
                 throw error(ins, e.getMessage());
             }
         }
-        return new StagePlan(base, s.steps, s.key, s.config, s.history, s.sourceStages);
+        return new StagePlan(base, s.steps, s.key, s.config, s.history, s.sourceStages, epoch);
     }
 
     private DockerfileException error(Instruction ins, String detail) {
@@ -124,14 +130,21 @@ final class StagePlanner {
         int filesystemSteps;
         String key;
         boolean cmdSetHere;
-        /** This build's history entries are dated when planned; the time is kept out of every cache key. */
-        final String created = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+        /**
+         * This build's history entries are dated when planned, or with SOURCE_DATE_EPOCH; the
+         * time is kept out of every cache key.
+         */
+        final String created;
 
-        State(Stage stage, StageBase base) {
+        State(Stage stage, StageBase base, Optional<java.time.Instant> epoch) {
             this.stage = stage;
             this.config = base.config().copy();
             this.env = config.env();
-            this.key = base.key();
+            this.created = epoch.orElseGet(java.time.Instant::now).truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                .toString();
+            // layers made with an epoch have clamped mtimes: they must not be mistaken for others
+            this.key = epoch.isEmpty() ? base.key()
+                : CacheKey.of("source-date-epoch").add(base.key()).add(epoch.get().toString()).build();
             this.history.addAll(base.history());
             countSteps(List.of());
         }

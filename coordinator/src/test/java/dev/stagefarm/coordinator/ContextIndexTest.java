@@ -51,6 +51,24 @@ class ContextIndexTest {
         assertThatThrownBy(() -> context.select("*.rs")).isInstanceOf(ContextIndex.MissingSourceException.class);
     }
 
+    @Test
+    void aSymlinkSourceBringsWhatItPointsToSoItsContentKeysTheStep() throws Exception {
+        ContextIndex linked = new ContextIndex(manifest("conf/", "conf/app.toml").toBuilder()
+            .addEntries(ContextEntry.newBuilder().setPath("current").setType(ContextEntry.Type.SYMLINK)
+                .setLinkTarget("./conf/../conf")).build());
+
+        assertThat(paths(linked.select("current"))).containsExactly("current", "conf", "conf/app.toml");
+    }
+
+    @Test
+    void aSymlinkSourcePointingNowhereIsMissing() {
+        ContextIndex dangling = new ContextIndex(ContextManifest.newBuilder()
+            .addEntries(ContextEntry.newBuilder().setPath("gone").setType(ContextEntry.Type.SYMLINK)
+                .setLinkTarget("/nowhere")).build());
+
+        assertThatThrownBy(() -> dangling.select("gone")).isInstanceOf(ContextIndex.MissingSourceException.class);
+    }
+
     /** Paths ending in '/' are directories. */
     private static ContextManifest manifest(String... paths) {
         ContextManifest.Builder m = ContextManifest.newBuilder();

@@ -336,6 +336,34 @@ class StagePlannerFeaturesTest {
         assertThat(plan.history().getFirst().getCreatedBy()).isEqualTo("ARG V=2 W=2");
     }
 
+    // ---- SOURCE_DATE_EPOCH ----
+
+    @Test
+    void sourceDateEpochDatesTheHistoryAndSeparatesTheLayersKeys() throws Exception {
+        String text = "FROM scratch\nCOPY go.mod /\nENV A=b\n";
+        StagePlan dated = planner(Map.of("SOURCE_DATE_EPOCH", "1700000000")).plan(parse(text).stages().getFirst(),
+            scratchBase());
+        StagePlan plain = plan(text);
+
+        assertThat(dated.sourceDateEpoch()).contains(java.time.Instant.ofEpochSecond(1700000000));
+        assertThat(dated.history()).extracting(History::getCreated)
+            .containsOnly("2023-11-14T22:13:20Z");
+        assertThat(plain.sourceDateEpoch()).isEmpty();
+        assertThat(plain.history().getFirst().getCreated()).isNotEqualTo("2023-11-14T22:13:20Z");
+        // a layer built with the epoch has clamped mtimes: it is another cache entry
+        assertThat(dated.steps().getFirst().getKey()).isNotEqualTo(plain.steps().getFirst().getKey());
+        assertThat(planner(Map.of("SOURCE_DATE_EPOCH", "1700000000")).plan(parse(text).stages().getFirst(),
+            scratchBase()).steps().getFirst().getKey()).isEqualTo(dated.steps().getFirst().getKey());
+    }
+
+    @Test
+    void aSourceDateEpochThatIsNoNumberNamesTheFromLine() {
+        assertThatThrownBy(() -> planner(Map.of("SOURCE_DATE_EPOCH", "yesterday"))
+            .plan(parse("\nFROM scratch\nRUN true\n").stages().getFirst(), scratchBase()))
+            .isInstanceOf(DockerfileException.class)
+            .hasMessageStartingWith("Dockerfile:2: FROM: invalid SOURCE_DATE_EPOCH \"yesterday\"");
+    }
+
     @Test
     void aBadPortNamesTheLine() {
         assertThatThrownBy(() -> plan("FROM scratch\nEXPOSE 80/xyz\n"))

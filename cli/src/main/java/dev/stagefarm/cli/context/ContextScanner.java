@@ -24,7 +24,8 @@ public final class ContextScanner {
     public record ScannedContext(ContextManifest manifest, Map<Digest, Path> files) {
 
         public long totalBytes() {
-            return manifest.getEntriesList().stream().mapToLong(ContextEntry::getSize).sum();
+            return manifest.getEntriesList().stream().filter(e -> e.getType() == ContextEntry.Type.FILE)
+                .mapToLong(ContextEntry::getSize).sum();
         }
     }
 
@@ -40,11 +41,13 @@ public final class ContextScanner {
         }
         List<ContextEntry> entries = new ArrayList<>();
         Map<Digest, Path> files = new HashMap<>();
-        walk(root, root, entries, files);
+        walk(root, root, entries, files, new HashMap<>());
         return new ScannedContext(ContextManifest.newBuilder().addAllEntries(entries).build(), files);
     }
 
-    private void walk(Path root, Path dir, List<ContextEntry> out, Map<Digest, Path> files) throws IOException {
+    /** @param inodes the first path seen of each file with several names, by inode */
+    private void walk(Path root, Path dir, List<ContextEntry> out, Map<Digest, Path> files,
+                      Map<Object, ContextEntry> inodes) throws IOException {
         List<Path> children;
         try (Stream<Path> list = Files.list(dir)) {
             children = list.sorted((a, b) -> a.getFileName().toString().compareTo(b.getFileName().toString()))
@@ -60,7 +63,7 @@ public final class ContextScanner {
                     out.add(entry(rel, ContextEntry.Type.DIRECTORY, child).build());
                 }
                 if (!excluded || ignore.mayIncludeBelow(rel)) {
-                    walk(root, child, out, files);
+                    walk(root, child, out, files, inodes);
                 }
                 if (excluded && out.size() > before) {
                     // an exception rule kept something below: keep the directory itself too
@@ -72,13 +75,28 @@ public final class ContextScanner {
                 out.add(entry(rel, ContextEntry.Type.SYMLINK, child)
                     .setLinkTarget(Files.readSymbolicLink(child).toString()).build());
             } else if (attrs.isRegularFile()) {
+                ContextEntry first = several(child) ? inodes.get(attrs.fileKey()) : null;
+                if (first != null) {
+                    // hard links stay hard links in the image, as BuildKit keeps them
+                    out.add(entry(rel, ContextEntry.Type.HARDLINK, child).setLinkTarget(first.getPath())
+                        .setSize(first.getSize()).setDigest(first.getDigest()).build());
+                    continue;
+                }
                 Digest digest = Digest.of(child);
                 files.putIfAbsent(digest, child);
-                out.add(entry(rel, ContextEntry.Type.FILE, child)
-                    .setSize(attrs.size()).setDigest(digest.toString()).build());
+                ContextEntry file = entry(rel, ContextEntry.Type.FILE, child)
+                    .setSize(attrs.size()).setDigest(digest.toString()).build();
+                out.add(file);
+                if (several(child)) {
+                    inodes.put(attrs.fileKey(), file);
+                }
             }
             // sockets, fifos and devices are not part of a build context, as in BuildKit
         }
+    }
+
+    private static boolean several(Path file) throws IOException {
+        return (Integer) Files.getAttribute(file, "unix:nlink", LinkOption.NOFOLLOW_LINKS) > 1;
     }
 
     private static ContextEntry.Builder entry(String rel, ContextEntry.Type type, Path path) throws IOException {

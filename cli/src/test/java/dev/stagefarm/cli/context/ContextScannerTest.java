@@ -37,6 +37,24 @@ class ContextScannerTest {
     }
 
     @Test
+    void aSecondNameOfAFileIsAHardLinkToTheFirstWithTheSameContent() throws IOException {
+        Path ctx = Files.createDirectories(tmp.resolve("linked"));
+        Files.writeString(ctx.resolve("a.txt"), "same\n");
+        Files.createLink(ctx.resolve("b.txt"), ctx.resolve("a.txt"));
+        Files.writeString(ctx.resolve("c.txt"), "same\n");
+
+        ContextScanner.ScannedContext scanned = new ContextScanner(DockerIgnore.none()).scan(ctx);
+        Map<String, ContextEntry> entries = byPath(scanned.manifest());
+
+        assertThat(entries.get("a.txt").getType()).isEqualTo(ContextEntry.Type.FILE);
+        assertThat(entries.get("b.txt").getType()).isEqualTo(ContextEntry.Type.HARDLINK);
+        assertThat(entries.get("b.txt").getLinkTarget()).isEqualTo("a.txt");
+        assertThat(entries.get("b.txt").getDigest()).isEqualTo(entries.get("a.txt").getDigest());
+        assertThat(entries.get("c.txt").getType()).as("equal content is no link").isEqualTo(ContextEntry.Type.FILE);
+        assertThat(scanned.totalBytes()).as("a linked file is sent once").isEqualTo(10);
+    }
+
+    @Test
     void anExcludedDirectoryStaysWhenAnExceptionKeepsAFileBelowIt() throws IOException {
         Map<String, ContextEntry> entries = byPath(scan(tree(tmp.resolve("ctx"), false)).manifest());
         assertThat(entries.get("build").getType()).isEqualTo(ContextEntry.Type.DIRECTORY);

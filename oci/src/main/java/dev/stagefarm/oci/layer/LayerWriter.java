@@ -106,6 +106,18 @@ public final class LayerWriter {
         return write(upper, walk(upper), true, out);
     }
 
+    /**
+     * An overlay upper dir as a layer, without the directories that are there only because
+     * overlayfs copied them up ({@link CopiedUpDirs}).
+     *
+     * @param lower the merged filesystem below the upper dir
+     */
+    public LayerBlob writeUpperDir(Path upper, Path lower, Path out) throws IOException {
+        SortedSet<String> paths = walk(upper);
+        paths.removeAll(CopiedUpDirs.unchanged(upper, paths, lower));
+        return write(upper, paths, true, out);
+    }
+
     public LayerBlob writeDirectory(Path dir, Path out) throws IOException {
         return write(dir, walk(dir), false, out);
     }

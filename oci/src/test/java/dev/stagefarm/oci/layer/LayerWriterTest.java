@@ -139,6 +139,33 @@ class LayerWriterTest {
     }
 
     @Test
+    void directoriesOnlyCopiedUpStayOutButParentsOfChangesAndChangedDirectoriesStay() throws Exception {
+        Path lower = Files.createDirectories(tmp.resolve("lower"));
+        for (String d : List.of("etc/ssl", "usr/bin", "var/log", "srv", "opt")) {
+            Files.createDirectories(lower.resolve(d));
+        }
+        Files.setAttribute(lower.resolve("srv"), "unix:mode", 0750);
+        Path upper = Files.createDirectories(tmp.resolve("upper"));
+        // what runc's /etc/hosts mount point leaves once removed: /etc and below copied up, unchanged
+        Files.createDirectories(upper.resolve("etc/ssl"));
+        Files.createDirectories(upper.resolve("usr/bin"));
+        Files.writeString(upper.resolve("usr/bin/new"), "new");
+        Files.createDirectories(upper.resolve("var/log"));
+        LinuxFiles.lchown(upper.resolve("var/log"), 0, 4);
+        Files.createDirectories(upper.resolve("srv"));
+        Files.setAttribute(upper.resolve("srv"), "unix:mode", 0755);
+        LinuxFiles.setOpaque(Files.createDirectories(upper.resolve("opt")));
+        Files.createDirectories(upper.resolve("home"));
+
+        List<String> names = TarListing.names(writer.writeUpperDir(upper, lower, tmp.resolve("l.tgz")).file());
+
+        assertThat(names).containsExactly("home/", "opt/", "opt/.wh..wh..opq", "srv/", "usr/", "usr/bin/",
+                "usr/bin/new", "var/", "var/log/");
+        assertThat(TarListing.names(writer.writeUpperDir(upper, tmp.resolve("all.tgz")).file()))
+                .as("without a lower, every directory stays").contains("etc/", "etc/ssl/");
+    }
+
+    @Test
     void emptyUpperDirIsAnEmptyLayer() throws Exception {
         LayerBlob blob = writer.writeUpperDir(Files.createDirectories(tmp.resolve("u")), tmp.resolve("e.tgz"));
         assertThat(blob.empty()).isTrue();

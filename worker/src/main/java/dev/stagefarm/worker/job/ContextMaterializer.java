@@ -57,6 +57,15 @@ final class ContextMaterializer {
                 switch (e.getType()) {
                     case DIRECTORY -> Files.createDirectories(target);
                     case SYMLINK -> Files.createSymbolicLink(target, Path.of(e.getLinkTarget()));
+                    case HARDLINK -> {
+                        Path first = tmp.resolve(e.getLinkTarget());
+                        if (!first.normalize().startsWith(tmp) || !Files.isRegularFile(first, LinkOption.NOFOLLOW_LINKS)) {
+                            throw new IOException("context hard link " + e.getPath() + " names no earlier file: "
+                                + e.getLinkTarget());
+                        }
+                        Files.createLink(target, first);
+                        continue; // one inode: its owner, mode and time are the first name's
+                    }
                     case FILE -> {
                         Digest d = Digest.parse(e.getDigest());
                         Path blob = blobs.find(d).orElse(null);
@@ -69,6 +78,9 @@ final class ContextMaterializer {
                     }
                     default -> throw new IOException("unknown context entry type for " + e.getPath());
                 }
+                // whoever runs the worker, context files belong to root in the image (a COPY keeps them)
+                Files.setAttribute(target, "unix:uid", 0, LinkOption.NOFOLLOW_LINKS);
+                Files.setAttribute(target, "unix:gid", 0, LinkOption.NOFOLLOW_LINKS);
                 if (e.getType() != ContextEntry.Type.SYMLINK) {
                     Files.setAttribute(target, "unix:mode", e.getMode() & 07777);
                     Files.setLastModifiedTime(target, FIXED_MTIME);

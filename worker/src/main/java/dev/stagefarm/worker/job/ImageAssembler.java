@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -34,15 +35,18 @@ final class ImageAssembler {
         this.layers = layers;
     }
 
-    ImageResult assemble(ImageSpec spec, List<Layer> farmLayers, Set<Integer> stepsWithLayer) throws IOException {
+    /** @param sourceDateEpoch when the build has one, the image's creation time */
+    ImageResult assemble(ImageSpec spec, List<Layer> farmLayers, Set<Integer> stepsWithLayer,
+                         Optional<Instant> sourceDateEpoch) throws IOException {
         List<Layer> imageLayers = new ArrayList<>();
         for (Layer l : farmLayers) {
             imageLayers.add(layers.gzipped(l));
         }
         layers.ensureInCache(imageLayers);
         ImageConfig base = ImageConfigJson.parse(spec.getConfigJson().toByteArray());
-        // BuildKit stamps the image with the build time (history entries come dated by the planner)
-        Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+        // BuildKit stamps the image with the build time or SOURCE_DATE_EPOCH (history entries come
+        // dated by the planner)
+        Instant now = sourceDateEpoch.orElseGet(() -> Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
         List<HistoryEntry> history = new ArrayList<>();
         for (History h : spec.getHistoryList()) {
             boolean empty = h.getStepIndex() >= 0 ? !stepsWithLayer.contains(h.getStepIndex()) : h.getEmptyLayer();

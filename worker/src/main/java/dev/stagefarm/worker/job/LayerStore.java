@@ -2,7 +2,6 @@ package dev.stagefarm.worker.job;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.Digest;
-import dev.stagefarm.common.GoGlob;
 import dev.stagefarm.oci.Descriptor;
 import dev.stagefarm.oci.ImageReference;
 import dev.stagefarm.oci.MediaTypes;
@@ -105,10 +104,17 @@ public final class LayerStore {
         }
     }
 
-    /** Turns a committed step snapshot into a layer in the cache; empty when the step changed nothing. */
-    Optional<Layer> publish(Path committedUpper) throws IOException {
+    /**
+     * Turns a committed step snapshot into a layer in the cache; empty when the step changed
+     * nothing. Directories overlayfs only copied up are left out (compared with {@code lower}, the
+     * filesystem the step ran on); with a SOURCE_DATE_EPOCH, later mtimes are clamped to it.
+     */
+    Optional<Layer> publish(Path committedUpper, Path lower, Optional<java.time.Instant> sourceDateEpoch)
+        throws IOException {
         Path temp = blobs.tempFile("new-layer");
-        LayerBlob blob = writer.writeUpperDir(committedUpper, temp);
+        LayerWriter w = sourceDateEpoch.map(t -> new LayerWriter(LayerWriter.Options.zstd().withSourceDateEpoch(t)))
+            .orElse(writer);
+        LayerBlob blob = w.writeUpperDir(committedUpper, lower, temp);
         if (blob.empty()) {
             Files.deleteIfExists(temp);
             return Optional.empty();
@@ -121,10 +127,7 @@ public final class LayerStore {
 
     /** Packs exactly these paths (globs expanded) of a stage's filesystem as an artifact and publishes it. */
     ArtifactResult publishArtifact(Path root, List<String> paths) throws IOException, StepFailedException {
-        List<String> selected = new java.util.ArrayList<>();
-        for (String p : paths) {
-            selected.addAll(expandGlob(root, p));
-        }
+        List<String> selected = ArtifactPaths.select(root, paths);
         Path temp = blobs.tempFile("artifact");
         LayerBlob blob;
         try {
@@ -136,23 +139,6 @@ public final class LayerStore {
         Path stored = blobs.commit(temp, blob.digest());
         cache.upload(blob.digest(), blob.size(), stored);
         return ArtifactResult.newBuilder().setDigest(blob.digest().toString()).setSize(blob.size()).build();
-    }
-
-    private static List<String> expandGlob(Path root, String path) throws IOException, StepFailedException {
-        String clean = path.replaceAll("^/+", "");
-        if (!GoGlob.hasMeta(clean)) {
-            return List.of(path);
-        }
-        java.util.regex.Pattern pattern = GoGlob.compile(clean);
-        List<String> found;
-        try (var walk = Files.walk(root, clean.split("/").length)) {
-            found = walk.map(p -> root.relativize(p).toString())
-                .filter(rel -> !rel.isEmpty() && pattern.matcher(rel).matches()).sorted().toList();
-        }
-        if (found.isEmpty()) {
-            throw new StepFailedException("COPY --from: " + path + " matches nothing in the stage's filesystem");
-        }
-        return found;
     }
 
     /** An artifact unpacked on this worker, fetched from the cache once. */

@@ -42,8 +42,12 @@ public final class CopyExecutor {
         }
     }
 
-    /** One matched source: its path, and the part of it that --parents keeps under the destination. */
-    private record Match(Path path, String kept) {}
+    /**
+     * One matched source: the path whose content is copied (a symlink named as a source is
+     * followed, as BuildKit does), the name it takes at the destination (the link's own), and
+     * the part of it that --parents keeps under the destination.
+     */
+    private record Match(Path path, String name, String kept) {}
 
     private final ArchiveExtractor archives = new ArchiveExtractor();
 
@@ -54,7 +58,8 @@ public final class CopyExecutor {
             String kept = keptPart(source);
             for (Path p : match(req.sourceRoot(), source)) {
                 if (!excluded(req.sourceRoot().relativize(p).toString(), excludes)) {
-                    matched.add(new Match(p, req.parents() ? parentsPath(req.sourceRoot(), p, source, kept) : ""));
+                    matched.add(new Match(followed(req.sourceRoot(), p, source), p.getFileName().toString(),
+                        req.parents() ? parentsPath(req.sourceRoot(), p, source, kept) : ""));
                 }
             }
         }
@@ -62,10 +67,11 @@ public final class CopyExecutor {
         Path target = RootPath.resolve(rootfs, dest);
         boolean destIsDir = req.dest().endsWith("/") || req.dest().endsWith("/.") || req.dest().equals(".")
             || matched.size() > 1 || req.sources().size() > 1 || Files.isDirectory(target) || req.parents();
+        HardLinks links = new HardLinks();
         for (Match m : matched) {
             Path source = m.path();
             Path base = m.kept().isEmpty() ? target : RootPath.resolve(rootfs, dest + "/" + m.kept());
-            Tree tree = new Tree(req, excludes, req.sourceRoot(), source);
+            Tree tree = new Tree(req, excludes, req.sourceRoot(), source, links);
             boolean isDir = Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS);
             if (isDir) {
                 mkdirs(rootfs, base, req.owner());
@@ -75,16 +81,15 @@ public final class CopyExecutor {
                 mkdirs(rootfs, into, req.owner());
                 archives.extract(source, into, req.owner());
             } else {
-                Path to = !m.kept().isEmpty() ? base
-                    : destIsDir ? target.resolve(source.getFileName().toString()) : target;
+                Path to = !m.kept().isEmpty() ? base : destIsDir ? target.resolve(m.name()) : target;
                 mkdirs(rootfs, to.getParent(), req.owner());
-                copyEntry(source, to, req);
+                copyEntry(source, to, req, links);
             }
         }
     }
 
     /** What one matched source's tree needs to know to skip excluded entries. */
-    private record Tree(Request req, List<Pattern> excludes, Path sourceRoot, Path matchRoot) {
+    private record Tree(Request req, List<Pattern> excludes, Path sourceRoot, Path matchRoot, HardLinks links) {
         boolean skip(Path p) {
             return !excludes.isEmpty() && (excluded(sourceRoot.relativize(p).toString(), excludes)
                 || excluded(matchRoot.relativize(p).toString(), excludes));
@@ -158,26 +163,48 @@ public final class CopyExecutor {
                     copyTree(child, dest, tree);
                     applyAttributes(child, dest, req);
                 } else {
-                    copyEntry(child, dest, req);
+                    copyEntry(child, dest, req, tree.links());
                 }
             }
         }
     }
 
-    private void copyEntry(Path from, Path to, Request req) throws IOException {
+    private void copyEntry(Path from, Path to, Request req, HardLinks links) throws IOException {
         if (Files.isDirectory(to, LinkOption.NOFOLLOW_LINKS)) {
             // COPY of a file onto an existing directory path replaces nothing silently
             throw new FileAlreadyExistsException(to.toString(), null, "cannot copy a file over a directory");
+        }
+        Optional<Path> first = links.firstCopyOf(from, to);
+        if (first.isPresent()) {
+            // a second name of a file already copied in this step: the same inode, as in the source
+            Files.deleteIfExists(to);
+            Files.createLink(to, first.get());
+            return;
         }
         Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES,
             LinkOption.NOFOLLOW_LINKS);
         applyAttributes(from, to, req);
     }
 
-    private static void applyAttributes(Path from, Path to, Request req) throws IOException {
-        if (req.owner().isPresent()) {
-            chown(to, req.owner().get());
+    /**
+     * A symlink named as a source, or matched by a glob, is followed inside the source root: its
+     * target's content is copied (links inside a copied directory stay links).
+     */
+    private static Path followed(Path root, Path matched, String source) throws CopyException, IOException {
+        if (!Files.isSymbolicLink(matched)) {
+            return matched;
         }
+        Path target = RootPath.resolve(root, root.relativize(matched).toString());
+        if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+            throw new CopyException("source \"" + source + "\" is a symbolic link to "
+                + Files.readSymbolicLink(matched) + ", which does not exist");
+        }
+        return target;
+    }
+
+    private static void applyAttributes(Path from, Path to, Request req) throws IOException {
+        // without --chown the source's owner is kept, directories included
+        chown(to, req.owner().isPresent() ? req.owner().get() : ownerOf(from));
         boolean link = Files.isSymbolicLink(to);
         if (!link) {
             // keep setuid/setgid/sticky, which the JDK's attribute copy may drop
@@ -191,6 +218,11 @@ public final class CopyExecutor {
         if (!link) {
             Files.setLastModifiedTime(to, mtime);
         }
+    }
+
+    private static Owner ownerOf(Path p) throws IOException {
+        return new Owner((Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS),
+            (Integer) Files.getAttribute(p, "unix:gid", LinkOption.NOFOLLOW_LINKS));
     }
 
     static void chown(Path p, Owner owner) throws IOException {

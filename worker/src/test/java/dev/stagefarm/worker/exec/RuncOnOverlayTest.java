@@ -3,6 +3,7 @@ package dev.stagefarm.worker.exec;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.stagefarm.common.linux.LinuxFiles;
+import dev.stagefarm.oci.layer.LayerWriter;
 import dev.stagefarm.worker.linux.MountInfo;
 import dev.stagefarm.worker.linux.Mounts;
 import dev.stagefarm.worker.snapshot.ActiveSnapshot;
@@ -14,6 +15,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import java.util.zip.GZIPInputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -64,6 +67,30 @@ class RuncOnOverlayTest {
         try (ActiveSnapshot next = snapshots.prepare(List.of("base", "step1"))) {
             assertThat(run(next, "test ! -e /etc/motd && cat /d/f")).containsExactly("x");
         }
+    }
+
+    @Test
+    void directoriesRuncOnlyCopiedUpStayOutOfTheLayer() throws Exception {
+        Path upper;
+        try (ActiveSnapshot step = snapshots.prepare(List.of("base"))) {
+            run(step, "echo hi > /hello.txt");
+            upper = step.commit("quiet");
+        }
+        // runc's /etc/hosts and /etc/resolv.conf mount points made overlayfs copy /etc up
+        assertThat(list(upper)).containsExactly("etc", "hello.txt");
+
+        Path blob = tmp.resolve("layer.tgz");
+        try (var below = snapshots.mountReadOnly(List.of("base"))) {
+            new LayerWriter(LayerWriter.Options.defaults()).writeUpperDir(upper, below.path(), blob);
+        }
+
+        List<String> names = new ArrayList<>();
+        try (var tar = new TarArchiveInputStream(new GZIPInputStream(Files.newInputStream(blob)))) {
+            for (var e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
+                names.add(e.getName());
+            }
+        }
+        assertThat(names).containsExactly("hello.txt");
     }
 
     @Test

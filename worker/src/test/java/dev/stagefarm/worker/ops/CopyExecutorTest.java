@@ -259,6 +259,79 @@ class CopyExecutorTest {
         }
     }
 
+    @Test
+    void addKeepsTheOwnersOfEachArchiveEntryWithoutChown() throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes)) {
+            TarArchiveEntry dir = new TarArchiveEntry("pkg/");
+            dir.setMode(040750);
+            dir.setIds(1000, 1000);
+            tar.putArchiveEntry(dir);
+            tar.closeArchiveEntry();
+            TarArchiveEntry conf = new TarArchiveEntry("pkg/conf");
+            conf.setMode(0100600);
+            conf.setIds(0, 42);
+            tar.putArchiveEntry(conf);
+            tar.closeArchiveEntry();
+        }
+        Files.write(context.resolve("pkg.tar"), bytes.toByteArray());
+
+        copier.copy(new CopyExecutor.Request(context, List.of("pkg.tar"), "/opt/", "/",
+            Optional.empty(), Optional.empty(), true), rootfs);
+
+        assertThat(owner(rootfs.resolve("opt/pkg"))).isEqualTo(new Owner(1000, 1000));
+        assertThat(owner(rootfs.resolve("opt/pkg/conf"))).isEqualTo(new Owner(0, 42));
+    }
+
+    @Test
+    void aCopiedDirectoryKeepsTheOwnersOfItsSubdirectories() throws Exception {
+        write("out/cfg/app.conf", "x");
+        CopyExecutor.chown(context.resolve("out/cfg"), new Owner(33, 33));
+        Files.setAttribute(context.resolve("out/cfg"), "unix:mode", 0700);
+
+        copy(List.of("out"), "/app");
+
+        assertThat(owner(rootfs.resolve("app/cfg"))).isEqualTo(new Owner(33, 33));
+        assertThat(mode(rootfs.resolve("app/cfg"))).isEqualTo(0700);
+    }
+
+    @Test
+    void aSymlinkNamedAsASourceIsFollowedButLinksInsideACopiedDirectoryStayLinks() throws Exception {
+        write("out/real.txt", "real");
+        Files.createSymbolicLink(context.resolve("out/link.txt"), Path.of("real.txt"));
+        Files.createSymbolicLink(context.resolve("abs-link"), Path.of("/out/real.txt"));
+
+        copy(List.of("out/link.txt"), "/copied-link");
+        copy(List.of("abs-link", "out/l*.txt"), "/many/");
+        copy(List.of("out"), "/tree");
+
+        assertThat(rootfs.resolve("copied-link")).isRegularFile().hasContent("real");
+        assertThat(rootfs.resolve("many/abs-link")).isRegularFile().hasContent("real");
+        assertThat(rootfs.resolve("many/link.txt")).isRegularFile().hasContent("real");
+        assertThat(Files.readSymbolicLink(rootfs.resolve("tree/link.txt"))).isEqualTo(Path.of("real.txt"));
+    }
+
+    @Test
+    void aSymlinkSourcePointingNowhereFails() throws Exception {
+        Files.createSymbolicLink(context.resolve("dangling"), Path.of("missing.txt"));
+
+        assertThatThrownBy(() -> copy(List.of("dangling"), "/x"))
+            .isInstanceOf(CopyException.class).hasMessageContaining("missing.txt");
+    }
+
+    @Test
+    void hardLinkedSourcesStayHardLinkedWithinOneCopy() throws Exception {
+        write("ctx/a.txt", "same");
+        Files.createLink(context.resolve("ctx/b.txt"), context.resolve("ctx/a.txt"));
+
+        copy(List.of("ctx"), "/both/");
+        copy(List.of("ctx/b.txt"), "/alone.txt");
+
+        assertThat(Files.isSameFile(rootfs.resolve("both/a.txt"), rootfs.resolve("both/b.txt"))).isTrue();
+        assertThat(rootfs.resolve("both/b.txt")).hasContent("same");
+        assertThat(Files.getAttribute(rootfs.resolve("alone.txt"), "unix:nlink")).isEqualTo(1);
+    }
+
     // ---- helpers ----
 
     private void copy(List<String> sources, String dest) throws CopyException, IOException {
