@@ -67,6 +67,8 @@ final class VerifyingBlobStream extends InputStream {
         }
         int n = Math.min(len, current.remaining());
         current.get(b, off, n);
+        // Hashed from the caller's array: a read-only buffer would go through a 4 KiB temp copy.
+        sha256.update(b, off, n);
         return n;
     }
 
@@ -78,7 +80,6 @@ final class VerifyingBlobStream extends InputStream {
         try {
             if (responses.hasNext()) {
                 current = responses.next().getData().asReadOnlyByteBuffer();
-                sha256.update(current.duplicate());
                 total += current.remaining();
                 return true;
             }

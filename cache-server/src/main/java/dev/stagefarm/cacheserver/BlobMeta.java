@@ -2,11 +2,27 @@ package dev.stagefarm.cacheserver;
 
 import java.nio.ByteBuffer;
 
-/** A stored blob's {@code blob_meta} value. Its presence is what makes the blob visible. */
-record BlobMeta(long size, int chunkSize, long createdMillis, long lastAccessMillis) {
+/**
+ * A stored blob's {@code blob_meta} value. Its presence is what makes the blob visible.
+ *
+ * @param version {@link #SEALED} for blobs whose chunks carry a {@link ChunkSeal} trailer;
+ *                {@link #UNSEALED} for blobs stored before chunks had one (their reads hash the
+ *                whole blob instead)
+ */
+record BlobMeta(byte version, long size, int chunkSize, long createdMillis, long lastAccessMillis) {
 
-    private static final byte VERSION = 1;
+    static final byte UNSEALED = 1;
+    static final byte SEALED = 2;
     private static final int LENGTH = 1 + Long.BYTES + Integer.BYTES + Long.BYTES + Long.BYTES;
+
+    /** A blob stored now: sealed chunks. */
+    BlobMeta(long size, int chunkSize, long createdMillis, long lastAccessMillis) {
+        this(SEALED, size, chunkSize, createdMillis, lastAccessMillis);
+    }
+
+    boolean sealed() {
+        return version == SEALED;
+    }
 
     long chunkCount() {
         return (size + chunkSize - 1) / chunkSize;
@@ -18,20 +34,21 @@ record BlobMeta(long size, int chunkSize, long createdMillis, long lastAccessMil
     }
 
     BlobMeta accessedAt(long millis) {
-        return new BlobMeta(size, chunkSize, createdMillis, millis);
+        return new BlobMeta(version, size, chunkSize, createdMillis, millis);
     }
 
     byte[] encode() {
         return ByteBuffer.allocate(LENGTH)
-                .put(VERSION).putLong(size).putInt(chunkSize).putLong(createdMillis).putLong(lastAccessMillis)
+                .put(version).putLong(size).putInt(chunkSize).putLong(createdMillis).putLong(lastAccessMillis)
                 .array();
     }
 
     static BlobMeta decode(byte[] bytes) {
         ByteBuffer b = ByteBuffer.wrap(bytes);
-        if (bytes.length != LENGTH || b.get() != VERSION) {
+        byte version = bytes.length == LENGTH ? b.get() : 0;
+        if (version != UNSEALED && version != SEALED) {
             throw new IllegalStateException("unreadable blob_meta value of " + bytes.length + " bytes");
         }
-        return new BlobMeta(b.getLong(), b.getInt(), b.getLong(), b.getLong());
+        return new BlobMeta(version, b.getLong(), b.getInt(), b.getLong(), b.getLong());
     }
 }

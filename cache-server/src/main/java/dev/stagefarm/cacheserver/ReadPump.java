@@ -17,11 +17,20 @@ final class ReadPump implements Runnable {
 
     private static final Logger log = LoggerFactory.getLogger(ReadPump.class);
 
+    /**
+     * Bytes per message: a quarter of a stored chunk. A client JVM copies each message into an
+     * array of its own; at 1 MiB that array is a "humongous" allocation for G1 (half a region or
+     * more) on every message, which cost more than the hashing on the read path.
+     */
+    static final int MESSAGE_BYTES = 256 << 10;
+
     private final Digest digest;
     private final BlobReader reader;
     private final ServerCallStreamObserver<ReadResponse> out;
     private final CacheMetrics metrics;
     private boolean done;
+    /** The rest of the chunk being sent. */
+    private ByteBuffer pending;
 
     ReadPump(Digest digest, BlobReader reader, ServerCallStreamObserver<ReadResponse> out, CacheMetrics metrics) {
         this.digest = digest;
@@ -41,13 +50,17 @@ final class ReadPump implements Runnable {
     public synchronized void run() {
         try {
             while (!done && out.isReady()) {
-                ByteBuffer piece = reader.next();
-                if (piece == null) {
+                if (pending == null || !pending.hasRemaining()) {
+                    pending = reader.next();
+                }
+                if (pending == null) {
                     finish();
                     out.onCompleted();
                     return;
                 }
-                int n = piece.remaining();
+                int n = Math.min(MESSAGE_BYTES, pending.remaining());
+                ByteBuffer piece = pending.slice(pending.position(), n);
+                pending.position(pending.position() + n);
                 out.onNext(ReadResponse.newBuilder().setData(UnsafeByteOperations.unsafeWrap(piece)).build());
                 metrics.bytesOut(n);
             }

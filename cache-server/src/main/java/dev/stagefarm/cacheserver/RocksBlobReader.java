@@ -6,9 +6,10 @@ import java.security.MessageDigest;
 import org.rocksdb.ReadOptions;
 
 /**
- * Streams a range of a blob from a RocksDB snapshot while hashing the whole blob. Chunks
- * before the range are hashed and skipped; after the range's last chunk is read, the rest
- * of the blob is hashed and compared before that chunk is handed out.
+ * Streams a range of a blob from a RocksDB snapshot. Each chunk of a {@linkplain BlobMeta#sealed()
+ * sealed} blob is checked against its CRC32C before it is handed out, so only the range's chunks
+ * are read. A blob from before seals existed is hashed whole instead: chunks before the range are
+ * hashed and skipped, and the range's last chunk is handed out only once the sha256 matched.
  */
 final class RocksBlobReader implements BlobReader {
 
@@ -19,7 +20,7 @@ final class RocksBlobReader implements BlobReader {
     private final long from;
     private final long to;
     private final ReadOptions readOptions;
-    private final MessageDigest sha256 = Digest.newSha256();
+    private final MessageDigest sha256;
     private long nextChunk;
     private boolean finished;
     private boolean closed;
@@ -32,8 +33,9 @@ final class RocksBlobReader implements BlobReader {
         this.from = from;
         this.to = to;
         this.readOptions = readOptions;
-        // Start hashing at chunk 0 even for a ranged read: only the whole blob can be verified.
-        this.nextChunk = 0;
+        this.sha256 = meta.sealed() ? null : Digest.newSha256();
+        // An unsealed blob can only be verified whole, so its hashing starts at chunk 0.
+        this.nextChunk = meta.sealed() ? from / meta.chunkSize() : 0;
     }
 
     @Override
@@ -49,28 +51,36 @@ final class RocksBlobReader implements BlobReader {
         }
         while (nextChunk < meta.chunkCount()) {
             long index = nextChunk++;
-            byte[] chunk = store.readChunk(readOptions, id, index, meta.chunkLength(index));
-            sha256.update(chunk);
+            ByteBuffer chunk = readChunk(index);
             long chunkStart = index * meta.chunkSize();
             long start = Math.max(from, chunkStart);
-            long end = Math.min(to, chunkStart + chunk.length);
+            long end = Math.min(to, chunkStart + chunk.remaining());
             if (start >= end) {
                 continue;
             }
             if (end == to) {
-                verifyRest();
+                if (!meta.sealed()) {
+                    verifyRest();
+                }
                 finished = true;
             }
-            return ByteBuffer.wrap(chunk, (int) (start - chunkStart), (int) (end - start)).slice();
+            return chunk.slice((int) (start - chunkStart), (int) (end - start));
         }
         throw new IllegalStateException("range [" + from + ", " + to + ") lies outside " + digest);
     }
 
-    /** Hashes the chunks after the range and checks the digest of the whole blob. */
+    private ByteBuffer readChunk(long index) throws StoreException {
+        ByteBuffer chunk = store.readChunk(readOptions, id, meta, index);
+        if (sha256 != null) {
+            sha256.update(chunk.duplicate());
+        }
+        return chunk;
+    }
+
+    /** Hashes the chunks after the range and checks the digest of the whole (unsealed) blob. */
     private void verifyRest() throws StoreException {
         while (nextChunk < meta.chunkCount()) {
-            long index = nextChunk++;
-            sha256.update(store.readChunk(readOptions, id, index, meta.chunkLength(index)));
+            readChunk(nextChunk++);
         }
         Digest actual = Digest.fromBytes(sha256.digest());
         if (!actual.equals(digest)) {

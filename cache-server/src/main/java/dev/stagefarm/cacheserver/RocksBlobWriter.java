@@ -29,7 +29,8 @@ final class RocksBlobWriter implements BlobWriter {
         this.digest = id.digest();
         this.state = state;
         this.sha256 = sha256;
-        this.buffer = new byte[state.chunkSize()];
+        // Room for the chunk's checksum after its bytes, so a full chunk is sealed without a copy.
+        this.buffer = new byte[state.chunkSize() + ChunkSeal.TRAILER];
     }
 
     /**
@@ -101,10 +102,10 @@ final class RocksBlobWriter implements BlobWriter {
                 throw InvalidWriteException.tooLong(digest, state.size());
             }
             while (data.hasRemaining()) {
-                int n = Math.min(data.remaining(), buffer.length - buffered);
+                int n = Math.min(data.remaining(), state.chunkSize() - buffered);
                 data.get(buffer, buffered, n);
                 buffered += n;
-                if (buffered == buffer.length) {
+                if (buffered == state.chunkSize()) {
                     persistChunk();
                 }
             }
@@ -114,13 +115,14 @@ final class RocksBlobWriter implements BlobWriter {
     private void persistChunk() throws StoreException {
         UploadState next = state.withChunks(state.chunksWritten() + 1);
         try (WriteBatch batch = new WriteBatch()) {
-            batch.put(store.chunksFamily(), Keys.chunk(id, state.chunksWritten()), buffer);
+            batch.put(store.chunksFamily(), Keys.chunk(id, state.chunksWritten()),
+                    ChunkSeal.sealInPlace(buffer, state.chunkSize()));
             batch.put(store.uploadsFamily(), Keys.blob(id), next.encode());
             store.write(batch, "storing a chunk of " + digest);
         } catch (RocksDBException e) {
             throw new StorageFailureException("storing a chunk of " + digest, e);
         }
-        sha256.update(buffer);
+        sha256.update(buffer, 0, state.chunkSize());
         state = next;
         buffered = 0;
     }
@@ -146,7 +148,7 @@ final class RocksBlobWriter implements BlobWriter {
                 }
                 if (buffered > 0) {
                     batch.put(store.chunksFamily(), Keys.chunk(id, state.chunksWritten()),
-                            java.util.Arrays.copyOf(buffer, buffered));
+                            ChunkSeal.seal(buffer, 0, buffered));
                 }
                 store.commitNew(batch, id, state.size(), state.chunkSize());
                 return state.size();

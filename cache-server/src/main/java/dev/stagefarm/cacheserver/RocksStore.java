@@ -1,6 +1,7 @@
 package dev.stagefarm.cacheserver;
 
 import dev.stagefarm.common.Digest;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -384,9 +385,10 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
         }
         long end = limit == 0 ? m.size() : Math.min(m.size(), offset + limit);
         // A snapshot keeps every chunk readable even if the blob is deleted mid-stream. RocksDB's
-        // own checksums are skipped: the reader verifies the sha256 of every byte anyway, and a
-        // mismatch is handled the same way. Chunks bypass the block cache, which is for the small
-        // families' index, filter and data blocks, not for streaming gigabytes through.
+        // own checksums are skipped: the reader checks every chunk's CRC32C (or an old blob's
+        // sha256) anyway, and a mismatch is handled the same way. Chunks bypass the block cache,
+        // which is for the small families' index, filter and data blocks, not for streaming
+        // gigabytes through.
         ReadOptions readOptions = new ReadOptions()
                 .setSnapshot(db.getSnapshot())
                 .setVerifyChecksums(false)
@@ -438,7 +440,7 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
                 for (int index = 0; (long) index * CHUNK_SIZE < data.length || index == 0; index++) {
                     int from = index * CHUNK_SIZE;
                     int to = Math.min(data.length, from + CHUNK_SIZE);
-                    batch.put(chunks, Keys.chunk(id, index), java.util.Arrays.copyOfRange(data, from, to));
+                    batch.put(chunks, Keys.chunk(id, index), ChunkSeal.seal(data, from, to));
                     if (to == data.length) {
                         break;
                     }
@@ -633,8 +635,11 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
         activeWriters.remove(writer.id(), writer);
     }
 
-    /** A chunk of a blob, checked to exist with the expected length; otherwise the blob is corrupt. */
-    byte[] readChunk(ReadOptions readOptions, BlobId digest, long index, int expectedLength) throws StoreException {
+    /**
+     * A chunk of a blob, checked to exist with the expected length and, for a sealed blob, its
+     * CRC32C; otherwise the blob is corrupt (and removed).
+     */
+    ByteBuffer readChunk(ReadOptions readOptions, BlobId digest, BlobMeta blob, long index) throws StoreException {
         byte[] data;
         try {
             data = db.get(chunks, readOptions, Keys.chunk(digest, index));
@@ -644,17 +649,27 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
         if (data == null) {
             throw quarantine(digest, "chunk " + index + " is missing");
         }
-        if (data.length != expectedLength) {
-            throw quarantine(digest, "chunk " + index + " has " + data.length + " bytes, expected " + expectedLength);
+        int expected = blob.chunkLength(index);
+        if (!blob.sealed()) {
+            if (data.length != expected) {
+                throw quarantine(digest, "chunk " + index + " has " + data.length + " bytes, expected " + expected);
+            }
+            return ByteBuffer.wrap(data);
         }
-        return data;
+        ByteBuffer chunk = ChunkSeal.open(data, expected);
+        if (chunk == null) {
+            throw quarantine(digest, "chunk " + index + " does not match its checksum (" + data.length
+                    + " bytes stored for " + expected + ")");
+        }
+        return chunk;
     }
 
-    /** Reads a chunk of an unfinished upload; null when it is missing or the wrong length. */
+    /** The bytes of an unfinished upload's chunk; null when it is missing or does not match its checksum. */
     byte[] readUploadChunk(BlobId digest, long index, int expectedLength) throws StoreException {
         try {
             byte[] data = db.get(chunks, Keys.chunk(digest, index));
-            return data != null && data.length == expectedLength ? data : null;
+            ByteBuffer chunk = data == null ? null : ChunkSeal.open(data, expectedLength);
+            return chunk == null ? null : java.util.Arrays.copyOf(data, expectedLength);
         } catch (RocksDBException e) {
             throw new StorageFailureException("reading chunk " + index + " of the upload of " + digest, e);
         }

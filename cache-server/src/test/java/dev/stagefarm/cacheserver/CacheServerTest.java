@@ -23,6 +23,7 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -260,7 +261,7 @@ class CacheServerTest {
     }
 
     @Test
-    void aCorruptStoredBlobIsDataLossIsRemovedAndItsLastChunkIsNeverSent() throws Exception {
+    void aCorruptStoredChunkIsDataLossIsRemovedAndNoneOfItsBytesAreSent() throws Exception {
         byte[] data = randomBytes(3 * MiB, 7);
         Digest digest = client.upload(data);
         servers.close();
@@ -275,13 +276,52 @@ class CacheServerTest {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DATA_LOSS);
                     assertThat(e.getStatus().getDescription()).contains(digest.toString(), "upload it again");
                 });
-        assertThat(received.size()).isLessThan(data.length);
+        // Chunk 0 was intact and went out; chunk 1 failed its checksum before any of it was sent.
+        assertThat(received.toByteArray()).isEqualTo(java.util.Arrays.copyOf(data, MiB));
         assertThat(client.findMissing(List.of(digest))).containsExactly(digest);
         assertThat(registry.get("stagefarm.cache.corrupt.blobs").counter().count()).isEqualTo(1);
 
         // Uploading it again heals the cache.
         client.upload(data);
         assertThat(client.readBytes(digest)).isEqualTo(data);
+    }
+
+    @Test
+    void aRangedReadReadsOnlyItsChunksAndStillNeverServesACorruptOne() throws Exception {
+        byte[] data = randomBytes(3 * MiB, 11);
+        Digest digest = client.upload(data);
+        servers.close();
+        RawRocks.flipByte(dir.resolve("data"), digest, 0, 99);
+        servers = null;
+        restart();
+
+        // Chunk 0 is damaged, but a read of chunk 2's bytes never touches it.
+        ByteArrayOutputStream tail = new ByteArrayOutputStream();
+        blocking().read(ReadRequest.newBuilder().setDigest(digest.toString()).setOffset(2L * MiB + 5).build())
+                .forEachRemaining(r -> tail.writeBytes(r.getData().toByteArray()));
+        assertThat(tail.toByteArray()).isEqualTo(java.util.Arrays.copyOfRange(data, 2 * MiB + 5, data.length));
+        assertThatThrownBy(() -> client.readBytes(digest)).isInstanceOf(IOException.class)
+                .hasMessageContaining(digest.toString());
+        assertThat(client.findMissing(List.of(digest))).containsExactly(digest);
+    }
+
+    @Test
+    void aBlobStoredBeforeChunksHadChecksumsIsStillServedAndVerifiedWhole() throws Exception {
+        byte[] data = randomBytes(2 * MiB + 17, 12);
+        Digest digest = client.upload(data);
+        servers.close();
+        RawRocks.unseal(dir.resolve("data"), digest);
+        servers = null;
+        restart();
+        assertThat(client.readBytes(digest)).isEqualTo(data);
+
+        servers.close();
+        RawRocks.flipByte(dir.resolve("data"), digest, 2, 3);
+        servers = null;
+        restart();
+        assertThatThrownBy(() -> client.readBytes(digest)).isInstanceOf(IOException.class)
+                .hasMessageContaining(digest.toString());
+        assertThat(client.findMissing(List.of(digest))).containsExactly(digest);
     }
 
     @Test

@@ -79,7 +79,9 @@ class StoreFormatTest {
                             Math.min(data.length, (i + 1) * RocksStore.CHUNK_SIZE));
                     db.put(cfs.get(1), ByteBuffer.allocate(40).put(raw).putLong(i).array(), chunk);
                 }
-                db.put(cfs.get(2), raw, new BlobMeta(data.length, RocksStore.CHUNK_SIZE, now, now).encode());
+                // a store from before namespaces also predates chunk checksums: version 1, unsealed chunks
+                db.put(cfs.get(2), raw, new BlobMeta(BlobMeta.UNSEALED, data.length, RocksStore.CHUNK_SIZE, now, now)
+                    .encode());
                 db.put(cfs.get(3), actionKey.getBytes(), action);
                 db.put(cfs.get(6), ByteBuffer.allocate(40).order(ByteOrder.BIG_ENDIAN).putLong(now).put(raw).array(),
                         ByteBuffer.allocate(8).putLong(data.length).array());

@@ -1,0 +1,49 @@
+package dev.stagefarm.cacheserver;
+
+import java.nio.ByteBuffer;
+import java.util.zip.CRC32C;
+
+/**
+ * The CRC32C trailer every stored chunk carries. A blob's sha256 is checked once, when its
+ * upload commits; from then on each chunk read is checked against the checksum written with
+ * it, so a chunk that changed at rest is caught before any of its bytes are sent. CRC32C runs
+ * on the CPU's own instruction at many GB/s, where a second sha256 pass on the server would
+ * cost as much CPU as the client's end-to-end check (see README, "Reads").
+ */
+final class ChunkSeal {
+
+    static final int TRAILER = Integer.BYTES;
+
+    private ChunkSeal() {}
+
+    /** Writes the checksum of {@code sealed[0, length)} into {@code sealed[length, length + 4)}. */
+    static byte[] sealInPlace(byte[] sealed, int length) {
+        ByteBuffer.wrap(sealed, length, TRAILER).putInt(checksum(sealed, length));
+        return sealed;
+    }
+
+    /** A new sealed copy of {@code data[from, to)}. */
+    static byte[] seal(byte[] data, int from, int to) {
+        byte[] sealed = new byte[to - from + TRAILER];
+        System.arraycopy(data, from, sealed, 0, to - from);
+        return sealInPlace(sealed, to - from);
+    }
+
+    /**
+     * The chunk's bytes when {@code stored} is {@code expectedLength} bytes plus a matching
+     * trailer; null otherwise.
+     */
+    static ByteBuffer open(byte[] stored, int expectedLength) {
+        if (stored.length != expectedLength + TRAILER) {
+            return null;
+        }
+        int expected = ByteBuffer.wrap(stored, expectedLength, TRAILER).getInt();
+        return checksum(stored, expectedLength) == expected ? ByteBuffer.wrap(stored, 0, expectedLength).slice() : null;
+    }
+
+    private static int checksum(byte[] data, int length) {
+        CRC32C crc = new CRC32C();
+        crc.update(data, 0, length);
+        return (int) crc.getValue();
+    }
+}
