@@ -11,13 +11,16 @@ final class Logging {
     }
 
     static void configure(String[] args) {
-        boolean client = args.length > 0 && (args[0].equals("build") || args[0].equals("workers"));
+        boolean client = args.length > 0 && (args[0].equals("build") || args[0].equals("workers")
+            || args[0].equals("farm") && !(args.length > 1 && args[1].equals("serve")));
         setDefault("org.slf4j.simpleLogger.defaultLogLevel", client ? "warn" : "info");
         setDefault("org.slf4j.simpleLogger.showDateTime", "true");
         setDefault("org.slf4j.simpleLogger.dateTimeFormat", "HH:mm:ss.SSS");
         setDefault("org.slf4j.simpleLogger.showShortLogName", "true");
         setDefault("org.slf4j.simpleLogger.logFile", "System.err");
         setDefault("org.slf4j.simpleLogger.log.io.grpc.netty", "warn");
+        // gRPC asks every TCP-like channel for SO_KEEPALIVE; a Unix socket has none, and says so
+        setDefault("org.slf4j.simpleLogger.log.io.netty.bootstrap", "error");
     }
 
     private static void setDefault(String key, String value) {

@@ -5,6 +5,7 @@ import dev.stagefarm.cli.commands.CacheCommand;
 import dev.stagefarm.cli.commands.CacheServerCommand;
 import dev.stagefarm.cli.commands.ConfigDefaults;
 import dev.stagefarm.cli.commands.CoordinatorCommand;
+import dev.stagefarm.cli.commands.FarmCommand;
 import dev.stagefarm.cli.commands.TokenCommand;
 import dev.stagefarm.cli.commands.WorkerCommand;
 import dev.stagefarm.cli.commands.WorkersCommand;
@@ -14,8 +15,8 @@ import picocli.CommandLine.Command;
 /** {@code stagefarm}: one launcher for every component and for the build client. */
 @Command(name = "stagefarm", mixinStandardHelpOptions = true, version = "stagefarm 0.1.0",
     description = "A distributed build farm for multi-stage Dockerfiles.",
-    subcommands = {BuildCommand.class, CacheCommand.class, CacheServerCommand.class, CoordinatorCommand.class, WorkerCommand.class,
-        WorkersCommand.class, TokenCommand.class})
+    subcommands = {BuildCommand.class, CacheCommand.class, CacheServerCommand.class, CoordinatorCommand.class,
+        FarmCommand.class, TokenCommand.class, WorkerCommand.class, WorkersCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

@@ -2,6 +2,7 @@ package dev.stagefarm.cli.commands;
 
 import dev.stagefarm.cli.build.BuildClient;
 import dev.stagefarm.cli.build.EmbeddedFarm;
+import dev.stagefarm.cli.build.LocalFarm;
 import dev.stagefarm.cli.build.OutputSpec;
 import dev.stagefarm.cli.build.SecretSpec;
 import java.nio.file.Files;
@@ -10,6 +11,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -18,7 +20,8 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "build", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Build an image from a Dockerfile, spreading its stages over the farm's workers.",
-        "Without --coordinator it runs the embedded farm (cache-server, coordinator, two workers) in this process."})
+        "Without --coordinator it uses the local farm (stagefarm farm start) when one runs, and otherwise runs the",
+        "embedded farm (cache-server, coordinator, two workers) in this process."})
 public final class BuildCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "CONTEXT", description = "The build context directory.")
@@ -71,7 +74,8 @@ public final class BuildCommand implements Callable<Integer> {
     String coordinator;
 
     @Option(names = "--data", paramLabel = "DIR",
-        description = "The embedded farm's state (default: $STAGEFARM_DATA or /var/lib/stagefarm).")
+        description = "Run the embedded farm in this process with this state, even when a local farm runs "
+            + "(default: the local farm, else $STAGEFARM_DATA or /var/lib/stagefarm).")
     Path data;
 
     @Option(names = "--workers", defaultValue = "2", description = "Workers in the embedded farm (default: ${DEFAULT-VALUE}).")
@@ -110,10 +114,19 @@ public final class BuildCommand implements Callable<Integer> {
         if (coordinator != null) {
             return new BuildClient(System.out, System.err).build(coordinator, auth.security(), request);
         }
+        if (data == null) {
+            Optional<String> local = LocalFarm.running(LocalFarm.socketDir());
+            if (local.isPresent()) {
+                return new BuildClient(System.out, System.err).build(local.get(), request);
+            }
+        }
         Path dataDir = data != null ? data
             : Path.of(System.getenv().getOrDefault("STAGEFARM_DATA", "/var/lib/stagefarm"));
         try (EmbeddedFarm farm = EmbeddedFarm.start(dataDir, embeddedWorkers, registries.config())) {
             return new BuildClient(System.out, System.err).build(farm.coordinatorAddress(), request);
+        } catch (EmbeddedFarm.FarmBusyException e) {
+            System.err.println("error: " + e.getMessage());
+            return 1;
         }
     }
 

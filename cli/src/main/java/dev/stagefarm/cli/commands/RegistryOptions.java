@@ -31,6 +31,14 @@ public final class RegistryOptions {
         return List.copyOf(mirrors);
     }
 
+    /** These flags as a command line, for a process started with the same registries. */
+    List<String> asArguments() {
+        List<String> args = new ArrayList<>();
+        mirrors.forEach(m -> args.addAll(List.of("--registry-mirror", m)));
+        insecure.forEach(i -> args.addAll(List.of("--insecure-registry", i)));
+        return args;
+    }
+
     public List<String> insecure() {
         return List.copyOf(insecure);
     }

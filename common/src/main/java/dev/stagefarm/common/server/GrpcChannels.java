@@ -4,6 +4,8 @@ import io.grpc.ManagedChannel;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.NettyChannelBuilder;
+import io.netty.channel.socket.nio.NioDomainSocketChannel;
+import java.net.UnixDomainSocketAddress;
 
 /**
  * Channels to stagefarm's servers by address: {@code HOST:PORT} over HTTP/2 (plaintext, or TLS
@@ -14,6 +16,9 @@ import io.grpc.netty.NettyChannelBuilder;
 public final class GrpcChannels {
 
     public static final String IN_PROCESS = "inprocess:";
+
+    /** {@code unix:PATH}: a server on a Unix domain socket, reachable only as its file permissions allow. */
+    public static final String UNIX = "unix:";
 
     /**
      * HTTP/2 receive window per stream: 8 chunks of 1 MiB in flight, at most 8 MiB buffered per
@@ -35,6 +40,13 @@ public final class GrpcChannels {
      * channels (the embedded farm) ignore both: they never leave the process.
      */
     public static ManagedChannel open(String address, ClientSecurity security) {
+        if (address.startsWith(UNIX)) {
+            // a local farm's socket: the file's permissions decide who may call, no TLS or token
+            return NettyChannelBuilder.forAddress(UnixDomainSocketAddress.of(address.substring(UNIX.length())))
+                .channelType(NioDomainSocketChannel.class, UnixDomainSocketAddress.class)
+                .eventLoopGroup(UnixSockets.clientGroup())
+                .usePlaintext().flowControlWindow(FLOW_CONTROL_WINDOW).build();
+        }
         if (address.startsWith(IN_PROCESS)) {
             return InProcessChannelBuilder.forName(address.substring(IN_PROCESS.length())).build();
         }
