@@ -19,6 +19,21 @@ import picocli.CommandLine.Command;
         FarmCommand.class, TokenCommand.class, WorkerCommand.class, WorkersCommand.class})
 public final class Main {
 
+    /**
+     * A bad flag value, a file that cannot be read, a refused token, an unreachable server, a
+     * missing certificate: the user's to fix, so one line that says what, not a stack trace.
+     * Anything else is ours, and keeps its trace.
+     */
+    private static int userError(Exception e, CommandLine command, CommandLine.ParseResult parsed) throws Exception {
+        if (e instanceof IllegalArgumentException || e instanceof java.io.IOException) {
+            String message = e instanceof java.nio.file.NoSuchFileException missing
+                ? "no such file: " + missing.getFile() : e.getMessage();
+            command.getErr().println("error: " + message);
+            return 1;
+        }
+        throw e;
+    }
+
     public static void main(String[] args) {
         Logging.configure(args);
         ConfigDefaults defaults;
@@ -31,14 +46,7 @@ public final class Main {
         }
         int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true)
             .setDefaultValueProvider(defaults)
-            // A refused token, an unreachable server, a missing certificate: the sentence, not a stack trace.
-            .setExecutionExceptionHandler((e, commandLine, parsed) -> {
-                if (e instanceof java.io.IOException) {
-                    commandLine.getErr().println("error: " + e.getMessage());
-                    return 1;
-                }
-                throw e;
-            })
+            .setExecutionExceptionHandler(Main::userError)
             .execute(args);
         System.exit(code);
     }

@@ -280,7 +280,8 @@ final class BuildRun {
             .setContextDigest(request.getContextDigest()).addAllExports(exports)
             .setDockerfileName(dockerfile.fileName()).setStageKey(plan.stageKey())
             // handed on as they came: never part of a key, a log or the cache
-            .putAllSecrets(request.getSecretsMap());
+            .putAllSecrets(request.getSecretsMap())
+            .setAgentSessionId(request.getSessionId()).addAllSshIds(request.getSshIdsList());
         for (Step step : plan.steps()) {
             job.addSteps(noCache(stage) ? step : markCached(step));
         }

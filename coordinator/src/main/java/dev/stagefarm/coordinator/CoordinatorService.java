@@ -1,5 +1,6 @@
 package dev.stagefarm.coordinator;
 
+import dev.stagefarm.proto.farm.AgentFrame;
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildRequest;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
@@ -25,6 +26,7 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
     private final JobDispatcher dispatcher;
     private final BuildRunner builds;
     private final String cacheAddress;
+    private final AgentRelay agents = new AgentRelay();
 
     CoordinatorService(WorkerPool pool, JobDispatcher dispatcher, BuildRunner builds, String cacheAddress) {
         this.cacheAddress = cacheAddress;
@@ -86,6 +88,16 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
                 events.fail(Status.INTERNAL.withDescription("coordinator error: " + e).asRuntimeException());
             }
         });
+    }
+
+    @Override
+    public StreamObserver<AgentFrame> forwardAgents(StreamObserver<AgentFrame> client) {
+        return agents.forward(client);
+    }
+
+    @Override
+    public StreamObserver<AgentFrame> connectAgent(StreamObserver<AgentFrame> worker) {
+        return agents.connect(worker);
     }
 
     @Override

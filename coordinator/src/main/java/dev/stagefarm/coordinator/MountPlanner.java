@@ -6,6 +6,7 @@ import dev.stagefarm.proto.farm.BindMount;
 import dev.stagefarm.proto.farm.CacheMount;
 import dev.stagefarm.proto.farm.CopySource;
 import dev.stagefarm.proto.farm.SecretMount;
+import dev.stagefarm.proto.farm.SshMount;
 import dev.stagefarm.proto.farm.StageSource;
 import dev.stagefarm.proto.farm.TmpfsMount;
 import java.util.List;
@@ -22,6 +23,8 @@ final class MountPlanner {
 
     private final StagePlanner.Inputs in;
     private final Set<Integer> sourceStages;
+    /** ssh mounts without a target so far: BuildKit numbers their default sockets from 0. */
+    private int sshMounts;
 
     MountPlanner(StagePlanner.Inputs in, Set<Integer> sourceStages) {
         this.in = in;
@@ -99,7 +102,21 @@ final class MountPlanner {
                 }
                 out.setBind(bind);
             }
-            case "ssh" -> throw new InvalidValueException("--mount=type=ssh is not supported yet");
+            case "ssh" -> {
+                String id = m.id().filter(s -> !s.isEmpty()).orElse("default");
+                if (target.isEmpty()) {
+                    target = "/run/buildkit/ssh_agent." + sshMounts++;
+                }
+                boolean required = m.option("required").map(v -> v.equalsIgnoreCase("true") || v.equals("1"))
+                    .orElse(false);
+                int mode = m.option("mode").map(v -> octal(v, "mode")).orElse(0600);
+                int uid = m.option("uid").map(v -> number(v, "uid")).orElse(0);
+                int gid = m.option("gid").map(v -> number(v, "gid")).orElse(0);
+                out.setSsh(SshMount.newBuilder().setId(id).setRequired(required).setUid(uid).setGid(gid).setMode(mode));
+                // the agent's identity, never what it holds
+                key.add(target).add(id).add(required).add(Integer.toOctalString(mode)).add(Integer.toString(uid))
+                    .add(Integer.toString(gid));
+            }
             default -> throw new InvalidValueException("unsupported mount type \"" + m.type() + "\"");
         }
         return out.setTarget(target).build();

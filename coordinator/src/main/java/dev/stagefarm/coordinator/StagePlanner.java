@@ -437,6 +437,13 @@ final class StagePlanner {
             for (dev.stagefarm.dockerfile.RunMount m : r.mounts()) {
                 op.addMounts(mounts.plan(expand(m.raw()), config.workdir(), k));
             }
+            // BuildKit points SSH_AUTH_SOCK at the first ssh mount unless the step sets it itself
+            op.getMountsList().stream().filter(dev.stagefarm.proto.farm.RunMount::hasSsh).findFirst()
+                .filter(m -> !runEnv.containsKey("SSH_AUTH_SOCK"))
+                .ifPresent(m -> {
+                    envList.add("SSH_AUTH_SOCK=" + m.getTarget());
+                    k.add("env").add("SSH_AUTH_SOCK=" + m.getTarget());
+                });
             key = k.build();
             addStep(r, "RUN " + shown, Step.newBuilder().setRun(op.addAllArgs(argv)
                 .addAllEnv(envList).setCwd(config.workdir()).setUser(config.user()).setNetwork(network)),

@@ -237,9 +237,33 @@ class StagePlannerFeaturesTest {
     }
 
     @Test
-    void sshMountsAreRefusedWithTheLine() {
-        assertThatThrownBy(() -> plan("FROM scratch\nRUN --mount=type=ssh ssh-add -l\n"))
-            .hasMessage("Dockerfile:2: RUN: --mount=type=ssh is not supported yet");
+    void sshMountsGetBuildKitsSocketsAndTheFirstBecomesSshAuthSock() throws Exception {
+        StagePlan plan = plan("""
+            FROM scratch
+            RUN --mount=type=ssh --mount=type=ssh,id=deploy,required=true,uid=1000 ssh-add -l
+            RUN --mount=type=ssh,target=/agent.sock ssh-add -l
+            RUN --mount=type=ssh ssh-add -l
+            """);
+        RunOp first = plan.steps().get(0).getRun();
+        assertThat(first.getMountsList()).extracting(RunMount::getTarget)
+            .containsExactly("/run/buildkit/ssh_agent.0", "/run/buildkit/ssh_agent.1");
+        assertThat(first.getMounts(0).getSsh().getId()).isEqualTo("default");
+        assertThat(first.getMounts(0).getSsh().getRequired()).isFalse();
+        assertThat(first.getMounts(0).getSsh().getMode()).isEqualTo(0600);
+        assertThat(first.getMounts(1).getSsh().getId()).isEqualTo("deploy");
+        assertThat(first.getMounts(1).getSsh().getRequired()).isTrue();
+        assertThat(first.getMounts(1).getSsh().getUid()).isEqualTo(1000);
+        assertThat(first.getEnvList()).contains("SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0");
+        assertThat(plan.steps().get(1).getRun().getEnvList()).contains("SSH_AUTH_SOCK=/agent.sock");
+        // which agent a step may use is part of its key; the agent's keys are not
+        assertThat(plan.steps().get(2).getKey()).isNotEqualTo(plan.steps().get(1).getKey());
+    }
+
+    @Test
+    void aStepThatSetsSshAuthSockItselfKeepsIt() throws Exception {
+        StagePlan plan = plan("FROM scratch\nENV SSH_AUTH_SOCK=/mine\nRUN --mount=type=ssh ssh-add -l\n");
+        assertThat(plan.steps().getFirst().getRun().getEnvList())
+            .contains("SSH_AUTH_SOCK=/mine").doesNotContain("SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0");
     }
 
     @Test

@@ -59,9 +59,9 @@ public final class WorkerNode implements AutoCloseable {
         }
         OverlaySnapshotter snapshots = OverlaySnapshotter.open(root.resolve("snapshots"));
         RegistryClient registry = new RegistryClient(config.registries(), CredentialStore.fromDockerConfig());
-        JobRunner runner = WorkerParts.jobRunner(config.name(), root, snapshots, runc, cache, registry,
-            new WorkerMetrics(meters));
         this.coordinatorChannel = GrpcChannels.open(config.coordinator(), config.security());
+        JobRunner runner = WorkerParts.jobRunner(config.name(), root, snapshots, runc, cache, registry,
+            new WorkerMetrics(meters), coordinatorChannel);
         this.agent = new WorkerAgent(config.name(), config.slots(), coordinatorChannel, runner);
         log.info("worker {}: root {}, coordinator {}, cache {}", config.name(), root, config.coordinator(),
             config.cache());

@@ -33,7 +33,7 @@ public final class BuildClient {
     public record Request(Path context, Path dockerfile, List<String> tags, String target, Map<String, String> buildArgs,
                           Map<String, String> labels, List<OutputSpec> outputs, Path metadataFile, boolean noCache,
                           RegistryConfig registries, List<String> noCacheStages, String platform, boolean pull,
-                          Map<String, byte[]> secrets) {
+                          Map<String, byte[]> secrets, List<SshSpec> ssh) {
     }
 
     private final PrintStream out;
@@ -55,6 +55,7 @@ public final class BuildClient {
      */
     public int build(String coordinatorAddress, ClientSecurity security, Request req) throws IOException {
         ManagedChannel channel = GrpcChannels.open(coordinatorAddress, security);
+        AgentForwarder agents = null;
         try {
             var coordinator = CoordinatorGrpc.newBlockingStub(channel);
             String cacheAddress = coordinator.getFarmInfo(FarmInfoRequest.getDefaultInstance()).getCacheAddress();
@@ -67,6 +68,12 @@ public final class BuildClient {
                     .setTarget(req.target()).setWantImage(true).setNoCache(req.noCache()).putAllLabels(req.labels())
                     .addAllNoCacheStages(req.noCacheStages()).setPlatform(req.platform()).setPull(req.pull());
                 req.secrets().forEach((id, value) -> submit.putSecrets(id, com.google.protobuf.ByteString.copyFrom(value)));
+                if (!req.ssh().isEmpty()) {
+                    String session = java.util.UUID.randomUUID().toString();
+                    agents = AgentForwarder.start(channel, session, req.ssh());
+                    submit.setSessionId(session);
+                    req.ssh().forEach(s -> submit.addSshIds(s.id()));
+                }
                 ProgressPrinter progress = new ProgressPrinter(out);
                 BuildResult result = null;
                 Iterator<BuildEvent> events = coordinator.build(submit.build());
@@ -98,7 +105,14 @@ public final class BuildClient {
             err.println("ERROR: farm at " + coordinatorAddress + " failed: " + e.getStatus().getCode()
                 + (e.getStatus().getDescription() == null ? "" : ": " + e.getStatus().getDescription()));
             return 1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            err.println("ERROR: interrupted");
+            return 1;
         } finally {
+            if (agents != null) {
+                agents.close();
+            }
             channel.shutdownNow();
         }
     }

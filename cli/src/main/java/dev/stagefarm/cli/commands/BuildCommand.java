@@ -5,6 +5,7 @@ import dev.stagefarm.cli.build.EmbeddedFarm;
 import dev.stagefarm.cli.build.LocalFarm;
 import dev.stagefarm.cli.build.OutputSpec;
 import dev.stagefarm.cli.build.SecretSpec;
+import dev.stagefarm.cli.build.SshSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -70,6 +71,10 @@ public final class BuildCommand implements Callable<Integer> {
         description = "Expose a secret to RUN --mount=type=secret (repeatable). Never stored or logged.")
     List<String> secrets = new ArrayList<>();
 
+    @Option(names = "--ssh", paramLabel = "default|ID[=SOCKET|KEY[,KEY]]",
+        description = "Forward an SSH agent (or keys) to RUN --mount=type=ssh (repeatable). Keys never leave this machine.")
+    List<String> ssh = new ArrayList<>();
+
     @Option(names = "--coordinator", paramLabel = "HOST:PORT", description = "Use this farm instead of the embedded one.")
     String coordinator;
 
@@ -110,7 +115,7 @@ public final class BuildCommand implements Callable<Integer> {
         BuildClient.Request request = new BuildClient.Request(context, dockerfile, tags,
             target == null ? "" : target, keyValues(buildArgs, "--build-arg"), keyValues(labels, "--label"),
             specs, metadataFile, noCache, registries.config(), noCacheFilter, platform == null ? "" : platform,
-            pull, SecretSpec.readAll(secrets));
+            pull, SecretSpec.readAll(secrets), SshSpec.parseAll(ssh, System.getenv()));
         if (coordinator != null) {
             return new BuildClient(System.out, System.err).build(coordinator, auth.security(), request);
         }

@@ -6,6 +6,7 @@ import dev.stagefarm.proto.farm.CacheMount;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.RunMount;
 import dev.stagefarm.proto.farm.SecretMount;
+import dev.stagefarm.proto.farm.SshMount;
 import dev.stagefarm.proto.farm.StageSource;
 import dev.stagefarm.worker.cachemount.SharedCacheMounts;
 import dev.stagefarm.worker.exec.ProcessSpec.ExtraMount;
@@ -47,6 +48,7 @@ final class RunMounts {
     private final Map<String, ReentrantLock> cacheLocks = new ConcurrentHashMap<>();
     /** Cache mounts shared by the farm through the cache-server; null: only on this worker. */
     private final SharedCacheMounts shared;
+    private final SshAgentSocket.Connector agents;
 
     /**
      * @param cacheRoot where cache mounts persist
@@ -60,7 +62,23 @@ final class RunMounts {
     /** @param shared cache mounts shared by the farm; null keeps them on this worker only */
     RunMounts(Path cacheRoot, Path scratchRoot, ContextMaterializer contexts, StageChains chains,
               OverlaySnapshotter snapshots, LayerStore layers, SharedCacheMounts shared) {
+        this(cacheRoot, scratchRoot, contexts, chains, snapshots, layers, shared, NO_AGENTS);
+    }
+
+    /** A worker without a coordinator to relay through (tests): ssh mounts cannot be served. */
+    private static final SshAgentSocket.Connector NO_AGENTS = answers -> {
+        throw new IllegalStateException("this worker has no coordinator to reach ssh agents through");
+    };
+
+    /**
+     * @param shared cache mounts shared by the farm; null keeps them on this worker only
+     * @param agents opens a relay to the build client's ssh agent, for {@code RUN --mount=type=ssh}
+     */
+    RunMounts(Path cacheRoot, Path scratchRoot, ContextMaterializer contexts, StageChains chains,
+              OverlaySnapshotter snapshots, LayerStore layers, SharedCacheMounts shared,
+              SshAgentSocket.Connector agents) {
         this.shared = shared;
+        this.agents = agents;
         this.cacheRoot = cacheRoot;
         this.scratchRoot = scratchRoot;
         this.contexts = contexts;
@@ -145,6 +163,7 @@ final class RunMounts {
                         }
                     }
                     case SECRET -> secret(job, m.getTarget(), m.getSecret(), p);
+                    case SSH -> ssh(job, m.getTarget(), m.getSsh(), p);
                     case BIND -> bind(job, m.getTarget(), m.getBind(), p, fetched);
                     case KIND_NOT_SET -> throw new MountException("empty mount for " + m.getTarget());
                 }
@@ -234,6 +253,21 @@ final class RunMounts {
             Files.setAttribute(f, "unix:mode", s.getMode() == 0 ? 0400 : s.getMode());
             p.mounts.add(new ExtraMount(target, "bind", f.toString(), List.of("rbind", "ro", "nosuid", "nodev", "noexec")));
         }
+    }
+
+    private void ssh(Job job, String target, SshMount s, Prepared p) throws IOException, MountException {
+        if (!job.getSshIdsList().contains(s.getId())) {
+            if (s.getRequired()) {
+                throw new MountException("ssh agent \"" + s.getId() + "\" is required but the build does not forward it:"
+                    + " build with --ssh " + (s.getId().equals("default") ? "default" : s.getId() + "=SOCKET_OR_KEY"));
+            }
+            return; // BuildKit leaves out an optional agent the client does not forward
+        }
+        Path socket = p.secrets().resolve("ssh-" + p.mounts.size() + ".sock");
+        SshAgentSocket agent = SshAgentSocket.open(socket, s.getUid(), s.getGid(), s.getMode() == 0 ? 0600 : s.getMode(),
+            agents, job.getAgentSessionId(), s.getId());
+        p.undo.add(agent);
+        p.mounts.add(new ExtraMount(target, "bind", socket.toString(), List.of("rbind", "rw", "nosuid", "nodev", "noexec")));
     }
 
     private void bind(Job job, String target, BindMount b, Prepared p, AtomicLong fetched)

@@ -57,19 +57,26 @@ public final class StepExecutor {
      */
     StepExecutor(RuncExecutor runc, ContextMaterializer contexts, StageChains chains, OverlaySnapshotter snapshots,
                  LayerStore layers, Path workRoot) {
-        this(runc, contexts, chains, snapshots, layers, workRoot, null);
+        this(runc, contexts, chains, snapshots, layers, workRoot, null, null);
     }
 
-    /** @param sharedCaches RUN --mount=type=cache shared by the farm; null keeps caches on this worker */
+    /**
+     * @param sharedCaches RUN --mount=type=cache shared by the farm; null keeps caches on this worker
+     * @param agents relays RUN --mount=type=ssh to the build client's agents; null where there is none (tests)
+     */
     StepExecutor(RuncExecutor runc, ContextMaterializer contexts, StageChains chains, OverlaySnapshotter snapshots,
-                 LayerStore layers, Path workRoot, dev.stagefarm.worker.cachemount.SharedCacheMounts sharedCaches) {
+                 LayerStore layers, Path workRoot, dev.stagefarm.worker.cachemount.SharedCacheMounts sharedCaches,
+                 SshAgentSocket.Connector agents) {
         this.runc = runc;
         this.contexts = contexts;
         this.chains = chains;
         this.snapshots = snapshots;
         this.layers = layers;
-        this.mounts = new RunMounts(workRoot.resolve("cache-mounts"), workRoot.resolve("run-scratch"), contexts, chains,
-            snapshots, layers, sharedCaches);
+        this.mounts = agents == null
+            ? new RunMounts(workRoot.resolve("cache-mounts"), workRoot.resolve("run-scratch"), contexts, chains,
+                snapshots, layers, sharedCaches)
+            : new RunMounts(workRoot.resolve("cache-mounts"), workRoot.resolve("run-scratch"), contexts, chains,
+                snapshots, layers, sharedCaches, agents);
         this.scratch = workRoot.resolve("copy-sources");
     }
 

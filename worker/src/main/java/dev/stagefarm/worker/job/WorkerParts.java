@@ -2,6 +2,7 @@ package dev.stagefarm.worker.job;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.oci.registry.RegistryClient;
+import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.worker.cachemount.SharedCacheMounts;
 import dev.stagefarm.worker.exec.RuncExecutor;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
@@ -14,8 +15,10 @@ public final class WorkerParts {
     private WorkerParts() {
     }
 
+    /** @param coordinator the channel to the coordinator, through which ssh mounts reach the client's agents */
     public static JobRunner jobRunner(String name, Path root, OverlaySnapshotter snapshots, RuncExecutor runc,
-                                      CacheClient cache, RegistryClient registry, WorkerMetrics metrics)
+                                      CacheClient cache, RegistryClient registry, WorkerMetrics metrics,
+                                      io.grpc.Channel coordinator)
         throws IOException {
         ContentStore blobs = new ContentStore(root.resolve("content"));
         LayerStore layers = new LayerStore(blobs, cache, registry, snapshots, root.resolve("artifacts"));
@@ -23,7 +26,9 @@ public final class WorkerParts {
         StageChains chains = new StageChains(root.resolve("stages"));
         SharedCacheMounts sharedCaches = new SharedCacheMounts(root.resolve("cache-mounts"), cache, metrics.mounts,
             SharedCacheMounts.MAX_FILE_BYTES);
-        StepExecutor steps = new StepExecutor(runc, contexts, chains, snapshots, layers, root, sharedCaches);
+        CoordinatorGrpc.CoordinatorStub relay = CoordinatorGrpc.newStub(coordinator);
+        StepExecutor steps = new StepExecutor(runc, contexts, chains, snapshots, layers, root, sharedCaches,
+            relay::connectAgent);
         return new JobRunner(name, snapshots, cache, layers, chains, steps, new ImageAssembler(cache, layers), metrics);
     }
 }
