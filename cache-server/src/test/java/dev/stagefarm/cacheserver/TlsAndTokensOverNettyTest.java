@@ -10,6 +10,7 @@ import dev.stagefarm.common.server.ClientSecurity;
 import dev.stagefarm.common.server.GrpcServers;
 import dev.stagefarm.common.server.HostPort;
 import dev.stagefarm.common.server.ServerTls;
+import dev.stagefarm.common.testing.TestPki;
 import io.grpc.Status;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package dev.stagefarm.cacheserver;
+package dev.stagefarm.common.testing;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -8,11 +8,12 @@ import java.util.List;
 /**
  * Throw-away certificates made with the openssl CLI for one test: a CA, a server certificate
  * for 127.0.0.1 and localhost, and a client certificate, all signed by the CA. Keys are PKCS#8
- * PEM, as the servers expect; they live in the test's temporary directory only.
+ * PEM, as the servers expect; they live in the test's temporary directory only. Shared with
+ * other modules' tests through this module's test jar.
  */
-record TestPki(Path ca, Path serverCert, Path serverKey, Path clientCert, Path clientKey) {
+public record TestPki(Path ca, Path serverCert, Path serverKey, Path clientCert, Path clientKey) {
 
-    static TestPki create(Path dir) throws IOException, InterruptedException {
+    public static TestPki create(Path dir) throws IOException, InterruptedException {
         Files.createDirectories(dir);
         Path ca = dir.resolve("ca.pem");
         Path caKey = dir.resolve("ca.key");
