@@ -45,20 +45,22 @@ final class MountPlanner {
                 key.add(target).add(Long.toString(size));
             }
             case "cache" -> {
-                if (m.from().isPresent()) {
-                    throw new InvalidValueException("--mount=type=cache,from=... is not supported yet: "
-                        + "leave out from= to start the cache empty");
-                }
                 String id = m.id().filter(s -> !s.isEmpty()).orElse(target);
                 String sharing = m.option("sharing").orElse("shared");
                 int mode = m.option("mode").map(v -> octal(v, "mode")).orElse(0755);
                 int uid = m.option("uid").map(v -> number(v, "uid")).orElse(0);
                 int gid = m.option("gid").map(v -> number(v, "gid")).orElse(0);
-                out.setCache(CacheMount.newBuilder().setId(id).setSharing(sharing).setUid(uid).setGid(gid)
-                    .setMode(mode));
+                CacheMount.Builder cache = CacheMount.newBuilder().setId(id).setSharing(sharing).setUid(uid).setGid(gid)
+                    .setMode(mode);
                 // BuildKit keys a RUN on the cache's identity, not on what is in it
                 key.add(target).add(id).add(sharing).add(Integer.toString(uid)).add(Integer.toString(gid))
                     .add(Integer.toOctalString(mode)).add(!m.readOnly());
+                if (m.from().isPresent()) {
+                    // ...but on what a new cache starts from, as on a bind mount's files
+                    key.add("seed");
+                    cache.setSeed(source(m, m.source().orElse("/"), key));
+                }
+                out.setCache(cache);
             }
             case "secret" -> {
                 String env = m.option("env").orElse("");
@@ -82,25 +84,9 @@ final class MountPlanner {
                     .add(Integer.toString(uid)).add(Integer.toString(gid));
             }
             case "bind" -> {
-                String source = m.source().orElse("/");
-                BindMount.Builder bind = BindMount.newBuilder().setPath(ContextIndex.clean(source))
-                    .setReadWrite(!m.readOnly());
-                key.add(target).add(ContextIndex.clean(source)).add(!m.readOnly());
-                if (m.from().isEmpty()) {
-                    ContextIndex.addTo(key, in.context().select(source));
-                    bind.setSource(CopySource.newBuilder().setContext(true));
-                } else {
-                    OptionalInt stage = in.stageIndex(m.from().get());
-                    if (stage.isEmpty()) {
-                        throw new InvalidValueException("--mount from=" + m.from().get()
-                            + " names no earlier stage; mounting an image is not supported yet");
-                    }
-                    StageSource src = in.stageSource(stage.getAsInt(), List.of(source));
-                    sourceStages.add(stage.getAsInt());
-                    key.add("stage-artifact").add(src.getArtifact().getDigest());
-                    bind.setSource(CopySource.newBuilder().setStage(src));
-                }
-                out.setBind(bind);
+                key.add(target);
+                out.setBind(source(m, m.source().orElse("/"), key).toBuilder().setReadWrite(!m.readOnly()));
+                key.add(!m.readOnly());
             }
             case "ssh" -> {
                 String id = m.id().filter(s -> !s.isEmpty()).orElse("default");
@@ -120,6 +106,29 @@ final class MountPlanner {
             default -> throw new InvalidValueException("unsupported mount type \"" + m.type() + "\"");
         }
         return out.setTarget(target).build();
+    }
+
+    /**
+     * The files a bind mount shows or a cache mount starts from: {@code path} of the context, or
+     * of the earlier stage {@code from=} names; added to the key by content.
+     */
+    private BindMount source(RunMount m, String path, CacheKey key)
+        throws InvalidValueException, ContextIndex.MissingSourceException {
+        BindMount.Builder bind = BindMount.newBuilder().setPath(ContextIndex.clean(path));
+        key.add(ContextIndex.clean(path));
+        if (m.from().isEmpty()) {
+            ContextIndex.addTo(key, in.context().select(path));
+            return bind.setSource(CopySource.newBuilder().setContext(true)).build();
+        }
+        OptionalInt stage = in.stageIndex(m.from().get());
+        if (stage.isEmpty()) {
+            throw new InvalidValueException("--mount from=" + m.from().get()
+                + " names no earlier stage; mounting an image is not supported yet");
+        }
+        StageSource src = in.stageSource(stage.getAsInt(), List.of(path));
+        sourceStages.add(stage.getAsInt());
+        key.add("stage-artifact").add(src.getArtifact().getDigest());
+        return bind.setSource(CopySource.newBuilder().setStage(src)).build();
     }
 
     private static String absolute(String target, String workdir) {

@@ -229,6 +229,23 @@ class StagePlannerFeaturesTest {
     }
 
     @Test
+    void aCacheMountFromAStageStartsFromItsFilesAndDependsOnIt() throws Exception {
+        StagePlan plan = plan("FROM scratch AS builder\nFROM scratch\n"
+            + "RUN --mount=type=cache,target=/c,id=deps,from=builder,source=/seed ls /c\n", 1);
+        RunMount m = plan.steps().getFirst().getRun().getMounts(0);
+        assertThat(m.getCache().getId()).isEqualTo("deps");
+        assertThat(m.getCache().getSeed().getPath()).isEqualTo("seed");
+        assertThat(m.getCache().getSeed().getSource().getStage().getStageIndex()).isZero();
+        assertThat(plan.sourceStages()).containsExactly(0);
+    }
+
+    @Test
+    void aCacheMountFromAnImageIsRefusedWithTheLine() {
+        assertThatThrownBy(() -> plan("FROM scratch\nRUN --mount=type=cache,target=/c,from=golang:1.22 ls /c\n"))
+            .hasMessageContaining("Dockerfile:2").hasMessageContaining("from=golang:1.22 names no earlier stage");
+    }
+
+    @Test
     void aBindMountFromAStageDependsOnThatStage() throws Exception {
         StagePlan plan = plan("FROM scratch AS builder\nFROM scratch\nRUN --mount=from=builder,target=/b ls /b\n", 1);
         RunMount m = plan.steps().getFirst().getRun().getMounts(0);

@@ -156,10 +156,11 @@ final class RunMounts {
                         p.mounts.add(new ExtraMount(m.getTarget(), "bind", f.toString(), List.of("rbind", "ro")));
                     }
                     case CACHE -> {
-                        if (shared != null) {
-                            sharedCache(job, m.getTarget(), m.getCache(), p);
-                        } else {
-                            cache(m.getTarget(), m.getCache(), p);
+                        Path dir = shared != null
+                            ? sharedCache(job, m.getTarget(), m.getCache(), p)
+                            : cache(m.getTarget(), m.getCache(), p);
+                        if (m.getCache().hasSeed()) {
+                            seed(job, m.getCache(), dir, p, fetched);
                         }
                     }
                     case SECRET -> secret(job, m.getTarget(), m.getSecret(), p);
@@ -175,7 +176,7 @@ final class RunMounts {
         }
     }
 
-    private void cache(String target, CacheMount c, Prepared p) throws IOException {
+    private Path cache(String target, CacheMount c, Prepared p) throws IOException {
         String name = Digest.of(c.getId().getBytes(StandardCharsets.UTF_8)).encoded();
         ReentrantLock lock = cacheLocks.computeIfAbsent(name, k -> new ReentrantLock());
         Path dir = cacheRoot.resolve(name);
@@ -211,10 +212,38 @@ final class RunMounts {
             }
         }
         p.mounts.add(new ExtraMount(target, "bind", dir.toString(), List.of("rbind", "rw")));
+        return dir;
+    }
+
+    /**
+     * BuildKit's {@code from=}/{@code source=} on a cache mount: a cache that is still empty
+     * starts with those files (and publishes them, when shared, with the step's other changes).
+     * A cache some step already filled keeps its content.
+     */
+    private void seed(Job job, CacheMount c, Path dir, Prepared p, AtomicLong fetched)
+        throws IOException, MountException {
+        synchronized (this) { // two steps starting on one empty cache seed it once
+            try (Stream<Path> entries = Files.list(dir)) {
+                if (entries.findAny().isPresent()) {
+                    return;
+                }
+            }
+            Path source = sourcePath(job, c.getSeed(), p, fetched);
+            if (!Files.isDirectory(source)) {
+                throw new MountException("cache " + c.getId() + ": from= source \"" + c.getSeed().getPath()
+                    + "\" is not a directory");
+            }
+            try (Stream<Path> walk = Files.walk(source)) {
+                for (Path from : walk.skip(1).toList()) {
+                    Files.copy(from, dir.resolve(source.relativize(from).toString()), StandardCopyOption.COPY_ATTRIBUTES,
+                        LinkOption.NOFOLLOW_LINKS);
+                }
+            }
+        }
     }
 
     /** A cache mount the whole farm shares: published to the cache-server when the RUN ends. */
-    private void sharedCache(Job job, String target, CacheMount c, Prepared p) throws IOException, MountException {
+    private Path sharedCache(Job job, String target, CacheMount c, Prepared p) throws IOException, MountException {
         SharedCacheMounts.Session session;
         try {
             session = shared.open(job.getTeam(), c.getId(), c.getSharing(),
@@ -224,13 +253,13 @@ final class RunMounts {
                 throw new MountException("cache " + c.getId() + ": " + e.getMessage());
             }
             // a cache-server from before shared mounts: keep the cache on this worker, as then
-            cache(target, c, p);
-            return;
+            return cache(target, c, p);
         } catch (IOException e) {
             throw new MountException("cache " + c.getId() + ": " + e.getMessage());
         }
         p.undo.add(session); // after the RUN: publish its changes, then end the use (and a lease)
         p.mounts.add(new ExtraMount(target, "bind", session.dir().toString(), List.of("rbind", "rw")));
+        return session.dir();
     }
 
     private static void secret(Job job, String target, SecretMount s, Prepared p) throws IOException, MountException {
@@ -272,6 +301,19 @@ final class RunMounts {
 
     private void bind(Job job, String target, BindMount b, Prepared p, AtomicLong fetched)
         throws IOException, MountException {
+        Path source = sourcePath(job, b, p, fetched);
+        if (b.getReadWrite()) {
+            // writes are allowed but thrown away: the RUN works on a copy
+            Path copy = p.scratch().resolve("bind-" + p.mounts.size());
+            copyTree(source, copy);
+            source = copy;
+        }
+        p.mounts.add(new ExtraMount(target, "bind", source.toString(),
+            List.of("rbind", b.getReadWrite() ? "rw" : "ro")));
+    }
+
+    /** Where {@code b}'s files are on this worker: a stage's snapshot or artifact, or the context. */
+    private Path sourcePath(Job job, BindMount b, Prepared p, AtomicLong fetched) throws IOException, MountException {
         Path root;
         if (b.getSource().hasStage()) {
             StageSource source = b.getSource().getStage();
@@ -293,14 +335,7 @@ final class RunMounts {
         if (!Files.exists(source)) {
             throw new MountException("--mount source \"" + b.getPath() + "\" not found");
         }
-        if (b.getReadWrite()) {
-            // writes are allowed but thrown away: the RUN works on a copy
-            Path copy = p.scratch().resolve("bind-" + p.mounts.size());
-            copyTree(source, copy);
-            source = copy;
-        }
-        p.mounts.add(new ExtraMount(target, "bind", source.toString(),
-            List.of("rbind", b.getReadWrite() ? "rw" : "ro")));
+        return source;
     }
 
     private static void copyTree(Path from, Path to) throws IOException {
