@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Trains the JDK's ahead-of-time cache (JEP 483/514) for bin/stagefarm: one small build on a
-# throw-away embedded farm loads and links the classes a real build needs, and the JVM writes
-# them to cli/target/stagefarm.aot, which the launcher then maps at start-up. Best effort:
+# Trains the JDK's ahead-of-time cache (JEP 483/514) for bin/stagefarm: one small build through a
+# throw-away farm on Unix sockets (what `build` against `stagefarm farm start`, and the farm
+# itself, load) and one on a throw-away embedded farm (the default driver), in one JVM
+# (`stagefarm aot-workload`), load and link the classes a real build needs; the JVM writes them
+# to cli/target/stagefarm.aot, which the launcher then maps at start-up. Best effort:
 # without root, runc or overlayfs the training build fails and the launcher simply runs without it.
 #
 #   deploy/dev/aot-train.sh
@@ -17,8 +19,7 @@ echo "trained" > "$work/ctx/a"
 printf 'FROM scratch\nCOPY a /a\nCMD ["/a"]\n' > "$work/ctx/Dockerfile"
 rm -f "$cache"
 if STAGEFARM_NO_AOT=1 STAGEFARM_JAVA_OPTS="-XX:AOTCacheOutput=$cache" \
-   "$STAGEFARM_ROOT/bin/stagefarm" build --data "$work/data" --output "type=oci,dest=$work/out.tar" \
-   "$work/ctx" >"$work/log" 2>&1 && [ -f "$cache" ]; then
+   "$STAGEFARM_ROOT/bin/stagefarm" aot-workload "$work/ctx" "$work/run" >"$work/log" 2>&1 && [ -f "$cache" ]; then
   sf_log "AOT cache written: $cache ($(du -h "$cache" | cut -f1))"
 else
   rm -f "$cache"

@@ -1,5 +1,6 @@
 package dev.stagefarm.cli;
 
+import dev.stagefarm.cli.commands.AotWorkloadCommand;
 import dev.stagefarm.cli.commands.BuildCommand;
 import dev.stagefarm.cli.commands.CacheCommand;
 import dev.stagefarm.cli.commands.CacheServerCommand;
@@ -16,7 +17,7 @@ import picocli.CommandLine.Command;
 @Command(name = "stagefarm", mixinStandardHelpOptions = true, version = "stagefarm 0.1.0",
     description = "A distributed build farm for multi-stage Dockerfiles.",
     subcommands = {BuildCommand.class, CacheCommand.class, CacheServerCommand.class, CoordinatorCommand.class,
-        FarmCommand.class, TokenCommand.class, WorkerCommand.class, WorkersCommand.class})
+        FarmCommand.class, TokenCommand.class, WorkerCommand.class, WorkersCommand.class, AotWorkloadCommand.class})
 public final class Main {
 
     /**

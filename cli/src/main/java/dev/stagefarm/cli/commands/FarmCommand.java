@@ -111,7 +111,10 @@ public final class FarmCommand {
             // that it outlives the terminal that started it.
             List<String> command = new ArrayList<>(List.of("setsid",
                 Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-            command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+            // ...but never an AOT training run's output option: the farm would write the cache too
+            ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .filter(a -> !a.startsWith("-XX:AOTCacheOutput") && !a.startsWith("-XX:AOTMode"))
+                .forEach(command::add);
             command.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.stagefarm.cli.Main", "farm", "serve"));
             command.addAll(farm.asArguments());
             command.addAll(registries.asArguments());
