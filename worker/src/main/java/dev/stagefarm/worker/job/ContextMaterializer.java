@@ -49,17 +49,19 @@ final class ContextMaterializer {
             FileTrees.deleteRecursively(tmp);
             Files.createDirectories(tmp);
             for (ContextEntry e : manifest.getEntriesList()) {
-                Path target = tmp.resolve(e.getPath());
-                if (!target.normalize().startsWith(tmp)) {
-                    throw new IOException("context entry escapes the context: " + e.getPath());
-                }
-                Files.createDirectories(target.getParent());
+                Path target = entryPath(tmp, e.getPath());
                 switch (e.getType()) {
-                    case DIRECTORY -> Files.createDirectories(target);
+                    case DIRECTORY -> {
+                        if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+                            Files.createDirectory(target);
+                        } else if (!isDir(target)) {
+                            throw new IOException("context entry " + e.getPath() + " is a directory and, earlier, not one");
+                        }
+                    }
                     case SYMLINK -> Files.createSymbolicLink(target, Path.of(e.getLinkTarget()));
                     case HARDLINK -> {
-                        Path first = tmp.resolve(e.getLinkTarget());
-                        if (!first.normalize().startsWith(tmp) || !Files.isRegularFile(first, LinkOption.NOFOLLOW_LINKS)) {
+                        Path first = entryPath(tmp, e.getLinkTarget());
+                        if (!Files.isRegularFile(first, LinkOption.NOFOLLOW_LINKS)) {
                             throw new IOException("context hard link " + e.getPath() + " names no earlier file: "
                                 + e.getLinkTarget());
                         }
@@ -98,6 +100,34 @@ final class ContextMaterializer {
             Files.createFile(done);
             return dir;
         }
+    }
+
+    /**
+     * Where a context entry goes: inside {@code tmp} and never below a symlink, creating the
+     * directories on the way. A manifest is the client's input, and the worker writes as root:
+     * an entry "a/x" after a symlink "a" -> "/etc" must not write /etc/x, nor a hard link reach
+     * a host file through one. The CLI's scanner never produces either.
+     */
+    private static Path entryPath(Path tmp, String entry) throws IOException {
+        Path target = tmp.resolve(entry).normalize();
+        if (!target.startsWith(tmp) || target.equals(tmp)) {
+            throw new IOException("context entry escapes the context: " + entry);
+        }
+        Path relative = tmp.relativize(target);
+        Path dir = tmp;
+        for (int i = 0; i < relative.getNameCount() - 1; i++) {
+            dir = dir.resolve(relative.getName(i));
+            if (Files.isSymbolicLink(dir)) {
+                throw new IOException("context entry " + entry + " lies below the symlink " + tmp.relativize(dir)
+                    + ": a context cannot hold files through a link");
+            }
+            if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+                Files.createDirectory(dir);
+            } else if (!isDir(dir)) {
+                throw new IOException("context entry " + entry + " lies below the file " + tmp.relativize(dir));
+            }
+        }
+        return target;
     }
 
     static boolean isDir(Path p) {
