@@ -51,32 +51,17 @@ final class CacheMountService extends CacheMountsGrpc.CacheMountsImplBase {
         return new UseStream(caller, (ServerCallStreamObserver<UseMountResponse>) response);
     }
 
-    @Override
-    public void getHead(GetMountHeadRequest request, StreamObserver<MountHead> response) {
-        try {
-            MountKey key = key(request.getId(), Caller.Scope.READ);
-            response.onNext(store.head(key));
-            response.onCompleted();
-        } catch (StatusRuntimeException e) {
-            response.onError(e);
-        } catch (StoreException e) {
-            response.onError(Statuses.of(e));
-        }
+    /** A unary call's answer, or the domain error it becomes a status for. */
+    @FunctionalInterface
+    private interface Answer<T> {
+        T get() throws StoreException, MountException;
     }
 
-    @Override
-    public void publish(PublishMountRequest request, StreamObserver<PublishMountResponse> response) {
+    /** Answers once, turning each domain error into its status: the one edge of the unary calls. */
+    private <T> void answer(StreamObserver<T> response, Answer<T> answer) {
         try {
-            MountKey key = key(request.getId(), Caller.Scope.WRITE);
-            if (!Digest.isValid(request.getDeltaDigest())) {
-                throw Statuses.invalidArgument("Publish needs the digest of a stored MountDelta, not \""
-                        + request.getDeltaDigest() + "\"");
-            }
-            uses.checkPublishing(key, request.getUseId());
-            MountHead head = store.publish(key, Digest.parse(request.getDeltaDigest()));
-            log.debug("cache-server: cache mount {} at generation {} (the step started from {})",
-                    key, head.getGeneration(), request.getBaseGeneration());
-            response.onNext(PublishMountResponse.newBuilder().setHead(head).build());
+            T value = answer.get();
+            response.onNext(value);
             response.onCompleted();
         } catch (StatusRuntimeException e) {
             response.onError(e);
@@ -88,30 +73,36 @@ final class CacheMountService extends CacheMountsGrpc.CacheMountsImplBase {
     }
 
     @Override
+    public void getHead(GetMountHeadRequest request, StreamObserver<MountHead> response) {
+        answer(response, () -> store.head(key(request.getId(), Caller.Scope.READ)));
+    }
+
+    @Override
+    public void publish(PublishMountRequest request, StreamObserver<PublishMountResponse> response) {
+        answer(response, () -> {
+            MountKey key = key(request.getId(), Caller.Scope.WRITE);
+            if (!Digest.isValid(request.getDeltaDigest())) {
+                throw Statuses.invalidArgument("Publish needs the digest of a stored MountDelta, not \""
+                        + request.getDeltaDigest() + "\"");
+            }
+            uses.checkPublishing(key, request.getUseId());
+            MountHead head = store.publish(key, Digest.parse(request.getDeltaDigest()));
+            log.debug("cache-server: cache mount {} at generation {} (the step started from {})",
+                    key, head.getGeneration(), request.getBaseGeneration());
+            return PublishMountResponse.newBuilder().setHead(head).build();
+        });
+    }
+
+    @Override
     public void listMounts(ListMountsRequest request, StreamObserver<ListMountsResponse> response) {
-        try {
-            Caller caller = caller(Caller.Scope.READ);
-            response.onNext(ListMountsResponse.newBuilder().addAllMounts(store.list(caller.team())).build());
-            response.onCompleted();
-        } catch (StatusRuntimeException e) {
-            response.onError(e);
-        } catch (StoreException e) {
-            response.onError(Statuses.of(e));
-        }
+        answer(response, () -> ListMountsResponse.newBuilder()
+                .addAllMounts(store.list(caller(Caller.Scope.READ).team())).build());
     }
 
     @Override
     public void dropMounts(DropMountsRequest request, StreamObserver<DropMountsResponse> response) {
-        try {
-            Caller caller = caller(Caller.Scope.ADMIN);
-            int dropped = store.drop(caller.team(), request.getIdsList());
-            response.onNext(DropMountsResponse.newBuilder().setDropped(dropped).build());
-            response.onCompleted();
-        } catch (StatusRuntimeException e) {
-            response.onError(e);
-        } catch (StoreException e) {
-            response.onError(Statuses.of(e));
-        }
+        answer(response, () -> DropMountsResponse.newBuilder()
+                .setDropped(store.drop(caller(Caller.Scope.ADMIN).team(), request.getIdsList())).build());
     }
 
     /** One Use stream: the first request opens the use, the end of the stream ends it. */

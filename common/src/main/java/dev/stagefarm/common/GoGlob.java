@@ -15,6 +15,21 @@ public final class GoGlob {
         return pattern.chars().anyMatch(c -> c == '*' || c == '?' || c == '[' || c == '\\');
     }
 
+    /**
+     * Whether one of {@code patterns} (from {@link #compile}) matches {@code path} or one of its
+     * parent directories, as COPY --exclude decides. The coordinator keys a step on what this
+     * keeps and the worker copies what this keeps, so both use this one.
+     */
+    public static boolean excludes(java.util.List<Pattern> patterns, String path) {
+        for (String p = path; !p.isEmpty(); p = p.contains("/") ? p.substring(0, p.lastIndexOf('/')) : "") {
+            String candidate = p;
+            if (patterns.stream().anyMatch(x -> x.matcher(candidate).matches())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public static Pattern compile(String pattern) {
         return Pattern.compile(toRegex(pattern));
     }

@@ -124,13 +124,7 @@ final class ContextIndex {
     }
 
     static boolean excluded(String path, List<Pattern> patterns) {
-        for (String p = path; !p.isEmpty(); p = p.contains("/") ? p.substring(0, p.lastIndexOf('/')) : "") {
-            String candidate = p;
-            if (patterns.stream().anyMatch(x -> x.matcher(candidate).matches())) {
-                return true;
-            }
-        }
-        return false;
+        return GoGlob.excludes(patterns, path);
     }
 
     /** Adds what a step copies to its key: paths, types, modes and contents, never times. */

@@ -96,15 +96,8 @@ public final class CopyExecutor {
         }
     }
 
-    /** A pattern excludes a path when it matches the path or one of its parent directories. */
     static boolean excluded(String path, List<Pattern> patterns) {
-        for (String p = path; !p.isEmpty(); p = p.contains("/") ? p.substring(0, p.lastIndexOf('/')) : "") {
-            String candidate = p;
-            if (patterns.stream().anyMatch(x -> x.matcher(candidate).matches())) {
-                return true;
-            }
-        }
-        return false;
+        return GoGlob.excludes(patterns, path);
     }
 
     /** With --parents, the part of a source after a "/./" pivot is kept; without a pivot, the whole path. */
