@@ -15,6 +15,8 @@ PACKAGES=(
   umoci skopeo     # inspecting and unpacking OCI images in tests and by hand
   docker.io        # dockerd with BuildKit: the reference builder (../shared/tools/buildkit-reference)
   jq curl iproute2 ca-certificates
+  openssl          # throw-away TLS certificates for the TLS and teams tests (TestPki)
+  openssh-client   # ssh-agent, ssh-add, ssh-keygen: build --ssh key files and its e2e test
   maven            # bootstraps the Maven Wrapper's properties (deploy/dev/maven.sh)
 )
 
