@@ -16,10 +16,8 @@ import dev.stagefarm.proto.cache.FindMissingRequest;
 import dev.stagefarm.proto.cache.FindMissingResponse;
 import dev.stagefarm.proto.cache.GetActionResultRequest;
 import dev.stagefarm.proto.cache.ReadRequest;
-import dev.stagefarm.proto.cache.ReadResponse;
 import dev.stagefarm.proto.cache.UpdateActionResultRequest;
 import io.grpc.Channel;
-import io.grpc.Context;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -34,7 +32,6 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -321,16 +318,8 @@ public final class CacheClient implements BlobSource, AutoCloseable {
      */
     @Override
     public InputStream open(Digest digest) throws IOException {
-        ReadRequest request = ReadRequest.newBuilder().setDigest(digest.toString()).build();
-        Context.CancellableContext call = Context.current().withCancellation();
-        Context previous = call.attach();
-        Iterator<ReadResponse> responses;
-        try {
-            responses = content.read(request);
-        } finally {
-            call.detach(previous);
-        }
-        return new VerifyingBlobStream(digest, responses, call, target).prime();
+        return VerifyingBlobStream.open(digest, ReadRequest.newBuilder().setDigest(digest.toString()).build(),
+                channel, target);
     }
 
     /** The cached result for {@code key}; empty on a miss, including when a blob it needs is gone. */

@@ -1,48 +1,101 @@
 package dev.stagefarm.cacheclient;
 
+import com.google.common.util.concurrent.MoreExecutors;
 import dev.stagefarm.common.Digest;
-import dev.stagefarm.proto.cache.ReadResponse;
-import io.grpc.Context;
-import io.grpc.StatusRuntimeException;
+import dev.stagefarm.proto.cache.ReadRequest;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.Metadata;
+import io.grpc.Status;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
+import java.util.ArrayDeque;
 import java.util.Iterator;
 
 /**
  * A blob as an InputStream over a Read call. It hashes what it hands out and, at the end,
  * throws {@link BlobIntegrityException} rather than report EOF when the bytes do not match the
- * digest. The blocking iterator asks for one message at a time, so the server never sends
- * further ahead than the reader consumes. Closing early cancels the call.
+ * digest. Closing early cancels the call.
+ *
+ * <p>The call's messages arrive on the transport's own thread (no hop through an executor) into
+ * a queue the reader drains. The stream asks for {@link #AHEAD} messages ahead and tops the
+ * request up in batches, so the server streams without waiting on the reader while at most
+ * AHEAD messages (a few MiB of transport buffers) wait in memory, however slow the reader.
  */
 final class VerifyingBlobStream extends InputStream {
 
+    /** Messages requested ahead of the reader: 16 × 256 KiB, twice the server's on-ready threshold. */
+    static final int AHEAD = 16;
+    /** The request is topped up once this many messages were read: one wake-up of the transport per batch. */
+    private static final int BATCH = AHEAD / 2;
+
     private final Digest digest;
-    private final Iterator<ReadResponse> responses;
-    private final Context.CancellableContext call;
     private final String target;
+    private final ClientCall<ReadRequest, ReadMessages.Message> call;
     private final MessageDigest sha256 = Digest.newSha256();
+    /** Messages received and not yet read, and the call's end once it came; guarded by itself. */
+    private final ArrayDeque<Object> arrived = new ArrayDeque<>();
+    private ReadMessages.Message message;
+    private Iterator<ByteBuffer> pieces;
     private ByteBuffer current = ByteBuffer.allocate(0);
+    private int readSinceRequest;
     private long total;
     private boolean eof;
     private boolean closed;
 
-    VerifyingBlobStream(Digest digest, Iterator<ReadResponse> responses, Context.CancellableContext call, String target) {
+    private record End(Status status) {}
+
+    private VerifyingBlobStream(Digest digest, Channel channel, String target) {
         this.digest = digest;
-        this.responses = responses;
-        this.call = call;
         this.target = target;
+        this.call = channel.newCall(ReadMessages.METHOD, CallOptions.DEFAULT.withExecutor(MoreExecutors.directExecutor()));
     }
 
-    /** Waits for the first message, so that a missing blob fails here rather than on first read. */
-    VerifyingBlobStream prime() throws IOException {
+    /** Starts the call and waits for its first message, so that a missing blob fails here rather than on first read. */
+    static VerifyingBlobStream open(Digest digest, ReadRequest request, Channel channel, String target) throws IOException {
+        VerifyingBlobStream stream = new VerifyingBlobStream(digest, channel, target);
         try {
-            advance();
-            return this;
+            stream.start(request);
+            stream.advance();
+            return stream;
         } catch (IOException | RuntimeException e) {
-            close();
+            stream.close();
             throw e;
+        }
+    }
+
+    private void start(ReadRequest request) {
+        call.start(new ClientCall.Listener<>() {
+            @Override
+            public void onMessage(ReadMessages.Message received) {
+                arrive(received);
+            }
+
+            @Override
+            public void onClose(Status status, Metadata trailers) {
+                arrive(new End(status));
+            }
+        }, new Metadata());
+        call.sendMessage(request);
+        call.halfClose();
+        call.request(AHEAD);
+    }
+
+    /** On the transport's thread. A message that arrives after close is released at once. */
+    private void arrive(Object item) {
+        synchronized (arrived) {
+            if (!closed) {
+                arrived.addLast(item);
+                arrived.notifyAll();
+                return;
+            }
+        }
+        if (item instanceof ReadMessages.Message late) {
+            late.release();
         }
     }
 
@@ -67,42 +120,92 @@ final class VerifyingBlobStream extends InputStream {
         }
         int n = Math.min(len, current.remaining());
         current.get(b, off, n);
-        // Hashed from the caller's array: a read-only buffer would go through a 4 KiB temp copy.
+        // Hashed from the caller's array: a direct or read-only buffer goes through a 4 KiB temp copy.
         sha256.update(b, off, n);
         return n;
     }
 
-    /** Moves to the next non-exhausted message; false at a verified end. */
+    /** Moves to the next non-empty piece of data; false at a verified end. */
     private boolean advance() throws IOException {
-        if (eof) {
-            return false;
-        }
-        try {
-            if (responses.hasNext()) {
-                current = responses.next().getData().asReadOnlyByteBuffer();
-                total += current.remaining();
+        while (true) {
+            if (eof) {
+                return false;
+            }
+            if (pieces != null && pieces.hasNext()) {
+                current = pieces.next();
                 return true;
             }
-        } catch (StatusRuntimeException e) {
-            eof = true;
-            call.cancel(null);
-            throw CacheErrors.translate(e, "reading " + digest, digest, target);
+            if (message != null) {
+                message.release();
+                message = null;
+                pieces = null;
+                if (++readSinceRequest == BATCH) {
+                    readSinceRequest = 0;
+                    call.request(BATCH);
+                }
+            }
+            Object next = take();
+            if (next instanceof ReadMessages.Message received) {
+                message = received;
+                total += received.data().size();
+                pieces = received.data().asReadOnlyByteBufferList().iterator();
+            } else {
+                eof = true;
+                finish(((End) next).status());
+                return false;
+            }
         }
-        eof = true;
+    }
+
+    private Object take() throws IOException {
+        synchronized (arrived) {
+            while (arrived.isEmpty()) {
+                try {
+                    arrived.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    close();
+                    throw new InterruptedIOException("interrupted while reading " + digest + " from " + target);
+                }
+            }
+            return arrived.removeFirst();
+        }
+    }
+
+    private void finish(Status status) throws IOException {
+        if (!status.isOk()) {
+            throw CacheErrors.translate(status.asRuntimeException(), "reading " + digest, digest, target);
+        }
         Digest actual = Digest.fromBytes(sha256.digest());
         if (!actual.equals(digest)) {
             throw new BlobIntegrityException("the " + total + " bytes received from " + target + " as " + digest
                     + " hash to " + actual + "; discard them and retry", null);
         }
-        return false;
     }
 
     @Override
     public void close() {
-        if (!closed) {
+        synchronized (arrived) {
+            if (closed) {
+                return;
+            }
             closed = true;
-            // Cancelling a finished call is a no-op; an unfinished one stops the server's sending.
-            call.cancel(null);
+        }
+        if (!eof) {
+            // Cancelling stops the server's sending; a finished call ignores it.
+            call.cancel("the reader closed the stream", null);
+        }
+        if (message != null) {
+            message.release();
+            message = null;
+        }
+        synchronized (arrived) {
+            for (Object item : arrived) {
+                if (item instanceof ReadMessages.Message unread) {
+                    unread.release();
+                }
+            }
+            arrived.clear();
         }
     }
 }

@@ -16,6 +16,16 @@ public interface BlobReader extends AutoCloseable {
      */
     ByteBuffer next() throws StoreException;
 
+    /**
+     * From now on, {@link #next()} may hand out views of one buffer the reader keeps refilling:
+     * a piece is valid only until the following {@code next()} or {@code close()}. For callers
+     * that are done with each piece before asking for the next; it saves allocating (and zeroing)
+     * an array per chunk. Readers without such a buffer return themselves unchanged.
+     */
+    default BlobReader reusingBuffer() {
+        return this;
+    }
+
     @Override
     void close();
 }

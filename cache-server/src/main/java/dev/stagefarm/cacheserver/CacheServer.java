@@ -83,7 +83,8 @@ public final class CacheServer implements AutoCloseable {
         metrics.watch(store);
         RequestTimer timer = new RequestTimer(metrics);
         CallerStores stores = CallerStores.of(store);
-        ContentStoreService contentStore = new ContentStoreService(stores, metrics);
+        ContentStoreService contentStore = new ContentStoreService(stores, metrics,
+                builder instanceof NettyServerBuilder);
         ActionCacheService actionCache = new ActionCacheService(stores, metrics);
         CacheAdminService admin = new CacheAdminService(stores);
         mountMetrics = new MountMetrics(registry);
@@ -96,6 +97,7 @@ public final class CacheServer implements AutoCloseable {
         // this one, instead of the two taking turns.
         if (builder instanceof NettyServerBuilder netty) {
             netty.flowControlWindow(FLOW_CONTROL_WINDOW);
+            netty.callExecutor(new ReadsOnTransportThread());
             // A cache-mount lease is an open Use stream: pinging clients finds a vanished machine
             // (no FIN, no RST) within ~30 s and cancels its calls, which frees its leases. Workers
             // ping too, so their pings must be allowed this often.

@@ -34,7 +34,12 @@ final class ChunkSeal {
      * trailer; null otherwise.
      */
     static ByteBuffer open(byte[] stored, int expectedLength) {
-        if (stored.length != expectedLength + TRAILER) {
+        return open(stored, stored.length, expectedLength);
+    }
+
+    /** As {@link #open(byte[], int)}, for a chunk stored in {@code stored[0, storedLength)}. */
+    static ByteBuffer open(byte[] stored, int storedLength, int expectedLength) {
+        if (storedLength != expectedLength + TRAILER) {
             return null;
         }
         int expected = ByteBuffer.wrap(stored, expectedLength, TRAILER).getInt();

@@ -45,10 +45,13 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
 
     private final CallerStores stores;
     private final CacheMetrics metrics;
+    private final boolean sendCopies;
 
-    ContentStoreService(CallerStores stores, CacheMetrics metrics) {
+    /** @param sendCopies whether the transport copies a message before onNext returns (see {@link ReadPump}) */
+    ContentStoreService(CallerStores stores, CacheMetrics metrics, boolean sendCopies) {
         this.stores = stores;
         this.metrics = metrics;
+        this.sendCopies = sendCopies;
     }
 
     @Override
@@ -153,7 +156,7 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
             return;
         }
         metrics.blobHits(1);
-        new ReadPump(digest, reader, (ServerCallStreamObserver<ReadResponse>) response, metrics).start();
+        new ReadPump(digest, reader, (ServerCallStreamObserver<ReadResponse>) response, metrics, sendCopies).start();
     }
 
     @Override

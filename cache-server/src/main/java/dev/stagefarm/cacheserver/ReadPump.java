@@ -24,6 +24,13 @@ final class ReadPump implements Runnable {
      */
     static final int MESSAGE_BYTES = 256 << 10;
 
+    /**
+     * Bytes the transport may hold unsent before the call stops being ready: four messages.
+     * gRPC's default, 32 KiB, is less than one message, so every message was a round trip of
+     * "not ready" and "ready again" between the pump and the transport's thread.
+     */
+    static final int ON_READY_THRESHOLD = 4 * MESSAGE_BYTES;
+
     private final Digest digest;
     private final BlobReader reader;
     private final ServerCallStreamObserver<ReadResponse> out;
@@ -32,14 +39,22 @@ final class ReadPump implements Runnable {
     /** The rest of the chunk being sent. */
     private ByteBuffer pending;
 
-    ReadPump(Digest digest, BlobReader reader, ServerCallStreamObserver<ReadResponse> out, CacheMetrics metrics) {
+    /**
+     * @param sendCopies whether the transport has copied a message by the time {@code onNext}
+     *                   returns (Netty serializes it into its own buffers then; the in-process
+     *                   transport hands the message itself to the client). Only then may the
+     *                   reader refill one buffer for every chunk.
+     */
+    ReadPump(Digest digest, BlobReader reader, ServerCallStreamObserver<ReadResponse> out, CacheMetrics metrics,
+             boolean sendCopies) {
         this.digest = digest;
-        this.reader = reader;
+        this.reader = sendCopies ? reader.reusingBuffer() : reader;
         this.out = out;
         this.metrics = metrics;
     }
 
     void start() {
+        out.setOnReadyThreshold(ON_READY_THRESHOLD);
         out.setOnCancelHandler(this::finish);
         out.setOnReadyHandler(this);
         run();

@@ -21,6 +21,8 @@ final class RocksBlobReader implements BlobReader {
     private final long to;
     private final ReadOptions readOptions;
     private final MessageDigest sha256;
+    /** Set by {@link #reusingBuffer()}: every chunk is read into this one array. */
+    private byte[] scratch;
     private long nextChunk;
     private boolean finished;
     private boolean closed;
@@ -41,6 +43,14 @@ final class RocksBlobReader implements BlobReader {
     @Override
     public long blobSize() {
         return meta.size();
+    }
+
+    @Override
+    public BlobReader reusingBuffer() {
+        if (scratch == null) {
+            scratch = new byte[RocksStore.scratchFor(meta)];
+        }
+        return this;
     }
 
     @Override
@@ -70,7 +80,7 @@ final class RocksBlobReader implements BlobReader {
     }
 
     private ByteBuffer readChunk(long index) throws StoreException {
-        ByteBuffer chunk = store.readChunk(readOptions, id, meta, index);
+        ByteBuffer chunk = store.readChunk(readOptions, id, meta, index, scratch);
         if (sha256 != null) {
             sha256.update(chunk.duplicate());
         }

@@ -640,28 +640,51 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
      * CRC32C; otherwise the blob is corrupt (and removed).
      */
     ByteBuffer readChunk(ReadOptions readOptions, BlobId digest, BlobMeta blob, long index) throws StoreException {
+        return readChunk(readOptions, digest, blob, index, null);
+    }
+
+    /**
+     * Chunk {@code index} of a stored blob, checked. With {@code scratch} (at least {@link
+     * #scratchFor} bytes) the chunk is read into it rather than into a new array, and the buffer
+     * returned is a view of it.
+     */
+    ByteBuffer readChunk(ReadOptions readOptions, BlobId digest, BlobMeta blob, long index, byte[] scratch)
+            throws StoreException {
         byte[] data;
+        int stored;
         try {
-            data = db.get(chunks, readOptions, Keys.chunk(digest, index));
+            if (scratch == null) {
+                data = db.get(chunks, readOptions, Keys.chunk(digest, index));
+                stored = data == null ? RocksDB.NOT_FOUND : data.length;
+            } else {
+                data = scratch;
+                stored = db.get(chunks, readOptions, Keys.chunk(digest, index), scratch);
+            }
         } catch (RocksDBException e) {
             throw new StorageFailureException("reading chunk " + index + " of " + digest, e);
         }
-        if (data == null) {
+        if (stored == RocksDB.NOT_FOUND) {
             throw quarantine(digest, "chunk " + index + " is missing");
         }
         int expected = blob.chunkLength(index);
         if (!blob.sealed()) {
-            if (data.length != expected) {
-                throw quarantine(digest, "chunk " + index + " has " + data.length + " bytes, expected " + expected);
+            if (stored != expected) {
+                throw quarantine(digest, "chunk " + index + " has " + stored + " bytes, expected " + expected);
             }
-            return ByteBuffer.wrap(data);
+            return ByteBuffer.wrap(data, 0, stored).slice();
         }
-        ByteBuffer chunk = ChunkSeal.open(data, expected);
+        // A longer value than scratch holds fails here too: it cannot be the chunk written.
+        ByteBuffer chunk = stored <= data.length ? ChunkSeal.open(data, stored, expected) : null;
         if (chunk == null) {
-            throw quarantine(digest, "chunk " + index + " does not match its checksum (" + data.length
+            throw quarantine(digest, "chunk " + index + " does not match its checksum (" + stored
                     + " bytes stored for " + expected + ")");
         }
         return chunk;
+    }
+
+    /** The scratch array {@link #readChunk(ReadOptions, BlobId, BlobMeta, long, byte[])} needs for {@code blob}. */
+    static int scratchFor(BlobMeta blob) {
+        return (int) Math.min(blob.chunkSize(), blob.size()) + (blob.sealed() ? ChunkSeal.TRAILER : 0);
     }
 
     /** The bytes of an unfinished upload's chunk; null when it is missing or does not match its checksum. */

@@ -57,6 +57,10 @@ public final class CacheBench {
             quick();
             return;
         }
+        if (registry.toString().equals("large-read")) {
+            largeRead();
+            return;
+        }
         Path large = work.resolve("large.bin");
         Digest largeDigest = writeRandomFile(large, LARGE);
         List<byte[]> small = new ArrayList<>();
@@ -126,6 +130,44 @@ public final class CacheBench {
             server.process().destroy();
             server.process().waitFor(30, TimeUnit.SECONDS);
         }
+    }
+
+    /**
+     * The 1 GiB read alone, five times (or {@code CACHE_BENCH_READS}), with the CPU seconds each side spends per GiB: for
+     * profiling the read path ({@code CACHE_BENCH_SERVER_JVM} adds options to the server's JVM).
+     */
+    private void largeRead() throws Exception {
+        Path large = work.resolve("large.bin");
+        Digest digest = writeRandomFile(large, LARGE);
+        deleteTree(work.resolve("cache-data"));
+        List<String> jvm = new ArrayList<>(List.of("-Xmx1g", "-XX:+UseParallelGC"));
+        String extra = System.getenv("CACHE_BENCH_SERVER_JVM");
+        if (extra != null && !extra.isBlank()) {
+            jvm.addAll(List.of(extra.trim().split("\\s+")));
+        }
+        CacheServerProcess.Started server = CacheServerProcess.start(work.resolve("cache-data"),
+                work.resolve("cache-server.log"), jvm.toArray(String[]::new));
+        try (CacheClient client = CacheClient.connect("127.0.0.1:" + server.port())) {
+            warmUpCache(client);
+            client.upload(digest, LARGE, large);
+            int reads = Integer.parseInt(System.getenv().getOrDefault("CACHE_BENCH_READS", "5"));
+            progress("server pid %d, client pid %d", server.process().pid(), ProcessHandle.current().pid());
+            for (int i = 0; i < reads; i++) {
+                long serverCpu = cpuNanos(server.process().toHandle());
+                long clientCpu = cpuNanos(ProcessHandle.current());
+                long took = time(() -> drain(client.open(digest)));
+                progress("read 1 GiB: %.0f MB/s; CPU-s per GiB: server %.2f, client %.2f", mbps(LARGE, took),
+                        (cpuNanos(server.process().toHandle()) - serverCpu) / 1e9,
+                        (cpuNanos(ProcessHandle.current()) - clientCpu) / 1e9);
+            }
+        } finally {
+            server.process().destroy();
+            server.process().waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
+    private static long cpuNanos(ProcessHandle process) {
+        return process.info().totalCpuDuration().orElseThrow().toNanos();
     }
 
     record Results(double largeWrite, double largeRead, double smallWrite, double smallRead, double findMissingMillis) {}

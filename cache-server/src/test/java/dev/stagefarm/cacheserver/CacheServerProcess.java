@@ -36,7 +36,11 @@ public final class CacheServerProcess {
                 .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .start();
         var out = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream()));
+        // A profiler agent in jvmOptions may print a line of its own first.
         String line = out.readLine();
+        while (line != null && !line.startsWith("PORT ") && !line.contains("Exception")) {
+            line = out.readLine();
+        }
         if (line == null || !line.startsWith("PORT ")) {
             process.destroyForcibly();
             throw new IllegalStateException("cache-server process did not start (printed " + line + "); see " + log
