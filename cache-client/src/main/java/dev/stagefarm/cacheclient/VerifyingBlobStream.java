@@ -147,8 +147,8 @@ final class VerifyingBlobStream extends InputStream {
             Object next = take();
             if (next instanceof ReadMessages.Message received) {
                 message = received;
-                total += received.data().size();
-                pieces = received.data().asReadOnlyByteBufferList().iterator();
+                total += received.size();
+                pieces = received.data().iterator();
             } else {
                 eof = true;
                 finish(((End) next).status());
