@@ -312,6 +312,10 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
 
     Set<Digest> missing(Namespace namespace, Collection<Digest> digests) throws StoreException {
         List<Digest> asked = List.copyOf(new LinkedHashSet<>(digests));
+        if (asked.isEmpty()) {
+            // RocksDB's MultiGet asserts on an empty key list (a crash with Java assertions on).
+            return Set.of();
+        }
         byte[] prefix = namespace.prefix();
         List<byte[]> keys = asked.stream().map(d -> Keys.blob(prefix, Keys.digest(d))).toList();
         List<ColumnFamilyHandle> cfs = java.util.Collections.nCopies(keys.size(), meta);

@@ -105,6 +105,43 @@ class RocksStoreTest {
         assertThatThrownBy(() -> store.openRead(digest, 0, 0)).isInstanceOf(BlobNotFoundException.class);
     }
 
+    @Test
+    void findingNothingMissingAmongNoDigestsIsAnEmptyAnswer() throws Exception {
+        assertThat(store.missing(java.util.List.of())).isEmpty();
+    }
+
+    @Test
+    void aReaderReusingItsBufferReadsTheSameBytesAndStillCatchesACorruptChunk() throws Exception {
+        byte[] data = randomBytes(3 * CHUNK + 17, 25);
+        Digest digest = Digest.of(data);
+        BlobWriter writer = store.openWrite(digest, data.length).orElseThrow();
+        writer.write(0, ByteBuffer.wrap(data));
+        writer.commit();
+        assertThat(readAllReusing(digest, 0, 0)).isEqualTo(data);
+        assertThat(readAllReusing(digest, CHUNK - 3, CHUNK + 6))
+                .isEqualTo(java.util.Arrays.copyOfRange(data, CHUNK - 3, 2 * CHUNK + 3));
+
+        store.close();
+        RawRocks.flipByte(dir, digest, 2, 5);
+        store = RocksStore.open(dir, Clock.systemUTC());
+        assertThatThrownBy(() -> readAllReusing(digest, 0, 0)).isInstanceOf(BlobCorruptException.class)
+                .hasMessageContaining("chunk 2");
+        assertThat(store.missing(java.util.List.of(digest))).containsExactly(digest);
+    }
+
+    /** As a reader that is done with each piece before asking for the next, like the read pump. */
+    private byte[] readAllReusing(Digest digest, long offset, long limit) throws StoreException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (BlobReader reader = store.openRead(digest, offset, limit).reusingBuffer()) {
+            for (ByteBuffer piece; (piece = reader.next()) != null; ) {
+                byte[] bytes = new byte[piece.remaining()];
+                piece.get(bytes);
+                out.writeBytes(bytes);
+            }
+        }
+        return out.toByteArray();
+    }
+
     private byte[] readAll(Digest digest, long offset, long limit) throws StoreException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (BlobReader reader = store.openRead(digest, offset, limit)) {
