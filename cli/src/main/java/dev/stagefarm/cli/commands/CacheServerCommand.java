@@ -34,7 +34,7 @@ public final class CacheServerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PrometheusMeterRegistry registry = metrics.registry;
+        PrometheusMeterRegistry registry = metrics.registry();
         HostPort address = HostPort.parse(listen);
         try (CacheServer server = new CacheServer(new CacheServerConfig(address, data, maxSize, security.tokens()), registry,
                  GrpcServers.netty(address, security.tls())).start();

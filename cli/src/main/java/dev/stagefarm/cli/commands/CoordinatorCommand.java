@@ -43,7 +43,7 @@ public final class CoordinatorCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PrometheusMeterRegistry meters = metrics.registry;
+        PrometheusMeterRegistry meters = metrics.registry();
         ClientSecurity toCache = cacheAuth.security();
         ReloadingTokens tokens = null;
         if (server.tokens() != null) {

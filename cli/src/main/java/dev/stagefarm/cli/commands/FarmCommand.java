@@ -68,7 +68,7 @@ public final class FarmCommand {
             Files.setPosixFilePermissions(socketDir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
             CountDownLatch stop = new CountDownLatch(1);
             try (EmbeddedFarm served = EmbeddedFarm.serve(farm.dataDir(), farm.workers, registries.config(), socketDir,
-                     metrics.registry);
+                     metrics.registry());
                  MetricsEndpoint endpoint = metrics.serve()) {
                 Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
                 served.awaitWorkers();

@@ -14,10 +14,21 @@ public final class MetricsOption {
         description = "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).")
     String address;
 
-    final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    /**
+     * Made on first use: a Prometheus registry takes tens of milliseconds to create, and picocli
+     * builds this option (before any command runs) for every server command it is given.
+     */
+    private PrometheusMeterRegistry registry;
+
+    PrometheusMeterRegistry registry() {
+        if (registry == null) {
+            registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        }
+        return registry;
+    }
 
     /** The endpoint, or null when no --metrics was given (try-with-resources accepts null). */
     MetricsEndpoint serve() throws IOException {
-        return address == null ? null : MetricsEndpoint.start(HostPort.parse(address), registry);
+        return address == null ? null : MetricsEndpoint.start(HostPort.parse(address), registry());
     }
 }

@@ -42,7 +42,7 @@ public final class WorkerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CountDownLatch stop = new CountDownLatch(1);
-        PrometheusMeterRegistry meters = metrics.registry;
+        PrometheusMeterRegistry meters = metrics.registry();
         try (WorkerNode node = new WorkerNode(new WorkerNode.Config(name, coordinator, cache, root,
                  registries.config(), slots, auth.security()), meters).start();
              MetricsEndpoint endpoint = metrics.serve()) {
