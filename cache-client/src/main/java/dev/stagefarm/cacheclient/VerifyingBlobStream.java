@@ -28,7 +28,7 @@ import java.util.Iterator;
  */
 final class VerifyingBlobStream extends InputStream {
 
-    /** Messages requested ahead of the reader: 16 × 256 KiB, twice the server's on-ready threshold. */
+    /** Messages requested ahead of the reader: 16 × 256 KiB, four times the server's on-ready threshold. */
     static final int AHEAD = 16;
     /** The request is topped up once this many messages were read: one wake-up of the transport per batch. */
     private static final int BATCH = AHEAD / 2;

@@ -45,9 +45,13 @@ final class RocksBlobReader implements BlobReader {
         return meta.size();
     }
 
+    /**
+     * Only a sealed blob's reader reuses a buffer: an old blob's reader hashes the chunks after
+     * the range before it hands out the range's last piece, which would overwrite that piece.
+     */
     @Override
     public BlobReader reusingBuffer() {
-        if (scratch == null) {
+        if (scratch == null && meta.sealed()) {
             scratch = new byte[RocksStore.scratchFor(meta)];
         }
         return this;

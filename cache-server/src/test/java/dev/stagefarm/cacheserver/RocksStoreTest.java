@@ -129,6 +129,21 @@ class RocksStoreTest {
         assertThat(store.missing(java.util.List.of(digest))).containsExactly(digest);
     }
 
+    @Test
+    void aReusingReaderOfAnOldUnsealedBlobHandsOutItsRangeIntact() throws Exception {
+        byte[] data = randomBytes(3 * CHUNK + 5, 26);
+        Digest digest = Digest.of(data);
+        BlobWriter writer = store.openWrite(digest, data.length).orElseThrow();
+        writer.write(0, ByteBuffer.wrap(data));
+        writer.commit();
+        store.close();
+        RawRocks.unseal(dir, digest);
+        store = RocksStore.open(dir, Clock.systemUTC());
+        // The range ends in chunk 1: chunks 2 and 3 are read after it, to check the whole blob's sha256.
+        assertThat(readAllReusing(digest, 10, CHUNK + 20))
+                .isEqualTo(java.util.Arrays.copyOfRange(data, 10, CHUNK + 30));
+    }
+
     /** As a reader that is done with each piece before asking for the next, like the read pump. */
     private byte[] readAllReusing(Digest digest, long offset, long limit) throws StoreException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
