@@ -27,11 +27,19 @@ public final class CacheServerProcess {
 
     /** Starts one with this JVM's class path; returns the process once it printed its port. */
     static Started start(Path dataDir, Path log, String... jvmOptions) throws Exception {
+        return launch(CacheServerProcess.class, java.util.List.of(dataDir.toString()), log, jvmOptions);
+    }
+
+    /**
+     * Starts {@code main} in a JVM of its own with this JVM's class path, its standard error
+     * appended to {@code log}; returns once it printed {@code PORT n}.
+     */
+    static Started launch(Class<?> main, java.util.List<String> args, Path log, String... jvmOptions) throws Exception {
         java.util.List<String> command = new java.util.ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(java.util.List.of(jvmOptions));
-        command.addAll(java.util.List.of("-cp", System.getProperty("java.class.path"),
-                CacheServerProcess.class.getName(), dataDir.toString()));
+        command.addAll(java.util.List.of("-cp", System.getProperty("java.class.path"), main.getName()));
+        command.addAll(args);
         Process process = new ProcessBuilder(command)
                 .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .start();
@@ -43,8 +51,8 @@ public final class CacheServerProcess {
         }
         if (line == null || !line.startsWith("PORT ")) {
             process.destroyForcibly();
-            throw new IllegalStateException("cache-server process did not start (printed " + line + "); see " + log
-                    + ":\n" + java.nio.file.Files.readString(log));
+            throw new IllegalStateException(main.getSimpleName() + " process did not start (printed " + line + "); see "
+                    + log + ":\n" + java.nio.file.Files.readString(log));
         }
         return new Started(process, Integer.parseInt(line.substring(5).trim()));
     }
