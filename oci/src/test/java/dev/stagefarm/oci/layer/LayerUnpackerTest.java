@@ -85,6 +85,23 @@ class LayerUnpackerTest {
     }
 
     @Test
+    void aDirectoryReplacedByASymlinkLaterInTheLayerIsNotWrittenThrough() throws Exception {
+        // etc/ is first a real directory the layer writes into, then a symlink out of the root
+        TarArchiveEntry dir = new TarArchiveEntry("etc/", TarArchiveEntry.LF_DIR);
+        dir.setMode(0755);
+        TarArchiveEntry link = new TarArchiveEntry("etc", TarArchiveEntry.LF_SYMLINK);
+        link.setLinkName("/" + tmp.resolve("victim"));
+        byte[] layer = tar(dir, e("etc/hosts", "127.0.0.1 localhost"), link, e("etc/passwd", "pwned"));
+        Files.createDirectories(tmp.resolve("victim"));
+
+        for (LayerUnpacker.Mode mode : LayerUnpacker.Mode.values()) {
+            assertThatThrownBy(() -> unpacker.unpack(new java.io.ByteArrayInputStream(layer), tmp.resolve(mode.name()),
+                    mode, null)).hasMessageContaining("symlink");
+        }
+        assertThat(tmp.resolve("victim/passwd")).doesNotExist();
+    }
+
+    @Test
     void plainTarIsDetectedAndADigestMismatchFails() throws Exception {
         byte[] plain = tar(e("hello.txt", "hi"));
         Path dest = tmp.resolve("plain");
