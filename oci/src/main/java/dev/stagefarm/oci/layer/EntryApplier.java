@@ -39,6 +39,8 @@ final class EntryApplier {
      * files. A directory this applier deletes is forgotten here, with everything under it.
      */
     private final Set<String> knownDirs = new HashSet<>();
+    /** One buffer for every file's content: most files are small, and a fresh array is zeroed each time. */
+    private final byte[] buffer = new byte[WRITE_BUFFER];
     /** Directory mtimes are set last: creating their children changes them. */
     private final List<Map.Entry<Path, Instant>> dirTimes = new ArrayList<>();
 
@@ -70,6 +72,10 @@ final class EntryApplier {
             deleteRecursively(target);
             if (mode == LayerUnpacker.Mode.OVERLAY) {
                 LinuxFiles.mknodWhiteout(target);
+                // the marker's owner and time, so that the upper dir writes back the same layer
+                LinuxFiles.lchown(target, (int) e.getLongUserId(), (int) e.getLongGroupId());
+                Instant mtime = e.getLastModifiedTime().toInstant();
+                LinuxFiles.utimensNoFollow(target, mtime.getEpochSecond(), mtime.getNano());
             }
             return;
         }
@@ -185,9 +191,8 @@ final class EntryApplier {
     }
 
     /** A regular file's content, in large writes (the JDK's Files.copy writes 16 KiB at a time). */
-    private static void write(InputStream content, Path path) throws IOException {
+    private void write(InputStream content, Path path) throws IOException {
         try (OutputStream out = Files.newOutputStream(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            byte[] buffer = new byte[WRITE_BUFFER];
             for (int n; (n = content.readNBytes(buffer, 0, buffer.length)) > 0; ) {
                 out.write(buffer, 0, n);
             }

@@ -28,6 +28,8 @@ class LayerUnpackerTest {
     void overlayRoundTripGivesBackTheUpperDir() throws Exception {
         Path upper = LayerWriterTest.upperDir(tmp.resolve("upper"));
         Files.setLastModifiedTime(upper.resolve("usr/local/bin"), FileTime.from(Instant.ofEpochSecond(1234)));
+        // a whiteout made in an earlier second than the unpack: its time must come from the layer
+        LinuxFiles.utimensNoFollow(upper.resolve("etc/old.conf"), 1234, 0);
         LayerBlob blob = writer.writeUpperDir(upper, tmp.resolve("l.tgz"));
 
         Path lower = tmp.resolve("lower");
