@@ -11,7 +11,10 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
-/** Blobs kept in memory or in files, for tests. */
+/**
+ * Blobs kept in memory or in files, for tests. Like every {@link BlobSource} it proves what it
+ * returns: a file changed since it was added fails the open.
+ */
 public final class FileBlobSource implements BlobSource {
 
     private final Map<Digest, Path> files = new HashMap<>();
@@ -38,6 +41,11 @@ public final class FileBlobSource implements BlobSource {
         if (f == null) {
             throw new NoSuchFileException(digest.toString());
         }
-        return Files.newInputStream(f);
+        byte[] content = Files.readAllBytes(f);
+        Digest actual = Digest.of(content);
+        if (!actual.equals(digest)) {
+            throw new IOException("blob " + digest + " is corrupt: " + f + " now hashes to " + actual);
+        }
+        return new ByteArrayInputStream(content);
     }
 }
