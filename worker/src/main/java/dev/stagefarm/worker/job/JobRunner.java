@@ -234,17 +234,26 @@ public final class JobRunner implements WorkerAgent.JobHandler {
         }
 
         List<String> materialize() throws IOException, StepFailedException {
-            List<String> keys = new ArrayList<>();
-            for (Entry e : entries) {
-                if (!snapshots.exists(e.key())) {
-                    if (e.layer() == null) {
-                        throw new IOException("snapshot " + e.key() + " vanished while in use");
+            List<Layer> toUnpack = entries.stream().filter(e -> e.layer() != null && !snapshots.exists(e.key()))
+                .map(Entry::layer).toList();
+            // layers unpack one after another; the ones after the first download meanwhile
+            List<java.util.concurrent.Future<?>> background = toUnpack.size() > 1
+                ? layers.prefetch(toUnpack.subList(1, toUnpack.size()), fetched) : List.of();
+            try {
+                List<String> keys = new ArrayList<>();
+                for (Entry e : entries) {
+                    if (!snapshots.exists(e.key())) {
+                        if (e.layer() == null) {
+                            throw new IOException("snapshot " + e.key() + " vanished while in use");
+                        }
+                        layers.unpackToSnapshot(e.layer(), e.key(), fetched);
                     }
-                    layers.unpackToSnapshot(e.layer(), e.key(), fetched);
+                    keys.add(e.key());
                 }
-                keys.add(e.key());
+                return keys;
+            } finally {
+                background.forEach(f -> f.cancel(false));
             }
-            return keys;
         }
 
         /** The chain, when every snapshot of it is on this worker. */

@@ -23,6 +23,9 @@ import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -31,6 +34,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * committed snapshot becomes a published layer.
  */
 public final class LayerStore {
+
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(LayerStore.class);
+    /** Layer blobs fetched at once in the background, as Docker's and containerd's default of 3 downloads. */
+    private static final int PARALLEL_FETCHES = 3;
 
     private final ContentStore blobs;
     private final CacheClient cache;
@@ -43,6 +50,8 @@ public final class LayerStore {
     private final LayerUnpacker unpacker = new LayerUnpacker();
     private final Path artifacts;
     private final ConcurrentHashMap<String, Object> locks = new ConcurrentHashMap<>();
+    private final ExecutorService fetches = Executors.newFixedThreadPool(PARALLEL_FETCHES,
+        Thread.ofPlatform().name("layer-fetch-", 0).daemon().factory());
 
     LayerStore(ContentStore blobs, CacheClient cache, RegistryClient registry, OverlaySnapshotter snapshots,
                Path artifacts) throws IOException {
@@ -84,6 +93,25 @@ public final class LayerStore {
             }
             return blobs.commit(temp, digest);
         }
+    }
+
+    /**
+     * Starts fetching these layers' blobs in the background, {@link #PARALLEL_FETCHES} at a time,
+     * so that unpacking one layer overlaps fetching the next: {@link #blob} then waits for a
+     * fetch under way (same lock) or finds the blob here. The tasks run in the caller's gRPC
+     * context, which carries the job's team to the cache-server. A fetch that fails is left to
+     * the caller's own {@link #blob} call, which repeats it and reports the error; cancel the
+     * returned futures when the blobs are no longer wanted (ones already fetching finish).
+     */
+    List<Future<?>> prefetch(List<Layer> layers, AtomicLong fetched) {
+        return layers.stream().<Future<?>>map(layer -> fetches.submit(io.grpc.Context.current().wrap(() -> {
+            try {
+                blob(layer, fetched);
+            } catch (IOException | RuntimeException e) {
+                log.debug("background fetch of layer {} failed; the unpack fetches it again: {}",
+                    layer.getDigest(), e.toString());
+            }
+        }))).toList();
     }
 
     void unpackToSnapshot(Layer layer, String key, AtomicLong fetched) throws IOException {
