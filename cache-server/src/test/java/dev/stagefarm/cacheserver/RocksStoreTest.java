@@ -80,10 +80,7 @@ class RocksStoreTest {
     @Test
     void rangesOnAndAcrossChunkBoundariesReadExactly() throws Exception {
         byte[] data = randomBytes(3 * CHUNK, 23);
-        Digest digest = Digest.of(data);
-        BlobWriter writer = store.openWrite(digest, data.length).orElseThrow();
-        writer.write(0, ByteBuffer.wrap(data));
-        writer.commit();
+        Digest digest = stored(data);
 
         long[][] ranges = {{0, CHUNK}, {CHUNK, CHUNK}, {CHUNK - 1, 2}, {2L * CHUNK, 0}, {5, 1}, {3L * CHUNK - 1, 0}};
         for (long[] r : ranges) {
@@ -96,10 +93,7 @@ class RocksStoreTest {
     @Test
     void deleteRemovesTheBlob() throws Exception {
         byte[] data = randomBytes(10, 24);
-        Digest digest = Digest.of(data);
-        BlobWriter writer = store.openWrite(digest, data.length).orElseThrow();
-        writer.write(0, ByteBuffer.wrap(data));
-        writer.commit();
+        Digest digest = stored(data);
         assertThat(store.delete(digest)).isTrue();
         assertThat(store.delete(digest)).isFalse();
         assertThatThrownBy(() -> store.openRead(digest, 0, 0)).isInstanceOf(BlobNotFoundException.class);
@@ -113,10 +107,7 @@ class RocksStoreTest {
     @Test
     void aReaderReusingItsBufferReadsTheSameBytesAndStillCatchesACorruptChunk() throws Exception {
         byte[] data = randomBytes(3 * CHUNK + 17, 25);
-        Digest digest = Digest.of(data);
-        BlobWriter writer = store.openWrite(digest, data.length).orElseThrow();
-        writer.write(0, ByteBuffer.wrap(data));
-        writer.commit();
+        Digest digest = stored(data);
         assertThat(readAllReusing(digest, 0, 0)).isEqualTo(data);
         assertThat(readAllReusing(digest, CHUNK - 3, CHUNK + 6))
                 .isEqualTo(java.util.Arrays.copyOfRange(data, CHUNK - 3, 2 * CHUNK + 3));
@@ -132,10 +123,7 @@ class RocksStoreTest {
     @Test
     void aReusingReaderOfAnOldUnsealedBlobHandsOutItsRangeIntact() throws Exception {
         byte[] data = randomBytes(3 * CHUNK + 5, 26);
-        Digest digest = Digest.of(data);
-        BlobWriter writer = store.openWrite(digest, data.length).orElseThrow();
-        writer.write(0, ByteBuffer.wrap(data));
-        writer.commit();
+        Digest digest = stored(data);
         store.close();
         RawRocks.unseal(dir, digest);
         store = RocksStore.open(dir, Clock.systemUTC());
@@ -145,6 +133,15 @@ class RocksStoreTest {
     }
 
     /** As a reader that is done with each piece before asking for the next, like the read pump. */
+    /** Writes {@code data} as one committed blob; returns its digest. */
+    private Digest stored(byte[] data) throws StoreException {
+        Digest digest = Digest.of(data);
+        BlobWriter writer = store.openWrite(digest, data.length).orElseThrow();
+        writer.write(0, ByteBuffer.wrap(data));
+        writer.commit();
+        return digest;
+    }
+
     private byte[] readAllReusing(Digest digest, long offset, long limit) throws StoreException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (BlobReader reader = store.openRead(digest, offset, limit).reusingBuffer()) {
