@@ -15,7 +15,11 @@ import com.google.protobuf.UnsafeByteOperations;
 import dev.stagefarm.proto.cache.FindMissingRequest;
 import dev.stagefarm.proto.cache.FindMissingResponse;
 import dev.stagefarm.proto.cache.GetActionResultRequest;
+import dev.stagefarm.proto.cache.OpenReadResponse;
 import dev.stagefarm.proto.cache.ReadRequest;
+import dev.stagefarm.common.server.ClientSecurity;
+import dev.stagefarm.common.server.GrpcChannels;
+import dev.stagefarm.common.server.HostPort;
 import dev.stagefarm.proto.cache.UpdateActionResultRequest;
 import io.grpc.Channel;
 import io.grpc.ManagedChannel;
@@ -65,17 +69,20 @@ public final class CacheClient implements BlobSource, AutoCloseable {
     private final CacheAdminGrpc.CacheAdminBlockingStub admin;
     private final BatchTransfers batches;
     private final MountClient mounts;
+    /** Reads through OpenRead and the data port; null over a channel without a TCP host (in-process, Unix socket). */
+    private final DataPortReads dataReads;
 
     /** Files smaller than this travel in batch calls in {@link #uploadAll(Map)}. */
     public static final long SMALL_FILE_BYTES = 1 << 20;
 
     /** A client over a channel the caller owns and closes (tests pass an in-process channel). */
     public CacheClient(Channel channel) {
-        this(channel, null);
+        this(channel, null, null);
     }
 
-    private CacheClient(Channel channel, ManagedChannel owned) {
+    private CacheClient(Channel channel, ManagedChannel owned, DataPortReads dataReads) {
         this.owned = owned;
+        this.dataReads = dataReads;
         this.channel = channel;
         this.target = channel.authority();
         this.contentAsync = ContentStoreGrpc.newStub(channel);
@@ -89,15 +96,16 @@ public final class CacheClient implements BlobSource, AutoCloseable {
 
     /** Connects in plaintext to a cache-server at {@code host:port}; {@link #close()} closes the channel. */
     public static CacheClient connect(String hostPort) {
-        // HOST:PORT, or inprocess:NAME inside the embedded farm (see GrpcChannels)
-        ManagedChannel channel = dev.stagefarm.common.server.GrpcChannels.open(hostPort);
-        return new CacheClient(channel, channel);
+        return connect(hostPort, ClientSecurity.NONE);
     }
 
     /** Connects with a token and TLS as {@code security} says; {@link #close()} closes the channel. */
-    public static CacheClient connect(String hostPort, dev.stagefarm.common.server.ClientSecurity security) {
-        ManagedChannel channel = dev.stagefarm.common.server.GrpcChannels.open(hostPort, security);
-        return new CacheClient(channel, channel);
+    public static CacheClient connect(String hostPort, ClientSecurity security) {
+        // HOST:PORT, or inprocess:NAME inside the embedded farm, or unix:PATH (see GrpcChannels)
+        ManagedChannel channel = GrpcChannels.open(hostPort, security);
+        boolean tcp = !hostPort.startsWith(GrpcChannels.IN_PROCESS) && !hostPort.startsWith(GrpcChannels.UNIX);
+        return new CacheClient(channel, channel,
+                tcp ? new DataPortReads(HostPort.parse(hostPort).host(), security, channel.authority()) : null);
     }
 
     /**
@@ -106,7 +114,7 @@ public final class CacheClient implements BlobSource, AutoCloseable {
      * team's namespace. Closing it leaves this client's channel open.
      */
     public CacheClient forTeam(String team) {
-        return new CacheClient(dev.stagefarm.common.auth.TeamChannel.bind(channel, team), null);
+        return new CacheClient(dev.stagefarm.common.auth.TeamChannel.bind(channel, team), null, dataReads);
     }
 
     /**
@@ -318,8 +326,29 @@ public final class CacheClient implements BlobSource, AutoCloseable {
      */
     @Override
     public InputStream open(Digest digest) throws IOException {
-        return VerifyingBlobStream.open(digest, ReadRequest.newBuilder().setDigest(digest.toString()).build(),
-                channel, target);
+        ReadRequest request = ReadRequest.newBuilder().setDigest(digest.toString()).build();
+        if (dataReads != null && dataReads.usable()) {
+            InputStream opened = openRead(digest, request);
+            if (opened != null) {
+                return opened;
+            }
+        }
+        return VerifyingBlobStream.open(digest, request, channel, target);
+    }
+
+    /** The blob through OpenRead: in its answer, or from the data port; null to fall back to Read. */
+    private InputStream openRead(Digest digest, ReadRequest request) throws IOException {
+        OpenReadResponse opened;
+        try {
+            opened = content.withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS).openRead(request);
+        } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() == Status.Code.UNIMPLEMENTED) {
+                dataReads.serverLacksOpenRead();
+                return null;
+            }
+            throw CacheErrors.translate(e, "reading " + digest, digest, target);
+        }
+        return dataReads.open(digest, opened);
     }
 
     /** The cached result for {@code key}; empty on a miss, including when a blob it needs is gone. */

@@ -4,6 +4,8 @@ import dev.stagefarm.common.auth.AuthInterceptor;
 import dev.stagefarm.common.auth.InvalidTokensException;
 import dev.stagefarm.common.auth.ReloadingTokens;
 import dev.stagefarm.common.server.GrpcServers;
+import dev.stagefarm.common.server.HostPort;
+import dev.stagefarm.common.server.ServerTls;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptors;
@@ -46,6 +48,9 @@ public final class CacheServer implements AutoCloseable {
     private CacheMetrics metrics;
     private MountMetrics mountMetrics;
     private Server server;
+    private HostPort dataListen;
+    private ServerTls dataTls = ServerTls.NONE;
+    private DataPort dataPort;
 
     public CacheServer(CacheServerConfig config, MeterRegistry registry, ServerBuilder<?> builder) {
         this(config, registry, builder, Clock.systemUTC());
@@ -57,6 +62,19 @@ public final class CacheServer implements AutoCloseable {
         this.registry = registry;
         this.builder = builder;
         this.clock = clock;
+    }
+
+    /**
+     * Also serve large reads on a data port at {@code listen} (port 0: a free one), with the same
+     * TLS as the gRPC port; see {@link DataPort}. Call before {@link #start()}.
+     */
+    public synchronized CacheServer withDataPort(HostPort listen, ServerTls tls) {
+        if (server != null) {
+            throw new IllegalStateException("the data port is set before the cache-server starts");
+        }
+        this.dataListen = listen;
+        this.dataTls = tls;
+        return this;
     }
 
     /** Opens the store and starts serving. */
@@ -83,8 +101,18 @@ public final class CacheServer implements AutoCloseable {
         metrics.watch(store);
         RequestTimer timer = new RequestTimer(metrics);
         CallerStores stores = CallerStores.of(store);
+        ReadTickets tickets = new ReadTickets(System::nanoTime);
+        if (dataListen != null) {
+            try {
+                dataPort = DataPort.open(dataListen, dataTls, tickets, metrics);
+            } catch (IOException e) {
+                metrics.unwatch();
+                store.close();
+                throw e;
+            }
+        }
         ContentStoreService contentStore = new ContentStoreService(stores, metrics,
-                builder instanceof NettyServerBuilder);
+                builder instanceof NettyServerBuilder, dataPort, tickets);
         ActionCacheService actionCache = new ActionCacheService(stores, metrics);
         CacheAdminService admin = new CacheAdminService(stores);
         mountMetrics = new MountMetrics(registry);
@@ -122,6 +150,9 @@ public final class CacheServer implements AutoCloseable {
         try {
             server.start();
         } catch (IOException | RuntimeException e) {
+            if (dataPort != null) {
+                dataPort.close();
+            }
             metrics.unwatch();
             mountMetrics.unwatch();
             store.close();
@@ -131,7 +162,8 @@ public final class CacheServer implements AutoCloseable {
         health.setStatus(actionCache.bindService().getServiceDescriptor().getName(), ServingStatus.SERVING);
         health.setStatus(admin.bindService().getServiceDescriptor().getName(), ServingStatus.SERVING);
         health.setStatus(mounts.bindService().getServiceDescriptor().getName(), ServingStatus.SERVING);
-        log.info("cache-server: serving on {} with data in {}{}", describeAddress(), config.dataDir(),
+        log.info("cache-server: serving on {} with data in {}{}{}", describeAddress(), config.dataDir(),
+                dataPort == null ? "" : "; large reads on data port " + dataPort.port(),
                 auth == null ? "" : "; callers authenticated with " + config.tokensFile());
         return this;
     }
@@ -139,6 +171,11 @@ public final class CacheServer implements AutoCloseable {
     /** The TCP port served, or -1 for a transport without one (in-process). */
     public int port() {
         return server.getPort();
+    }
+
+    /** The data port, or -1 without one. */
+    public int dataPort() {
+        return dataPort == null ? -1 : dataPort.port();
     }
 
     public void awaitTermination() throws InterruptedException {
@@ -162,6 +199,9 @@ public final class CacheServer implements AutoCloseable {
             server.shutdownNow();
             Thread.currentThread().interrupt();
         } finally {
+            if (dataPort != null) {
+                dataPort.close();
+            }
             metrics.unwatch();
             mountMetrics.unwatch();
             store.close();

@@ -8,6 +8,7 @@ import dev.stagefarm.proto.cache.BatchUpdateBlobsResponse;
 import dev.stagefarm.proto.cache.ContentStoreGrpc;
 import dev.stagefarm.proto.cache.FindMissingRequest;
 import dev.stagefarm.proto.cache.FindMissingResponse;
+import dev.stagefarm.proto.cache.OpenReadResponse;
 import dev.stagefarm.proto.cache.QueryWriteRequest;
 import dev.stagefarm.proto.cache.QueryWriteResponse;
 import dev.stagefarm.proto.cache.ReadRequest;
@@ -38,6 +39,8 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
     public static final int MAX_BATCH_BYTES = (4 << 20) - (64 << 10);
     /** What one entry costs besides its data: the digest string, code and tags. */
     public static final int BATCH_ENTRY_OVERHEAD = 100;
+    /** OpenRead answers a range up to this size itself (one chunk); larger ones go to the data port. */
+    static final int INLINE_READ_BYTES = 1 << 20;
     /** Blobs per batch call, either way. */
     public static final int MAX_BATCH_BLOBS = 10_000;
 
@@ -46,12 +49,19 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
     private final CallerStores stores;
     private final CacheMetrics metrics;
     private final boolean sendCopies;
+    private final DataPort dataPort;
+    private final ReadTickets tickets;
 
-    /** @param sendCopies whether the transport copies a message before onNext returns (see {@link ReadPump}) */
-    ContentStoreService(CallerStores stores, CacheMetrics metrics, boolean sendCopies) {
+    /**
+     * @param sendCopies whether the transport copies a message before onNext returns (see {@link ReadPump})
+     * @param dataPort   where OpenRead sends large reads, with the tickets it redeems; null without one
+     */
+    ContentStoreService(CallerStores stores, CacheMetrics metrics, boolean sendCopies, DataPort dataPort, ReadTickets tickets) {
         this.stores = stores;
         this.metrics = metrics;
         this.sendCopies = sendCopies;
+        this.dataPort = dataPort;
+        this.tickets = tickets;
     }
 
     @Override
@@ -135,28 +145,88 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
 
     @Override
     public void read(ReadRequest request, StreamObserver<ReadResponse> response) {
-        if (!Digest.isValid(request.getDigest())) {
-            response.onError(Statuses.invalidArgument(badDigest(request.getDigest())));
-            return;
-        }
-        if (request.getOffset() < 0 || request.getLimit() < 0) {
-            response.onError(Statuses.invalidArgument("Read offset and limit must not be negative (limit 0 reads to the end)"));
-            return;
-        }
-        Digest digest = Digest.parse(request.getDigest());
-        BlobReader reader;
-        try {
-            reader = stores.current().openRead(digest, request.getOffset(), request.getLimit());
-        } catch (BlobNotFoundException e) {
-            metrics.blobMisses(1);
-            response.onError(Statuses.of(e));
-            return;
-        } catch (StoreException e) {
-            response.onError(Statuses.of(e));
+        BlobReader reader = openReader(request, response);
+        if (reader == null) {
             return;
         }
         metrics.blobHits(1);
-        new ReadPump(digest, reader, (ServerCallStreamObserver<ReadResponse>) response, metrics, sendCopies).start();
+        new ReadPump(Digest.parse(request.getDigest()), reader, (ServerCallStreamObserver<ReadResponse>) response,
+                metrics, sendCopies).start();
+    }
+
+    /**
+     * A small range in the answer itself; a large one as a ticket for the data port, which then
+     * owns the reader (and its snapshot) until the ticket is used or expires; without a data
+     * port only the size, and the client falls back to Read.
+     */
+    @Override
+    public void openRead(ReadRequest request, StreamObserver<OpenReadResponse> response) {
+        BlobReader reader = openReader(request, response);
+        if (reader == null) {
+            return;
+        }
+        Digest digest = Digest.parse(request.getDigest());
+        long from = request.getOffset();
+        long size = (request.getLimit() == 0 ? reader.blobSize() : Math.min(reader.blobSize(), from + request.getLimit())) - from;
+        OpenReadResponse.Builder answer = OpenReadResponse.newBuilder().setSize(size);
+        try {
+            if (size <= INLINE_READ_BYTES) {
+                try (reader) {
+                    answer.setData(UnsafeByteOperations.unsafeWrap(readAll(reader, (int) size)));
+                }
+                metrics.blobHits(1);
+                metrics.bytesOut(size);
+            } else if (dataPort != null) {
+                // The hit is counted when the data port serves it: a client may fall back to Read instead.
+                answer.setTicket(UnsafeByteOperations.unsafeWrap(tickets.issue(digest, reader, size)))
+                        .setDataPort(dataPort.port());
+            } else {
+                reader.close();
+            }
+        } catch (StoreException e) {
+            if (e instanceof BlobCorruptException) {
+                metrics.corruptBlob();
+            }
+            response.onError(Statuses.of(e));
+            return;
+        } catch (ReadTickets.TooManyReadsException e) {
+            response.onError(Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()).asRuntimeException());
+            return;
+        }
+        response.onNext(answer.build());
+        response.onCompleted();
+    }
+
+    /** The reader a Read or OpenRead asks for; null when the call has been answered with an error. */
+    private BlobReader openReader(ReadRequest request, StreamObserver<?> response) {
+        if (!Digest.isValid(request.getDigest())) {
+            response.onError(Statuses.invalidArgument(badDigest(request.getDigest())));
+            return null;
+        }
+        if (request.getOffset() < 0 || request.getLimit() < 0) {
+            response.onError(Statuses.invalidArgument("Read offset and limit must not be negative (limit 0 reads to the end)"));
+            return null;
+        }
+        try {
+            return stores.current().openRead(Digest.parse(request.getDigest()), request.getOffset(), request.getLimit());
+        } catch (BlobNotFoundException e) {
+            metrics.blobMisses(1);
+            response.onError(Statuses.of(e));
+        } catch (StoreException e) {
+            response.onError(Statuses.of(e));
+        }
+        return null;
+    }
+
+    private static byte[] readAll(BlobReader reader, int size) throws StoreException {
+        byte[] data = new byte[size];
+        int at = 0;
+        for (ByteBuffer piece; (piece = reader.next()) != null; ) {
+            int n = piece.remaining();
+            piece.get(data, at, n);
+            at += n;
+        }
+        return data;
     }
 
     @Override
@@ -224,13 +294,7 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
                         .setMessage("no room left in this response for " + digest + "; ask for it again");
                 return 0;
             }
-            byte[] data = new byte[(int) size];
-            int at = 0;
-            for (ByteBuffer piece; (piece = reader.next()) != null; ) {
-                int n = piece.remaining();
-                piece.get(data, at, n);
-                at += n;
-            }
+            byte[] data = readAll(reader, (int) size);
             metrics.blobHits(1);
             metrics.bytesOut(size);
             entry.setData(UnsafeByteOperations.unsafeWrap(data));

@@ -19,6 +19,12 @@ public final class CacheServerCommand implements Callable<Integer> {
     @Option(names = "--listen", defaultValue = "127.0.0.1:7070", description = "gRPC address (default: ${DEFAULT-VALUE}).")
     String listen;
 
+    @Option(names = "--data-listen", paramLabel = "HOST:PORT|off",
+        description = {"Data port for large reads: plain TCP (TLS with --tls-cert) beside gRPC, for clients that reach it;"
+            + " others read over gRPC. Default: the --listen host, any free port (OpenRead tells clients which);"
+            + " set a port where a firewall or a Kubernetes Service stands between. 'off' turns it off."})
+    String dataListen;
+
     @Option(names = "--data", required = true, description = "Directory for the RocksDB store.")
     Path data;
 
@@ -36,12 +42,25 @@ public final class CacheServerCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrometheusMeterRegistry registry = metrics.registry();
         HostPort address = HostPort.parse(listen);
-        try (CacheServer server = new CacheServer(new CacheServerConfig(address, data, maxSize, security.tokens()), registry,
-                 GrpcServers.netty(address, security.tls())).start();
+        CacheServer configured = new CacheServer(new CacheServerConfig(address, data, maxSize, security.tokens()), registry,
+                GrpcServers.netty(address, security.tls()));
+        HostPort dataAddress = dataAddress(address);
+        if (dataAddress != null) {
+            configured.withDataPort(dataAddress, security.tls());
+        }
+        try (CacheServer server = configured.start();
              MetricsEndpoint endpoint = metrics.serve()) {
             Runtime.getRuntime().addShutdownHook(new Thread(server::close));
             server.awaitTermination();
         }
         return 0;
+    }
+
+    /** Where the data port listens; null when it is off. */
+    HostPort dataAddress(HostPort grpc) {
+        if (dataListen == null) {
+            return new HostPort(grpc.host(), 0);
+        }
+        return dataListen.equals("off") ? null : HostPort.parse(dataListen);
     }
 }

@@ -5,6 +5,9 @@ import io.grpc.ChannelCredentials;
 import io.grpc.CompositeChannelCredentials;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.TlsChannelCredentials;
+import io.netty.handler.ssl.JdkSslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -38,6 +41,29 @@ public record ClientSecurity(String token, Path ca, Path cert, Path key, boolean
 
     public ClientSecurity withToken(String newToken) {
         return new ClientSecurity(newToken, ca, cert, key, tls);
+    }
+
+    /**
+     * The same trust and client certificate as a JDK SSLContext, for a connection that is not
+     * gRPC (the cache-server's data port); null without TLS.
+     */
+    public javax.net.ssl.SSLContext sslContext() throws IOException {
+        if (!tls) {
+            return null;
+        }
+        try {
+            SslContextBuilder builder = SslContextBuilder.forClient().sslProvider(SslProvider.JDK);
+            if (ca != null) {
+                builder.trustManager(ServerTls.readable(ca, "--tls-ca").toFile());
+            }
+            if (cert != null) {
+                builder.keyManager(ServerTls.readable(cert, "--tls-cert").toFile(), ServerTls.readable(key, "--tls-key").toFile());
+            }
+            return ((JdkSslContext) builder.build()).context();
+        } catch (javax.net.ssl.SSLException | RuntimeException e) {
+            throw new IOException("cannot use the TLS files (--tls-ca " + ca + ", --tls-cert " + cert
+                    + "; PEM certificates and a PKCS#8 PEM key expected): " + e.getMessage(), e);
+        }
     }
 
     /** The channel credentials: TLS or plaintext, with the token on every call when there is one. */

@@ -3,6 +3,10 @@ package dev.stagefarm.common.server;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.ServerCredentials;
 import io.grpc.TlsServerCredentials;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.JdkSslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,6 +53,26 @@ public record ServerTls(Path cert, Path key, Path clientCa) {
         } catch (IOException e) {
             throw e;
         } catch (RuntimeException e) {
+            throw new IOException("cannot use --tls-cert " + cert + " / --tls-key " + key
+                    + " (PEM certificate and PKCS#8 PEM key expected): " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The same certificate, key and client CA as a JDK SSLContext, for a port that is not gRPC
+     * (the cache-server's data port). Whoever binds it requires client certificates when
+     * {@link #clientCa()} is set.
+     */
+    public javax.net.ssl.SSLContext sslContext() throws IOException {
+        try {
+            SslContextBuilder builder = SslContextBuilder
+                    .forServer(readable(cert, "--tls-cert").toFile(), readable(key, "--tls-key").toFile())
+                    .sslProvider(SslProvider.JDK);
+            if (clientCa != null) {
+                builder.trustManager(readable(clientCa, "--tls-client-ca").toFile()).clientAuth(ClientAuth.REQUIRE);
+            }
+            return ((JdkSslContext) builder.build()).context();
+        } catch (javax.net.ssl.SSLException | RuntimeException e) {
             throw new IOException("cannot use --tls-cert " + cert + " / --tls-key " + key
                     + " (PEM certificate and PKCS#8 PEM key expected): " + e.getMessage(), e);
         }
