@@ -4,17 +4,19 @@ import dev.stagefarm.common.Digest;
 import dev.stagefarm.common.server.ClientSecurity;
 import dev.stagefarm.proto.cache.OpenReadResponse;
 import io.grpc.Status;
-import java.io.DataInputStream;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
+import jdk.net.ExtendedSocketOptions;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
@@ -31,9 +33,10 @@ final class DataPortReads {
 
     static final byte[] MAGIC = "SFD1".getBytes(StandardCharsets.US_ASCII);
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
-    /** A server that sends nothing for this long is given up on. */
-    static final Duration READ_TIMEOUT = Duration.ofSeconds(60);
-    private static final int TRANSFER_BUFFER = 256 << 10;
+    /** Idle time before a keepalive probe, and between probes; two unanswered probes drop the connection. */
+    static final Duration KEEPALIVE = Duration.ofSeconds(15);
+    /** What one socket read may take: a frame, one stored chunk. */
+    private static final int RECEIVE_BUFFER = 1 << 20;
 
     private static final Logger log = LoggerFactory.getLogger(DataPortReads.class);
 
@@ -102,7 +105,8 @@ final class DataPortReads {
         Socket socket;
         SSLContext context = sslContext();
         if (context == null) {
-            socket = new Socket();
+            // A channel's socket, so that Stream reads the channel (see there).
+            socket = SocketChannel.open().socket();
         } else {
             SSLSocket secure = (SSLSocket) context.getSocketFactory().createSocket();
             SSLParameters parameters = secure.getSSLParameters();
@@ -114,7 +118,12 @@ final class DataPortReads {
         try {
             socket.connect(new InetSocketAddress(host, port), (int) CONNECT_TIMEOUT.toMillis());
             socket.setTcpNoDelay(true);
-            socket.setSoTimeout((int) READ_TIMEOUT.toMillis());
+            // TCP keepalive finds a vanished server, as gRPC's pings do on the gRPC port. Not
+            // SO_TIMEOUT: with one the JDK reads non-blocking, a poll(2) for every empty read.
+            socket.setKeepAlive(true);
+            socket.setOption(ExtendedSocketOptions.TCP_KEEPIDLE, (int) KEEPALIVE.toSeconds());
+            socket.setOption(ExtendedSocketOptions.TCP_KEEPINTERVAL, (int) KEEPALIVE.toSeconds());
+            socket.setOption(ExtendedSocketOptions.TCP_KEEPCOUNT, 2);
             if (socket instanceof SSLSocket secure) {
                 secure.startHandshake();
             }
@@ -135,10 +144,16 @@ final class DataPortReads {
     /**
      * The frames of one data-port read, hashed as they are read; at the end, EOF only when every
      * byte arrived and the whole hashes to the digest, {@link BlobIntegrityException} otherwise.
+     *
+     * <p>It reads the socket 1 MiB at a time into a direct buffer of its own. The JDK's socket
+     * streams read at most 128 KiB per call through a temporary buffer; with those the kernel's
+     * receive path, which sends a window update after most reads, cost 2.5 times as much CPU
+     * (profiled on loopback). Plaintext reads the socket's channel; TLS, the SSLSocket's stream.
      */
     private final class Stream extends InputStream {
         private final Socket socket;
-        private final DataInputStream in;
+        private final ReadableByteChannel source;
+        private final ByteBuffer buffer = ByteBuffer.allocateDirect(RECEIVE_BUFFER).flip();
         private final Digest digest;
         private final long size;
         private final String port;
@@ -149,7 +164,7 @@ final class DataPortReads {
 
         Stream(Socket socket, Digest digest, long size, String port) throws IOException {
             this.socket = socket;
-            this.in = new DataInputStream(socket.getInputStream());
+            this.source = socket.getChannel() != null ? socket.getChannel() : Channels.newChannel(socket.getInputStream());
             this.digest = digest;
             this.size = size;
             this.port = port;
@@ -171,42 +186,43 @@ final class DataPortReads {
                     return -1;
                 }
             }
-            int n;
-            try {
-                n = in.read(b, off, Math.min(len, leftInFrame));
-            } catch (SocketTimeoutException e) {
-                throw new CacheException("cache-server " + target + " sent nothing for " + READ_TIMEOUT.toSeconds()
-                        + " s while sending " + digest + " from its data port " + port, Status.Code.DEADLINE_EXCEEDED, e);
+            if (!buffer.hasRemaining()) {
+                fill();
             }
-            if (n < 0) {
-                throw truncated(null);
-            }
+            int n = Math.min(Math.min(len, leftInFrame), buffer.remaining());
+            buffer.get(b, off, n);
             sha256.update(b, off, n);
             leftInFrame -= n;
             received += n;
             return n;
         }
 
-        /** In 256 KiB reads: each read is a system call, which 16 KiB (InputStream's default) would repeat 64,000 times a GiB. */
-        @Override
-        public long transferTo(OutputStream out) throws IOException {
-            byte[] buffer = new byte[TRANSFER_BUFFER];
-            long total = 0;
-            for (int n; (n = read(buffer, 0, buffer.length)) >= 0; ) {
-                out.write(buffer, 0, n);
-                total += n;
+        /** Reads what the socket has, up to the buffer's room; a stream that ends here is cut short. */
+        private void fill() throws IOException {
+            buffer.compact();
+            int n;
+            try {
+                n = source.read(buffer);
+            } catch (IOException e) {
+                throw truncated(e);
+            } finally {
+                buffer.flip();
             }
-            return total;
+            if (n < 0) {
+                throw truncated(null);
+            }
+        }
+
+        private int readInt() throws IOException {
+            while (buffer.remaining() < Integer.BYTES) {
+                fill();
+            }
+            return buffer.getInt();
         }
 
         /** Reads a frame header; false at the end of a complete, verified range. */
         private boolean nextFrame() throws IOException {
-            int header;
-            try {
-                header = in.readInt();
-            } catch (EOFException e) {
-                throw truncated(e);
-            }
+            int header = readInt();
             if (header > 0) {
                 leftInFrame = header;
                 return true;
@@ -216,8 +232,16 @@ final class DataPortReads {
                 finish();
                 return false;
             }
-            int code = in.readInt();
-            byte[] message = in.readNBytes(in.readInt());
+            int code = readInt();
+            byte[] message = new byte[readInt()];
+            for (int at = 0; at < message.length; ) {
+                if (!buffer.hasRemaining()) {
+                    fill();
+                }
+                int n = Math.min(message.length - at, buffer.remaining());
+                buffer.get(message, at, n);
+                at += n;
+            }
             throw CacheErrors.translate(Status.fromCodeValue(code).withDescription(new String(message, StandardCharsets.UTF_8))
                     .asRuntimeException(), "reading " + digest, digest, target);
         }
@@ -234,8 +258,21 @@ final class DataPortReads {
         }
 
         private IOException truncated(IOException cause) {
-            return new CacheException("cache-server " + target + " closed its data port " + port + " after " + received
-                    + " of " + size + " bytes of " + digest, Status.Code.UNAVAILABLE, cause);
+            return new CacheException("cache-server " + target + " broke off sending " + digest + " on its data port " + port
+                    + " after " + received + " of " + size + " bytes" + (cause == null ? "" : " (" + cause + ")"),
+                    Status.Code.UNAVAILABLE, cause);
+        }
+
+        /** In reads of up to a frame (1 MiB), as the buffer holds: InputStream's default is 16 KiB. */
+        @Override
+        public long transferTo(OutputStream out) throws IOException {
+            byte[] chunk = new byte[RECEIVE_BUFFER];
+            long total = 0;
+            for (int n; (n = read(chunk, 0, chunk.length)) >= 0; ) {
+                out.write(chunk, 0, n);
+                total += n;
+            }
+            return total;
         }
 
         @Override

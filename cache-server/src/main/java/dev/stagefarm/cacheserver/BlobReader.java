@@ -26,6 +26,14 @@ public interface BlobReader extends AutoCloseable {
         return this;
     }
 
+    /**
+     * As {@link #reusingBuffer()}, with a direct buffer: for a caller that writes each piece to a
+     * socket channel, which would otherwise copy a heap buffer into a direct one first.
+     */
+    default BlobReader reusingDirectBuffer() {
+        return reusingBuffer();
+    }
+
     @Override
     void close();
 }

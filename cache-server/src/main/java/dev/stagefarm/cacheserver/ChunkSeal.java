@@ -46,6 +46,20 @@ final class ChunkSeal {
         return checksum(stored, expectedLength) == expected ? ByteBuffer.wrap(stored, 0, expectedLength).slice() : null;
     }
 
+    /**
+     * As {@link #open(byte[], int, int)}, for a chunk stored in {@code stored[0, storedLength)}
+     * of a buffer (direct, when it was read for a socket); the answer is a view of it.
+     */
+    static ByteBuffer open(ByteBuffer stored, int storedLength, int expectedLength) {
+        if (storedLength != expectedLength + TRAILER) {
+            return null;
+        }
+        ByteBuffer data = stored.slice(0, expectedLength);
+        CRC32C crc = new CRC32C();
+        crc.update(data.duplicate());
+        return (int) crc.getValue() == stored.getInt(expectedLength) ? data : null;
+    }
+
     private static int checksum(byte[] data, int length) {
         CRC32C crc = new CRC32C();
         crc.update(data, 0, length);

@@ -3,12 +3,14 @@ package dev.stagefarm.cacheserver;
 import dev.stagefarm.common.server.HostPort;
 import dev.stagefarm.common.server.ServerTls;
 import io.grpc.Status;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
@@ -17,6 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLServerSocket;
 import org.slf4j.Logger;
@@ -67,7 +70,7 @@ final class DataPort implements AutoCloseable {
         this.listener = listener;
         this.tickets = tickets;
         this.metrics = metrics;
-        this.expiry = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("data-port-expiry").factory());
+        this.expiry = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("data-port-timer").factory());
         this.acceptor = Thread.ofPlatform().daemon().name("data-port-accept").unstarted(this::acceptLoop);
     }
 
@@ -79,7 +82,8 @@ final class DataPort implements AutoCloseable {
             secure.setNeedClientAuth(tls.clientCa() != null);
             listener = secure;
         } else {
-            listener = new ServerSocket();
+            // A channel's socket: its connections have channels, for gathering writes from direct buffers.
+            listener = ServerSocketChannel.open().socket();
         }
         try {
             listener.bind(listen.toSocketAddress());
@@ -124,10 +128,21 @@ final class DataPort implements AutoCloseable {
 
     private void serve(Socket socket) throws IOException {
         socket.setTcpNoDelay(true);
-        socket.setSoTimeout((int) REQUEST_TIMEOUT.toMillis());
         InputStream in = socket.getInputStream();
-        DataOutputStream out = new DataOutputStream(socket.getOutputStream());
-        byte[] request = in.readNBytes(MAGIC.length + ReadTickets.TICKET_BYTES);
+        // A plaintext connection is a socket channel: each frame goes out in one gathering write,
+        // from the reader's direct buffer. TLS needs the SSLSocket's streams, and heap arrays.
+        SocketChannel channel = socket.getChannel();
+        Sender out = channel != null ? new ChannelSender(channel) : new StreamSender(socket.getOutputStream());
+        // A watchdog rather than SO_TIMEOUT: with a timeout the JDK switches the socket to
+        // non-blocking for good, and every write that finds the send buffer full then costs a
+        // poll(2) and a wake-up.
+        ScheduledFuture<?> watchdog = expiry.schedule(() -> closeQuietly(socket), REQUEST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        byte[] request;
+        try {
+            request = in.readNBytes(MAGIC.length + ReadTickets.TICKET_BYTES);
+        } finally {
+            watchdog.cancel(false);
+        }
         if (request.length < MAGIC.length || !Arrays.equals(request, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
             fail(out, Status.Code.INVALID_ARGUMENT, "this is a stagefarm cache-server data port: it serves reads opened"
                     + " with OpenRead on the gRPC port");
@@ -144,7 +159,7 @@ final class DataPort implements AutoCloseable {
         long started = System.nanoTime();
         String outcome = "OK";
         try (BlobReader reader = read.reader()) {
-            stream(reader.reusingBuffer(), out);
+            stream(channel != null ? reader.reusingDirectBuffer() : reader.reusingBuffer(), out);
         } catch (BlobCorruptException e) {
             metrics.corruptBlob();
             outcome = Status.Code.DATA_LOSS.name();
@@ -160,33 +175,74 @@ final class DataPort implements AutoCloseable {
         }
     }
 
-    private void stream(BlobReader reader, DataOutputStream out) throws StoreException, IOException {
+    private void stream(BlobReader reader, Sender out) throws StoreException, IOException {
+        ByteBuffer header = ByteBuffer.allocateDirect(Integer.BYTES);
         for (ByteBuffer piece; (piece = reader.next()) != null; ) {
             int n = piece.remaining();
             if (n == 0) {
                 continue;
             }
-            out.writeInt(n);
-            if (piece.hasArray()) {
-                out.write(piece.array(), piece.arrayOffset() + piece.position(), n);
-            } else {
-                byte[] copy = new byte[n];
-                piece.get(copy);
-                out.write(copy);
-            }
+            out.send(header.clear().putInt(n).flip(), piece);
             metrics.bytesOut(n);
         }
-        out.writeInt(0);
-        out.flush();
+        out.send(header.clear().putInt(0).flip());
     }
 
-    private static void fail(DataOutputStream out, Status.Code code, String message) throws IOException {
+    private static void fail(Sender out, Status.Code code, String message) throws IOException {
         byte[] text = message.getBytes(StandardCharsets.UTF_8);
-        out.writeInt(-1);
-        out.writeInt(code.value());
-        out.writeInt(text.length);
-        out.write(text);
-        out.flush();
+        ByteBuffer frame = ByteBuffer.allocate(3 * Integer.BYTES + text.length)
+                .putInt(-1).putInt(code.value()).putInt(text.length).put(text).flip();
+        out.send(frame);
+    }
+
+    /** Writes the given buffers, whole and in order. */
+    private interface Sender {
+        void send(ByteBuffer... buffers) throws IOException;
+    }
+
+    private record ChannelSender(SocketChannel channel) implements Sender {
+        @Override
+        public void send(ByteBuffer... buffers) throws IOException {
+            ByteBuffer last = buffers[buffers.length - 1];
+            while (last.hasRemaining()) {
+                channel.write(buffers);
+            }
+        }
+    }
+
+    private static final class StreamSender implements Sender {
+        private final OutputStream out;
+        private byte[] copy = new byte[0];
+
+        StreamSender(OutputStream out) {
+            this.out = out;
+        }
+
+        @Override
+        public void send(ByteBuffer... buffers) throws IOException {
+            for (ByteBuffer buffer : buffers) {
+                int n = buffer.remaining();
+                if (buffer.hasArray()) {
+                    out.write(buffer.array(), buffer.arrayOffset() + buffer.position(), n);
+                } else {
+                    if (copy.length < n) {
+                        copy = new byte[n];
+                    }
+                    buffer.get(buffer.position(), copy, 0, n);
+                    out.write(copy, 0, n);
+                }
+                buffer.position(buffer.limit());
+            }
+            out.flush();
+        }
+    }
+
+    private static void closeQuietly(Socket socket) {
+        try {
+            socket.close();
+        } catch (IOException e) {
+            log.debug("cache-server: closing a data port connection: {}", e.toString());
+        }
     }
 
     /** Stops accepting, drops the connections being served, and closes the waiting reads. */
@@ -198,13 +254,7 @@ final class DataPort implements AutoCloseable {
         } catch (IOException e) {
             log.debug("cache-server: closing the data port: {}", e.toString());
         }
-        for (Socket socket : open) {
-            try {
-                socket.close();
-            } catch (IOException e) {
-                log.debug("cache-server: closing a data port connection: {}", e.toString());
-            }
-        }
+        open.forEach(DataPort::closeQuietly);
         expiry.shutdownNow();
         connections.shutdown();
         try {

@@ -23,6 +23,8 @@ final class RocksBlobReader implements BlobReader {
     private final MessageDigest sha256;
     /** Set by {@link #reusingBuffer()}: every chunk is read into this one array. */
     private byte[] scratch;
+    /** Set by {@link #reusingDirectBuffer()}: every chunk is read into this one direct buffer. */
+    private ByteBuffer directScratch;
     private long nextChunk;
     private boolean finished;
     private boolean closed;
@@ -58,6 +60,14 @@ final class RocksBlobReader implements BlobReader {
     }
 
     @Override
+    public BlobReader reusingDirectBuffer() {
+        if (directScratch == null && meta.sealed()) {
+            directScratch = ByteBuffer.allocateDirect(RocksStore.scratchFor(meta));
+        }
+        return this;
+    }
+
+    @Override
     public ByteBuffer next() throws StoreException {
         if (finished || from >= to) {
             finished = true;
@@ -84,7 +94,9 @@ final class RocksBlobReader implements BlobReader {
     }
 
     private ByteBuffer readChunk(long index) throws StoreException {
-        ByteBuffer chunk = store.readChunk(readOptions, id, meta, index, scratch);
+        ByteBuffer chunk = directScratch != null
+                ? store.readChunk(readOptions, id, meta, index, directScratch)
+                : store.readChunk(readOptions, id, meta, index, scratch);
         if (sha256 != null) {
             sha256.update(chunk.duplicate());
         }

@@ -644,7 +644,7 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
      * CRC32C; otherwise the blob is corrupt (and removed).
      */
     ByteBuffer readChunk(ReadOptions readOptions, BlobId digest, BlobMeta blob, long index) throws StoreException {
-        return readChunk(readOptions, digest, blob, index, null);
+        return readChunk(readOptions, digest, blob, index, (byte[]) null);
     }
 
     /**
@@ -679,6 +679,35 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
         }
         // A longer value than scratch holds fails here too: it cannot be the chunk written.
         ByteBuffer chunk = stored <= data.length ? ChunkSeal.open(data, stored, expected) : null;
+        if (chunk == null) {
+            throw quarantine(digest, "chunk " + index + " does not match its checksum (" + stored
+                    + " bytes stored for " + expected + ")");
+        }
+        return chunk;
+    }
+
+    /**
+     * Chunk {@code index} of a sealed blob, checked, read into the direct buffer {@code scratch}
+     * (at least {@link #scratchFor} bytes; RocksDB copies the value straight into it, and a socket
+     * channel writes it without the JDK's copy into a temporary direct buffer). The answer is a
+     * view of {@code scratch}.
+     */
+    ByteBuffer readChunk(ReadOptions readOptions, BlobId digest, BlobMeta blob, long index, ByteBuffer scratch)
+            throws StoreException {
+        byte[] key = Keys.chunk(digest, index);
+        ByteBuffer keyBuffer = ByteBuffer.allocateDirect(key.length).put(key).flip();
+        int stored;
+        try {
+            scratch.clear();
+            stored = db.get(chunks, readOptions, keyBuffer, scratch);
+        } catch (RocksDBException e) {
+            throw new StorageFailureException("reading chunk " + index + " of " + digest, e);
+        }
+        if (stored == RocksDB.NOT_FOUND) {
+            throw quarantine(digest, "chunk " + index + " is missing");
+        }
+        int expected = blob.chunkLength(index);
+        ByteBuffer chunk = blob.sealed() && stored <= scratch.capacity() ? ChunkSeal.open(scratch, stored, expected) : null;
         if (chunk == null) {
             throw quarantine(digest, "chunk " + index + " does not match its checksum (" + stored
                     + " bytes stored for " + expected + ")");
