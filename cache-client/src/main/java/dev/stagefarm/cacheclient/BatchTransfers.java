@@ -118,11 +118,7 @@ final class BatchTransfers {
                 switch (code) {
                     case OK -> {
                         byte[] data = r.getData().toByteArray();
-                        Digest actual = Digest.of(data);
-                        if (!actual.equals(digest)) {
-                            throw new BlobIntegrityException("the " + data.length + " bytes received from " + target
-                                    + " as " + digest + " hash to " + actual + "; discard them and retry", null);
-                        }
+                        BlobIntegrityException.check(digest, Digest.of(data), data.length, target);
                         found.put(digest, data);
                     }
                     case NOT_FOUND -> { }

@@ -71,11 +71,7 @@ final class DataPortReads {
             if (opened.getData().size() != opened.getSize()) {
                 return null;
             }
-            Digest actual = Digest.of(opened.getData().toByteArray());
-            if (!actual.equals(digest)) {
-                throw new BlobIntegrityException("the " + opened.getSize() + " bytes received from " + target + " as "
-                        + digest + " hash to " + actual + "; discard them and retry", null);
-            }
+            BlobIntegrityException.check(digest, Digest.of(opened.getData().toByteArray()), opened.getSize(), target);
             return opened.getData().newInput();
         }
         Socket socket;
@@ -250,11 +246,7 @@ final class DataPortReads {
             if (received != size) {
                 throw truncated(null);
             }
-            Digest actual = Digest.fromBytes(sha256.digest());
-            if (!actual.equals(digest)) {
-                throw new BlobIntegrityException("the " + received + " bytes received from " + target + " as " + digest
-                        + " hash to " + actual + "; discard them and retry", null);
-            }
+            BlobIntegrityException.check(digest, Digest.fromBytes(sha256.digest()), received, target);
         }
 
         private IOException truncated(IOException cause) {

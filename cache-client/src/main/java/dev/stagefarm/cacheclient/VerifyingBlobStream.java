@@ -176,11 +176,7 @@ final class VerifyingBlobStream extends InputStream {
         if (!status.isOk()) {
             throw CacheErrors.translate(status.asRuntimeException(), "reading " + digest, digest, target);
         }
-        Digest actual = Digest.fromBytes(sha256.digest());
-        if (!actual.equals(digest)) {
-            throw new BlobIntegrityException("the " + total + " bytes received from " + target + " as " + digest
-                    + " hash to " + actual + "; discard them and retry", null);
-        }
+        BlobIntegrityException.check(digest, Digest.fromBytes(sha256.digest()), total, target);
     }
 
     @Override

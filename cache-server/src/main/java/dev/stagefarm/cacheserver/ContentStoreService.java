@@ -192,6 +192,11 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
         } catch (ReadTickets.TooManyReadsException e) {
             response.onError(Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()).asRuntimeException());
             return;
+        } catch (RuntimeException e) {
+            reader.close();
+            log.error("cache-server: OpenRead failed", e);
+            response.onError(Statuses.internal(e));
+            return;
         }
         response.onNext(answer.build());
         response.onCompleted();

@@ -66,8 +66,11 @@ final class DataPort implements AutoCloseable {
     private final Thread acceptor;
     private volatile boolean closed;
 
-    private DataPort(ServerSocket listener, ReadTickets tickets, CacheMetrics metrics) {
+    private final Duration requestTimeout;
+
+    private DataPort(ServerSocket listener, ReadTickets tickets, CacheMetrics metrics, Duration requestTimeout) {
         this.listener = listener;
+        this.requestTimeout = requestTimeout;
         this.tickets = tickets;
         this.metrics = metrics;
         this.expiry = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("data-port-timer").factory());
@@ -76,6 +79,12 @@ final class DataPort implements AutoCloseable {
 
     /** Binds {@code listen} (port 0: a free one) and starts serving the tickets {@code tickets} issues. */
     static DataPort open(HostPort listen, ServerTls tls, ReadTickets tickets, CacheMetrics metrics) throws IOException {
+        return open(listen, tls, tickets, metrics, REQUEST_TIMEOUT);
+    }
+
+    /** As {@link #open(HostPort, ServerTls, ReadTickets, CacheMetrics)}, closing connections silent for {@code requestTimeout}. */
+    static DataPort open(HostPort listen, ServerTls tls, ReadTickets tickets, CacheMetrics metrics, Duration requestTimeout)
+            throws IOException {
         ServerSocket listener;
         if (tls.enabled()) {
             SSLServerSocket secure = (SSLServerSocket) tls.sslContext().getServerSocketFactory().createServerSocket();
@@ -92,7 +101,7 @@ final class DataPort implements AutoCloseable {
             throw new IOException("cannot bind the data port " + listen + " (" + e.getMessage()
                     + "); choose another with --data-listen, or turn it off with --data-listen off", e);
         }
-        DataPort port = new DataPort(listener, tickets, metrics);
+        DataPort port = new DataPort(listener, tickets, metrics, requestTimeout);
         long every = ReadTickets.LIFETIME.toSeconds() / 3;
         port.expiry.scheduleWithFixedDelay(tickets::expire, every, every, TimeUnit.SECONDS);
         port.acceptor.start();
@@ -136,7 +145,7 @@ final class DataPort implements AutoCloseable {
         // A watchdog rather than SO_TIMEOUT: with a timeout the JDK switches the socket to
         // non-blocking for good, and every write that finds the send buffer full then costs a
         // poll(2) and a wake-up.
-        ScheduledFuture<?> watchdog = expiry.schedule(() -> closeQuietly(socket), REQUEST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        ScheduledFuture<?> watchdog = expiry.schedule(() -> closeQuietly(socket), requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
         byte[] request;
         try {
             request = in.readNBytes(MAGIC.length + ReadTickets.TICKET_BYTES);

@@ -232,6 +232,23 @@ class DataPortTest {
     }
 
     @Test
+    void aConnectionThatSendsNoTicketIsClosed() throws Exception {
+        try (ReadTickets tickets = new ReadTickets(System::nanoTime);
+             DataPort port = DataPort.open(HostPort.parse("127.0.0.1:0"), ServerTls.NONE, tickets, new CacheMetrics(registry),
+                     java.time.Duration.ofMillis(200));
+             Socket idle = new Socket("127.0.0.1", port.port())) {
+            // Without the server's watchdog this read would time out after 10 s and fail the test.
+            idle.setSoTimeout(10_000);
+            // The server hangs up without a word: end of stream, or a reset.
+            try {
+                assertThat(idle.getInputStream().read()).isEqualTo(-1);
+            } catch (java.net.SocketException reset) {
+                assertThat(reset).hasMessageContaining("reset");
+            }
+        }
+    }
+
+    @Test
     void aTicketNobodyCameForExpiresAndReleasesItsSnapshot() {
         long[] now = {0};
         boolean[] closed = {false};
