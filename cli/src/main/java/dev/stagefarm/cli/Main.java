@@ -67,6 +67,7 @@ public final class Main {
             .setDefaultValueProvider(defaults)
             .setExecutionExceptionHandler(Main::userError)
             .execute(args);
+        dev.stagefarm.common.server.GrpcChannels.stopClientThreads();
         System.exit(code);
     }
 }

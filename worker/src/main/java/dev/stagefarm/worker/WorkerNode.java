@@ -40,6 +40,7 @@ public final class WorkerNode implements AutoCloseable {
     private final ManagedChannel cacheChannel;
     private final CacheClient cache;
     private final WorkerAgent agent;
+    private final RegistryClient registry;
 
     public WorkerNode(Config config, MeterRegistry meters) throws IOException {
         Path root = Files.createDirectories(config.root()).toRealPath();
@@ -58,7 +59,7 @@ public final class WorkerNode implements AutoCloseable {
             throw new IOException("interrupted while starting", e);
         }
         OverlaySnapshotter snapshots = OverlaySnapshotter.open(root.resolve("snapshots"));
-        RegistryClient registry = new RegistryClient(config.registries(), CredentialStore.fromDockerConfig());
+        this.registry = new RegistryClient(config.registries(), CredentialStore.fromDockerConfig());
         this.coordinatorChannel = GrpcChannels.open(config.coordinator(), config.security());
         JobRunner runner = WorkerParts.jobRunner(config.name(), root, snapshots, runc, cache, registry,
             new WorkerMetrics(meters), coordinatorChannel);
@@ -78,5 +79,6 @@ public final class WorkerNode implements AutoCloseable {
         coordinatorChannel.shutdownNow();
         cache.close();
         cacheChannel.shutdownNow();
+        registry.close();
     }
 }

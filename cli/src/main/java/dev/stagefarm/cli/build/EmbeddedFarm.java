@@ -42,6 +42,7 @@ public final class EmbeddedFarm implements AutoCloseable {
     private final CacheServer cacheServer;
     private final CacheClient coordinatorCache;
     private final CoordinatorServer coordinator;
+    private final RegistryClient coordinatorRegistry;
     private final String coordinatorAddress;
     private final List<CompletableFuture<WorkerNode>> workers = new ArrayList<>();
     private final FileChannel lockFile;
@@ -52,8 +53,9 @@ public final class EmbeddedFarm implements AutoCloseable {
         cacheServer = new CacheServer(new CacheServerConfig(new HostPort("127.0.0.1", 0), dataDir.resolve("cache")),
             meters, addresses.cacheServer()).start();
         coordinatorCache = CacheClient.connect(addresses.cache());
+        coordinatorRegistry = new RegistryClient(registries, CredentialStore.fromDockerConfig());
         coordinator = new CoordinatorServer(addresses.coordinatorServer(), coordinatorCache, addresses.cache(),
-            new RegistryClient(registries, CredentialStore.fromDockerConfig()), Duration.ofSeconds(30), meters).start();
+            coordinatorRegistry, Duration.ofSeconds(30), meters).start();
         this.coordinatorAddress = addresses.coordinator();
         // Workers come up in the background: a build answered from the cache never waits for
         // them, and one that needs them waits only as long as the coordinator must anyway.
@@ -157,6 +159,7 @@ public final class EmbeddedFarm implements AutoCloseable {
             }
         }
         coordinator.close();
+        coordinatorRegistry.close();
         coordinatorCache.close();
         cacheServer.close();
         try {

@@ -68,9 +68,8 @@ final class Exporter {
                         out.println("#export: type=image without push=true: nothing to do (no local image store)");
                         continue;
                     }
-                    try {
-                        new RegistryPusher(new RegistryClient(registries, CredentialStore.fromDockerConfig()))
-                            .push(cache, manifest, refs);
+                    try (RegistryClient registry = new RegistryClient(registries, CredentialStore.fromDockerConfig())) {
+                        new RegistryPusher(registry).push(cache, manifest, refs);
                     } catch (RegistryException e) {
                         throw new IOException("push " + spec.name().orElse("") + ": " + e.getMessage(), e);
                     }

@@ -1,6 +1,7 @@
 package dev.stagefarm.cli.commands;
 
 import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.oci.registry.RegistryClient;
 import dev.stagefarm.common.auth.ReloadingTokens;
 import dev.stagefarm.common.server.ClientSecurity;
 import dev.stagefarm.common.server.GrpcServers;
@@ -55,8 +56,9 @@ public final class CoordinatorCommand implements Callable<Integer> {
             }
         }
         try (CacheClient client = CacheClient.connect(cache, toCache);
+             RegistryClient registry = registries.client();
              CoordinatorServer server = new CoordinatorServer(GrpcServers.netty(HostPort.parse(listen), this.server.tls()),
-                 client, cache, registries.client(), Duration.ofSeconds(workerWaitSeconds), meters, tokens).start();
+                 client, cache, registry, Duration.ofSeconds(workerWaitSeconds), meters, tokens).start();
              MetricsEndpoint endpoint = metrics.serve()) {
             Runtime.getRuntime().addShutdownHook(new Thread(server::close));
             server.awaitTermination();

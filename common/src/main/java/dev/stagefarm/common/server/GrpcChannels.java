@@ -62,6 +62,14 @@ public final class GrpcChannels {
         return host.equals("localhost") || host.startsWith("127.") || host.equals("::1");
     }
 
+    /**
+     * Stops the threads this process's client channels share (the Unix-socket event loop), for a
+     * command-line process about to exit after closing its channels; see {@link UnixSockets#stopClients}.
+     */
+    public static void stopClientThreads() {
+        UnixSockets.stopClients();
+    }
+
     /** A server reachable at {@code inprocess:NAME} by {@link #open}. */
     public static InProcessServerBuilder inProcessServer(String name) {
         return InProcessServerBuilder.forName(name);

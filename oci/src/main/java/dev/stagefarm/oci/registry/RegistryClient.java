@@ -26,24 +26,48 @@ import org.slf4j.LoggerFactory;
  * mirrors in order, then the registry itself; pushes go to the registry only. Every byte read is
  * verified against its digest before it is returned or renamed into place.
  */
-public final class RegistryClient {
+public final class RegistryClient implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(RegistryClient.class);
 
     private final RegistryConfig config;
     private final RegistryTransport transport;
+    /** The HTTP client this built itself and closes; null when the caller passed one. */
+    private final HttpClient owned;
 
     public RegistryClient(RegistryConfig config, CredentialStore credentials) {
         this(config, credentials, HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1) // registries rarely speak h2c; avoid the upgrade dance on http
                 .followRedirects(HttpClient.Redirect.NEVER) // RegistryTransport follows, dropping credentials across hosts
                 .connectTimeout(Duration.ofSeconds(10))
-                .build());
+                .build(), true);
     }
 
+    /** Over {@code http}, which the caller keeps and closes. */
     public RegistryClient(RegistryConfig config, CredentialStore credentials, HttpClient http) {
+        this(config, credentials, http, false);
+    }
+
+    private RegistryClient(RegistryConfig config, CredentialStore credentials, HttpClient http, boolean owns) {
         this.config = config;
         this.transport = new RegistryTransport(http, credentials);
+        this.owned = owns ? http : null;
+    }
+
+    /**
+     * Stops the HTTP client this built: its selector thread waits in a system call, and a JVM
+     * asked to exit waits up to 300 ms for such threads before it does.
+     */
+    @Override
+    public void close() {
+        if (owned != null) {
+            owned.shutdownNow();
+            try {
+                owned.awaitTermination(Duration.ofSeconds(5));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /** Finds the manifest of {@code ref} for {@code platform} and reads its config. */

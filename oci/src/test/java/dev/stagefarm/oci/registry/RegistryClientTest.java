@@ -39,6 +39,7 @@ class RegistryClientTest {
 
     @AfterAll
     static void stopRegistry() throws Exception {
+        client.close();
         registry.close();
     }
 
@@ -165,5 +166,22 @@ class RegistryClientTest {
                 d -> new java.io.ByteArrayInputStream(actual)))
                 .isInstanceOf(RegistryException.class)
                 .hasMessageContaining("DIGEST_INVALID");
+    }
+
+    @Test
+    void closingAClientStopsItsHttpThreadsSoAProcessCanExitAtOnce() throws Exception {
+        java.util.Set<Thread> before = Thread.getAllStackTraces().keySet();
+        ImageReference target = ref("stagefarm/close:v1");
+        TestImages img = TestImages.hello(tmp, "bye\n", "amd64", false);
+        try (RegistryClient own = new RegistryClient(RegistryConfig.fromFlags(List.of(), List.of(registry.hostPort())),
+                CredentialStore.none())) {
+            new RegistryPusher(own).push(img.blobs(), img.manifest(), List.of(target));
+            assertThat(own.resolve(target, Platform.LINUX_AMD64).manifestDigest()).isEqualTo(img.manifest().digest());
+        }
+        // The JDK's HTTP client keeps a selector thread waiting in a system call until closed,
+        // and a JVM asked to exit waits up to 300 ms for such threads. (Its pool's idle workers
+        // only park, which holds up nothing, and may take a moment longer to go.)
+        assertThat(Thread.getAllStackTraces().keySet()).filteredOn(t -> !before.contains(t) && t.isAlive())
+                .extracting(Thread::getName).noneMatch(name -> name.startsWith("HttpClient-") && name.endsWith("SelectorManager"));
     }
 }

@@ -1,5 +1,7 @@
 package dev.stagefarm.worker.ops;
 
+import com.google.common.base.Supplier;
+import com.google.common.base.Suppliers;
 import dev.stagefarm.common.Digest;
 import java.io.IOException;
 import java.io.InputStream;
@@ -27,14 +29,18 @@ public final class UrlFetcher {
 
     private static final Duration TIMEOUT = Duration.ofMinutes(30);
 
-    private final HttpClient http;
+    /**
+     * Built on first use: an HTTP client starts a selector thread that waits in a system call,
+     * and a JVM asked to exit waits up to 300 ms for such threads; most builds fetch no URL.
+     */
+    private final Supplier<HttpClient> http;
 
     public UrlFetcher(HttpClient http) {
-        this.http = http;
+        this.http = () -> http;
     }
 
     public UrlFetcher() {
-        this(HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL)
+        this.http = Suppliers.memoize(() -> HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL)
             .connectTimeout(Duration.ofSeconds(30)).build());
     }
 
@@ -45,7 +51,7 @@ public final class UrlFetcher {
         Path file = dir.resolve(name);
         HttpResponse<InputStream> response;
         try {
-            response = http.send(HttpRequest.newBuilder(uri).timeout(TIMEOUT).GET().build(),
+            response = http.get().send(HttpRequest.newBuilder(uri).timeout(TIMEOUT).GET().build(),
                 HttpResponse.BodyHandlers.ofInputStream());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
