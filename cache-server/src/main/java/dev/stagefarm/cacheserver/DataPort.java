@@ -47,6 +47,11 @@ final class DataPort implements AutoCloseable {
     static final byte[] MAGIC = "SFD1".getBytes(StandardCharsets.US_ASCII);
     /** How long a connection may take to send its ticket. */
     static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
+    /**
+     * Connections served at once; more are closed at once. A valid one needs a ticket, and no
+     * more tickets than this wait at a time ({@link ReadTickets#MAX_OUTSTANDING}).
+     */
+    static final int MAX_CONNECTIONS = ReadTickets.MAX_OUTSTANDING;
 
     private static final Logger log = LoggerFactory.getLogger(DataPort.class);
 
@@ -62,18 +67,18 @@ final class DataPort implements AutoCloseable {
     private final ExecutorService connections = Executors.newCachedThreadPool(
             Thread.ofPlatform().daemon().name("data-port-", 0).factory());
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
-    private final ScheduledExecutorService expiry;
+    /** Expires tickets, and closes connections that send none in time. */
+    private final ScheduledExecutorService timer;
+    private final Duration requestTimeout;
     private final Thread acceptor;
     private volatile boolean closed;
-
-    private final Duration requestTimeout;
 
     private DataPort(ServerSocket listener, ReadTickets tickets, CacheMetrics metrics, Duration requestTimeout) {
         this.listener = listener;
         this.requestTimeout = requestTimeout;
         this.tickets = tickets;
         this.metrics = metrics;
-        this.expiry = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("data-port-timer").factory());
+        this.timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("data-port-timer").factory());
         this.acceptor = Thread.ofPlatform().daemon().name("data-port-accept").unstarted(this::acceptLoop);
     }
 
@@ -103,7 +108,7 @@ final class DataPort implements AutoCloseable {
         }
         DataPort port = new DataPort(listener, tickets, metrics, requestTimeout);
         long every = ReadTickets.LIFETIME.toSeconds() / 3;
-        port.expiry.scheduleWithFixedDelay(tickets::expire, every, every, TimeUnit.SECONDS);
+        port.timer.scheduleWithFixedDelay(tickets::expire, every, every, TimeUnit.SECONDS);
         port.acceptor.start();
         return port;
     }
@@ -116,6 +121,12 @@ final class DataPort implements AutoCloseable {
         while (!closed) {
             try {
                 Socket socket = listener.accept();
+                if (open.size() >= MAX_CONNECTIONS) {
+                    log.warn("cache-server: {} data port connections already open; closing the one from {}",
+                            MAX_CONNECTIONS, socket.getRemoteSocketAddress());
+                    closeQuietly(socket);
+                    continue;
+                }
                 open.add(socket);
                 connections.execute(() -> {
                     try (socket) {
@@ -145,7 +156,7 @@ final class DataPort implements AutoCloseable {
         // A watchdog rather than SO_TIMEOUT: with a timeout the JDK switches the socket to
         // non-blocking for good, and every write that finds the send buffer full then costs a
         // poll(2) and a wake-up.
-        ScheduledFuture<?> watchdog = expiry.schedule(() -> closeQuietly(socket), requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        ScheduledFuture<?> watchdog = timer.schedule(() -> closeQuietly(socket), requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
         byte[] request;
         try {
             request = in.readNBytes(MAGIC.length + ReadTickets.TICKET_BYTES);
@@ -264,7 +275,7 @@ final class DataPort implements AutoCloseable {
             log.debug("cache-server: closing the data port: {}", e.toString());
         }
         open.forEach(DataPort::closeQuietly);
-        expiry.shutdownNow();
+        timer.shutdownNow();
         connections.shutdown();
         try {
             connections.awaitTermination(5, TimeUnit.SECONDS);
