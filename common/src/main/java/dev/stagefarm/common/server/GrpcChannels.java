@@ -5,6 +5,7 @@ import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.NettyChannelBuilder;
 import io.netty.channel.socket.nio.NioDomainSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
 import java.net.UnixDomainSocketAddress;
 
 /**
@@ -27,6 +28,9 @@ public final class GrpcChannels {
     private static final int FLOW_CONTROL_WINDOW = 8 << 20;
 
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(GrpcChannels.class);
+
+    /** TCP channels' event loop, in place of gRPC's shared one, so that a CLI can stop it before exiting. */
+    private static final ClientEventLoop TCP_CLIENTS = new ClientEventLoop("grpc-tcp-client", 0);
 
     private GrpcChannels() {
     }
@@ -55,6 +59,8 @@ public final class GrpcChannels {
             log.warn("sending a token to {} without TLS: anyone on the path can read it; pass --tls-ca", address);
         }
         return NettyChannelBuilder.forAddress(hp.host(), hp.port(), security.credentials())
+            .channelType(NioSocketChannel.class, java.net.InetSocketAddress.class)
+            .eventLoopGroup(TCP_CLIENTS.group())
             .flowControlWindow(FLOW_CONTROL_WINDOW).build();
     }
 
@@ -63,10 +69,12 @@ public final class GrpcChannels {
     }
 
     /**
-     * Stops the threads this process's client channels share (the Unix-socket event loop), for a
-     * command-line process about to exit after closing its channels; see {@link UnixSockets#stopClients}.
+     * Stops the event loops this process's client channels share (TCP and Unix socket), for a
+     * command-line process about to exit after closing its channels; see {@link ClientEventLoop}.
+     * A channel opened later starts them again.
      */
     public static void stopClientThreads() {
+        TCP_CLIENTS.stop();
         UnixSockets.stopClients();
     }
 

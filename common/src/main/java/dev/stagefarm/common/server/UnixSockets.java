@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.net.UnixDomainSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 
 /**
  * gRPC over Unix domain sockets with Netty's NIO transport (the JDK's own AF_UNIX support, no
@@ -19,34 +18,18 @@ import java.util.concurrent.TimeUnit;
  */
 public final class UnixSockets {
 
-    /** The clients' event loop, started with the first channel and again after {@link #stopClients}. */
-    private static EventLoopGroup client;
+    /** The clients' event loop (one thread: a CLI talks to one local farm). */
+    private static final ClientEventLoop CLIENTS = new ClientEventLoop("grpc-unix-client", 1);
 
     private UnixSockets() {}
 
-    static synchronized EventLoopGroup clientGroup() {
-        if (client == null) {
-            client = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("grpc-unix-client", true),
-                NioIoHandler.newFactory());
-        }
-        return client;
+    static EventLoopGroup clientGroup() {
+        return CLIENTS.group();
     }
 
-    /**
-     * Stops the clients' event loop, if one runs; for a process about to exit, once its channels
-     * are closed (a later channel starts a new one). A thread waiting in a system call when the
-     * JVM exits holds the exit up by 300 ms (HotSpot waits that long for threads "in native"),
-     * and an idle event loop is such a thread.
-     */
+    /** Stops the clients' event loop, for a process about to exit; see {@link ClientEventLoop}. */
     static void stopClients() {
-        EventLoopGroup running;
-        synchronized (UnixSockets.class) {
-            running = client;
-            client = null;
-        }
-        if (running != null) {
-            running.shutdownGracefully(0, 0, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
-        }
+        CLIENTS.stop();
     }
 
     /** A server builder bound to {@code socket}; a stale socket file left by a dead server is replaced. */

@@ -28,38 +28,4 @@ class UnixSocketsTest {
             server.shutdownNow();
         }
     }
-
-    @Test
-    void stoppingTheClientThreadsLeavesNoneRunningAndALaterChannelStillWorks(@TempDir Path dir) throws Exception {
-        Path socket = dir.resolve("farm.sock");
-        HealthStatusManager health = new HealthStatusManager();
-        Server server = UnixSockets.server(socket).addService(health.getHealthService()).build().start();
-        try {
-            check(socket);
-            assertThat(clientThreads()).isNotEmpty();
-
-            GrpcChannels.stopClientThreads();
-            // What a CLI about to exit relies on: no event loop left waiting in epoll/select.
-            assertThat(clientThreads()).isEmpty();
-
-            check(socket);
-        } finally {
-            server.shutdownNow();
-        }
-    }
-
-    private static void check(Path socket) {
-        ManagedChannel channel = GrpcChannels.open(GrpcChannels.UNIX + socket);
-        try {
-            assertThat(HealthGrpc.newBlockingStub(channel).check(HealthCheckRequest.getDefaultInstance()).getStatus())
-                .isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
-        } finally {
-            channel.shutdownNow();
-        }
-    }
-
-    private static java.util.List<Thread> clientThreads() {
-        return Thread.getAllStackTraces().keySet().stream()
-            .filter(t -> t.getName().startsWith("grpc-unix-client") && t.isAlive()).toList();
-    }
 }
