@@ -177,25 +177,33 @@ final class DataPort implements AutoCloseable {
         }
         metrics.blobHits(1);
         long started = System.nanoTime();
-        String outcome = "OK";
+        Status.Code code = Status.Code.OK;
+        String failure = null;
         try (BlobReader reader = read.reader()) {
-            stream(channel != null ? reader.reusingDirectBuffer() : reader.reusingBuffer(), out);
+            sendChunks(channel != null ? reader.reusingDirectBuffer() : reader.reusingBuffer(), out);
         } catch (BlobCorruptException e) {
             metrics.corruptBlob();
-            outcome = Status.Code.DATA_LOSS.name();
-            fail(out, Status.Code.DATA_LOSS, e.getMessage());
+            code = Status.Code.DATA_LOSS;
+            failure = e.getMessage();
         } catch (StoreException e) {
-            outcome = Statuses.of(e).getStatus().getCode().name();
-            fail(out, Statuses.of(e).getStatus().getCode(), e.getMessage());
+            code = Statuses.of(e).getStatus().getCode();
+            failure = e.getMessage();
         } catch (IOException e) {
-            outcome = Status.Code.CANCELLED.name();
+            metrics.requestTook("DataPortRead", Status.Code.CANCELLED.name(), Duration.ofNanos(System.nanoTime() - started));
             throw e;
-        } finally {
-            metrics.requestTook("DataPortRead", outcome, Duration.ofNanos(System.nanoTime() - started));
+        }
+        // Counted before the last frame goes out: a client that has the whole answer finds the
+        // transfer in the metrics.
+        metrics.requestTook("DataPortRead", code.name(), Duration.ofNanos(System.nanoTime() - started));
+        if (failure == null) {
+            out.send(ByteBuffer.allocate(Integer.BYTES).putInt(0).flip());
+        } else {
+            fail(out, code, failure);
         }
     }
 
-    private void stream(BlobReader reader, Sender out) throws StoreException, IOException {
+    /** The range's chunks, a frame each; the end (or the error) is the caller's to send. */
+    private void sendChunks(BlobReader reader, Sender out) throws StoreException, IOException {
         ByteBuffer header = ByteBuffer.allocateDirect(Integer.BYTES);
         for (ByteBuffer piece; (piece = reader.next()) != null; ) {
             int n = piece.remaining();
@@ -205,7 +213,6 @@ final class DataPort implements AutoCloseable {
             out.send(header.clear().putInt(n).flip(), piece);
             metrics.bytesOut(n);
         }
-        out.send(header.clear().putInt(0).flip());
     }
 
     private static void fail(Sender out, Status.Code code, String message) throws IOException {
