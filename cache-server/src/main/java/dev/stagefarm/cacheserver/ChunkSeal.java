@@ -30,25 +30,9 @@ final class ChunkSeal {
     }
 
     /**
-     * The chunk's bytes when {@code stored} is {@code expectedLength} bytes plus a matching
-     * trailer; null otherwise.
-     */
-    static ByteBuffer open(byte[] stored, int expectedLength) {
-        return open(stored, stored.length, expectedLength);
-    }
-
-    /** As {@link #open(byte[], int)}, for a chunk stored in {@code stored[0, storedLength)}. */
-    static ByteBuffer open(byte[] stored, int storedLength, int expectedLength) {
-        if (storedLength != expectedLength + TRAILER) {
-            return null;
-        }
-        int expected = ByteBuffer.wrap(stored, expectedLength, TRAILER).getInt();
-        return checksum(stored, expectedLength) == expected ? ByteBuffer.wrap(stored, 0, expectedLength).slice() : null;
-    }
-
-    /**
-     * As {@link #open(byte[], int, int)}, for a chunk stored in {@code stored[0, storedLength)}
-     * of a buffer (direct, when it was read for a socket); the answer is a view of it.
+     * The chunk's bytes when {@code stored[0, storedLength)} is {@code expectedLength} bytes plus
+     * a matching trailer, as a view of {@code stored} (a direct buffer when it was read for a
+     * socket); null otherwise.
      */
     static ByteBuffer open(ByteBuffer stored, int storedLength, int expectedLength) {
         if (storedLength != expectedLength + TRAILER) {

@@ -23,8 +23,9 @@ final class RocksBlobReader implements BlobReader {
     private final MessageDigest sha256;
     /** Set by {@link #reusingBuffer()}: every chunk is read into this one array. */
     private byte[] scratch;
-    /** Set by {@link #reusingDirectBuffer()}: every chunk is read into this one direct buffer. */
+    /** Set by {@link #reusingDirectBuffer()}: every chunk is read into this one direct buffer, by this key. */
     private ByteBuffer directScratch;
+    private ByteBuffer directKey;
     private long nextChunk;
     private boolean finished;
     private boolean closed;
@@ -63,6 +64,7 @@ final class RocksBlobReader implements BlobReader {
     public BlobReader reusingDirectBuffer() {
         if (directScratch == null && meta.sealed()) {
             directScratch = ByteBuffer.allocateDirect(RocksStore.scratchFor(meta));
+            directKey = ByteBuffer.allocateDirect(Keys.chunk(id, 0).length);
         }
         return this;
     }
@@ -95,7 +97,7 @@ final class RocksBlobReader implements BlobReader {
 
     private ByteBuffer readChunk(long index) throws StoreException {
         ByteBuffer chunk = directScratch != null
-                ? store.readChunk(readOptions, id, meta, index, directScratch)
+                ? store.readChunk(readOptions, id, meta, index, directKey, directScratch)
                 : store.readChunk(readOptions, id, meta, index, scratch);
         if (sha256 != null) {
             sha256.update(chunk.duplicate());

@@ -667,6 +667,35 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
         } catch (RocksDBException e) {
             throw new StorageFailureException("reading chunk " + index + " of " + digest, e);
         }
+        return checked(digest, blob, index, stored, data == null ? null : ByteBuffer.wrap(data));
+    }
+
+    /**
+     * As {@link #readChunk(ReadOptions, BlobId, BlobMeta, long, byte[])}, into direct buffers:
+     * {@code key} (room for a chunk key) and {@code scratch} (at least {@link #scratchFor} bytes).
+     * RocksDB copies the value straight into {@code scratch}, and a socket channel writes it
+     * without the JDK's copy into a temporary direct buffer.
+     */
+    ByteBuffer readChunk(ReadOptions readOptions, BlobId digest, BlobMeta blob, long index, ByteBuffer key,
+                         ByteBuffer scratch) throws StoreException {
+        int stored;
+        try {
+            key.clear().put(Keys.chunk(digest, index)).flip();
+            scratch.clear();
+            stored = db.get(chunks, readOptions, key, scratch);
+        } catch (RocksDBException e) {
+            throw new StorageFailureException("reading chunk " + index + " of " + digest, e);
+        }
+        return checked(digest, blob, index, stored, scratch);
+    }
+
+    /**
+     * The chunk's bytes in {@code buffer}, where {@code stored} bytes were read (all of the value,
+     * when it fit), once they prove to be the chunk written: present, of the expected length and,
+     * for a sealed blob, matching its CRC32C. Otherwise the blob is corrupt, and removed.
+     */
+    private ByteBuffer checked(BlobId digest, BlobMeta blob, long index, int stored, ByteBuffer buffer)
+            throws StoreException {
         if (stored == RocksDB.NOT_FOUND) {
             throw quarantine(digest, "chunk " + index + " is missing");
         }
@@ -675,39 +704,10 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
             if (stored != expected) {
                 throw quarantine(digest, "chunk " + index + " has " + stored + " bytes, expected " + expected);
             }
-            return ByteBuffer.wrap(data, 0, stored).slice();
+            return buffer.slice(0, stored);
         }
-        // A longer value than scratch holds fails here too: it cannot be the chunk written.
-        ByteBuffer chunk = stored <= data.length ? ChunkSeal.open(data, stored, expected) : null;
-        if (chunk == null) {
-            throw quarantine(digest, "chunk " + index + " does not match its checksum (" + stored
-                    + " bytes stored for " + expected + ")");
-        }
-        return chunk;
-    }
-
-    /**
-     * Chunk {@code index} of a sealed blob, checked, read into the direct buffer {@code scratch}
-     * (at least {@link #scratchFor} bytes; RocksDB copies the value straight into it, and a socket
-     * channel writes it without the JDK's copy into a temporary direct buffer). The answer is a
-     * view of {@code scratch}.
-     */
-    ByteBuffer readChunk(ReadOptions readOptions, BlobId digest, BlobMeta blob, long index, ByteBuffer scratch)
-            throws StoreException {
-        byte[] key = Keys.chunk(digest, index);
-        ByteBuffer keyBuffer = ByteBuffer.allocateDirect(key.length).put(key).flip();
-        int stored;
-        try {
-            scratch.clear();
-            stored = db.get(chunks, readOptions, keyBuffer, scratch);
-        } catch (RocksDBException e) {
-            throw new StorageFailureException("reading chunk " + index + " of " + digest, e);
-        }
-        if (stored == RocksDB.NOT_FOUND) {
-            throw quarantine(digest, "chunk " + index + " is missing");
-        }
-        int expected = blob.chunkLength(index);
-        ByteBuffer chunk = blob.sealed() && stored <= scratch.capacity() ? ChunkSeal.open(scratch, stored, expected) : null;
+        // A longer value than the buffer holds fails here too: it cannot be the chunk written.
+        ByteBuffer chunk = stored <= buffer.capacity() ? ChunkSeal.open(buffer, stored, expected) : null;
         if (chunk == null) {
             throw quarantine(digest, "chunk " + index + " does not match its checksum (" + stored
                     + " bytes stored for " + expected + ")");
@@ -724,7 +724,7 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
     byte[] readUploadChunk(BlobId digest, long index, int expectedLength) throws StoreException {
         try {
             byte[] data = db.get(chunks, Keys.chunk(digest, index));
-            ByteBuffer chunk = data == null ? null : ChunkSeal.open(data, expectedLength);
+            ByteBuffer chunk = data == null ? null : ChunkSeal.open(ByteBuffer.wrap(data), data.length, expectedLength);
             return chunk == null ? null : java.util.Arrays.copyOf(data, expectedLength);
         } catch (RocksDBException e) {
             throw new StorageFailureException("reading chunk " + index + " of the upload of " + digest, e);
