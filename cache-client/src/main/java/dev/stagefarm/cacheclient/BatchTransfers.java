@@ -30,6 +30,7 @@ final class BatchTransfers {
     static final int ENTRY_OVERHEAD = 100;
     /** Digests per BatchReadBlobs call; what does not fit in the answer is asked for again. */
     static final int READ_BATCH_DIGESTS = 1_000;
+
     private static final long DEADLINE_SECONDS = 60;
 
     private final ContentStoreGrpc.ContentStoreBlockingStub stub;
@@ -72,7 +73,8 @@ final class BatchTransfers {
             int count = request.getRequestsCount();
             BatchUpdateBlobsResponse response;
             try {
-                response = stub.withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS).batchUpdateBlobs(request.build());
+                response = stub.withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
+                        .batchUpdateBlobs(request.build());
             } catch (StatusRuntimeException e) {
                 throw CacheErrors.translate(e, "uploading a batch of " + count + " blobs", null, target);
             } finally {
@@ -82,8 +84,11 @@ final class BatchTransfers {
             for (BatchUpdateBlobsResponse.Response r : response.getResponsesList()) {
                 if (r.getCode() != Status.Code.OK.value()) {
                     String name = names.get(Digest.parse(r.getDigest()));
-                    throw new CacheException("uploading " + r.getDigest() + (name != null ? " (" + name + ")" : "")
-                            + " to " + target + " failed: " + r.getMessage(), Status.fromCodeValue(r.getCode()).getCode(), null);
+                    throw new CacheException(
+                            "uploading " + r.getDigest() + (name != null ? " (" + name + ")" : "") + " to " + target
+                                    + " failed: " + r.getMessage(),
+                            Status.fromCodeValue(r.getCode()).getCode(),
+                            null);
                 }
             }
             names.clear();
@@ -107,7 +112,8 @@ final class BatchTransfers {
             }
             BatchReadBlobsResponse response;
             try {
-                response = stub.withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS).batchReadBlobs(request.build());
+                response = stub.withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
+                        .batchReadBlobs(request.build());
             } catch (StatusRuntimeException e) {
                 throw CacheErrors.translate(e, "reading a batch of " + asked.size() + " blobs", null, target);
             }
@@ -121,13 +127,17 @@ final class BatchTransfers {
                         BlobIntegrityException.check(digest, Digest.of(data), data.length, target);
                         found.put(digest, data);
                     }
-                    case NOT_FOUND -> { }
+                    case NOT_FOUND -> {}
                     case RESOURCE_EXHAUSTED -> again.add(digest);
                     case OUT_OF_RANGE -> tooLarge.add(digest);
-                    case DATA_LOSS -> throw new BlobIntegrityException("reading " + digest + " at " + target + ": "
-                            + r.getMessage(), null);
-                    default -> throw new CacheException("reading " + digest + " at " + target + " failed: " + code
-                            + ": " + r.getMessage(), code, null);
+                    case DATA_LOSS ->
+                        throw new BlobIntegrityException(
+                                "reading " + digest + " at " + target + ": " + r.getMessage(), null);
+                    default ->
+                        throw new CacheException(
+                                "reading " + digest + " at " + target + " failed: " + code + ": " + r.getMessage(),
+                                code,
+                                null);
                 }
             }
             // What did not fit goes first into the next call.

@@ -16,8 +16,10 @@ public final class BlobIntegrityException extends CacheException {
     /** Throws unless {@code actual}, the hash of {@code bytes} bytes received from {@code target}, is {@code expected}. */
     static void check(Digest expected, Digest actual, long bytes, String target) throws BlobIntegrityException {
         if (!actual.equals(expected)) {
-            throw new BlobIntegrityException("the " + bytes + " bytes received from " + target + " as " + expected
-                    + " hash to " + actual + "; discard them and retry", null);
+            throw new BlobIntegrityException(
+                    "the " + bytes + " bytes received from " + target + " as " + expected + " hash to " + actual
+                            + "; discard them and retry",
+                    null);
         }
     }
 }

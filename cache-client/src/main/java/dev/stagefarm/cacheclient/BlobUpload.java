@@ -31,8 +31,12 @@ final class BlobUpload {
     private final UploadContent content;
     private final String target;
 
-    BlobUpload(ContentStoreGrpc.ContentStoreStub async, ContentStoreGrpc.ContentStoreBlockingStub blocking,
-               Digest digest, UploadContent content, String target) {
+    BlobUpload(
+            ContentStoreGrpc.ContentStoreStub async,
+            ContentStoreGrpc.ContentStoreBlockingStub blocking,
+            Digest digest,
+            UploadContent content,
+            String target) {
         this.async = async;
         this.blocking = blocking;
         this.digest = digest;
@@ -52,7 +56,9 @@ final class BlobUpload {
         }
         try {
             QueryWriteResponse committed = blocking.withDeadlineAfter(60, TimeUnit.SECONDS)
-                    .queryWrite(QueryWriteRequest.newBuilder().setDigest(digest.toString()).build());
+                    .queryWrite(QueryWriteRequest.newBuilder()
+                            .setDigest(digest.toString())
+                            .build());
             if (!committed.getComplete()) {
                 send(committed.getCommittedSize());
             }
@@ -75,9 +81,8 @@ final class BlobUpload {
                 }
                 byte[] data = new byte[(int) Math.min(CHUNK_SIZE, size - position)];
                 content.read(position, data);
-                WriteRequest.Builder message = WriteRequest.newBuilder()
-                        .setOffset(position)
-                        .setData(UnsafeByteOperations.unsafeWrap(data));
+                WriteRequest.Builder message =
+                        WriteRequest.newBuilder().setOffset(position).setData(UnsafeByteOperations.unsafeWrap(data));
                 if (first) {
                     message.setDigest(digest.toString()).setSize(size);
                     first = false;
@@ -97,8 +102,11 @@ final class BlobUpload {
         }
         WriteResponse response = call.await();
         if (response.getCommittedSize() != size) {
-            throw new CacheException("cache-server " + target + " acknowledged " + response.getCommittedSize()
-                    + " bytes of " + digest + " instead of " + size, Status.Code.INTERNAL, null);
+            throw new CacheException(
+                    "cache-server " + target + " acknowledged " + response.getCommittedSize() + " bytes of " + digest
+                            + " instead of " + size,
+                    Status.Code.INTERNAL,
+                    null);
         }
     }
 
@@ -161,7 +169,8 @@ final class BlobUpload {
         @Override
         public void onCompleted() {
             result.completeExceptionally(Status.INTERNAL
-                    .withDescription("the Write call ended without a response").asRuntimeException());
+                    .withDescription("the Write call ended without a response")
+                    .asRuntimeException());
             signal();
         }
     }

@@ -1,25 +1,25 @@
 package dev.stagefarm.cacheclient;
 
-import dev.stagefarm.common.BlobSource;
-import dev.stagefarm.common.Digest;
-import dev.stagefarm.proto.cache.ActionCacheGrpc;
-import dev.stagefarm.proto.cache.ActionResult;
-import dev.stagefarm.proto.cache.CacheAdminGrpc;
-import dev.stagefarm.proto.cache.GetStatsRequest;
-import dev.stagefarm.proto.cache.GetStatsResponse;
-import dev.stagefarm.proto.cache.PruneRequest;
-import dev.stagefarm.proto.cache.PruneResponse;
-import dev.stagefarm.proto.cache.ContentStoreGrpc;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.protobuf.UnsafeByteOperations;
-import dev.stagefarm.proto.cache.FindMissingRequest;
-import dev.stagefarm.proto.cache.FindMissingResponse;
-import dev.stagefarm.proto.cache.GetActionResultRequest;
-import dev.stagefarm.proto.cache.OpenReadResponse;
-import dev.stagefarm.proto.cache.ReadRequest;
+import dev.stagefarm.common.BlobSource;
+import dev.stagefarm.common.Digest;
 import dev.stagefarm.common.server.ClientSecurity;
 import dev.stagefarm.common.server.GrpcChannels;
 import dev.stagefarm.common.server.HostPort;
+import dev.stagefarm.proto.cache.ActionCacheGrpc;
+import dev.stagefarm.proto.cache.ActionResult;
+import dev.stagefarm.proto.cache.CacheAdminGrpc;
+import dev.stagefarm.proto.cache.ContentStoreGrpc;
+import dev.stagefarm.proto.cache.FindMissingRequest;
+import dev.stagefarm.proto.cache.FindMissingResponse;
+import dev.stagefarm.proto.cache.GetActionResultRequest;
+import dev.stagefarm.proto.cache.GetStatsRequest;
+import dev.stagefarm.proto.cache.GetStatsResponse;
+import dev.stagefarm.proto.cache.OpenReadResponse;
+import dev.stagefarm.proto.cache.PruneRequest;
+import dev.stagefarm.proto.cache.PruneResponse;
+import dev.stagefarm.proto.cache.ReadRequest;
 import dev.stagefarm.proto.cache.UpdateActionResultRequest;
 import io.grpc.Channel;
 import io.grpc.ManagedChannel;
@@ -56,6 +56,7 @@ public final class CacheClient implements BlobSource, AutoCloseable {
     static final int FIND_MISSING_BATCH = 10_000;
     /** FindMissing calls one findMissing keeps open at once. */
     static final int FIND_MISSING_IN_FLIGHT = 4;
+
     private static final java.util.HexFormat HEX = java.util.HexFormat.of();
     private static final long UNARY_DEADLINE_SECONDS = 60;
 
@@ -104,7 +105,9 @@ public final class CacheClient implements BlobSource, AutoCloseable {
         // HOST:PORT, or inprocess:NAME inside the embedded farm, or unix:PATH (see GrpcChannels)
         ManagedChannel channel = GrpcChannels.open(hostPort, security);
         boolean tcp = !hostPort.startsWith(GrpcChannels.IN_PROCESS) && !hostPort.startsWith(GrpcChannels.UNIX);
-        return new CacheClient(channel, channel,
+        return new CacheClient(
+                channel,
+                channel,
                 tcp ? new DataPortReads(HostPort.parse(hostPort).host(), security, channel.authority()) : null);
     }
 
@@ -137,7 +140,8 @@ public final class CacheClient implements BlobSource, AutoCloseable {
                     for (Digest d : batches.get(calls.size())) {
                         request.addSha256(UnsafeByteOperations.unsafeWrap(HEX.parseHex(d.hex())));
                     }
-                    calls.add(contentFutures.withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS)
+                    calls.add(contentFutures
+                            .withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS)
                             .findMissing(request.build()));
                 }
                 List<Digest> batch = batches.get(i);
@@ -154,7 +158,8 @@ public final class CacheClient implements BlobSource, AutoCloseable {
         } catch (ExecutionException e) {
             calls.forEach(c -> c.cancel(true));
             StatusRuntimeException status = e.getCause() instanceof StatusRuntimeException s
-                    ? s : Status.fromThrowable(e.getCause()).asRuntimeException();
+                    ? s
+                    : Status.fromThrowable(e.getCause()).asRuntimeException();
             throw CacheErrors.translate(status, "looking up " + all.size() + " blobs", null, target);
         } catch (InterruptedException e) {
             calls.forEach(c -> c.cancel(true));
@@ -168,8 +173,13 @@ public final class CacheClient implements BlobSource, AutoCloseable {
         FindMissingRequest.Builder request = FindMissingRequest.newBuilder();
         batch.forEach(d -> request.addDigests(d.toString()));
         try {
-            return content.withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS)
-                    .findMissing(request.build()).getMissingList().stream().map(Digest::parse).toList();
+            return content
+                    .withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS)
+                    .findMissing(request.build())
+                    .getMissingList()
+                    .stream()
+                    .map(Digest::parse)
+                    .toList();
         } catch (StatusRuntimeException e) {
             throw CacheErrors.translate(e, "looking up " + batch.size() + " blobs", null, target);
         }
@@ -300,7 +310,8 @@ public final class CacheClient implements BlobSource, AutoCloseable {
         Path temp = Files.createTempFile(dir, "." + dest.getFileName() + ".", ".part");
         try {
             long size;
-            try (InputStream in = open(digest); OutputStream out = Files.newOutputStream(temp)) {
+            try (InputStream in = open(digest);
+                    OutputStream out = Files.newOutputStream(temp)) {
                 // transferTo reads to EOF, where the stream verifies the digest.
                 size = in.transferTo(out);
             }
@@ -326,7 +337,8 @@ public final class CacheClient implements BlobSource, AutoCloseable {
      */
     @Override
     public InputStream open(Digest digest) throws IOException {
-        ReadRequest request = ReadRequest.newBuilder().setDigest(digest.toString()).build();
+        ReadRequest request =
+                ReadRequest.newBuilder().setDigest(digest.toString()).build();
         if (dataReads != null && dataReads.usable()) {
             InputStream opened = openRead(digest, request);
             if (opened != null) {
@@ -340,7 +352,8 @@ public final class CacheClient implements BlobSource, AutoCloseable {
     private InputStream openRead(Digest digest, ReadRequest request) throws IOException {
         OpenReadResponse opened;
         try {
-            opened = content.withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS).openRead(request);
+            opened = content.withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS)
+                    .openRead(request);
         } catch (StatusRuntimeException e) {
             if (e.getStatus().getCode() == Status.Code.UNIMPLEMENTED) {
                 dataReads.serverLacksOpenRead();
@@ -355,7 +368,8 @@ public final class CacheClient implements BlobSource, AutoCloseable {
     public Optional<ActionResult> getAction(String key) throws IOException {
         try {
             return Optional.of(actions.withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS)
-                    .getActionResult(GetActionResultRequest.newBuilder().setKey(key).build()));
+                    .getActionResult(
+                            GetActionResultRequest.newBuilder().setKey(key).build()));
         } catch (StatusRuntimeException e) {
             if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
                 return Optional.empty();
@@ -368,7 +382,10 @@ public final class CacheClient implements BlobSource, AutoCloseable {
     public void putAction(String key, ActionResult result) throws IOException {
         try {
             actions.withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS)
-                    .updateActionResult(UpdateActionResultRequest.newBuilder().setKey(key).setResult(result).build());
+                    .updateActionResult(UpdateActionResultRequest.newBuilder()
+                            .setKey(key)
+                            .setResult(result)
+                            .build());
         } catch (StatusRuntimeException e) {
             throw CacheErrors.translate(e, "storing action " + key, null, target);
         }

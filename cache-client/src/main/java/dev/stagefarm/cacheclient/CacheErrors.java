@@ -17,23 +17,33 @@ final class CacheErrors {
      */
     static IOException translate(StatusRuntimeException e, String what, Digest digest, String target) {
         Status status = e.getStatus();
-        String detail = status.getDescription() != null ? status.getDescription() : status.getCode().name();
+        String detail = status.getDescription() != null
+                ? status.getDescription()
+                : status.getCode().name();
         return switch (status.getCode()) {
             case NOT_FOUND -> {
                 NoSuchFileException missing = new NoSuchFileException(
-                        digest != null ? digest.toString() : what, null, "not in the cache at " + target + ": " + detail);
+                        digest != null ? digest.toString() : what,
+                        null,
+                        "not in the cache at " + target + ": " + detail);
                 missing.initCause(e);
                 yield missing;
             }
             case DATA_LOSS -> new BlobIntegrityException(what + " at " + target + ": " + detail, e);
-            case UNAVAILABLE -> new CacheException("cache-server " + target + " is unreachable while " + what
-                    + " (" + detail + "); is it running, and if it serves TLS, did you pass --tls-ca?", status.getCode(), e);
-            case UNAUTHENTICATED, PERMISSION_DENIED -> new CacheException("cache-server " + target + " refused "
-                    + what + ": " + detail, status.getCode(), e);
-            case DEADLINE_EXCEEDED -> new CacheException("cache-server " + target + " did not answer in time while "
-                    + what, status.getCode(), e);
-            default -> new CacheException(what + " at " + target + " failed: " + status.getCode() + ": " + detail,
-                    status.getCode(), e);
+            case UNAVAILABLE ->
+                new CacheException(
+                        "cache-server " + target + " is unreachable while " + what + " (" + detail
+                                + "); is it running, and if it serves TLS, did you pass --tls-ca?",
+                        status.getCode(),
+                        e);
+            case UNAUTHENTICATED, PERMISSION_DENIED ->
+                new CacheException("cache-server " + target + " refused " + what + ": " + detail, status.getCode(), e);
+            case DEADLINE_EXCEEDED ->
+                new CacheException(
+                        "cache-server " + target + " did not answer in time while " + what, status.getCode(), e);
+            default ->
+                new CacheException(
+                        what + " at " + target + " failed: " + status.getCode() + ": " + detail, status.getCode(), e);
         };
     }
 

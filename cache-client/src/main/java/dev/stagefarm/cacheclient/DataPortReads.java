@@ -16,10 +16,10 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
-import jdk.net.ExtendedSocketOptions;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
+import jdk.net.ExtendedSocketOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -79,8 +79,13 @@ final class DataPortReads {
             socket = connect(opened.getDataPort());
         } catch (IOException e) {
             usable = false;
-            log.warn("cache-server {}: cannot reach its data port {}:{} ({}); reading over gRPC from now on, which is slower:"
-                    + " open that port to this client", target, host, opened.getDataPort(), e.toString());
+            log.warn(
+                    "cache-server {}: cannot reach its data port {}:{} ({}); reading over gRPC from now on, which is slower:"
+                            + " open that port to this client",
+                    target,
+                    host,
+                    opened.getDataPort(),
+                    e.toString());
             return null;
         }
         try {
@@ -149,7 +154,8 @@ final class DataPortReads {
     private final class Stream extends InputStream {
         private final Socket socket;
         private final ReadableByteChannel source;
-        private final ByteBuffer buffer = ByteBuffer.allocateDirect(RECEIVE_BUFFER).flip();
+        private final ByteBuffer buffer =
+                ByteBuffer.allocateDirect(RECEIVE_BUFFER).flip();
         private final Digest digest;
         private final long size;
         private final String port;
@@ -160,7 +166,8 @@ final class DataPortReads {
 
         Stream(Socket socket, Digest digest, long size, String port) throws IOException {
             this.socket = socket;
-            this.source = socket.getChannel() != null ? socket.getChannel() : Channels.newChannel(socket.getInputStream());
+            this.source =
+                    socket.getChannel() != null ? socket.getChannel() : Channels.newChannel(socket.getInputStream());
             this.digest = digest;
             this.size = size;
             this.port = port;
@@ -238,8 +245,13 @@ final class DataPortReads {
                 buffer.get(message, at, n);
                 at += n;
             }
-            throw CacheErrors.translate(Status.fromCodeValue(code).withDescription(new String(message, StandardCharsets.UTF_8))
-                    .asRuntimeException(), "reading " + digest, digest, target);
+            throw CacheErrors.translate(
+                    Status.fromCodeValue(code)
+                            .withDescription(new String(message, StandardCharsets.UTF_8))
+                            .asRuntimeException(),
+                    "reading " + digest,
+                    digest,
+                    target);
         }
 
         private void finish() throws IOException {
@@ -250,9 +262,11 @@ final class DataPortReads {
         }
 
         private IOException truncated(IOException cause) {
-            return new CacheException("cache-server " + target + " broke off sending " + digest + " on its data port " + port
-                    + " after " + received + " of " + size + " bytes" + (cause == null ? "" : " (" + cause + ")"),
-                    Status.Code.UNAVAILABLE, cause);
+            return new CacheException(
+                    "cache-server " + target + " broke off sending " + digest + " on its data port " + port + " after "
+                            + received + " of " + size + " bytes" + (cause == null ? "" : " (" + cause + ")"),
+                    Status.Code.UNAVAILABLE,
+                    cause);
         }
 
         /** In reads of up to a frame (1 MiB), as the buffer holds: InputStream's default is 16 KiB. */

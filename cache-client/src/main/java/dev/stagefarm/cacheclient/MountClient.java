@@ -86,7 +86,8 @@ public final class MountClient {
     public List<MountHead> list() throws IOException {
         try {
             return blocking.withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS)
-                    .listMounts(ListMountsRequest.getDefaultInstance()).getMountsList();
+                    .listMounts(ListMountsRequest.getDefaultInstance())
+                    .getMountsList();
         } catch (StatusRuntimeException e) {
             throw CacheErrors.translate(e, "listing cache mounts", null, target);
         }
@@ -96,7 +97,8 @@ public final class MountClient {
     public int drop(List<String> ids) throws IOException {
         try {
             return blocking.withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS)
-                    .dropMounts(DropMountsRequest.newBuilder().addAllIds(ids).build()).getDropped();
+                    .dropMounts(DropMountsRequest.newBuilder().addAllIds(ids).build())
+                    .getDropped();
         } catch (StatusRuntimeException e) {
             throw CacheErrors.translate(e, "dropping cache mounts", null, target);
         }

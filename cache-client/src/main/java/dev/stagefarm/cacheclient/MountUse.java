@@ -29,16 +29,25 @@ public final class MountUse implements AutoCloseable {
     private final ClientCallStreamObserver<UseMountRequest> requests;
     private final CompletableFuture<Void> ended;
 
-    private MountUse(String id, UseMountResponse.Granted granted, ClientCallStreamObserver<UseMountRequest> requests,
-                     CompletableFuture<Void> ended) {
+    private MountUse(
+            String id,
+            UseMountResponse.Granted granted,
+            ClientCallStreamObserver<UseMountRequest> requests,
+            CompletableFuture<Void> ended) {
         this.id = id;
         this.granted = granted;
         this.requests = requests;
         this.ended = ended;
     }
 
-    static MountUse open(CacheMountsGrpc.CacheMountsStub stub, String id, MountSharing sharing, IntConsumer onWaiting,
-                         Duration maxWait, String target) throws IOException {
+    static MountUse open(
+            CacheMountsGrpc.CacheMountsStub stub,
+            String id,
+            MountSharing sharing,
+            IntConsumer onWaiting,
+            Duration maxWait,
+            String target)
+            throws IOException {
         CompletableFuture<UseMountResponse.Granted> grant = new CompletableFuture<>();
         CompletableFuture<Void> ended = new CompletableFuture<>();
         CompletableFuture<ClientCallStreamObserver<UseMountRequest>> call = new CompletableFuture<>();
@@ -53,7 +62,7 @@ public final class MountUse implements AutoCloseable {
                 switch (response.getEventCase()) {
                     case WAITING -> onWaiting.accept(response.getWaiting().getAhead());
                     case GRANTED -> grant.complete(response.getGranted());
-                    default -> { }
+                    default -> {}
                 }
             }
 
@@ -66,18 +75,22 @@ public final class MountUse implements AutoCloseable {
             @Override
             public void onCompleted() {
                 grant.completeExceptionally(Status.UNAVAILABLE
-                        .withDescription("the cache-server ended the use before granting it").asRuntimeException());
+                        .withDescription("the cache-server ended the use before granting it")
+                        .asRuntimeException());
                 ended.complete(null);
             }
         });
         ClientCallStreamObserver<UseMountRequest> requests = call.join();
-        requests.onNext(UseMountRequest.newBuilder().setId(id).setSharing(sharing).build());
+        requests.onNext(
+                UseMountRequest.newBuilder().setId(id).setSharing(sharing).build());
         try {
             return new MountUse(id, grant.get(maxWait.toMillis(), TimeUnit.MILLISECONDS), requests, ended);
         } catch (TimeoutException e) {
             requests.cancel("gave up waiting for cache mount " + id, null);
-            throw new CacheException("cache mount " + id + " was not granted within " + maxWait
-                    + " (another step holds its lock)", Status.Code.DEADLINE_EXCEEDED, e);
+            throw new CacheException(
+                    "cache mount " + id + " was not granted within " + maxWait + " (another step holds its lock)",
+                    Status.Code.DEADLINE_EXCEEDED,
+                    e);
         } catch (InterruptedException e) {
             requests.cancel("interrupted", e);
             Thread.currentThread().interrupt();

@@ -65,7 +65,8 @@ final class ReadMessages {
     }
 
     static final MethodDescriptor<ReadRequest, Message> METHOD = ContentStoreGrpc.getReadMethod().toBuilder(
-            ProtoUtils.marshaller(ReadRequest.getDefaultInstance()), new Marshaller()).build();
+                    ProtoUtils.marshaller(ReadRequest.getDefaultInstance()), new Marshaller())
+            .build();
 
     /** Enough bytes for any tag and length prefix of the data field (1 + 5 bytes). */
     private static final int HEADER_BYTES = 16;
@@ -81,8 +82,10 @@ final class ReadMessages {
         @Override
         public Message parse(InputStream stream) {
             try {
-                if (stream instanceof Detachable detachable && stream instanceof HasByteBuffer buffers
-                        && stream instanceof KnownLength && buffers.byteBufferSupported()) {
+                if (stream instanceof Detachable detachable
+                        && stream instanceof HasByteBuffer buffers
+                        && stream instanceof KnownLength
+                        && buffers.byteBufferSupported()) {
                     return parseLent(detachable, stream.available());
                 }
                 return copied(ReadResponse.parseFrom(stream));

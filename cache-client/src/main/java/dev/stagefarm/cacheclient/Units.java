@@ -28,7 +28,8 @@ public final class Units {
                     + " like 20GB, 512MiB, 1.5g or 4096 (bytes); units are binary (1KB = 1024 bytes)");
         }
         int power = "kmgtp".indexOf(m.group(2)) + 1;
-        double bytes = Double.parseDouble(m.group(1)) * Math.pow(1024, m.group(2).isEmpty() ? 0 : power);
+        double bytes =
+                Double.parseDouble(m.group(1)) * Math.pow(1024, m.group(2).isEmpty() ? 0 : power);
         if (bytes >= Long.MAX_VALUE) {
             throw new IllegalArgumentException("'" + text + "' is too large a size");
         }
@@ -43,18 +44,20 @@ public final class Units {
         int at = 0;
         while (at < t.length() && m.find(at) && m.start() == at) {
             double n = Double.parseDouble(m.group(1));
-            nanos += n * switch (m.group(2)) {
-                case "ns" -> 1;
-                case "us", "µs" -> 1e3;
-                case "ms" -> 1e6;
-                case "s" -> 1e9;
-                case "m" -> 60e9;
-                default -> 3600e9;
-            };
+            nanos += n
+                    * switch (m.group(2)) {
+                        case "ns" -> 1;
+                        case "us", "µs" -> 1e3;
+                        case "ms" -> 1e6;
+                        case "s" -> 1e9;
+                        case "m" -> 60e9;
+                        default -> 3600e9;
+                    };
             at = m.end();
         }
         if (t.isEmpty() || at != t.length()) {
-            throw new IllegalArgumentException("'" + text + "' is not a duration: write it like 24h, 90m, 1h30m or 45s");
+            throw new IllegalArgumentException(
+                    "'" + text + "' is not a duration: write it like 24h, 90m, 1h30m or 45s");
         }
         return Duration.ofNanos((long) nanos);
     }

@@ -39,6 +39,7 @@ final class VerifyingBlobStream extends InputStream {
     private final MessageDigest sha256 = Digest.newSha256();
     /** Messages received and not yet read, and the call's end once it came; guarded by itself. */
     private final ArrayDeque<Object> arrived = new ArrayDeque<>();
+
     private ReadMessages.Message message;
     private Iterator<ByteBuffer> pieces;
     private ByteBuffer current = ByteBuffer.allocate(0);
@@ -52,11 +53,13 @@ final class VerifyingBlobStream extends InputStream {
     private VerifyingBlobStream(Digest digest, Channel channel, String target) {
         this.digest = digest;
         this.target = target;
-        this.call = channel.newCall(ReadMessages.METHOD, CallOptions.DEFAULT.withExecutor(MoreExecutors.directExecutor()));
+        this.call =
+                channel.newCall(ReadMessages.METHOD, CallOptions.DEFAULT.withExecutor(MoreExecutors.directExecutor()));
     }
 
     /** Starts the call and waits for its first message, so that a missing blob fails here rather than on first read. */
-    static VerifyingBlobStream open(Digest digest, ReadRequest request, Channel channel, String target) throws IOException {
+    static VerifyingBlobStream open(Digest digest, ReadRequest request, Channel channel, String target)
+            throws IOException {
         VerifyingBlobStream stream = new VerifyingBlobStream(digest, channel, target);
         try {
             stream.start(request);
@@ -69,17 +72,19 @@ final class VerifyingBlobStream extends InputStream {
     }
 
     private void start(ReadRequest request) {
-        call.start(new ClientCall.Listener<>() {
-            @Override
-            public void onMessage(ReadMessages.Message received) {
-                arrive(received);
-            }
+        call.start(
+                new ClientCall.Listener<>() {
+                    @Override
+                    public void onMessage(ReadMessages.Message received) {
+                        arrive(received);
+                    }
 
-            @Override
-            public void onClose(Status status, Metadata trailers) {
-                arrive(new End(status));
-            }
-        }, new Metadata());
+                    @Override
+                    public void onClose(Status status, Metadata trailers) {
+                        arrive(new End(status));
+                    }
+                },
+                new Metadata());
         call.sendMessage(request);
         call.halfClose();
         call.request(AHEAD);

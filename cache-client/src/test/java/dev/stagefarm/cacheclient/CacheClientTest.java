@@ -55,10 +55,12 @@ class CacheClientTest {
         try (InputStream in = client.open(digest)) {
             byte[] buf = new byte[64 << 10];
             assertThatThrownBy(() -> {
-                while (in.read(buf) >= 0) {
-                    // drain
-                }
-            }).isInstanceOf(BlobIntegrityException.class).hasMessageContaining(digest.toString());
+                        while (in.read(buf) >= 0) {
+                            // drain
+                        }
+                    })
+                    .isInstanceOf(BlobIntegrityException.class)
+                    .hasMessageContaining(digest.toString());
         }
         assertThatThrownBy(() -> client.readBytes(digest)).isInstanceOf(BlobIntegrityException.class);
     }

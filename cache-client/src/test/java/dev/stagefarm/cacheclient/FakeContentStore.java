@@ -39,7 +39,9 @@ final class FakeContentStore extends ContentStoreGrpc.ContentStoreImplBase {
         if (request.getSha256Count() > 0 && !textOnly) {
             findMissingSizes.add(request.getSha256Count());
             for (int i = 0; i < request.getSha256Count(); i++) {
-                String digest = "sha256:" + java.util.HexFormat.of().formatHex(request.getSha256(i).toByteArray());
+                String digest = "sha256:"
+                        + java.util.HexFormat.of()
+                                .formatHex(request.getSha256(i).toByteArray());
                 if (!blobs.containsKey(digest)) {
                     answer.addMissingIndex(i);
                 }
@@ -58,7 +60,8 @@ final class FakeContentStore extends ContentStoreGrpc.ContentStoreImplBase {
     public void read(ReadRequest request, StreamObserver<ReadResponse> response) {
         byte[] data = blobs.get(request.getDigest());
         if (data == null) {
-            response.onError(Status.NOT_FOUND.withDescription("blob " + request.getDigest() + " is not in the cache")
+            response.onError(Status.NOT_FOUND
+                    .withDescription("blob " + request.getDigest() + " is not in the cache")
                     .asRuntimeException());
             return;
         }
@@ -68,7 +71,9 @@ final class FakeContentStore extends ContentStoreGrpc.ContentStoreImplBase {
         }
         for (int offset = 0; offset < data.length; offset += 1 << 20) {
             int n = Math.min(1 << 20, data.length - offset);
-            response.onNext(ReadResponse.newBuilder().setData(ByteString.copyFrom(data, offset, n)).build());
+            response.onNext(ReadResponse.newBuilder()
+                    .setData(ByteString.copyFrom(data, offset, n))
+                    .build());
         }
         response.onCompleted();
     }
@@ -88,7 +93,9 @@ final class FakeContentStore extends ContentStoreGrpc.ContentStoreImplBase {
                 received.writeBytes(request.getData().toByteArray());
                 if (request.getFinish()) {
                     blobs.put(digest, received.toByteArray());
-                    response.onNext(WriteResponse.newBuilder().setCommittedSize(received.size()).build());
+                    response.onNext(WriteResponse.newBuilder()
+                            .setCommittedSize(received.size())
+                            .build());
                     response.onCompleted();
                 }
             }
@@ -105,7 +112,9 @@ final class FakeContentStore extends ContentStoreGrpc.ContentStoreImplBase {
     public void queryWrite(QueryWriteRequest request, StreamObserver<QueryWriteResponse> response) {
         byte[] data = blobs.get(request.getDigest());
         response.onNext(QueryWriteResponse.newBuilder()
-                .setComplete(data != null).setCommittedSize(data == null ? 0 : data.length).build());
+                .setComplete(data != null)
+                .setCommittedSize(data == null ? 0 : data.length)
+                .build());
         response.onCompleted();
     }
 }

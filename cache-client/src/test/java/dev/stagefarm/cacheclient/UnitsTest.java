@@ -20,8 +20,10 @@ class UnitsTest {
 
     @Test
     void aBadSizeSaysWhatToWrite() {
-        assertThatThrownBy(() -> Units.parseSize("20 gigs")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("'20 gigs' is not a size").hasMessageContaining("512MiB");
+        assertThatThrownBy(() -> Units.parseSize("20 gigs"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'20 gigs' is not a size")
+                .hasMessageContaining("512MiB");
         assertThatThrownBy(() -> Units.parseSize("-1GB")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> Units.parseSize("")).isInstanceOf(IllegalArgumentException.class);
     }
@@ -37,8 +39,10 @@ class UnitsTest {
 
     @Test
     void aBadDurationSaysWhatToWrite() {
-        assertThatThrownBy(() -> Units.parseDuration("24")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("'24' is not a duration").hasMessageContaining("24h");
+        assertThatThrownBy(() -> Units.parseDuration("24"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'24' is not a duration")
+                .hasMessageContaining("24h");
         assertThatThrownBy(() -> Units.parseDuration("1d")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> Units.parseDuration("h")).isInstanceOf(IllegalArgumentException.class);
     }

@@ -89,8 +89,8 @@ public final class ActionCacheService extends ActionCacheGrpc.ActionCacheImplBas
         }
         for (String blob : request.getResult().getBlobsList()) {
             if (!Digest.isValid(blob)) {
-                response.onError(Statuses.invalidArgument("the result lists a bad blob: "
-                        + ContentStoreService.badDigest(blob)));
+                response.onError(Statuses.invalidArgument(
+                        "the result lists a bad blob: " + ContentStoreService.badDigest(blob)));
                 return;
             }
         }

@@ -39,7 +39,11 @@ record BlobMeta(byte version, long size, int chunkSize, long createdMillis, long
 
     byte[] encode() {
         return ByteBuffer.allocate(LENGTH)
-                .put(version).putLong(size).putInt(chunkSize).putLong(createdMillis).putLong(lastAccessMillis)
+                .put(version)
+                .putLong(size)
+                .putInt(chunkSize)
+                .putLong(createdMillis)
+                .putLong(lastAccessMillis)
                 .array();
     }
 

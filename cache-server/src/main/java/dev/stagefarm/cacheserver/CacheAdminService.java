@@ -45,13 +45,19 @@ public final class CacheAdminService extends CacheAdminGrpc.CacheAdminImplBase {
     @Override
     public void prune(PruneRequest request, StreamObserver<PruneResponse> response) {
         if (request.getKeepStorage() < 0 || request.getUnusedForSeconds() < 0) {
-            response.onError(Statuses.invalidArgument("Prune: keep_storage and unused_for_seconds must not be negative"));
+            response.onError(
+                    Statuses.invalidArgument("Prune: keep_storage and unused_for_seconds must not be negative"));
             return;
         }
         try {
-            PruneResult r = stores.current().prune(request.getKeepStorage(), Duration.ofSeconds(request.getUnusedForSeconds()));
-            log.info("cache-server: prune (keep {} bytes, unused for {} s) deleted {} blobs, {} bytes; {} bytes left",
-                    request.getKeepStorage(), request.getUnusedForSeconds(), r.blobsDeleted(), r.bytesFreed(),
+            PruneResult r =
+                    stores.current().prune(request.getKeepStorage(), Duration.ofSeconds(request.getUnusedForSeconds()));
+            log.info(
+                    "cache-server: prune (keep {} bytes, unused for {} s) deleted {} blobs, {} bytes; {} bytes left",
+                    request.getKeepStorage(),
+                    request.getUnusedForSeconds(),
+                    r.blobsDeleted(),
+                    r.bytesFreed(),
                     r.storedBytes());
             response.onNext(PruneResponse.newBuilder()
                     .setBlobsDeleted(r.blobsDeleted())

@@ -36,7 +36,8 @@ final class CacheMetrics {
     private Counter lookups(String kind, String result) {
         return Counter.builder("stagefarm.cache.lookups")
                 .description("Blob and action-cache lookups by result")
-                .tag("kind", kind).tag("result", result)
+                .tag("kind", kind)
+                .tag("result", result)
                 .register(registry);
     }
 
@@ -109,7 +110,8 @@ final class CacheMetrics {
     void requestTook(String method, String status, Duration took) {
         Timer.builder("stagefarm.cache.requests")
                 .description("Latency of cache RPCs, to the last message")
-                .tag("method", method).tag("status", status)
+                .tag("method", method)
+                .tag("status", status)
                 .register(registry)
                 .record(took);
     }

@@ -82,27 +82,36 @@ final class CacheMountService extends CacheMountsGrpc.CacheMountsImplBase {
         answer(response, () -> {
             MountKey key = key(request.getId(), Caller.Scope.WRITE);
             if (!Digest.isValid(request.getDeltaDigest())) {
-                throw Statuses.invalidArgument("Publish needs the digest of a stored MountDelta, not \""
-                        + request.getDeltaDigest() + "\"");
+                throw Statuses.invalidArgument(
+                        "Publish needs the digest of a stored MountDelta, not \"" + request.getDeltaDigest() + "\"");
             }
             uses.checkPublishing(key, request.getUseId());
             MountHead head = store.publish(key, Digest.parse(request.getDeltaDigest()));
-            log.debug("cache-server: cache mount {} at generation {} (the step started from {})",
-                    key, head.getGeneration(), request.getBaseGeneration());
+            log.debug(
+                    "cache-server: cache mount {} at generation {} (the step started from {})",
+                    key,
+                    head.getGeneration(),
+                    request.getBaseGeneration());
             return PublishMountResponse.newBuilder().setHead(head).build();
         });
     }
 
     @Override
     public void listMounts(ListMountsRequest request, StreamObserver<ListMountsResponse> response) {
-        answer(response, () -> ListMountsResponse.newBuilder()
-                .addAllMounts(store.list(caller(Caller.Scope.READ).team())).build());
+        answer(
+                response,
+                () -> ListMountsResponse.newBuilder()
+                        .addAllMounts(store.list(caller(Caller.Scope.READ).team()))
+                        .build());
     }
 
     @Override
     public void dropMounts(DropMountsRequest request, StreamObserver<DropMountsResponse> response) {
-        answer(response, () -> DropMountsResponse.newBuilder()
-                .setDropped(store.drop(caller(Caller.Scope.ADMIN).team(), request.getIdsList())).build());
+        answer(
+                response,
+                () -> DropMountsResponse.newBuilder()
+                        .setDropped(store.drop(caller(Caller.Scope.ADMIN).team(), request.getIdsList()))
+                        .build());
     }
 
     /** One Use stream: the first request opens the use, the end of the stream ends it. */
@@ -131,10 +140,13 @@ final class CacheMountService extends CacheMountsGrpc.CacheMountsImplBase {
             }
             MountKey key;
             MountSharing sharing = request.getSharing() == MountSharing.MOUNT_SHARING_UNSPECIFIED
-                    || request.getSharing() == MountSharing.UNRECOGNIZED
-                    ? MountSharing.MOUNT_SHARING_SHARED : request.getSharing();
+                            || request.getSharing() == MountSharing.UNRECOGNIZED
+                    ? MountSharing.MOUNT_SHARING_SHARED
+                    : request.getSharing();
             try {
-                key = key(caller, request.getId(),
+                key = key(
+                        caller,
+                        request.getId(),
                         sharing == MountSharing.MOUNT_SHARING_LOCKED ? Caller.Scope.WRITE : Caller.Scope.READ);
             } catch (StatusRuntimeException e) {
                 fail(e);
@@ -155,7 +167,8 @@ final class CacheMountService extends CacheMountsGrpc.CacheMountsImplBase {
             synchronized (this) {
                 if (!granted && !done) {
                     call.onNext(UseMountResponse.newBuilder()
-                            .setWaiting(UseMountResponse.Waiting.newBuilder().setAhead(ahead)).build());
+                            .setWaiting(UseMountResponse.Waiting.newBuilder().setAhead(ahead))
+                            .build());
                 }
             }
         }
@@ -176,10 +189,12 @@ final class CacheMountService extends CacheMountsGrpc.CacheMountsImplBase {
                     return;
                 }
                 granted = true;
-                call.onNext(UseMountResponse.newBuilder().setGranted(UseMountResponse.Granted.newBuilder()
-                        .setUseId(grantedUse.id)
-                        .setPublishes(grantedUse.publishes)
-                        .setHead(head)).build());
+                call.onNext(UseMountResponse.newBuilder()
+                        .setGranted(UseMountResponse.Granted.newBuilder()
+                                .setUseId(grantedUse.id)
+                                .setPublishes(grantedUse.publishes)
+                                .setHead(head))
+                        .build());
             }
         }
 
@@ -243,8 +258,9 @@ final class CacheMountService extends CacheMountsGrpc.CacheMountsImplBase {
     }
 
     private static StatusRuntimeException denied(Caller caller, Caller.Scope scope) {
-        return Status.PERMISSION_DENIED.withDescription("token " + caller.name() + " lacks the "
-                + scope.name().toLowerCase(java.util.Locale.ROOT) + " scope this cache-mount call needs")
+        return Status.PERMISSION_DENIED
+                .withDescription("token " + caller.name() + " lacks the "
+                        + scope.name().toLowerCase(java.util.Locale.ROOT) + " scope this cache-mount call needs")
                 .asRuntimeException();
     }
 
@@ -257,8 +273,10 @@ final class CacheMountService extends CacheMountsGrpc.CacheMountsImplBase {
         return StatusProto.toStatusRuntimeException(com.google.rpc.Status.newBuilder()
                 .setCode(code.getNumber())
                 .setMessage(e.getMessage())
-                .addDetails(Any.pack(ErrorInfo.newBuilder().setReason("MOUNT_" + e.reason().name())
-                        .setDomain(Statuses.DOMAIN).build()))
+                .addDetails(Any.pack(ErrorInfo.newBuilder()
+                        .setReason("MOUNT_" + e.reason().name())
+                        .setDomain(Statuses.DOMAIN)
+                        .build()))
                 .build());
     }
 }

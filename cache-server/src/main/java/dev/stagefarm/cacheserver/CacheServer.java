@@ -87,7 +87,8 @@ public final class CacheServer implements AutoCloseable {
             log.warn(ANONYMOUS_ACCESS);
         } else {
             try {
-                auth = new AuthInterceptor("cache-server", ReloadingTokens.open(config.tokensFile(), clock), CacheScopes.all());
+                auth = new AuthInterceptor(
+                        "cache-server", ReloadingTokens.open(config.tokensFile(), clock), CacheScopes.all());
             } catch (InvalidTokensException e) {
                 throw new IOException(e.getMessage(), e);
             }
@@ -95,7 +96,8 @@ public final class CacheServer implements AutoCloseable {
         try {
             store = RocksStore.open(config.dataDir(), StoreOptions.DEFAULTS.withMaxBytes(config.maxBytes()), clock);
         } catch (StoreException e) {
-            throw new IOException("cache-server cannot open its store in " + config.dataDir() + ": " + e.getMessage(), e);
+            throw new IOException(
+                    "cache-server cannot open its store in " + config.dataDir() + ": " + e.getMessage(), e);
         }
         metrics = new CacheMetrics(registry);
         metrics.watch(store);
@@ -111,15 +113,17 @@ public final class CacheServer implements AutoCloseable {
                 throw e;
             }
         }
-        ContentStoreService contentStore = new ContentStoreService(stores, metrics,
-                builder instanceof NettyServerBuilder, dataPort, tickets);
+        ContentStoreService contentStore =
+                new ContentStoreService(stores, metrics, builder instanceof NettyServerBuilder, dataPort, tickets);
         ActionCacheService actionCache = new ActionCacheService(stores, metrics);
         CacheAdminService admin = new CacheAdminService(stores);
         mountMetrics = new MountMetrics(registry);
         MountUses mountUses = new MountUses();
         mountMetrics.watch(mountUses);
         CacheMountService mounts = new CacheMountService(
-                new MountStore(team -> store.in(new Namespace(team)), new MountHeads(store), mountMetrics, clock), mountUses, mountMetrics);
+                new MountStore(team -> store.in(new Namespace(team)), new MountHeads(store), mountMetrics, clock),
+                mountUses,
+                mountMetrics);
         // Inbound messages keep gRPC's 4 MiB default: clients send 1 MiB chunks. A wider HTTP/2
         // window than Netty's 1 MiB lets an upload's next chunks travel while the store writes
         // this one, instead of the two taking turns.
@@ -139,8 +143,7 @@ public final class CacheServer implements AutoCloseable {
             // and an RPC without a declared scope is refused (CacheScopes).
             builder.intercept(auth);
         }
-        server = builder
-                .addService(ServerInterceptors.intercept(contentStore, timer))
+        server = builder.addService(ServerInterceptors.intercept(contentStore, timer))
                 .addService(ServerInterceptors.intercept(actionCache, timer))
                 .addService(ServerInterceptors.intercept(admin, timer))
                 .addService(ServerInterceptors.intercept(mounts, timer))
@@ -162,7 +165,10 @@ public final class CacheServer implements AutoCloseable {
         health.setStatus(actionCache.bindService().getServiceDescriptor().getName(), ServingStatus.SERVING);
         health.setStatus(admin.bindService().getServiceDescriptor().getName(), ServingStatus.SERVING);
         health.setStatus(mounts.bindService().getServiceDescriptor().getName(), ServingStatus.SERVING);
-        log.info("cache-server: serving on {} with data in {}{}{}", describeAddress(), config.dataDir(),
+        log.info(
+                "cache-server: serving on {} with data in {}{}{}",
+                describeAddress(),
+                config.dataDir(),
                 dataPort == null ? "" : "; large reads on data port " + dataPort.port(),
                 auth == null ? "" : "; callers authenticated with " + config.tokensFile());
         return this;

@@ -1,5 +1,6 @@
 package dev.stagefarm.cacheserver;
 
+import com.google.protobuf.UnsafeByteOperations;
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.proto.cache.BatchReadBlobsRequest;
 import dev.stagefarm.proto.cache.BatchReadBlobsResponse;
@@ -15,14 +16,12 @@ import dev.stagefarm.proto.cache.ReadRequest;
 import dev.stagefarm.proto.cache.ReadResponse;
 import dev.stagefarm.proto.cache.WriteRequest;
 import dev.stagefarm.proto.cache.WriteResponse;
-import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,7 +55,8 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
      * @param sendCopies whether the transport copies a message before onNext returns (see {@link ReadPump})
      * @param dataPort   where OpenRead sends large reads, with the tickets it redeems; null without one
      */
-    ContentStoreService(CallerStores stores, CacheMetrics metrics, boolean sendCopies, DataPort dataPort, ReadTickets tickets) {
+    ContentStoreService(
+            CallerStores stores, CacheMetrics metrics, boolean sendCopies, DataPort dataPort, ReadTickets tickets) {
         this.stores = stores;
         this.metrics = metrics;
         this.sendCopies = sendCopies;
@@ -97,7 +97,8 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
             }
             metrics.blobMisses(missing.size());
             metrics.blobHits(texts.size() - missing.size());
-            response.onNext(FindMissingResponse.newBuilder().addAllMissing(missing).build());
+            response.onNext(
+                    FindMissingResponse.newBuilder().addAllMissing(missing).build());
             response.onCompleted();
         } catch (StoreException e) {
             response.onError(Statuses.of(e));
@@ -117,15 +118,16 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
         for (int i = 0; i < request.getSha256Count(); i++) {
             com.google.protobuf.ByteString raw = request.getSha256(i);
             if (raw.size() != Keys.DIGEST_BYTES) {
-                response.onError(Statuses.invalidArgument("FindMissing sha256 entry " + i + " has " + raw.size()
-                        + " bytes; a sha256 has 32"));
+                response.onError(Statuses.invalidArgument(
+                        "FindMissing sha256 entry " + i + " has " + raw.size() + " bytes; a sha256 has 32"));
                 return;
             }
             sha256s.add(raw.toByteArray());
         }
         try {
             boolean[] present = stores.current().present(sha256s);
-            FindMissingResponse.Builder answer = FindMissingResponse.newBuilder().setSha256Answered(present.length);
+            FindMissingResponse.Builder answer =
+                    FindMissingResponse.newBuilder().setSha256Answered(present.length);
             for (int i = 0; i < present.length; i++) {
                 if (!present[i]) {
                     answer.addMissingIndex(i);
@@ -150,8 +152,13 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
             return;
         }
         metrics.blobHits(1);
-        new ReadPump(Digest.parse(request.getDigest()), reader, (ServerCallStreamObserver<ReadResponse>) response,
-                metrics, sendCopies).start();
+        new ReadPump(
+                        Digest.parse(request.getDigest()),
+                        reader,
+                        (ServerCallStreamObserver<ReadResponse>) response,
+                        metrics,
+                        sendCopies)
+                .start();
     }
 
     /**
@@ -167,7 +174,9 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
         }
         Digest digest = Digest.parse(request.getDigest());
         long from = request.getOffset();
-        long size = (request.getLimit() == 0 ? reader.blobSize() : Math.min(reader.blobSize(), from + request.getLimit())) - from;
+        long size =
+                (request.getLimit() == 0 ? reader.blobSize() : Math.min(reader.blobSize(), from + request.getLimit()))
+                        - from;
         OpenReadResponse.Builder answer = OpenReadResponse.newBuilder().setSize(size);
         try {
             if (size <= INLINE_READ_BYTES) {
@@ -190,7 +199,8 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
             response.onError(Statuses.of(e));
             return;
         } catch (ReadTickets.TooManyReadsException e) {
-            response.onError(Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()).asRuntimeException());
+            response.onError(
+                    Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()).asRuntimeException());
             return;
         } catch (RuntimeException e) {
             reader.close();
@@ -209,11 +219,13 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
             return null;
         }
         if (request.getOffset() < 0 || request.getLimit() < 0) {
-            response.onError(Statuses.invalidArgument("Read offset and limit must not be negative (limit 0 reads to the end)"));
+            response.onError(
+                    Statuses.invalidArgument("Read offset and limit must not be negative (limit 0 reads to the end)"));
             return null;
         }
         try {
-            return stores.current().openRead(Digest.parse(request.getDigest()), request.getOffset(), request.getLimit());
+            return stores.current()
+                    .openRead(Digest.parse(request.getDigest()), request.getOffset(), request.getLimit());
         } catch (BlobNotFoundException e) {
             metrics.blobMisses(1);
             response.onError(Statuses.of(e));
@@ -268,7 +280,8 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
         long budget = MAX_BATCH_BYTES;
         try {
             for (String text : request.getDigestsList()) {
-                BatchReadBlobsResponse.Response.Builder entry = answer.addResponsesBuilder().setDigest(text);
+                BatchReadBlobsResponse.Response.Builder entry =
+                        answer.addResponsesBuilder().setDigest(text);
                 budget -= BATCH_ENTRY_OVERHEAD;
                 if (!Digest.isValid(text)) {
                     entry.setCode(Status.Code.INVALID_ARGUMENT.value()).setMessage(badDigest(text));
@@ -326,13 +339,17 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
         BatchUpdateBlobsResponse.Builder answer = BatchUpdateBlobsResponse.newBuilder();
         try {
             for (BatchUpdateBlobsRequest.Request blob : request.getRequestsList()) {
-                BatchUpdateBlobsResponse.Response.Builder entry = answer.addResponsesBuilder().setDigest(blob.getDigest());
+                BatchUpdateBlobsResponse.Response.Builder entry =
+                        answer.addResponsesBuilder().setDigest(blob.getDigest());
                 if (!Digest.isValid(blob.getDigest())) {
                     entry.setCode(Status.Code.INVALID_ARGUMENT.value()).setMessage(badDigest(blob.getDigest()));
                     continue;
                 }
                 try {
-                    stores.current().putSmall(Digest.parse(blob.getDigest()), blob.getData().toByteArray());
+                    stores.current()
+                            .putSmall(
+                                    Digest.parse(blob.getDigest()),
+                                    blob.getData().toByteArray());
                     metrics.bytesIn(blob.getData().size());
                 } catch (StoreException e) {
                     entry.setCode(Statuses.of(e).getStatus().getCode().value()).setMessage(e.getMessage());

@@ -66,9 +66,11 @@ final class DataPort implements AutoCloseable {
      */
     private final ExecutorService connections = Executors.newCachedThreadPool(
             Thread.ofPlatform().daemon().name("data-port-", 0).factory());
+
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     /** Expires tickets, and closes connections that send none in time. */
     private final ScheduledExecutorService timer;
+
     private final Duration requestTimeout;
     private final Thread acceptor;
     private volatile boolean closed;
@@ -78,7 +80,8 @@ final class DataPort implements AutoCloseable {
         this.requestTimeout = requestTimeout;
         this.tickets = tickets;
         this.metrics = metrics;
-        this.timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("data-port-timer").factory());
+        this.timer = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("data-port-timer").factory());
         this.acceptor = Thread.ofPlatform().daemon().name("data-port-accept").unstarted(this::acceptLoop);
     }
 
@@ -88,11 +91,13 @@ final class DataPort implements AutoCloseable {
     }
 
     /** As {@link #open(HostPort, ServerTls, ReadTickets, CacheMetrics)}, closing connections silent for {@code requestTimeout}. */
-    static DataPort open(HostPort listen, ServerTls tls, ReadTickets tickets, CacheMetrics metrics, Duration requestTimeout)
+    static DataPort open(
+            HostPort listen, ServerTls tls, ReadTickets tickets, CacheMetrics metrics, Duration requestTimeout)
             throws IOException {
         ServerSocket listener;
         if (tls.enabled()) {
-            SSLServerSocket secure = (SSLServerSocket) tls.sslContext().getServerSocketFactory().createServerSocket();
+            SSLServerSocket secure =
+                    (SSLServerSocket) tls.sslContext().getServerSocketFactory().createServerSocket();
             secure.setNeedClientAuth(tls.clientCa() != null);
             listener = secure;
         } else {
@@ -103,8 +108,10 @@ final class DataPort implements AutoCloseable {
             listener.bind(listen.toSocketAddress());
         } catch (IOException e) {
             listener.close();
-            throw new IOException("cannot bind the data port " + listen + " (" + e.getMessage()
-                    + "); choose another with --data-listen, or turn it off with --data-listen off", e);
+            throw new IOException(
+                    "cannot bind the data port " + listen + " (" + e.getMessage()
+                            + "); choose another with --data-listen, or turn it off with --data-listen off",
+                    e);
         }
         DataPort port = new DataPort(listener, tickets, metrics, requestTimeout);
         long every = ReadTickets.LIFETIME.toSeconds() / 3;
@@ -122,8 +129,10 @@ final class DataPort implements AutoCloseable {
             try {
                 Socket socket = listener.accept();
                 if (open.size() >= MAX_CONNECTIONS) {
-                    log.warn("cache-server: {} data port connections already open; closing the one from {}",
-                            MAX_CONNECTIONS, socket.getRemoteSocketAddress());
+                    log.warn(
+                            "cache-server: {} data port connections already open; closing the one from {}",
+                            MAX_CONNECTIONS,
+                            socket.getRemoteSocketAddress());
                     closeQuietly(socket);
                     continue;
                 }
@@ -133,7 +142,10 @@ final class DataPort implements AutoCloseable {
                         serve(socket);
                     } catch (IOException e) {
                         // The client went away (or never finished its TLS handshake): nothing to serve.
-                        log.debug("cache-server: data port connection from {} ended: {}", socket.getRemoteSocketAddress(), e.toString());
+                        log.debug(
+                                "cache-server: data port connection from {} ended: {}",
+                                socket.getRemoteSocketAddress(),
+                                e.toString());
                     } finally {
                         open.remove(socket);
                     }
@@ -156,7 +168,8 @@ final class DataPort implements AutoCloseable {
         // A watchdog rather than SO_TIMEOUT: with a timeout the JDK switches the socket to
         // non-blocking for good, and every write that finds the send buffer full then costs a
         // poll(2) and a wake-up.
-        ScheduledFuture<?> watchdog = timer.schedule(() -> closeQuietly(socket), requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        ScheduledFuture<?> watchdog =
+                timer.schedule(() -> closeQuietly(socket), requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
         byte[] request;
         try {
             request = in.readNBytes(MAGIC.length + ReadTickets.TICKET_BYTES);
@@ -164,15 +177,22 @@ final class DataPort implements AutoCloseable {
             watchdog.cancel(false);
         }
         if (request.length < MAGIC.length || !Arrays.equals(request, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
-            fail(out, Status.Code.INVALID_ARGUMENT, "this is a stagefarm cache-server data port: it serves reads opened"
-                    + " with OpenRead on the gRPC port");
+            fail(
+                    out,
+                    Status.Code.INVALID_ARGUMENT,
+                    "this is a stagefarm cache-server data port: it serves reads opened"
+                            + " with OpenRead on the gRPC port");
             return;
         }
         ReadTickets.Pending read = request.length == MAGIC.length + ReadTickets.TICKET_BYTES
-                ? tickets.redeem(Arrays.copyOfRange(request, MAGIC.length, request.length)) : null;
+                ? tickets.redeem(Arrays.copyOfRange(request, MAGIC.length, request.length))
+                : null;
         if (read == null) {
-            fail(out, Status.Code.NOT_FOUND, "unknown or expired read ticket (a ticket is good for one connection within "
-                    + ReadTickets.LIFETIME.toSeconds() + " s); call OpenRead again");
+            fail(
+                    out,
+                    Status.Code.NOT_FOUND,
+                    "unknown or expired read ticket (a ticket is good for one connection within "
+                            + ReadTickets.LIFETIME.toSeconds() + " s); call OpenRead again");
             return;
         }
         metrics.blobHits(1);
@@ -189,7 +209,8 @@ final class DataPort implements AutoCloseable {
             code = Statuses.of(e).getStatus().getCode();
             failure = e.getMessage();
         } catch (IOException e) {
-            metrics.requestTook("DataPortRead", Status.Code.CANCELLED.name(), Duration.ofNanos(System.nanoTime() - started));
+            metrics.requestTook(
+                    "DataPortRead", Status.Code.CANCELLED.name(), Duration.ofNanos(System.nanoTime() - started));
             throw e;
         }
         // Counted before the last frame goes out: a client that has the whole answer finds the
@@ -218,7 +239,11 @@ final class DataPort implements AutoCloseable {
     private static void fail(Sender out, Status.Code code, String message) throws IOException {
         byte[] text = message.getBytes(StandardCharsets.UTF_8);
         ByteBuffer frame = ByteBuffer.allocate(3 * Integer.BYTES + text.length)
-                .putInt(-1).putInt(code.value()).putInt(text.length).put(text).flip();
+                .putInt(-1)
+                .putInt(code.value())
+                .putInt(text.length)
+                .put(text)
+                .flip();
         out.send(frame);
     }
 

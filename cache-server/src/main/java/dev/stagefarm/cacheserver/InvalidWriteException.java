@@ -14,18 +14,22 @@ public final class InvalidWriteException extends StoreException {
     }
 
     public static InvalidWriteException gap(Digest digest, long offset, long committed) {
-        return new InvalidWriteException("write of " + digest + " at offset " + offset + " but only " + committed
-                + " bytes are committed; call QueryWrite and resume from there", true);
+        return new InvalidWriteException(
+                "write of " + digest + " at offset " + offset + " but only " + committed
+                        + " bytes are committed; call QueryWrite and resume from there",
+                true);
     }
 
     public static InvalidWriteException tooLong(Digest digest, long declared) {
-        return new InvalidWriteException("write of " + digest + " sends more than its declared size of "
-                + declared + " bytes", false);
+        return new InvalidWriteException(
+                "write of " + digest + " sends more than its declared size of " + declared + " bytes", false);
     }
 
     public static InvalidWriteException shortFinish(Digest digest, long received, long declared) {
-        return new InvalidWriteException("write of " + digest + " finished after " + received
-                + " bytes but declared size " + declared + "; send the rest, then finish", false);
+        return new InvalidWriteException(
+                "write of " + digest + " finished after " + received + " bytes but declared size " + declared
+                        + "; send the rest, then finish",
+                false);
     }
 
     public boolean outOfRange() {

@@ -51,7 +51,10 @@ final class Keys {
 
     /** The same key from a prefix computed once and raw digest bytes (FindMissing's fast path). */
     static byte[] blob(byte[] prefix, byte[] sha256) {
-        return ByteBuffer.allocate(prefix.length + DIGEST_BYTES).put(prefix).put(sha256).array();
+        return ByteBuffer.allocate(prefix.length + DIGEST_BYTES)
+                .put(prefix)
+                .put(sha256)
+                .array();
     }
 
     /** The blob a {@code blob_meta} or {@code uploads} key names. */
@@ -66,7 +69,10 @@ final class Keys {
     static byte[] chunk(BlobId id, long index) {
         byte[] prefix = id.namespace().prefix();
         return ByteBuffer.allocate(prefix.length + DIGEST_BYTES + Long.BYTES)
-                .put(prefix).put(digest(id.digest())).putLong(index).array();
+                .put(prefix)
+                .put(digest(id.digest()))
+                .putLong(index)
+                .array();
     }
 
     /** Exclusive upper bound of every chunk key of {@code id}. */
@@ -83,7 +89,10 @@ final class Keys {
     static byte[] lru(long accessMillis, BlobId id) {
         byte[] prefix = id.namespace().prefix();
         return ByteBuffer.allocate(Long.BYTES + prefix.length + DIGEST_BYTES)
-                .putLong(accessMillis).put(prefix).put(digest(id.digest())).array();
+                .putLong(accessMillis)
+                .put(prefix)
+                .put(digest(id.digest()))
+                .array();
     }
 
     static long lruMillis(byte[] key) {
@@ -98,7 +107,10 @@ final class Keys {
     static byte[] action(Namespace namespace, String key) {
         byte[] prefix = namespace.prefix();
         byte[] text = key.getBytes(StandardCharsets.UTF_8);
-        return ByteBuffer.allocate(prefix.length + text.length).put(prefix).put(text).array();
+        return ByteBuffer.allocate(prefix.length + text.length)
+                .put(prefix)
+                .put(text)
+                .array();
     }
 
     /** Whether an {@code action_cache} key belongs to {@code namespace}. */

@@ -39,7 +39,7 @@ final class ManifestMerge {
                         throw invalid("symlink " + e.getPath() + " has no target");
                     }
                 }
-                case DIRECTORY -> { }
+                case DIRECTORY -> {}
                 default -> throw invalid("entry " + e.getPath() + " has no type");
             }
         }
@@ -56,7 +56,9 @@ final class ManifestMerge {
         }
         for (MountEntry e : delta.getUpsertsList()) {
             MountEntry before = entries.put(e.getPath(), e);
-            if (before != null && before.getType() == MountEntry.Type.DIRECTORY && e.getType() != MountEntry.Type.DIRECTORY) {
+            if (before != null
+                    && before.getType() == MountEntry.Type.DIRECTORY
+                    && e.getType() != MountEntry.Type.DIRECTORY) {
                 // a directory another publisher filled became a file or a link here: its contents go
                 below(entries, e.getPath()).clear();
             }

@@ -69,7 +69,8 @@ final class MountHeads {
     List<MountHead> list(String team) throws StoreException {
         byte[] prefix = MountKey.teamPrefix(team);
         List<MountHead> heads = new ArrayList<>();
-        try (ReadOptions options = new ReadOptions(); RocksIterator it = db.newIterator(family, options)) {
+        try (ReadOptions options = new ReadOptions();
+                RocksIterator it = db.newIterator(family, options)) {
             for (it.seek(prefix); it.isValid() && startsWith(it.key(), prefix); it.next()) {
                 MountKey key = new MountKey(team, MountKey.idOf(team, it.key()));
                 heads.add(decode(key, it.value()));

@@ -26,7 +26,10 @@ record MountKey(String team, String id) {
     byte[] rowKey() {
         byte[] prefix = teamPrefix(team);
         byte[] id = this.id.getBytes(StandardCharsets.UTF_8);
-        return ByteBuffer.allocate(prefix.length + id.length).put(prefix).put(id).array();
+        return ByteBuffer.allocate(prefix.length + id.length)
+                .put(prefix)
+                .put(id)
+                .array();
     }
 
     static byte[] teamPrefix(String team) {

@@ -39,6 +39,7 @@ final class MountStore {
 
     /** The blob store of a team's namespace: a mount's manifests and files live with its team's blobs. */
     private final Function<String, BlobStore> blobsOf;
+
     private final MountHeads heads;
     private final MountMetrics metrics;
     private final Clock clock;
@@ -53,7 +54,8 @@ final class MountStore {
 
     /** The mount's current head; generation 0 with no manifest when it was never published. */
     MountHead head(MountKey key) throws StoreException {
-        return heads.get(key).orElseGet(() -> MountHead.newBuilder().setId(key.id()).build());
+        return heads.get(key)
+                .orElseGet(() -> MountHead.newBuilder().setId(key.id()).build());
     }
 
     /** Merges the delta stored as blob {@code deltaDigest} onto the head and returns the new head. */
@@ -63,7 +65,8 @@ final class MountStore {
         try {
             delta = MountDelta.parseFrom(readBlob(blobs, deltaDigest, "the delta of cache mount " + key));
         } catch (InvalidProtocolBufferException e) {
-            throw new MountException(MountException.Reason.INVALID, "the delta blob " + deltaDigest + " is not a MountDelta");
+            throw new MountException(
+                    MountException.Reason.INVALID, "the delta blob " + deltaDigest + " is not a MountDelta");
         }
         ManifestMerge.validate(delta);
         List<Digest> added = delta.getUpsertsList().stream()
@@ -73,9 +76,12 @@ final class MountStore {
         // (RocksDB's multiGet asserts on an empty list)
         Set<Digest> missing = added.isEmpty() ? Set.of() : blobs.missing(added);
         if (!missing.isEmpty()) {
-            throw new MountException(MountException.Reason.BLOBS_MISSING, "the delta of cache mount " + key + " adds "
-                    + missing.size() + " files the cache does not hold (first " + missing.iterator().next()
-                    + "); upload them, then publish");
+            throw new MountException(
+                    MountException.Reason.BLOBS_MISSING,
+                    "the delta of cache mount " + key + " adds "
+                            + missing.size() + " files the cache does not hold (first "
+                            + missing.iterator().next()
+                            + "); upload them, then publish");
         }
         synchronized (locks.computeIfAbsent(key, k -> new Object())) {
             MountHead before = head(key);
@@ -133,7 +139,8 @@ final class MountStore {
     }
 
     /** The head's manifest; empty for a new mount, or when its blob has been evicted (logged). */
-    private static MountManifest manifest(BlobStore blobs, MountKey key, MountHead head) throws StoreException, MountException {
+    private static MountManifest manifest(BlobStore blobs, MountKey key, MountHead head)
+            throws StoreException, MountException {
         if (head.getManifestDigest().isEmpty()) {
             return MountManifest.getDefaultInstance();
         }
@@ -145,7 +152,8 @@ final class MountStore {
         try {
             return MountManifest.parseFrom(readBlob(blobs, digest, "the manifest of cache mount " + key));
         } catch (InvalidProtocolBufferException e) {
-            log.error("cache-server: the manifest of cache mount {} is unreadable; the mount starts over empty", key, e);
+            log.error(
+                    "cache-server: the manifest of cache mount {} is unreadable; the mount starts over empty", key, e);
             return MountManifest.getDefaultInstance();
         }
     }
@@ -161,7 +169,8 @@ final class MountStore {
             return 0;
         }
         int before = entries.size();
-        entries.values().removeIf(e -> e.getType() == MountEntry.Type.FILE && gone.contains(Digest.parse(e.getDigest())));
+        entries.values()
+                .removeIf(e -> e.getType() == MountEntry.Type.FILE && gone.contains(Digest.parse(e.getDigest())));
         return before - entries.size();
     }
 
@@ -170,12 +179,14 @@ final class MountStore {
         try {
             size = blobs.size(digest);
         } catch (BlobNotFoundException e) {
-            throw new MountException(MountException.Reason.BLOBS_MISSING, what + " (" + digest
-                    + ") is not stored; upload it, then publish");
+            throw new MountException(
+                    MountException.Reason.BLOBS_MISSING,
+                    what + " (" + digest + ") is not stored; upload it, then publish");
         }
         if (size > MAX_MANIFEST_BYTES) {
-            throw new MountException(MountException.Reason.INVALID, what + " is " + size + " bytes, over the "
-                    + MAX_MANIFEST_BYTES + "-byte limit");
+            throw new MountException(
+                    MountException.Reason.INVALID,
+                    what + " is " + size + " bytes, over the " + MAX_MANIFEST_BYTES + "-byte limit");
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream((int) size);
         try (BlobReader reader = blobs.openRead(digest, 0, 0)) {

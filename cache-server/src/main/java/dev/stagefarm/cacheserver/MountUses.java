@@ -36,6 +36,7 @@ final class MountUses {
         final long openedNanos = System.nanoTime();
         /** Set when granted; never changes afterwards. */
         volatile boolean publishes;
+
         private final boolean mayWrite;
         private boolean ended;
 
@@ -134,13 +135,17 @@ final class MountUses {
         Slot slot = slots.get(key);
         Use use = slot == null ? null : slot.granted.get(useId);
         if (use == null) {
-            throw new MountException(MountException.Reason.USE_ENDED, "use " + useId + " of cache mount " + key
-                    + " is not open (its stream ended or its connection was lost, and a LOCKED lease may have"
-                    + " passed on): its changes are dropped");
+            throw new MountException(
+                    MountException.Reason.USE_ENDED,
+                    "use " + useId + " of cache mount " + key
+                            + " is not open (its stream ended or its connection was lost, and a LOCKED lease may have"
+                            + " passed on): its changes are dropped");
         }
         if (!use.publishes) {
-            throw new MountException(MountException.Reason.NOT_PUBLISHING, "use " + useId + " of cache mount " + key
-                    + " works on a copy (PRIVATE while the mount was busy, or a token without write): it cannot publish");
+            throw new MountException(
+                    MountException.Reason.NOT_PUBLISHING,
+                    "use " + useId + " of cache mount " + key
+                            + " works on a copy (PRIVATE while the mount was busy, or a token without write): it cannot publish");
         }
     }
 

@@ -37,8 +37,10 @@ public record Namespace(String team) {
     /** The namespace a key starting at {@code offset} belongs to. */
     static Namespace ofKey(byte[] key, int offset) {
         int length = key[offset] & 0xff;
-        return length == 0 ? DEFAULT
-                : new Namespace(new String(Arrays.copyOfRange(key, offset + 1, offset + 1 + length), StandardCharsets.UTF_8));
+        return length == 0
+                ? DEFAULT
+                : new Namespace(
+                        new String(Arrays.copyOfRange(key, offset + 1, offset + 1 + length), StandardCharsets.UTF_8));
     }
 
     /** Bytes the prefix takes. */

@@ -45,8 +45,12 @@ final class ReadPump implements Runnable {
      *                   transport hands the message itself to the client). Only then may the
      *                   reader refill one buffer for every chunk.
      */
-    ReadPump(Digest digest, BlobReader reader, ServerCallStreamObserver<ReadResponse> out, CacheMetrics metrics,
-             boolean sendCopies) {
+    ReadPump(
+            Digest digest,
+            BlobReader reader,
+            ServerCallStreamObserver<ReadResponse> out,
+            CacheMetrics metrics,
+            boolean sendCopies) {
         this.digest = digest;
         this.reader = sendCopies ? reader.reusingBuffer() : reader;
         this.out = out;
@@ -76,7 +80,9 @@ final class ReadPump implements Runnable {
                 int n = Math.min(MESSAGE_BYTES, pending.remaining());
                 ByteBuffer piece = pending.slice(pending.position(), n);
                 pending.position(pending.position() + n);
-                out.onNext(ReadResponse.newBuilder().setData(UnsafeByteOperations.unsafeWrap(piece)).build());
+                out.onNext(ReadResponse.newBuilder()
+                        .setData(UnsafeByteOperations.unsafeWrap(piece))
+                        .build());
                 metrics.bytesOut(n);
             }
         } catch (StoreException e) {

@@ -54,7 +54,9 @@ final class ReadTickets implements AutoCloseable {
                 reader.close();
                 throw new TooManyReadsException(MAX_OUTSTANDING);
             }
-            outstanding.put(HEX.formatHex(ticket), new Pending(digest, reader, size, nanoTime.getAsLong() + LIFETIME.toNanos()));
+            outstanding.put(
+                    HEX.formatHex(ticket),
+                    new Pending(digest, reader, size, nanoTime.getAsLong() + LIFETIME.toNanos()));
         }
         return ticket;
     }

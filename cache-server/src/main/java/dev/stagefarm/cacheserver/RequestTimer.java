@@ -38,7 +38,8 @@ final class RequestTimer implements ServerInterceptor {
             @Override
             public void onCancel() {
                 if (recorded.compareAndSet(false, true)) {
-                    metrics.requestTook(method, Status.Code.CANCELLED.name(), Duration.ofNanos(System.nanoTime() - start));
+                    metrics.requestTook(
+                            method, Status.Code.CANCELLED.name(), Duration.ofNanos(System.nanoTime() - start));
                 }
                 super.onCancel();
             }

@@ -25,6 +25,7 @@ final class RocksBlobReader implements BlobReader {
     private byte[] scratch;
     /** Set by {@link #reusingDirectBuffer()}: every chunk is read into this one direct buffer, by this key. */
     private ByteBuffer directScratch;
+
     private ByteBuffer directKey;
     private long nextChunk;
     private boolean finished;

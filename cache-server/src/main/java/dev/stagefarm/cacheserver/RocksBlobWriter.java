@@ -38,8 +38,7 @@ final class RocksBlobWriter implements BlobWriter {
      * intact (they are hashed again, since a hash state cannot be stored); otherwise starts over.
      * Called under the digest's lock.
      */
-    static RocksBlobWriter resume(RocksStore store, BlobId id, long size, UploadState previous)
-            throws StoreException {
+    static RocksBlobWriter resume(RocksStore store, BlobId id, long size, UploadState previous) throws StoreException {
         MessageDigest sha256 = Digest.newSha256();
         if (previous != null && previous.size() == size && previous.chunkSize() == RocksStore.CHUNK_SIZE) {
             long intact = 0;
@@ -56,7 +55,8 @@ final class RocksBlobWriter implements BlobWriter {
             }
             sha256.reset();
         }
-        UploadState fresh = new UploadState(size, RocksStore.CHUNK_SIZE, 0, store.clock().millis());
+        UploadState fresh =
+                new UploadState(size, RocksStore.CHUNK_SIZE, 0, store.clock().millis());
         try (WriteBatch batch = new WriteBatch()) {
             batch.deleteRange(store.chunksFamily(), Keys.chunk(id, 0), Keys.chunksEnd(id));
             batch.put(store.uploadsFamily(), Keys.blob(id), fresh.encode());
@@ -115,7 +115,9 @@ final class RocksBlobWriter implements BlobWriter {
     private void persistChunk() throws StoreException {
         UploadState next = state.withChunks(state.chunksWritten() + 1);
         try (WriteBatch batch = new WriteBatch()) {
-            batch.put(store.chunksFamily(), Keys.chunk(id, state.chunksWritten()),
+            batch.put(
+                    store.chunksFamily(),
+                    Keys.chunk(id, state.chunksWritten()),
                     ChunkSeal.sealInPlace(buffer, state.chunkSize()));
             batch.put(store.uploadsFamily(), Keys.blob(id), next.encode());
             store.write(batch, "storing a chunk of " + digest);
@@ -147,7 +149,9 @@ final class RocksBlobWriter implements BlobWriter {
                     throw new DigestMismatchException(digest, actual, state.size());
                 }
                 if (buffered > 0) {
-                    batch.put(store.chunksFamily(), Keys.chunk(id, state.chunksWritten()),
+                    batch.put(
+                            store.chunksFamily(),
+                            Keys.chunk(id, state.chunksWritten()),
                             ChunkSeal.seal(buffer, 0, buffered));
                 }
                 store.commitNew(batch, id, state.size(), state.chunkSize());

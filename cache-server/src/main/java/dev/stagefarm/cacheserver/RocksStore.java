@@ -12,9 +12,9 @@ import java.util.Collection;
 import java.util.Deque;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.Executors;
@@ -78,6 +78,7 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
 
     /** Native handles in the order they were made; closed in reverse. */
     private final Deque<AutoCloseable> handles;
+
     private final RocksDB db;
     private final ColumnFamilyHandle chunks;
     private final ColumnFamilyHandle meta;
@@ -91,10 +92,12 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
     private final AccessTimes accessTimes = new AccessTimes();
     /** Answers FindMissing's "absent" without RocksDB. */
     private final DigestFilter stored = new DigestFilter();
+
     private final AtomicLong blobCount = new AtomicLong();
     private final AtomicLong storedBytes = new AtomicLong();
     /** Per namespace: blobs, bytes and action results, for its stats and prune. */
     private final ConcurrentMap<Namespace, NamespaceCounts> counts = new ConcurrentHashMap<>();
+
     private final AtomicLong evictedBlobs = new AtomicLong();
     private final AtomicLong evictedBytes = new AtomicLong();
     private final AtomicBoolean evictionQueued = new AtomicBoolean();
@@ -104,11 +107,17 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
     private final Object pruneLock = new Object();
     /** One upload session per digest at a time; stripes serialize each digest's writers. */
     private final ConcurrentMap<BlobId, RocksBlobWriter> activeWriters = new ConcurrentHashMap<>();
+
     private final Object[] stripes = new Object[64];
     private volatile boolean closed;
 
-    private RocksStore(Deque<AutoCloseable> handles, RocksDB db, List<ColumnFamilyHandle> cfs,
-                       WriteOptions writeOptions, StoreOptions options, Clock clock) {
+    private RocksStore(
+            Deque<AutoCloseable> handles,
+            RocksDB db,
+            List<ColumnFamilyHandle> cfs,
+            WriteOptions writeOptions,
+            StoreOptions options,
+            Clock clock) {
         this.handles = handles;
         this.db = db;
         this.chunks = cfs.get(1);
@@ -140,20 +149,24 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
             LRUCache blockCache = track(handles, new LRUCache(BLOCK_CACHE_BYTES));
             BloomFilter bloom = track(handles, new BloomFilter(10));
 
-            DBOptions dbOptions = track(handles, new DBOptions()
-                    .setCreateIfMissing(true)
-                    .setCreateMissingColumnFamilies(true)
-                    // The machines have few cores; flushes and compactions share them with gRPC.
-                    .setMaxBackgroundJobs(2)
-                    // Write back in 1 MiB steps instead of stalling on one huge fsync later.
-                    .setBytesPerSync(1L << 20)
-                    .setWalBytesPerSync(1L << 20)
-                    // Chunks pass through the WAL: cap it so recovery after a crash stays short.
-                    .setMaxTotalWalSize(512L << 20));
+            DBOptions dbOptions = track(
+                    handles,
+                    new DBOptions()
+                            .setCreateIfMissing(true)
+                            .setCreateMissingColumnFamilies(true)
+                            // The machines have few cores; flushes and compactions share them with gRPC.
+                            .setMaxBackgroundJobs(2)
+                            // Write back in 1 MiB steps instead of stalling on one huge fsync later.
+                            .setBytesPerSync(1L << 20)
+                            .setWalBytesPerSync(1L << 20)
+                            // Chunks pass through the WAL: cap it so recovery after a crash stays short.
+                            .setMaxTotalWalSize(512L << 20));
 
             List<ColumnFamilyDescriptor> descriptors = List.of(
-                    new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, track(handles, smallValues(blockCache, bloom))),
-                    new ColumnFamilyDescriptor(bytes(CHUNKS), track(handles, chunkValues(blockCache, storeOptions.blobFiles()))),
+                    new ColumnFamilyDescriptor(
+                            RocksDB.DEFAULT_COLUMN_FAMILY, track(handles, smallValues(blockCache, bloom))),
+                    new ColumnFamilyDescriptor(
+                            bytes(CHUNKS), track(handles, chunkValues(blockCache, storeOptions.blobFiles()))),
                     new ColumnFamilyDescriptor(bytes(META), track(handles, smallValues(blockCache, bloom))),
                     new ColumnFamilyDescriptor(bytes(ACTIONS), track(handles, smallValues(blockCache, bloom))),
                     new ColumnFamilyDescriptor(bytes(MOUNTS), track(handles, smallValues(blockCache, bloom))),
@@ -317,7 +330,8 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
             return Set.of();
         }
         byte[] prefix = namespace.prefix();
-        List<byte[]> keys = asked.stream().map(d -> Keys.blob(prefix, Keys.digest(d))).toList();
+        List<byte[]> keys =
+                asked.stream().map(d -> Keys.blob(prefix, Keys.digest(d))).toList();
         List<ColumnFamilyHandle> cfs = java.util.Collections.nCopies(keys.size(), meta);
         try {
             List<byte[]> values = db.multiGetAsList(cfs, keys);
@@ -329,7 +343,10 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
                     missing.add(asked.get(i));
                 } else {
                     // A hit tells the client not to upload: the blob is about to be used.
-                    accessTimes.accessed(new BlobId(namespace, asked.get(i)), BlobMeta.decode(value).lastAccessMillis(), now);
+                    accessTimes.accessed(
+                            new BlobId(namespace, asked.get(i)),
+                            BlobMeta.decode(value).lastAccessMillis(),
+                            now);
                 }
             }
             return missing;
@@ -374,7 +391,9 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
     }
 
     long size(BlobId id) throws StoreException {
-        return loadMeta(id).orElseThrow(() -> new BlobNotFoundException(id.digest())).size();
+        return loadMeta(id)
+                .orElseThrow(() -> new BlobNotFoundException(id.digest()))
+                .size();
     }
 
     BlobReader openRead(BlobId id, long offset, long limit) throws StoreException {
@@ -409,7 +428,8 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
             if (loadMeta(id).isPresent()) {
                 return Optional.empty();
             }
-            RocksBlobWriter writer = RocksBlobWriter.resume(this, id, size, loadUpload(id).orElse(null));
+            RocksBlobWriter writer =
+                    RocksBlobWriter.resume(this, id, size, loadUpload(id).orElse(null));
             // Takes over from any earlier writer of this digest: a client resuming after a
             // broken stream must not wait for the server to notice the old one is dead.
             activeWriters.put(id, writer);
@@ -487,8 +507,16 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
                 }
             }
             NamespaceCounts c = counts(namespace);
-            return new Usage(c.blobs.get(), c.bytes.get(), c.actions.get(), options.maxBytes(), inProgress,
-                    disk, evictedBlobs.get(), evictedBytes.get(), oldest);
+            return new Usage(
+                    c.blobs.get(),
+                    c.bytes.get(),
+                    c.actions.get(),
+                    options.maxBytes(),
+                    inProgress,
+                    disk,
+                    evictedBlobs.get(),
+                    evictedBytes.get(),
+                    oldest);
         } catch (RocksDBException e) {
             throw new StorageFailureException("reading the store's statistics", e);
         }
@@ -515,8 +543,12 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
             return new PruneResult(0, 0, blobCount.get(), storedBytes.get());
         }
         PruneResult evicted = removeOldest(null, options.evictionTarget(), Long.MAX_VALUE);
-        log.info("cache-server: evicted {} blobs ({} bytes) to stay under --max-size {}; {} bytes stored",
-                evicted.blobsDeleted(), evicted.bytesFreed(), options.maxBytes(), evicted.storedBytes());
+        log.info(
+                "cache-server: evicted {} blobs ({} bytes) to stay under --max-size {}; {} bytes stored",
+                evicted.blobsDeleted(),
+                evicted.bytesFreed(),
+                options.maxBytes(),
+                evicted.storedBytes());
         return evicted;
     }
 
@@ -676,8 +708,9 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
      * RocksDB copies the value straight into {@code scratch}, and a socket channel writes it
      * without the JDK's copy into a temporary direct buffer.
      */
-    ByteBuffer readChunk(ReadOptions readOptions, BlobId digest, BlobMeta blob, long index, ByteBuffer key,
-                         ByteBuffer scratch) throws StoreException {
+    ByteBuffer readChunk(
+            ReadOptions readOptions, BlobId digest, BlobMeta blob, long index, ByteBuffer key, ByteBuffer scratch)
+            throws StoreException {
         int stored;
         try {
             key.clear().put(Keys.chunk(digest, index)).flip();
@@ -709,8 +742,10 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
         // A longer value than the buffer holds fails here too: it cannot be the chunk written.
         ByteBuffer chunk = stored <= buffer.capacity() ? ChunkSeal.open(buffer, stored, expected) : null;
         if (chunk == null) {
-            throw quarantine(digest, "chunk " + index + " does not match its checksum (" + stored
-                    + " bytes stored for " + expected + ")");
+            throw quarantine(
+                    digest,
+                    "chunk " + index + " does not match its checksum (" + stored + " bytes stored for " + expected
+                            + ")");
         }
         return chunk;
     }
@@ -958,13 +993,18 @@ public final class RocksStore implements BlobStore, ActionCacheStore, StoreAdmin
         }
         blobCount.set(blobs);
         storedBytes.set(bytes);
-        log.info("cache-server: {} blobs, {} bytes, {} action results{}", blobs, bytes, actionCount,
+        log.info(
+                "cache-server: {} blobs, {} bytes, {} action results{}",
+                blobs,
+                bytes,
+                actionCount,
                 options.maxBytes() > 0 ? "; --max-size " + options.maxBytes() + " bytes" : "; no --max-size");
     }
 
     private void rebuildLru() throws StoreException {
         log.info("cache-server: rebuilding the least-recently-used index from blob_meta");
-        try (WriteBatch batch = new WriteBatch(); RocksIterator it = db.newIterator(meta)) {
+        try (WriteBatch batch = new WriteBatch();
+                RocksIterator it = db.newIterator(meta)) {
             byte[] end = new byte[Long.BYTES + 1];
             java.util.Arrays.fill(end, (byte) 0xff);
             batch.deleteRange(lru, new byte[0], end);

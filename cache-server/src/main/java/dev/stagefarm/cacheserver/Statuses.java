@@ -23,7 +23,7 @@ final class Statuses {
             case BlobCorruptException x -> error(Code.DATA_LOSS, "BLOB_CORRUPT", x);
             case DigestMismatchException x -> error(Code.INVALID_ARGUMENT, "DIGEST_MISMATCH", x);
             case InvalidWriteException x ->
-                    error(x.outOfRange() ? Code.OUT_OF_RANGE : Code.INVALID_ARGUMENT, "INVALID_WRITE", x);
+                error(x.outOfRange() ? Code.OUT_OF_RANGE : Code.INVALID_ARGUMENT, "INVALID_WRITE", x);
             case InvalidRangeException x -> error(Code.OUT_OF_RANGE, "INVALID_RANGE", x);
             case UploadSupersededException x -> error(Code.ABORTED, "UPLOAD_SUPERSEDED", x);
             case BlobTooLargeException x -> error(Code.FAILED_PRECONDITION, "BLOB_TOO_LARGE", x);
@@ -41,15 +41,20 @@ final class Statuses {
 
     /** A bug or an unexpected failure: the caller learns only that it should look at the server log. */
     static StatusRuntimeException internal(Throwable t) {
-        return Status.INTERNAL.withDescription("cache-server failed unexpectedly (" + t
-                + "); see the cache-server log").withCause(t).asRuntimeException();
+        return Status.INTERNAL
+                .withDescription("cache-server failed unexpectedly (" + t + "); see the cache-server log")
+                .withCause(t)
+                .asRuntimeException();
     }
 
     private static StatusRuntimeException error(Code code, String reason, StoreException e) {
         com.google.rpc.Status status = com.google.rpc.Status.newBuilder()
                 .setCode(code.getNumber())
                 .setMessage(e.getMessage())
-                .addDetails(Any.pack(ErrorInfo.newBuilder().setReason(reason).setDomain(DOMAIN).build()))
+                .addDetails(Any.pack(ErrorInfo.newBuilder()
+                        .setReason(reason)
+                        .setDomain(DOMAIN)
+                        .build()))
                 .build();
         return StatusProto.toStatusRuntimeException(status);
     }

@@ -4,8 +4,9 @@ package dev.stagefarm.cacheserver;
 public final class StorageFailureException extends StoreException {
 
     public StorageFailureException(String what, Throwable cause) {
-        super("the cache's storage failed while " + what + ": " + cause.getMessage()
-                + "; see the cache-server log", cause);
+        super(
+                "the cache's storage failed while " + what + ": " + cause.getMessage() + "; see the cache-server log",
+                cause);
     }
 
     private StorageFailureException(String sentence) {

@@ -67,8 +67,11 @@ final class StoreFormat {
                 batch.put(version, VERSION_KEY, Integer.toString(CURRENT).getBytes(StandardCharsets.UTF_8));
                 db.write(write, batch);
                 if (moved + rows > 0) {
-                    log.info("cache-server: moved a store from before namespaces into the default namespace"
-                            + " ({} chunks, {} index rows); teams with tokens start with empty namespaces", moved, rows);
+                    log.info(
+                            "cache-server: moved a store from before namespaces into the default namespace"
+                                    + " ({} chunks, {} index rows); teams with tokens start with empty namespaces",
+                            moved,
+                            rows);
                 }
             }
         } catch (RocksDBException e) {
@@ -122,6 +125,9 @@ final class StoreFormat {
     /** {@code key} with the default namespace's prefix inserted at {@code at}. */
     private static byte[] withPrefix(byte[] key, int at) {
         return ByteBuffer.allocate(key.length + DEFAULT_PREFIX.length)
-                .put(key, 0, at).put(DEFAULT_PREFIX).put(key, at, key.length - at).array();
+                .put(key, 0, at)
+                .put(DEFAULT_PREFIX)
+                .put(key, at, key.length - at)
+                .array();
     }
 }

@@ -18,7 +18,11 @@ record UploadState(long size, int chunkSize, long chunksWritten, long startedMil
 
     byte[] encode() {
         return ByteBuffer.allocate(LENGTH)
-                .put(VERSION).putLong(size).putInt(chunkSize).putLong(chunksWritten).putLong(startedMillis)
+                .put(VERSION)
+                .putLong(size)
+                .putInt(chunkSize)
+                .putLong(chunksWritten)
+                .putLong(startedMillis)
                 .array();
     }
 

@@ -56,12 +56,13 @@ final class WriteStream implements StreamObserver<WriteRequest> {
     /** Opens the upload the first message names; false when the call is already answered. */
     private boolean open(WriteRequest first) throws StoreException {
         if (!Digest.isValid(first.getDigest())) {
-            fail(Statuses.invalidArgument("the first WriteRequest must name the blob: "
-                    + ContentStoreService.badDigest(first.getDigest())));
+            fail(Statuses.invalidArgument(
+                    "the first WriteRequest must name the blob: " + ContentStoreService.badDigest(first.getDigest())));
             return false;
         }
         if (first.getSize() < 0) {
-            fail(Statuses.invalidArgument("the first WriteRequest must give the blob's size (>= 0), got " + first.getSize()));
+            fail(Statuses.invalidArgument(
+                    "the first WriteRequest must give the blob's size (>= 0), got " + first.getSize()));
             return false;
         }
         Optional<BlobWriter> opened = store.openWrite(Digest.parse(first.getDigest()), first.getSize());
@@ -92,7 +93,8 @@ final class WriteStream implements StreamObserver<WriteRequest> {
     private void answer(long committedSize) {
         answered = true;
         closeWriter();
-        response.onNext(WriteResponse.newBuilder().setCommittedSize(committedSize).build());
+        response.onNext(
+                WriteResponse.newBuilder().setCommittedSize(committedSize).build());
         response.onCompleted();
     }
 

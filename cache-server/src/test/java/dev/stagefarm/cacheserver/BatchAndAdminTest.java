@@ -8,6 +8,7 @@ import com.google.protobuf.ByteString;
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.cacheclient.CacheException;
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.common.server.HostPort;
 import dev.stagefarm.proto.cache.ActionResult;
 import dev.stagefarm.proto.cache.BatchReadBlobsRequest;
 import dev.stagefarm.proto.cache.BatchReadBlobsResponse;
@@ -18,13 +19,12 @@ import dev.stagefarm.proto.cache.FindMissingRequest;
 import dev.stagefarm.proto.cache.FindMissingResponse;
 import dev.stagefarm.proto.cache.GetStatsResponse;
 import dev.stagefarm.proto.cache.PruneResponse;
+import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
-import io.grpc.ManagedChannel;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import dev.stagefarm.common.server.HostPort;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -60,8 +60,12 @@ class BatchAndAdminTest {
     private void start(long maxBytes) throws Exception {
         stop();
         String name = InProcessServerBuilder.generateName();
-        server = new CacheServer(new CacheServerConfig(HostPort.parse("127.0.0.1:0"), dir.resolve("data"), maxBytes),
-                registry, InProcessServerBuilder.forName(name), clock).start();
+        server = new CacheServer(
+                        new CacheServerConfig(HostPort.parse("127.0.0.1:0"), dir.resolve("data"), maxBytes),
+                        registry,
+                        InProcessServerBuilder.forName(name),
+                        clock)
+                .start();
         channel = InProcessChannelBuilder.forName(name).build();
         client = new CacheClient(channel);
     }
@@ -87,7 +91,9 @@ class BatchAndAdminTest {
         files.put(Digest.of(big), bigFile);
 
         assertThat(client.uploadAll(files)).hasSize(2_001);
-        assertThat(client.uploadAll(files)).as("nothing to send the second time").isEmpty();
+        assertThat(client.uploadAll(files))
+                .as("nothing to send the second time")
+                .isEmpty();
 
         // 2,000 × 4 KiB is two answers' worth: the server defers what does not fit, the client asks again;
         // the 5 MiB blob cannot be in any batch and is streamed.
@@ -119,20 +125,24 @@ class BatchAndAdminTest {
         byte[] good = randomBytes(100, 1);
         byte[] other = randomBytes(100, 2);
         Digest claimed = Digest.of(randomBytes(100, 3));
-        BatchUpdateBlobsResponse response = ContentStoreGrpc.newBlockingStub(channel).batchUpdateBlobs(
-                BatchUpdateBlobsRequest.newBuilder()
+        BatchUpdateBlobsResponse response = ContentStoreGrpc.newBlockingStub(channel)
+                .batchUpdateBlobs(BatchUpdateBlobsRequest.newBuilder()
                         .addRequests(entry(Digest.of(good), good))
                         .addRequests(entry(claimed, other))
-                        .addRequests(BatchUpdateBlobsRequest.Request.newBuilder().setDigest("sha256:nope"))
+                        .addRequests(
+                                BatchUpdateBlobsRequest.Request.newBuilder().setDigest("sha256:nope"))
                         .build());
-        assertThat(response.getResponsesList()).extracting(BatchUpdateBlobsResponse.Response::getCode)
+        assertThat(response.getResponsesList())
+                .extracting(BatchUpdateBlobsResponse.Response::getCode)
                 .containsExactly(0, Status.Code.INVALID_ARGUMENT.value(), Status.Code.INVALID_ARGUMENT.value());
-        assertThat(response.getResponses(1).getMessage()).contains(Digest.of(other).toString());
+        assertThat(response.getResponses(1).getMessage())
+                .contains(Digest.of(other).toString());
         assertThat(client.findMissing(List.of(Digest.of(good), claimed))).containsExactly(claimed);
 
         Path liar = Files.write(dir.resolve("liar"), other);
         assertThatThrownBy(() -> client.uploadAll(Map.of(claimed, liar)))
-                .isInstanceOf(CacheException.class).hasMessageContaining(liar.toString());
+                .isInstanceOf(CacheException.class)
+                .hasMessageContaining(liar.toString());
     }
 
     @Test
@@ -141,15 +151,22 @@ class BatchAndAdminTest {
         Digest absent = Digest.of(randomBytes(10, 2));
         ContentStoreGrpc.ContentStoreBlockingStub stub = ContentStoreGrpc.newBlockingStub(channel);
         assertThat(stub.findMissing(FindMissingRequest.newBuilder()
-                .addDigests(stored.toString()).addDigests(absent.toString()).build()).getMissingList())
+                                .addDigests(stored.toString())
+                                .addDigests(absent.toString())
+                                .build())
+                        .getMissingList())
                 .containsExactly(absent.toString());
         FindMissingResponse binary = stub.findMissing(FindMissingRequest.newBuilder()
-                .addSha256(ByteString.fromHex(stored.hex())).addSha256(ByteString.fromHex(absent.hex())).build());
+                .addSha256(ByteString.fromHex(stored.hex()))
+                .addSha256(ByteString.fromHex(absent.hex()))
+                .build());
         assertThat(binary.getMissingIndexList()).containsExactly(1);
         assertThat(binary.getSha256Answered()).isEqualTo(2);
         assertThatThrownBy(() -> stub.findMissing(FindMissingRequest.newBuilder()
-                .addSha256(ByteString.copyFrom(new byte[31])).build()))
-                .isInstanceOf(StatusRuntimeException.class).hasMessageContaining("32");
+                        .addSha256(ByteString.copyFrom(new byte[31]))
+                        .build()))
+                .isInstanceOf(StatusRuntimeException.class)
+                .hasMessageContaining("32");
     }
 
     @Test
@@ -159,7 +176,8 @@ class BatchAndAdminTest {
             request.addDigests(Digest.of(new byte[] {(byte) i, (byte) (i >> 8)}).toString());
         }
         assertThatThrownBy(() -> ContentStoreGrpc.newBlockingStub(channel).batchReadBlobs(request.build()))
-                .isInstanceOf(StatusRuntimeException.class).hasMessageContaining("INVALID_ARGUMENT")
+                .isInstanceOf(StatusRuntimeException.class)
+                .hasMessageContaining("INVALID_ARGUMENT")
                 .hasMessageContaining("split");
     }
 
@@ -170,10 +188,13 @@ class BatchAndAdminTest {
             blobs.add(randomBytes(2 * MiB, 300 + i));
         }
         List<Digest> digests = client.uploadAll(blobs);
-        BatchReadBlobsResponse answer = ContentStoreGrpc.newBlockingStub(channel).batchReadBlobs(
-                BatchReadBlobsRequest.newBuilder().addAllDigests(digests.stream().map(Digest::toString).toList()).build());
+        BatchReadBlobsResponse answer = ContentStoreGrpc.newBlockingStub(channel)
+                .batchReadBlobs(BatchReadBlobsRequest.newBuilder()
+                        .addAllDigests(digests.stream().map(Digest::toString).toList())
+                        .build());
         assertThat(answer.getSerializedSize()).isLessThan(4 * MiB);
-        assertThat(answer.getResponsesList()).extracting(BatchReadBlobsResponse.Response::getCode)
+        assertThat(answer.getResponsesList())
+                .extracting(BatchReadBlobsResponse.Response::getCode)
                 .containsExactly(0, Status.Code.RESOURCE_EXHAUSTED.value(), Status.Code.RESOURCE_EXHAUSTED.value());
         assertThat(client.readAll(digests)).hasSize(3);
     }
@@ -183,7 +204,8 @@ class BatchAndAdminTest {
         Digest old = client.upload(randomBytes(MiB, 1));
         clock.advance(Duration.ofDays(2));
         Digest recent = client.upload(randomBytes(2 * MiB, 2));
-        client.putAction("step-1", ActionResult.newBuilder().addBlobs(old.toString()).build());
+        client.putAction(
+                "step-1", ActionResult.newBuilder().addBlobs(old.toString()).build());
         clock.advance(Duration.ofHours(1));
 
         GetStatsResponse stats = client.stats();
@@ -218,11 +240,14 @@ class BatchAndAdminTest {
         assertThat(stats.getStoredBytes()).isLessThanOrEqualTo(3L * MiB);
         assertThat(stats.getMaxSize()).isEqualTo(3L * MiB);
         assertThat(registry.get("stagefarm.cache.evictions").functionCounter().count())
-                .isEqualTo(stats.getEvictedBlobs()).isGreaterThanOrEqualTo(3);
+                .isEqualTo(stats.getEvictedBlobs())
+                .isGreaterThanOrEqualTo(3);
         assertThat(registry.get("stagefarm.cache.stored.bytes").gauge().value()).isEqualTo(stats.getStoredBytes());
     }
 
     private static BatchUpdateBlobsRequest.Request.Builder entry(Digest digest, byte[] data) {
-        return BatchUpdateBlobsRequest.Request.newBuilder().setDigest(digest.toString()).setData(ByteString.copyFrom(data));
+        return BatchUpdateBlobsRequest.Request.newBuilder()
+                .setDigest(digest.toString())
+                .setData(ByteString.copyFrom(data));
     }
 }

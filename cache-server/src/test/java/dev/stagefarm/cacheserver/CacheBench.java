@@ -46,7 +46,8 @@ public final class CacheBench {
 
     private final Path work;
     private final URI registry;
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private final List<String> rows = new ArrayList<>();
 
     private CacheBench(Path work, URI registry) {
@@ -91,8 +92,8 @@ public final class CacheBench {
         Path logFile = work.resolve("cache-server.log");
         // An empty store every run: blobs left over from the last one would turn uploads into no-ops.
         deleteTree(work.resolve("cache-data"));
-        CacheServerProcess.Started server = CacheServerProcess.start(work.resolve("cache-data"), logFile,
-                "-Xmx1g", "-XX:+UseParallelGC");
+        CacheServerProcess.Started server =
+                CacheServerProcess.start(work.resolve("cache-data"), logFile, "-Xmx1g", "-XX:+UseParallelGC");
         Results cache;
         Results reg;
         try (CacheClient client = CacheClient.connect("127.0.0.1:" + server.port())) {
@@ -115,8 +116,8 @@ public final class CacheBench {
     /** Small blobs and FindMissing against the cache-server only: for profiling, not for the table. */
     private void quick() throws Exception {
         deleteTree(work.resolve("cache-data"));
-        CacheServerProcess.Started server = CacheServerProcess.start(work.resolve("cache-data"),
-                work.resolve("cache-server.log"), "-Xmx1g", "-XX:+UseParallelGC");
+        CacheServerProcess.Started server = CacheServerProcess.start(
+                work.resolve("cache-data"), work.resolve("cache-server.log"), "-Xmx1g", "-XX:+UseParallelGC");
         try (CacheClient client = CacheClient.connect("127.0.0.1:" + server.port())) {
             warmUpCache(client);
             List<byte[]> small = new ArrayList<>();
@@ -158,17 +159,21 @@ public final class CacheBench {
             jvm.addAll(List.of(extra.trim().split("\\s+")));
         }
         int reads = Integer.parseInt(System.getenv().getOrDefault("CACHE_BENCH_READS", "5"));
-        CacheServerProcess.Started server = CacheServerProcess.start(work.resolve("cache-data"),
-                work.resolve("cache-server.log"), jvm.toArray(String[]::new));
+        CacheServerProcess.Started server = CacheServerProcess.start(
+                work.resolve("cache-data"), work.resolve("cache-server.log"), jvm.toArray(String[]::new));
         try (CacheClient client = CacheClient.connect("127.0.0.1:" + server.port())) {
             warmUpCache(client);
             client.upload(digest, LARGE, large);
-            progress("server pid %d, client pid %d", server.process().pid(), ProcessHandle.current().pid());
+            progress(
+                    "server pid %d, client pid %d",
+                    server.process().pid(), ProcessHandle.current().pid());
             for (int i = 0; i < reads; i++) {
                 long serverCpu = cpuNanos(server.process().toHandle());
                 long clientCpu = cpuNanos(ProcessHandle.current());
                 long took = time(() -> drain(client.open(digest)));
-                progress("read 1 GiB: %.0f MB/s; CPU-s per GiB: server %.2f, client %.2f", mbps(LARGE, took),
+                progress(
+                        "read 1 GiB: %.0f MB/s; CPU-s per GiB: server %.2f, client %.2f",
+                        mbps(LARGE, took),
                         (cpuNanos(server.process().toHandle()) - serverCpu) / 1e9,
                         (cpuNanos(ProcessHandle.current()) - clientCpu) / 1e9);
             }
@@ -184,8 +189,8 @@ public final class CacheBench {
      * sends the file ({@link SocketFloor}), after {@link #WARM_UP_READS} unmeasured ones.
      */
     private double socketFloor(Path large, Digest digest, int reads) throws Exception {
-        CacheServerProcess.Started floor = CacheServerProcess.launch(SocketFloor.class, List.of(large.toString()),
-                work.resolve("socket-floor.log"), "-Xmx256m");
+        CacheServerProcess.Started floor = CacheServerProcess.launch(
+                SocketFloor.class, List.of(large.toString()), work.resolve("socket-floor.log"), "-Xmx256m");
         try {
             for (int i = 0; i < WARM_UP_READS; i++) {
                 SocketFloor.read(floor.port(), digest);
@@ -197,7 +202,9 @@ public final class CacheBench {
                 double mbps = mbps(LARGE, time(() -> SocketFloor.read(floor.port(), digest)));
                 best = Math.max(best, mbps);
                 if (registry.toString().equals("large-read")) {
-                    progress("socket floor 1 GiB: %.0f MB/s; CPU-s per GiB: sender %.2f, client %.2f", mbps,
+                    progress(
+                            "socket floor 1 GiB: %.0f MB/s; CPU-s per GiB: sender %.2f, client %.2f",
+                            mbps,
                             (cpuNanos(floor.process().toHandle()) - floorCpu) / 1e9,
                             (cpuNanos(ProcessHandle.current()) - clientCpu) / 1e9);
                 }
@@ -213,7 +220,8 @@ public final class CacheBench {
         return process.info().totalCpuDuration().orElseThrow().toNanos();
     }
 
-    record Results(double largeWrite, double largeRead, double smallWrite, double smallRead, double findMissingMillis) {}
+    record Results(
+            double largeWrite, double largeRead, double smallWrite, double smallRead, double findMissingMillis) {}
 
     private Results cacheServer(CacheClient client, Path large, Digest digest, List<byte[]> small) throws Exception {
         double write = mbps(LARGE, time(() -> client.upload(digest, LARGE, large)));
@@ -265,39 +273,52 @@ public final class CacheBench {
             read = Math.max(read, mbps(LARGE, time(() -> registryGet(digest))));
         }
         List<Digest> digests = small.stream().map(Digest::of).toList();
-        double smallWrite = SMALL_COUNT / seconds(time(() -> {
-            for (int i = 0; i < SMALL_COUNT; i++) {
-                registryPut(digests.get(i), HttpRequest.BodyPublishers.ofByteArray(small.get(i)));
-            }
-        }));
+        double smallWrite = SMALL_COUNT
+                / seconds(time(() -> {
+                    for (int i = 0; i < SMALL_COUNT; i++) {
+                        registryPut(digests.get(i), HttpRequest.BodyPublishers.ofByteArray(small.get(i)));
+                    }
+                }));
         double smallRead = 0;
         for (int r = 0; r < 3; r++) {
-            smallRead = Math.max(smallRead, SMALL_COUNT / seconds(time(() -> {
-                for (Digest d : digests) {
-                    registryGet(d);
-                }
-            })));
+            smallRead = Math.max(
+                    smallRead,
+                    SMALL_COUNT
+                            / seconds(time(() -> {
+                                for (Digest d : digests) {
+                                    registryGet(d);
+                                }
+                            })));
         }
         return new Results(write, read, smallWrite, smallRead, Double.NaN);
     }
 
     /** A monolithic upload: POST for a session, then one PUT with the bytes and the digest. */
     private void registryPut(Digest digest, HttpRequest.BodyPublisher body) throws IOException, InterruptedException {
-        HttpResponse<Void> started = http.send(HttpRequest.newBuilder(registry.resolve("/v2/bench/blobs/uploads/"))
-                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.discarding());
+        HttpResponse<Void> started = http.send(
+                HttpRequest.newBuilder(registry.resolve("/v2/bench/blobs/uploads/"))
+                        .POST(HttpRequest.BodyPublishers.noBody())
+                        .build(),
+                HttpResponse.BodyHandlers.discarding());
         expect(started, 202);
         String location = started.headers().firstValue("Location").orElseThrow();
         URI put = registry.resolve(location + (location.contains("?") ? "&" : "?") + "digest=" + digest);
-        HttpResponse<Void> done = http.send(HttpRequest.newBuilder(put)
-                .header("Content-Type", "application/octet-stream").PUT(body).build(),
+        HttpResponse<Void> done = http.send(
+                HttpRequest.newBuilder(put)
+                        .header("Content-Type", "application/octet-stream")
+                        .PUT(body)
+                        .build(),
                 HttpResponse.BodyHandlers.discarding());
         expect(done, 201);
     }
 
     /** Reads the blob and throws the bytes away: the registry verifies nothing, and neither does this. */
     private void registryGet(Digest digest) throws IOException, InterruptedException {
-        HttpResponse<InputStream> got = http.send(HttpRequest.newBuilder(registry.resolve("/v2/bench/blobs/" + digest))
-                .GET().build(), HttpResponse.BodyHandlers.ofInputStream());
+        HttpResponse<InputStream> got = http.send(
+                HttpRequest.newBuilder(registry.resolve("/v2/bench/blobs/" + digest))
+                        .GET()
+                        .build(),
+                HttpResponse.BodyHandlers.ofInputStream());
         expect(got, 200);
         try (InputStream in = got.body()) {
             in.transferTo(OutputStream.nullOutputStream());
@@ -345,7 +366,8 @@ public final class CacheBench {
     private static void deleteTree(Path dir) throws IOException {
         if (Files.exists(dir)) {
             try (var paths = Files.walk(dir)) {
-                paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                paths.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(p -> p.toFile().delete());
             }
         }
     }
@@ -392,32 +414,87 @@ public final class CacheBench {
 
     private void print(double limit, double floor, Results cache, Results reg) {
         System.out.println();
-        System.out.println("| measurement | cache-server | docker-registry | verified-read limit | ratio | target | met |");
+        System.out.println(
+                "| measurement | cache-server | docker-registry | verified-read limit | ratio | target | met |");
         System.out.println("|---|---:|---:|---:|---|---|---|");
-        row("write 1 GiB blob (MB/s)", cache.largeWrite(), reg.largeWrite(), Double.NaN, "cache / registry",
-                cache.largeWrite() / reg.largeWrite(), "—", true);
+        row(
+                "write 1 GiB blob (MB/s)",
+                cache.largeWrite(),
+                reg.largeWrite(),
+                Double.NaN,
+                "cache / registry",
+                cache.largeWrite() / reg.largeWrite(),
+                "—",
+                true);
         double ofLimit = cache.largeRead() / limit;
         double ofRegistry = cache.largeRead() / reg.largeRead();
-        row("read 1 GiB blob (MB/s)", cache.largeRead(), reg.largeRead(), limit, "cache / limit",
-                ofLimit, "≥ 0.70", ofLimit >= 0.70);
+        row(
+                "read 1 GiB blob (MB/s)",
+                cache.largeRead(),
+                reg.largeRead(),
+                limit,
+                "cache / limit",
+                ofLimit,
+                "≥ 0.70",
+                ofLimit >= 0.70);
         row("", Double.NaN, Double.NaN, Double.NaN, "cache / registry", ofRegistry, "≥ 0.5", ofRegistry >= 0.5);
-        row("socket floor: the same read over a plain TCP socket, no protocol or store (MB/s)", floor, Double.NaN,
-                limit, "socket / limit", floor / limit, "—", true);
+        row(
+                "socket floor: the same read over a plain TCP socket, no protocol or store (MB/s)",
+                floor,
+                Double.NaN,
+                limit,
+                "socket / limit",
+                floor / limit,
+                "—",
+                true);
         row("", Double.NaN, Double.NaN, Double.NaN, "cache / socket", cache.largeRead() / floor, "—", true);
         double smallW = cache.smallWrite() / reg.smallWrite();
-        row("write 10,000 × 4 KiB (blobs/s)", cache.smallWrite(), reg.smallWrite(), Double.NaN, "cache / registry",
-                smallW, "≥ 2× and ≥ 2,000/s", smallW >= 2 && cache.smallWrite() >= 2_000);
+        row(
+                "write 10,000 × 4 KiB (blobs/s)",
+                cache.smallWrite(),
+                reg.smallWrite(),
+                Double.NaN,
+                "cache / registry",
+                smallW,
+                "≥ 2× and ≥ 2,000/s",
+                smallW >= 2 && cache.smallWrite() >= 2_000);
         double smallR = cache.smallRead() / reg.smallRead();
-        row("read 10,000 × 4 KiB (blobs/s)", cache.smallRead(), reg.smallRead(), Double.NaN, "cache / registry",
-                smallR, "≥ 2× and ≥ 2,000/s", smallR >= 2 && cache.smallRead() >= 2_000);
-        System.out.printf(Locale.ROOT, "| FindMissing 100,000 digests, batches of 10,000 (ms) | %.0f | — | — | — | < 200 ms | %s |%n",
-                cache.findMissingMillis(), cache.findMissingMillis() < 200 ? "yes" : "**no**");
+        row(
+                "read 10,000 × 4 KiB (blobs/s)",
+                cache.smallRead(),
+                reg.smallRead(),
+                Double.NaN,
+                "cache / registry",
+                smallR,
+                "≥ 2× and ≥ 2,000/s",
+                smallR >= 2 && cache.smallRead() >= 2_000);
+        System.out.printf(
+                Locale.ROOT,
+                "| FindMissing 100,000 digests, batches of 10,000 (ms) | %.0f | — | — | — | < 200 ms | %s |%n",
+                cache.findMissingMillis(),
+                cache.findMissingMillis() < 200 ? "yes" : "**no**");
     }
 
-    private static void row(String what, double cache, double reg, double limit, String ratioName, double ratio,
-                            String target, boolean met) {
-        System.out.printf(Locale.ROOT, "| %s | %s | %s | %s | %s %.2f | %s | %s |%n", what, num(cache), num(reg),
-                num(limit), ratioName, ratio, target, target.equals("—") ? "—" : met ? "yes" : "**no**");
+    private static void row(
+            String what,
+            double cache,
+            double reg,
+            double limit,
+            String ratioName,
+            double ratio,
+            String target,
+            boolean met) {
+        System.out.printf(
+                Locale.ROOT,
+                "| %s | %s | %s | %s | %s %.2f | %s | %s |%n",
+                what,
+                num(cache),
+                num(reg),
+                num(limit),
+                ratioName,
+                ratio,
+                target,
+                target.equals("—") ? "—" : met ? "yes" : "**no**");
     }
 
     private static String num(double v) {

@@ -50,7 +50,8 @@ import org.junit.jupiter.api.io.TempDir;
 class CacheMountServiceTest {
 
     private static final Metadata.Key<String> TEAM = Metadata.Key.of("x-test-team", Metadata.ASCII_STRING_MARSHALLER);
-    private static final Metadata.Key<String> SCOPES = Metadata.Key.of("x-test-scopes", Metadata.ASCII_STRING_MARSHALLER);
+    private static final Metadata.Key<String> SCOPES =
+            Metadata.Key.of("x-test-scopes", Metadata.ASCII_STRING_MARSHALLER);
     private static final Duration WAIT = Duration.ofSeconds(10);
 
     @TempDir
@@ -62,8 +63,8 @@ class CacheMountServiceTest {
     /** Stands in for the token interceptor: the team and scopes come from test headers. */
     private static final ServerInterceptor TEST_CALLER = new ServerInterceptor() {
         @Override
-        public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, R> call, Metadata headers,
-                                                                  io.grpc.ServerCallHandler<Q, R> next) {
+        public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(
+                io.grpc.ServerCall<Q, R> call, Metadata headers, io.grpc.ServerCallHandler<Q, R> next) {
             String team = headers.get(TEAM);
             if (team == null) {
                 return next.startCall(call, headers);
@@ -92,41 +93,55 @@ class CacheMountServiceTest {
         CacheClient cache = new CacheClient(servers.channel);
         MountClient mounts = cache.mounts();
         try (MountUse first = use(mounts, "go", MountSharing.MOUNT_SHARING_SHARED);
-             MountUse second = use(mounts, "go", MountSharing.MOUNT_SHARING_SHARED)) {
+                MountUse second = use(mounts, "go", MountSharing.MOUNT_SHARING_SHARED)) {
             assertThat(first.publishes()).isTrue();
-            assertThat(second.head().getGeneration()).as("both start from the empty mount").isZero();
+            assertThat(second.head().getGeneration())
+                    .as("both start from the empty mount")
+                    .isZero();
 
             mounts.publish(first, delta(cache, Map.of("a/one", "1", "same", "from first"), List.of()));
-            MountHead head = mounts.publish(second, delta(cache, Map.of("a/two", "2", "same", "from second"), List.of()));
+            MountHead head =
+                    mounts.publish(second, delta(cache, Map.of("a/two", "2", "same", "from second"), List.of()));
 
             assertThat(head.getGeneration()).isEqualTo(2);
-            assertThat(contents(cache, head)).containsExactly(
-                    Map.entry("a", "<dir>"), Map.entry("a/one", "1"), Map.entry("a/two", "2"), Map.entry("same", "from second"));
+            assertThat(contents(cache, head))
+                    .containsExactly(
+                            Map.entry("a", "<dir>"),
+                            Map.entry("a/one", "1"),
+                            Map.entry("a/two", "2"),
+                            Map.entry("same", "from second"));
             assertThat(head.getFiles()).isEqualTo(3);
         }
         try (MountUse third = use(mounts, "go", MountSharing.MOUNT_SHARING_SHARED)) {
-            assertThat(third.head().getGeneration()).as("the next step starts from the latest state").isEqualTo(2);
+            assertThat(third.head().getGeneration())
+                    .as("the next step starts from the latest state")
+                    .isEqualTo(2);
             MountHead head = mounts.publish(third, delta(cache, Map.of(), List.of("a")));
-            assertThat(contents(cache, head)).as("removing a directory removes what is under it")
+            assertThat(contents(cache, head))
+                    .as("removing a directory removes what is under it")
                     .containsExactly(Map.entry("same", "from second"));
         }
-        assertThat(registry.get("stagefarm.cache.mount.publishes").counter().count()).isEqualTo(3);
+        assertThat(registry.get("stagefarm.cache.mount.publishes").counter().count())
+                .isEqualTo(3);
     }
 
     @Test
     void aPublishNeedsItsFilesStoredAndAnOpenUse() throws Exception {
         CacheClient cache = new CacheClient(servers.channel);
         MountClient mounts = cache.mounts();
-        MountDelta unstored = MountDelta.newBuilder().addUpserts(file("x", "never uploaded")).build();
+        MountDelta unstored =
+                MountDelta.newBuilder().addUpserts(file("x", "never uploaded")).build();
         Digest deltaDigest = cache.upload(unstored.toByteArray());
         MountUse use = use(mounts, "npm", MountSharing.MOUNT_SHARING_SHARED);
         assertThatThrownBy(() -> mounts.publish(use, deltaDigest))
-                .isInstanceOfSatisfying(CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.FAILED_PRECONDITION))
+                .isInstanceOfSatisfying(
+                        CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.FAILED_PRECONDITION))
                 .hasMessageContaining("upload them, then publish");
         Digest good = delta(cache, Map.of("x", "x"), List.of());
         use.close();
         assertThatThrownBy(() -> mounts.publish(use, good))
-                .isInstanceOfSatisfying(CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.FAILED_PRECONDITION))
+                .isInstanceOfSatisfying(
+                        CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.FAILED_PRECONDITION))
                 .hasMessageContaining("is not open");
         assertThat(mounts.head("npm").getGeneration()).isZero();
     }
@@ -157,11 +172,18 @@ class CacheMountServiceTest {
 
         try (MountUse second = next.get(5, TimeUnit.SECONDS)) {
             assertThat(second.publishes()).isTrue();
-            assertThat(second.head().getGeneration()).as("it starts from what the holder published").isEqualTo(1);
+            assertThat(second.head().getGeneration())
+                    .as("it starts from what the holder published")
+                    .isEqualTo(1);
             assertThatThrownBy(() -> mounts.publish("apt", first.getUseId(), 0, d))
-                    .as("the old holder's lease is gone").hasMessageContaining("is not open");
+                    .as("the old holder's lease is gone")
+                    .hasMessageContaining("is not open");
         }
-        assertThat(registry.get("stagefarm.cache.mount.lease.wait").tag("sharing", "locked").timer().count()).isEqualTo(2);
+        assertThat(registry.get("stagefarm.cache.mount.lease.wait")
+                        .tag("sharing", "locked")
+                        .timer()
+                        .count())
+                .isEqualTo(2);
     }
 
     @Test
@@ -173,16 +195,23 @@ class CacheMountServiceTest {
 
         try (MountUse copy = use(mounts, "pip", MountSharing.MOUNT_SHARING_PRIVATE)) {
             assertThat(copy.publishes()).isFalse();
-            assertThat(copy.head().getGeneration()).as("the copy starts from the latest state").isEqualTo(1);
+            assertThat(copy.head().getGeneration())
+                    .as("the copy starts from the latest state")
+                    .isEqualTo(1);
             Digest d = delta(cache, Map.of("wheel", "private"), List.of());
             assertThatThrownBy(() -> mounts.publish(copy, d))
-                    .isInstanceOfSatisfying(CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED));
+                    .isInstanceOfSatisfying(
+                            CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED));
         }
         shared.close();
         try (MountUse alone = use(mounts, "pip", MountSharing.MOUNT_SHARING_PRIVATE)) {
-            assertThat(alone.publishes()).as("not busy: it is the mount's normal user").isTrue();
+            assertThat(alone.publishes())
+                    .as("not busy: it is the mount's normal user")
+                    .isTrue();
             try (MountUse other = use(mounts, "pip", MountSharing.MOUNT_SHARING_PRIVATE)) {
-                assertThat(other.publishes()).as("busy with the first PRIVATE step").isFalse();
+                assertThat(other.publishes())
+                        .as("busy with the first PRIVATE step")
+                        .isFalse();
             }
         }
         assertThat(contents(cache, mounts.head("pip"))).containsExactly(Map.entry("wheel", "1"));
@@ -199,7 +228,9 @@ class CacheMountServiceTest {
         assertThat(teamB.mounts().list()).isEmpty();
         try (MountUse b = use(teamB.mounts(), "go", MountSharing.MOUNT_SHARING_LOCKED)) {
             assertThat(b.head().getManifestDigest()).isEmpty();
-            assertThat(b.publishes()).as("team a's lease does not hold team b back, nor busy it").isTrue();
+            assertThat(b.publishes())
+                    .as("team a's lease does not hold team b back, nor busy it")
+                    .isTrue();
         }
         assertThat(teamA.mounts().list()).extracting(MountHead::getId).containsExactly("go");
         assertThat(teamB.mounts().drop(List.of())).isZero();
@@ -210,10 +241,10 @@ class CacheMountServiceTest {
 
     @Test
     void withRealTokensAWorkerActingForATeamWritesOnlyThatTeamsMount() throws Exception {
-        try (TestServers secured = TestServers.withTokens(dir.resolve("secured"), TestTokens.write(dir, null),
-                new SimpleMeterRegistry())) {
-            CacheClient workerForA = new CacheClient(
-                    TeamChannel.bind(TestTokens.as(secured.channel, TestTokens.FARM), "team-a"));
+        try (TestServers secured = TestServers.withTokens(
+                dir.resolve("secured"), TestTokens.write(dir, null), new SimpleMeterRegistry())) {
+            CacheClient workerForA =
+                    new CacheClient(TeamChannel.bind(TestTokens.as(secured.channel, TestTokens.FARM), "team-a"));
             CacheClient alice = new CacheClient(TestTokens.as(secured.channel, TestTokens.ALICE));
             CacheClient bob = new CacheClient(TestTokens.as(secured.channel, TestTokens.BOB));
             try (MountUse use = use(workerForA.mounts(), "go", MountSharing.MOUNT_SHARING_LOCKED)) {
@@ -223,12 +254,15 @@ class CacheMountServiceTest {
             assertThat(bob.mounts().head("go").getGeneration()).isZero();
             assertThat(bob.mounts().list()).isEmpty();
             try (MountUse b = use(bob.mounts(), "go", MountSharing.MOUNT_SHARING_PRIVATE)) {
-                assertThat(b.publishes()).as("team a's use does not make team b's mount busy").isTrue();
+                assertThat(b.publishes())
+                        .as("team a's use does not make team b's mount busy")
+                        .isTrue();
             }
             MountClient reader = new CacheClient(TestTokens.as(secured.channel, TestTokens.READER)).mounts();
             assertThat(reader.head("go").getGeneration()).isEqualTo(1);
             assertThatThrownBy(() -> use(reader, "go", MountSharing.MOUNT_SHARING_LOCKED))
-                    .isInstanceOfSatisfying(CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED));
+                    .isInstanceOfSatisfying(
+                            CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED));
         }
     }
 
@@ -236,19 +270,21 @@ class CacheMountServiceTest {
     void aReadOnlyCallerReadsButCannotLockOrPublish() throws Exception {
         MountClient reader = new CacheClient(as(servers.channel, "a", "READ")).mounts();
         assertThatThrownBy(() -> use(reader, "go", MountSharing.MOUNT_SHARING_LOCKED))
-                .isInstanceOfSatisfying(CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED))
+                .isInstanceOfSatisfying(
+                        CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED))
                 .hasMessageContaining("lacks the write scope");
         try (MountUse use = use(reader, "go", MountSharing.MOUNT_SHARING_SHARED)) {
             assertThat(use.publishes()).isFalse();
         }
         assertThatThrownBy(() -> reader.drop(List.of()))
-                .isInstanceOfSatisfying(CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED));
+                .isInstanceOfSatisfying(
+                        CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED));
     }
 
     // ---- helpers ----
 
     private static MountUse use(MountClient mounts, String id, MountSharing sharing) throws Exception {
-        return mounts.use(id, sharing, ahead -> { }, WAIT);
+        return mounts.use(id, sharing, ahead -> {}, WAIT);
     }
 
     private static Channel as(Channel channel, String team, String scopes) {
@@ -265,8 +301,10 @@ class CacheMountServiceTest {
             cache.upload(f.getValue().getBytes(StandardCharsets.UTF_8));
             int slash = f.getKey().lastIndexOf('/');
             if (slash > 0) {
-                delta.addUpserts(MountEntry.newBuilder().setPath(f.getKey().substring(0, slash))
-                        .setType(MountEntry.Type.DIRECTORY).setMode(0755));
+                delta.addUpserts(MountEntry.newBuilder()
+                        .setPath(f.getKey().substring(0, slash))
+                        .setType(MountEntry.Type.DIRECTORY)
+                        .setMode(0755));
             }
             delta.addUpserts(file(f.getKey(), f.getValue()));
         }
@@ -275,8 +313,13 @@ class CacheMountServiceTest {
 
     private static MountEntry file(String path, String content) {
         byte[] bytes = content.getBytes(StandardCharsets.UTF_8);
-        return MountEntry.newBuilder().setPath(path).setType(MountEntry.Type.FILE).setMode(0644)
-                .setSize(bytes.length).setDigest(Digest.of(bytes).toString()).build();
+        return MountEntry.newBuilder()
+                .setPath(path)
+                .setType(MountEntry.Type.FILE)
+                .setMode(0644)
+                .setSize(bytes.length)
+                .setDigest(Digest.of(bytes).toString())
+                .build();
     }
 
     /** Path → file content ("<dir>" for directories) of a head's manifest, read back through the cache. */
@@ -284,11 +327,15 @@ class CacheMountServiceTest {
         MountManifest manifest = MountManifest.parseFrom(cache.readBytes(Digest.parse(head.getManifestDigest())));
         Map<String, String> out = new TreeMap<>();
         for (MountEntry e : manifest.getEntriesList()) {
-            out.put(e.getPath(), e.getType() == MountEntry.Type.DIRECTORY ? "<dir>"
-                    : new String(cache.readBytes(Digest.parse(e.getDigest())), StandardCharsets.UTF_8));
+            out.put(
+                    e.getPath(),
+                    e.getType() == MountEntry.Type.DIRECTORY
+                            ? "<dir>"
+                            : new String(cache.readBytes(Digest.parse(e.getDigest())), StandardCharsets.UTF_8));
         }
-        return out.entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue,
-                (x, y) -> x, java.util.LinkedHashMap::new));
+        return out.entrySet().stream()
+                .collect(Collectors.toMap(
+                        Map.Entry::getKey, Map.Entry::getValue, (x, y) -> x, java.util.LinkedHashMap::new));
     }
 
     /** A Use stream driven by hand, so a test can cancel it as a dying worker's connection would. */
@@ -317,10 +364,10 @@ class CacheMountServiceTest {
                 }
 
                 @Override
-                public void onCompleted() {
-                }
+                public void onCompleted() {}
             });
-            raw.requests.onNext(UseMountRequest.newBuilder().setId(id).setSharing(sharing).build());
+            raw.requests.onNext(
+                    UseMountRequest.newBuilder().setId(id).setSharing(sharing).build());
             return raw;
         }
     }

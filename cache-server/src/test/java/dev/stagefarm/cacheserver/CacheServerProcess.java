@@ -17,9 +17,12 @@ public final class CacheServerProcess {
     public static void main(String[] args) throws Exception {
         HostPort listen = HostPort.parse("127.0.0.1:0");
         long maxBytes = args.length > 1 ? Long.parseLong(args[1]) : 0;
-        CacheServer server = new CacheServer(new CacheServerConfig(listen, Path.of(args[0]), maxBytes),
-                new SimpleMeterRegistry(), GrpcServers.netty(listen))
-                .withDataPort(listen, dev.stagefarm.common.server.ServerTls.NONE).start();
+        CacheServer server = new CacheServer(
+                        new CacheServerConfig(listen, Path.of(args[0]), maxBytes),
+                        new SimpleMeterRegistry(),
+                        GrpcServers.netty(listen))
+                .withDataPort(listen, dev.stagefarm.common.server.ServerTls.NONE)
+                .start();
         Runtime.getRuntime().addShutdownHook(new Thread(server::close));
         System.out.println("PORT " + server.port());
         System.out.flush();

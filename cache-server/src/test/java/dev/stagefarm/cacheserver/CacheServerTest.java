@@ -81,8 +81,16 @@ class CacheServerTest {
 
         assertThat(client.findMissing(List.of(digest))).isEmpty();
         assertThat(client.readBytes(digest)).isEqualTo(data);
-        assertThat(registry.get("stagefarm.cache.bytes").tag("direction", "in").counter().count()).isEqualTo(data.length);
-        assertThat(registry.get("stagefarm.cache.requests").tag("method", "Write").timer().count()).isEqualTo(1);
+        assertThat(registry.get("stagefarm.cache.bytes")
+                        .tag("direction", "in")
+                        .counter()
+                        .count())
+                .isEqualTo(data.length);
+        assertThat(registry.get("stagefarm.cache.requests")
+                        .tag("method", "Write")
+                        .timer()
+                        .count())
+                .isEqualTo(1);
     }
 
     @Test
@@ -105,7 +113,11 @@ class CacheServerTest {
         assertThat(n).isEqualTo(data.length);
         assertThat(Files.readAllBytes(dest)).isEqualTo(data);
         assertThat(Files.list(dest.getParent())).containsExactly(dest);
-        assertThat(registry.get("stagefarm.cache.bytes").tag("direction", "out").counter().count()).isEqualTo(data.length);
+        assertThat(registry.get("stagefarm.cache.bytes")
+                        .tag("direction", "out")
+                        .counter()
+                        .count())
+                .isEqualTo(data.length);
     }
 
     @Test
@@ -121,16 +133,24 @@ class CacheServerTest {
         byte[] data = randomBytes(3 * MiB / 2, 2);
         Digest claimed = Digest.of("something else".getBytes());
         CompletableFuture<WriteResponse> result = new CompletableFuture<>();
-        StreamObserver<WriteRequest> requests = ContentStoreGrpc.newStub(servers.channel).write(observer(result));
-        requests.onNext(WriteRequest.newBuilder().setDigest(claimed.toString()).setSize(data.length)
-                .setData(ByteString.copyFrom(data)).setFinish(true).build());
+        StreamObserver<WriteRequest> requests =
+                ContentStoreGrpc.newStub(servers.channel).write(observer(result));
+        requests.onNext(WriteRequest.newBuilder()
+                .setDigest(claimed.toString())
+                .setSize(data.length)
+                .setData(ByteString.copyFrom(data))
+                .setFinish(true)
+                .build());
         requests.onCompleted();
 
-        assertThat(result).failsWithin(10, TimeUnit.SECONDS).withThrowableThat()
+        assertThat(result)
+                .failsWithin(10, TimeUnit.SECONDS)
+                .withThrowableThat()
                 .havingRootCause()
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-                    assertThat(e.getStatus().getDescription()).contains(claimed.toString(), Digest.of(data).toString());
+                    assertThat(e.getStatus().getDescription())
+                            .contains(claimed.toString(), Digest.of(data).toString());
                 });
         assertThat(client.findMissing(List.of(claimed))).containsExactly(claimed);
         assertThat(queryWrite(claimed).getCommittedSize()).isZero();
@@ -142,9 +162,13 @@ class CacheServerTest {
         byte[] data = randomBytes(2 * MiB, 12);
         Digest digest = client.upload(data);
         CompletableFuture<WriteResponse> result = new CompletableFuture<>();
-        StreamObserver<WriteRequest> requests = ContentStoreGrpc.newStub(servers.channel).write(observer(result));
-        requests.onNext(WriteRequest.newBuilder().setDigest(digest.toString()).setSize(data.length)
-                .setData(ByteString.copyFrom(data, 0, MiB)).build());
+        StreamObserver<WriteRequest> requests =
+                ContentStoreGrpc.newStub(servers.channel).write(observer(result));
+        requests.onNext(WriteRequest.newBuilder()
+                .setDigest(digest.toString())
+                .setSize(data.length)
+                .setData(ByteString.copyFrom(data, 0, MiB))
+                .build());
         // No finish sent: the server already knows it holds every byte.
         assertThat(result.get(10, TimeUnit.SECONDS).getCommittedSize()).isEqualTo(data.length);
         requests.onCompleted();
@@ -155,13 +179,13 @@ class CacheServerTest {
         byte[] data = randomBytes(5 * MiB + 77, 3);
         Digest digest = Digest.of(data);
         CompletableFuture<WriteResponse> first = new CompletableFuture<>();
-        ClientCallStreamObserver<WriteRequest> requests =
-                (ClientCallStreamObserver<WriteRequest>) ContentStoreGrpc.newStub(servers.channel).write(observer(first));
+        ClientCallStreamObserver<WriteRequest> requests = (ClientCallStreamObserver<WriteRequest>)
+                ContentStoreGrpc.newStub(servers.channel).write(observer(first));
         // 2.5 MiB: two whole chunks become durable, the half chunk is only buffered.
         int half = 5 * MiB / 2;
         for (int offset = 0; offset < half; offset += MiB / 2) {
-            WriteRequest.Builder message = WriteRequest.newBuilder()
-                    .setOffset(offset).setData(ByteString.copyFrom(data, offset, MiB / 2));
+            WriteRequest.Builder message =
+                    WriteRequest.newBuilder().setOffset(offset).setData(ByteString.copyFrom(data, offset, MiB / 2));
             if (offset == 0) {
                 message.setDigest(digest.toString()).setSize(data.length);
             }
@@ -178,11 +202,13 @@ class CacheServerTest {
 
         long resumeAt = status.getCommittedSize();
         CompletableFuture<WriteResponse> second = new CompletableFuture<>();
-        StreamObserver<WriteRequest> rest = ContentStoreGrpc.newStub(servers.channel).write(observer(second));
+        StreamObserver<WriteRequest> rest =
+                ContentStoreGrpc.newStub(servers.channel).write(observer(second));
         for (long offset = resumeAt; offset < data.length; offset += MiB) {
             int n = (int) Math.min(MiB, data.length - offset);
             WriteRequest.Builder message = WriteRequest.newBuilder()
-                    .setOffset(offset).setData(ByteString.copyFrom(data, (int) offset, n))
+                    .setOffset(offset)
+                    .setData(ByteString.copyFrom(data, (int) offset, n))
                     .setFinish(offset + n == data.length);
             if (offset == resumeAt) {
                 message.setDigest(digest.toString()).setSize(data.length);
@@ -202,8 +228,11 @@ class CacheServerTest {
         Digest digest = Digest.of(data);
         StreamObserver<WriteRequest> requests =
                 ContentStoreGrpc.newStub(servers.channel).write(observer(new CompletableFuture<>()));
-        requests.onNext(WriteRequest.newBuilder().setDigest(digest.toString()).setSize(data.length)
-                .setData(ByteString.copyFrom(data, 0, 2 * MiB)).build());
+        requests.onNext(WriteRequest.newBuilder()
+                .setDigest(digest.toString())
+                .setSize(data.length)
+                .setData(ByteString.copyFrom(data, 0, 2 * MiB))
+                .build());
         awaitCommitted(digest, 2L * MiB);
 
         restart(); // the store closes with the upload unfinished, as after a crash
@@ -211,9 +240,15 @@ class CacheServerTest {
         assertThat(client.findMissing(List.of(digest))).containsExactly(digest);
         assertThat(queryWrite(digest).getCommittedSize()).isEqualTo(2L * MiB);
         CompletableFuture<WriteResponse> result = new CompletableFuture<>();
-        StreamObserver<WriteRequest> rest = ContentStoreGrpc.newStub(servers.channel).write(observer(result));
-        rest.onNext(WriteRequest.newBuilder().setDigest(digest.toString()).setSize(data.length)
-                .setOffset(2L * MiB).setData(ByteString.copyFrom(data, 2 * MiB, MiB)).setFinish(true).build());
+        StreamObserver<WriteRequest> rest =
+                ContentStoreGrpc.newStub(servers.channel).write(observer(result));
+        rest.onNext(WriteRequest.newBuilder()
+                .setDigest(digest.toString())
+                .setSize(data.length)
+                .setOffset(2L * MiB)
+                .setData(ByteString.copyFrom(data, 2 * MiB, MiB))
+                .setFinish(true)
+                .build());
         rest.onCompleted();
         assertThat(result.get(10, TimeUnit.SECONDS).getCommittedSize()).isEqualTo(data.length);
         assertThat(client.readBytes(digest)).isEqualTo(data);
@@ -223,12 +258,22 @@ class CacheServerTest {
     void writeBeyondTheCommittedSizeIsOutOfRange() throws Exception {
         byte[] data = randomBytes(2 * MiB, 5);
         CompletableFuture<WriteResponse> result = new CompletableFuture<>();
-        StreamObserver<WriteRequest> requests = ContentStoreGrpc.newStub(servers.channel).write(observer(result));
-        requests.onNext(WriteRequest.newBuilder().setDigest(Digest.of(data).toString()).setSize(data.length)
-                .setOffset(MiB).setData(ByteString.copyFrom(data, MiB, MiB)).setFinish(true).build());
+        StreamObserver<WriteRequest> requests =
+                ContentStoreGrpc.newStub(servers.channel).write(observer(result));
+        requests.onNext(WriteRequest.newBuilder()
+                .setDigest(Digest.of(data).toString())
+                .setSize(data.length)
+                .setOffset(MiB)
+                .setData(ByteString.copyFrom(data, MiB, MiB))
+                .setFinish(true)
+                .build());
         requests.onCompleted();
-        assertThat(result).failsWithin(10, TimeUnit.SECONDS).withThrowableThat().havingRootCause()
-                .isInstanceOfSatisfying(StatusRuntimeException.class,
+        assertThat(result)
+                .failsWithin(10, TimeUnit.SECONDS)
+                .withThrowableThat()
+                .havingRootCause()
+                .isInstanceOfSatisfying(
+                        StatusRuntimeException.class,
                         e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.OUT_OF_RANGE));
     }
 
@@ -237,16 +282,30 @@ class CacheServerTest {
         byte[] data = randomBytes(3 * MiB + MiB / 2, 6);
         Digest digest = client.upload(data);
 
-        byte[] middle = read(ReadRequest.newBuilder().setDigest(digest.toString())
-                .setOffset(MiB + MiB / 2).setLimit(MiB + 10).build());
+        byte[] middle = read(ReadRequest.newBuilder()
+                .setDigest(digest.toString())
+                .setOffset(MiB + MiB / 2)
+                .setLimit(MiB + 10)
+                .build());
         assertThat(middle).isEqualTo(java.util.Arrays.copyOfRange(data, MiB + MiB / 2, 2 * MiB + MiB / 2 + 10));
 
-        byte[] tail = read(ReadRequest.newBuilder().setDigest(digest.toString()).setOffset(3L * MiB).build());
+        byte[] tail = read(ReadRequest.newBuilder()
+                .setDigest(digest.toString())
+                .setOffset(3L * MiB)
+                .build());
         assertThat(tail).isEqualTo(java.util.Arrays.copyOfRange(data, 3 * MiB, data.length));
 
-        assertThat(read(ReadRequest.newBuilder().setDigest(digest.toString()).setOffset(data.length).build())).isEmpty();
-        assertThatThrownBy(() -> read(ReadRequest.newBuilder().setDigest(digest.toString()).setOffset(data.length + 1).build()))
-                .isInstanceOfSatisfying(StatusRuntimeException.class,
+        assertThat(read(ReadRequest.newBuilder()
+                        .setDigest(digest.toString())
+                        .setOffset(data.length)
+                        .build()))
+                .isEmpty();
+        assertThatThrownBy(() -> read(ReadRequest.newBuilder()
+                        .setDigest(digest.toString())
+                        .setOffset(data.length + 1)
+                        .build()))
+                .isInstanceOfSatisfying(
+                        StatusRuntimeException.class,
                         e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.OUT_OF_RANGE));
     }
 
@@ -256,7 +315,11 @@ class CacheServerTest {
         assertThatThrownBy(() -> client.open(digest))
                 .isInstanceOf(NoSuchFileException.class)
                 .hasMessageContaining(digest.toString());
-        assertThat(registry.get("stagefarm.cache.lookups").tag("kind", "blob").tag("result", "miss").counter().count())
+        assertThat(registry.get("stagefarm.cache.lookups")
+                        .tag("kind", "blob")
+                        .tag("result", "miss")
+                        .counter()
+                        .count())
                 .isEqualTo(1);
     }
 
@@ -270,8 +333,10 @@ class CacheServerTest {
         restart();
 
         ByteArrayOutputStream received = new ByteArrayOutputStream();
-        Iterator<ReadResponse> responses = blocking().read(ReadRequest.newBuilder().setDigest(digest.toString()).build());
-        assertThatThrownBy(() -> responses.forEachRemaining(r -> received.writeBytes(r.getData().toByteArray())))
+        Iterator<ReadResponse> responses = blocking()
+                .read(ReadRequest.newBuilder().setDigest(digest.toString()).build());
+        assertThatThrownBy(() -> responses.forEachRemaining(
+                        r -> received.writeBytes(r.getData().toByteArray())))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DATA_LOSS);
                     assertThat(e.getStatus().getDescription()).contains(digest.toString(), "upload it again");
@@ -279,7 +344,8 @@ class CacheServerTest {
         // Chunk 0 was intact and went out; chunk 1 failed its checksum before any of it was sent.
         assertThat(received.toByteArray()).isEqualTo(java.util.Arrays.copyOf(data, MiB));
         assertThat(client.findMissing(List.of(digest))).containsExactly(digest);
-        assertThat(registry.get("stagefarm.cache.corrupt.blobs").counter().count()).isEqualTo(1);
+        assertThat(registry.get("stagefarm.cache.corrupt.blobs").counter().count())
+                .isEqualTo(1);
 
         // Uploading it again heals the cache.
         client.upload(data);
@@ -297,10 +363,15 @@ class CacheServerTest {
 
         // Chunk 0 is damaged, but a read of chunk 2's bytes never touches it.
         ByteArrayOutputStream tail = new ByteArrayOutputStream();
-        blocking().read(ReadRequest.newBuilder().setDigest(digest.toString()).setOffset(2L * MiB + 5).build())
+        blocking()
+                .read(ReadRequest.newBuilder()
+                        .setDigest(digest.toString())
+                        .setOffset(2L * MiB + 5)
+                        .build())
                 .forEachRemaining(r -> tail.writeBytes(r.getData().toByteArray()));
         assertThat(tail.toByteArray()).isEqualTo(java.util.Arrays.copyOfRange(data, 2 * MiB + 5, data.length));
-        assertThatThrownBy(() -> client.readBytes(digest)).isInstanceOf(IOException.class)
+        assertThatThrownBy(() -> client.readBytes(digest))
+                .isInstanceOf(IOException.class)
                 .hasMessageContaining(digest.toString());
         assertThat(client.findMissing(List.of(digest))).containsExactly(digest);
     }
@@ -319,7 +390,8 @@ class CacheServerTest {
         RawRocks.flipByte(dir.resolve("data"), digest, 2, 3);
         servers = null;
         restart();
-        assertThatThrownBy(() -> client.readBytes(digest)).isInstanceOf(IOException.class)
+        assertThatThrownBy(() -> client.readBytes(digest))
+                .isInstanceOf(IOException.class)
                 .hasMessageContaining(digest.toString());
         assertThat(client.findMissing(List.of(digest))).containsExactly(digest);
     }
@@ -333,7 +405,8 @@ class CacheServerTest {
         servers = null;
         restart();
 
-        assertThatThrownBy(() -> client.readBytes(digest)).isInstanceOf(BlobIntegrityException.class)
+        assertThatThrownBy(() -> client.readBytes(digest))
+                .isInstanceOf(BlobIntegrityException.class)
                 .hasMessageContaining(digest.toString());
         assertThatThrownBy(() -> client.readBytes(digest)).isInstanceOf(NoSuchFileException.class);
     }
@@ -360,7 +433,11 @@ class CacheServerTest {
         assertThat(client.getAction("key-complete")).contains(complete);
         assertThat(client.getAction("key-dangling")).isEmpty();
         assertThat(client.getAction("key-unknown")).isEmpty();
-        assertThat(registry.get("stagefarm.cache.lookups").tag("kind", "action").tag("result", "miss").counter().count())
+        assertThat(registry.get("stagefarm.cache.lookups")
+                        .tag("kind", "action")
+                        .tag("result", "miss")
+                        .counter()
+                        .count())
                 .isEqualTo(2);
 
         restart();
@@ -369,7 +446,9 @@ class CacheServerTest {
 
     private static ActionResult artifact(Digest... blobs) {
         ActionResult.Builder result = ActionResult.newBuilder()
-                .setArtifact(ArtifactResult.newBuilder().setDigest(blobs[0].toString()).setSize(5));
+                .setArtifact(ArtifactResult.newBuilder()
+                        .setDigest(blobs[0].toString())
+                        .setSize(5));
         for (Digest blob : blobs) {
             result.addBlobs(blob.toString());
         }
@@ -378,18 +457,25 @@ class CacheServerTest {
 
     private byte[] read(ReadRequest request) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        blocking().read(request).forEachRemaining(r -> out.writeBytes(r.getData().toByteArray()));
+        blocking()
+                .read(request)
+                .forEachRemaining(r -> out.writeBytes(r.getData().toByteArray()));
         return out.toByteArray();
     }
 
     private QueryWriteResponse queryWrite(Digest digest) {
-        return blocking().queryWrite(QueryWriteRequest.newBuilder().setDigest(digest.toString()).build());
+        return blocking()
+                .queryWrite(QueryWriteRequest.newBuilder()
+                        .setDigest(digest.toString())
+                        .build());
     }
 
     private void awaitCommitted(Digest digest, long bytes) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (queryWrite(digest).getCommittedSize() < bytes) {
-            assertThat(System.nanoTime()).as("%d bytes of %s committed in time", bytes, digest).isLessThan(deadline);
+            assertThat(System.nanoTime())
+                    .as("%d bytes of %s committed in time", bytes, digest)
+                    .isLessThan(deadline);
             Thread.sleep(10);
         }
     }

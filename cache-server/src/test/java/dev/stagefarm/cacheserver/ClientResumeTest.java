@@ -63,7 +63,8 @@ class ClientResumeTest {
         }
 
         @Override
-        public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+        public <Q, R> ServerCall.Listener<Q> interceptCall(
+                ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
             ServerCall.Listener<Q> delegate = next.startCall(call, headers);
             if (!call.getMethodDescriptor().equals(ContentStoreGrpc.getWriteMethod())) {
                 return delegate;

@@ -28,7 +28,6 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,14 +44,19 @@ class DataPortTest {
 
     private CacheServer start(ServerTls tls, Path tokens) throws Exception {
         HostPort listen = HostPort.parse("127.0.0.1:0");
-        return new CacheServer(new CacheServerConfig(listen, dir.resolve("data"), 0, tokens), registry,
-                GrpcServers.netty(listen, tls)).withDataPort(listen, tls).start();
+        return new CacheServer(
+                        new CacheServerConfig(listen, dir.resolve("data"), 0, tokens),
+                        registry,
+                        GrpcServers.netty(listen, tls))
+                .withDataPort(listen, tls)
+                .start();
     }
 
     /** How many reads the data port has served, whatever their outcome. */
     private long dataPortReads() {
         return registry.find("stagefarm.cache.requests").tag("method", "DataPortRead").timers().stream()
-                .mapToLong(Timer::count).sum();
+                .mapToLong(Timer::count)
+                .sum();
     }
 
     @Test
@@ -60,7 +64,7 @@ class DataPortTest {
         byte[] large = randomBytes(5 * MiB + 17, 1);
         byte[] small = "a config blob".getBytes(StandardCharsets.UTF_8);
         try (CacheServer server = start(ServerTls.NONE, null);
-             CacheClient client = CacheClient.connect("127.0.0.1:" + server.port())) {
+                CacheClient client = CacheClient.connect("127.0.0.1:" + server.port())) {
             Digest largeDigest = client.upload(large);
             Digest smallDigest = client.upload(small);
 
@@ -71,7 +75,11 @@ class DataPortTest {
             assertThat(client.download(largeDigest, dest)).isEqualTo(large.length);
             assertThat(java.nio.file.Files.readAllBytes(dest)).isEqualTo(large);
             assertThat(dataPortReads()).isEqualTo(1);
-            assertThat(registry.get("stagefarm.cache.requests").tag("method", "DataPortRead").tag("status", "OK").timer().count())
+            assertThat(registry.get("stagefarm.cache.requests")
+                            .tag("method", "DataPortRead")
+                            .tag("status", "OK")
+                            .timer()
+                            .count())
                     .isEqualTo(1);
         }
     }
@@ -80,22 +88,30 @@ class DataPortTest {
     void aTicketIsGoodForOneConnectionAndAForgedOneForNone() throws Exception {
         byte[] large = randomBytes(3 * MiB, 2);
         try (CacheServer server = start(ServerTls.NONE, null);
-             CacheClient client = CacheClient.connect("127.0.0.1:" + server.port())) {
+                CacheClient client = CacheClient.connect("127.0.0.1:" + server.port())) {
             Digest digest = client.upload(large);
-            ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+            ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port())
+                    .usePlaintext()
+                    .build();
             try {
                 OpenReadResponse opened = ContentStoreGrpc.newBlockingStub(channel)
-                        .openRead(ReadRequest.newBuilder().setDigest(digest.toString()).setOffset(MiB).build());
+                        .openRead(ReadRequest.newBuilder()
+                                .setDigest(digest.toString())
+                                .setOffset(MiB)
+                                .build());
                 assertThat(opened.getSize()).isEqualTo(2L * MiB);
                 assertThat(opened.getDataPort()).isEqualTo(server.dataPort());
                 byte[] ticket = opened.getTicket().toByteArray();
 
-                assertThat(rawRead(server.dataPort(), ticket)).isEqualTo(java.util.Arrays.copyOfRange(large, MiB, large.length));
+                assertThat(rawRead(server.dataPort(), ticket))
+                        .isEqualTo(java.util.Arrays.copyOfRange(large, MiB, large.length));
                 assertThatThrownBy(() -> rawRead(server.dataPort(), ticket))
-                        .hasMessageContaining("NOT_FOUND").hasMessageContaining("unknown or expired read ticket");
+                        .hasMessageContaining("NOT_FOUND")
+                        .hasMessageContaining("unknown or expired read ticket");
                 byte[] forged = ticket.clone();
                 forged[0] ^= 1;
-                assertThatThrownBy(() -> rawRead(server.dataPort(), forged)).hasMessageContaining("unknown or expired read ticket");
+                assertThatThrownBy(() -> rawRead(server.dataPort(), forged))
+                        .hasMessageContaining("unknown or expired read ticket");
             } finally {
                 channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             }
@@ -113,7 +129,8 @@ class DataPortTest {
             for (int n; (n = in.readInt()) != 0; ) {
                 if (n < 0) {
                     Status.Code code = Status.fromCodeValue(in.readInt()).getCode();
-                    throw new IllegalStateException(code + ": " + new String(in.readNBytes(in.readInt()), StandardCharsets.UTF_8));
+                    throw new IllegalStateException(
+                            code + ": " + new String(in.readNBytes(in.readInt()), StandardCharsets.UTF_8));
                 }
                 data.write(in.readNBytes(n));
             }
@@ -126,25 +143,28 @@ class DataPortTest {
         byte[] large = randomBytes(4 * MiB, 3);
         Digest digest;
         try (CacheServer server = start(ServerTls.NONE, null);
-             CacheClient client = CacheClient.connect("127.0.0.1:" + server.port())) {
+                CacheClient client = CacheClient.connect("127.0.0.1:" + server.port())) {
             digest = client.upload(large);
         }
         RawRocks.flipByte(dir.resolve("data"), digest, 2, 1234);
         try (CacheServer server = start(ServerTls.NONE, null);
-             CacheClient client = CacheClient.connect("127.0.0.1:" + server.port())) {
+                CacheClient client = CacheClient.connect("127.0.0.1:" + server.port())) {
             InputStream in = client.open(digest);
             byte[] buffer = new byte[64 << 10];
             long[] received = {0};
             assertThatThrownBy(() -> {
-                for (int n; (n = in.read(buffer)) >= 0; ) {
-                    received[0] += n;
-                }
-            }).isInstanceOf(BlobIntegrityException.class).hasMessageContaining(digest.toString());
+                        for (int n; (n = in.read(buffer)) >= 0; ) {
+                            received[0] += n;
+                        }
+                    })
+                    .isInstanceOf(BlobIntegrityException.class)
+                    .hasMessageContaining(digest.toString());
             in.close();
             // Chunks 0 and 1 went out; chunk 2 failed its checksum before any of it was sent.
             assertThat(received[0]).isEqualTo(2L * MiB);
             assertThat(dataPortReads()).isEqualTo(1);
-            assertThat(registry.get("stagefarm.cache.corrupt.blobs").counter().count()).isEqualTo(1);
+            assertThat(registry.get("stagefarm.cache.corrupt.blobs").counter().count())
+                    .isEqualTo(1);
             assertThatThrownBy(() -> client.open(digest)).isInstanceOf(NoSuchFileException.class);
         }
     }
@@ -155,20 +175,23 @@ class DataPortTest {
         byte[] large = randomBytes(3 * MiB, 4);
         try (CacheServer server = start(new ServerTls(pki.serverCert(), pki.serverKey(), pki.ca()), null)) {
             String address = "127.0.0.1:" + server.port();
-            ClientSecurity withCertificate = new ClientSecurity(null, pki.ca(), pki.clientCert(), pki.clientKey(), true);
+            ClientSecurity withCertificate =
+                    new ClientSecurity(null, pki.ca(), pki.clientCert(), pki.clientKey(), true);
             try (CacheClient client = CacheClient.connect(address, withCertificate)) {
                 Digest digest = client.upload(large);
                 assertThat(client.readBytes(digest)).isEqualTo(large);
                 assertThat(dataPortReads()).isEqualTo(1);
 
                 // A socket without a certificate gets no further than the handshake.
-                javax.net.ssl.SSLContext noCertificate = new ClientSecurity(null, pki.ca(), null, null, true).sslContext();
+                javax.net.ssl.SSLContext noCertificate =
+                        new ClientSecurity(null, pki.ca(), null, null, true).sslContext();
                 try (Socket socket = noCertificate.getSocketFactory().createSocket("127.0.0.1", server.dataPort())) {
                     assertThatThrownBy(() -> {
-                        socket.getOutputStream().write(DataPort.MAGIC);
-                        socket.getOutputStream().write(new byte[ReadTickets.TICKET_BYTES]);
-                        socket.getInputStream().read();
-                    }).isInstanceOf(java.io.IOException.class);
+                                socket.getOutputStream().write(DataPort.MAGIC);
+                                socket.getOutputStream().write(new byte[ReadTickets.TICKET_BYTES]);
+                                socket.getInputStream().read();
+                            })
+                            .isInstanceOf(java.io.IOException.class);
                 }
                 // Nor does plaintext.
                 assertThatThrownBy(() -> rawRead(server.dataPort(), new byte[ReadTickets.TICKET_BYTES]))
@@ -192,7 +215,8 @@ class DataPortTest {
             }
             try (CacheClient anonymous = CacheClient.connect(address)) {
                 assertThatThrownBy(() -> anonymous.open(digest))
-                        .isInstanceOfSatisfying(CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.UNAUTHENTICATED));
+                        .isInstanceOfSatisfying(
+                                CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.UNAUTHENTICATED));
             }
             assertThat(dataPortReads()).isEqualTo(1);
         }
@@ -202,13 +226,18 @@ class DataPortTest {
     void withoutADataPortLargeReadsGoOverGrpc() throws Exception {
         byte[] large = randomBytes(3 * MiB, 6);
         HostPort listen = HostPort.parse("127.0.0.1:0");
-        try (CacheServer server = new CacheServer(new CacheServerConfig(listen, dir.resolve("data")), registry,
-                GrpcServers.netty(listen)).start();
-             CacheClient client = CacheClient.connect("127.0.0.1:" + server.port())) {
+        try (CacheServer server = new CacheServer(
+                                new CacheServerConfig(listen, dir.resolve("data")), registry, GrpcServers.netty(listen))
+                        .start();
+                CacheClient client = CacheClient.connect("127.0.0.1:" + server.port())) {
             Digest digest = client.upload(large);
             assertThat(server.dataPort()).isEqualTo(-1);
             assertThat(client.readBytes(digest)).isEqualTo(large);
-            assertThat(registry.get("stagefarm.cache.requests").tag("method", "Read").timer().count()).isEqualTo(1);
+            assertThat(registry.get("stagefarm.cache.requests")
+                            .tag("method", "Read")
+                            .timer()
+                            .count())
+                    .isEqualTo(1);
         }
     }
 
@@ -218,15 +247,25 @@ class DataPortTest {
         HostPort listen = HostPort.parse("127.0.0.1:0");
         // Bound where the client does not dial (it reaches the gRPC port's host, 127.0.0.1), as
         // behind a Kubernetes Service that does not expose the data port.
-        try (CacheServer server = new CacheServer(new CacheServerConfig(listen, dir.resolve("data")), registry,
-                GrpcServers.netty(listen)).withDataPort(HostPort.parse("127.0.0.2:0"), ServerTls.NONE).start();
-             CacheClient client = CacheClient.connect("127.0.0.1:" + server.port())) {
+        try (CacheServer server = new CacheServer(
+                                new CacheServerConfig(listen, dir.resolve("data")), registry, GrpcServers.netty(listen))
+                        .withDataPort(HostPort.parse("127.0.0.2:0"), ServerTls.NONE)
+                        .start();
+                CacheClient client = CacheClient.connect("127.0.0.1:" + server.port())) {
             Digest digest = client.upload(large);
             assertThat(client.readBytes(digest)).isEqualTo(large);
             assertThat(client.readBytes(digest)).isEqualTo(large);
             // The first read asked for a ticket, failed to connect and fell back; the second went straight to Read.
-            assertThat(registry.get("stagefarm.cache.requests").tag("method", "OpenRead").timer().count()).isEqualTo(1);
-            assertThat(registry.get("stagefarm.cache.requests").tag("method", "Read").timer().count()).isEqualTo(2);
+            assertThat(registry.get("stagefarm.cache.requests")
+                            .tag("method", "OpenRead")
+                            .timer()
+                            .count())
+                    .isEqualTo(1);
+            assertThat(registry.get("stagefarm.cache.requests")
+                            .tag("method", "Read")
+                            .timer()
+                            .count())
+                    .isEqualTo(2);
             assertThat(dataPortReads()).isZero();
         }
     }
@@ -234,9 +273,13 @@ class DataPortTest {
     @Test
     void aConnectionThatSendsNoTicketIsClosed() throws Exception {
         try (ReadTickets tickets = new ReadTickets(System::nanoTime);
-             DataPort port = DataPort.open(HostPort.parse("127.0.0.1:0"), ServerTls.NONE, tickets, new CacheMetrics(registry),
-                     java.time.Duration.ofMillis(200));
-             Socket idle = new Socket("127.0.0.1", port.port())) {
+                DataPort port = DataPort.open(
+                        HostPort.parse("127.0.0.1:0"),
+                        ServerTls.NONE,
+                        tickets,
+                        new CacheMetrics(registry),
+                        java.time.Duration.ofMillis(200));
+                Socket idle = new Socket("127.0.0.1", port.port())) {
             // Without the server's watchdog this read would time out after 10 s and fail the test.
             idle.setSoTimeout(10_000);
             // The server hangs up without a word: end of stream, or a reset.

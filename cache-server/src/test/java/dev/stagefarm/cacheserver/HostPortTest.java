@@ -18,7 +18,8 @@ class HostPortTest {
 
     @Test
     void rejectsWhatIsNotHostColonPortWithTheExpectedForm() {
-        for (String bad : new String[] {"5000", "127.0.0.1", ":5000", "127.0.0.1:", "host:http", "host:70000", "::1:5000"}) {
+        for (String bad :
+                new String[] {"5000", "127.0.0.1", ":5000", "127.0.0.1:", "host:http", "host:70000", "::1:5000"}) {
             assertThatThrownBy(() -> HostPort.parse(bad))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("127.0.0.1:5000")

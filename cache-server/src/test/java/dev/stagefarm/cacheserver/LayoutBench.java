@@ -28,7 +28,8 @@ public final class LayoutBench {
 
     public static void main(String[] args) throws Exception {
         Path work = Path.of(args[0]);
-        System.out.println("| blob_chunks layout | write MB/s | verified read MB/s | churn write MB/s | disk bytes written / bytes stored | disk use after churn |");
+        System.out.println(
+                "| blob_chunks layout | write MB/s | verified read MB/s | churn write MB/s | disk bytes written / bytes stored | disk use after churn |");
         System.out.println("|---|---:|---:|---:|---:|---:|");
         for (boolean blobFiles : order(args)) {
             Path dir = work.resolve(blobFiles ? "layout-blobdb" : "layout-sst");
@@ -40,7 +41,9 @@ public final class LayoutBench {
 
     /** Blob files first unless told "sst-first": run both orders to see the page cache's share. */
     private static boolean[] order(String[] args) {
-        return args.length > 1 && args[1].equals("sst-first") ? new boolean[] {false, true} : new boolean[] {true, false};
+        return args.length > 1 && args[1].equals("sst-first")
+                ? new boolean[] {false, true}
+                : new boolean[] {true, false};
     }
 
     private static void run(Path dir, boolean blobFiles) throws Exception {
@@ -78,9 +81,15 @@ public final class LayoutBench {
         }
         long written = writtenBytes() - ioBefore;
         double stored = (double) BLOBS * BLOB * 1.5;
-        System.out.printf(Locale.ROOT, "| %s | %.0f | %.0f | %.0f | %.2f | %.1f GiB |%n",
+        System.out.printf(
+                Locale.ROOT,
+                "| %s | %.0f | %.0f | %.0f | %.2f | %.1f GiB |%n",
                 blobFiles ? "BlobDB blob files (chosen)" : "chunks inside SST files",
-                write, read, churn, written / stored, disk / (double) (1L << 30));
+                write,
+                read,
+                churn,
+                written / stored,
+                disk / (double) (1L << 30));
     }
 
     private static Digest put(RocksStore store, byte[] data, int seed) throws StoreException {
@@ -107,7 +116,8 @@ public final class LayoutBench {
     private static void deleteTree(Path dir) throws IOException {
         if (Files.exists(dir)) {
             try (var paths = Files.walk(dir)) {
-                paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                paths.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(p -> p.toFile().delete());
             }
         }
     }

@@ -3,12 +3,12 @@ package dev.stagefarm.cacheserver;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.google.protobuf.ByteString;
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.common.server.GrpcServers;
 import dev.stagefarm.common.server.HostPort;
 import dev.stagefarm.common.server.MetricsEndpoint;
-import com.google.protobuf.ByteString;
 import dev.stagefarm.proto.cache.BatchUpdateBlobsRequest;
 import dev.stagefarm.proto.cache.ContentStoreGrpc;
 import io.grpc.ManagedChannel;
@@ -39,9 +39,11 @@ class LoopbackTest {
     void servesBlobsHealthAndMetricsOverLoopback() throws Exception {
         HostPort listen = HostPort.parse("127.0.0.1:0");
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        try (CacheServer server = new CacheServer(new CacheServerConfig(listen, dir), registry, GrpcServers.netty(listen)).start();
-             MetricsEndpoint metrics = MetricsEndpoint.start(listen, registry);
-             CacheClient client = CacheClient.connect("127.0.0.1:" + server.port())) {
+        try (CacheServer server = new CacheServer(
+                                new CacheServerConfig(listen, dir), registry, GrpcServers.netty(listen))
+                        .start();
+                MetricsEndpoint metrics = MetricsEndpoint.start(listen, registry);
+                CacheClient client = CacheClient.connect("127.0.0.1:" + server.port())) {
             assertThat(server.port()).isPositive();
 
             byte[] data = TestServers.randomBytes(3 << 20, 11);
@@ -49,10 +51,14 @@ class LoopbackTest {
             assertThat(client.findMissing(List.of(digest))).isEmpty();
             assertThat(client.readBytes(digest)).isEqualTo(data);
 
-            ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+            ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port())
+                    .usePlaintext()
+                    .build();
             try {
                 HealthCheckResponse health = HealthGrpc.newBlockingStub(channel)
-                        .check(HealthCheckRequest.newBuilder().setService("stagefarm.v1.ContentStore").build());
+                        .check(HealthCheckRequest.newBuilder()
+                                .setService("stagefarm.v1.ContentStore")
+                                .build());
                 assertThat(health.getStatus()).isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
             } finally {
                 channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
@@ -65,23 +71,31 @@ class LoopbackTest {
                 blobs.add(TestServers.randomBytes(600 << 10, 12 + i));
             }
             BatchUpdateBlobsRequest.Builder tooBig = BatchUpdateBlobsRequest.newBuilder();
-            blobs.forEach(b -> tooBig.addRequestsBuilder().setDigest(Digest.of(b).toString()).setData(ByteString.copyFrom(b)));
-            ManagedChannel raw = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+            blobs.forEach(b -> tooBig.addRequestsBuilder()
+                    .setDigest(Digest.of(b).toString())
+                    .setData(ByteString.copyFrom(b)));
+            ManagedChannel raw = NettyChannelBuilder.forAddress("127.0.0.1", server.port())
+                    .usePlaintext()
+                    .build();
             try {
                 assertThatThrownBy(() -> ContentStoreGrpc.newBlockingStub(raw).batchUpdateBlobs(tooBig.build()))
-                        .isInstanceOf(StatusRuntimeException.class).hasMessageContaining("RESOURCE_EXHAUSTED");
+                        .isInstanceOf(StatusRuntimeException.class)
+                        .hasMessageContaining("RESOURCE_EXHAUSTED");
             } finally {
                 raw.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             }
             List<Digest> stored = client.uploadAll(blobs);
             assertThat(client.readAll(stored).get(stored.get(1))).isEqualTo(blobs.get(1));
 
-            HttpResponse<String> scrape = HttpClient.newHttpClient().send(
-                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metrics.port() + "/metrics")).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> scrape = HttpClient.newHttpClient()
+                    .send(
+                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metrics.port() + "/metrics"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
             assertThat(scrape.statusCode()).isEqualTo(200);
             assertThat(scrape.body())
-                    .contains("stagefarm_cache_bytes_total{direction=\"in\"} " + (double) (data.length + 8 * (600 << 10)))
+                    .contains(
+                            "stagefarm_cache_bytes_total{direction=\"in\"} " + (double) (data.length + 8 * (600 << 10)))
                     .contains("stagefarm_cache_stored_bytes " + (double) (data.length + 8 * (600 << 10)))
                     .contains("stagefarm_cache_evictions_total 0.0")
                     .contains("stagefarm_cache_requests_seconds_count{method=\"Write\",status=\"OK\"} 1")

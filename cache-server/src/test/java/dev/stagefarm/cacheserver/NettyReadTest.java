@@ -37,10 +37,13 @@ class NettyReadTest {
 
     @Test
     void concurrentReadsOnOneConnectionEachGetTheirOwnBytes() throws Exception {
-        try (CacheServer server = nettyServer(); CacheClient client = CacheClient.connect("127.0.0.1:" + server.port())) {
+        try (CacheServer server = nettyServer();
+                CacheClient client = CacheClient.connect("127.0.0.1:" + server.port())) {
             // Sizes that end mid-message and mid-chunk; enough messages to top the request up many times.
-            List<byte[]> blobs = List.of(TestServers.randomBytes(24 * MiB + 12_345, 1),
-                    TestServers.randomBytes(17 * MiB + 1, 2), TestServers.randomBytes(3 * MiB - 7, 3));
+            List<byte[]> blobs = List.of(
+                    TestServers.randomBytes(24 * MiB + 12_345, 1),
+                    TestServers.randomBytes(17 * MiB + 1, 2),
+                    TestServers.randomBytes(3 * MiB - 7, 3));
             List<Digest> digests = new ArrayList<>();
             for (byte[] blob : blobs) {
                 digests.add(client.upload(blob));
@@ -52,7 +55,9 @@ class NettyReadTest {
                     reads.add(readers.submit(() -> readInOddPieces(client, digest)));
                 }
                 for (int i = 0; i < blobs.size(); i++) {
-                    assertThat(reads.get(i).get(60, TimeUnit.SECONDS)).as("blob %d", i).isEqualTo(blobs.get(i));
+                    assertThat(reads.get(i).get(60, TimeUnit.SECONDS))
+                            .as("blob %d", i)
+                            .isEqualTo(blobs.get(i));
                 }
             } finally {
                 readers.shutdownNow();
@@ -64,8 +69,10 @@ class NettyReadTest {
     void aStreamClosedHalfwayGivesTheTransportItsBuffersBack() throws Exception {
         UnpooledByteBufAllocator allocator = new UnpooledByteBufAllocator(true);
         try (CacheServer server = nettyServer()) {
-            ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext()
-                    .withOption(ChannelOption.ALLOCATOR, allocator).build();
+            ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port())
+                    .usePlaintext()
+                    .withOption(ChannelOption.ALLOCATOR, allocator)
+                    .build();
             try {
                 CacheClient client = new CacheClient(channel);
                 Digest digest = client.upload(TestServers.randomBytes(64 * MiB, 4));
@@ -74,11 +81,13 @@ class NettyReadTest {
                 in.readNBytes(5 * MiB);
                 waitFor(() -> allocator.metric().usedDirectMemory() - idle > 2 * MiB);
                 assertThat(allocator.metric().usedDirectMemory() - idle)
-                        .as("transport memory held for messages read ahead").isGreaterThan(2L * MiB);
+                        .as("transport memory held for messages read ahead")
+                        .isGreaterThan(2L * MiB);
                 in.close();
                 waitFor(() -> allocator.metric().usedDirectMemory() - idle < MiB);
                 assertThat(allocator.metric().usedDirectMemory() - idle)
-                        .as("transport memory still held after close").isLessThan((long) MiB);
+                        .as("transport memory still held after close")
+                        .isLessThan((long) MiB);
                 // The connection is still good for the next read.
                 assertThat(client.readBytes(digest)).hasSize(64 * MiB);
             } finally {
@@ -89,8 +98,8 @@ class NettyReadTest {
 
     private CacheServer nettyServer() throws Exception {
         HostPort listen = HostPort.parse("127.0.0.1:0");
-        return new CacheServer(new CacheServerConfig(listen, dir), new SimpleMeterRegistry(),
-                GrpcServers.netty(listen)).start();
+        return new CacheServer(new CacheServerConfig(listen, dir), new SimpleMeterRegistry(), GrpcServers.netty(listen))
+                .start();
     }
 
     private static byte[] readInOddPieces(CacheClient client, Digest digest) throws Exception {

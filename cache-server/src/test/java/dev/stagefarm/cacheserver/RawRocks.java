@@ -42,8 +42,16 @@ final class RawRocks {
                 byte[] value = db.get(chunks, key);
                 db.put(chunks, key, java.util.Arrays.copyOf(value, value.length - ChunkSeal.TRAILER));
             }
-            db.put(meta, metaKey, new BlobMeta(BlobMeta.UNSEALED, blob.size(), blob.chunkSize(), blob.createdMillis(),
-                    blob.lastAccessMillis()).encode());
+            db.put(
+                    meta,
+                    metaKey,
+                    new BlobMeta(
+                                    BlobMeta.UNSEALED,
+                                    blob.size(),
+                                    blob.chunkSize(),
+                                    blob.createdMillis(),
+                                    blob.lastAccessMillis())
+                            .encode());
         });
     }
 
@@ -56,10 +64,11 @@ final class RawRocks {
         try (Options options = new Options()) {
             names = RocksDB.listColumnFamilies(options, dir.toString());
         }
-        List<ColumnFamilyDescriptor> descriptors = names.stream().map(ColumnFamilyDescriptor::new).toList();
+        List<ColumnFamilyDescriptor> descriptors =
+                names.stream().map(ColumnFamilyDescriptor::new).toList();
         List<ColumnFamilyHandle> handles = new ArrayList<>();
         try (DBOptions options = new DBOptions();
-             RocksDB db = RocksDB.open(options, dir.toString(), descriptors, handles)) {
+                RocksDB db = RocksDB.open(options, dir.toString(), descriptors, handles)) {
             try {
                 edit.apply(db, names, handles);
             } finally {

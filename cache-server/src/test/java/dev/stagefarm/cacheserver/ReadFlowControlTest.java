@@ -37,13 +37,16 @@ class ReadFlowControlTest {
             ClientCall<ReadRequest, ReadResponse> call =
                     servers.channel.newCall(ContentStoreGrpc.getReadMethod(), CallOptions.DEFAULT);
             AtomicInteger received = new AtomicInteger();
-            call.start(new ClientCall.Listener<>() {
-                @Override
-                public void onMessage(ReadResponse message) {
-                    received.incrementAndGet();
-                }
-            }, new Metadata());
-            call.sendMessage(ReadRequest.newBuilder().setDigest(digest.toString()).build());
+            call.start(
+                    new ClientCall.Listener<>() {
+                        @Override
+                        public void onMessage(ReadResponse message) {
+                            received.incrementAndGet();
+                        }
+                    },
+                    new Metadata());
+            call.sendMessage(
+                    ReadRequest.newBuilder().setDigest(digest.toString()).build());
             call.halfClose();
             call.request(2);
 
@@ -53,7 +56,8 @@ class ReadFlowControlTest {
             }
             Thread.sleep(300); // room for a server that ignores flow control to run ahead
             assertThat(received).hasValue(2);
-            assertThat(bytesOut(registry) - before).as("bytes the server produced for a client that took 2 MiB")
+            assertThat(bytesOut(registry) - before)
+                    .as("bytes the server produced for a client that took 2 MiB")
                     .isLessThanOrEqualTo(4.0 * MiB);
             call.cancel("enough", null);
         }
@@ -69,11 +73,15 @@ class ReadFlowControlTest {
         } finally {
             System.setErr(stderr);
         }
-        String firstLine = captured.toString(StandardCharsets.UTF_8).lines().findFirst().orElse("");
+        String firstLine =
+                captured.toString(StandardCharsets.UTF_8).lines().findFirst().orElse("");
         assertThat(firstLine).endsWith(CacheServer.ANONYMOUS_ACCESS);
     }
 
     private static double bytesOut(SimpleMeterRegistry registry) {
-        return registry.get("stagefarm.cache.bytes").tag("direction", "out").counter().count();
+        return registry.get("stagefarm.cache.bytes")
+                .tag("direction", "out")
+                .counter()
+                .count();
     }
 }

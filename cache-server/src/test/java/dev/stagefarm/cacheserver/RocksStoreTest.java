@@ -71,7 +71,9 @@ class RocksStoreTest {
         Digest digest = Digest.of(data);
         BlobWriter writer = store.openWrite(digest, data.length).orElseThrow();
         writer.write(0, ByteBuffer.wrap(data, 0, 60));
-        assertThatThrownBy(writer::commit).isInstanceOf(InvalidWriteException.class).hasMessageContaining("60");
+        assertThatThrownBy(writer::commit)
+                .isInstanceOf(InvalidWriteException.class)
+                .hasMessageContaining("60");
         writer.write(60, ByteBuffer.wrap(data, 60, 40));
         writer.commit();
         assertThat(readAll(digest, 0, 0)).isEqualTo(data);
@@ -85,7 +87,8 @@ class RocksStoreTest {
         long[][] ranges = {{0, CHUNK}, {CHUNK, CHUNK}, {CHUNK - 1, 2}, {2L * CHUNK, 0}, {5, 1}, {3L * CHUNK - 1, 0}};
         for (long[] r : ranges) {
             long end = r[1] == 0 ? data.length : r[0] + r[1];
-            assertThat(readAll(digest, r[0], r[1])).as("range %d+%d", r[0], r[1])
+            assertThat(readAll(digest, r[0], r[1]))
+                    .as("range %d+%d", r[0], r[1])
                     .isEqualTo(Arrays.copyOfRange(data, (int) r[0], (int) end));
         }
     }
@@ -115,7 +118,8 @@ class RocksStoreTest {
         store.close();
         RawRocks.flipByte(dir, digest, 2, 5);
         store = RocksStore.open(dir, Clock.systemUTC());
-        assertThatThrownBy(() -> readAllReusing(digest, 0, 0)).isInstanceOf(BlobCorruptException.class)
+        assertThatThrownBy(() -> readAllReusing(digest, 0, 0))
+                .isInstanceOf(BlobCorruptException.class)
                 .hasMessageContaining("chunk 2");
         assertThat(store.missing(java.util.List.of(digest))).containsExactly(digest);
     }

@@ -62,15 +62,18 @@ class SigkillTest {
         Digest largeDigest = Digest.of(large);
         List<Digest> committedDigests;
 
-        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", first.port()).usePlaintext().build();
+        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", first.port())
+                .usePlaintext()
+                .build();
         try (CacheClient client = new CacheClient(channel)) {
             committedDigests = client.uploadAll(committed);
 
             // Half the large blob, then SIGKILL with the stream still open.
-            StreamObserver<WriteRequest> write = ContentStoreGrpc.newStub(channel).write(new Ignore());
+            StreamObserver<WriteRequest> write =
+                    ContentStoreGrpc.newStub(channel).write(new Ignore());
             for (int offset = 0; offset < 32 * MiB; offset += MiB) {
-                WriteRequest.Builder message = WriteRequest.newBuilder().setOffset(offset)
-                        .setData(ByteString.copyFrom(large, offset, MiB));
+                WriteRequest.Builder message =
+                        WriteRequest.newBuilder().setOffset(offset).setData(ByteString.copyFrom(large, offset, MiB));
                 if (offset == 0) {
                     message.setDigest(largeDigest.toString()).setSize(large.length);
                 }
@@ -86,13 +89,19 @@ class SigkillTest {
 
         CacheServerProcess.Started second = CacheServerProcess.start(data, log);
         process = second.process();
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", second.port()).usePlaintext().build();
+        channel = NettyChannelBuilder.forAddress("127.0.0.1", second.port())
+                .usePlaintext()
+                .build();
         try (CacheClient client = new CacheClient(channel)) {
             assertThat(client.findMissing(List.of(largeDigest))).containsExactly(largeDigest);
             QueryWriteResponse resumable = ContentStoreGrpc.newBlockingStub(channel)
-                    .queryWrite(QueryWriteRequest.newBuilder().setDigest(largeDigest.toString()).build());
+                    .queryWrite(QueryWriteRequest.newBuilder()
+                            .setDigest(largeDigest.toString())
+                            .build());
             assertThat(resumable.getComplete()).isFalse();
-            assertThat(resumable.getCommittedSize()).isBetween(16L * MiB, 32L * MiB).matches(n -> n % MiB == 0);
+            assertThat(resumable.getCommittedSize())
+                    .isBetween(16L * MiB, 32L * MiB)
+                    .matches(n -> n % MiB == 0);
 
             assertThat(client.stats().getBlobCount()).isEqualTo(committed.size());
             assertThat(client.findMissing(committedDigests)).isEmpty();
@@ -113,7 +122,10 @@ class SigkillTest {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (System.nanoTime() < deadline) {
             long committed = ContentStoreGrpc.newBlockingStub(channel)
-                    .queryWrite(QueryWriteRequest.newBuilder().setDigest(digest.toString()).build()).getCommittedSize();
+                    .queryWrite(QueryWriteRequest.newBuilder()
+                            .setDigest(digest.toString())
+                            .build())
+                    .getCommittedSize();
             if (committed >= bytes) {
                 return;
             }

@@ -34,7 +34,7 @@ final class SocketFloor {
             ByteBuffer buffer = ByteBuffer.allocateDirect(CHUNK);
             while (true) {
                 try (SocketChannel socket = server.accept();
-                     FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+                        FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
                     buffer.clear();
                     while (channel.read(buffer) >= 0 || buffer.position() > 0) {
                         buffer.flip();

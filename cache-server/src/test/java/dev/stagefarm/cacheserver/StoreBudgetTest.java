@@ -65,8 +65,11 @@ class StoreBudgetTest {
         open(0);
         put(3 * MiB + 7, 1);
         Digest small = put(100, 2);
-        assertThat(store.putSmall(Digest.of(randomBytes(10, 3)), randomBytes(10, 3))).isTrue();
-        assertThat(store.putSmall(Digest.of(randomBytes(10, 3)), randomBytes(10, 3))).as("second time").isFalse();
+        assertThat(store.putSmall(Digest.of(randomBytes(10, 3)), randomBytes(10, 3)))
+                .isTrue();
+        assertThat(store.putSmall(Digest.of(randomBytes(10, 3)), randomBytes(10, 3)))
+                .as("second time")
+                .isFalse();
         store.putAction("k1", new byte[] {1});
         store.putAction("k1", new byte[] {2});
         store.putAction("k2", new byte[] {3});
@@ -137,9 +140,9 @@ class StoreBudgetTest {
         open(MiB);
         byte[] data = randomBytes(MiB + 1, 30);
         assertThatThrownBy(() -> store.openWrite(Digest.of(data), data.length))
-                .isInstanceOf(BlobTooLargeException.class).hasMessageContaining("--max-size");
-        assertThatThrownBy(() -> store.putSmall(Digest.of(data), data))
-                .isInstanceOf(BlobTooLargeException.class);
+                .isInstanceOf(BlobTooLargeException.class)
+                .hasMessageContaining("--max-size");
+        assertThatThrownBy(() -> store.putSmall(Digest.of(data), data)).isInstanceOf(BlobTooLargeException.class);
     }
 
     @Test

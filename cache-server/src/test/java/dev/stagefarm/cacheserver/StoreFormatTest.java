@@ -40,10 +40,14 @@ class StoreFormatTest {
             NamespaceStore team = store.in(new Namespace("team-a"));
             assertThat(team.missing(List.of(digest))).isEqualTo(Set.of(digest));
             assertThat(team.getAction("step-1")).isEmpty();
-            assertThat(store.prune(0, java.time.Duration.ZERO).blobsDeleted()).as("the LRU index moved too").isEqualTo(1);
+            assertThat(store.prune(0, java.time.Duration.ZERO).blobsDeleted())
+                    .as("the LRU index moved too")
+                    .isEqualTo(1);
         }
         try (RocksStore reopened = RocksStore.open(dir, Clock.systemUTC())) {
-            assertThat(reopened.getAction("step-1")).as("opening again moves nothing twice").contains("result".getBytes());
+            assertThat(reopened.getAction("step-1"))
+                    .as("opening again moves nothing twice")
+                    .contains("result".getBytes());
             assertThat(reopened.usage().blobCount()).isZero();
         }
     }
@@ -64,26 +68,42 @@ class StoreFormatTest {
     private void writeLegacyStore(byte[] data, Digest digest, String actionKey, byte[] action) throws Exception {
         List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
         descriptors.add(new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY));
-        for (String name : List.of(RocksStore.CHUNKS, RocksStore.META, RocksStore.ACTIONS, RocksStore.MOUNTS,
-                RocksStore.UPLOADS, RocksStore.LRU)) {
+        for (String name : List.of(
+                RocksStore.CHUNKS,
+                RocksStore.META,
+                RocksStore.ACTIONS,
+                RocksStore.MOUNTS,
+                RocksStore.UPLOADS,
+                RocksStore.LRU)) {
             descriptors.add(new ColumnFamilyDescriptor(name.getBytes()));
         }
         List<ColumnFamilyHandle> cfs = new ArrayList<>();
         byte[] raw = HexFormat.of().parseHex(digest.hex());
         long now = System.currentTimeMillis();
         try (DBOptions options = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true);
-             RocksDB db = RocksDB.open(options, dir.toString(), descriptors, cfs)) {
+                RocksDB db = RocksDB.open(options, dir.toString(), descriptors, cfs)) {
             try {
                 for (int i = 0; i * RocksStore.CHUNK_SIZE < data.length; i++) {
-                    byte[] chunk = java.util.Arrays.copyOfRange(data, i * RocksStore.CHUNK_SIZE,
-                            Math.min(data.length, (i + 1) * RocksStore.CHUNK_SIZE));
-                    db.put(cfs.get(1), ByteBuffer.allocate(40).put(raw).putLong(i).array(), chunk);
+                    byte[] chunk = java.util.Arrays.copyOfRange(
+                            data, i * RocksStore.CHUNK_SIZE, Math.min(data.length, (i + 1) * RocksStore.CHUNK_SIZE));
+                    db.put(
+                            cfs.get(1),
+                            ByteBuffer.allocate(40).put(raw).putLong(i).array(),
+                            chunk);
                 }
                 // a store from before namespaces also predates chunk checksums: version 1, unsealed chunks
-                db.put(cfs.get(2), raw, new BlobMeta(BlobMeta.UNSEALED, data.length, RocksStore.CHUNK_SIZE, now, now)
-                    .encode());
+                db.put(
+                        cfs.get(2),
+                        raw,
+                        new BlobMeta(BlobMeta.UNSEALED, data.length, RocksStore.CHUNK_SIZE, now, now).encode());
                 db.put(cfs.get(3), actionKey.getBytes(), action);
-                db.put(cfs.get(6), ByteBuffer.allocate(40).order(ByteOrder.BIG_ENDIAN).putLong(now).put(raw).array(),
+                db.put(
+                        cfs.get(6),
+                        ByteBuffer.allocate(40)
+                                .order(ByteOrder.BIG_ENDIAN)
+                                .putLong(now)
+                                .put(raw)
+                                .array(),
                         ByteBuffer.allocate(8).putLong(data.length).array());
             } finally {
                 cfs.forEach(ColumnFamilyHandle::close);

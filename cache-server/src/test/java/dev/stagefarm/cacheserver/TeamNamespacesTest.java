@@ -38,7 +38,8 @@ class TeamNamespacesTest {
     }
 
     private void start(String anonymous) throws Exception {
-        servers = TestServers.withTokens(dir.resolve("data"), TestTokens.write(dir, anonymous), new SimpleMeterRegistry());
+        servers = TestServers.withTokens(
+                dir.resolve("data"), TestTokens.write(dir, anonymous), new SimpleMeterRegistry());
     }
 
     private CacheClient client(String token) {
@@ -64,7 +65,9 @@ class TeamNamespacesTest {
         Digest onlyA = a.upload("only in team A".getBytes());
         a.putAction("step-1", resultListing(x));
 
-        assertThat(b.findMissing(List.of(x, onlyA))).as("B cannot learn that A holds them").isEqualTo(Set.of(x, onlyA));
+        assertThat(b.findMissing(List.of(x, onlyA)))
+                .as("B cannot learn that A holds them")
+                .isEqualTo(Set.of(x, onlyA));
         assertThatThrownBy(() -> b.readBytes(x)).isInstanceOf(NoSuchFileException.class);
         assertThat(b.getAction("step-1")).as("A's step result is not B's").isEmpty();
         assertThat(a.getAction("step-1")).contains(resultListing(x));
@@ -78,7 +81,9 @@ class TeamNamespacesTest {
         assertThat(a.stats().getActionEntries()).isEqualTo(1);
         assertThat(b.stats().getBlobCount()).isEqualTo(1);
         assertThat(b.stats().getStoredBytes()).isEqualTo(layer.length);
-        assertThat(b.prune(0, Duration.ZERO).getBlobsDeleted()).as("B's prune --all sees only B's blob").isEqualTo(1);
+        assertThat(b.prune(0, Duration.ZERO).getBlobsDeleted())
+                .as("B's prune --all sees only B's blob")
+                .isEqualTo(1);
         assertThat(b.stats().getBlobCount()).isZero();
         assertThat(a.readBytes(x)).as("A's copy survives B's prune").isEqualTo(layer);
         assertThat(a.stats().getBlobCount()).isEqualTo(2);
@@ -94,39 +99,52 @@ class TeamNamespacesTest {
         assertThat(forA.readBytes(x)).isEqualTo("built for team A".getBytes());
         assertThat(forA.getAction("step-1")).isPresent();
         Digest y = forA.upload("a worker's layer for team A".getBytes());
-        assertThat(client(TestTokens.ALICE).findMissing(List.of(y))).as("written into team A").isEmpty();
+        assertThat(client(TestTokens.ALICE).findMissing(List.of(y)))
+                .as("written into team A")
+                .isEmpty();
 
         CacheClient forB = farmFor("team-b");
         assertThat(forB.findMissing(List.of(x, y))).containsExactlyInAnyOrder(x, y);
         assertThat(forB.getAction("step-1")).isEmpty();
-        assertThat(farmFor("").findMissing(List.of(x))).as("without the header: the farm token's own team").containsExactly(x);
+        assertThat(farmFor("").findMissing(List.of(x)))
+                .as("without the header: the farm token's own team")
+                .containsExactly(x);
     }
 
     @Test
     void aTeamHeaderFromAnOrdinaryTokenIsRefused() throws Exception {
         start(null);
         Digest x = client(TestTokens.BOB).upload("team B's".getBytes());
-        CacheClient aliceAsB = new CacheClient(TeamChannel.bind(TestTokens.as(servers.channel, TestTokens.ALICE), "team-b"));
+        CacheClient aliceAsB =
+                new CacheClient(TeamChannel.bind(TestTokens.as(servers.channel, TestTokens.ALICE), "team-b"));
 
         assertThatThrownBy(() -> aliceAsB.readBytes(x))
-                .isInstanceOfSatisfying(CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED))
+                .isInstanceOfSatisfying(
+                        CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED))
                 .hasMessageContaining("token 'alice' belongs to team team-a and cannot act for team team-b");
-        assertThatThrownBy(() -> aliceAsB.findMissing(List.of(x))).hasMessageContaining("only tokens with the farm scope");
-        CacheClient aliceAsA = new CacheClient(TeamChannel.bind(TestTokens.as(servers.channel, TestTokens.ALICE), "team-a"));
-        assertThat(aliceAsA.findMissing(List.of(x))).as("naming its own team is harmless").containsExactly(x);
+        assertThatThrownBy(() -> aliceAsB.findMissing(List.of(x)))
+                .hasMessageContaining("only tokens with the farm scope");
+        CacheClient aliceAsA =
+                new CacheClient(TeamChannel.bind(TestTokens.as(servers.channel, TestTokens.ALICE), "team-a"));
+        assertThat(aliceAsA.findMissing(List.of(x)))
+                .as("naming its own team is harmless")
+                .containsExactly(x);
     }
 
     @Test
     void withoutAnonymousAccessACallWithoutATokenIsToldHowToPassOne() throws Exception {
         start(null);
         assertThatThrownBy(() -> client(null).findMissing(List.of(Digest.of(new byte[0]))))
-                .isInstanceOfSatisfying(CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.UNAUTHENTICATED))
+                .isInstanceOfSatisfying(
+                        CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.UNAUTHENTICATED))
                 .hasMessageContaining("accepts no calls without a token")
                 .hasMessageContaining("--token");
         assertThatThrownBy(() -> client("not-a-known-token").upload("x".getBytes()))
-                .isInstanceOfSatisfying(CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.UNAUTHENTICATED))
+                .isInstanceOfSatisfying(
+                        CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.UNAUTHENTICATED))
                 .hasMessageContaining("does not know this token");
-        HealthCheckResponse health = HealthGrpc.newBlockingStub(servers.channel).check(HealthCheckRequest.getDefaultInstance());
+        HealthCheckResponse health =
+                HealthGrpc.newBlockingStub(servers.channel).check(HealthCheckRequest.getDefaultInstance());
         assertThat(health.getStatus()).as("probes need no token").isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
     }
 
@@ -139,10 +157,13 @@ class TeamNamespacesTest {
 
         assertThat(anonymous.readBytes(x)).isEqualTo("public layer".getBytes());
         assertThatThrownBy(() -> anonymous.upload("mine".getBytes()))
-                .isInstanceOfSatisfying(CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED))
+                .isInstanceOfSatisfying(
+                        CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED))
                 .hasMessageContaining("anonymous callers of team public have the scopes read")
                 .hasMessageContaining("needs the write scope");
-        assertThat(client(TestTokens.ALICE).findMissing(List.of(x))).as("team-a does not see public").containsExactly(x);
+        assertThat(client(TestTokens.ALICE).findMissing(List.of(x)))
+                .as("team-a does not see public")
+                .containsExactly(x);
     }
 
     @Test
@@ -153,11 +174,14 @@ class TeamNamespacesTest {
 
         assertThat(reader.readBytes(x)).isEqualTo("shared in team A".getBytes());
         assertThatThrownBy(() -> reader.upload("sneaky".getBytes()))
-                .isInstanceOfSatisfying(CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED))
+                .isInstanceOfSatisfying(
+                        CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED))
                 .hasMessageContaining("token 'reader' of team team-a has the scopes read, but")
                 .hasMessageContaining("needs the write scope; use a token that has it");
-        assertThatThrownBy(() -> reader.putAction("step", resultListing(x))).hasMessageContaining("needs the write scope");
+        assertThatThrownBy(() -> reader.putAction("step", resultListing(x)))
+                .hasMessageContaining("needs the write scope");
         assertThatThrownBy(reader::stats).hasMessageContaining("needs the admin scope");
-        assertThat(client(TestTokens.ALICE).findMissing(List.of(Digest.of("sneaky".getBytes())))).hasSize(1);
+        assertThat(client(TestTokens.ALICE).findMissing(List.of(Digest.of("sneaky".getBytes()))))
+                .hasSize(1);
     }
 }

@@ -22,22 +22,27 @@ final class TestServers implements AutoCloseable {
         this.channel = channel;
     }
 
-    static TestServers start(Path dataDir, MeterRegistry registry, ServerInterceptor... interceptors) throws IOException {
+    static TestServers start(Path dataDir, MeterRegistry registry, ServerInterceptor... interceptors)
+            throws IOException {
         String name = InProcessServerBuilder.generateName();
         InProcessServerBuilder builder = InProcessServerBuilder.forName(name);
         for (ServerInterceptor interceptor : interceptors) {
             builder.intercept(interceptor);
         }
         CacheServer server = new CacheServer(
-                new CacheServerConfig(HostPort.parse("127.0.0.1:0"), dataDir), registry, builder).start();
+                        new CacheServerConfig(HostPort.parse("127.0.0.1:0"), dataDir), registry, builder)
+                .start();
         return new TestServers(server, InProcessChannelBuilder.forName(name).build());
     }
 
     /** With a --tokens file: callers authenticate, and each team works in its own namespace. */
     static TestServers withTokens(Path dataDir, Path tokensFile, MeterRegistry registry) throws IOException {
         String name = InProcessServerBuilder.generateName();
-        CacheServer server = new CacheServer(new CacheServerConfig(HostPort.parse("127.0.0.1:0"), dataDir, 0, tokensFile),
-                registry, InProcessServerBuilder.forName(name)).start();
+        CacheServer server = new CacheServer(
+                        new CacheServerConfig(HostPort.parse("127.0.0.1:0"), dataDir, 0, tokensFile),
+                        registry,
+                        InProcessServerBuilder.forName(name))
+                .start();
         return new TestServers(server, InProcessChannelBuilder.forName(name).build());
     }
 

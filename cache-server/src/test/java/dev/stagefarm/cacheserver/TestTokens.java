@@ -16,10 +16,10 @@ import java.util.HexFormat;
 /** Tokens files for tests, and channels that present a token (as the real BearerToken credentials). */
 final class TestTokens {
 
-    static final String ALICE = "alice-secret-token-0001";   // team-a: read, write, admin
-    static final String BOB = "bob-secret-token-0002";       // team-b: read, write, admin
+    static final String ALICE = "alice-secret-token-0001"; // team-a: read, write, admin
+    static final String BOB = "bob-secret-token-0002"; // team-b: read, write, admin
     static final String READER = "reader-secret-token-0003"; // team-a: read
-    static final String FARM = "farm-secret-token-0004";     // ops: read, write, farm
+    static final String FARM = "farm-secret-token-0004"; // ops: read, write, farm
 
     private TestTokens() {}
 
@@ -46,7 +46,8 @@ final class TestTokens {
         BearerToken credentials = BearerToken.of(token);
         return ClientInterceptors.intercept(channel, new ClientInterceptor() {
             @Override
-            public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
+            public <Q, R> ClientCall<Q, R> interceptCall(
+                    MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
                 return next.newCall(method, options.withCallCredentials(credentials));
             }
         });

@@ -34,13 +34,17 @@ class TlsAndTokensOverNettyTest {
 
     private CacheServer start(ServerTls tls, Path tokens) throws Exception {
         HostPort listen = HostPort.parse("127.0.0.1:0");
-        return new CacheServer(new CacheServerConfig(listen, dir.resolve("data"), 0, tokens), new SimpleMeterRegistry(),
-                GrpcServers.netty(listen, tls)).start();
+        return new CacheServer(
+                        new CacheServerConfig(listen, dir.resolve("data"), 0, tokens),
+                        new SimpleMeterRegistry(),
+                        GrpcServers.netty(listen, tls))
+                .start();
     }
 
     @Test
     void aTlsServerServesTlsClientsWithTokensAndRefusesPlaintextOnes() throws Exception {
-        try (CacheServer server = start(new ServerTls(pki.serverCert(), pki.serverKey(), null), TestTokens.write(dir, null))) {
+        try (CacheServer server =
+                start(new ServerTls(pki.serverCert(), pki.serverKey(), null), TestTokens.write(dir, null))) {
             String address = "127.0.0.1:" + server.port();
             ClientSecurity tls = new ClientSecurity(TestTokens.ALICE, pki.ca(), null, null, true);
             try (CacheClient alice = CacheClient.connect(address, tls)) {
@@ -49,12 +53,14 @@ class TlsAndTokensOverNettyTest {
             }
             try (CacheClient anonymous = CacheClient.connect(address, tls.withToken(null))) {
                 assertThatThrownBy(() -> anonymous.findMissing(List.of(Digest.of(new byte[0]))))
-                        .isInstanceOfSatisfying(CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.UNAUTHENTICATED))
+                        .isInstanceOfSatisfying(
+                                CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.UNAUTHENTICATED))
                         .hasMessageContaining("accepts no calls without a token: pass one with --token");
             }
             try (CacheClient plaintext = CacheClient.connect(address, ClientSecurity.token(TestTokens.ALICE))) {
                 assertThatThrownBy(() -> plaintext.findMissing(List.of(Digest.of(new byte[0]))))
-                        .isInstanceOfSatisfying(CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.UNAVAILABLE))
+                        .isInstanceOfSatisfying(
+                                CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.UNAVAILABLE))
                         .hasMessageContaining("if it serves TLS, did you pass --tls-ca?");
             }
         }
@@ -64,12 +70,14 @@ class TlsAndTokensOverNettyTest {
     void withAClientCaOnlyClientsWithACertificateFromItGetIn() throws Exception {
         try (CacheServer server = start(new ServerTls(pki.serverCert(), pki.serverKey(), pki.ca()), null)) {
             String address = "127.0.0.1:" + server.port();
-            try (CacheClient withoutCertificate = CacheClient.connect(address, new ClientSecurity(null, pki.ca(), null, null, true))) {
+            try (CacheClient withoutCertificate =
+                    CacheClient.connect(address, new ClientSecurity(null, pki.ca(), null, null, true))) {
                 assertThatThrownBy(() -> withoutCertificate.findMissing(List.of(Digest.of(new byte[0]))))
-                        .isInstanceOfSatisfying(CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.UNAVAILABLE));
+                        .isInstanceOfSatisfying(
+                                CacheException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.UNAVAILABLE));
             }
-            try (CacheClient withCertificate = CacheClient.connect(address,
-                    new ClientSecurity(null, pki.ca(), pki.clientCert(), pki.clientKey(), true))) {
+            try (CacheClient withCertificate = CacheClient.connect(
+                    address, new ClientSecurity(null, pki.ca(), pki.clientCert(), pki.clientKey(), true))) {
                 Digest digest = withCertificate.upload("mutual TLS".getBytes());
                 assertThat(withCertificate.readBytes(digest)).isEqualTo("mutual TLS".getBytes());
             }

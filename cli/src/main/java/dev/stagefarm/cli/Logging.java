@@ -7,13 +7,14 @@ package dev.stagefarm.cli;
  */
 final class Logging {
 
-    private Logging() {
-    }
+    private Logging() {}
 
     static void configure(String[] args) {
-        boolean client = args.length > 0 && (args[0].equals("build") || args[0].equals("workers")
-            || args[0].equals("aot-workload")
-            || args[0].equals("farm") && !(args.length > 1 && args[1].equals("serve")));
+        boolean client = args.length > 0
+                && (args[0].equals("build")
+                        || args[0].equals("workers")
+                        || args[0].equals("aot-workload")
+                        || args[0].equals("farm") && !(args.length > 1 && args[1].equals("serve")));
         setDefault("org.slf4j.simpleLogger.defaultLogLevel", client ? "warn" : "info");
         setDefault("org.slf4j.simpleLogger.showDateTime", "true");
         setDefault("org.slf4j.simpleLogger.dateTimeFormat", "HH:mm:ss.SSS");

@@ -15,8 +15,11 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code stagefarm}: one launcher for every component and for the build client. */
-@Command(name = "stagefarm", mixinStandardHelpOptions = true, version = "stagefarm 0.1.0",
-    description = "A distributed build farm for multi-stage Dockerfiles.")
+@Command(
+        name = "stagefarm",
+        mixinStandardHelpOptions = true,
+        version = "stagefarm 0.1.0",
+        description = "A distributed build farm for multi-stage Dockerfiles.")
 public final class Main {
 
     /**
@@ -25,15 +28,23 @@ public final class Main {
      * when all nine were given), so a run gets only the subcommand it names; top-level help, a
      * mistyped name's suggestions and a bare {@code stagefarm} get all of them.
      */
-    private static final List<Class<?>> SUBCOMMANDS = List.of(BuildCommand.class, CacheCommand.class,
-        CacheServerCommand.class, CoordinatorCommand.class, FarmCommand.class, TokenCommand.class, WorkerCommand.class,
-        WorkersCommand.class, AotWorkloadCommand.class);
+    private static final List<Class<?>> SUBCOMMANDS = List.of(
+            BuildCommand.class,
+            CacheCommand.class,
+            CacheServerCommand.class,
+            CoordinatorCommand.class,
+            FarmCommand.class,
+            TokenCommand.class,
+            WorkerCommand.class,
+            WorkersCommand.class,
+            AotWorkloadCommand.class);
 
     static CommandLine commandLine(String[] args) {
         CommandLine cli = new CommandLine(new Main());
         List<Class<?>> needed = SUBCOMMANDS.stream()
-            .filter(c -> args.length > 0 && c.getAnnotation(Command.class).name().equals(args[0]))
-            .toList();
+                .filter(c ->
+                        args.length > 0 && c.getAnnotation(Command.class).name().equals(args[0]))
+                .toList();
         (needed.isEmpty() ? SUBCOMMANDS : needed).forEach(cli::addSubcommand);
         return cli;
     }
@@ -46,7 +57,8 @@ public final class Main {
     private static int userError(Exception e, CommandLine command, CommandLine.ParseResult parsed) throws Exception {
         if (e instanceof IllegalArgumentException || e instanceof java.io.IOException) {
             String message = e instanceof java.nio.file.NoSuchFileException missing
-                ? "no such file: " + missing.getFile() : e.getMessage();
+                    ? "no such file: " + missing.getFile()
+                    : e.getMessage();
             command.getErr().println("error: " + message);
             return 1;
         }
@@ -63,10 +75,11 @@ public final class Main {
             System.exit(2);
             return;
         }
-        int code = commandLine(args).setCaseInsensitiveEnumValuesAllowed(true)
-            .setDefaultValueProvider(defaults)
-            .setExecutionExceptionHandler(Main::userError)
-            .execute(args);
+        int code = commandLine(args)
+                .setCaseInsensitiveEnumValuesAllowed(true)
+                .setDefaultValueProvider(defaults)
+                .setExecutionExceptionHandler(Main::userError)
+                .execute(args);
         dev.stagefarm.common.server.GrpcChannels.stopClientThreads();
         System.exit(code);
     }

@@ -11,8 +11,10 @@ class MainTest {
 
     @Test
     void aNamedSubcommandIsTheOnlyOneBuilt() {
-        assertThat(Main.commandLine(new String[] {"build", "--help"}).getSubcommands()).containsOnlyKeys("build");
-        assertThat(Main.commandLine(new String[] {"farm", "status"}).getSubcommands()).containsOnlyKeys("farm");
+        assertThat(Main.commandLine(new String[] {"build", "--help"}).getSubcommands())
+                .containsOnlyKeys("build");
+        assertThat(Main.commandLine(new String[] {"farm", "status"}).getSubcommands())
+                .containsOnlyKeys("farm");
     }
 
     @Test
@@ -21,8 +23,8 @@ class MainTest {
         CommandLine cli = Main.commandLine(new String[] {"--help"});
         cli.setOut(new PrintWriter(out));
         assertThat(cli.execute("--help")).isZero();
-        assertThat(out.toString()).contains("build", "cache", "cache-server", "coordinator", "farm", "token",
-                "worker", "workers");
+        assertThat(out.toString())
+                .contains("build", "cache", "cache-server", "coordinator", "farm", "token", "worker", "workers");
     }
 
     @Test

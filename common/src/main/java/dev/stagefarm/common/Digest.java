@@ -30,7 +30,9 @@ public record Digest(String hex) implements Comparable<Digest> {
     }
 
     public static boolean isValid(String text) {
-        return text != null && text.startsWith(PREFIX) && HEX.matcher(text.substring(PREFIX.length())).matches();
+        return text != null
+                && text.startsWith(PREFIX)
+                && HEX.matcher(text.substring(PREFIX.length())).matches();
     }
 
     public static Digest of(byte[] data) {

@@ -8,8 +8,7 @@ import java.util.regex.Pattern;
  */
 public final class GoGlob {
 
-    private GoGlob() {
-    }
+    private GoGlob() {}
 
     public static boolean hasMeta(String pattern) {
         return pattern.chars().anyMatch(c -> c == '*' || c == '?' || c == '[' || c == '\\');
@@ -62,7 +61,9 @@ public final class GoGlob {
                         if (cls.startsWith("^") || cls.startsWith("!")) {
                             cls = "^" + cls.substring(1);
                         }
-                        re.append('[').append(cls.replace("\\", "\\\\").replace("[", "\\[")).append(']');
+                        re.append('[')
+                                .append(cls.replace("\\", "\\\\").replace("[", "\\["))
+                                .append(']');
                         i = end;
                     }
                 }

@@ -6,8 +6,7 @@ import java.util.List;
 /** Paths named relative to a root (a build context, an image's filesystem) that must stay inside it. */
 public final class RootedPaths {
 
-    private RootedPaths() {
-    }
+    private RootedPaths() {}
 
     /**
      * The path cleaned and made relative: empty and "." parts dropped, ".." taking one part back

@@ -9,8 +9,8 @@ record BuildOutcome(String builder, Processes.Result result, BuiltImage image) {
 
     BuiltImage requireImage() {
         if (image == null) {
-            throw new AssertionError(builder + " build failed (exit " + result.exitCode() + "):\n"
-                + Processes.tail(result.output()));
+            throw new AssertionError(
+                    builder + " build failed (exit " + result.exitCode() + "):\n" + Processes.tail(result.output()));
         }
         return image;
     }

@@ -11,5 +11,4 @@ import java.time.Instant;
  * builder's reader does not show it) and when the build started
  * (files dated after it were written by the build itself).
  */
-record BuiltImage(Path rootfs, JsonNode config, JsonNode history, String created, Instant started) {
-}
+record BuiltImage(Path rootfs, JsonNode config, JsonNode history, String created, Instant started) {}

@@ -22,7 +22,9 @@ class CaseDefinitionsTest {
         Set<String> numbers = new HashSet<>();
         for (ConformanceCase c : all) {
             assertThat(c.name()).as("case directory name").matches("\\d{2,3}-[a-z0-9-]+");
-            assertThat(numbers.add(c.name().split("-")[0])).as("number of " + c.name() + " is used twice").isTrue();
+            assertThat(numbers.add(c.name().split("-")[0]))
+                    .as("number of " + c.name() + " is used twice")
+                    .isTrue();
             assertThat(c.about()).as(c.name() + " says what it is about").isNotBlank();
         }
         assertThat(all).as("issue 3 asks for at least 60 cases").hasSizeGreaterThanOrEqualTo(60);

@@ -47,7 +47,9 @@ final class CaseRun {
         BuildOutcome outcome = stagefarm();
         try {
             if (c.expectsFailure()) {
-                assertThat(outcome.succeeded()).as("stagefarm should refuse this build, but it succeeded").isFalse();
+                assertThat(outcome.succeeded())
+                        .as("stagefarm should refuse this build, but it succeeded")
+                        .isFalse();
                 report(Expectations.checkFailure(c, outcome.result()), outcome);
                 return;
             }
@@ -68,16 +70,20 @@ final class CaseRun {
             BuildOutcome theirs = buildkitOutcome();
             BuildOutcome ours = stagefarm();
             if (c.expectsFailure()) {
-                assertThat(theirs.succeeded()).as("BuildKit builds this case, which stagefarm is expected to refuse")
-                    .isFalse();
+                assertThat(theirs.succeeded())
+                        .as("BuildKit builds this case, which stagefarm is expected to refuse")
+                        .isFalse();
                 return;
             }
             BuiltImage mine = ours.requireImage();
             BuiltImage ref = theirs.requireImage();
             List<String> diffs = new ArrayList<>(ConfigFields.compare(mine.config(), ref.config()));
             diffs.addAll(ConfigFields.compareHistory(mine.history(), ref.history()));
-            diffs.addAll(TreeComparison.compare(FileTree.read(mine.rootfs()), FileTree.read(ref.rootfs()), ref.started()));
-            assertThat(unknown(diffs)).as("stagefarm's image differs from BuildKit's (" + work + ")").isEmpty();
+            diffs.addAll(
+                    TreeComparison.compare(FileTree.read(mine.rootfs()), FileTree.read(ref.rootfs()), ref.started()));
+            assertThat(unknown(diffs))
+                    .as("stagefarm's image differs from BuildKit's (" + work + ")")
+                    .isEmpty();
             assertNoStaleKnownDifferences();
         } finally {
             clean();
@@ -103,10 +109,14 @@ final class CaseRun {
     }
 
     private void assertNoStaleKnownDifferences() {
-        List<String> stale = c.knownDifferences().stream().map(java.util.regex.Pattern::pattern)
-            .filter(p -> !knownSeen.contains(p)).toList();
-        assertThat(stale).as(c.name() + ": these known differences no longer happen; remove them from expect.json"
-            + " and from README.md's \"Known differences\"").isEmpty();
+        List<String> stale = c.knownDifferences().stream()
+                .map(java.util.regex.Pattern::pattern)
+                .filter(p -> !knownSeen.contains(p))
+                .toList();
+        assertThat(stale)
+                .as(c.name() + ": these known differences no longer happen; remove them from expect.json"
+                        + " and from README.md's \"Known differences\"")
+                .isEmpty();
     }
 
     private BuildOutcome buildkitOutcome() throws IOException, InterruptedException {
@@ -141,8 +151,10 @@ final class CaseRun {
     }
 
     private void report(List<String> problems, BuildOutcome outcome) {
-        assertThat(problems).as(c.name() + " (" + c.about() + ")\n--- build output ---\n"
-            + Processes.tail(outcome.result().output()) + "\n---").isEmpty();
+        assertThat(problems)
+                .as(c.name() + " (" + c.about() + ")\n--- build output ---\n"
+                        + Processes.tail(outcome.result().output()) + "\n---")
+                .isEmpty();
     }
 
     /** Unpacked images are large (the 50 MB and 5,000-file cases); logs stay for a failing case. */

@@ -12,11 +12,21 @@ import java.util.Map;
 final class ConfigFields {
 
     /** The fields of the image config ({@code config} object) both builders must agree on. */
-    static final List<String> COMPARED = List.of("Env", "Cmd", "Entrypoint", "WorkingDir", "User", "ExposedPorts",
-        "Volumes", "Labels", "StopSignal", "Healthcheck", "Shell", "OnBuild");
+    static final List<String> COMPARED = List.of(
+            "Env",
+            "Cmd",
+            "Entrypoint",
+            "WorkingDir",
+            "User",
+            "ExposedPorts",
+            "Volumes",
+            "Labels",
+            "StopSignal",
+            "Healthcheck",
+            "Shell",
+            "OnBuild");
 
-    private ConfigFields() {
-    }
+    private ConfigFields() {}
 
     /**
      * One value in a comparable form: absent, null, "", [] and {} are all "not set"; a
@@ -24,15 +34,21 @@ final class ConfigFields {
      * is what a runtime uses for it.
      */
     static JsonNode normalize(String field, JsonNode value) {
-        if (value == null || value.isMissingNode() || value.isNull() || value.isEmpty() && !value.isValueNode()
-            || value.isTextual() && value.asText().isEmpty()) {
-            return field.equals("WorkingDir") ? ConformanceCase.JSON.getNodeFactory().textNode("/") : NullNode.getInstance();
+        if (value == null
+                || value.isMissingNode()
+                || value.isNull()
+                || value.isEmpty() && !value.isValueNode()
+                || value.isTextual() && value.asText().isEmpty()) {
+            return field.equals("WorkingDir")
+                    ? ConformanceCase.JSON.getNodeFactory().textNode("/")
+                    : NullNode.getInstance();
         }
         if (field.equals("Healthcheck") && value.isObject()) {
             ObjectNode copy = ((ObjectNode) value).deepCopy();
             List<String> zero = new ArrayList<>();
             copy.properties().forEach(e -> {
-                if (e.getValue().isNull() || e.getValue().isNumber() && e.getValue().asLong() == 0) {
+                if (e.getValue().isNull()
+                        || e.getValue().isNumber() && e.getValue().asLong() == 0) {
                     zero.add(e.getKey());
                 }
             });
@@ -72,7 +88,7 @@ final class ConfigFields {
             common++;
         }
         diffs.add("history differs from entry " + common + ": stagefarm " + ours.subList(common, ours.size())
-            + ", BuildKit " + theirs.subList(common, theirs.size()));
+                + ", BuildKit " + theirs.subList(common, theirs.size()));
         return diffs;
     }
 

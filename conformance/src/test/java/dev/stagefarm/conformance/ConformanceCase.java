@@ -22,16 +22,43 @@ record ConformanceCase(String name, Path dir, JsonNode spec) {
 
     static final ObjectMapper JSON = new ObjectMapper();
 
-    private static final Set<String> KEYS = Set.of("about", "differential", "dockerfile", "target", "build-args",
-        "context", "fails", "files", "dirs", "config", "env", "history", "created", "known-differences");
-    static final Set<String> FILE_KEYS = Set.of("absent", "type", "content", "sha256", "size", "mode", "uid", "gid",
-        "target", "hardlink", "children", "mtime");
+    private static final Set<String> KEYS = Set.of(
+            "about",
+            "differential",
+            "dockerfile",
+            "target",
+            "build-args",
+            "context",
+            "fails",
+            "files",
+            "dirs",
+            "config",
+            "env",
+            "history",
+            "created",
+            "known-differences");
+    static final Set<String> FILE_KEYS = Set.of(
+            "absent",
+            "type",
+            "content",
+            "sha256",
+            "size",
+            "mode",
+            "uid",
+            "gid",
+            "target",
+            "hardlink",
+            "children",
+            "mtime");
     private static final Set<String> CONTEXT_KEYS = Set.of("mode", "symlink", "hardlink", "mkdir", "write");
 
     /** Every case directory below {@code root} (cases/ or pending/), sorted by name. */
     static List<ConformanceCase> all(Path root) {
         try (Stream<Path> dirs = Files.list(root)) {
-            return dirs.filter(Files::isDirectory).sorted().map(ConformanceCase::load).toList();
+            return dirs.filter(Files::isDirectory)
+                    .sorted()
+                    .map(ConformanceCase::load)
+                    .toList();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -67,8 +94,13 @@ record ConformanceCase(String name, Path dir, JsonNode spec) {
         if (!Files.isRegularFile(dir.resolve(dockerfile()))) {
             throw invalid("no " + dockerfile() + " in " + dir);
         }
-        boolean checksSomething = spec.has("fails") || spec.has("files") || spec.has("dirs") || spec.has("config")
-            || spec.has("env") || spec.has("history") || spec.has("created");
+        boolean checksSomething = spec.has("fails")
+                || spec.has("files")
+                || spec.has("dirs")
+                || spec.has("config")
+                || spec.has("env")
+                || spec.has("history")
+                || spec.has("created");
         if (!checksSomething) {
             throw invalid("checks nothing: add files, dirs, config, env, history, created or fails");
         }
@@ -105,7 +137,9 @@ record ConformanceCase(String name, Path dir, JsonNode spec) {
 
     Map<String, String> buildArgs() {
         Map<String, String> args = new LinkedHashMap<>();
-        spec.path("build-args").properties().forEach(e -> args.put(e.getKey(), e.getValue().asText()));
+        spec.path("build-args")
+                .properties()
+                .forEach(e -> args.put(e.getKey(), e.getValue().asText()));
         return args;
     }
 

@@ -41,20 +41,31 @@ class ConformanceTest {
         // -Dconformance.only=REGEX runs the matching cases only, for working on one feature
         java.util.regex.Pattern only = java.util.regex.Pattern.compile(System.getProperty("conformance.only", ".*"));
         // -Dconformance.dir=pending tries the pending cases, to see which a new feature now passes
-        Path dir = Path.of(System.getProperty("conformance.dir", CASES.toString())).toAbsolutePath();
-        return ConformanceCase.all(dir).stream().filter(c -> only.matcher(c.name()).find()).map(c -> {
-            CaseRun run = new CaseRun(c, suite);
-            List<DynamicNode> tests = new ArrayList<>();
-            // the case name leads every test name: reports list tests by name, without their container
-            tests.add(dynamicTest(c.name() + (c.expectsFailure() ? ": stagefarm refuses it as expected"
-                    : ": stagefarm builds it as expected"),
-                c.dir().toUri(), run::checkStagefarm));
-            if (c.differential()) {
-                tests.add(dynamicTest(c.name() + (c.expectsFailure() ? ": BuildKit refuses it too"
-                    : ": BuildKit builds the same image"),
-                    c.dir().toUri(), run::compareWithBuildKit));
-            }
-            return dynamicContainer(c.name() + ": " + c.about(), c.dir().toUri(), tests.stream());
-        });
+        Path dir =
+                Path.of(System.getProperty("conformance.dir", CASES.toString())).toAbsolutePath();
+        return ConformanceCase.all(dir).stream()
+                .filter(c -> only.matcher(c.name()).find())
+                .map(c -> {
+                    CaseRun run = new CaseRun(c, suite);
+                    List<DynamicNode> tests = new ArrayList<>();
+                    // the case name leads every test name: reports list tests by name, without their container
+                    tests.add(dynamicTest(
+                            c.name()
+                                    + (c.expectsFailure()
+                                            ? ": stagefarm refuses it as expected"
+                                            : ": stagefarm builds it as expected"),
+                            c.dir().toUri(),
+                            run::checkStagefarm));
+                    if (c.differential()) {
+                        tests.add(dynamicTest(
+                                c.name()
+                                        + (c.expectsFailure()
+                                                ? ": BuildKit refuses it too"
+                                                : ": BuildKit builds the same image"),
+                                c.dir().toUri(),
+                                run::compareWithBuildKit));
+                    }
+                    return dynamicContainer(c.name() + ": " + c.about(), c.dir().toUri(), tests.stream());
+                });
     }
 }

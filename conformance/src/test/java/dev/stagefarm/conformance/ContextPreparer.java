@@ -19,8 +19,7 @@ import java.util.stream.Stream;
  */
 final class ContextPreparer {
 
-    private ContextPreparer() {
-    }
+    private ContextPreparer() {}
 
     static Path prepare(ConformanceCase c, Path work) throws IOException, InterruptedException {
         Path ctx = work.resolve("context");
@@ -56,10 +55,15 @@ final class ContextPreparer {
             Files.createLink(inside(ctx, e.getKey()), inside(ctx, e.getValue().asText()));
         }
         for (Map.Entry<String, JsonNode> e : fix.path("mode").properties()) {
-            Files.setAttribute(inside(ctx, e.getKey()), "unix:mode", Integer.parseInt(e.getValue().asText(), 8));
+            Files.setAttribute(
+                    inside(ctx, e.getKey()),
+                    "unix:mode",
+                    Integer.parseInt(e.getValue().asText(), 8));
         }
-        Processes.check(List.of("find", ctx.toString(), "-exec", "touch", "-h", "-d", "@0", "{}", "+"), Map.of(),
-            work.resolve("touch.log"));
+        Processes.check(
+                List.of("find", ctx.toString(), "-exec", "touch", "-h", "-d", "@0", "{}", "+"),
+                Map.of(),
+                work.resolve("touch.log"));
         return ctx;
     }
 

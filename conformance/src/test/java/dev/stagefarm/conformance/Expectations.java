@@ -37,7 +37,10 @@ final class Expectations {
     static List<String> checkFailure(ConformanceCase c, Processes.Result result) {
         List<String> problems = new ArrayList<>();
         JsonNode fails = c.spec().path("fails");
-        if (fails.has("message") && !Pattern.compile(fails.get("message").asText()).matcher(result.output()).find()) {
+        if (fails.has("message")
+                && !Pattern.compile(fails.get("message").asText())
+                        .matcher(result.output())
+                        .find()) {
             problems.add("the error does not match /" + fails.get("message").asText() + "/");
         }
         if (fails.has("line")) {
@@ -65,7 +68,11 @@ final class Expectations {
                 continue;
             }
             if (want.has("type")) {
-                expect(path, "type", want.get("type").asText(), node.type().name().toLowerCase(java.util.Locale.ROOT));
+                expect(
+                        path,
+                        "type",
+                        want.get("type").asText(),
+                        node.type().name().toLowerCase(java.util.Locale.ROOT));
             }
             if (want.has("content")) {
                 expect(path, "content", FileTree.Type.FILE.name(), node.type().name());
@@ -95,14 +102,19 @@ final class Expectations {
             if (want.has("hardlink")) {
                 String other = want.get("hardlink").asText();
                 if (!node.hardlinks().contains(other)) {
-                    problems.add(path + ": should be hard-linked with " + other + ", is linked with " + node.hardlinks());
+                    problems.add(
+                            path + ": should be hard-linked with " + other + ", is linked with " + node.hardlinks());
                 }
             }
             if (want.has("mtime")) {
                 expect(path, "mtime", want.get("mtime").asLong(), node.mtimeSeconds());
             }
             if (want.has("children")) {
-                expect(path, "number of children", want.get("children").asInt(), tree.children(path).size());
+                expect(
+                        path,
+                        "number of children",
+                        want.get("children").asInt(),
+                        tree.children(path).size());
             }
         }
     }
@@ -159,17 +171,26 @@ final class Expectations {
             JsonNode w = want.get(i);
             JsonNode got = history.get(offset + i);
             String createdBy = got.path("created_by").asText("");
-            if (w.has("created_by") && !Pattern.compile(w.get("created_by").asText()).matcher(createdBy).find()) {
+            if (w.has("created_by")
+                    && !Pattern.compile(w.get("created_by").asText())
+                            .matcher(createdBy)
+                            .find()) {
                 problems.add("history[" + (offset + i) + "].created_by: \"" + createdBy + "\" does not match /"
-                    + w.get("created_by").asText() + "/");
+                        + w.get("created_by").asText() + "/");
             }
             if (w.has("created")) {
-                expect("history[" + (offset + i) + "] " + createdBy, "created", w.get("created").asText(),
-                    got.path("created").asText(""));
+                expect(
+                        "history[" + (offset + i) + "] " + createdBy,
+                        "created",
+                        w.get("created").asText(),
+                        got.path("created").asText(""));
             }
             if (w.has("empty_layer")) {
-                expect("history[" + (offset + i) + "] " + createdBy, "empty_layer", w.get("empty_layer").asBoolean(),
-                    got.path("empty_layer").asBoolean(false));
+                expect(
+                        "history[" + (offset + i) + "] " + createdBy,
+                        "empty_layer",
+                        w.get("empty_layer").asBoolean(),
+                        got.path("empty_layer").asBoolean(false));
             }
         }
     }

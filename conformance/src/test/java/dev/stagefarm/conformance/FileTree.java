@@ -24,11 +24,24 @@ import java.util.stream.Stream;
  */
 final class FileTree {
 
-    enum Type { FILE, DIR, SYMLINK, OTHER }
-
-    record Node(String path, Type type, int mode, int uid, int gid, long size, String sha256, String linkTarget,
-                long mtimeSeconds, List<String> hardlinks) {
+    enum Type {
+        FILE,
+        DIR,
+        SYMLINK,
+        OTHER
     }
+
+    record Node(
+            String path,
+            Type type,
+            int mode,
+            int uid,
+            int gid,
+            long size,
+            String sha256,
+            String linkTarget,
+            long mtimeSeconds,
+            List<String> hardlinks) {}
 
     private final Path root;
     private final SortedMap<String, Node> nodes;
@@ -60,17 +73,31 @@ final class FileTree {
             Path p = (Path) r[1];
             @SuppressWarnings("unchecked")
             Map<String, Object> a = (Map<String, Object>) r[2];
-            Type type = (Boolean) a.get("isRegularFile") ? Type.FILE : (Boolean) a.get("isDirectory") ? Type.DIR
-                : (Boolean) a.get("isSymbolicLink") ? Type.SYMLINK : Type.OTHER;
+            Type type = (Boolean) a.get("isRegularFile")
+                    ? Type.FILE
+                    : (Boolean) a.get("isDirectory")
+                            ? Type.DIR
+                            : (Boolean) a.get("isSymbolicLink") ? Type.SYMLINK : Type.OTHER;
             List<String> links = List.of();
             if (type == Type.FILE && (Integer) a.get("nlink") > 1) {
-                links = inodes.get(a.get("dev") + ":" + a.get("ino")).stream().filter(x -> !x.equals(path)).sorted().toList();
+                links = inodes.get(a.get("dev") + ":" + a.get("ino")).stream()
+                        .filter(x -> !x.equals(path))
+                        .sorted()
+                        .toList();
             }
-            nodes.put(path, new Node(path, type, (Integer) a.get("mode") & 07777, (Integer) a.get("uid"),
-                (Integer) a.get("gid"), type == Type.FILE ? (Long) a.get("size") : 0,
-                type == Type.FILE ? sha256(p) : null,
-                type == Type.SYMLINK ? Files.readSymbolicLink(p).toString() : null,
-                ((FileTime) a.get("lastModifiedTime")).toInstant().getEpochSecond(), links));
+            nodes.put(
+                    path,
+                    new Node(
+                            path,
+                            type,
+                            (Integer) a.get("mode") & 07777,
+                            (Integer) a.get("uid"),
+                            (Integer) a.get("gid"),
+                            type == Type.FILE ? (Long) a.get("size") : 0,
+                            type == Type.FILE ? sha256(p) : null,
+                            type == Type.SYMLINK ? Files.readSymbolicLink(p).toString() : null,
+                            ((FileTime) a.get("lastModifiedTime")).toInstant().getEpochSecond(),
+                            links));
         }
         return new FileTree(rootfs, nodes);
     }

@@ -18,11 +18,10 @@ final class Processes {
         }
     }
 
-    private Processes() {
-    }
+    private Processes() {}
 
     static Result run(List<String> cmd, Map<String, String> env, Path log, Duration timeout)
-        throws IOException, InterruptedException {
+            throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().putAll(env);
         Process p = pb.start();
@@ -38,7 +37,8 @@ final class Processes {
     static String check(List<String> cmd, Map<String, String> env, Path log) throws IOException, InterruptedException {
         Result r = run(cmd, env, log, Duration.ofMinutes(10));
         if (!r.ok()) {
-            throw new AssertionError(String.join(" ", cmd) + " failed (exit " + r.exitCode() + "):\n" + tail(r.output()));
+            throw new AssertionError(
+                    String.join(" ", cmd) + " failed (exit " + r.exitCode() + "):\n" + tail(r.output()));
         }
         return r.output();
     }

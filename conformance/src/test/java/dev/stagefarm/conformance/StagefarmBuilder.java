@@ -17,7 +17,8 @@ import java.util.Map;
  */
 final class StagefarmBuilder {
 
-    static final Path REPO = Path.of(System.getProperty("stagefarm.repo", "..")).toAbsolutePath().normalize();
+    static final Path REPO =
+            Path.of(System.getProperty("stagefarm.repo", "..")).toAbsolutePath().normalize();
     static final Path LAUNCHER = REPO.resolve("bin/stagefarm");
     static final String REGISTRY = "127.0.0.1:5000";
     private static final String TAG = "case";
@@ -35,38 +36,64 @@ final class StagefarmBuilder {
 
     BuildOutcome build(ConformanceCase c, Path context, Path work) throws IOException, InterruptedException {
         Path oci = work.resolve("stagefarm.oci.tar");
-        List<String> cmd = new ArrayList<>(List.of(LAUNCHER.toString(), "build", "--data", data.toString(),
-            "--progress", "plain", "-f", context.resolve(c.dockerfile()).toString(),
-            "-t", "conformance/" + c.name() + ":" + TAG, "--output", "type=oci,dest=" + oci,
-            "--registry-mirror", "docker.io=http://" + REGISTRY, "--insecure-registry", REGISTRY));
+        List<String> cmd = new ArrayList<>(List.of(
+                LAUNCHER.toString(),
+                "build",
+                "--data",
+                data.toString(),
+                "--progress",
+                "plain",
+                "-f",
+                context.resolve(c.dockerfile()).toString(),
+                "-t",
+                "conformance/" + c.name() + ":" + TAG,
+                "--output",
+                "type=oci,dest=" + oci,
+                "--registry-mirror",
+                "docker.io=http://" + REGISTRY,
+                "--insecure-registry",
+                REGISTRY));
         c.target().ifPresent(t -> cmd.addAll(List.of("--target", t)));
         c.buildArgs().forEach((k, v) -> cmd.addAll(List.of("--build-arg", k + "=" + v)));
         cmd.add(context.toString());
         Instant started = Instant.now();
-        Processes.Result result = Processes.run(cmd, Map.of(), work.resolve("stagefarm-build.log"), Duration.ofMinutes(15));
+        Processes.Result result =
+                Processes.run(cmd, Map.of(), work.resolve("stagefarm-build.log"), Duration.ofMinutes(15));
         if (!result.ok()) {
             return new BuildOutcome("stagefarm", result, null);
         }
         Path layout = Files.createDirectories(work.resolve("stagefarm-layout"));
-        Processes.check(List.of("tar", "-xf", oci.toString(), "-C", layout.toString()), Map.of(), work.resolve("untar.log"));
+        Processes.check(
+                List.of("tar", "-xf", oci.toString(), "-C", layout.toString()), Map.of(), work.resolve("untar.log"));
         Path bundle = work.resolve("stagefarm-bundle");
-        Processes.check(List.of("umoci", "unpack", "--image", layout + ":" + TAG, bundle.toString()), Map.of(),
-            work.resolve("umoci.log"));
+        Processes.check(
+                List.of("umoci", "unpack", "--image", layout + ":" + TAG, bundle.toString()),
+                Map.of(),
+                work.resolve("umoci.log"));
         Files.delete(oci); // the layout holds the same bytes
         JsonNode image = imageConfig(layout);
-        return new BuildOutcome("stagefarm", result,
-            new BuiltImage(bundle.resolve("rootfs"), image.path("config"), image.path("history"),
-                image.path("created").asText(""), started));
+        return new BuildOutcome(
+                "stagefarm",
+                result,
+                new BuiltImage(
+                        bundle.resolve("rootfs"),
+                        image.path("config"),
+                        image.path("history"),
+                        image.path("created").asText(""),
+                        started));
     }
 
     private static JsonNode imageConfig(Path layout) throws IOException {
-        JsonNode index = ConformanceCase.JSON.readTree(layout.resolve("index.json").toFile());
-        JsonNode manifest = blob(layout, index.path("manifests").get(0).path("digest").asText());
+        JsonNode index =
+                ConformanceCase.JSON.readTree(layout.resolve("index.json").toFile());
+        JsonNode manifest =
+                blob(layout, index.path("manifests").get(0).path("digest").asText());
         return blob(layout, manifest.path("config").path("digest").asText());
     }
 
     private static JsonNode blob(Path layout, String digest) throws IOException {
-        return ConformanceCase.JSON.readTree(
-            layout.resolve("blobs/sha256").resolve(digest.substring("sha256:".length())).toFile());
+        return ConformanceCase.JSON.readTree(layout.resolve("blobs/sha256")
+                .resolve(digest.substring("sha256:".length()))
+                .toFile());
     }
 }

@@ -60,7 +60,8 @@ final class Suite {
     }
 
     void writeTimings() throws IOException {
-        Files.write(work.resolve("timings.txt"), timings.values().stream().sorted().toList());
+        Files.write(
+                work.resolve("timings.txt"), timings.values().stream().sorted().toList());
     }
 
     /** rm -rf that refuses to cross into a mount (a worker's overlay left behind by a crash). */
@@ -75,7 +76,9 @@ final class Suite {
                 throw new IOException("something is still mounted under " + dir + " (" + f[1] + "): unmount it first");
             }
         }
-        Processes.check(List.of("rm", "-rf", "--one-file-system", dir.toString()), Map.of(),
-            Files.createTempFile("conformance-rm", ".log"));
+        Processes.check(
+                List.of("rm", "-rf", "--one-file-system", dir.toString()),
+                Map.of(),
+                Files.createTempFile("conformance-rm", ".log"));
     }
 }

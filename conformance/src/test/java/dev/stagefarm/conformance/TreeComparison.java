@@ -16,13 +16,13 @@ import java.util.TreeSet;
 final class TreeComparison {
 
     /** What {@code docker create} adds in the container's init layer, which {@code docker export} includes. */
-    private static final Set<String> DOCKER_INIT_FILES = Set.of("/.dockerenv", "/etc/hostname", "/etc/hosts",
-        "/etc/resolv.conf", "/etc/mtab");
+    private static final Set<String> DOCKER_INIT_FILES =
+            Set.of("/.dockerenv", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/etc/mtab");
+
     private static final List<String> DOCKER_INIT_TREES = List.of("/dev", "/proc", "/sys");
     private static final int MAX_REPORTED = 40;
 
-    private TreeComparison() {
-    }
+    private TreeComparison() {}
 
     static List<String> compare(FileTree stagefarm, FileTree buildkit, Instant buildkitStarted) {
         List<String> diffs = new ArrayList<>();
@@ -47,17 +47,26 @@ final class TreeComparison {
                 diffs.add(path + ": stagefarm " + describe(ours) + ", BuildKit " + describe(theirs));
                 continue;
             }
-            field(diffs, path, "mode", String.format("%04o", ours.mode()), String.format("%04o", theirs.mode()),
-                ours.type() != FileTree.Type.SYMLINK);
+            field(
+                    diffs,
+                    path,
+                    "mode",
+                    String.format("%04o", ours.mode()),
+                    String.format("%04o", theirs.mode()),
+                    ours.type() != FileTree.Type.SYMLINK);
             field(diffs, path, "uid", ours.uid(), theirs.uid(), true);
             field(diffs, path, "gid", ours.gid(), theirs.gid(), true);
             field(diffs, path, "size", ours.size(), theirs.size(), true);
             field(diffs, path, "content sha256", ours.sha256(), theirs.sha256(), ours.size() == theirs.size());
             field(diffs, path, "symlink target", ours.linkTarget(), theirs.linkTarget(), true);
             field(diffs, path, "hard links", ours.hardlinks(), visible(theirs.hardlinks(), buildkit), true);
-            field(diffs, path, "mtime", Instant.ofEpochSecond(ours.mtimeSeconds()),
-                Instant.ofEpochSecond(theirs.mtimeSeconds()),
-                ours.type() == FileTree.Type.FILE && theirs.mtimeSeconds() < writtenByBuild);
+            field(
+                    diffs,
+                    path,
+                    "mtime",
+                    Instant.ofEpochSecond(ours.mtimeSeconds()),
+                    Instant.ofEpochSecond(theirs.mtimeSeconds()),
+                    ours.type() == FileTree.Type.FILE && theirs.mtimeSeconds() < writtenByBuild);
         }
         if (diffs.size() > MAX_REPORTED) {
             int more = diffs.size() - MAX_REPORTED;
@@ -91,7 +100,8 @@ final class TreeComparison {
         return links.stream().filter(p -> !ignored(p, buildkit)).toList();
     }
 
-    private static void field(List<String> diffs, String path, String what, Object ours, Object theirs, boolean compare) {
+    private static void field(
+            List<String> diffs, String path, String what, Object ours, Object theirs, boolean compare) {
         if (compare && !Objects.equals(ours, theirs)) {
             diffs.add(path + ": " + what + " stagefarm " + ours + ", BuildKit " + theirs);
         }

@@ -44,14 +44,15 @@ class TreeComparisonTest {
         Files.writeString(b.resolve("only-b"), "");
         Files.createDirectories(a.resolve("only-a"));
 
-        assertThat(compare(a, b)).containsExactlyInAnyOrder(
-            "/etc: uid stagefarm 0, BuildKit 1000",
-            "/etc/app.conf: mode stagefarm 0644, BuildKit 0600",
-            "/link: symlink target stagefarm same.txt, BuildKit etc/app.conf",
-            "/only-a: only in stagefarm's image (dir 0755 0:0)",
-            "/only-b: only in BuildKit's image (file 0644 0:0 0 bytes)",
-            "/same.txt: content sha256 stagefarm "
-                + FileTree.sha256(a.resolve("same.txt")) + ", BuildKit " + FileTree.sha256(b.resolve("same.txt")));
+        assertThat(compare(a, b))
+                .containsExactlyInAnyOrder(
+                        "/etc: uid stagefarm 0, BuildKit 1000",
+                        "/etc/app.conf: mode stagefarm 0644, BuildKit 0600",
+                        "/link: symlink target stagefarm same.txt, BuildKit etc/app.conf",
+                        "/only-a: only in stagefarm's image (dir 0755 0:0)",
+                        "/only-b: only in BuildKit's image (file 0644 0:0 0 bytes)",
+                        "/same.txt: content sha256 stagefarm " + FileTree.sha256(a.resolve("same.txt")) + ", BuildKit "
+                                + FileTree.sha256(b.resolve("same.txt")));
     }
 
     @Test
@@ -60,9 +61,10 @@ class TreeComparisonTest {
         Path b = tree("b");
         Files.createLink(a.resolve("hard"), a.resolve("same.txt"));
         Files.copy(b.resolve("same.txt"), b.resolve("hard"));
-        assertThat(compare(a, b)).containsExactlyInAnyOrder(
-            "/hard: hard links stagefarm [/same.txt], BuildKit []",
-            "/same.txt: hard links stagefarm [/hard], BuildKit []");
+        assertThat(compare(a, b))
+                .containsExactlyInAnyOrder(
+                        "/hard: hard links stagefarm [/same.txt], BuildKit []",
+                        "/same.txt: hard links stagefarm [/hard], BuildKit []");
     }
 
     @Test
@@ -73,7 +75,8 @@ class TreeComparisonTest {
         Files.setLastModifiedTime(b.resolve("same.txt"), FileTime.from(Instant.parse("2020-01-01T00:00:00Z")));
         Files.setLastModifiedTime(a.resolve("etc/app.conf"), FileTime.from(Instant.EPOCH));
         Files.setLastModifiedTime(b.resolve("etc/app.conf"), FileTime.from(BUILD_STARTED.plusSeconds(5)));
-        assertThat(compare(a, b)).containsExactly("/same.txt: mtime stagefarm 1970-01-01T00:00:00Z, BuildKit 2020-01-01T00:00:00Z");
+        assertThat(compare(a, b))
+                .containsExactly("/same.txt: mtime stagefarm 1970-01-01T00:00:00Z, BuildKit 2020-01-01T00:00:00Z");
     }
 
     @Test
@@ -89,9 +92,10 @@ class TreeComparisonTest {
         Files.writeString(b.resolve(".dockerenv"), "");
         assertThat(compare(a, b)).isEmpty();
         Files.writeString(b.resolve("etc/extra"), "");
-        assertThat(compare(a, b)).containsExactlyInAnyOrder(
-            "/etc: only in BuildKit's image (dir 0755 0:0)",
-            "/etc/extra: only in BuildKit's image (file 0644 0:0 0 bytes)");
+        assertThat(compare(a, b))
+                .containsExactlyInAnyOrder(
+                        "/etc: only in BuildKit's image (dir 0755 0:0)",
+                        "/etc/extra: only in BuildKit's image (file 0644 0:0 0 bytes)");
     }
 
     private static java.util.List<String> compare(Path stagefarm, Path buildkit) throws Exception {

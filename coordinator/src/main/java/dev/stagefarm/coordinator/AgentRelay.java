@@ -46,8 +46,8 @@ final class AgentRelay {
                 if (session == null) {
                     if (frame.getSessionId().isEmpty()) {
                         client.onError(Status.INVALID_ARGUMENT
-                            .withDescription("the first ForwardAgents frame must carry the build's session_id")
-                            .asRuntimeException());
+                                .withDescription("the first ForwardAgents frame must carry the build's session_id")
+                                .asRuntimeException());
                         return;
                     }
                     id = frame.getSessionId();
@@ -55,7 +55,8 @@ final class AgentRelay {
                     if (sessions.putIfAbsent(id, session) != null) {
                         session = null;
                         client.onError(Status.ALREADY_EXISTS
-                            .withDescription("session " + id + " already forwards its agents").asRuntimeException());
+                                .withDescription("session " + id + " already forwards its agents")
+                                .asRuntimeException());
                         return;
                     }
                     session.send(AgentFrame.getDefaultInstance());
@@ -70,7 +71,8 @@ final class AgentRelay {
                         session.connections.remove(frame.getConnectionId());
                         worker.onCompleted();
                     } else {
-                        worker.onNext(AgentFrame.newBuilder().setData(frame.getData()).build());
+                        worker.onNext(
+                                AgentFrame.newBuilder().setData(frame.getData()).build());
                     }
                 }
             }
@@ -91,8 +93,9 @@ final class AgentRelay {
                     sessions.remove(id, session);
                     session.connections.values().forEach(w -> {
                         synchronized (w) {
-                            w.onError(Status.UNAVAILABLE.withDescription("the client stopped forwarding its ssh agents")
-                                .asRuntimeException());
+                            w.onError(Status.UNAVAILABLE
+                                    .withDescription("the client stopped forwarding its ssh agents")
+                                    .asRuntimeException());
                         }
                     });
                     session.connections.clear();
@@ -113,18 +116,29 @@ final class AgentRelay {
                     session = sessions.get(frame.getSessionId());
                     if (session == null) {
                         synchronized (worker) {
-                            worker.onError(Status.NOT_FOUND.withDescription("no client forwards ssh agents for session "
-                                + frame.getSessionId() + " (the build's client is gone)").asRuntimeException());
+                            worker.onError(Status.NOT_FOUND
+                                    .withDescription("no client forwards ssh agents for session " + frame.getSessionId()
+                                            + " (the build's client is gone)")
+                                    .asRuntimeException());
                         }
                         return;
                     }
                     session.connections.put(connection, worker);
-                    session.send(AgentFrame.newBuilder().setConnectionId(connection).setSshId(frame.getSshId()).build());
-                    log.debug("ssh agent {} of session {}: connection {} opened", frame.getSshId(),
-                        frame.getSessionId(), connection);
+                    session.send(AgentFrame.newBuilder()
+                            .setConnectionId(connection)
+                            .setSshId(frame.getSshId())
+                            .build());
+                    log.debug(
+                            "ssh agent {} of session {}: connection {} opened",
+                            frame.getSshId(),
+                            frame.getSessionId(),
+                            connection);
                 }
                 if (!frame.getData().isEmpty()) {
-                    session.send(AgentFrame.newBuilder().setConnectionId(connection).setData(frame.getData()).build());
+                    session.send(AgentFrame.newBuilder()
+                            .setConnectionId(connection)
+                            .setData(frame.getData())
+                            .build());
                 }
             }
 
@@ -140,7 +154,10 @@ final class AgentRelay {
 
             private void closed() {
                 if (session != null && session.connections.remove(connection) != null) {
-                    session.send(AgentFrame.newBuilder().setConnectionId(connection).setClose(true).build());
+                    session.send(AgentFrame.newBuilder()
+                            .setConnectionId(connection)
+                            .setClose(true)
+                            .build());
                     synchronized (worker) {
                         worker.onCompleted();
                     }

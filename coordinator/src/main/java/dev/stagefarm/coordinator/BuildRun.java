@@ -47,6 +47,7 @@ final class BuildRun {
     private final String buildId;
     /** The submitter's team: every job of this build carries it to its worker. */
     private final String team;
+
     private final BuildRequest request;
     private final Dockerfile dockerfile;
     private final StageGraph graph;
@@ -64,9 +65,19 @@ final class BuildRun {
         Optional<ActionResult> get(String key) throws IOException;
     }
 
-    BuildRun(String buildId, String team, BuildRequest request, Dockerfile dockerfile, StageGraph graph, ContextIndex context,
-             Map<String, String> globals, ActionLookup cache, BaseImageResolver bases, JobDispatcher dispatcher,
-             BuildEvents events, FarmMetrics metrics) {
+    BuildRun(
+            String buildId,
+            String team,
+            BuildRequest request,
+            Dockerfile dockerfile,
+            StageGraph graph,
+            ContextIndex context,
+            Map<String, String> globals,
+            ActionLookup cache,
+            BaseImageResolver bases,
+            JobDispatcher dispatcher,
+            BuildEvents events,
+            FarmMetrics metrics) {
         this.metrics = metrics;
         this.buildId = buildId;
         this.team = team;
@@ -100,8 +111,10 @@ final class BuildRun {
         } catch (CompletionException e) {
             metrics.buildsFailed.increment();
             Throwable cause = e.getCause() instanceof StageFailed f ? f : e.getCause();
-            events.send(BuildEvent.newBuilder().setError(dev.stagefarm.proto.farm.BuildError.newBuilder()
-                .setMessage(cause.getMessage() == null ? cause.toString() : cause.getMessage())).build());
+            events.send(BuildEvent.newBuilder()
+                    .setError(dev.stagefarm.proto.farm.BuildError.newBuilder()
+                            .setMessage(cause.getMessage() == null ? cause.toString() : cause.getMessage()))
+                    .build());
         }
     }
 
@@ -122,8 +135,8 @@ final class BuildRun {
             StageBase base = base(stage);
             StagePlan plan = new StagePlanner(new Inputs(index)).plan(stage, base);
             List<ArtifactRequest> exports = exports(index, plan.stageKey());
-            Optional<ImageSpec> image = isTarget && request.getWantImage()
-                ? Optional.of(imageSpec(plan)) : Optional.empty();
+            Optional<ImageSpec> image =
+                    isTarget && request.getWantImage() ? Optional.of(imageSpec(plan)) : Optional.empty();
             Optional<StageOutcome> cached = fromCache(index, stage, plan, exports, image, started);
             if (cached.isPresent()) {
                 metrics.stagesCached.increment();
@@ -146,10 +159,16 @@ final class BuildRun {
         Optional<Integer> baseStage = graph.baseStage(stage.index());
         if (baseStage.isPresent()) {
             StageOutcome from = outcomes.get(baseStage.get()).join();
-            return new StageBase(from.stageKey(), dev.stagefarm.proto.farm.BaseImage.newBuilder()
-                .addAllLayers(from.layers()).setStageKey(from.stageKey()).build(),
-                from.config(), from.history(), "stage " + dockerfile.stages().get(baseStage.get()).displayName(),
-                baseStage.get());
+            return new StageBase(
+                    from.stageKey(),
+                    dev.stagefarm.proto.farm.BaseImage.newBuilder()
+                            .addAllLayers(from.layers())
+                            .setStageKey(from.stageKey())
+                            .build(),
+                    from.config(),
+                    from.history(),
+                    "stage " + dockerfile.stages().get(baseStage.get()).displayName(),
+                    baseStage.get());
         }
         String image;
         try {
@@ -158,12 +177,20 @@ final class BuildRun {
             throw new DockerfileException(dockerfile.fileName(), stage.line(), Optional.of("FROM"), e.getMessage());
         }
         if (image.isEmpty()) {
-            throw new DockerfileException(dockerfile.fileName(), stage.line(), Optional.of("FROM"),
-                "base name (" + stage.baseImage() + ") should not be blank");
+            throw new DockerfileException(
+                    dockerfile.fileName(),
+                    stage.line(),
+                    Optional.of("FROM"),
+                    "base name (" + stage.baseImage() + ") should not be blank");
         }
         if (image.equals("scratch")) {
-            return new StageBase(CacheKey.of("scratch").build(), dev.stagefarm.proto.farm.BaseImage.getDefaultInstance(),
-                ImageConfigEditor.scratch(), List.of(), "scratch", -1);
+            return new StageBase(
+                    CacheKey.of("scratch").build(),
+                    dev.stagefarm.proto.farm.BaseImage.getDefaultInstance(),
+                    ImageConfigEditor.scratch(),
+                    List.of(),
+                    "scratch",
+                    -1);
         }
         return bases.resolve(image);
     }
@@ -174,13 +201,21 @@ final class BuildRun {
         for (int consumer : graph.reachable()) {
             Stage s = dockerfile.stages().get(consumer);
             for (Instruction ins : s.instructions()) {
-                if (ins instanceof Instruction.Copy c && c.from().isPresent()
-                    && stageRef(c.from().get(), consumer).orElse(-1) == index) {
+                if (ins instanceof Instruction.Copy c
+                        && c.from().isPresent()
+                        && stageRef(c.from().get(), consumer).orElse(-1) == index) {
                     List<String> paths = globalPaths(c.sources());
                     String id = artifactId(paths);
-                    out.putIfAbsent(id, ArtifactRequest.newBuilder().addAllPaths(paths)
-                        // v2: an artifact holds the targets of symlinks named as sources too
-                        .setKey(CacheKey.of("artifact-v2").add(stageKey).add(paths).build()).build());
+                    out.putIfAbsent(
+                            id,
+                            ArtifactRequest.newBuilder()
+                                    .addAllPaths(paths)
+                                    // v2: an artifact holds the targets of symlinks named as sources too
+                                    .setKey(CacheKey.of("artifact-v2")
+                                            .add(stageKey)
+                                            .add(paths)
+                                            .build())
+                                    .build());
                 }
             }
         }
@@ -205,7 +240,8 @@ final class BuildRun {
 
     private OptionalInt stageRef(String ref, int consumer) {
         for (Stage s : dockerfile.stages()) {
-            if (s.index() < consumer && s.name().filter(n -> n.equalsIgnoreCase(ref)).isPresent()) {
+            if (s.index() < consumer
+                    && s.name().filter(n -> n.equalsIgnoreCase(ref)).isPresent()) {
                 return OptionalInt.of(s.index());
             }
         }
@@ -220,17 +256,29 @@ final class BuildRun {
         ImageConfigEditor labelled = plan.config().copy();
         new java.util.TreeMap<>(request.getLabelsMap()).forEach(labelled::putLabel);
         byte[] config = labelled.toJsonWithoutLayers();
-        CacheKey key = CacheKey.of("image").add("oci-manifest").add(plan.stageKey()).add(Digest.of(config).toString());
+        CacheKey key = CacheKey.of("image")
+                .add("oci-manifest")
+                .add(plan.stageKey())
+                .add(Digest.of(config).toString());
         for (History h : plan.history()) {
             key.add(h.getCreatedBy()).add(h.getEmptyLayer()).add(Integer.toString(h.getStepIndex()));
         }
-        return ImageSpec.newBuilder().setConfigJson(com.google.protobuf.ByteString.copyFrom(config))
-            .addAllHistory(plan.history()).setKey(key.build()).build();
+        return ImageSpec.newBuilder()
+                .setConfigJson(com.google.protobuf.ByteString.copyFrom(config))
+                .addAllHistory(plan.history())
+                .setKey(key.build())
+                .build();
     }
 
     /** The stage's result when the cache holds every piece of it: no worker is involved. */
-    private Optional<StageOutcome> fromCache(int index, Stage stage, StagePlan plan, List<ArtifactRequest> exports,
-                                             Optional<ImageSpec> image, Instant started) throws IOException {
+    private Optional<StageOutcome> fromCache(
+            int index,
+            Stage stage,
+            StagePlan plan,
+            List<ArtifactRequest> exports,
+            Optional<ImageSpec> image,
+            Instant started)
+            throws IOException {
         if (noCache(stage)) {
             return Optional.empty();
         }
@@ -260,41 +308,68 @@ final class BuildRun {
             }
             imageResult = Optional.of(hit.get().getImage());
         }
-        send(index, stage, 0, "[" + stage.displayName() + " 1/" + (plan.steps().size() + 1) + "] FROM "
-            + plan.base().description(), StepEvent.Status.CACHED, "");
+        send(
+                index,
+                stage,
+                0,
+                "[" + stage.displayName() + " 1/" + (plan.steps().size() + 1) + "] FROM "
+                        + plan.base().description(),
+                StepEvent.Status.CACHED,
+                "");
         for (int i = 0; i < plan.steps().size(); i++) {
             send(index, stage, i + 1, plan.steps().get(i).getDescription(), StepEvent.Status.CACHED, "");
         }
         String now = Instant.now().toString();
-        StageReport report = StageReport.newBuilder().setName(stage.displayName()).setIndex(index)
-            .setCached(true).setStartedAt(started.toString()).setFinishedAt(now).build();
-        return Optional.of(new StageOutcome(index, plan.stageKey(), layers, plan.config(), plan.history(), artifacts,
-            imageResult, "", report));
+        StageReport report = StageReport.newBuilder()
+                .setName(stage.displayName())
+                .setIndex(index)
+                .setCached(true)
+                .setStartedAt(started.toString())
+                .setFinishedAt(now)
+                .build();
+        return Optional.of(new StageOutcome(
+                index, plan.stageKey(), layers, plan.config(), plan.history(), artifacts, imageResult, "", report));
     }
 
-    private StageOutcome dispatch(int index, Stage stage, StagePlan plan, List<ArtifactRequest> exports,
-                                  Optional<ImageSpec> image, Instant started) {
-        Job.Builder job = Job.newBuilder().setJobId(buildId + "-" + index).setBuildId(buildId).setTeam(team)
-            .setStageIndex(index).setStageName(stage.displayName())
-            .setBase(plan.base().image().toBuilder().setDescription(plan.base().description()))
-            .setContextDigest(request.getContextDigest()).addAllExports(exports)
-            .setDockerfileName(dockerfile.fileName()).setStageKey(plan.stageKey())
-            // handed on as they came: never part of a key, a log or the cache
-            .putAllSecrets(request.getSecretsMap())
-            .setAgentSessionId(request.getSessionId()).addAllSshIds(request.getSshIdsList());
+    private StageOutcome dispatch(
+            int index,
+            Stage stage,
+            StagePlan plan,
+            List<ArtifactRequest> exports,
+            Optional<ImageSpec> image,
+            Instant started) {
+        Job.Builder job = Job.newBuilder()
+                .setJobId(buildId + "-" + index)
+                .setBuildId(buildId)
+                .setTeam(team)
+                .setStageIndex(index)
+                .setStageName(stage.displayName())
+                .setBase(plan.base().image().toBuilder()
+                        .setDescription(plan.base().description()))
+                .setContextDigest(request.getContextDigest())
+                .addAllExports(exports)
+                .setDockerfileName(dockerfile.fileName())
+                .setStageKey(plan.stageKey())
+                // handed on as they came: never part of a key, a log or the cache
+                .putAllSecrets(request.getSecretsMap())
+                .setAgentSessionId(request.getSessionId())
+                .addAllSshIds(request.getSshIdsList());
         for (Step step : plan.steps()) {
             job.addSteps(noCache(stage) ? step : markCached(step));
         }
         image.ifPresent(job::setImage);
         plan.sourceDateEpoch().ifPresent(t -> job.setSourceDateEpoch(t.getEpochSecond()));
-        JobDispatcher.Dispatched done = dispatcher.submit(job.build(), worker -> localBytes(plan, worker),
-            event -> {
-                if (event.hasStep()) {
-                    events.send(BuildEvent.newBuilder().setStep(event.getStep()).build());
-                } else if (event.hasLog()) {
-                    events.send(BuildEvent.newBuilder().setLog(event.getLog()).build());
-                }
-            }).join();
+        JobDispatcher.Dispatched done = dispatcher
+                .submit(job.build(), worker -> localBytes(plan, worker), event -> {
+                    if (event.hasStep()) {
+                        events.send(
+                                BuildEvent.newBuilder().setStep(event.getStep()).build());
+                    } else if (event.hasLog()) {
+                        events.send(
+                                BuildEvent.newBuilder().setLog(event.getLog()).build());
+                    }
+                })
+                .join();
         JobResult result = done.result();
         if (!result.getOk()) {
             throw new StageFailed(result.getError());
@@ -303,26 +378,43 @@ final class BuildRun {
         for (int i = 0; i < exports.size() && i < result.getArtifactsCount(); i++) {
             artifacts.put(artifactId(exports.get(i).getPathsList()), result.getArtifacts(i));
         }
-        StageReport report = StageReport.newBuilder().setName(stage.displayName()).setIndex(index)
-            .setWorker(done.worker()).setCached(false)
-            .setStartedAt(result.getStartedAt().isEmpty() ? started.toString() : result.getStartedAt())
-            .setFinishedAt(result.getFinishedAt().isEmpty() ? Instant.now().toString() : result.getFinishedAt())
-            .setFetchedBytes(result.getFetchedBytes()).build();
-        return new StageOutcome(index, plan.stageKey(), result.getLayersList(), plan.config(), plan.history(),
-            artifacts, result.hasImage() ? Optional.of(result.getImage()) : Optional.empty(), done.worker(), report);
+        StageReport report = StageReport.newBuilder()
+                .setName(stage.displayName())
+                .setIndex(index)
+                .setWorker(done.worker())
+                .setCached(false)
+                .setStartedAt(result.getStartedAt().isEmpty() ? started.toString() : result.getStartedAt())
+                .setFinishedAt(result.getFinishedAt().isEmpty() ? Instant.now().toString() : result.getFinishedAt())
+                .setFetchedBytes(result.getFetchedBytes())
+                .build();
+        return new StageOutcome(
+                index,
+                plan.stageKey(),
+                result.getLayersList(),
+                plan.config(),
+                plan.history(),
+                artifacts,
+                result.hasImage() ? Optional.of(result.getImage()) : Optional.empty(),
+                done.worker(),
+                report);
     }
 
     /** --no-cache, or --no-cache-filter naming this stage (by name or index). */
     private boolean noCache(Stage stage) {
-        return request.getNoCache() || request.getNoCacheStagesList().stream().anyMatch(
-            s -> s.equalsIgnoreCase(stage.displayName()) || s.equals(Integer.toString(stage.index())));
+        return request.getNoCache()
+                || request.getNoCacheStagesList().stream()
+                        .anyMatch(s ->
+                                s.equalsIgnoreCase(stage.displayName()) || s.equals(Integer.toString(stage.index())));
     }
 
     private Step markCached(Step step) {
         try {
             Optional<ActionResult> hit = cache.get(step.getKey());
             if (hit.isPresent() && hit.get().hasStep()) {
-                return step.toBuilder().setIsCached(true).setCached(hit.get().getStep()).build();
+                return step.toBuilder()
+                        .setIsCached(true)
+                        .setCached(hit.get().getStep())
+                        .build();
             }
         } catch (IOException e) {
             // the worker will find out for itself; a cache hiccup only costs a rebuild
@@ -342,17 +434,25 @@ final class BuildRun {
         for (int source : plan.sourceStages()) {
             StageOutcome from = outcomes.get(source).join();
             if (worker.equals(from.worker())) {
-                bytes += from.artifacts().values().stream().mapToLong(ArtifactResult::getSize).sum();
+                bytes += from.artifacts().values().stream()
+                        .mapToLong(ArtifactResult::getSize)
+                        .sum();
             }
         }
         return bytes;
     }
 
-    private void send(int stageIndex, Stage stage, int step, String description, StepEvent.Status status,
-                      String worker) {
-        events.send(BuildEvent.newBuilder().setStep(StepEvent.newBuilder().setStageIndex(stageIndex)
-            .setStageName(stage.displayName()).setStepIndex(step).setDescription(description)
-            .setStatus(status).setWorker(worker)).build());
+    private void send(
+            int stageIndex, Stage stage, int step, String description, StepEvent.Status status, String worker) {
+        events.send(BuildEvent.newBuilder()
+                .setStep(StepEvent.newBuilder()
+                        .setStageIndex(stageIndex)
+                        .setStageName(stage.displayName())
+                        .setStepIndex(step)
+                        .setDescription(description)
+                        .setStatus(status)
+                        .setWorker(worker))
+                .build());
     }
 
     /** What the planner of one stage sees of the build. */
@@ -406,7 +506,8 @@ final class BuildRun {
         public StageSource stageSource(int source, List<String> sources) {
             StageOutcome from = outcomes.get(source).join();
             ArtifactResult artifact = from.artifacts().get(artifactId(globalPaths(sources)));
-            StageSource.Builder s = StageSource.newBuilder().setStageIndex(source).setStageKey(from.stageKey());
+            StageSource.Builder s =
+                    StageSource.newBuilder().setStageIndex(source).setStageKey(from.stageKey());
             if (artifact != null) {
                 s.setArtifact(artifact);
             }

@@ -2,14 +2,14 @@ package dev.stagefarm.coordinator;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.dockerfile.ArgDef;
 import dev.stagefarm.dockerfile.Dockerfile;
 import dev.stagefarm.dockerfile.DockerfileException;
 import dev.stagefarm.dockerfile.DockerfileParser;
+import dev.stagefarm.dockerfile.Instruction;
 import dev.stagefarm.dockerfile.InvalidValueException;
 import dev.stagefarm.dockerfile.ShellWords;
 import dev.stagefarm.dockerfile.StageGraph;
-import dev.stagefarm.dockerfile.ArgDef;
-import dev.stagefarm.dockerfile.Instruction;
 import dev.stagefarm.proto.farm.BuildError;
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildRequest;
@@ -47,18 +47,37 @@ final class BuildRunner {
         String buildId = UUID.randomUUID().toString().substring(0, 8);
         String fileName = request.getDockerfileName().isEmpty() ? "Dockerfile" : request.getDockerfileName();
         if (!request.getPlatform().isEmpty() && !SUPPORTED_PLATFORMS.contains(request.getPlatform())) {
-            fail(events, "--platform " + request.getPlatform() + " is not supported: this farm builds linux/amd64 only");
+            fail(
+                    events,
+                    "--platform " + request.getPlatform() + " is not supported: this farm builds linux/amd64 only");
             metrics.buildsFailed.increment();
             return;
         }
         try {
             Dockerfile df = DockerfileParser.parse(request.getDockerfile(), fileName);
-            StageGraph graph = StageGraph.build(df,
-                request.getTarget().isEmpty() ? Optional.empty() : Optional.of(request.getTarget()));
-            ContextManifest manifest = ContextManifest.parseFrom(cache.readBytes(Digest.parse(request.getContextDigest())));
-            log.info("build {}: {} stages, {} to build", buildId, df.stages().size(), graph.reachable().size());
-            new BuildRun(buildId, team, request, df, graph, new ContextIndex(manifest), globalArgs(df, request),
-                cache::getAction, bases, dispatcher, events, metrics).execute();
+            StageGraph graph = StageGraph.build(
+                    df, request.getTarget().isEmpty() ? Optional.empty() : Optional.of(request.getTarget()));
+            ContextManifest manifest =
+                    ContextManifest.parseFrom(cache.readBytes(Digest.parse(request.getContextDigest())));
+            log.info(
+                    "build {}: {} stages, {} to build",
+                    buildId,
+                    df.stages().size(),
+                    graph.reachable().size());
+            new BuildRun(
+                            buildId,
+                            team,
+                            request,
+                            df,
+                            graph,
+                            new ContextIndex(manifest),
+                            globalArgs(df, request),
+                            cache::getAction,
+                            bases,
+                            dispatcher,
+                            events,
+                            metrics)
+                    .execute();
             return;
         } catch (DockerfileException e) {
             fail(events, e.getMessage());
@@ -84,8 +103,12 @@ final class BuildRunner {
                     values.put(def.name(), given);
                 } else if (def.defaultValue().isPresent()) {
                     try {
-                        values.put(def.name(), ShellWords.expand(def.defaultValue().get(),
-                            n -> Optional.ofNullable(values.get(n)), df.escape()));
+                        values.put(
+                                def.name(),
+                                ShellWords.expand(
+                                        def.defaultValue().get(),
+                                        n -> Optional.ofNullable(values.get(n)),
+                                        df.escape()));
                     } catch (InvalidValueException e) {
                         throw new DockerfileException(df.fileName(), arg.line(), Optional.of("ARG"), e.getMessage());
                     }
@@ -96,6 +119,8 @@ final class BuildRunner {
     }
 
     private static void fail(BuildEvents events, String message) {
-        events.send(BuildEvent.newBuilder().setError(BuildError.newBuilder().setMessage(message)).build());
+        events.send(BuildEvent.newBuilder()
+                .setError(BuildError.newBuilder().setMessage(message))
+                .build());
     }
 }

@@ -9,13 +9,12 @@ final class Chmod {
     private static final Pattern OCTAL = Pattern.compile("[0-7]{1,4}");
     private static final Pattern SYMBOLIC = Pattern.compile("[ugoa]*([-+=][rwxXst]*)+(,[ugoa]*([-+=][rwxXst]*)+)*");
 
-    private Chmod() {
-    }
+    private Chmod() {}
 
     static void validate(String mode) throws InvalidValueException {
         if (!OCTAL.matcher(mode).matches() && !SYMBOLIC.matcher(mode).matches()) {
-            throw new InvalidValueException("--chmod=" + mode + ": expected an octal mode such as 0755 or a"
-                + " symbolic one such as u+x,g-w");
+            throw new InvalidValueException(
+                    "--chmod=" + mode + ": expected an octal mode such as 0755 or a" + " symbolic one such as u+x,g-w");
         }
     }
 }

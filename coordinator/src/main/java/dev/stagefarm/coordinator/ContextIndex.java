@@ -102,13 +102,15 @@ final class ContextIndex {
         if (patterns.isEmpty()) {
             return selected;
         }
-        List<Pattern> compiled = patterns.stream().map(p -> GoGlob.compile(clean(p))).toList();
+        List<Pattern> compiled =
+                patterns.stream().map(p -> GoGlob.compile(clean(p))).toList();
         // patterns apply to paths below the context root and below the copied source (which has
         // as many components as the source pattern that matched it)
         String cleanSource = clean(source);
         int depth = cleanSource.isEmpty() ? 0 : cleanSource.split("/").length;
-        return selected.stream().filter(e -> !excluded(e.getPath(), compiled)
-            && !excluded(below(e.getPath(), depth), compiled)).toList();
+        return selected.stream()
+                .filter(e -> !excluded(e.getPath(), compiled) && !excluded(below(e.getPath(), depth), compiled))
+                .toList();
     }
 
     private static String below(String path, int depth) {
@@ -131,8 +133,10 @@ final class ContextIndex {
     static void addTo(CacheKey key, List<ContextEntry> selected) {
         key.add(Integer.toString(selected.size()));
         for (ContextEntry e : selected) {
-            key.add(e.getPath()).add(e.getType().name()).add(Integer.toOctalString(e.getMode()))
-                .add(e.getType() == ContextEntry.Type.SYMLINK ? e.getLinkTarget() : e.getDigest());
+            key.add(e.getPath())
+                    .add(e.getType().name())
+                    .add(Integer.toOctalString(e.getMode()))
+                    .add(e.getType() == ContextEntry.Type.SYMLINK ? e.getLinkTarget() : e.getDigest());
             if (e.getType() == ContextEntry.Type.HARDLINK) {
                 key.add(e.getLinkTarget());
             }

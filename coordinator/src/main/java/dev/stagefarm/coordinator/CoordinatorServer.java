@@ -5,17 +5,17 @@ import dev.stagefarm.common.auth.AuthInterceptor;
 import dev.stagefarm.common.auth.Caller;
 import dev.stagefarm.common.auth.MethodScopes;
 import dev.stagefarm.common.auth.Tokens;
-import dev.stagefarm.proto.farm.CoordinatorGrpc;
-import io.grpc.health.v1.HealthGrpc;
-import java.util.function.Supplier;
 import dev.stagefarm.oci.registry.RegistryClient;
+import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import io.grpc.Server;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.grpc.ServerBuilder;
+import io.grpc.health.v1.HealthGrpc;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,7 +28,8 @@ public final class CoordinatorServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(CoordinatorServer.class);
 
     /** Logged first on start without a tokens file. */
-    public static final String ANONYMOUS_ACCESS = "coordinator: no --tokens file: accepting every caller (builds and workers)";
+    public static final String ANONYMOUS_ACCESS =
+            "coordinator: no --tokens file: accepting every caller (builds and workers)";
 
     private final Server server;
     private final boolean authenticated;
@@ -42,8 +43,13 @@ public final class CoordinatorServer implements AutoCloseable {
      * @param registry resolves FROM images
      * @param meters where the coordinator's metrics go (a Prometheus registry in the launcher)
      */
-    public CoordinatorServer(ServerBuilder<?> serverBuilder, CacheClient cache, String cacheAddress,
-                             RegistryClient registry, Duration workerWait, MeterRegistry meters) {
+    public CoordinatorServer(
+            ServerBuilder<?> serverBuilder,
+            CacheClient cache,
+            String cacheAddress,
+            RegistryClient registry,
+            Duration workerWait,
+            MeterRegistry meters) {
         this(serverBuilder, cache, cacheAddress, registry, workerWait, meters, null);
     }
 
@@ -52,9 +58,14 @@ public final class CoordinatorServer implements AutoCloseable {
      *               build runs in its submitter's team, and {@code cache} must hold a farm token
      *               (it acts for each build's team)
      */
-    public CoordinatorServer(ServerBuilder<?> serverBuilder, CacheClient cache, String cacheAddress,
-                             RegistryClient registry, Duration workerWait, MeterRegistry meters,
-                             Supplier<Tokens> tokens) {
+    public CoordinatorServer(
+            ServerBuilder<?> serverBuilder,
+            CacheClient cache,
+            String cacheAddress,
+            RegistryClient registry,
+            Duration workerWait,
+            MeterRegistry meters,
+            Supplier<Tokens> tokens) {
         this.authenticated = tokens != null;
         if (tokens != null) {
             serverBuilder.intercept(new AuthInterceptor("coordinator", tokens, scopes()));
@@ -64,21 +75,21 @@ public final class CoordinatorServer implements AutoCloseable {
         this.dispatcher = new JobDispatcher(pool, workerWait, metrics);
         BuildRunner builds = new BuildRunner(cache, new RegistryBaseResolver(registry), dispatcher, metrics);
         this.server = serverBuilder
-            .addService(new CoordinatorService(pool, dispatcher, builds, cacheAddress))
-            .addService(health.getHealthService())
-            .addService(ProtoReflectionServiceV1.newInstance())
-            .build();
+                .addService(new CoordinatorService(pool, dispatcher, builds, cacheAddress))
+                .addService(health.getHealthService())
+                .addService(ProtoReflectionServiceV1.newInstance())
+                .build();
     }
 
     /** The scope each RPC needs: workers need a farm token, builds a token that may write. */
     private static MethodScopes scopes() {
         return MethodScopes.builder()
-            .service(CoordinatorGrpc.SERVICE_NAME, Caller.Scope.READ)
-            .method(CoordinatorGrpc.getConnectMethod().getFullMethodName(), Caller.Scope.FARM)
-            .method(CoordinatorGrpc.getBuildMethod().getFullMethodName(), Caller.Scope.WRITE)
-            .service("grpc.reflection.v1.ServerReflection", Caller.Scope.READ)
-            .open(HealthGrpc.SERVICE_NAME)
-            .build();
+                .service(CoordinatorGrpc.SERVICE_NAME, Caller.Scope.READ)
+                .method(CoordinatorGrpc.getConnectMethod().getFullMethodName(), Caller.Scope.FARM)
+                .method(CoordinatorGrpc.getBuildMethod().getFullMethodName(), Caller.Scope.WRITE)
+                .service("grpc.reflection.v1.ServerReflection", Caller.Scope.READ)
+                .open(HealthGrpc.SERVICE_NAME)
+                .build();
     }
 
     public CoordinatorServer start() throws IOException {

@@ -85,7 +85,9 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
                 events.complete();
             } catch (RuntimeException e) {
                 log.error("build failed unexpectedly", e);
-                events.fail(Status.INTERNAL.withDescription("coordinator error: " + e).asRuntimeException());
+                events.fail(Status.INTERNAL
+                        .withDescription("coordinator error: " + e)
+                        .asRuntimeException());
             }
         });
     }

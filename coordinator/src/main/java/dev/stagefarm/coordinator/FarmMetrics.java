@@ -18,16 +18,27 @@ final class FarmMetrics {
 
     FarmMetrics(MeterRegistry registry, WorkerPool pool) {
         this.registry = registry;
-        buildsSucceeded = Counter.builder("stagefarm.builds").tag("result", "ok").register(registry);
-        buildsFailed = Counter.builder("stagefarm.builds").tag("result", "failed").register(registry);
-        stagesCached = Counter.builder("stagefarm.stages").tag("outcome", "cached").register(registry);
-        stagesDispatched = Counter.builder("stagefarm.stages").tag("outcome", "dispatched").register(registry);
+        buildsSucceeded =
+                Counter.builder("stagefarm.builds").tag("result", "ok").register(registry);
+        buildsFailed =
+                Counter.builder("stagefarm.builds").tag("result", "failed").register(registry);
+        stagesCached =
+                Counter.builder("stagefarm.stages").tag("outcome", "cached").register(registry);
+        stagesDispatched =
+                Counter.builder("stagefarm.stages").tag("outcome", "dispatched").register(registry);
         jobsRedispatched = Counter.builder("stagefarm.jobs.redispatched")
-            .description("jobs sent again because their worker went away").register(registry);
-        stageDuration = Timer.builder("stagefarm.stage.duration").publishPercentileHistogram().register(registry);
-        Gauge.builder("stagefarm.workers.connected", pool, p -> p.alive().size()).register(registry);
-        Gauge.builder("stagefarm.jobs.running", pool,
-            p -> p.alive().stream().mapToInt(WorkerSession::load).sum()).register(registry);
+                .description("jobs sent again because their worker went away")
+                .register(registry);
+        stageDuration = Timer.builder("stagefarm.stage.duration")
+                .publishPercentileHistogram()
+                .register(registry);
+        Gauge.builder("stagefarm.workers.connected", pool, p -> p.alive().size())
+                .register(registry);
+        Gauge.builder(
+                        "stagefarm.jobs.running",
+                        pool,
+                        p -> p.alive().stream().mapToInt(WorkerSession::load).sum())
+                .register(registry);
     }
 
     MeterRegistry registry() {

@@ -12,11 +12,10 @@ import java.util.function.Function;
  */
 final class HeredocText {
 
-    private HeredocText() {
-    }
+    private HeredocText() {}
 
     static String expand(String body, Function<String, Optional<String>> lookup, char escape)
-        throws InvalidValueException {
+            throws InvalidValueException {
         StringBuilder out = new StringBuilder();
         int i = 0;
         while (i < body.length()) {

@@ -19,8 +19,7 @@ final class Heredocs {
 
     private static final Pattern WORD = Pattern.compile("<<-?([\"']?)([^\"']+)\\1");
 
-    private Heredocs() {
-    }
+    private Heredocs() {}
 
     /** A RUN's argv, and the script mount when the heredoc runs as its own program. */
     record Run(List<String> argv, Optional<RunMount> script) {}
@@ -33,7 +32,8 @@ final class Heredocs {
     static Run run(Instruction.Run r, List<String> shell) {
         Heredoc first = r.heredocs().getFirst();
         Matcher word = WORD.matcher(r.command().strip());
-        boolean lone = r.heredocs().size() == 1 && word.matches() && word.group(2).equals(first.name());
+        boolean lone =
+                r.heredocs().size() == 1 && word.matches() && word.group(2).equals(first.name());
         if (!lone) {
             StringBuilder full = new StringBuilder(r.command());
             for (Heredoc h : r.heredocs()) {
@@ -43,9 +43,14 @@ final class Heredocs {
         }
         if (first.content().startsWith("#!")) {
             String script = SCRIPT_DIR + first.name();
-            return new Run(List.of(script), Optional.of(RunMount.newBuilder().setTarget(script)
-                .setFile(InlineFile.newBuilder().setMode(0755).setContent(ByteString.copyFromUtf8(first.content())))
-                .build()));
+            return new Run(
+                    List.of(script),
+                    Optional.of(RunMount.newBuilder()
+                            .setTarget(script)
+                            .setFile(InlineFile.newBuilder()
+                                    .setMode(0755)
+                                    .setContent(ByteString.copyFromUtf8(first.content())))
+                            .build()));
         }
         return new Run(withShell(shell, first.content()), Optional.empty());
     }

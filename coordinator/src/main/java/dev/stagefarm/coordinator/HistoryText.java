@@ -11,8 +11,7 @@ import java.util.Optional;
  */
 final class HistoryText {
 
-    private HistoryText() {
-    }
+    private HistoryText() {}
 
     /** Go's {@code fmt.Sprintf("%q", []string{...})}. */
     static String goQuotedList(List<String> values) {
@@ -61,14 +60,18 @@ final class HistoryText {
      * {@code HEALTHCHECK %q} of BuildKit's health config struct: its fields in order, durations
      * in Go's notation, the retry count as a Go rune literal (that is what {@code %q} does to an int).
      */
-    static String healthcheck(List<String> test, Optional<Duration> interval, Optional<Duration> timeout,
-                              Optional<Duration> startPeriod, Optional<Duration> startInterval,
-                              Optional<Integer> retries) {
+    static String healthcheck(
+            List<String> test,
+            Optional<Duration> interval,
+            Optional<Duration> timeout,
+            Optional<Duration> startPeriod,
+            Optional<Duration> startInterval,
+            Optional<Integer> retries) {
         return "HEALTHCHECK &{" + goQuotedList(test) + " " + goQuote(goDuration(interval.orElse(Duration.ZERO)))
-            + " " + goQuote(goDuration(timeout.orElse(Duration.ZERO)))
-            + " " + goQuote(goDuration(startPeriod.orElse(Duration.ZERO)))
-            + " " + goQuote(goDuration(startInterval.orElse(Duration.ZERO)))
-            + " " + goRune(retries.orElse(0)) + "}";
+                + " " + goQuote(goDuration(timeout.orElse(Duration.ZERO)))
+                + " " + goQuote(goDuration(startPeriod.orElse(Duration.ZERO)))
+                + " " + goQuote(goDuration(startInterval.orElse(Duration.ZERO)))
+                + " " + goRune(retries.orElse(0)) + "}";
     }
 
     /** Go's {@code time.Duration.String()}: "0s", "1m30s", "1.5s", "500ms", "1h0m0s". */
@@ -106,7 +109,8 @@ final class HistoryText {
         if (rest == 0) {
             return Long.toString(whole);
         }
-        String digits = String.format("%0" + (Long.toString(unit).length() - 1) + "d", rest).replaceAll("0+$", "");
+        String digits = String.format("%0" + (Long.toString(unit).length() - 1) + "d", rest)
+                .replaceAll("0+$", "");
         return whole + "." + digits;
     }
 

@@ -20,8 +20,8 @@ import java.util.Optional;
  */
 final class ImageConfigEditor {
 
-    private static final ObjectMapper JSON = new ObjectMapper()
-        .configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
+    private static final ObjectMapper JSON =
+            new ObjectMapper().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
 
     static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -114,7 +114,8 @@ final class ImageConfigEditor {
     }
 
     void addExposedPort(String port) {
-        ObjectNode ports = config().get("ExposedPorts") instanceof ObjectNode o ? o : config().putObject("ExposedPorts");
+        ObjectNode ports =
+                config().get("ExposedPorts") instanceof ObjectNode o ? o : config().putObject("ExposedPorts");
         ports.putObject(port);
     }
 
@@ -132,8 +133,13 @@ final class ImageConfigEditor {
         config().put("StopSignal", signal);
     }
 
-    void setHealthcheck(List<String> test, Optional<Long> intervalNanos, Optional<Long> timeoutNanos,
-                        Optional<Long> startPeriodNanos, Optional<Long> startIntervalNanos, Optional<Integer> retries) {
+    void setHealthcheck(
+            List<String> test,
+            Optional<Long> intervalNanos,
+            Optional<Long> timeoutNanos,
+            Optional<Long> startPeriodNanos,
+            Optional<Long> startIntervalNanos,
+            Optional<Integer> retries) {
         ObjectNode hc = config().putObject("Healthcheck");
         ArrayNode t = hc.putArray("Test");
         test.forEach(t::add);
@@ -168,11 +174,12 @@ final class ImageConfigEditor {
         if (root.get("history") instanceof ArrayNode arr) {
             for (JsonNode h : arr) {
                 out.add(History.newBuilder()
-                    .setCreatedBy(h.path("created_by").asText(""))
-                    .setCreated(h.path("created").asText(""))
-                    .setComment(h.path("comment").asText(""))
-                    .setEmptyLayer(h.path("empty_layer").asBoolean(false))
-                    .setStepIndex(-1).build());
+                        .setCreatedBy(h.path("created_by").asText(""))
+                        .setCreated(h.path("created").asText(""))
+                        .setComment(h.path("comment").asText(""))
+                        .setEmptyLayer(h.path("empty_layer").asBoolean(false))
+                        .setStepIndex(-1)
+                        .build());
             }
         }
         return out;

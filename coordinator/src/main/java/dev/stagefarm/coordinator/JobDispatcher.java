@@ -27,6 +27,7 @@ final class JobDispatcher {
 
     /** How long a job waits for any worker to be connected before the build fails. */
     private final Duration workerWait;
+
     private final WorkerPool pool;
     private final Map<String, InFlight> inFlight = new ConcurrentHashMap<>();
     private final ExecutorService redispatch = Executors.newVirtualThreadPerTaskExecutor();
@@ -56,8 +57,7 @@ final class JobDispatcher {
     }
 
     /** The worker that ran a job to its end, and what it reported. */
-    record Dispatched(String worker, JobResult result) {
-    }
+    record Dispatched(String worker, JobResult result) {}
 
     /**
      * Dispatches a job to the best worker now.
@@ -100,12 +100,17 @@ final class JobDispatcher {
         {
             var worker = pool.choose(f.locality, f.triedWorkers, workerWait);
             if (worker.isEmpty()) {
-                fail(f, f.triedWorkers.isEmpty()
-                    ? "no worker connected within " + (workerWait.toMillis() % 1000 == 0
-                        ? workerWait.toSeconds() + " s" : workerWait.toMillis() + " ms") + ": start one with "
-                      + "`stagefarm worker --coordinator HOST:PORT ...`"
-                    : "every worker that took stage " + f.job.getStageName() + " went away: "
-                      + f.triedWorkers);
+                fail(
+                        f,
+                        f.triedWorkers.isEmpty()
+                                ? "no worker connected within "
+                                        + (workerWait.toMillis() % 1000 == 0
+                                                ? workerWait.toSeconds() + " s"
+                                                : workerWait.toMillis() + " ms")
+                                        + ": start one with "
+                                        + "`stagefarm worker --coordinator HOST:PORT ...`"
+                                : "every worker that took stage " + f.job.getStageName() + " went away: "
+                                        + f.triedWorkers);
                 return;
             }
             f.worker = worker.get().name();
@@ -117,8 +122,13 @@ final class JobDispatcher {
 
     private void fail(InFlight f, String message) {
         inFlight.remove(f.job.getJobId());
-        f.result.complete(new Dispatched(f.worker == null ? "" : f.worker,
-            JobResult.newBuilder().setJobId(f.job.getJobId()).setOk(false).setError(message).build()));
+        f.result.complete(new Dispatched(
+                f.worker == null ? "" : f.worker,
+                JobResult.newBuilder()
+                        .setJobId(f.job.getJobId())
+                        .setOk(false)
+                        .setError(message)
+                        .build()));
     }
 
     void onEvent(JobEvent event) {
@@ -142,8 +152,11 @@ final class JobDispatcher {
     void onWorkerLost(WorkerSession lost) {
         for (InFlight f : inFlight.values()) {
             if (lost.name().equals(f.worker) && lost.runningJobs().contains(f.job.getJobId())) {
-                log.warn("worker {} died running job {} (stage {}): running it elsewhere",
-                    lost.name(), f.job.getJobId(), f.job.getStageName());
+                log.warn(
+                        "worker {} died running job {} (stage {}): running it elsewhere",
+                        lost.name(),
+                        f.job.getJobId(),
+                        f.job.getStageName());
                 f.worker = null;
                 metrics.jobsRedispatched.increment();
                 schedule(f);

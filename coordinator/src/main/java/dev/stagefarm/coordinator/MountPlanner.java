@@ -33,7 +33,7 @@ final class MountPlanner {
 
     /** @param expanded the mount's text after variable expansion */
     dev.stagefarm.proto.farm.RunMount plan(String expanded, String workdir, CacheKey key)
-        throws InvalidValueException, ContextIndex.MissingSourceException {
+            throws InvalidValueException, ContextIndex.MissingSourceException {
         RunMount m = RunMount.parse(expanded);
         var out = dev.stagefarm.proto.farm.RunMount.newBuilder();
         String target = m.target().map(t -> absolute(t, workdir)).orElse("");
@@ -50,11 +50,20 @@ final class MountPlanner {
                 int mode = m.option("mode").map(v -> octal(v, "mode")).orElse(0755);
                 int uid = m.option("uid").map(v -> number(v, "uid")).orElse(0);
                 int gid = m.option("gid").map(v -> number(v, "gid")).orElse(0);
-                CacheMount.Builder cache = CacheMount.newBuilder().setId(id).setSharing(sharing).setUid(uid).setGid(gid)
-                    .setMode(mode);
+                CacheMount.Builder cache = CacheMount.newBuilder()
+                        .setId(id)
+                        .setSharing(sharing)
+                        .setUid(uid)
+                        .setGid(gid)
+                        .setMode(mode);
                 // BuildKit keys a RUN on the cache's identity, not on what is in it
-                key.add(target).add(id).add(sharing).add(Integer.toString(uid)).add(Integer.toString(gid))
-                    .add(Integer.toOctalString(mode)).add(!m.readOnly());
+                key.add(target)
+                        .add(id)
+                        .add(sharing)
+                        .add(Integer.toString(uid))
+                        .add(Integer.toString(gid))
+                        .add(Integer.toOctalString(mode))
+                        .add(!m.readOnly());
                 if (m.from().isPresent()) {
                     // ...but on what a new cache starts from, as on a bind mount's files
                     key.add("seed");
@@ -66,22 +75,33 @@ final class MountPlanner {
                 String env = m.option("env").orElse("");
                 String given = target;
                 String id = m.id().filter(s -> !s.isEmpty())
-                    .orElseGet(() -> given.isEmpty() ? env : given.substring(given.lastIndexOf('/') + 1));
+                        .orElseGet(() -> given.isEmpty() ? env : given.substring(given.lastIndexOf('/') + 1));
                 if (id.isEmpty()) {
                     throw new InvalidValueException("--mount=type=secret needs an id (id=NAME)");
                 }
                 if (target.isEmpty() && env.isEmpty()) {
                     target = "/run/secrets/" + id;
                 }
-                boolean required = m.option("required").map(v -> v.equalsIgnoreCase("true") || v.equals("1"))
-                    .orElse(false);
+                boolean required = m.option("required")
+                        .map(v -> v.equalsIgnoreCase("true") || v.equals("1"))
+                        .orElse(false);
                 int mode = m.option("mode").map(v -> octal(v, "mode")).orElse(0400);
                 int uid = m.option("uid").map(v -> number(v, "uid")).orElse(0);
                 int gid = m.option("gid").map(v -> number(v, "gid")).orElse(0);
-                out.setSecret(SecretMount.newBuilder().setId(id).setEnv(env).setRequired(required)
-                    .setUid(uid).setGid(gid).setMode(mode));
-                key.add(target).add(id).add(env).add(required).add(Integer.toOctalString(mode))
-                    .add(Integer.toString(uid)).add(Integer.toString(gid));
+                out.setSecret(SecretMount.newBuilder()
+                        .setId(id)
+                        .setEnv(env)
+                        .setRequired(required)
+                        .setUid(uid)
+                        .setGid(gid)
+                        .setMode(mode));
+                key.add(target)
+                        .add(id)
+                        .add(env)
+                        .add(required)
+                        .add(Integer.toOctalString(mode))
+                        .add(Integer.toString(uid))
+                        .add(Integer.toString(gid));
             }
             case "bind" -> {
                 key.add(target);
@@ -93,15 +113,25 @@ final class MountPlanner {
                 if (target.isEmpty()) {
                     target = "/run/buildkit/ssh_agent." + sshMounts++;
                 }
-                boolean required = m.option("required").map(v -> v.equalsIgnoreCase("true") || v.equals("1"))
-                    .orElse(false);
+                boolean required = m.option("required")
+                        .map(v -> v.equalsIgnoreCase("true") || v.equals("1"))
+                        .orElse(false);
                 int mode = m.option("mode").map(v -> octal(v, "mode")).orElse(0600);
                 int uid = m.option("uid").map(v -> number(v, "uid")).orElse(0);
                 int gid = m.option("gid").map(v -> number(v, "gid")).orElse(0);
-                out.setSsh(SshMount.newBuilder().setId(id).setRequired(required).setUid(uid).setGid(gid).setMode(mode));
+                out.setSsh(SshMount.newBuilder()
+                        .setId(id)
+                        .setRequired(required)
+                        .setUid(uid)
+                        .setGid(gid)
+                        .setMode(mode));
                 // the agent's identity, never what it holds
-                key.add(target).add(id).add(required).add(Integer.toOctalString(mode)).add(Integer.toString(uid))
-                    .add(Integer.toString(gid));
+                key.add(target)
+                        .add(id)
+                        .add(required)
+                        .add(Integer.toOctalString(mode))
+                        .add(Integer.toString(uid))
+                        .add(Integer.toString(gid));
             }
             default -> throw new InvalidValueException("unsupported mount type \"" + m.type() + "\"");
         }
@@ -113,7 +143,7 @@ final class MountPlanner {
      * of the earlier stage {@code from=} names; added to the key by content.
      */
     private BindMount source(RunMount m, String path, CacheKey key)
-        throws InvalidValueException, ContextIndex.MissingSourceException {
+            throws InvalidValueException, ContextIndex.MissingSourceException {
         BindMount.Builder bind = BindMount.newBuilder().setPath(ContextIndex.clean(path));
         key.add(ContextIndex.clean(path));
         if (m.from().isEmpty()) {
@@ -123,7 +153,7 @@ final class MountPlanner {
         OptionalInt stage = in.stageIndex(m.from().get());
         if (stage.isEmpty()) {
             throw new InvalidValueException("--mount from=" + m.from().get()
-                + " names no earlier stage; mounting an image is not supported yet");
+                    + " names no earlier stage; mounting an image is not supported yet");
         }
         StageSource src = in.stageSource(stage.getAsInt(), List.of(path));
         sourceStages.add(stage.getAsInt());
@@ -139,7 +169,8 @@ final class MountPlanner {
     /** Docker's RAMInBytes: a number with an optional b, k, m, g suffix (powers of 1024). */
     static long bytes(String text) {
         String t = text.strip().toLowerCase(Locale.ROOT);
-        var m = java.util.regex.Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([kmgtp]?)(i?b)?").matcher(t);
+        var m = java.util.regex.Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([kmgtp]?)(i?b)?")
+                .matcher(t);
         if (!m.matches()) {
             throw new IllegalArgumentException("size=" + text + ": expected a size such as 64m or 1g");
         }

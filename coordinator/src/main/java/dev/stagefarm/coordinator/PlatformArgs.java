@@ -11,11 +11,24 @@ import java.util.Optional;
 final class PlatformArgs {
 
     static final Map<String, String> VALUES = Map.of(
-        "TARGETPLATFORM", "linux/amd64", "TARGETOS", "linux", "TARGETARCH", "amd64", "TARGETVARIANT", "",
-        "BUILDPLATFORM", "linux/amd64", "BUILDOS", "linux", "BUILDARCH", "amd64", "BUILDVARIANT", "");
+            "TARGETPLATFORM",
+            "linux/amd64",
+            "TARGETOS",
+            "linux",
+            "TARGETARCH",
+            "amd64",
+            "TARGETVARIANT",
+            "",
+            "BUILDPLATFORM",
+            "linux/amd64",
+            "BUILDOS",
+            "linux",
+            "BUILDARCH",
+            "amd64",
+            "BUILDVARIANT",
+            "");
 
-    private PlatformArgs() {
-    }
+    private PlatformArgs() {}
 
     static Optional<String> value(String name) {
         return Optional.ofNullable(VALUES.get(name));

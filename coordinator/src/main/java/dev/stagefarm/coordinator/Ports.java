@@ -12,8 +12,7 @@ final class Ports {
 
     private static final Pattern SPEC = Pattern.compile("(?:([0-9.]*):)?(\\d+)(?:-(\\d+))?(?:/([A-Za-z]+))?");
 
-    private Ports() {
-    }
+    private Ports() {}
 
     /** The {@code port/proto} keys of one spec, a range expanded. */
     static List<String> parse(String spec) throws InvalidValueException {

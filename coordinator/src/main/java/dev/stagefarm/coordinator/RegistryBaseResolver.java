@@ -37,19 +37,30 @@ final class RegistryBaseResolver implements BaseImageResolver {
         List<Digest> diffIds = resolved.config().diffIds();
         List<Descriptor> descriptors = resolved.manifest().layers();
         if (diffIds.size() != descriptors.size()) {
-            throw new BaseImageException(image + ": the image config lists " + diffIds.size()
-                + " layers but the manifest " + descriptors.size() + "; the image is broken", null);
+            throw new BaseImageException(
+                    image + ": the image config lists " + diffIds.size() + " layers but the manifest "
+                            + descriptors.size() + "; the image is broken",
+                    null);
         }
         String repository = ref.registry() + "/" + ref.repository();
         BaseImage.Builder base = BaseImage.newBuilder().setRegistryRepository(repository);
         for (int i = 0; i < descriptors.size(); i++) {
             Descriptor d = descriptors.get(i);
-            base.addLayers(Layer.newBuilder().setDigest(d.digest().toString()).setDiffId(diffIds.get(i).toString())
-                .setSize(d.size()).setMediaType(d.mediaType()).setSourceRepository(repository));
+            base.addLayers(Layer.newBuilder()
+                    .setDigest(d.digest().toString())
+                    .setDiffId(diffIds.get(i).toString())
+                    .setSize(d.size())
+                    .setMediaType(d.mediaType())
+                    .setSourceRepository(repository));
         }
         ImageConfigEditor config = ImageConfigEditor.parse(resolved.configBytes());
         String pinned = resolved.ref().toString();
-        return new StageBase(CacheKey.of("from").add(resolved.manifestDigest().toString()).build(), base.build(),
-            config, config.history(), pinned, -1);
+        return new StageBase(
+                CacheKey.of("from").add(resolved.manifestDigest().toString()).build(),
+                base.build(),
+                config,
+                config.history(),
+                pinned,
+                -1);
     }
 }

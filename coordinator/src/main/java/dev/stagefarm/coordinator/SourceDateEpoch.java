@@ -16,8 +16,10 @@ final class SourceDateEpoch {
 
     private SourceDateEpoch() {}
 
-    static Optional<Instant> of(Optional<String> buildArg, Map<String, String> globalArgs) throws InvalidValueException {
-        Optional<String> raw = buildArg.or(() -> Optional.ofNullable(globalArgs.get(NAME))).filter(v -> !v.isEmpty());
+    static Optional<Instant> of(Optional<String> buildArg, Map<String, String> globalArgs)
+            throws InvalidValueException {
+        Optional<String> raw =
+                buildArg.or(() -> Optional.ofNullable(globalArgs.get(NAME))).filter(v -> !v.isEmpty());
         if (raw.isEmpty()) {
             return Optional.empty();
         }
@@ -25,7 +27,7 @@ final class SourceDateEpoch {
             return Optional.of(Instant.ofEpochSecond(Long.parseLong(raw.get().trim())));
         } catch (NumberFormatException | java.time.DateTimeException e) {
             throw new InvalidValueException("invalid " + NAME + " \"" + raw.get()
-                + "\": expected whole seconds since 1970-01-01 UTC, e.g. $(git log -1 --pretty=%ct)");
+                    + "\": expected whole seconds since 1970-01-01 UTC, e.g. $(git log -1 --pretty=%ct)");
         }
     }
 }

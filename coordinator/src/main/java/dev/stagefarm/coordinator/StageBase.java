@@ -10,8 +10,13 @@ import java.util.List;
  * @param key the cache key the stage's first step chains from
  * @param description how progress shows the FROM, e.g. {@code docker.io/library/golang:latest@sha256:…}
  */
-record StageBase(String key, BaseImage image, ImageConfigEditor config, List<History> history, String description,
-                 int sourceStage) {
+record StageBase(
+        String key,
+        BaseImage image,
+        ImageConfigEditor config,
+        List<History> history,
+        String description,
+        int sourceStage) {
 
     StageBase {
         history = List.copyOf(history);

@@ -15,9 +15,16 @@ import java.util.Optional;
  * @param artifacts by the source list a consumer copies (see {@link BuildRun#artifactId})
  * @param worker where it ran; empty when every result came from the cache
  */
-record StageOutcome(int index, String stageKey, List<Layer> layers, ImageConfigEditor config,
-                    List<History> history, Map<String, ArtifactResult> artifacts, Optional<ImageResult> image,
-                    String worker, StageReport report) {
+record StageOutcome(
+        int index,
+        String stageKey,
+        List<Layer> layers,
+        ImageConfigEditor config,
+        List<History> history,
+        Map<String, ArtifactResult> artifacts,
+        Optional<ImageResult> image,
+        String worker,
+        StageReport report) {
 
     long layerBytes() {
         return layers.stream().mapToLong(Layer::getSize).sum();

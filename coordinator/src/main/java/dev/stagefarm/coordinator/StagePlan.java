@@ -14,8 +14,14 @@ import java.util.Set;
  * @param sourceStages stages whose files this stage copies ({@code COPY --from})
  * @param sourceDateEpoch the build's SOURCE_DATE_EPOCH, if it has one (see {@link SourceDateEpoch})
  */
-record StagePlan(StageBase base, List<Step> steps, String stageKey, ImageConfigEditor config,
-                 List<History> history, Set<Integer> sourceStages, Optional<Instant> sourceDateEpoch) {
+record StagePlan(
+        StageBase base,
+        List<Step> steps,
+        String stageKey,
+        ImageConfigEditor config,
+        List<History> history,
+        Set<Integer> sourceStages,
+        Optional<Instant> sourceDateEpoch) {
 
     StagePlan {
         steps = List.copyOf(steps);

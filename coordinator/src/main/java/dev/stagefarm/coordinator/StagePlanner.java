@@ -9,17 +9,16 @@ import dev.stagefarm.dockerfile.InvalidValueException;
 import dev.stagefarm.dockerfile.KeyValue;
 import dev.stagefarm.dockerfile.ShellWords;
 import dev.stagefarm.dockerfile.Stage;
-import dev.stagefarm.proto.farm.ContextEntry;
 import dev.stagefarm.proto.farm.CopyOp;
 import dev.stagefarm.proto.farm.CopySource;
 import dev.stagefarm.proto.farm.History;
 import dev.stagefarm.proto.farm.ImageSource;
 import dev.stagefarm.proto.farm.InlineSource;
-import dev.stagefarm.proto.farm.UrlSource;
 import dev.stagefarm.proto.farm.MkdirOp;
 import dev.stagefarm.proto.farm.RunOp;
 import dev.stagefarm.proto.farm.StageSource;
 import dev.stagefarm.proto.farm.Step;
+import dev.stagefarm.proto.farm.UrlSource;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -93,8 +92,11 @@ final class StagePlanner {
             try {
                 triggers.add(DockerfileParser.parseTrigger(expression, in.fileName(), stage.line(), in.escape()));
             } catch (DockerfileException e) {
-                throw new DockerfileException(in.fileName(), stage.line(), Optional.of("FROM"),
-                    "ONBUILD trigger \"" + expression + "\" of the base image: " + e.detail());
+                throw new DockerfileException(
+                        in.fileName(),
+                        stage.line(),
+                        Optional.of("FROM"),
+                        "ONBUILD trigger \"" + expression + "\" of the base image: " + e.detail());
             }
         }
         s.countSteps(triggers);
@@ -127,6 +129,7 @@ final class StagePlanner {
         final Set<Integer> sourceStages = new HashSet<>();
         /** ARGs declared in this stage, in order, with their values ("" when unset): RUN's history shows them. */
         final Map<String, String> declaredArgs = new LinkedHashMap<>();
+
         int filesystemSteps;
         String key;
         boolean cmdSetHere;
@@ -140,19 +143,26 @@ final class StagePlanner {
             this.stage = stage;
             this.config = base.config().copy();
             this.env = config.env();
-            this.created = epoch.orElseGet(java.time.Instant::now).truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
-                .toString();
+            this.created = epoch.orElseGet(java.time.Instant::now)
+                    .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                    .toString();
             // layers made with an epoch have clamped mtimes: they must not be mistaken for others
-            this.key = epoch.isEmpty() ? base.key()
-                : CacheKey.of("source-date-epoch").add(base.key()).add(epoch.get().toString()).build();
+            this.key = epoch.isEmpty()
+                    ? base.key()
+                    : CacheKey.of("source-date-epoch")
+                            .add(base.key())
+                            .add(epoch.get().toString())
+                            .build();
             this.history.addAll(base.history());
             countSteps(List.of());
         }
 
         void countSteps(List<Instruction> triggers) {
             filesystemSteps = (int) java.util.stream.Stream.concat(triggers.stream(), stage.instructions().stream())
-                .filter(i -> i instanceof Instruction.Run || i instanceof Instruction.Copy
-                    || i instanceof Instruction.Workdir).count();
+                    .filter(i -> i instanceof Instruction.Run
+                            || i instanceof Instruction.Copy
+                            || i instanceof Instruction.Workdir)
+                    .count();
         }
 
         Optional<String> lookup(String name) {
@@ -168,7 +178,8 @@ final class StagePlanner {
             return ShellWords.expandWords(text, this::lookup, in.escape());
         }
 
-        void apply(Instruction ins) throws InvalidValueException, ContextIndex.MissingSourceException, DockerfileException {
+        void apply(Instruction ins)
+                throws InvalidValueException, ContextIndex.MissingSourceException, DockerfileException {
             switch (ins) {
                 case Instruction.Arg a -> {
                     // history shows each ARG with the value in effect: --build-arg, default or global
@@ -199,8 +210,14 @@ final class StagePlanner {
                     }
                     env.putAll(updates);
                     config.setEnv(env);
-                    configOnly(ins, "ENV " + String.join(" ", updates.entrySet().stream()
-                        .map(x -> x.getKey() + "=" + x.getValue()).toList()));
+                    configOnly(
+                            ins,
+                            "ENV "
+                                    + String.join(
+                                            " ",
+                                            updates.entrySet().stream()
+                                                    .map(x -> x.getKey() + "=" + x.getValue())
+                                                    .toList()));
                 }
                 case Instruction.Workdir w -> {
                     String dir = absolute(expand(w.path()));
@@ -210,9 +227,17 @@ final class StagePlanner {
                         break;
                     }
                     // BuildKit creates the directory as the current USER
-                    key = CacheKey.of("workdir").add(key).add(dir).add(config.user()).build();
-                    addStep(ins, "WORKDIR " + dir, Step.newBuilder()
-                        .setMkdir(MkdirOp.newBuilder().setPath(dir).setUser(config.user())), "WORKDIR " + dir);
+                    key = CacheKey.of("workdir")
+                            .add(key)
+                            .add(dir)
+                            .add(config.user())
+                            .build();
+                    addStep(
+                            ins,
+                            "WORKDIR " + dir,
+                            Step.newBuilder()
+                                    .setMkdir(MkdirOp.newBuilder().setPath(dir).setUser(config.user())),
+                            "WORKDIR " + dir);
                 }
                 case Instruction.Copy c -> copy(c);
                 case Instruction.Run r -> run(r);
@@ -225,7 +250,12 @@ final class StagePlanner {
                     }
                     ports.forEach(config::addExposedPort);
                     // Go prints the map of this instruction's ports with its keys sorted
-                    configOnly(ins, "EXPOSE map[" + String.join(" ", ports.stream().map(p -> p + ":{}").toList()) + "]");
+                    configOnly(
+                            ins,
+                            "EXPOSE map["
+                                    + String.join(
+                                            " ",
+                                            ports.stream().map(p -> p + ":{}").toList()) + "]");
                 }
                 case Instruction.Cmd c -> {
                     List<String> cmd = c.execForm() ? c.args() : shellForm(c.command());
@@ -277,11 +307,22 @@ final class StagePlanner {
                     configOnly(ins, "STOPSIGNAL " + expand(sig.signal()));
                 }
                 case Instruction.Healthcheck h -> {
-                    config.setHealthcheck(h.test(), h.interval().map(java.time.Duration::toNanos),
-                        h.timeout().map(java.time.Duration::toNanos), h.startPeriod().map(java.time.Duration::toNanos),
-                        h.startInterval().map(java.time.Duration::toNanos), h.retries());
-                    configOnly(ins, HistoryText.healthcheck(h.test(), h.interval(), h.timeout(), h.startPeriod(),
-                        h.startInterval(), h.retries()));
+                    config.setHealthcheck(
+                            h.test(),
+                            h.interval().map(java.time.Duration::toNanos),
+                            h.timeout().map(java.time.Duration::toNanos),
+                            h.startPeriod().map(java.time.Duration::toNanos),
+                            h.startInterval().map(java.time.Duration::toNanos),
+                            h.retries());
+                    configOnly(
+                            ins,
+                            HistoryText.healthcheck(
+                                    h.test(),
+                                    h.interval(),
+                                    h.timeout(),
+                                    h.startPeriod(),
+                                    h.startInterval(),
+                                    h.retries()));
                 }
                 case Instruction.Onbuild o -> {
                     // BuildKit records the trigger in the config only: no history entry
@@ -296,7 +337,7 @@ final class StagePlanner {
         }
 
         private void copy(Instruction.Copy c)
-            throws InvalidValueException, ContextIndex.MissingSourceException, DockerfileException {
+                throws InvalidValueException, ContextIndex.MissingSourceException, DockerfileException {
             Map<String, byte[]> inline = new LinkedHashMap<>();
             List<String> sources = new ArrayList<>();
             List<String> shownSources = new ArrayList<>();
@@ -318,8 +359,10 @@ final class StagePlanner {
                 throw new InvalidValueException("a COPY with a heredoc cannot also copy files: split it in two COPYs");
             }
             String dest = expand(c.dest());
-            Optional<String> chown = c.chown().isPresent() ? Optional.of(expand(c.chown().get())) : Optional.empty();
-            Optional<String> chmod = c.chmod().isPresent() ? Optional.of(expand(c.chmod().get())) : Optional.empty();
+            Optional<String> chown =
+                    c.chown().isPresent() ? Optional.of(expand(c.chown().get())) : Optional.empty();
+            Optional<String> chmod =
+                    c.chmod().isPresent() ? Optional.of(expand(c.chmod().get())) : Optional.empty();
             if (chmod.isPresent()) {
                 Chmod.validate(chmod.get());
             }
@@ -328,12 +371,26 @@ final class StagePlanner {
                 excludes.add(expand(e));
             }
             // --link gives the same files here; it is keyed so that a cache entry says what it was built with
-            CacheKey k = CacheKey.of(c.add() ? "add" : "copy").add(key).add(sources).add(dest)
-                .add(config.workdir()).add(chown.orElse("")).add(chmod.orElse(""))
-                .add(excludes).add(c.parents()).add(c.link());
-            CopyOp.Builder op = CopyOp.newBuilder().addAllSources(sources).setDest(dest)
-                .setCwd(config.workdir()).setChown(chown.orElse("")).setChmod(chmod.orElse(""))
-                .setExtractArchives(c.add()).addAllExcludes(excludes).setParents(c.parents()).setLink(c.link());
+            CacheKey k = CacheKey.of(c.add() ? "add" : "copy")
+                    .add(key)
+                    .add(sources)
+                    .add(dest)
+                    .add(config.workdir())
+                    .add(chown.orElse(""))
+                    .add(chmod.orElse(""))
+                    .add(excludes)
+                    .add(c.parents())
+                    .add(c.link());
+            CopyOp.Builder op = CopyOp.newBuilder()
+                    .addAllSources(sources)
+                    .setDest(dest)
+                    .setCwd(config.workdir())
+                    .setChown(chown.orElse(""))
+                    .setChmod(chmod.orElse(""))
+                    .setExtractArchives(c.add())
+                    .addAllExcludes(excludes)
+                    .setParents(c.parents())
+                    .setLink(c.link());
             String from = c.from().isPresent() ? expand(c.from().get()) : null;
             if (!inline.isEmpty()) {
                 InlineSource.Builder files = InlineSource.newBuilder();
@@ -349,22 +406,27 @@ final class StagePlanner {
                 if (sources.size() != 1) {
                     throw new InvalidValueException("ADD of a URL takes one source per instruction");
                 }
-                Optional<String> checksum = c.checksum().isPresent() ? Optional.of(expand(c.checksum().get()))
-                    : Optional.empty();
+                Optional<String> checksum = c.checksum().isPresent()
+                        ? Optional.of(expand(c.checksum().get()))
+                        : Optional.empty();
                 if (checksum.isPresent() && !checksum.get().matches("sha256:[0-9a-f]{64}")) {
-                    throw new InvalidValueException("--checksum=" + checksum.get()
-                        + ": expected sha256: followed by 64 lower-case hex digits");
+                    throw new InvalidValueException(
+                            "--checksum=" + checksum.get() + ": expected sha256: followed by 64 lower-case hex digits");
                 }
                 // with a checksum the content is known; without one BuildKit also fetches and keys on
                 // what it got, but here the key is the URL: a changed resource needs --no-cache
                 k.add("url").add(checksum.orElse(sources.getFirst()));
-                op.setSource(CopySource.newBuilder().setUrl(UrlSource.newBuilder().setUrl(sources.getFirst())
-                    .setChecksum(checksum.orElse("")))).setExtractArchives(false);
+                op.setSource(CopySource.newBuilder()
+                                .setUrl(UrlSource.newBuilder()
+                                        .setUrl(sources.getFirst())
+                                        .setChecksum(checksum.orElse(""))))
+                        .setExtractArchives(false);
             } else if (c.checksum().isPresent()) {
                 throw new InvalidValueException("--checksum can only be used with an http(s) URL source");
             } else if (from == null) {
                 for (String src : sources) {
-                    ContextIndex.addTo(k.add(src), ContextIndex.excluding(in.context().select(src), src, excludes));
+                    ContextIndex.addTo(
+                            k.add(src), ContextIndex.excluding(in.context().select(src), src, excludes));
                 }
                 op.setSource(CopySource.newBuilder().setContext(true));
             } else {
@@ -376,8 +438,9 @@ final class StagePlanner {
                     k.add("stage-artifact").add(source.getArtifact().getDigest());
                     op.setSource(CopySource.newBuilder().setStage(source));
                 } else {
-                    ImageSource image = in.image(from).orElseThrow(() -> new InvalidValueException(
-                        "--from=" + from + " names no earlier stage, and images cannot be resolved here"));
+                    ImageSource image = in.image(from)
+                            .orElseThrow(() -> new InvalidValueException(
+                                    "--from=" + from + " names no earlier stage, and images cannot be resolved here"));
                     k.add("image");
                     image.getLayersList().forEach(l -> k.add(l.getDigest()));
                     op.setSource(CopySource.newBuilder().setImage(image));
@@ -385,7 +448,7 @@ final class StagePlanner {
             }
             key = k.build();
             String what = (c.add() ? "ADD " : "COPY ") + (from == null ? "" : "--from=" + from + " ")
-                + String.join(" ", shownSources) + " " + dest;
+                    + String.join(" ", shownSources) + " " + dest;
             // BuildKit's history: --parents, --chown, --chmod (not --from), files, heredocs, destination
             StringBuilder createdBy = new StringBuilder(c.add() ? "ADD" : "COPY");
             if (c.parents()) {
@@ -393,8 +456,12 @@ final class StagePlanner {
             }
             chown.ifPresent(v -> createdBy.append(" --chown=").append(v));
             chmod.ifPresent(v -> createdBy.append(" --chmod=").append(v));
-            shownSources.stream().filter(x -> !x.startsWith("<<")).forEach(x -> createdBy.append(' ').append(x));
-            shownSources.stream().filter(x -> x.startsWith("<<")).forEach(x -> createdBy.append(' ').append(x));
+            shownSources.stream()
+                    .filter(x -> !x.startsWith("<<"))
+                    .forEach(x -> createdBy.append(' ').append(x));
+            shownSources.stream()
+                    .filter(x -> x.startsWith("<<"))
+                    .forEach(x -> createdBy.append(' ').append(x));
             createdBy.append(' ').append(dest).append(" # buildkit");
             addStep(c, what, Step.newBuilder().setCopy(op), createdBy.toString());
         }
@@ -407,7 +474,7 @@ final class StagePlanner {
             if (r.security().filter(x -> x.equals("insecure")).isPresent()) {
                 // BuildKit also refuses it unless the builder grants the security.insecure entitlement
                 throw new InvalidValueException("--security=insecure is not allowed: stagefarm runs every RUN"
-                    + " with the default confinement");
+                        + " with the default confinement");
             }
             RunOp.Builder op = RunOp.newBuilder();
             List<String> argv;
@@ -422,32 +489,51 @@ final class StagePlanner {
                 Heredocs.Run run = Heredocs.run(r, config.shell());
                 argv = run.argv();
                 run.script().ifPresent(op::addMounts);
-                shown = r.command() + " (" + Heredocs.summary(r.heredocs().getFirst().content()) + ")";
+                shown = r.command() + " ("
+                        + Heredocs.summary(r.heredocs().getFirst().content()) + ")";
             }
             // ARG values reach RUN as environment variables; ENV wins over an ARG of the same name
             Map<String, String> runEnv = new TreeMap<>(args);
             runEnv.putAll(env);
             List<String> envList = new ArrayList<>();
             runEnv.forEach((k, v) -> envList.add(k + "=" + v));
-            CacheKey k = CacheKey.of("run").add(key).add(argv).add(envList).add(config.workdir())
-                .add(config.user()).add(network);
-            op.getMountsList().forEach(m -> k.add("script").add(m.getTarget())
-                .add(dev.stagefarm.common.Digest.of(m.getFile().getContent().toByteArray()).toString()));
+            CacheKey k = CacheKey.of("run")
+                    .add(key)
+                    .add(argv)
+                    .add(envList)
+                    .add(config.workdir())
+                    .add(config.user())
+                    .add(network);
+            op.getMountsList()
+                    .forEach(m -> k.add("script")
+                            .add(m.getTarget())
+                            .add(dev.stagefarm.common.Digest.of(
+                                            m.getFile().getContent().toByteArray())
+                                    .toString()));
             MountPlanner mounts = new MountPlanner(in, sourceStages);
             for (dev.stagefarm.dockerfile.RunMount m : r.mounts()) {
                 op.addMounts(mounts.plan(expand(m.raw()), config.workdir(), k));
             }
             // BuildKit points SSH_AUTH_SOCK at the first ssh mount unless the step sets it itself
-            op.getMountsList().stream().filter(dev.stagefarm.proto.farm.RunMount::hasSsh).findFirst()
-                .filter(m -> !runEnv.containsKey("SSH_AUTH_SOCK"))
-                .ifPresent(m -> {
-                    envList.add("SSH_AUTH_SOCK=" + m.getTarget());
-                    k.add("env").add("SSH_AUTH_SOCK=" + m.getTarget());
-                });
+            op.getMountsList().stream()
+                    .filter(dev.stagefarm.proto.farm.RunMount::hasSsh)
+                    .findFirst()
+                    .filter(m -> !runEnv.containsKey("SSH_AUTH_SOCK"))
+                    .ifPresent(m -> {
+                        envList.add("SSH_AUTH_SOCK=" + m.getTarget());
+                        k.add("env").add("SSH_AUTH_SOCK=" + m.getTarget());
+                    });
             key = k.build();
-            addStep(r, "RUN " + shown, Step.newBuilder().setRun(op.addAllArgs(argv)
-                .addAllEnv(envList).setCwd(config.workdir()).setUser(config.user()).setNetwork(network)),
-                "RUN " + runCommandString(argv) + " # buildkit");
+            addStep(
+                    r,
+                    "RUN " + shown,
+                    Step.newBuilder()
+                            .setRun(op.addAllArgs(argv)
+                                    .addAllEnv(envList)
+                                    .setCwd(config.workdir())
+                                    .setUser(config.user())
+                                    .setNetwork(network)),
+                    "RUN " + runCommandString(argv) + " # buildkit");
         }
 
         /** BuildKit's runCommandString: the stage's ARGs, as {@code |N k=v ...}, before the command. */
@@ -463,16 +549,27 @@ final class StagePlanner {
 
         private void addStep(Instruction ins, String what, Step.Builder step, String createdBy) {
             int index = steps.size();
-            step.setKey(key).setLine(ins.line())
-                .setDescription("[" + stage.displayName() + " " + (index + 2) + "/" + (filesystemSteps + 1) + "] " + what);
+            step.setKey(key)
+                    .setLine(ins.line())
+                    .setDescription(
+                            "[" + stage.displayName() + " " + (index + 2) + "/" + (filesystemSteps + 1) + "] " + what);
             steps.add(step.build());
-            history.add(History.newBuilder().setCreatedBy(createdBy).setCreated(created).setComment(COMMENT)
-                .setStepIndex(index).build());
+            history.add(History.newBuilder()
+                    .setCreatedBy(createdBy)
+                    .setCreated(created)
+                    .setComment(COMMENT)
+                    .setStepIndex(index)
+                    .build());
         }
 
         private void configOnly(Instruction ins, String createdBy) {
-            history.add(History.newBuilder().setCreatedBy(createdBy).setCreated(created).setEmptyLayer(true)
-                .setComment(COMMENT).setStepIndex(-1).build());
+            history.add(History.newBuilder()
+                    .setCreatedBy(createdBy)
+                    .setCreated(created)
+                    .setEmptyLayer(true)
+                    .setComment(COMMENT)
+                    .setStepIndex(-1)
+                    .build());
         }
 
         private List<String> shellForm(String command) {
@@ -498,7 +595,9 @@ final class StagePlanner {
             if (i > 0) {
                 b.append(',');
             }
-            b.append('"').append(values.get(i).replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
+            b.append('"')
+                    .append(values.get(i).replace("\\", "\\\\").replace("\"", "\\\""))
+                    .append('"');
         }
         return b.append(']').toString();
     }

@@ -40,8 +40,10 @@ final class WorkerPool {
     }
 
     List<WorkerSession> alive() {
-        return workers.values().stream().filter(WorkerSession::alive)
-            .sorted(Comparator.comparing(WorkerSession::name)).toList();
+        return workers.values().stream()
+                .filter(WorkerSession::alive)
+                .sorted(Comparator.comparing(WorkerSession::name))
+                .toList();
     }
 
     /**
@@ -49,16 +51,17 @@ final class WorkerPool {
      * it already holds), then the least loaded, then by name so that choices are stable.
      * Waits up to {@code wait} for a first worker to connect.
      */
-    Optional<WorkerSession> choose(ToLongFunction<String> localBytes, java.util.Set<String> avoid,
-                                   Duration wait) throws InterruptedException {
+    Optional<WorkerSession> choose(ToLongFunction<String> localBytes, java.util.Set<String> avoid, Duration wait)
+            throws InterruptedException {
         long deadline = System.nanoTime() + wait.toNanos();
         synchronized (this) {
             while (true) {
                 Optional<WorkerSession> best = alive().stream()
-                    .filter(w -> !avoid.contains(w.name()))
-                    .max(Comparator.<WorkerSession>comparingLong(w -> localBytes.applyAsLong(w.name()))
-                        .thenComparing(Comparator.comparingInt(WorkerSession::load).reversed())
-                        .thenComparing(WorkerSession::name, Comparator.reverseOrder()));
+                        .filter(w -> !avoid.contains(w.name()))
+                        .max(Comparator.<WorkerSession>comparingLong(w -> localBytes.applyAsLong(w.name()))
+                                .thenComparing(Comparator.comparingInt(WorkerSession::load)
+                                        .reversed())
+                                .thenComparing(WorkerSession::name, Comparator.reverseOrder()));
                 long left = deadline - System.nanoTime();
                 if (best.isPresent() || left <= 0) {
                     return best;

@@ -11,8 +11,16 @@ import org.junit.jupiter.api.Test;
 class ContextIndexTest {
 
     final ContextIndex context = new ContextIndex(manifest(
-        "Dockerfile", "main.go", "util.go", "README.md",
-        "cmd/", "cmd/app/", "cmd/app/main.go", "cmd-tools/", "cmd-tools/gen.go", "cmdx"));
+            "Dockerfile",
+            "main.go",
+            "util.go",
+            "README.md",
+            "cmd/",
+            "cmd/app/",
+            "cmd/app/main.go",
+            "cmd-tools/",
+            "cmd-tools/gen.go",
+            "cmdx"));
 
     @Test
     void aDirectoryBringsEverythingBelowItButNotItsNamesakes() throws Exception {
@@ -46,16 +54,19 @@ class ContextIndexTest {
     @Test
     void aMissingSourceSaysItMayBeIgnored() {
         assertThatThrownBy(() -> context.select("go.sum"))
-            .isInstanceOf(ContextIndex.MissingSourceException.class)
-            .hasMessage("\"go.sum\" not found in the build context (is it left out by .dockerignore?)");
+                .isInstanceOf(ContextIndex.MissingSourceException.class)
+                .hasMessage("\"go.sum\" not found in the build context (is it left out by .dockerignore?)");
         assertThatThrownBy(() -> context.select("*.rs")).isInstanceOf(ContextIndex.MissingSourceException.class);
     }
 
     @Test
     void aSymlinkSourceBringsWhatItPointsToSoItsContentKeysTheStep() throws Exception {
         ContextIndex linked = new ContextIndex(manifest("conf/", "conf/app.toml").toBuilder()
-            .addEntries(ContextEntry.newBuilder().setPath("current").setType(ContextEntry.Type.SYMLINK)
-                .setLinkTarget("./conf/../conf")).build());
+                .addEntries(ContextEntry.newBuilder()
+                        .setPath("current")
+                        .setType(ContextEntry.Type.SYMLINK)
+                        .setLinkTarget("./conf/../conf"))
+                .build());
 
         assertThat(paths(linked.select("current"))).containsExactly("current", "conf", "conf/app.toml");
     }
@@ -63,8 +74,11 @@ class ContextIndexTest {
     @Test
     void aSymlinkSourcePointingNowhereIsMissing() {
         ContextIndex dangling = new ContextIndex(ContextManifest.newBuilder()
-            .addEntries(ContextEntry.newBuilder().setPath("gone").setType(ContextEntry.Type.SYMLINK)
-                .setLinkTarget("/nowhere")).build());
+                .addEntries(ContextEntry.newBuilder()
+                        .setPath("gone")
+                        .setType(ContextEntry.Type.SYMLINK)
+                        .setLinkTarget("/nowhere"))
+                .build());
 
         assertThatThrownBy(() -> dangling.select("gone")).isInstanceOf(ContextIndex.MissingSourceException.class);
     }
@@ -74,9 +88,11 @@ class ContextIndexTest {
         ContextManifest.Builder m = ContextManifest.newBuilder();
         for (String p : paths) {
             boolean dir = p.endsWith("/");
-            m.addEntries(ContextEntry.newBuilder().setPath(dir ? p.substring(0, p.length() - 1) : p)
-                .setType(dir ? ContextEntry.Type.DIRECTORY : ContextEntry.Type.FILE).setMode(dir ? 0755 : 0644)
-                .setDigest(dir ? "" : "sha256:" + Integer.toHexString(p.hashCode())));
+            m.addEntries(ContextEntry.newBuilder()
+                    .setPath(dir ? p.substring(0, p.length() - 1) : p)
+                    .setType(dir ? ContextEntry.Type.DIRECTORY : ContextEntry.Type.FILE)
+                    .setMode(dir ? 0755 : 0644)
+                    .setDigest(dir ? "" : "sha256:" + Integer.toHexString(p.hashCode())));
         }
         return m.build();
     }

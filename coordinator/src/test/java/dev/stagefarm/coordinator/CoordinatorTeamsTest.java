@@ -70,19 +70,30 @@ class CoordinatorTeamsTest {
 
     @BeforeEach
     void start() throws Exception {
-        Path tokens = Files.writeString(dir.resolve("tokens.json"), "{\"tokens\": ["
-            + entry("alice", "team-a", "\"read\",\"write\"", ALICE) + ","
-            + entry("bob", "team-b", "\"read\",\"write\"", BOB) + ","
-            + entry("reader", "team-a", "\"read\"", READER) + ","
-            + entry("farm", "ops", "\"read\",\"write\",\"farm\"", FARM) + "]}");
+        Path tokens = Files.writeString(
+                dir.resolve("tokens.json"),
+                "{\"tokens\": ["
+                        + entry("alice", "team-a", "\"read\",\"write\"", ALICE) + ","
+                        + entry("bob", "team-b", "\"read\",\"write\"", BOB) + ","
+                        + entry("reader", "team-a", "\"read\"", READER) + ","
+                        + entry("farm", "ops", "\"read\",\"write\",\"farm\"", FARM) + "]}");
         String cacheName = InProcessServerBuilder.generateName();
-        cache = new CacheServer(new CacheServerConfig(HostPort.parse("127.0.0.1:0"), dir.resolve("cache"), 0, tokens),
-            new SimpleMeterRegistry(), InProcessServerBuilder.forName(cacheName)).start();
+        cache = new CacheServer(
+                        new CacheServerConfig(HostPort.parse("127.0.0.1:0"), dir.resolve("cache"), 0, tokens),
+                        new SimpleMeterRegistry(),
+                        InProcessServerBuilder.forName(cacheName))
+                .start();
         cacheChannel = InProcessChannelBuilder.forName(cacheName).build();
         String name = InProcessServerBuilder.generateName();
-        coordinator = new CoordinatorServer(InProcessServerBuilder.forName(name), new CacheClient(as(cacheChannel, FARM)),
-            "cache", new RegistryClient(RegistryConfig.defaults(), CredentialStore.none()), Duration.ofSeconds(20),
-            new SimpleMeterRegistry(), ReloadingTokens.open(tokens, Clock.systemUTC())).start();
+        coordinator = new CoordinatorServer(
+                        InProcessServerBuilder.forName(name),
+                        new CacheClient(as(cacheChannel, FARM)),
+                        "cache",
+                        new RegistryClient(RegistryConfig.defaults(), CredentialStore.none()),
+                        Duration.ofSeconds(20),
+                        new SimpleMeterRegistry(),
+                        ReloadingTokens.open(tokens, Clock.systemUTC()))
+                .start();
         channel = InProcessChannelBuilder.forName(name).build();
     }
 
@@ -105,30 +116,46 @@ class CoordinatorTeamsTest {
         assertThat(job.getTeam()).isEqualTo("team-a");
 
         assertThat(submit(BOB, context).get(20, TimeUnit.SECONDS))
-            .as("team B's build cannot read team A's context").contains("could not read the build context");
+                .as("team B's build cannot read team A's context")
+                .contains("could not read the build context");
         alice.cancel(true);
     }
 
     @Test
     void onlyFarmTokensServeAsWorkersAndOnlyWritersBuild() throws Exception {
         CompletableFuture<Throwable> refused = new CompletableFuture<>();
-        StreamObserver<WorkerMessage> session = CoordinatorGrpc.newStub(as(channel, ALICE)).connect(new StreamObserver<>() {
-            public void onNext(CoordinatorMessage m) {}
-            public void onError(Throwable t) { refused.complete(t); }
-            public void onCompleted() {}
-        });
-        session.onNext(WorkerMessage.newBuilder().setHello(WorkerHello.newBuilder().setName("sneaky").setSlots(1)).build());
+        StreamObserver<WorkerMessage> session = CoordinatorGrpc.newStub(as(channel, ALICE))
+                .connect(new StreamObserver<>() {
+                    public void onNext(CoordinatorMessage m) {}
+
+                    public void onError(Throwable t) {
+                        refused.complete(t);
+                    }
+
+                    public void onCompleted() {}
+                });
+        session.onNext(WorkerMessage.newBuilder()
+                .setHello(WorkerHello.newBuilder().setName("sneaky").setSlots(1))
+                .build());
         assertThat(refused.get(10, TimeUnit.SECONDS)).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
             assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
             assertThat(e.getStatus().getDescription()).contains("needs the farm scope");
         });
 
-        Iterator<BuildEvent> readOnly = CoordinatorGrpc.newBlockingStub(as(channel, READER)).build(request("sha256:" + "0".repeat(64)));
-        assertThatThrownBy(readOnly::hasNext).isInstanceOfSatisfying(StatusRuntimeException.class,
-            e -> assertThat(e.getStatus().getDescription()).contains("token 'reader'").contains("needs the write scope"));
-        Iterator<BuildEvent> anonymous = CoordinatorGrpc.newBlockingStub(channel).build(request("sha256:" + "0".repeat(64)));
-        assertThatThrownBy(anonymous::hasNext).isInstanceOfSatisfying(StatusRuntimeException.class,
-            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED));
+        Iterator<BuildEvent> readOnly =
+                CoordinatorGrpc.newBlockingStub(as(channel, READER)).build(request("sha256:" + "0".repeat(64)));
+        assertThatThrownBy(readOnly::hasNext)
+                .isInstanceOfSatisfying(
+                        StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getDescription())
+                                .contains("token 'reader'")
+                                .contains("needs the write scope"));
+        Iterator<BuildEvent> anonymous =
+                CoordinatorGrpc.newBlockingStub(channel).build(request("sha256:" + "0".repeat(64)));
+        assertThatThrownBy(anonymous::hasNext)
+                .isInstanceOfSatisfying(
+                        StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED));
     }
 
     /** Uploads a one-file context as {@code token}'s team; returns the manifest's digest. */
@@ -136,20 +163,31 @@ class CoordinatorTeamsTest {
         CacheClient client = new CacheClient(as(cacheChannel, token));
         byte[] file = "hello\n".getBytes();
         Digest fileDigest = client.upload(file);
-        ContextManifest manifest = ContextManifest.newBuilder().addEntries(ContextEntry.newBuilder().setPath("a")
-            .setType(ContextEntry.Type.FILE).setMode(0644).setSize(file.length).setDigest(fileDigest.toString())).build();
+        ContextManifest manifest = ContextManifest.newBuilder()
+                .addEntries(ContextEntry.newBuilder()
+                        .setPath("a")
+                        .setType(ContextEntry.Type.FILE)
+                        .setMode(0644)
+                        .setSize(file.length)
+                        .setDigest(fileDigest.toString()))
+                .build();
         return client.upload(manifest.toByteArray()).toString();
     }
 
     private static BuildRequest request(String context) {
-        return BuildRequest.newBuilder().setDockerfile("FROM scratch\nCOPY a /a\n").setDockerfileName("Dockerfile")
-            .setContextDigest(context).setWantImage(true).build();
+        return BuildRequest.newBuilder()
+                .setDockerfile("FROM scratch\nCOPY a /a\n")
+                .setDockerfileName("Dockerfile")
+                .setContextDigest(context)
+                .setWantImage(true)
+                .build();
     }
 
     /** Runs a build in the background; completes with its error message, or "" when it ends without one. */
     private CompletableFuture<String> submit(String token, String context) {
         return CompletableFuture.supplyAsync(() -> {
-            Iterator<BuildEvent> events = CoordinatorGrpc.newBlockingStub(as(channel, token)).build(request(context));
+            Iterator<BuildEvent> events =
+                    CoordinatorGrpc.newBlockingStub(as(channel, token)).build(request(context));
             while (events.hasNext()) {
                 BuildEvent e = events.next();
                 if (e.hasError()) {
@@ -164,7 +202,8 @@ class CoordinatorTeamsTest {
         BearerToken credentials = BearerToken.of(token);
         return ClientInterceptors.intercept(channel, new ClientInterceptor() {
             @Override
-            public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
+            public <Q, R> ClientCall<Q, R> interceptCall(
+                    MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
                 return next.newCall(method, options.withCallCredentials(credentials));
             }
         });
@@ -172,7 +211,7 @@ class CoordinatorTeamsTest {
 
     private static String entry(String name, String team, String scopes, String token) {
         return "{\"name\": \"" + name + "\", \"team\": \"" + team + "\", \"scopes\": [" + scopes + "], \"sha256\": \""
-            + HexFormat.of().formatHex(Tokens.sha256(token)) + "\"}";
+                + HexFormat.of().formatHex(Tokens.sha256(token)) + "\"}";
     }
 
     /** A worker session that only collects the jobs it is sent. */
@@ -187,10 +226,14 @@ class CoordinatorTeamsTest {
                         w.jobs.add(m.getJob());
                     }
                 }
+
                 public void onError(Throwable t) {}
+
                 public void onCompleted() {}
             });
-            out.onNext(WorkerMessage.newBuilder().setHello(WorkerHello.newBuilder().setName(name).setSlots(1)).build());
+            out.onNext(WorkerMessage.newBuilder()
+                    .setHello(WorkerHello.newBuilder().setName(name).setSlots(1))
+                    .build());
             return w;
         }
     }

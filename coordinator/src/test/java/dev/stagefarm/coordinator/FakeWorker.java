@@ -34,12 +34,10 @@ final class FakeWorker {
             }
 
             @Override
-            public void onError(Throwable t) {
-            }
+            public void onError(Throwable t) {}
 
             @Override
-            public void onCompleted() {
-            }
+            public void onCompleted() {}
         });
     }
 
@@ -47,7 +45,8 @@ final class FakeWorker {
     static FakeWorker connect(String name, Channel channel) {
         FakeWorker w = new FakeWorker(name, channel);
         w.toCoordinator.onNext(WorkerMessage.newBuilder()
-            .setHello(WorkerHello.newBuilder().setName(name).setSlots(1)).build());
+                .setHello(WorkerHello.newBuilder().setName(name).setSlots(1))
+                .build());
         return w;
     }
 
@@ -58,7 +57,9 @@ final class FakeWorker {
     }
 
     void assertNoJobWithin(Duration d) throws InterruptedException {
-        assertThat(jobs.poll(d.toMillis(), TimeUnit.MILLISECONDS)).as("a job sent to %s", name).isNull();
+        assertThat(jobs.poll(d.toMillis(), TimeUnit.MILLISECONDS))
+                .as("a job sent to %s", name)
+                .isNull();
     }
 
     void report(JobEvent event) {
@@ -66,8 +67,12 @@ final class FakeWorker {
     }
 
     void finish(Job job, String stageKey) {
-        toCoordinator.onNext(WorkerMessage.newBuilder().setResult(JobResult.newBuilder()
-            .setJobId(job.getJobId()).setOk(true).setStageKey(stageKey)).build());
+        toCoordinator.onNext(WorkerMessage.newBuilder()
+                .setResult(JobResult.newBuilder()
+                        .setJobId(job.getJobId())
+                        .setOk(true)
+                        .setStageKey(stageKey))
+                .build());
     }
 
     /** The worker process dies: its stream breaks without a goodbye. */

@@ -13,8 +13,9 @@ class HistoryTextTest {
     @Test
     void quotedListsAreGoStringSlices() {
         assertThat(HistoryText.goQuotedList(List.of("nginx", "-g", "daemon off;")))
-            .isEqualTo("[\"nginx\" \"-g\" \"daemon off;\"]");
-        assertThat(HistoryText.goQuotedList(List.of("a\"b", "tab\there", "é"))).isEqualTo("[\"a\\\"b\" \"tab\\there\" \"é\"]");
+                .isEqualTo("[\"nginx\" \"-g\" \"daemon off;\"]");
+        assertThat(HistoryText.goQuotedList(List.of("a\"b", "tab\there", "é")))
+                .isEqualTo("[\"a\\\"b\" \"tab\\there\" \"é\"]");
         assertThat(HistoryText.goList(List.of("/bin/bash", "-c"))).isEqualTo("[/bin/bash -c]");
     }
 
@@ -30,11 +31,21 @@ class HistoryTextTest {
 
     @Test
     void healthcheckIsTheStructUnderPercentQ() {
-        assertThat(HistoryText.healthcheck(List.of("NONE"), Optional.empty(), Optional.empty(), Optional.empty(),
-            Optional.empty(), Optional.empty()))
-            .isEqualTo("HEALTHCHECK &{[\"NONE\"] \"0s\" \"0s\" \"0s\" \"0s\" '\\x00'}");
-        assertThat(HistoryText.healthcheck(List.of("CMD", "true"), Optional.of(Duration.ofMinutes(1)), Optional.empty(),
-            Optional.of(Duration.ofSeconds(5)), Optional.empty(), Optional.of(65)))
-            .isEqualTo("HEALTHCHECK &{[\"CMD\" \"true\"] \"1m0s\" \"0s\" \"5s\" \"0s\" 'A'}");
+        assertThat(HistoryText.healthcheck(
+                        List.of("NONE"),
+                        Optional.empty(),
+                        Optional.empty(),
+                        Optional.empty(),
+                        Optional.empty(),
+                        Optional.empty()))
+                .isEqualTo("HEALTHCHECK &{[\"NONE\"] \"0s\" \"0s\" \"0s\" \"0s\" '\\x00'}");
+        assertThat(HistoryText.healthcheck(
+                        List.of("CMD", "true"),
+                        Optional.of(Duration.ofMinutes(1)),
+                        Optional.empty(),
+                        Optional.of(Duration.ofSeconds(5)),
+                        Optional.empty(),
+                        Optional.of(65)))
+                .isEqualTo("HEALTHCHECK &{[\"CMD\" \"true\"] \"1m0s\" \"0s\" \"5s\" \"0s\" 'A'}");
     }
 }

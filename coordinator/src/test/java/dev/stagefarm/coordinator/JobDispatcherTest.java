@@ -18,8 +18,8 @@ import org.junit.jupiter.api.Test;
 class JobDispatcherTest {
 
     private final WorkerPool pool = new WorkerPool();
-    private final JobDispatcher dispatcher = new JobDispatcher(pool, Duration.ofSeconds(5),
-        new FarmMetrics(new SimpleMeterRegistry(), pool));
+    private final JobDispatcher dispatcher =
+            new JobDispatcher(pool, Duration.ofSeconds(5), new FarmMetrics(new SimpleMeterRegistry(), pool));
 
     @AfterEach
     void close() {
@@ -32,17 +32,29 @@ class JobDispatcherTest {
         RecordingStream toW2 = new RecordingStream();
         WorkerSession w1 = pool.join("w1", toW1);
         WorkerSession w2 = pool.join("w2", toW2);
-        var result = dispatcher.submit(Job.newBuilder().setJobId("b-0").setStageName("builder").build(),
-            w -> 0, e -> { });
+        var result = dispatcher.submit(
+                Job.newBuilder().setJobId("b-0").setStageName("builder").build(), w -> 0, e -> {});
         assertThat(toW1.next().getJobId()).isEqualTo("b-0");
 
         pool.leave(w1);
         dispatcher.onWorkerLost(w1);
         assertThat(toW2.next().getJobId()).isEqualTo("b-0");
 
-        dispatcher.onResult(w1, JobResult.newBuilder().setJobId("b-0").setOk(false).setError("killed").build());
+        dispatcher.onResult(
+                w1,
+                JobResult.newBuilder()
+                        .setJobId("b-0")
+                        .setOk(false)
+                        .setError("killed")
+                        .build());
         assertThat(result).isNotDone();
-        dispatcher.onResult(w2, JobResult.newBuilder().setJobId("b-0").setOk(true).setStageKey("k").build());
+        dispatcher.onResult(
+                w2,
+                JobResult.newBuilder()
+                        .setJobId("b-0")
+                        .setOk(true)
+                        .setStageKey("k")
+                        .build());
 
         JobDispatcher.Dispatched done = result.get(5, TimeUnit.SECONDS);
         assertThat(done.worker()).isEqualTo("w2");
@@ -56,13 +68,15 @@ class JobDispatcherTest {
         RecordingStream toW2 = new RecordingStream();
         pool.join("w1", toW1);
         WorkerSession w2 = pool.join("w2", toW2);
-        var result = dispatcher.submit(Job.newBuilder().setJobId("b-0").build(), w -> 0, e -> { });
+        var result = dispatcher.submit(Job.newBuilder().setJobId("b-0").build(), w -> 0, e -> {});
         assertThat(toW1.next().getJobId()).isEqualTo("b-0");
 
         pool.leave(w2);
         dispatcher.onWorkerLost(w2);
 
-        assertThat(toW1.sent.poll(200, TimeUnit.MILLISECONDS)).as("the job sent again").isNull();
+        assertThat(toW1.sent.poll(200, TimeUnit.MILLISECONDS))
+                .as("the job sent again")
+                .isNull();
         assertThat(result).isNotDone();
     }
 
@@ -70,14 +84,14 @@ class JobDispatcherTest {
     void jobsInFlightWhenTheCoordinatorClosesFailInsteadOfHanging() throws Exception {
         RecordingStream toW1 = new RecordingStream();
         WorkerSession w1 = pool.join("w1", toW1);
-        var running = dispatcher.submit(Job.newBuilder().setJobId("b-0").build(), w -> 0, e -> { });
+        var running = dispatcher.submit(Job.newBuilder().setJobId("b-0").build(), w -> 0, e -> {});
         toW1.next();
 
         // CoordinatorServer.close(): the dispatcher stops, then the server cuts every worker stream
         dispatcher.close();
         pool.leave(w1);
         dispatcher.onWorkerLost(w1);
-        var late = dispatcher.submit(Job.newBuilder().setJobId("b-1").build(), w -> 0, e -> { });
+        var late = dispatcher.submit(Job.newBuilder().setJobId("b-1").build(), w -> 0, e -> {});
 
         assertThat(running.get(5, TimeUnit.SECONDS).result().getError()).isEqualTo("coordinator shutting down");
         assertThat(late.get(5, TimeUnit.SECONDS).result().getError()).isEqualTo("coordinator shutting down");
@@ -99,11 +113,9 @@ class JobDispatcherTest {
         }
 
         @Override
-        public void onError(Throwable t) {
-        }
+        public void onError(Throwable t) {}
 
         @Override
-        public void onCompleted() {
-        }
+        public void onCompleted() {}
     }
 }

@@ -48,11 +48,17 @@ class SchedulingTest {
         dispatcher = new JobDispatcher(pool, workerWait, metrics);
         // Connect never touches the cache; Build (not exercised here) would
         cacheChannel = InProcessChannelBuilder.forName(name + "-cache").build();
-        BuildRunner builds = new BuildRunner(new CacheClient(cacheChannel), image -> {
-            throw new AssertionError("no build runs in this test");
-        }, dispatcher, metrics);
+        BuildRunner builds = new BuildRunner(
+                new CacheClient(cacheChannel),
+                image -> {
+                    throw new AssertionError("no build runs in this test");
+                },
+                dispatcher,
+                metrics);
         server = InProcessServerBuilder.forName(name)
-            .addService(new CoordinatorService(pool, dispatcher, builds, "cache:9092")).build().start();
+                .addService(new CoordinatorService(pool, dispatcher, builds, "cache:9092"))
+                .build()
+                .start();
         channel = InProcessChannelBuilder.forName(name).build();
     }
 
@@ -72,8 +78,8 @@ class SchedulingTest {
         FakeWorker w1 = worker("w1");
         FakeWorker w2 = worker("w2");
 
-        var a = dispatcher.submit(job("b1-0"), NO_LOCALITY, e -> { });
-        var b = dispatcher.submit(job("b1-1"), NO_LOCALITY, e -> { });
+        var a = dispatcher.submit(job("b1-0"), NO_LOCALITY, e -> {});
+        var b = dispatcher.submit(job("b1-1"), NO_LOCALITY, e -> {});
 
         Job onW1 = w1.nextJob();
         Job onW2 = w2.nextJob();
@@ -83,8 +89,10 @@ class SchedulingTest {
 
         w1.finish(onW1, "k1");
         w2.finish(onW2, "k2");
-        assertThat(List.of(a.get(10, TimeUnit.SECONDS).worker(), b.get(10, TimeUnit.SECONDS).worker()))
-            .containsExactlyInAnyOrder("w1", "w2");
+        assertThat(List.of(
+                        a.get(10, TimeUnit.SECONDS).worker(),
+                        b.get(10, TimeUnit.SECONDS).worker()))
+                .containsExactlyInAnyOrder("w1", "w2");
     }
 
     @Test
@@ -92,10 +100,10 @@ class SchedulingTest {
         startCoordinator(Duration.ofSeconds(5));
         FakeWorker w1 = worker("w1");
         FakeWorker w2 = worker("w2");
-        dispatcher.submit(job("b1-0"), w -> w.equals("w2") ? 1 : 0, e -> { });
+        dispatcher.submit(job("b1-0"), w -> w.equals("w2") ? 1 : 0, e -> {});
         assertThat(w2.nextJob().getJobId()).isEqualTo("b1-0");
 
-        dispatcher.submit(job("b1-1"), w -> w.equals("w2") ? 50_000_000 : 0, e -> { });
+        dispatcher.submit(job("b1-1"), w -> w.equals("w2") ? 50_000_000 : 0, e -> {});
 
         assertThat(w2.nextJob().getJobId()).isEqualTo("b1-1");
         w1.assertNoJobWithin(Duration.ofMillis(200));
@@ -106,13 +114,13 @@ class SchedulingTest {
         startCoordinator(Duration.ofSeconds(5));
         FakeWorker w1 = worker("w1");
         FakeWorker w2 = worker("w2");
-        dispatcher.submit(job("b1-0"), NO_LOCALITY, e -> { });
+        dispatcher.submit(job("b1-0"), NO_LOCALITY, e -> {});
         Job first = w1.nextJob();
         w1.finish(first, "k");
         awaitLoad("w1", 0);
 
-        dispatcher.submit(job("b1-1"), NO_LOCALITY, e -> { });
-        dispatcher.submit(job("b1-2"), NO_LOCALITY, e -> { });
+        dispatcher.submit(job("b1-1"), NO_LOCALITY, e -> {});
+        dispatcher.submit(job("b1-2"), NO_LOCALITY, e -> {});
         assertThat(w1.nextJob().getJobId()).isEqualTo("b1-1");
         assertThat(w2.nextJob().getJobId()).isEqualTo("b1-2");
     }
@@ -125,8 +133,12 @@ class SchedulingTest {
         var result = dispatcher.submit(job("b1-0"), NO_LOCALITY, events::add);
         Job job = w1.nextJob();
 
-        w1.report(JobEvent.newBuilder().setJobId(job.getJobId()).setStep(StepEvent.newBuilder()
-            .setDescription("[builder 2/6] WORKDIR /app").setStatus(StepEvent.Status.DONE)).build());
+        w1.report(JobEvent.newBuilder()
+                .setJobId(job.getJobId())
+                .setStep(StepEvent.newBuilder()
+                        .setDescription("[builder 2/6] WORKDIR /app")
+                        .setStatus(StepEvent.Status.DONE))
+                .build());
         w1.finish(job, "k");
 
         assertThat(result.get(10, TimeUnit.SECONDS).result().getOk()).isTrue();
@@ -138,7 +150,7 @@ class SchedulingTest {
         startCoordinator(Duration.ofSeconds(5));
         FakeWorker w1 = worker("w1");
         FakeWorker w2 = worker("w2");
-        CompletableFuture<JobDispatcher.Dispatched> result = dispatcher.submit(job("b1-0"), NO_LOCALITY, e -> { });
+        CompletableFuture<JobDispatcher.Dispatched> result = dispatcher.submit(job("b1-0"), NO_LOCALITY, e -> {});
         assertThat(w1.nextJob().getJobId()).isEqualTo("b1-0");
 
         w1.die();
@@ -159,7 +171,7 @@ class SchedulingTest {
         startCoordinator(Duration.ofSeconds(5));
         FakeWorker w1 = worker("w1");
         FakeWorker w2 = worker("w2");
-        var result = dispatcher.submit(job("b1-0"), NO_LOCALITY, e -> { });
+        var result = dispatcher.submit(job("b1-0"), NO_LOCALITY, e -> {});
         Job job = w1.nextJob();
 
         // w1's connection drops; it comes back under its name while its old session is torn down
@@ -181,18 +193,19 @@ class SchedulingTest {
         startCoordinator(Duration.ofSeconds(1));
         long start = System.nanoTime();
 
-        var done = dispatcher.submit(job("b1-0"), NO_LOCALITY, e -> { }).get(10, TimeUnit.SECONDS);
+        var done = dispatcher.submit(job("b1-0"), NO_LOCALITY, e -> {}).get(10, TimeUnit.SECONDS);
 
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(900));
         assertThat(done.result().getOk()).isFalse();
         assertThat(done.result().getError())
-            .isEqualTo("no worker connected within 1 s: start one with `stagefarm worker --coordinator HOST:PORT ...`");
+                .isEqualTo(
+                        "no worker connected within 1 s: start one with `stagefarm worker --coordinator HOST:PORT ...`");
     }
 
     @Test
     void aWorkerThatConnectsWhileAJobWaitsGetsIt() throws Exception {
         startCoordinator(Duration.ofSeconds(10));
-        var result = dispatcher.submit(job("b1-0"), NO_LOCALITY, e -> { });
+        var result = dispatcher.submit(job("b1-0"), NO_LOCALITY, e -> {});
         Thread.sleep(200);
         assertThat(result).isNotDone();
 
@@ -206,7 +219,7 @@ class SchedulingTest {
     void whenEveryWorkerThatTookAStageDiesTheBuildSaysSo() throws Exception {
         startCoordinator(Duration.ofSeconds(1));
         FakeWorker w1 = worker("w1");
-        var result = dispatcher.submit(job("b1-0"), NO_LOCALITY, e -> { });
+        var result = dispatcher.submit(job("b1-0"), NO_LOCALITY, e -> {});
         w1.nextJob();
 
         w1.die();
@@ -225,13 +238,17 @@ class SchedulingTest {
     }
 
     private static Job job(String id) {
-        return Job.newBuilder().setJobId(id).setBuildId(id.substring(0, id.indexOf('-')))
-            .setStageName("builder").build();
+        return Job.newBuilder()
+                .setJobId(id)
+                .setBuildId(id.substring(0, id.indexOf('-')))
+                .setStageName("builder")
+                .build();
     }
 
     private List<WorkerInfo> listWorkers() {
-        return CoordinatorGrpc.newBlockingStub(channel).listWorkers(ListWorkersRequest.getDefaultInstance())
-            .getWorkersList();
+        return CoordinatorGrpc.newBlockingStub(channel)
+                .listWorkers(ListWorkersRequest.getDefaultInstance())
+                .getWorkersList();
     }
 
     private void awaitWorkersIncluding(String name) throws InterruptedException {
@@ -239,17 +256,19 @@ class SchedulingTest {
     }
 
     private void awaitWorkers(String... names) throws InterruptedException {
-        awaitUntil(() -> listWorkers().stream().map(WorkerInfo::getName).toList().equals(List.of(names)),
-            "workers " + List.of(names));
+        awaitUntil(
+                () -> listWorkers().stream().map(WorkerInfo::getName).toList().equals(List.of(names)),
+                "workers " + List.of(names));
     }
 
     private void awaitLoad(String name, int load) throws InterruptedException {
-        awaitUntil(() -> listWorkers().stream().anyMatch(w -> w.getName().equals(name) && w.getRunningJobs() == load),
-            name + " running " + load + " jobs");
+        awaitUntil(
+                () -> listWorkers().stream().anyMatch(w -> w.getName().equals(name) && w.getRunningJobs() == load),
+                name + " running " + load + " jobs");
     }
 
     private static void awaitUntil(java.util.function.BooleanSupplier condition, String what)
-        throws InterruptedException {
+            throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!condition.getAsBoolean()) {
             assertThat(System.nanoTime()).as("waiting for " + what).isLessThan(deadline);

@@ -35,9 +35,9 @@ class StagePlannerFeaturesTest {
     dev.stagefarm.proto.farm.ImageSource image;
 
     final Map<String, String> files = new LinkedHashMap<>(Map.of(
-        "app/main.go", "package main\n",
-        "app/notes.txt", "notes\n",
-        "go.mod", "module m\n"));
+            "app/main.go", "package main\n",
+            "app/notes.txt", "notes\n",
+            "go.mod", "module m\n"));
 
     // ---- heredocs ----
 
@@ -47,7 +47,8 @@ class StagePlannerFeaturesTest {
         RunOp run = plan.steps().getFirst().getRun();
         assertThat(run.getArgsList()).containsExactly("/bin/sh", "-c", "echo one\necho two\n");
         assertThat(run.getMountsList()).isEmpty();
-        assertThat(plan.history().getFirst().getCreatedBy()).isEqualTo("RUN /bin/sh -c echo one\necho two\n # buildkit");
+        assertThat(plan.history().getFirst().getCreatedBy())
+                .isEqualTo("RUN /bin/sh -c echo one\necho two\n # buildkit");
     }
 
     @Test
@@ -62,14 +63,16 @@ class StagePlannerFeaturesTest {
         assertThat(script.getFile().getContent().toStringUtf8()).isEqualTo("#!/usr/bin/env python3\nprint('hi')\n");
 
         String other = plan(text.replace("'hi'", "'bye'")).steps().getFirst().getKey();
-        assertThat(other).as("the script's content is keyed").isNotEqualTo(plan.steps().getFirst().getKey());
+        assertThat(other)
+                .as("the script's content is keyed")
+                .isNotEqualTo(plan.steps().getFirst().getKey());
     }
 
     @Test
     void aHeredocFedToACommandGoesToTheShellWithItsBody() throws Exception {
         StagePlan plan = plan("FROM scratch\nRUN cat <<A >/a && cat <<B >/b\none\nA\ntwo\nB\n");
         assertThat(plan.steps().getFirst().getRun().getArgsList())
-            .containsExactly("/bin/sh", "-c", "cat <<A >/a && cat <<B >/b\none\nA\ntwo\nB");
+                .containsExactly("/bin/sh", "-c", "cat <<A >/a && cat <<B >/b\none\nA\ntwo\nB");
     }
 
     @Test
@@ -94,22 +97,35 @@ class StagePlannerFeaturesTest {
         assertThat(copy.getDest()).isEqualTo("/usr/local/bin/hello");
         assertThat(copy.getChmod()).isEqualTo("0755");
         assertThat(copy.getSource().getInline().getFilesMap().get("EOF").toStringUtf8())
-            .isEqualTo("#!/bin/sh\necho \"hello world\" 'world' [] $NAME\nprintf 'a\\n'\n");
+                .isEqualTo("#!/bin/sh\necho \"hello world\" 'world' [] $NAME\nprintf 'a\\n'\n");
         assertThat(plan.history().get(1).getCreatedBy())
-            .isEqualTo("COPY --chmod=0755 <<EOF /usr/local/bin/hello # buildkit");
+                .isEqualTo("COPY --chmod=0755 <<EOF /usr/local/bin/hello # buildkit");
     }
 
     @Test
     void aQuotedDelimiterKeepsTheBodyLiteral() throws Exception {
         StagePlan plan = plan("FROM scratch\nARG NAME=world\nCOPY <<'EOF' /greeting\nhello $NAME\nEOF\n");
-        assertThat(plan.steps().getFirst().getCopy().getSource().getInline().getFilesMap().get("EOF").toStringUtf8())
-            .isEqualTo("hello $NAME\n");
+        assertThat(plan.steps()
+                        .getFirst()
+                        .getCopy()
+                        .getSource()
+                        .getInline()
+                        .getFilesMap()
+                        .get("EOF")
+                        .toStringUtf8())
+                .isEqualTo("hello $NAME\n");
     }
 
     @Test
     void copyHeredocKeyFollowsTheContent() throws Exception {
-        String a = plan("FROM scratch\nCOPY <<EOF /f\none\nEOF\n").steps().getFirst().getKey();
-        String b = plan("FROM scratch\nCOPY <<EOF /f\ntwo\nEOF\n").steps().getFirst().getKey();
+        String a = plan("FROM scratch\nCOPY <<EOF /f\none\nEOF\n")
+                .steps()
+                .getFirst()
+                .getKey();
+        String b = plan("FROM scratch\nCOPY <<EOF /f\ntwo\nEOF\n")
+                .steps()
+                .getFirst()
+                .getKey();
         assertThat(a).isNotEqualTo(b);
     }
 
@@ -117,11 +133,15 @@ class StagePlannerFeaturesTest {
 
     @Test
     void symbolicChmodIsAcceptedAndABadOneNamesTheLine() throws Exception {
-        assertThat(plan("FROM scratch\nCOPY --chmod=u+x,g-w go.mod /\n").steps().getFirst().getCopy().getChmod())
-            .isEqualTo("u+x,g-w");
+        assertThat(plan("FROM scratch\nCOPY --chmod=u+x,g-w go.mod /\n")
+                        .steps()
+                        .getFirst()
+                        .getCopy()
+                        .getChmod())
+                .isEqualTo("u+x,g-w");
         assertThatThrownBy(() -> plan("FROM scratch\n\nCOPY --chmod=u+q go.mod /\n"))
-            .isInstanceOf(DockerfileException.class)
-            .hasMessageStartingWith("Dockerfile:3: COPY: --chmod=u+q: expected an octal mode");
+                .isInstanceOf(DockerfileException.class)
+                .hasMessageStartingWith("Dockerfile:3: COPY: --chmod=u+q: expected an octal mode");
     }
 
     @Test
@@ -129,61 +149,81 @@ class StagePlannerFeaturesTest {
         String text = "FROM scratch\nCOPY --exclude=*.txt app /app\n";
         String before = plan(text).steps().getFirst().getKey();
         files.put("app/notes.txt", "other notes\n");
-        assertThat(plan(text).steps().getFirst().getKey()).as("an excluded file changed").isEqualTo(before);
+        assertThat(plan(text).steps().getFirst().getKey())
+                .as("an excluded file changed")
+                .isEqualTo(before);
         files.put("app/main.go", "package main // changed\n");
-        assertThat(plan(text).steps().getFirst().getKey()).as("a copied file changed").isNotEqualTo(before);
+        assertThat(plan(text).steps().getFirst().getKey())
+                .as("a copied file changed")
+                .isNotEqualTo(before);
         assertThat(plan(text).steps().getFirst().getCopy().getExcludesList()).containsExactly("*.txt");
     }
 
     @Test
     void parentsAndLinkReachTheWorkerAndTheKey() throws Exception {
         Step plain = plan("FROM scratch\nCOPY app/main.go /src/\n").steps().getFirst();
-        Step parents = plan("FROM scratch\nCOPY --parents app/main.go /src/\n").steps().getFirst();
-        Step link = plan("FROM scratch\nCOPY --link app/main.go /src/\n").steps().getFirst();
+        Step parents =
+                plan("FROM scratch\nCOPY --parents app/main.go /src/\n").steps().getFirst();
+        Step link =
+                plan("FROM scratch\nCOPY --link app/main.go /src/\n").steps().getFirst();
         assertThat(parents.getCopy().getParents()).isTrue();
         assertThat(link.getCopy().getLink()).isTrue();
         assertThat(List.of(plain.getKey(), parents.getKey(), link.getKey())).doesNotHaveDuplicates();
-        assertThat(plan("FROM scratch\nCOPY --parents --chown=1:2 --link app/main.go /src/\n").history().getFirst()
-            .getCreatedBy()).as("BuildKit's history names --parents and --chown, not --link")
-            .isEqualTo("COPY --parents --chown=1:2 app/main.go /src/ # buildkit");
+        assertThat(plan("FROM scratch\nCOPY --parents --chown=1:2 --link app/main.go /src/\n")
+                        .history()
+                        .getFirst()
+                        .getCreatedBy())
+                .as("BuildKit's history names --parents and --chown, not --link")
+                .isEqualTo("COPY --parents --chown=1:2 app/main.go /src/ # buildkit");
     }
 
     @Test
     void addOfAUrlIsFetchedByTheWorkerAndKeyedOnItsChecksum() throws Exception {
         String sum = "sha256:" + "a".repeat(64);
-        Step add = plan("FROM scratch\nADD --checksum=" + sum + " https://example.com/x.tar.gz /opt/\n").steps().getFirst();
+        Step add = plan("FROM scratch\nADD --checksum=" + sum + " https://example.com/x.tar.gz /opt/\n")
+                .steps()
+                .getFirst();
         assertThat(add.getCopy().getSource().getUrl().getUrl()).isEqualTo("https://example.com/x.tar.gz");
         assertThat(add.getCopy().getSource().getUrl().getChecksum()).isEqualTo(sum);
-        assertThat(add.getCopy().getExtractArchives()).as("downloads are not extracted").isFalse();
+        assertThat(add.getCopy().getExtractArchives())
+                .as("downloads are not extracted")
+                .isFalse();
 
-        Step other = plan("FROM scratch\nADD --checksum=sha256:" + "b".repeat(64) + " https://example.com/x.tar.gz /opt/\n")
-            .steps().getFirst();
+        Step other = plan("FROM scratch\nADD --checksum=sha256:" + "b".repeat(64)
+                        + " https://example.com/x.tar.gz /opt/\n")
+                .steps()
+                .getFirst();
         assertThat(other.getKey()).isNotEqualTo(add.getKey());
     }
 
     @Test
     void urlsAreForAddOnlyAndChecksumsForUrlsOnly() {
         assertThatThrownBy(() -> plan("FROM scratch\nCOPY https://example.com/x /x\n"))
-            .hasMessage("Dockerfile:2: COPY: source can't be a URL for COPY: use ADD");
+                .hasMessage("Dockerfile:2: COPY: source can't be a URL for COPY: use ADD");
         assertThatThrownBy(() -> plan("FROM scratch\nADD --checksum=sha256:" + "a".repeat(64) + " go.mod /\n"))
-            .hasMessageContaining("--checksum can only be used with an http(s) URL source");
+                .hasMessageContaining("--checksum can only be used with an http(s) URL source");
     }
 
     @Test
     void copyFromAnImageNeedsTheBuildToResolveIt() {
         assertThatThrownBy(() -> plan("FROM scratch\nCOPY --from=nginx:latest /etc/nginx /etc/nginx\n"))
-            .hasMessageContaining("--from=nginx:latest names no earlier stage");
+                .hasMessageContaining("--from=nginx:latest names no earlier stage");
     }
 
     @Test
     void copyFromAnImageIsKeyedOnItsLayers() throws Exception {
-        image = dev.stagefarm.proto.farm.ImageSource.newBuilder().setRegistryRepository("docker.io/library/nginx")
-            .addLayers(dev.stagefarm.proto.cache.Layer.newBuilder().setDigest("sha256:" + "1".repeat(64))).build();
+        image = dev.stagefarm.proto.farm.ImageSource.newBuilder()
+                .setRegistryRepository("docker.io/library/nginx")
+                .addLayers(dev.stagefarm.proto.cache.Layer.newBuilder().setDigest("sha256:" + "1".repeat(64)))
+                .build();
         String text = "FROM scratch\nCOPY --from=nginx:latest /etc/nginx /etc/nginx\n";
         Step copy = plan(text).steps().getFirst();
-        assertThat(copy.getCopy().getSource().getImage().getRegistryRepository()).isEqualTo("docker.io/library/nginx");
+        assertThat(copy.getCopy().getSource().getImage().getRegistryRepository())
+                .isEqualTo("docker.io/library/nginx");
 
-        image = image.toBuilder().setLayers(0, image.getLayers(0).toBuilder().setDigest("sha256:" + "2".repeat(64))).build();
+        image = image.toBuilder()
+                .setLayers(0, image.getLayers(0).toBuilder().setDigest("sha256:" + "2".repeat(64)))
+                .build();
         assertThat(plan(text).steps().getFirst().getKey()).isNotEqualTo(copy.getKey());
     }
 
@@ -204,8 +244,9 @@ class StagePlannerFeaturesTest {
         RunOp run = plan.steps().get(1).getRun();
         assertThat(run.getNetwork()).isEqualTo("none");
         List<RunMount> mounts = run.getMountsList();
-        assertThat(mounts).extracting(RunMount::getTarget)
-            .containsExactly("/root/.cache/go-build", "/tmp", "/run/secrets/npmrc", "", "/src/app");
+        assertThat(mounts)
+                .extracting(RunMount::getTarget)
+                .containsExactly("/root/.cache/go-build", "/tmp", "/run/secrets/npmrc", "", "/src/app");
         assertThat(mounts.get(0).getCache().getId()).isEqualTo("/root/.cache/go-build");
         assertThat(mounts.get(0).getCache().getSharing()).isEqualTo("shared");
         assertThat(mounts.get(0).getCache().getMode()).isEqualTo(0755);
@@ -223,26 +264,32 @@ class StagePlannerFeaturesTest {
         String text = "FROM scratch\nRUN --mount=type=bind,source=app,target=/app ls /app\n";
         String before = plan(text).steps().getFirst().getKey();
         files.put("go.mod", "module other\n");
-        assertThat(plan(text).steps().getFirst().getKey()).as("a file outside the mount").isEqualTo(before);
+        assertThat(plan(text).steps().getFirst().getKey())
+                .as("a file outside the mount")
+                .isEqualTo(before);
         files.put("app/main.go", "package other\n");
         assertThat(plan(text).steps().getFirst().getKey()).isNotEqualTo(before);
     }
 
     @Test
     void aCacheMountFromAStageStartsFromItsFilesAndDependsOnIt() throws Exception {
-        StagePlan plan = plan("FROM scratch AS builder\nFROM scratch\n"
-            + "RUN --mount=type=cache,target=/c,id=deps,from=builder,source=/seed ls /c\n", 1);
+        StagePlan plan = plan(
+                "FROM scratch AS builder\nFROM scratch\n"
+                        + "RUN --mount=type=cache,target=/c,id=deps,from=builder,source=/seed ls /c\n",
+                1);
         RunMount m = plan.steps().getFirst().getRun().getMounts(0);
         assertThat(m.getCache().getId()).isEqualTo("deps");
         assertThat(m.getCache().getSeed().getPath()).isEqualTo("seed");
-        assertThat(m.getCache().getSeed().getSource().getStage().getStageIndex()).isZero();
+        assertThat(m.getCache().getSeed().getSource().getStage().getStageIndex())
+                .isZero();
         assertThat(plan.sourceStages()).containsExactly(0);
     }
 
     @Test
     void aCacheMountFromAnImageIsRefusedWithTheLine() {
         assertThatThrownBy(() -> plan("FROM scratch\nRUN --mount=type=cache,target=/c,from=golang:1.22 ls /c\n"))
-            .hasMessageContaining("Dockerfile:2").hasMessageContaining("from=golang:1.22 names no earlier stage");
+                .hasMessageContaining("Dockerfile:2")
+                .hasMessageContaining("from=golang:1.22 names no earlier stage");
     }
 
     @Test
@@ -262,8 +309,9 @@ class StagePlannerFeaturesTest {
             RUN --mount=type=ssh ssh-add -l
             """);
         RunOp first = plan.steps().get(0).getRun();
-        assertThat(first.getMountsList()).extracting(RunMount::getTarget)
-            .containsExactly("/run/buildkit/ssh_agent.0", "/run/buildkit/ssh_agent.1");
+        assertThat(first.getMountsList())
+                .extracting(RunMount::getTarget)
+                .containsExactly("/run/buildkit/ssh_agent.0", "/run/buildkit/ssh_agent.1");
         assertThat(first.getMounts(0).getSsh().getId()).isEqualTo("default");
         assertThat(first.getMounts(0).getSsh().getRequired()).isFalse();
         assertThat(first.getMounts(0).getSsh().getMode()).isEqualTo(0600);
@@ -273,14 +321,16 @@ class StagePlannerFeaturesTest {
         assertThat(first.getEnvList()).contains("SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0");
         assertThat(plan.steps().get(1).getRun().getEnvList()).contains("SSH_AUTH_SOCK=/agent.sock");
         // which agent a step may use is part of its key; the agent's keys are not
-        assertThat(plan.steps().get(2).getKey()).isNotEqualTo(plan.steps().get(1).getKey());
+        assertThat(plan.steps().get(2).getKey())
+                .isNotEqualTo(plan.steps().get(1).getKey());
     }
 
     @Test
     void aStepThatSetsSshAuthSockItselfKeepsIt() throws Exception {
         StagePlan plan = plan("FROM scratch\nENV SSH_AUTH_SOCK=/mine\nRUN --mount=type=ssh ssh-add -l\n");
         assertThat(plan.steps().getFirst().getRun().getEnvList())
-            .contains("SSH_AUTH_SOCK=/mine").doesNotContain("SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0");
+                .contains("SSH_AUTH_SOCK=/mine")
+                .doesNotContain("SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0");
     }
 
     @Test
@@ -294,14 +344,19 @@ class StagePlannerFeaturesTest {
     @Test
     void insecureRunsAreRefused() {
         assertThatThrownBy(() -> plan("FROM scratch\nRUN --security=insecure mount -t tmpfs none /mnt\n"))
-            .hasMessageStartingWith("Dockerfile:2: RUN: --security=insecure is not allowed");
+                .hasMessageStartingWith("Dockerfile:2: RUN: --security=insecure is not allowed");
     }
 
     @Test
     void workdirIsCreatedAsTheUser() throws Exception {
-        Step mkdir = plan("FROM scratch\nUSER app\nWORKDIR /home/app/work\n").steps().getFirst();
+        Step mkdir =
+                plan("FROM scratch\nUSER app\nWORKDIR /home/app/work\n").steps().getFirst();
         assertThat(mkdir.getMkdir().getUser()).isEqualTo("app");
-        assertThat(mkdir.getKey()).isNotEqualTo(plan("FROM scratch\nWORKDIR /home/app/work\n").steps().getFirst().getKey());
+        assertThat(mkdir.getKey())
+                .isNotEqualTo(plan("FROM scratch\nWORKDIR /home/app/work\n")
+                        .steps()
+                        .getFirst()
+                        .getKey());
     }
 
     // ---- ONBUILD ----
@@ -312,12 +367,22 @@ class StagePlannerFeaturesTest {
             {"architecture":"amd64","os":"linux",
              "config":{"OnBuild":["COPY go.mod /src/","RUN echo triggered"]}}
             """.getBytes(StandardCharsets.UTF_8));
-        StageBase base = new StageBase(CacheKey.of("image").add("onbuild").build(), BaseImage.getDefaultInstance(),
-            config, List.of(), "onbuild-base", -1);
-        StagePlan plan = planner().plan(parse("FROM onbuild-base\nRUN echo mine\n").stages().getFirst(), base);
+        StageBase base = new StageBase(
+                CacheKey.of("image").add("onbuild").build(),
+                BaseImage.getDefaultInstance(),
+                config,
+                List.of(),
+                "onbuild-base",
+                -1);
+        StagePlan plan = planner()
+                .plan(parse("FROM onbuild-base\nRUN echo mine\n").stages().getFirst(), base);
 
-        assertThat(plan.steps()).extracting(Step::getDescription).containsExactly(
-            "[stage-0 2/4] COPY go.mod /src/", "[stage-0 3/4] RUN echo triggered", "[stage-0 4/4] RUN echo mine");
+        assertThat(plan.steps())
+                .extracting(Step::getDescription)
+                .containsExactly(
+                        "[stage-0 2/4] COPY go.mod /src/",
+                        "[stage-0 3/4] RUN echo triggered",
+                        "[stage-0 4/4] RUN echo mine");
         assertThat(config(plan).path("OnBuild").isNull()).isTrue();
     }
 
@@ -342,23 +407,26 @@ class StagePlannerFeaturesTest {
             MAINTAINER someone
             ONBUILD RUN echo later
             """);
-        assertThat(plan.history()).extracting(History::getCreatedBy).containsExactly(
-            "ARG V=1",
-            "ARG UNSET",
-            "RUN |2 V=1 UNSET= /bin/sh -c echo $V # buildkit",
-            "EXPOSE map[80/tcp:{} 8000/udp:{} 8001/udp:{} 8080/tcp:{}]",
-            "CMD [\"/bin/sh\" \"-c\" \"echo hi\"]",
-            "ENTRYPOINT [\"/app\" \"--flag\"]",
-            "SHELL [/bin/bash -c]",
-            "VOLUME [/data /cache]",
-            "LABEL a=1 b c=d",
-            "STOPSIGNAL SIGTERM",
-            "HEALTHCHECK &{[\"CMD-SHELL\" \"curl -f localhost || exit 1\"] \"30s\" \"3s\" \"0s\" \"0s\" '\\x03'}",
-            "USER 1000:1000",
-            "MAINTAINER someone");
+        assertThat(plan.history())
+                .extracting(History::getCreatedBy)
+                .containsExactly(
+                        "ARG V=1",
+                        "ARG UNSET",
+                        "RUN |2 V=1 UNSET= /bin/sh -c echo $V # buildkit",
+                        "EXPOSE map[80/tcp:{} 8000/udp:{} 8001/udp:{} 8080/tcp:{}]",
+                        "CMD [\"/bin/sh\" \"-c\" \"echo hi\"]",
+                        "ENTRYPOINT [\"/app\" \"--flag\"]",
+                        "SHELL [/bin/bash -c]",
+                        "VOLUME [/data /cache]",
+                        "LABEL a=1 b c=d",
+                        "STOPSIGNAL SIGTERM",
+                        "HEALTHCHECK &{[\"CMD-SHELL\" \"curl -f localhost || exit 1\"] \"30s\" \"3s\" \"0s\" \"0s\" '\\x03'}",
+                        "USER 1000:1000",
+                        "MAINTAINER someone");
         assertThat(plan.history()).extracting(History::getComment).containsOnly("buildkit.dockerfile.v0");
-        assertThat(c(plan).path("OnBuild").get(0).asText()).as("ONBUILD: config only, no history")
-            .isEqualTo("RUN echo later");
+        assertThat(c(plan).path("OnBuild").get(0).asText())
+                .as("ONBUILD: config only, no history")
+                .isEqualTo("RUN echo later");
         assertThat(c(plan).path("ArgsEscaped").asBoolean()).isTrue();
 
         JsonNode c = config(plan);
@@ -372,8 +440,8 @@ class StagePlannerFeaturesTest {
 
     @Test
     void argHistoryShowsTheValueInEffect() throws Exception {
-        StagePlan plan = planner(Map.of("V", "2")).plan(parse("FROM scratch\nARG V=1 W=$V\n").stages().getFirst(),
-            scratchBase());
+        StagePlan plan = planner(Map.of("V", "2"))
+                .plan(parse("FROM scratch\nARG V=1 W=$V\n").stages().getFirst(), scratchBase());
         assertThat(plan.history().getFirst().getCreatedBy()).isEqualTo("ARG V=2 W=2");
     }
 
@@ -382,40 +450,44 @@ class StagePlannerFeaturesTest {
     @Test
     void sourceDateEpochDatesTheHistoryAndSeparatesTheLayersKeys() throws Exception {
         String text = "FROM scratch\nCOPY go.mod /\nENV A=b\n";
-        StagePlan dated = planner(Map.of("SOURCE_DATE_EPOCH", "1700000000")).plan(parse(text).stages().getFirst(),
-            scratchBase());
+        StagePlan dated = planner(Map.of("SOURCE_DATE_EPOCH", "1700000000"))
+                .plan(parse(text).stages().getFirst(), scratchBase());
         StagePlan plain = plan(text);
 
         assertThat(dated.sourceDateEpoch()).contains(java.time.Instant.ofEpochSecond(1700000000));
-        assertThat(dated.history()).extracting(History::getCreated)
-            .containsOnly("2023-11-14T22:13:20Z");
+        assertThat(dated.history()).extracting(History::getCreated).containsOnly("2023-11-14T22:13:20Z");
         assertThat(plain.sourceDateEpoch()).isEmpty();
         assertThat(plain.history().getFirst().getCreated()).isNotEqualTo("2023-11-14T22:13:20Z");
         // a layer built with the epoch has clamped mtimes: it is another cache entry
-        assertThat(dated.steps().getFirst().getKey()).isNotEqualTo(plain.steps().getFirst().getKey());
-        assertThat(planner(Map.of("SOURCE_DATE_EPOCH", "1700000000")).plan(parse(text).stages().getFirst(),
-            scratchBase()).steps().getFirst().getKey()).isEqualTo(dated.steps().getFirst().getKey());
+        assertThat(dated.steps().getFirst().getKey())
+                .isNotEqualTo(plain.steps().getFirst().getKey());
+        assertThat(planner(Map.of("SOURCE_DATE_EPOCH", "1700000000"))
+                        .plan(parse(text).stages().getFirst(), scratchBase())
+                        .steps()
+                        .getFirst()
+                        .getKey())
+                .isEqualTo(dated.steps().getFirst().getKey());
     }
 
     @Test
     void aSourceDateEpochThatIsNoNumberNamesTheFromLine() {
         assertThatThrownBy(() -> planner(Map.of("SOURCE_DATE_EPOCH", "yesterday"))
-            .plan(parse("\nFROM scratch\nRUN true\n").stages().getFirst(), scratchBase()))
-            .isInstanceOf(DockerfileException.class)
-            .hasMessageStartingWith("Dockerfile:2: FROM: invalid SOURCE_DATE_EPOCH \"yesterday\"");
+                        .plan(parse("\nFROM scratch\nRUN true\n").stages().getFirst(), scratchBase()))
+                .isInstanceOf(DockerfileException.class)
+                .hasMessageStartingWith("Dockerfile:2: FROM: invalid SOURCE_DATE_EPOCH \"yesterday\"");
     }
 
     @Test
     void aBadPortNamesTheLine() {
         assertThatThrownBy(() -> plan("FROM scratch\nEXPOSE 80/xyz\n"))
-            .hasMessageStartingWith("Dockerfile:2: EXPOSE: invalid proto: xyz");
+                .hasMessageStartingWith("Dockerfile:2: EXPOSE: invalid proto: xyz");
     }
 
     @Test
     void unknownFlagsNameTheLine() {
         assertThatThrownBy(() -> plan("FROM scratch\n\nCOPY --bogus=1 go.mod /\n"))
-            .isInstanceOf(DockerfileException.class)
-            .hasMessageStartingWith("Dockerfile:3: COPY:");
+                .isInstanceOf(DockerfileException.class)
+                .hasMessageStartingWith("Dockerfile:3: COPY:");
     }
 
     // ---- helpers ----
@@ -429,8 +501,13 @@ class StagePlannerFeaturesTest {
     }
 
     private static StageBase scratchBase() {
-        return new StageBase(CacheKey.of("scratch").build(), BaseImage.getDefaultInstance(),
-            ImageConfigEditor.scratch(), List.of(), "scratch", -1);
+        return new StageBase(
+                CacheKey.of("scratch").build(),
+                BaseImage.getDefaultInstance(),
+                ImageConfigEditor.scratch(),
+                List.of(),
+                "scratch",
+                -1);
     }
 
     private static JsonNode c(StagePlan plan) throws IOException {
@@ -447,10 +524,15 @@ class StagePlannerFeaturesTest {
 
     private StagePlanner planner(Map<String, String> buildArgs) {
         ContextManifest.Builder m = ContextManifest.newBuilder();
-        m.addEntries(ContextEntry.newBuilder().setPath("app").setType(ContextEntry.Type.DIRECTORY).setMode(0755));
-        files.forEach((path, text) -> m.addEntries(ContextEntry.newBuilder().setPath(path)
-            .setType(ContextEntry.Type.FILE).setMode(0644)
-            .setDigest(Digest.of(text.getBytes(StandardCharsets.UTF_8)).toString())));
+        m.addEntries(ContextEntry.newBuilder()
+                .setPath("app")
+                .setType(ContextEntry.Type.DIRECTORY)
+                .setMode(0755));
+        files.forEach((path, text) -> m.addEntries(ContextEntry.newBuilder()
+                .setPath(path)
+                .setType(ContextEntry.Type.FILE)
+                .setMode(0644)
+                .setDigest(Digest.of(text.getBytes(StandardCharsets.UTF_8)).toString())));
         ContextIndex context = new ContextIndex(m.build());
         return new StagePlanner(new StagePlanner.Inputs() {
             public String fileName() {
@@ -482,8 +564,11 @@ class StagePlannerFeaturesTest {
             }
 
             public StageSource stageSource(int stage, List<String> sources) {
-                return StageSource.newBuilder().setStageIndex(stage).setStageKey("sha256:" + "c".repeat(64))
-                    .setArtifact(ArtifactResult.newBuilder().setDigest("sha256:" + "d".repeat(64))).build();
+                return StageSource.newBuilder()
+                        .setStageIndex(stage)
+                        .setStageKey("sha256:" + "c".repeat(64))
+                        .setArtifact(ArtifactResult.newBuilder().setDigest("sha256:" + "d".repeat(64)))
+                        .build();
             }
         });
     }

@@ -46,27 +46,32 @@ class StagePlannerTest {
         CMD ["./main"]
         """;
 
-    static final String ARTIFACT = Digest.of("the built binary".getBytes(StandardCharsets.UTF_8)).toString();
+    static final String ARTIFACT =
+            Digest.of("the built binary".getBytes(StandardCharsets.UTF_8)).toString();
 
     /** The go-web example's context; file contents are given by their text. */
     final Map<String, String> files = new LinkedHashMap<>(Map.of(
-        "Dockerfile", GO_WEB,
-        "go.mod", "module example.com/web\n",
-        "go.sum", "golang.org/x/net v0.1.0 h1:abc\n",
-        "main.go", "package main\nfunc main() {}\n"));
+            "Dockerfile", GO_WEB,
+            "go.mod", "module example.com/web\n",
+            "go.sum", "golang.org/x/net v0.1.0 h1:abc\n",
+            "main.go", "package main\nfunc main() {}\n"));
 
     @Test
     void goWebBuilderStageBecomesFiveFilesystemSteps() throws Exception {
         StagePlan plan = plan(GO_WEB, 0);
 
-        assertThat(plan.steps()).extracting(Step::getOpCase).containsExactly(
-            Step.OpCase.MKDIR, Step.OpCase.COPY, Step.OpCase.RUN, Step.OpCase.COPY, Step.OpCase.RUN);
-        assertThat(plan.steps()).extracting(Step::getDescription).containsExactly(
-            "[builder 2/6] WORKDIR /app",
-            "[builder 3/6] COPY go.mod go.sum ./",
-            "[builder 4/6] RUN go mod download",
-            "[builder 5/6] COPY . .",
-            "[builder 6/6] RUN go build -o main .");
+        assertThat(plan.steps())
+                .extracting(Step::getOpCase)
+                .containsExactly(
+                        Step.OpCase.MKDIR, Step.OpCase.COPY, Step.OpCase.RUN, Step.OpCase.COPY, Step.OpCase.RUN);
+        assertThat(plan.steps())
+                .extracting(Step::getDescription)
+                .containsExactly(
+                        "[builder 2/6] WORKDIR /app",
+                        "[builder 3/6] COPY go.mod go.sum ./",
+                        "[builder 4/6] RUN go mod download",
+                        "[builder 5/6] COPY . .",
+                        "[builder 6/6] RUN go build -o main .");
         assertThat(plan.steps()).extracting(Step::getLine).containsExactly(2, 3, 4, 5, 6);
 
         Step copyModules = plan.steps().get(1);
@@ -77,12 +82,14 @@ class StagePlannerTest {
         assertThat(plan.steps().get(2).getRun().getArgsList()).containsExactly("/bin/sh", "-c", "go mod download");
         assertThat(plan.steps().get(2).getRun().getCwd()).isEqualTo("/app");
 
-        assertThat(plan.history()).extracting(History::getCreatedBy).containsExactly(
-            "WORKDIR /app",
-            "COPY go.mod go.sum ./ # buildkit",
-            "RUN /bin/sh -c go mod download # buildkit",
-            "COPY . . # buildkit",
-            "RUN /bin/sh -c go build -o main . # buildkit");
+        assertThat(plan.history())
+                .extracting(History::getCreatedBy)
+                .containsExactly(
+                        "WORKDIR /app",
+                        "COPY go.mod go.sum ./ # buildkit",
+                        "RUN /bin/sh -c go mod download # buildkit",
+                        "COPY . . # buildkit",
+                        "RUN /bin/sh -c go build -o main . # buildkit");
         assertThat(plan.history()).extracting(History::getEmptyLayer).containsOnly(false);
         assertThat(plan.history()).extracting(History::getStepIndex).containsExactly(0, 1, 2, 3, 4);
         assertThat(plan.stageKey()).isEqualTo(plan.steps().getLast().getKey());
@@ -93,19 +100,21 @@ class StagePlannerTest {
     void goWebFinalStageCopiesTheArtifactAndSetsPortAndCmd() throws Exception {
         StagePlan plan = plan(GO_WEB, 1);
 
-        assertThat(plan.steps()).extracting(Step::getDescription).containsExactly(
-            "[stage-1 2/3] WORKDIR /app",
-            "[stage-1 3/3] COPY --from=builder /app/main .");
+        assertThat(plan.steps())
+                .extracting(Step::getDescription)
+                .containsExactly("[stage-1 2/3] WORKDIR /app", "[stage-1 3/3] COPY --from=builder /app/main .");
         StageSource source = plan.steps().get(1).getCopy().getSource().getStage();
         assertThat(source.getStageIndex()).isZero();
         assertThat(source.getArtifact().getDigest()).isEqualTo(ARTIFACT);
         assertThat(plan.sourceStages()).containsExactly(0);
 
-        assertThat(plan.history()).extracting(History::getCreatedBy, History::getEmptyLayer).containsExactly(
-            Tuple.tuple("WORKDIR /app", false),
-            Tuple.tuple("COPY /app/main . # buildkit", false),
-            Tuple.tuple("EXPOSE map[8080/tcp:{}]", true),
-            Tuple.tuple("CMD [\"./main\"]", true));
+        assertThat(plan.history())
+                .extracting(History::getCreatedBy, History::getEmptyLayer)
+                .containsExactly(
+                        Tuple.tuple("WORKDIR /app", false),
+                        Tuple.tuple("COPY /app/main . # buildkit", false),
+                        Tuple.tuple("EXPOSE map[8080/tcp:{}]", true),
+                        Tuple.tuple("CMD [\"./main\"]", true));
 
         JsonNode config = config(plan);
         assertThat(config.path("WorkingDir").asText()).isEqualTo("/app");
@@ -139,8 +148,9 @@ class StagePlannerTest {
         files.put("main.go", "package main\nfunc main() { println(1) }\n");
         List<String> after = keys(plan(GO_WEB, 0));
 
-        assertThat(after.subList(0, 3)).as("WORKDIR, COPY go.mod go.sum, RUN go mod download")
-            .isEqualTo(before.subList(0, 3));
+        assertThat(after.subList(0, 3))
+                .as("WORKDIR, COPY go.mod go.sum, RUN go mod download")
+                .isEqualTo(before.subList(0, 3));
         assertThat(after.get(3)).as("COPY . .").isNotEqualTo(before.get(3));
         assertThat(after.get(4)).as("RUN go build").isNotEqualTo(before.get(4));
     }
@@ -149,7 +159,7 @@ class StagePlannerTest {
     void makingAFileExecutableChangesTheKeyOfTheCopyThatTakesIt() throws Exception {
         List<String> before = keys(plan(GO_WEB, 0));
         List<String> after = keys(planner(context(Map.of("main.go", 0755)), Map.of())
-            .plan(parse(GO_WEB).stages().get(0), scratch()));
+                .plan(parse(GO_WEB).stages().get(0), scratch()));
         assertThat(after.subList(0, 3)).isEqualTo(before.subList(0, 3));
         assertThat(after.get(3)).isNotEqualTo(before.get(3));
     }
@@ -158,8 +168,13 @@ class StagePlannerTest {
     void aDifferentBaseRebuildsEveryStep() throws Exception {
         Dockerfile df = parse(GO_WEB);
         StagePlanner planner = planner(context(Map.of()), Map.of());
-        StageBase other = new StageBase(CacheKey.of("image").add("sha256:other").build(),
-            BaseImage.getDefaultInstance(), ImageConfigEditor.scratch(), List.of(), "other", -1);
+        StageBase other = new StageBase(
+                CacheKey.of("image").add("sha256:other").build(),
+                BaseImage.getDefaultInstance(),
+                ImageConfigEditor.scratch(),
+                List.of(),
+                "other",
+                -1);
         List<String> onScratch = keys(planner.plan(df.stages().get(0), scratch()));
         List<String> onOther = keys(planner.plan(df.stages().get(0), other));
         for (int i = 0; i < onScratch.size(); i++) {
@@ -172,9 +187,12 @@ class StagePlannerTest {
         FinalStage final1 = new FinalStage(parse(GO_WEB).stages().get(1));
         String key = final1.copyKey("sha256:" + "1".repeat(64), ARTIFACT);
         assertThat(final1.copyKey("sha256:" + "2".repeat(64), ARTIFACT))
-            .as("a rebuilt builder that yields the same binary").isEqualTo(key);
-        assertThat(final1.copyKey("sha256:" + "1".repeat(64), Digest.of(new byte[] {1}).toString()))
-            .as("a different binary").isNotEqualTo(key);
+                .as("a rebuilt builder that yields the same binary")
+                .isEqualTo(key);
+        assertThat(final1.copyKey(
+                        "sha256:" + "1".repeat(64), Digest.of(new byte[] {1}).toString()))
+                .as("a different binary")
+                .isNotEqualTo(key);
     }
 
     @Test
@@ -201,13 +219,15 @@ class StagePlannerTest {
             """;
         StagePlan byDefault = plan(text, 0);
         StagePlan given = planner(context(Map.of()), Map.of("VERSION", "2.0"))
-            .plan(parse(text).stages().get(0), scratch());
+                .plan(parse(text).stages().get(0), scratch());
 
         assertThat(byDefault.steps().getFirst().getRun().getEnvList()).containsExactly(SCRATCH_PATH, "VERSION=1.0");
         assertThat(given.steps().getFirst().getRun().getEnvList()).containsExactly(SCRATCH_PATH, "VERSION=2.0");
-        assertThat(given.steps().getFirst().getKey()).isNotEqualTo(byDefault.steps().getFirst().getKey());
-        assertThat(strings(config(given).path("Env"))).as("ARG values are not part of the image")
-            .containsExactly(SCRATCH_PATH);
+        assertThat(given.steps().getFirst().getKey())
+                .isNotEqualTo(byDefault.steps().getFirst().getKey());
+        assertThat(strings(config(given).path("Env")))
+                .as("ARG values are not part of the image")
+                .containsExactly(SCRATCH_PATH);
     }
 
     @Test
@@ -218,8 +238,9 @@ class StagePlannerTest {
             WORKDIR $DIR/app
             WORKDIR static
             """, 0);
-        assertThat(plan.steps()).extracting(Step::getDescription).containsExactly(
-            "[stage-0 2/3] WORKDIR /srv/app", "[stage-0 3/3] WORKDIR /srv/app/static");
+        assertThat(plan.steps())
+                .extracting(Step::getDescription)
+                .containsExactly("[stage-0 2/3] WORKDIR /srv/app", "[stage-0 3/3] WORKDIR /srv/app/static");
         assertThat(config(plan).path("WorkingDir").asText()).isEqualTo("/srv/app/static");
     }
 
@@ -227,20 +248,27 @@ class StagePlannerTest {
     void entrypointClearsAnInheritedCmd() throws Exception {
         StageBase base = baseWithCmd();
         StagePlan plan = planner(context(Map.of()), Map.of())
-            .plan(parse("FROM app\nENTRYPOINT [\"/app\"]\n").stages().get(0), base);
+                .plan(parse("FROM app\nENTRYPOINT [\"/app\"]\n").stages().get(0), base);
 
         JsonNode config = config(plan);
         assertThat(strings(config.path("Entrypoint"))).containsExactly("/app");
         assertThat(config.path("Cmd").isNull()).isTrue();
-        assertThat(strings(config.path("Env"))).as("the rest of the base config stays").containsExactly("PATH=/bin");
-        assertThat(plan.history()).extracting(History::getCreatedBy)
-            .containsExactly("base layer", "ENTRYPOINT [\"/app\"]");
+        assertThat(strings(config.path("Env")))
+                .as("the rest of the base config stays")
+                .containsExactly("PATH=/bin");
+        assertThat(plan.history())
+                .extracting(History::getCreatedBy)
+                .containsExactly("base layer", "ENTRYPOINT [\"/app\"]");
     }
 
     @Test
     void entrypointKeepsACmdSetInTheSameStage() throws Exception {
         StagePlan plan = planner(context(Map.of()), Map.of())
-            .plan(parse("FROM app\nCMD [\"--help\"]\nENTRYPOINT [\"/app\"]\n").stages().get(0), baseWithCmd());
+                .plan(
+                        parse("FROM app\nCMD [\"--help\"]\nENTRYPOINT [\"/app\"]\n")
+                                .stages()
+                                .get(0),
+                        baseWithCmd());
         assertThat(strings(config(plan).path("Cmd"))).containsExactly("--help");
     }
 
@@ -251,23 +279,24 @@ class StagePlannerTest {
             WORKDIR /app
             COPY go.mod go.work ./
             """, 0))
-            .isInstanceOf(DockerfileException.class)
-            .hasMessage("Dockerfile:3: COPY: \"go.work\" not found in the build context"
-                + " (is it left out by .dockerignore?)")
-            .satisfies(e -> assertThat(((DockerfileException) e).line()).isEqualTo(3));
+                .isInstanceOf(DockerfileException.class)
+                .hasMessage("Dockerfile:3: COPY: \"go.work\" not found in the build context"
+                        + " (is it left out by .dockerignore?)")
+                .satisfies(e -> assertThat(((DockerfileException) e).line()).isEqualTo(3));
     }
 
     @Test
     void copyOfAGlobMatchingNothingFails() {
         assertThatThrownBy(() -> plan("FROM scratch\nCOPY *.rs /src/\n", 0))
-            .isInstanceOf(DockerfileException.class)
-            .hasMessageStartingWith("Dockerfile:2: COPY: \"*.rs\" not found in the build context");
+                .isInstanceOf(DockerfileException.class)
+                .hasMessageStartingWith("Dockerfile:2: COPY: \"*.rs\" not found in the build context");
     }
 
     // ---- helpers ----
 
     private StagePlan plan(String dockerfile, int stage) throws DockerfileException {
-        return planner(context(Map.of()), Map.of()).plan(parse(dockerfile).stages().get(stage), scratch());
+        return planner(context(Map.of()), Map.of())
+                .plan(parse(dockerfile).stages().get(stage), scratch());
     }
 
     private static Dockerfile parse(String text) throws DockerfileException {
@@ -275,8 +304,13 @@ class StagePlannerTest {
     }
 
     private static StageBase scratch() {
-        return new StageBase(CacheKey.of("scratch").build(), BaseImage.getDefaultInstance(),
-            ImageConfigEditor.scratch(), List.of(), "scratch", -1);
+        return new StageBase(
+                CacheKey.of("scratch").build(),
+                BaseImage.getDefaultInstance(),
+                ImageConfigEditor.scratch(),
+                List.of(),
+                "scratch",
+                -1);
     }
 
     private static StageBase baseWithCmd() {
@@ -285,8 +319,13 @@ class StagePlannerTest {
              "config":{"Env":["PATH=/bin"],"Cmd":["sh"]},
              "history":[{"created_by":"base layer"}]}
             """.getBytes(StandardCharsets.UTF_8));
-        return new StageBase(CacheKey.of("image").add("app").build(), BaseImage.getDefaultInstance(), config,
-            config.history(), "app", -1);
+        return new StageBase(
+                CacheKey.of("image").add("app").build(),
+                BaseImage.getDefaultInstance(),
+                config,
+                config.history(),
+                "app",
+                -1);
     }
 
     /** The context built from {@link #files}, with modes 0644 unless overridden. */
@@ -294,9 +333,12 @@ class StagePlannerTest {
         ContextManifest.Builder m = ContextManifest.newBuilder();
         files.forEach((path, text) -> {
             byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-            m.addEntries(ContextEntry.newBuilder().setPath(path).setType(ContextEntry.Type.FILE)
-                .setMode(modes.getOrDefault(path, 0644)).setSize(bytes.length)
-                .setDigest(Digest.of(bytes).toString()));
+            m.addEntries(ContextEntry.newBuilder()
+                    .setPath(path)
+                    .setType(ContextEntry.Type.FILE)
+                    .setMode(modes.getOrDefault(path, 0644))
+                    .setSize(bytes.length)
+                    .setDigest(Digest.of(bytes).toString()));
         });
         return new ContextIndex(m.build());
     }
@@ -324,13 +366,16 @@ class StagePlannerTest {
         String copyKey(String builderKey, String artifact) throws DockerfileException {
             ContextIndex empty = new ContextIndex(ContextManifest.getDefaultInstance());
             return new StagePlanner(new TestInputs(empty, Map.of(), builderKey, artifact))
-                .plan(stage, scratch()).steps().get(1).getKey();
+                    .plan(stage, scratch())
+                    .steps()
+                    .get(1)
+                    .getKey();
         }
     }
 
     /** A build of one Dockerfile whose stage 0 ("builder") has finished with the given key and artifact. */
-    private record TestInputs(ContextIndex context, Map<String, String> buildArgs, String builderKey,
-                              String artifact) implements StagePlanner.Inputs {
+    private record TestInputs(ContextIndex context, Map<String, String> buildArgs, String builderKey, String artifact)
+            implements StagePlanner.Inputs {
         @Override
         public String fileName() {
             return "Dockerfile";
@@ -358,8 +403,11 @@ class StagePlannerTest {
 
         @Override
         public StageSource stageSource(int stage, List<String> sources) {
-            return StageSource.newBuilder().setStageIndex(stage).setStageKey(builderKey)
-                .setArtifact(ArtifactResult.newBuilder().setDigest(artifact).setSize(16)).build();
+            return StageSource.newBuilder()
+                    .setStageIndex(stage)
+                    .setStageKey(builderKey)
+                    .setArtifact(ArtifactResult.newBuilder().setDigest(artifact).setSize(16))
+                    .build();
         }
     }
 }

@@ -20,7 +20,9 @@ public record Dockerfile(
     /** The stage with this name, compared case-insensitively as BuildKit does. */
     public Optional<Stage> stage(String name) {
         String wanted = name.toLowerCase(java.util.Locale.ROOT);
-        return stages.stream().filter(s -> s.name().filter(wanted::equals).isPresent()).findFirst();
+        return stages.stream()
+                .filter(s -> s.name().filter(wanted::equals).isPresent())
+                .findFirst();
     }
 
     /** The escape character in effect ({@code \} unless an {@code escape} directive says otherwise). */

@@ -25,10 +25,13 @@ public final class DockerfileParser {
         Instruction.From from = null;
         List<Instruction> body = new ArrayList<>();
         int lastLine = 1;
-        for (Optional<LineReader.LogicalLine> next = reader.nextLogical(); next.isPresent(); next = reader.nextLogical()) {
+        for (Optional<LineReader.LogicalLine> next = reader.nextLogical();
+                next.isPresent();
+                next = reader.nextLogical()) {
             LineReader.LogicalLine logical = next.get();
             lastLine = logical.line();
-            Instruction instruction = InstructionParser.parse(fileName, logical.line(), logical.text(), reader.escape(), reader);
+            Instruction instruction =
+                    InstructionParser.parse(fileName, logical.line(), logical.text(), reader.escape(), reader);
             if (instruction instanceof Instruction.From f) {
                 if (from != null) {
                     stages.add(stage(stages.size(), from, body));
@@ -59,14 +62,17 @@ public final class DockerfileParser {
             throws DockerfileException {
         String keyword = expression.strip().split("\\s+", 2)[0].toUpperCase(java.util.Locale.ROOT);
         if (List.of("ONBUILD", "FROM", "MAINTAINER").contains(keyword)) {
-            throw new DockerfileException(fileName, line, Optional.of("ONBUILD"),
-                    keyword + " isn't allowed as an ONBUILD trigger");
+            throw new DockerfileException(
+                    fileName, line, Optional.of("ONBUILD"), keyword + " isn't allowed as an ONBUILD trigger");
         }
         return InstructionParser.parse(fileName, line, expression, escape, null);
     }
 
     private static DockerfileException noFrom(String fileName, int line) {
-        return new DockerfileException(fileName, line, Optional.empty(),
+        return new DockerfileException(
+                fileName,
+                line,
+                Optional.empty(),
                 "no FROM instruction: a Dockerfile must start with FROM (ARG may come before it)");
     }
 
@@ -77,12 +83,19 @@ public final class DockerfileParser {
         }
         String name = from.name().get();
         if (!STAGE_NAME.matcher(name).matches()) {
-            throw new DockerfileException(fileName, from.line(), Optional.of("FROM"), "invalid name for build stage: \""
-                    + name + "\", name can't start with a number or contain symbols");
+            throw new DockerfileException(
+                    fileName,
+                    from.line(),
+                    Optional.of("FROM"),
+                    "invalid name for build stage: \"" + name
+                            + "\", name can't start with a number or contain symbols");
         }
         Integer earlier = names.putIfAbsent(name, index);
         if (earlier != null) {
-            throw new DockerfileException(fileName, from.line(), Optional.of("FROM"),
+            throw new DockerfileException(
+                    fileName,
+                    from.line(),
+                    Optional.of("FROM"),
                     "duplicate stage name \"" + name + "\": stage " + earlier + " already uses it");
         }
     }

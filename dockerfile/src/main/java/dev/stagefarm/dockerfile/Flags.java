@@ -12,7 +12,11 @@ import java.util.Optional;
  */
 final class Flags {
 
-    enum Kind { STRING, BOOL, REPEATED }
+    enum Kind {
+        STRING,
+        BOOL,
+        REPEATED
+    }
 
     /** Thrown for a flag problem; the caller adds the location. */
     static final class FlagException extends Exception {
@@ -52,7 +56,8 @@ final class Flags {
             Kind kind = accepted.get(name);
             if (kind == null) {
                 throw new FlagException("unknown flag: --" + name + " ("
-                        + (accepted.isEmpty() ? "this instruction takes no flags" : "accepted: " + describe(accepted)) + ")");
+                        + (accepted.isEmpty() ? "this instruction takes no flags" : "accepted: " + describe(accepted))
+                        + ")");
             }
             String value;
             if (eq < 0) {
@@ -79,7 +84,11 @@ final class Flags {
     }
 
     private static String describe(Map<String, Kind> accepted) {
-        return accepted.keySet().stream().sorted().map(n -> "--" + n).reduce((a, b) -> a + ", " + b).orElse("");
+        return accepted.keySet().stream()
+                .sorted()
+                .map(n -> "--" + n)
+                .reduce((a, b) -> a + ", " + b)
+                .orElse("");
     }
 
     private static int wordEnd(String s, int pos, char escape) {

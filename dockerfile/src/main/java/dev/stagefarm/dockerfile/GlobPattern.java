@@ -78,7 +78,9 @@ final class GlobPattern {
                     } else {
                         String set = glob.substring(i + 1, end);
                         if (set.startsWith("!")) set = "^" + set.substring(1);
-                        re.append('[').append(set.replace("\\", "\\\\").replace("[", "\\[")).append(']');
+                        re.append('[')
+                                .append(set.replace("\\", "\\\\").replace("[", "\\["))
+                                .append(']');
                         i = end;
                     }
                 }

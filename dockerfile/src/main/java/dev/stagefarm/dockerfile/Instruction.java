@@ -121,8 +121,7 @@ public sealed interface Instruction {
     }
 
     /** Exec form fills {@code args}; shell form fills {@code command}. */
-    record Cmd(int line, String original, boolean execForm, List<String> args, String command)
-            implements Instruction {
+    record Cmd(int line, String original, boolean execForm, List<String> args, String command) implements Instruction {
         public Cmd {
             args = List.copyOf(args);
         }

@@ -19,14 +19,42 @@ final class InstructionParser {
     private static final Map<String, Kind> RUN_FLAGS =
             Map.of("mount", Kind.REPEATED, "network", Kind.STRING, "security", Kind.STRING);
     private static final Map<String, Kind> COPY_FLAGS = Map.of(
-            "from", Kind.STRING, "chown", Kind.STRING, "chmod", Kind.STRING, "link", Kind.BOOL,
-            "exclude", Kind.REPEATED, "parents", Kind.BOOL);
+            "from",
+            Kind.STRING,
+            "chown",
+            Kind.STRING,
+            "chmod",
+            Kind.STRING,
+            "link",
+            Kind.BOOL,
+            "exclude",
+            Kind.REPEATED,
+            "parents",
+            Kind.BOOL);
     private static final Map<String, Kind> ADD_FLAGS = Map.of(
-            "chown", Kind.STRING, "chmod", Kind.STRING, "link", Kind.BOOL, "exclude", Kind.REPEATED,
-            "checksum", Kind.STRING, "keep-git-dir", Kind.BOOL);
+            "chown",
+            Kind.STRING,
+            "chmod",
+            Kind.STRING,
+            "link",
+            Kind.BOOL,
+            "exclude",
+            Kind.REPEATED,
+            "checksum",
+            Kind.STRING,
+            "keep-git-dir",
+            Kind.BOOL);
     private static final Map<String, Kind> HEALTHCHECK_FLAGS = Map.of(
-            "interval", Kind.STRING, "timeout", Kind.STRING, "start-period", Kind.STRING,
-            "start-interval", Kind.STRING, "retries", Kind.STRING);
+            "interval",
+            Kind.STRING,
+            "timeout",
+            Kind.STRING,
+            "start-period",
+            Kind.STRING,
+            "start-interval",
+            Kind.STRING,
+            "retries",
+            Kind.STRING);
 
     private final String fileName;
     private final int line;
@@ -34,9 +62,11 @@ final class InstructionParser {
     private final char escape;
     /** Where heredoc bodies come from; null for ONBUILD triggers, which cannot have them. */
     private final LineReader reader;
+
     private String original;
 
-    private InstructionParser(String fileName, int line, String keyword, String original, char escape, LineReader reader) {
+    private InstructionParser(
+            String fileName, int line, String keyword, String original, char escape, LineReader reader) {
         this.fileName = fileName;
         this.line = line;
         this.keyword = keyword;
@@ -53,8 +83,14 @@ final class InstructionParser {
         String keyword = written.toUpperCase(Locale.ROOT);
         String args = parts.length > 1 ? parts[1] : "";
         if (!Keywords.ALL.contains(keyword)) {
-            throw new DockerfileException(fileName, line, Optional.empty(), "unknown instruction: " + written
-                    + Keywords.suggest(keyword).map(s -> " (did you mean " + s + "?)").orElse(""));
+            throw new DockerfileException(
+                    fileName,
+                    line,
+                    Optional.empty(),
+                    "unknown instruction: " + written
+                            + Keywords.suggest(keyword)
+                                    .map(s -> " (did you mean " + s + "?)")
+                                    .orElse(""));
         }
         return new InstructionParser(fileName, line, keyword, text, escape, reader).parse(args);
     }
@@ -98,7 +134,8 @@ final class InstructionParser {
         Optional<String> name = Optional.empty();
         if (words.size() == 3) {
             if (!words.get(1).equalsIgnoreCase("AS")) {
-                throw error("expected \"AS <name>\" after the image, got \"" + words.get(1) + " " + words.get(2) + "\"");
+                throw error(
+                        "expected \"AS <name>\" after the image, got \"" + words.get(1) + " " + words.get(2) + "\"");
             }
             name = Optional.of(words.get(2).toLowerCase(Locale.ROOT));
         }
@@ -151,11 +188,23 @@ final class InstructionParser {
             throw error("requires at least two arguments: " + keyword + " <source>... <destination>");
         }
         if (words.size() == 1) {
-            throw error("requires at least two arguments, but only one was provided. Destination could not be determined");
+            throw error(
+                    "requires at least two arguments, but only one was provided. Destination could not be determined");
         }
-        return new Instruction.Copy(line, original, add, words.subList(0, words.size() - 1), words.getLast(),
-                flags.string("from"), flags.string("chown"), flags.string("chmod"), flags.bool("link"),
-                flags.repeated("exclude"), flags.bool("parents"), flags.string("checksum"), heredocs,
+        return new Instruction.Copy(
+                line,
+                original,
+                add,
+                words.subList(0, words.size() - 1),
+                words.getLast(),
+                flags.string("from"),
+                flags.string("chown"),
+                flags.string("chmod"),
+                flags.bool("link"),
+                flags.repeated("exclude"),
+                flags.bool("parents"),
+                flags.string("checksum"),
+                heredocs,
                 flags.bool("keep-git-dir"));
     }
 
@@ -172,7 +221,8 @@ final class InstructionParser {
             }
         }
         Optional<String> network = flags.string("network");
-        if (network.isPresent() && !network.get().contains("$")
+        if (network.isPresent()
+                && !network.get().contains("$")
                 && !List.of("default", "none", "host").contains(network.get())) {
             throw error("unsupported --network=" + network.get() + " (use default, none or host)");
         }
@@ -202,7 +252,8 @@ final class InstructionParser {
 
     private Instruction shell(String args) throws DockerfileException {
         List<String> json = Words.jsonArray(args)
-                .orElseThrow(() -> error("requires the arguments to be in JSON form, e.g. SHELL [\"/bin/sh\", \"-c\"]"));
+                .orElseThrow(
+                        () -> error("requires the arguments to be in JSON form, e.g. SHELL [\"/bin/sh\", \"-c\"]"));
         if (json.isEmpty()) {
             throw error("requires at least one argument");
         }
@@ -231,8 +282,16 @@ final class InstructionParser {
             if (!rest.isBlank() || !flags.isEmpty()) {
                 throw error("HEALTHCHECK NONE takes no arguments or options");
             }
-            return new Instruction.Healthcheck(line, original, true, List.of("NONE"), Optional.empty(),
-                    Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty());
+            return new Instruction.Healthcheck(
+                    line,
+                    original,
+                    true,
+                    List.of("NONE"),
+                    Optional.empty(),
+                    Optional.empty(),
+                    Optional.empty(),
+                    Optional.empty(),
+                    Optional.empty());
         }
         if (!type.equals("CMD")) {
             throw error("unknown type \"" + parts[0] + "\" in HEALTHCHECK (try CMD)");
@@ -258,8 +317,16 @@ final class InstructionParser {
                 throw error("--retries cannot be negative (" + text + ")");
             }
         }
-        return new Instruction.Healthcheck(line, original, false, test, duration(flags, "interval"),
-                duration(flags, "timeout"), duration(flags, "start-period"), duration(flags, "start-interval"), retries);
+        return new Instruction.Healthcheck(
+                line,
+                original,
+                false,
+                test,
+                duration(flags, "interval"),
+                duration(flags, "timeout"),
+                duration(flags, "start-period"),
+                duration(flags, "start-interval"),
+                retries);
     }
 
     private Optional<Duration> duration(Flags flags, String name) throws DockerfileException {
@@ -289,7 +356,7 @@ final class InstructionParser {
         switch (trigger) {
             case "ONBUILD" -> throw error("chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
             case "FROM", "MAINTAINER" -> throw error(trigger + " isn't allowed as an ONBUILD trigger");
-            default -> { }
+            default -> {}
         }
         Instruction parsed = InstructionParser.parse(fileName, line, expression, escape, null);
         return new Instruction.Onbuild(line, original, expression, parsed);
@@ -310,7 +377,8 @@ final class InstructionParser {
             boolean chomp = !m.group(1).isEmpty();
             String name = m.group(3);
             String content = reader.readHeredoc(name, chomp)
-                    .orElseThrow(() -> error("heredoc <<" + name + " is not terminated: add a line containing only " + name));
+                    .orElseThrow(() ->
+                            error("heredoc <<" + name + " is not terminated: add a line containing only " + name));
             heredocs.add(new Heredoc(name, content, m.group(2).isEmpty(), chomp));
             withBodies.append('\n').append(content).append(name);
         }

@@ -8,8 +8,24 @@ import java.util.Set;
 final class Keywords {
 
     static final Set<String> ALL = Set.of(
-            "FROM", "ARG", "ENV", "WORKDIR", "COPY", "ADD", "RUN", "EXPOSE", "CMD", "ENTRYPOINT", "USER",
-            "LABEL", "SHELL", "VOLUME", "STOPSIGNAL", "HEALTHCHECK", "ONBUILD", "MAINTAINER");
+            "FROM",
+            "ARG",
+            "ENV",
+            "WORKDIR",
+            "COPY",
+            "ADD",
+            "RUN",
+            "EXPOSE",
+            "CMD",
+            "ENTRYPOINT",
+            "USER",
+            "LABEL",
+            "SHELL",
+            "VOLUME",
+            "STOPSIGNAL",
+            "HEALTHCHECK",
+            "ONBUILD",
+            "MAINTAINER");
 
     private Keywords() {}
 

@@ -50,13 +50,13 @@ final class LineReader {
                 return;
             }
             if (directives.containsKey(name)) {
-                throw new DockerfileException(fileName, next + 1, Optional.empty(),
-                        "only one " + name + " parser directive can be used");
+                throw new DockerfileException(
+                        fileName, next + 1, Optional.empty(), "only one " + name + " parser directive can be used");
             }
             String value = m.group(2);
             if (name.equals("escape") && !value.equals("\\") && !value.equals("`")) {
-                throw new DockerfileException(fileName, next + 1, Optional.empty(),
-                        "invalid escape token '" + value + "': use ` or \\");
+                throw new DockerfileException(
+                        fileName, next + 1, Optional.empty(), "invalid escape token '" + value + "': use ` or \\");
             }
             directives.put(name, value);
             next++;

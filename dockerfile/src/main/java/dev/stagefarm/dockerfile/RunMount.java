@@ -32,8 +32,25 @@ public record RunMount(
 
     private static final Set<String> TYPES = Set.of("bind", "cache", "tmpfs", "secret", "ssh");
     private static final Set<String> KEYS = Set.of(
-            "type", "from", "source", "src", "target", "dst", "destination", "readonly", "ro", "rw",
-            "readwrite", "id", "sharing", "mode", "uid", "gid", "required", "size", "env");
+            "type",
+            "from",
+            "source",
+            "src",
+            "target",
+            "dst",
+            "destination",
+            "readonly",
+            "ro",
+            "rw",
+            "readwrite",
+            "id",
+            "sharing",
+            "mode",
+            "uid",
+            "gid",
+            "required",
+            "size",
+            "env");
     private static final Set<String> FLAG_KEYS = Set.of("readonly", "ro", "rw", "readwrite", "required");
 
     public RunMount {
@@ -43,7 +60,10 @@ public record RunMount(
 
     /** The value of a field, if given. */
     public Optional<String> option(String key) {
-        return options.stream().filter(kv -> kv.key().equals(key)).map(KeyValue::value).reduce((a, b) -> b);
+        return options.stream()
+                .filter(kv -> kv.key().equals(key))
+                .map(KeyValue::value)
+                .reduce((a, b) -> b);
     }
 
     /**
@@ -60,17 +80,20 @@ public record RunMount(
                 throw new InvalidValueException("unexpected key '" + key + "' in --mount=" + raw);
             }
             if (eq < 0 && !FLAG_KEYS.contains(key)) {
-                throw new InvalidValueException("--mount field '" + key + "' needs a value (" + key + "=...) in --mount=" + raw);
+                throw new InvalidValueException(
+                        "--mount field '" + key + "' needs a value (" + key + "=...) in --mount=" + raw);
             }
             options.add(new KeyValue(key, eq < 0 ? "true" : value));
         }
         String type = last(options, "type").orElse("bind").toLowerCase(Locale.ROOT);
         if (!type.contains("$") && !TYPES.contains(type)) {
-            throw new InvalidValueException("unsupported mount type \"" + type + "\" (use bind, cache, tmpfs, secret or ssh)");
+            throw new InvalidValueException(
+                    "unsupported mount type \"" + type + "\" (use bind, cache, tmpfs, secret or ssh)");
         }
         Optional<String> target = last(options, "target", "dst", "destination");
         if (target.isEmpty() && (type.equals("bind") || type.equals("cache") || type.equals("tmpfs"))) {
-            throw new InvalidValueException("--mount type=" + type + " needs a target (target=/path) in --mount=" + raw);
+            throw new InvalidValueException(
+                    "--mount type=" + type + " needs a target (target=/path) in --mount=" + raw);
         }
         boolean readOnly = !type.equals("cache") && !type.equals("tmpfs");
         for (KeyValue kv : options) {
@@ -78,22 +101,33 @@ public record RunMount(
                 case "readonly", "ro" -> readOnly = bool(kv, raw);
                 case "rw", "readwrite" -> readOnly = !bool(kv, raw);
                 case "sharing" -> {
-                    if (!kv.value().contains("$") && !Set.of("shared", "private", "locked").contains(kv.value())) {
-                        throw new InvalidValueException("unsupported sharing value \"" + kv.value() + "\" (use shared, private or locked)");
+                    if (!kv.value().contains("$")
+                            && !Set.of("shared", "private", "locked").contains(kv.value())) {
+                        throw new InvalidValueException(
+                                "unsupported sharing value \"" + kv.value() + "\" (use shared, private or locked)");
                     }
                 }
-                default -> { }
+                default -> {}
             }
         }
-        return new RunMount(type, target, last(options, "id"), last(options, "source", "src"),
-                last(options, "from"), readOnly, options, raw);
+        return new RunMount(
+                type,
+                target,
+                last(options, "id"),
+                last(options, "source", "src"),
+                last(options, "from"),
+                readOnly,
+                options,
+                raw);
     }
 
     private static boolean bool(KeyValue kv, String raw) throws InvalidValueException {
         return switch (kv.value().toLowerCase(Locale.ROOT)) {
             case "true", "1" -> true;
             case "false", "0" -> false;
-            default -> throw new InvalidValueException("invalid value for " + kv.key() + ": \"" + kv.value() + "\" in --mount=" + raw);
+            default ->
+                throw new InvalidValueException(
+                        "invalid value for " + kv.key() + ": \"" + kv.value() + "\" in --mount=" + raw);
         };
     }
 

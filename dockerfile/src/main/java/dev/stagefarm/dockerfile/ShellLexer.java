@@ -68,7 +68,8 @@ final class ShellLexer {
     private String singleQuoted() throws InvalidValueException {
         int end = text.indexOf('\'', pos);
         if (end < 0) {
-            throw new InvalidValueException("unexpected end of statement while looking for matching single-quote in: " + text);
+            throw new InvalidValueException(
+                    "unexpected end of statement while looking for matching single-quote in: " + text);
         }
         String quoted = text.substring(pos, end);
         pos = end + 1;
@@ -97,7 +98,8 @@ final class ShellLexer {
                 out.append(c);
             }
         }
-        throw new InvalidValueException("unexpected end of statement while looking for matching double-quote in: " + text);
+        throw new InvalidValueException(
+                "unexpected end of statement while looking for matching double-quote in: " + text);
     }
 
     /** Called just after a {@code $}. */
@@ -147,9 +149,12 @@ final class ShellLexer {
                     case '+' -> set ? word : "";
                     default -> {
                         if (!set) {
-                            throw new InvalidValueException(name + ": " + (word.isEmpty()
-                                    ? (colon ? "is not allowed to be empty or unset" : "is not allowed to be unset")
-                                    : word));
+                            throw new InvalidValueException(name + ": "
+                                    + (word.isEmpty()
+                                            ? (colon
+                                                    ? "is not allowed to be empty or unset"
+                                                    : "is not allowed to be unset")
+                                            : word));
                         }
                         yield value.get();
                     }
@@ -164,7 +169,9 @@ final class ShellLexer {
                 String pattern = process("}", null);
                 expectClose(start);
                 String v = value.orElse("");
-                return op == '#' ? GlobPattern.removePrefix(v, pattern, longest) : GlobPattern.removeSuffix(v, pattern, longest);
+                return op == '#'
+                        ? GlobPattern.removePrefix(v, pattern, longest)
+                        : GlobPattern.removeSuffix(v, pattern, longest);
             }
             case '/' -> {
                 if (colon) {

@@ -36,7 +36,9 @@ public final class StageGraph {
         this.links = Map.copyOf(links);
         Map<Integer, Set<String>> paths = new TreeMap<>();
         for (StageLinks l : links.values()) {
-            l.copies().forEach((from, sources) -> paths.computeIfAbsent(from, k -> new TreeSet<>()).addAll(sources));
+            l.copies()
+                    .forEach((from, sources) ->
+                            paths.computeIfAbsent(from, k -> new TreeSet<>()).addAll(sources));
         }
         paths.replaceAll((k, v) -> Collections.unmodifiableSet(v));
         this.copiedPaths = Collections.unmodifiableMap(paths);
@@ -52,8 +54,14 @@ public final class StageGraph {
             throws DockerfileException {
         int targetIndex = dockerfile.stages().size() - 1;
         if (target.isPresent()) {
-            targetIndex = dockerfile.stage(target.get()).map(Stage::index).orElseThrow(() -> new DockerfileException(
-                    dockerfile.fileName(), 0, Optional.empty(), "target stage \"" + target.get() + "\" could not be found"));
+            targetIndex = dockerfile
+                    .stage(target.get())
+                    .map(Stage::index)
+                    .orElseThrow(() -> new DockerfileException(
+                            dockerfile.fileName(),
+                            0,
+                            Optional.empty(),
+                            "target stage \"" + target.get() + "\" could not be found"));
         }
         StageResolver resolver = new StageResolver(dockerfile, buildArgs);
         Map<Integer, StageLinks> links = new HashMap<>();

@@ -16,6 +16,7 @@ final class StageResolver {
     private final Map<String, String> buildArgs;
     /** Global ARG values in effect (build args override defaults); a declared ARG without value is absent. */
     private final Map<String, String> globals = new HashMap<>();
+
     private final Map<String, Integer> stagesByName = new HashMap<>();
 
     StageResolver(Dockerfile dockerfile, Map<String, String> buildArgs) throws DockerfileException {
@@ -57,7 +58,8 @@ final class StageResolver {
             switch (instruction) {
                 case Instruction.Arg arg -> {
                     for (ArgDef def : arg.args()) {
-                        Optional<String> value = argValue(def, env, arg).or(() -> Optional.ofNullable(globals.get(def.name())));
+                        Optional<String> value =
+                                argValue(def, env, arg).or(() -> Optional.ofNullable(globals.get(def.name())));
                         value.ifPresent(v -> env.put(def.name(), v));
                     }
                 }
@@ -66,7 +68,8 @@ final class StageResolver {
                         env.put(expand(kv.key(), env, e.line(), "ENV"), expand(kv.value(), env, e.line(), "ENV"));
                     }
                 }
-                case Instruction.Copy c when c.from().isPresent() -> {
+                case Instruction.Copy c
+                when c.from().isPresent() -> {
                     String from = expand(c.from().get(), env, c.line(), c.keyword());
                     Optional<Integer> source = stageReference(from, index, c.line(), c.keyword());
                     if (source.isPresent()) {
@@ -93,31 +96,38 @@ final class StageResolver {
                         }
                     }
                 }
-                default -> { }
+                default -> {}
             }
         }
         return new StageGraph.StageLinks(baseStage, baseImage, Set.copyOf(dependencies), Set.copyOf(images), copies);
     }
 
     /** A stage index for a {@code --from} value that names or numbers an earlier stage; empty for an image. */
-    private Optional<Integer> stageReference(String from, int current, int line, String keyword) throws DockerfileException {
+    private Optional<Integer> stageReference(String from, int current, int line, String keyword)
+            throws DockerfileException {
         Integer named = stagesByName.get(StageGraph.lower(from));
         if (named != null) {
             if (named == current) {
                 throw error(line, keyword, "--from=" + from + " refers to this stage itself");
             }
             if (named > current) {
-                throw error(line, keyword, "--from=" + from + " refers to stage \"" + from + "\" (index " + named
-                        + "), which is defined after this one; move it above stage " + current);
+                throw error(
+                        line,
+                        keyword,
+                        "--from=" + from + " refers to stage \"" + from + "\" (index " + named
+                                + "), which is defined after this one; move it above stage " + current);
             }
             return Optional.of(named);
         }
         if (from.matches("\\d{1,9}")) {
             int n = Integer.parseInt(from);
             if (n >= current) {
-                throw error(line, keyword, "--from=" + from + " refers to stage index " + n + ", but "
-                        + (current == 0 ? "no stage is" : "only stages 0 to " + (current - 1) + " are")
-                        + " defined before this one");
+                throw error(
+                        line,
+                        keyword,
+                        "--from=" + from + " refers to stage index " + n + ", but "
+                                + (current == 0 ? "no stage is" : "only stages 0 to " + (current - 1) + " are")
+                                + " defined before this one");
             }
             return Optional.of(n);
         }
@@ -125,7 +135,8 @@ final class StageResolver {
     }
 
     /** An ARG's value: the build arg if given, else its default expanded with {@code env}. */
-    private Optional<String> argValue(ArgDef def, Map<String, String> env, Instruction.Arg arg) throws DockerfileException {
+    private Optional<String> argValue(ArgDef def, Map<String, String> env, Instruction.Arg arg)
+            throws DockerfileException {
         if (buildArgs.containsKey(def.name())) {
             return Optional.of(buildArgs.get(def.name()));
         }

@@ -53,17 +53,59 @@ class DockerfileParserTest {
         assertThat(builder.platform()).isEmpty();
         assertThat(builder.line()).isEqualTo(1);
         assertThat(builder.original()).isEqualTo("FROM golang:latest AS builder");
-        assertThat(builder.instructions()).containsExactly(
-                new Instruction.Workdir(2, "WORKDIR /app", "/app"),
-                new Instruction.Copy(3, "COPY go.mod go.sum ./", false, List.of("go.mod", "go.sum"), "./",
-                        Optional.empty(), Optional.empty(), Optional.empty(), false, List.of(), false,
-                        Optional.empty(), List.of(), false),
-                new Instruction.Run(4, "RUN go mod download", false, List.of(), "go mod download",
-                        Optional.empty(), List.of(), List.of(), Optional.empty()),
-                new Instruction.Copy(5, "COPY . .", false, List.of("."), ".", Optional.empty(), Optional.empty(),
-                        Optional.empty(), false, List.of(), false, Optional.empty(), List.of(), false),
-                new Instruction.Run(6, "RUN go build -o main .", false, List.of(), "go build -o main .",
-                        Optional.empty(), List.of(), List.of(), Optional.empty()));
+        assertThat(builder.instructions())
+                .containsExactly(
+                        new Instruction.Workdir(2, "WORKDIR /app", "/app"),
+                        new Instruction.Copy(
+                                3,
+                                "COPY go.mod go.sum ./",
+                                false,
+                                List.of("go.mod", "go.sum"),
+                                "./",
+                                Optional.empty(),
+                                Optional.empty(),
+                                Optional.empty(),
+                                false,
+                                List.of(),
+                                false,
+                                Optional.empty(),
+                                List.of(),
+                                false),
+                        new Instruction.Run(
+                                4,
+                                "RUN go mod download",
+                                false,
+                                List.of(),
+                                "go mod download",
+                                Optional.empty(),
+                                List.of(),
+                                List.of(),
+                                Optional.empty()),
+                        new Instruction.Copy(
+                                5,
+                                "COPY . .",
+                                false,
+                                List.of("."),
+                                ".",
+                                Optional.empty(),
+                                Optional.empty(),
+                                Optional.empty(),
+                                false,
+                                List.of(),
+                                false,
+                                Optional.empty(),
+                                List.of(),
+                                false),
+                        new Instruction.Run(
+                                6,
+                                "RUN go build -o main .",
+                                false,
+                                List.of(),
+                                "go build -o main .",
+                                Optional.empty(),
+                                List.of(),
+                                List.of(),
+                                Optional.empty()));
 
         Stage runtime = df.stages().get(1);
         assertThat(runtime.index()).isEqualTo(1);
@@ -71,13 +113,26 @@ class DockerfileParserTest {
         assertThat(runtime.baseImage()).isEqualTo("alpine:latest");
         assertThat(runtime.line()).isEqualTo(8);
         assertThat(runtime.original()).isEqualTo("FROM alpine:latest");
-        assertThat(runtime.instructions()).containsExactly(
-                new Instruction.Workdir(9, "WORKDIR /app", "/app"),
-                new Instruction.Copy(10, "COPY --from=builder /app/main .", false, List.of("/app/main"), ".",
-                        Optional.of("builder"), Optional.empty(), Optional.empty(), false, List.of(), false,
-                        Optional.empty(), List.of(), false),
-                new Instruction.Expose(11, "EXPOSE 8080", List.of("8080")),
-                new Instruction.Cmd(12, "CMD [\"./main\"]", true, List.of("./main"), ""));
+        assertThat(runtime.instructions())
+                .containsExactly(
+                        new Instruction.Workdir(9, "WORKDIR /app", "/app"),
+                        new Instruction.Copy(
+                                10,
+                                "COPY --from=builder /app/main .",
+                                false,
+                                List.of("/app/main"),
+                                ".",
+                                Optional.of("builder"),
+                                Optional.empty(),
+                                Optional.empty(),
+                                false,
+                                List.of(),
+                                false,
+                                Optional.empty(),
+                                List.of(),
+                                false),
+                        new Instruction.Expose(11, "EXPOSE 8080", List.of("8080")),
+                        new Instruction.Cmd(12, "CMD [\"./main\"]", true, List.of("./main"), ""));
         assertThat(runtime.instructions().get(1).keyword()).isEqualTo("COPY");
     }
 
@@ -113,8 +168,8 @@ class DockerfileParserTest {
                 RUN dir c:\\ `
                     /s
                 """);
-        assertThat(df.directives()).containsExactlyInAnyOrderEntriesOf(
-                Map.of("escape", "`", "syntax", "docker/dockerfile:1"));
+        assertThat(df.directives())
+                .containsExactlyInAnyOrderEntriesOf(Map.of("escape", "`", "syntax", "docker/dockerfile:1"));
         assertThat(df.escape()).isEqualTo('`');
         List<Instruction> body = df.stages().getFirst().instructions();
         Instruction.Copy copy = (Instruction.Copy) body.get(0);
@@ -134,7 +189,8 @@ class DockerfileParserTest {
                     b
                 """);
         assertThat(df.directives()).containsExactly(Map.entry("check", "skip=all"));
-        assertThat(((Instruction.Run) df.stages().getFirst().instructions().getFirst()).command()).isEqualTo("a     b");
+        assertThat(((Instruction.Run) df.stages().getFirst().instructions().getFirst()).command())
+                .isEqualTo("a     b");
     }
 
     @Test
@@ -155,8 +211,9 @@ class DockerfileParserTest {
                 RUN [not json
                 CMD []
                 """);
-        assertThat(body.get(0)).isEqualTo(new Instruction.Cmd(2, "CMD [\"echo\", \"a b\", \"\\\"q\\\"\"]", true,
-                List.of("echo", "a b", "\"q\""), ""));
+        assertThat(body.get(0))
+                .isEqualTo(new Instruction.Cmd(
+                        2, "CMD [\"echo\", \"a b\", \"\\\"q\\\"\"]", true, List.of("echo", "a b", "\"q\""), ""));
         assertThat(body.get(1)).isEqualTo(new Instruction.Cmd(3, "CMD echo \"a b\"", false, List.of(), "echo \"a b\""));
         assertThat(((Instruction.Entrypoint) body.get(2)).args()).containsExactly("/bin/app");
         assertThat(((Instruction.Entrypoint) body.get(3)).execForm()).isFalse();
@@ -188,14 +245,15 @@ class DockerfileParserTest {
                 ARG VERSION
                 """);
         assertThat(df.globalArgs()).hasSize(2);
-        assertThat(df.globalArgs().get(0).args()).containsExactly(
-                new ArgDef("VERSION", Optional.of("1.2")), new ArgDef("OTHER", Optional.empty()));
+        assertThat(df.globalArgs().get(0).args())
+                .containsExactly(new ArgDef("VERSION", Optional.of("1.2")), new ArgDef("OTHER", Optional.empty()));
         assertThat(df.globalArgs().get(1).args())
                 .containsExactly(new ArgDef("BASE", Optional.of("\"alpine:${VERSION}\"")));
         assertThat(df.stages().getFirst().baseImage()).isEqualTo("$BASE");
         assertThat(df.stages().getFirst().line()).isEqualTo(3);
         assertThat(df.stages().getFirst().instructions())
-                .containsExactly(new Instruction.Arg(4, "ARG VERSION", List.of(new ArgDef("VERSION", Optional.empty()))));
+                .containsExactly(
+                        new Instruction.Arg(4, "ARG VERSION", List.of(new ArgDef("VERSION", Optional.empty()))));
     }
 
     @Test
@@ -209,10 +267,11 @@ class DockerfileParserTest {
                 """);
         assertThat(((Instruction.Env) body.get(0)).vars())
                 .containsExactly(new KeyValue("PATH", "/usr/local/bin:$PATH and more"));
-        assertThat(((Instruction.Env) body.get(1)).vars()).containsExactly(
-                new KeyValue("A", "1"), new KeyValue("B", "\"x y\""), new KeyValue("C", "a\\ b"));
-        assertThat(((Instruction.Label) body.get(2)).labels()).containsExactly(
-                new KeyValue("\"com.example.vendor\"", "\"ACME Inc\""), new KeyValue("version", "1.0"));
+        assertThat(((Instruction.Env) body.get(1)).vars())
+                .containsExactly(new KeyValue("A", "1"), new KeyValue("B", "\"x y\""), new KeyValue("C", "a\\ b"));
+        assertThat(((Instruction.Label) body.get(2)).labels())
+                .containsExactly(
+                        new KeyValue("\"com.example.vendor\"", "\"ACME Inc\""), new KeyValue("version", "1.0"));
         assertThat(((Instruction.Label) body.get(3)).labels())
                 .containsExactly(new KeyValue("description", "This text illustrates"));
     }
@@ -281,9 +340,9 @@ class DockerfileParserTest {
         assertThat(RunMount.parse("target=/src").type()).isEqualTo("bind");
         assertThat(RunMount.parse("type=bind,\"src=a,b\",dst=/x").source()).contains("a,b");
         assertThatThrownBy(() -> RunMount.parse("type=volume,target=/x"))
-                .isInstanceOf(InvalidValueException.class).hasMessageContaining("unsupported mount type \"volume\"");
-        assertThatThrownBy(() -> RunMount.parse("type=cache"))
-                .hasMessageContaining("needs a target");
+                .isInstanceOf(InvalidValueException.class)
+                .hasMessageContaining("unsupported mount type \"volume\"");
+        assertThatThrownBy(() -> RunMount.parse("type=cache")).hasMessageContaining("needs a target");
         assertThatThrownBy(() -> RunMount.parse("type=cache,target=/x,colour=red"))
                 .hasMessageContaining("unexpected key 'colour'");
     }
@@ -403,11 +462,13 @@ class DockerfileParserTest {
 
     @Test
     void missingArgumentsNameTheLineAndInstruction() {
-        assertThatThrownBy(() -> DockerfileParser.parse(EXAMPLE.replace("COPY --from=builder /app/main .",
-                        "COPY --from=builder /app/main"), "build/Dockerfile"))
+        assertThatThrownBy(() -> DockerfileParser.parse(
+                        EXAMPLE.replace("COPY --from=builder /app/main .", "COPY --from=builder /app/main"),
+                        "build/Dockerfile"))
                 .hasMessage("build/Dockerfile:10: COPY: requires at least two arguments, but only one was provided. "
                         + "Destination could not be determined")
-                .satisfies(e -> assertThat(((DockerfileException) e).instruction()).contains("COPY"));
+                .satisfies(
+                        e -> assertThat(((DockerfileException) e).instruction()).contains("COPY"));
         assertThatThrownBy(() -> parse("FROM alpine\nWORKDIR\n"))
                 .hasMessage("Dockerfile:2: WORKDIR: requires exactly one argument");
         assertThatThrownBy(() -> parse("FROM alpine\nRUN\n"))
@@ -444,11 +505,12 @@ class DockerfileParserTest {
     @Test
     void aDockerfileMustHaveFromFirst() {
         assertThatThrownBy(() -> parse("RUN echo hi\nFROM alpine\n"))
-                .hasMessage("Dockerfile:1: no FROM instruction: a Dockerfile must start with FROM (ARG may come before it)");
+                .hasMessage(
+                        "Dockerfile:1: no FROM instruction: a Dockerfile must start with FROM (ARG may come before it)");
         assertThatThrownBy(() -> parse("# nothing\nARG A=1\n"))
-                .hasMessage("Dockerfile:2: no FROM instruction: a Dockerfile must start with FROM (ARG may come before it)");
-        assertThatThrownBy(() -> parse(""))
-                .hasMessageContaining("no FROM instruction");
+                .hasMessage(
+                        "Dockerfile:2: no FROM instruction: a Dockerfile must start with FROM (ARG may come before it)");
+        assertThatThrownBy(() -> parse("")).hasMessageContaining("no FROM instruction");
     }
 
     @Test
@@ -464,7 +526,8 @@ class DockerfileParserTest {
     void windowsLineEndingsAndByteOrderMark() throws Exception {
         Dockerfile df = parse("\uFEFF# syntax=docker/dockerfile:1\r\nFROM alpine\r\nRUN a \\\r\n  b\r\n");
         assertThat(df.directives()).containsEntry("syntax", "docker/dockerfile:1");
-        assertThat(((Instruction.Run) df.stages().getFirst().instructions().getFirst()).command()).isEqualTo("a   b");
+        assertThat(((Instruction.Run) df.stages().getFirst().instructions().getFirst()).command())
+                .isEqualTo("a   b");
     }
 
     @Test
@@ -496,7 +559,8 @@ class DockerfileParserTest {
                 """);
         assertThat(df.directives()).containsEntry("syntax", "docker/dockerfile:1.7");
         assertThat(df.stages()).extracting(Stage::displayName).containsExactly("deps", "build", "stage-2");
-        Instruction.Run build = (Instruction.Run) df.stages().get(1).instructions().get(1);
+        Instruction.Run build =
+                (Instruction.Run) df.stages().get(1).instructions().get(1);
         assertThat(build.line()).isEqualTo(12);
         assertThat(build.command()).isEqualTo("npm run build &&     find dist -name '*.map' -delete");
         StageGraph graph = StageGraph.build(df, Optional.empty());

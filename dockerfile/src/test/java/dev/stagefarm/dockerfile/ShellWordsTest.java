@@ -12,8 +12,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 class ShellWordsTest {
 
-    static final Map<String, String> ENV = Map.of(
-            "NAME", "world", "EMPTY", "", "SPACED", "a  b", "FILE", "archive.tar.gz", "PATH", "/usr/bin:/bin");
+    static final Map<String, String> ENV =
+            Map.of("NAME", "world", "EMPTY", "", "SPACED", "a  b", "FILE", "archive.tar.gz", "PATH", "/usr/bin:/bin");
     static final Function<String, Optional<String>> LOOKUP = n -> Optional.ofNullable(ENV.get(n));
 
     static String expand(String word) throws InvalidValueException {
@@ -21,45 +21,48 @@ class ShellWordsTest {
     }
 
     @ParameterizedTest(name = "{0} -> [{1}]")
-    @CsvSource(delimiter = '|', quoteCharacter = '~', value = {
-        "$NAME|world",
-        "${NAME}|world",
-        "hello-$NAME!|hello-world!",
-        "${NAME}s|worlds",
-        "$UNSET|~~",
-        "$|$",
-        "a$ b|a$ b",
-        "${UNSET:-fallback}|fallback",
-        "${EMPTY:-fallback}|fallback",
-        "${NAME:-fallback}|world",
-        "${UNSET-fallback}|fallback",
-        "${EMPTY-fallback}|~~",
-        "${NAME:+alt}|alt",
-        "${EMPTY:+alt}|~~",
-        "${UNSET:+alt}|~~",
-        "${EMPTY+alt}|alt",
-        "${UNSET+alt}|~~",
-        "${UNSET:-$NAME}|world",
-        "${UNSET:-'$NAME'}|$NAME",
-        "${UNSET:-\"a } b\"}|a } b",
-        "${NAME:?must be set}|world",
-        "\\$NAME|$NAME",
-        "\\\\$NAME|\\world",
-        "'$NAME'|$NAME",
-        "\"$NAME\"|world",
-        "\"say \\\"$NAME\\\"\"|say \"world\"",
-        "\"a\\b\"|a\\b",
-        "'a\\b'|a\\b",
-        "a\\ b|a b",
-        "$SPACED|a  b",
-        "${FILE#*.}|tar.gz",
-        "${FILE##*.}|gz",
-        "${FILE%.*}|archive.tar",
-        "${FILE%%.*}|archive",
-        "${PATH/bin/sbin}|/usr/sbin:/bin",
-        "${PATH//bin/sbin}|/usr/sbin:/sbin",
-        "trailing\\|trailing",
-    })
+    @CsvSource(
+            delimiter = '|',
+            quoteCharacter = '~',
+            value = {
+                "$NAME|world",
+                "${NAME}|world",
+                "hello-$NAME!|hello-world!",
+                "${NAME}s|worlds",
+                "$UNSET|~~",
+                "$|$",
+                "a$ b|a$ b",
+                "${UNSET:-fallback}|fallback",
+                "${EMPTY:-fallback}|fallback",
+                "${NAME:-fallback}|world",
+                "${UNSET-fallback}|fallback",
+                "${EMPTY-fallback}|~~",
+                "${NAME:+alt}|alt",
+                "${EMPTY:+alt}|~~",
+                "${UNSET:+alt}|~~",
+                "${EMPTY+alt}|alt",
+                "${UNSET+alt}|~~",
+                "${UNSET:-$NAME}|world",
+                "${UNSET:-'$NAME'}|$NAME",
+                "${UNSET:-\"a } b\"}|a } b",
+                "${NAME:?must be set}|world",
+                "\\$NAME|$NAME",
+                "\\\\$NAME|\\world",
+                "'$NAME'|$NAME",
+                "\"$NAME\"|world",
+                "\"say \\\"$NAME\\\"\"|say \"world\"",
+                "\"a\\b\"|a\\b",
+                "'a\\b'|a\\b",
+                "a\\ b|a b",
+                "$SPACED|a  b",
+                "${FILE#*.}|tar.gz",
+                "${FILE##*.}|gz",
+                "${FILE%.*}|archive.tar",
+                "${FILE%%.*}|archive",
+                "${PATH/bin/sbin}|/usr/sbin:/bin",
+                "${PATH//bin/sbin}|/usr/sbin:/sbin",
+                "trailing\\|trailing",
+            })
     void expandsOneWord(String word, String expected) throws Exception {
         assertThat(expand(word)).isEqualTo(expected);
     }
@@ -75,8 +78,7 @@ class ShellWordsTest {
         assertThatThrownBy(() -> expand("${UNSET:?set UNSET to the release tag}"))
                 .isInstanceOf(InvalidValueException.class)
                 .hasMessage("UNSET: set UNSET to the release tag");
-        assertThatThrownBy(() -> expand("${EMPTY:?}"))
-                .hasMessage("EMPTY: is not allowed to be empty or unset");
+        assertThatThrownBy(() -> expand("${EMPTY:?}")).hasMessage("EMPTY: is not allowed to be empty or unset");
         assertThatThrownBy(() -> expand("${UNSET?}")).hasMessage("UNSET: is not allowed to be unset");
     }
 
@@ -84,10 +86,13 @@ class ShellWordsTest {
     void badSubstitutionsAreExplained() {
         assertThatThrownBy(() -> expand("${NAME")).hasMessage("bad substitution ${NAME: missing '}'");
         assertThatThrownBy(() -> expand("${}")).hasMessage("bad substitution ${}: a variable name must follow ${");
-        assertThatThrownBy(() -> expand("${NAME:=x}")).hasMessage("bad substitution ${NAME:=x}: unsupported modifier ':='");
+        assertThatThrownBy(() -> expand("${NAME:=x}"))
+                .hasMessage("bad substitution ${NAME:=x}: unsupported modifier ':='");
         assertThatThrownBy(() -> expand("${NAME^}")).hasMessage("bad substitution ${NAME^}: unsupported modifier '^'");
-        assertThatThrownBy(() -> expand("'open")).hasMessageStartingWith("unexpected end of statement while looking for matching single-quote");
-        assertThatThrownBy(() -> expand("\"open")).hasMessageStartingWith("unexpected end of statement while looking for matching double-quote");
+        assertThatThrownBy(() -> expand("'open"))
+                .hasMessageStartingWith("unexpected end of statement while looking for matching single-quote");
+        assertThatThrownBy(() -> expand("\"open"))
+                .hasMessageStartingWith("unexpected end of statement while looking for matching double-quote");
     }
 
     @Test

@@ -112,7 +112,8 @@ class StageGraphTest {
                 .hasMessage("Dockerfile:2: COPY: --from=A refers to this stage itself");
         Dockerfile index = parse("FROM alpine\nCOPY --from=0 /x /x\n");
         assertThatThrownBy(() -> StageGraph.build(index, Optional.empty()))
-                .hasMessage("Dockerfile:2: COPY: --from=0 refers to stage index 0, but no stage is defined before this one");
+                .hasMessage(
+                        "Dockerfile:2: COPY: --from=0 refers to stage index 0, but no stage is defined before this one");
     }
 
     @Test
@@ -140,6 +141,8 @@ class StageGraphTest {
 
         Dockerfile viaArg = parse("ARG B=first\nFROM busybox AS first\nFROM $B\n");
         assertThat(StageGraph.build(viaArg, Optional.empty()).baseStage(1)).contains(0);
-        assertThat(StageGraph.build(viaArg, Optional.empty(), Map.of("B", "debian")).baseImage(1)).contains("debian");
+        assertThat(StageGraph.build(viaArg, Optional.empty(), Map.of("B", "debian"))
+                        .baseImage(1))
+                .contains("debian");
     }
 }

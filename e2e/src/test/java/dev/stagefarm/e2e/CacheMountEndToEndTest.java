@@ -32,24 +32,33 @@ class CacheMountEndToEndTest {
     void aFreshWorkerFindsTheGoBuildCacheAnotherWorkerFilled() throws Exception {
         Path ctx = goContext("first");
         try (Farm farm = new Farm(dir, "w1")) {
-            Farm.Result first = farm.build("--progress", "plain", ctx.toString()).assertOk();
-            assertThat(number(first, "cache-files-before")).as("nothing was ever cached").isZero();
+            Farm.Result first =
+                    farm.build("--progress", "plain", ctx.toString()).assertOk();
+            assertThat(number(first, "cache-files-before"))
+                    .as("nothing was ever cached")
+                    .isZero();
             int coldCompiles = number(first, "compiles");
             assertThat(first.output()).contains("hello from first");
-            assertThat(cli("cache", "mounts", "--cache", farm.cache)).as("the team's mounts")
-                .containsPattern("(?m)^go\\s+1\\s+[1-9]\\d*\\s");
+            assertThat(cli("cache", "mounts", "--cache", farm.cache))
+                    .as("the team's mounts")
+                    .containsPattern("(?m)^go\\s+1\\s+[1-9]\\d*\\s");
 
             // the worker that filled the cache leaves; a worker that never built anything takes over
             farm.stop("w1");
             farm.startWorker("w2");
             farm.awaitWorkers("w2");
             Files.writeString(ctx.resolve("main.go"), mainGo("second"));
-            Farm.Result second = farm.build("--progress", "plain", ctx.toString()).assertOk();
+            Farm.Result second =
+                    farm.build("--progress", "plain", ctx.toString()).assertOk();
 
             assertThat(second.output()).contains("hello from second").contains("(on w2)");
-            assertThat(number(second, "cache-files-before")).as("w2 started with w1's Go build cache").isPositive();
-            assertThat(number(second, "compiles")).as("only the changed main package is compiled again")
-                .isLessThan(coldCompiles).isLessThanOrEqualTo(2);
+            assertThat(number(second, "cache-files-before"))
+                    .as("w2 started with w1's Go build cache")
+                    .isPositive();
+            assertThat(number(second, "compiles"))
+                    .as("only the changed main package is compiled again")
+                    .isLessThan(coldCompiles)
+                    .isLessThanOrEqualTo(2);
         }
     }
 
@@ -76,18 +85,23 @@ class CacheMountEndToEndTest {
 
             Path waiterOut = dir.resolve("waiter.log");
             Process waiter = farm.startBuild(waiterOut, "--progress", "plain", "--no-cache", waiterCtx.toString());
-            awaitOutput(dir.resolve("logs/w2.log"), Pattern.compile("cache mount (lock) is locked by another step"),
-                Duration.ofMinutes(3));
+            awaitOutput(
+                    dir.resolve("logs/w2.log"),
+                    Pattern.compile("cache mount (lock) is locked by another step"),
+                    Duration.ofMinutes(3));
 
             Instant killed = Instant.now();
             farm.kill("w1");
             Farm.Result result = farm.await(waiter, waiterOut).assertOk();
             Duration waited = Duration.between(killed, Instant.now());
 
-            assertThat(waited).as("the lease died with its worker (a lease that outlived it would block forever)")
-                .isLessThan(Duration.ofSeconds(25));
-            assertThat(result.output()).as("the killed step published nothing").contains("waiter saw: []")
-                .doesNotContain("waiter saw: holder");
+            assertThat(waited)
+                    .as("the lease died with its worker (a lease that outlived it would block forever)")
+                    .isLessThan(Duration.ofSeconds(25));
+            assertThat(result.output())
+                    .as("the killed step published nothing")
+                    .contains("waiter saw: []")
+                    .doesNotContain("waiter saw: holder");
             // the holder's job fails over to w2, where it takes the lease in turn
             farm.await(holder, holderOut).assertOk();
 
@@ -103,7 +117,7 @@ class CacheMountEndToEndTest {
     private static void awaitNoMountsBelow(Path root) throws Exception {
         Instant deadline = Instant.now().plusSeconds(60);
         while (Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
-            .anyMatch(l -> l.split(" ")[4].startsWith(root + "/"))) {
+                .anyMatch(l -> l.split(" ")[4].startsWith(root + "/"))) {
             if (Instant.now().isAfter(deadline)) {
                 throw new AssertionError("mounts left below " + root + " after the worker restarted");
             }
@@ -160,7 +174,9 @@ class CacheMountEndToEndTest {
     /** The number a RUN printed as {@code name=N}. */
     private static int number(Farm.Result result, String name) {
         Matcher m = Pattern.compile(Pattern.quote(name) + "=(\\d+)").matcher(result.output());
-        assertThat(m.find()).as(name + " in the build output:\n" + result.output()).isTrue();
+        assertThat(m.find())
+                .as(name + " in the build output:\n" + result.output())
+                .isTrue();
         return Integer.parseInt(m.group(1));
     }
 
@@ -170,7 +186,9 @@ class CacheMountEndToEndTest {
         cmd.addAll(java.util.List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        assertThat(p.waitFor()).as("stagefarm " + String.join(" ", args) + ":\n" + out).isZero();
+        assertThat(p.waitFor())
+                .as("stagefarm " + String.join(" ", args) + ":\n" + out)
+                .isZero();
         return out;
     }
 
@@ -186,6 +204,6 @@ class CacheMountEndToEndTest {
             Thread.sleep(200);
         }
         throw new AssertionError(pattern + " never appeared in " + file + ":\n"
-            + (Files.exists(file) ? Files.readString(file) : "(no file)"));
+                + (Files.exists(file) ? Files.readString(file) : "(no file)"));
     }
 }

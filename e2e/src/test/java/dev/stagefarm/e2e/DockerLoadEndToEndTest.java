@@ -30,11 +30,16 @@ class DockerLoadEndToEndTest {
         }
         try (Farm farm = new Farm(dir, "w1", "w2")) {
             Path tar = dir.resolve("go-web.docker.tar");
-            farm.build("-t", "stagefarm-e2e/go-web:load", "--output", "type=docker,dest=" + tar,
-                Farm.REPO.resolve("examples/go-web").toString()).assertOk();
+            farm.build(
+                            "-t",
+                            "stagefarm-e2e/go-web:load",
+                            "--output",
+                            "type=docker,dest=" + tar,
+                            Farm.REPO.resolve("examples/go-web").toString())
+                    .assertOk();
             assertThat(docker("load", "-i", tar.toString())).contains("Loaded image: stagefarm-e2e/go-web:load");
             assertThat(docker("image", "inspect", "stagefarm-e2e/go-web:load", "--format", "{{json .Config.Cmd}}"))
-                .contains("[\"./main\"]");
+                    .contains("[\"./main\"]");
             String name = "stagefarm-e2e-" + Long.toHexString(System.nanoTime());
             docker("run", "-d", "--network", "host", "--name", name, "stagefarm-e2e/go-web:load");
             try {
@@ -55,12 +60,13 @@ class DockerLoadEndToEndTest {
     }
 
     private static String get(String url) throws Exception {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+        HttpClient http =
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
         Instant deadline = Instant.now().plusSeconds(20);
         while (true) {
             try {
                 return http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString())
-                    .body();
+                        .body();
             } catch (java.io.IOException notYet) {
                 if (Instant.now().isAfter(deadline)) {
                     throw new AssertionError("the container did not answer on " + url, notYet);

@@ -31,8 +31,10 @@ class FailoverEndToEndTest {
             Farm.Result result = farm.await(build, out);
             result.assertOk();
             JsonNode stage = Images.stage(Images.metadata(meta), "stage-0");
-            assertThat(stage.path("worker").asText()).as("the stage finished on the surviving worker")
-                .isNotEqualTo(victim).isIn("w1", "w2");
+            assertThat(stage.path("worker").asText())
+                    .as("the stage finished on the surviving worker")
+                    .isNotEqualTo(victim)
+                    .isIn("w1", "w2");
 
             // the killed worker left its container and overlay mounts behind; restarted on the same
             // root, it clears them before taking work
@@ -46,7 +48,9 @@ class FailoverEndToEndTest {
         Instant deadline = Instant.now().plusSeconds(60);
         while (true) {
             long mounts = Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
-                .map(l -> l.split(" ")[4]).filter(p -> p.startsWith(root + "/")).count();
+                    .map(l -> l.split(" ")[4])
+                    .filter(p -> p.startsWith(root + "/"))
+                    .count();
             if (mounts == 0) {
                 return;
             }

@@ -19,7 +19,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class Farm implements AutoCloseable {
 
-    static final Path REPO = Path.of(System.getProperty("stagefarm.repo", "..")).toAbsolutePath().normalize();
+    static final Path REPO =
+            Path.of(System.getProperty("stagefarm.repo", "..")).toAbsolutePath().normalize();
     static final Path LAUNCHER = REPO.resolve("bin/stagefarm");
     static final String REGISTRY = "127.0.0.1:5000";
 
@@ -28,7 +29,8 @@ final class Farm implements AutoCloseable {
      * coordinator and workers present. {@link #NONE}: the open, plaintext farm.
      */
     record Security(List<String> serverArgs, List<String> farmArgs, dev.stagefarm.common.server.ClientSecurity farm) {
-        static final Security NONE = new Security(List.of(), List.of(), dev.stagefarm.common.server.ClientSecurity.NONE);
+        static final Security NONE =
+                new Security(List.of(), List.of(), dev.stagefarm.common.server.ClientSecurity.NONE);
     }
 
     private final Path dir;
@@ -50,12 +52,33 @@ final class Farm implements AutoCloseable {
         cache = "127.0.0.1:" + freePort();
         coordinator = "127.0.0.1:" + freePort();
         coordinatorMetrics = "127.0.0.1:" + freePort();
-        start("cache-server", with(security.serverArgs(), "cache-server", "--listen", cache, "--data",
-            dir.resolve("cache").toString()));
+        start(
+                "cache-server",
+                with(
+                        security.serverArgs(),
+                        "cache-server",
+                        "--listen",
+                        cache,
+                        "--data",
+                        dir.resolve("cache").toString()));
         awaitPort(cache);
-        start("coordinator", with(security.farmArgs(), with(security.serverArgs(), "coordinator", "--listen", coordinator,
-            "--cache", cache, "--metrics", coordinatorMetrics,
-            "--registry-mirror", "docker.io=http://" + REGISTRY, "--insecure-registry", REGISTRY)));
+        start(
+                "coordinator",
+                with(
+                        security.farmArgs(),
+                        with(
+                                security.serverArgs(),
+                                "coordinator",
+                                "--listen",
+                                coordinator,
+                                "--cache",
+                                cache,
+                                "--metrics",
+                                coordinatorMetrics,
+                                "--registry-mirror",
+                                "docker.io=http://" + REGISTRY,
+                                "--insecure-registry",
+                                REGISTRY)));
         awaitPort(coordinator);
         for (String w : workers) {
             startWorker(w);
@@ -70,14 +93,18 @@ final class Farm implements AutoCloseable {
             var stub = dev.stagefarm.proto.farm.CoordinatorGrpc.newBlockingStub(channel);
             long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
             while (true) {
-                List<String> connected = stub.listWorkers(dev.stagefarm.proto.farm.ListWorkersRequest.getDefaultInstance())
-                    .getWorkersList().stream().map(dev.stagefarm.proto.farm.WorkerInfo::getName).toList();
+                List<String> connected = stub
+                        .listWorkers(dev.stagefarm.proto.farm.ListWorkersRequest.getDefaultInstance())
+                        .getWorkersList()
+                        .stream()
+                        .map(dev.stagefarm.proto.farm.WorkerInfo::getName)
+                        .toList();
                 if (connected.containsAll(List.of(names))) {
                     return;
                 }
                 if (System.nanoTime() > deadline) {
                     throw new AssertionError("workers " + List.of(names) + " did not connect in 90 s; connected: "
-                        + connected + " (logs in " + dir.resolve("logs") + ")");
+                            + connected + " (logs in " + dir.resolve("logs") + ")");
                 }
                 Thread.sleep(200);
             }
@@ -87,9 +114,23 @@ final class Farm implements AutoCloseable {
     }
 
     void startWorker(String name) throws IOException {
-        start(name, with(security.farmArgs(), "worker", "--coordinator", coordinator, "--cache", cache, "--name", name,
-            "--root", dir.resolve("workers").resolve(name).toString(),
-            "--registry-mirror", "docker.io=http://" + REGISTRY, "--insecure-registry", REGISTRY));
+        start(
+                name,
+                with(
+                        security.farmArgs(),
+                        "worker",
+                        "--coordinator",
+                        coordinator,
+                        "--cache",
+                        cache,
+                        "--name",
+                        name,
+                        "--root",
+                        dir.resolve("workers").resolve(name).toString(),
+                        "--registry-mirror",
+                        "docker.io=http://" + REGISTRY,
+                        "--insecure-registry",
+                        REGISTRY));
     }
 
     void stop(String name) throws InterruptedException {
@@ -114,15 +155,22 @@ final class Farm implements AutoCloseable {
         cmd.add(LAUNCHER.toString());
         cmd.addAll(List.of(args));
         Path log = Files.createDirectories(dir.resolve("logs")).resolve(name + ".log");
-        Process p = cLocale(new ProcessBuilder(cmd)).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = cLocale(new ProcessBuilder(cmd))
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
         processes.put(name, p);
     }
 
     /** What the coordinator's /metrics endpoint serves now. */
     String coordinatorMetrics() throws IOException, InterruptedException {
-        return java.net.http.HttpClient.newHttpClient().send(
-            java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + coordinatorMetrics + "/metrics")).build(),
-            java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        return java.net.http.HttpClient.newHttpClient()
+                .send(
+                        java.net.http.HttpRequest.newBuilder(
+                                        java.net.URI.create("http://" + coordinatorMetrics + "/metrics"))
+                                .build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString())
+                .body();
     }
 
     /** Kills a component the hard way (SIGKILL), as a crashed machine would vanish. */
@@ -142,10 +190,13 @@ final class Farm implements AutoCloseable {
 
     /** Starts a build in the background; its output goes to {@code out}. */
     Process startBuild(Path out, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(LAUNCHER.toString(), "build", "--coordinator", coordinator,
-            "--insecure-registry", REGISTRY));
+        List<String> cmd = new ArrayList<>(
+                List.of(LAUNCHER.toString(), "build", "--coordinator", coordinator, "--insecure-registry", REGISTRY));
         cmd.addAll(List.of(args));
-        return cLocale(new ProcessBuilder(cmd)).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        return cLocale(new ProcessBuilder(cmd))
+                .redirectErrorStream(true)
+                .redirectOutput(out.toFile())
+                .start();
     }
 
     Result await(Process p, Path out, String... args) throws IOException, InterruptedException {

@@ -31,6 +31,7 @@ class GoWebEndToEndTest {
 
     @TempDir
     static Path dir;
+
     static Farm farm;
     static Path example = Farm.REPO.resolve("examples/go-web");
 
@@ -51,17 +52,27 @@ class GoWebEndToEndTest {
     void buildsRunsAndPlacesTheFinalStageWithItsArtifact() throws Exception {
         Path oci = dir.resolve("go-web.oci.tar");
         Path meta = dir.resolve("meta1.json");
-        farm.build("-t", "go-web:e2e", "--output", "type=oci,dest=" + oci, "--metadata-file", meta.toString(),
-            example.toString()).assertOk();
+        farm.build(
+                        "-t",
+                        "go-web:e2e",
+                        "--output",
+                        "type=oci,dest=" + oci,
+                        "--metadata-file",
+                        meta.toString(),
+                        example.toString())
+                .assertOk();
 
         JsonNode metadata = Images.metadata(meta);
         assertThat(metadata.path("containerimage.digest").asText()).startsWith("sha256:");
         JsonNode builder = Images.stage(metadata, "builder");
         JsonNode fin = Images.stage(metadata, "stage-1");
         assertThat(builder.path("cached").asBoolean()).isFalse();
-        assertThat(fin.path("worker").asText()).as("the final stage runs where /app/main was built")
-            .isEqualTo(builder.path("worker").asText());
-        assertThat(fin.path("fetchedBytes").asLong()).as("nothing crossed for the final stage").isZero();
+        assertThat(fin.path("worker").asText())
+                .as("the final stage runs where /app/main was built")
+                .isEqualTo(builder.path("worker").asText());
+        assertThat(fin.path("fetchedBytes").asLong())
+                .as("nothing crossed for the final stage")
+                .isZero();
 
         Path work = Files.createDirectories(dir.resolve("unpack1"));
         Path bundle = Images.unpackOci(oci, work, "e2e");
@@ -70,7 +81,9 @@ class GoWebEndToEndTest {
         assertThat(config.path("WorkingDir").asText()).isEqualTo("/app");
         assertThat(config.path("ExposedPorts").has("8080/tcp")).isTrue();
         assertThat(bundle.resolve("rootfs/app/main")).isExecutable();
-        assertThat(bundle.resolve("rootfs/usr/bin/go")).as("no build tools in the final image").doesNotExist();
+        assertThat(bundle.resolve("rootfs/usr/bin/go"))
+                .as("no build tools in the final image")
+                .doesNotExist();
 
         Images.hostNetwork(bundle);
         assertThat(serve(bundle)).contains("hello from stagefarm");
@@ -81,9 +94,11 @@ class GoWebEndToEndTest {
     void rebuildIsFullyCached() throws Exception {
         Path meta = dir.resolve("meta2.json");
         Farm.Result again = farm.build("-t", "go-web:e2e", "--metadata-file", meta.toString(), example.toString())
-            .assertOk();
-        long steps = again.output().lines().filter(l -> l.matches("#\\d+ \\[.*")).count();
-        long cached = again.output().lines().filter(l -> l.matches("#\\d+ CACHED")).count();
+                .assertOk();
+        long steps =
+                again.output().lines().filter(l -> l.matches("#\\d+ \\[.*")).count();
+        long cached =
+                again.output().lines().filter(l -> l.matches("#\\d+ CACHED")).count();
         assertThat(steps).isGreaterThanOrEqualTo(8);
         assertThat(cached).as("every step says CACHED").isEqualTo(steps);
         for (JsonNode s : Images.metadata(meta).path("stagefarm.stages")) {
@@ -91,9 +106,10 @@ class GoWebEndToEndTest {
         }
         // what an operator sees on the coordinator's Prometheus endpoint
         String metrics = farm.coordinatorMetrics();
-        assertThat(metrics).containsPattern("stagefarm_stages_total\\{outcome=\"cached\"\\} [2-9](\\.0)?\\b")
-            .containsPattern("stagefarm_builds_total\\{result=\"ok\"\\} 2(\\.0)?\\b")
-            .containsPattern("stagefarm_workers_connected 2(\\.0)?\\b");
+        assertThat(metrics)
+                .containsPattern("stagefarm_stages_total\\{outcome=\"cached\"\\} [2-9](\\.0)?\\b")
+                .containsPattern("stagefarm_builds_total\\{result=\"ok\"\\} 2(\\.0)?\\b")
+                .containsPattern("stagefarm_workers_connected 2(\\.0)?\\b");
     }
 
     @Test
@@ -106,18 +122,28 @@ class GoWebEndToEndTest {
         // the same context with one more final-stage step (the Dockerfile lives outside the context,
         // which COPY . . would otherwise pick up): everything before that step comes from the cache
         Path dockerfile = dir.resolve("Dockerfile.plus");
-        Files.writeString(dockerfile, Files.readString(example.resolve("Dockerfile"))
-            + "RUN ls -l /app/main > /app/listing\n");
+        Files.writeString(
+                dockerfile, Files.readString(example.resolve("Dockerfile")) + "RUN ls -l /app/main > /app/listing\n");
         Path meta = dir.resolve("meta3.json");
-        Farm.Result r = farm.build("-f", dockerfile.toString(), "-t", "go-web:plus", "--metadata-file",
-            meta.toString(), example.toString()).assertOk();
+        Farm.Result r = farm.build(
+                        "-f",
+                        dockerfile.toString(),
+                        "-t",
+                        "go-web:plus",
+                        "--metadata-file",
+                        meta.toString(),
+                        example.toString())
+                .assertOk();
         JsonNode metadata = Images.metadata(meta);
         assertThat(Images.stage(metadata, "builder").path("cached").asBoolean()).isTrue();
         JsonNode fin = Images.stage(metadata, "stage-1");
         assertThat(fin.path("worker").asText()).isEqualTo("fresh");
-        assertThat(fin.path("fetchedBytes").asLong()).as("layers came from the cache-server").isPositive();
+        assertThat(fin.path("fetchedBytes").asLong())
+                .as("layers came from the cache-server")
+                .isPositive();
         assertThat(r.output()).contains("RUN ls -l /app/main");
-        assertThat(r.output().lines().filter(l -> l.contains("RUN go build")).count()).isEqualTo(1);
+        assertThat(r.output().lines().filter(l -> l.contains("RUN go build")).count())
+                .isEqualTo(1);
         assertThat(r.output()).containsPattern("RUN go build -o main \\.\\s*\\n#\\d+ CACHED");
     }
 
@@ -125,16 +151,25 @@ class GoWebEndToEndTest {
     private static String serve(Path bundle) throws IOException, InterruptedException {
         String id = "sf-e2e-" + Long.toHexString(System.nanoTime());
         Process runc = new ProcessBuilder(List.of("runc", "run", "-d", "--bundle", bundle.toString(), id))
-            .redirectErrorStream(true).redirectOutput(bundle.resolveSibling("runc.log").toFile()).start();
+                .redirectErrorStream(true)
+                .redirectOutput(bundle.resolveSibling("runc.log").toFile())
+                .start();
         try {
             assertThat(runc.waitFor(30, TimeUnit.SECONDS)).isTrue();
-            assertThat(runc.exitValue()).as(Files.readString(bundle.resolveSibling("runc.log"))).isZero();
-            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+            assertThat(runc.exitValue())
+                    .as(Files.readString(bundle.resolveSibling("runc.log")))
+                    .isZero();
+            HttpClient http = HttpClient.newBuilder()
+                    .connectTimeout(Duration.ofSeconds(1))
+                    .build();
             Instant deadline = Instant.now().plusSeconds(20);
             while (true) {
                 try {
-                    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:8080/")).build(),
-                        HttpResponse.BodyHandlers.ofString()).body();
+                    return http.send(
+                                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:8080/"))
+                                            .build(),
+                                    HttpResponse.BodyHandlers.ofString())
+                            .body();
                 } catch (IOException notYet) {
                     if (Instant.now().isAfter(deadline)) {
                         throw new AssertionError("./main did not answer on 8080", notYet);

@@ -13,8 +13,7 @@ final class Images {
 
     static final ObjectMapper JSON = new ObjectMapper();
 
-    private Images() {
-    }
+    private Images() {}
 
     /** Unpacks an OCI layout tar into a runtime bundle with umoci; returns the bundle directory. */
     static Path unpackOci(Path ociTar, Path work, String tag) throws IOException, InterruptedException {
@@ -29,12 +28,15 @@ final class Images {
     static JsonNode imageConfig(Path work) throws IOException {
         Path layout = work.resolve("layout");
         JsonNode index = JSON.readTree(layout.resolve("index.json").toFile());
-        JsonNode manifest = blob(layout, index.path("manifests").get(0).path("digest").asText());
+        JsonNode manifest =
+                blob(layout, index.path("manifests").get(0).path("digest").asText());
         return blob(layout, manifest.path("config").path("digest").asText());
     }
 
     private static JsonNode blob(Path layout, String digest) throws IOException {
-        return JSON.readTree(layout.resolve("blobs/sha256").resolve(digest.substring("sha256:".length())).toFile());
+        return JSON.readTree(layout.resolve("blobs/sha256")
+                .resolve(digest.substring("sha256:".length()))
+                .toFile());
     }
 
     /** Makes umoci's runtime spec usable from the host: host network, no terminal. */

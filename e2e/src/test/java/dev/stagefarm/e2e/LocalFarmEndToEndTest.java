@@ -33,8 +33,18 @@ class LocalFarmEndToEndTest {
             COPY hello.txt /hello.txt
             RUN cat /hello.txt > /copied.txt
             """);
-        Result started = stagefarm(sockets, "farm", "start", "--data", data.toString(), "--workers", "1",
-            "--registry-mirror", "docker.io=http://" + Farm.REGISTRY, "--insecure-registry", Farm.REGISTRY);
+        Result started = stagefarm(
+                sockets,
+                "farm",
+                "start",
+                "--data",
+                data.toString(),
+                "--workers",
+                "1",
+                "--registry-mirror",
+                "docker.io=http://" + Farm.REGISTRY,
+                "--insecure-registry",
+                Farm.REGISTRY);
         try {
             assertThat(started.exitCode()).as(started.output()).isZero();
             assertThat(started.output()).contains("running at unix:" + sockets.resolve("farm.sock"));
@@ -54,8 +64,9 @@ class LocalFarmEndToEndTest {
             // An embedded farm on the same data directory would corrupt it: refused with a sentence.
             Result clash = stagefarm(sockets, "build", "--data", data.toString(), context.toString());
             assertThat(clash.exitCode()).isEqualTo(1);
-            assertThat(clash.output()).contains("another stagefarm process runs a farm on " + data)
-                .doesNotContain("Exception");
+            assertThat(clash.output())
+                    .contains("another stagefarm process runs a farm on " + data)
+                    .doesNotContain("Exception");
         } finally {
             Result stopped = stagefarm(sockets, "farm", "stop");
             assertThat(stopped.output()).contains("stopped");

@@ -37,12 +37,19 @@ class ManyLayersBaseEndToEndTest {
                 """.formatted(image));
 
         try (Farm publisher = new Farm(dir.resolve("publisher"), "w1")) {
-            publisher.build("-t", "many-layers:e2e", "--output", "type=image,name=" + image + ",push=true",
-                    base.toString()).assertOk();
+            publisher
+                    .build(
+                            "-t",
+                            "many-layers:e2e",
+                            "--output",
+                            "type=image,name=" + image + ",push=true",
+                            base.toString())
+                    .assertOk();
         }
         try (Farm fresh = new Farm(dir.resolve("fresh"), "w1")) {
             Path oci = dir.resolve("app.oci.tar");
-            fresh.build("-t", "app:e2e", "--output", "type=oci,dest=" + oci, app.toString()).assertOk();
+            fresh.build("-t", "app:e2e", "--output", "type=oci,dest=" + oci, app.toString())
+                    .assertOk();
             Path rootfs = Images.unpackOci(oci, Files.createDirectories(dir.resolve("unpack")), "e2e")
                     .resolve("rootfs");
 

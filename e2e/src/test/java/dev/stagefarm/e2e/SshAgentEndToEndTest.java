@@ -23,7 +23,9 @@ class SshAgentEndToEndTest {
         Path deployKey = key("stagefarm-e2e-deploy");
         Path socket = dir.resolve("agent.sock");
         Process agent = new ProcessBuilder("ssh-agent", "-D", "-a", socket.toString())
-            .redirectErrorStream(true).redirectOutput(dir.resolve("agent.log").toFile()).start();
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("agent.log").toFile())
+                .start();
         try {
             for (int i = 0; i < 100 && !Files.exists(socket); i++) {
                 Thread.sleep(20);
@@ -35,21 +37,35 @@ class SshAgentEndToEndTest {
             Path ctx = Path.of("src/test/resources/ssh-agent").toAbsolutePath();
             try (Farm farm = new Farm(dir, "w1")) {
                 Path oci = dir.resolve("ssh.oci.tar");
-                farm.build("-t", "ssh:e2e", "--ssh", "default=" + socket, "--ssh", "deploy=" + deployKey,
-                    "--output", "type=oci,dest=" + oci, ctx.toString()).assertOk();
+                farm.build(
+                                "-t",
+                                "ssh:e2e",
+                                "--ssh",
+                                "default=" + socket,
+                                "--ssh",
+                                "deploy=" + deployKey,
+                                "--output",
+                                "type=oci,dest=" + oci,
+                                ctx.toString())
+                        .assertOk();
                 Path rootfs = Images.unpackOci(oci, Files.createDirectories(dir.resolve("unpack")), "e2e")
-                    .resolve("rootfs");
+                        .resolve("rootfs");
                 assertThat(Files.readString(rootfs.resolve("default-keys.txt"))).isEqualTo("stagefarm-e2e-default\n");
                 assertThat(Files.readString(rootfs.resolve("deploy-keys.txt"))).isEqualTo("stagefarm-e2e-deploy\n");
                 assertThat(Files.readString(rootfs.resolve("deploy-sock.txt"))).isEqualTo("1000 600 socket\n");
                 // The sockets were mounts: nothing of them, and nothing of the keys, is in the image.
-                assertThat(rootfs.resolve("run/deploy.sock")).satisfiesAnyOf(
-                    p -> assertThat(p).doesNotExist(), p -> assertThat(p).isEmptyFile());
-                assertThat(rootfs.resolve("run/buildkit/ssh_agent.0")).satisfiesAnyOf(
-                    p -> assertThat(p).doesNotExist(), p -> assertThat(p).isEmptyFile());
+                assertThat(rootfs.resolve("run/deploy.sock"))
+                        .satisfiesAnyOf(
+                                p -> assertThat(p).doesNotExist(),
+                                p -> assertThat(p).isEmptyFile());
+                assertThat(rootfs.resolve("run/buildkit/ssh_agent.0"))
+                        .satisfiesAnyOf(
+                                p -> assertThat(p).doesNotExist(),
+                                p -> assertThat(p).isEmptyFile());
 
                 Path required = Files.createDirectories(dir.resolve("required"));
-                Files.writeString(required.resolve("Dockerfile"), "FROM busybox\nRUN --mount=type=ssh,required=true true\n");
+                Files.writeString(
+                        required.resolve("Dockerfile"), "FROM busybox\nRUN --mount=type=ssh,required=true true\n");
                 Farm.Result refused = farm.build(required.toString());
                 assertThat(refused.exitCode()).isNotZero();
                 assertThat(refused.output()).contains("ssh agent \"default\" is required", "--ssh default");
@@ -62,8 +78,10 @@ class SshAgentEndToEndTest {
 
     private Path key(String comment) throws Exception {
         Path key = dir.resolve(comment);
-        Process keygen = new ProcessBuilder("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment,
-            "-f", key.toString()).redirectErrorStream(true).start();
+        Process keygen = new ProcessBuilder(
+                        "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", key.toString())
+                .redirectErrorStream(true)
+                .start();
         assertThat(keygen.waitFor()).isZero();
         return key;
     }

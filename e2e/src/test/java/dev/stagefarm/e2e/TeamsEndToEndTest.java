@@ -31,35 +31,50 @@ class TeamsEndToEndTest {
     void buildsRunInTheirTeamAndATokenIsRequired() throws Exception {
         TestPki pki = TestPki.create(dir.resolve("pki"));
         Path tokens = dir.resolve("tokens.json");
-        Files.writeString(tokens, "{\"tokens\": [" + entry("alice", "team-a", "\"read\",\"write\"", ALICE) + ","
-            + entry("bob", "team-b", "\"read\",\"write\"", BOB) + ","
-            + entry("farm", "ops", "\"read\",\"write\",\"farm\"", FARM) + "]}");
+        Files.writeString(
+                tokens,
+                "{\"tokens\": [" + entry("alice", "team-a", "\"read\",\"write\"", ALICE) + ","
+                        + entry("bob", "team-b", "\"read\",\"write\"", BOB) + ","
+                        + entry("farm", "ops", "\"read\",\"write\",\"farm\"", FARM) + "]}");
         Farm.Security security = new Farm.Security(
-            List.of("--tokens", tokens.toString(), "--tls-cert", pki.serverCert().toString(),
-                "--tls-key", pki.serverKey().toString()),
-            List.of("--token", FARM, "--tls-ca", pki.ca().toString()),
-            new ClientSecurity(FARM, pki.ca(), null, null, true));
+                List.of(
+                        "--tokens",
+                        tokens.toString(),
+                        "--tls-cert",
+                        pki.serverCert().toString(),
+                        "--tls-key",
+                        pki.serverKey().toString()),
+                List.of("--token", FARM, "--tls-ca", pki.ca().toString()),
+                new ClientSecurity(FARM, pki.ca(), null, null, true));
         Path ctx = Path.of("src/test/resources/whiteouts").toAbsolutePath();
         String ca = pki.ca().toString();
         try (Farm farm = new Farm(dir, security, "w1")) {
             Path first = dir.resolve("a1.json");
-            farm.build("--tls-ca", ca, "--token", ALICE, "--metadata-file", first.toString(), ctx.toString()).assertOk();
+            farm.build("--tls-ca", ca, "--token", ALICE, "--metadata-file", first.toString(), ctx.toString())
+                    .assertOk();
             assertThat(cached(first)).as("team A's first build runs its stage").isFalse();
 
             Path again = dir.resolve("a2.json");
-            farm.build("--tls-ca", ca, "--token", ALICE, "--metadata-file", again.toString(), ctx.toString()).assertOk();
-            assertThat(cached(again)).as("team A's second build is answered from team A's cache").isTrue();
+            farm.build("--tls-ca", ca, "--token", ALICE, "--metadata-file", again.toString(), ctx.toString())
+                    .assertOk();
+            assertThat(cached(again))
+                    .as("team A's second build is answered from team A's cache")
+                    .isTrue();
 
             Path other = dir.resolve("b1.json");
-            Farm.Result b = farm.build("--tls-ca", ca, "--token", BOB, "--metadata-file", other.toString(), ctx.toString())
-                .assertOk();
-            assertThat(cached(other)).as("team B's build of the same context is not served from team A's cache").isFalse();
+            Farm.Result b = farm.build(
+                            "--tls-ca", ca, "--token", BOB, "--metadata-file", other.toString(), ctx.toString())
+                    .assertOk();
+            assertThat(cached(other))
+                    .as("team B's build of the same context is not served from team A's cache")
+                    .isFalse();
             assertThat(b.output()).doesNotContain("CACHED");
 
             Farm.Result anonymous = farm.build("--tls-ca", ca, ctx.toString());
             assertThat(anonymous.exitCode()).isNotZero();
-            assertThat(anonymous.output()).contains("UNAUTHENTICATED")
-                .contains("accepts no calls without a token: pass one with --token or --token-file");
+            assertThat(anonymous.output())
+                    .contains("UNAUTHENTICATED")
+                    .contains("accepts no calls without a token: pass one with --token or --token-file");
         }
     }
 
@@ -75,6 +90,6 @@ class TeamsEndToEndTest {
 
     private static String entry(String name, String team, String scopes, String token) {
         return "{\"name\": \"" + name + "\", \"team\": \"" + team + "\", \"scopes\": [" + scopes + "], \"sha256\": \""
-            + HexFormat.of().formatHex(Tokens.sha256(token)) + "\"}";
+                + HexFormat.of().formatHex(Tokens.sha256(token)) + "\"}";
     }
 }

@@ -14,8 +14,7 @@ import java.util.concurrent.TimeUnit;
 /** The real components the end-to-end tests need. A missing one fails the test, never skips it. */
 final class Tools {
 
-    private Tools() {
-    }
+    private Tools() {}
 
     static void requireAll() throws IOException, InterruptedException {
         for (String tool : List.of("runc", "umoci")) {
@@ -26,22 +25,29 @@ final class Tools {
         if (!Files.isExecutable(Farm.LAUNCHER)) {
             throw new AssertionError(Farm.LAUNCHER + " is missing");
         }
-        for (String image : List.of("library/golang/manifests/latest", "library/alpine/manifests/latest",
-                                    "library/busybox/manifests/latest")) {
+        for (String image : List.of(
+                "library/golang/manifests/latest",
+                "library/alpine/manifests/latest",
+                "library/busybox/manifests/latest")) {
             HttpRequest head = HttpRequest.newBuilder(URI.create("http://" + Farm.REGISTRY + "/v2/" + image))
-                .method("HEAD", HttpRequest.BodyPublishers.noBody())
-                .header("Accept", "application/vnd.oci.image.manifest.v1+json, "
-                    + "application/vnd.docker.distribution.manifest.v2+json, "
-                    + "application/vnd.oci.image.index.v1+json").build();
+                    .method("HEAD", HttpRequest.BodyPublishers.noBody())
+                    .header(
+                            "Accept",
+                            "application/vnd.oci.image.manifest.v1+json, "
+                                    + "application/vnd.docker.distribution.manifest.v2+json, "
+                                    + "application/vnd.oci.image.index.v1+json")
+                    .build();
             int status;
             try {
-                status = HttpClient.newHttpClient().send(head, HttpResponse.BodyHandlers.discarding()).statusCode();
+                status = HttpClient.newHttpClient()
+                        .send(head, HttpResponse.BodyHandlers.discarding())
+                        .statusCode();
             } catch (IOException e) {
                 throw new AssertionError("no registry on " + Farm.REGISTRY + ": run deploy/dev/registry.sh start", e);
             }
             if (status != 200) {
-                throw new AssertionError(image + " is not published on " + Farm.REGISTRY
-                    + " (HTTP " + status + "): run deploy/dev/base-images.sh");
+                throw new AssertionError(image + " is not published on " + Farm.REGISTRY + " (HTTP " + status
+                        + "): run deploy/dev/base-images.sh");
             }
         }
     }
@@ -58,8 +64,10 @@ final class Tools {
 
     /** Runs a command to its end; fails the test on a non-zero exit. */
     static String run(Path cwd, String... cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(new ArrayList<>(List.of(cmd))).directory(cwd.toFile())
-            .redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(new ArrayList<>(List.of(cmd)))
+                .directory(cwd.toFile())
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes());
         if (!p.waitFor(5, TimeUnit.MINUTES) || p.exitValue() != 0) {
             throw new AssertionError(String.join(" ", cmd) + " failed:\n" + out);

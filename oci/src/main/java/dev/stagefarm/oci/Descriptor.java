@@ -10,7 +10,8 @@ import java.util.TreeMap;
  * A content descriptor: what a blob is, its digest and size. {@code platform} is set only on the
  * entries of an index; {@code annotations} is never null.
  */
-public record Descriptor(String mediaType, Digest digest, long size, Map<String, String> annotations, Platform platform) {
+public record Descriptor(
+        String mediaType, Digest digest, long size, Map<String, String> annotations, Platform platform) {
 
     public Descriptor {
         Objects.requireNonNull(mediaType, "mediaType");
@@ -18,7 +19,9 @@ public record Descriptor(String mediaType, Digest digest, long size, Map<String,
         if (size < 0) {
             throw new IllegalArgumentException("negative size " + size + " for " + digest);
         }
-        annotations = annotations == null ? Map.of() : java.util.Collections.unmodifiableSortedMap(new TreeMap<>(annotations));
+        annotations = annotations == null
+                ? Map.of()
+                : java.util.Collections.unmodifiableSortedMap(new TreeMap<>(annotations));
     }
 
     public Descriptor(String mediaType, Digest digest, long size) {

@@ -145,30 +145,93 @@ public final class ImageConfig {
         return toBuilder().created(when).build();
     }
 
-    public String architecture() { return architecture; }
-    public String os() { return os; }
-    public String variant() { return variant; }
-    public Instant created() { return created; }
-    public String author() { return author; }
-    public String user() { return user; }
-    public List<String> env() { return env; }
-    public List<String> entrypoint() { return entrypoint; }
-    public List<String> cmd() { return cmd; }
-    public String workingDir() { return workingDir; }
-    public SortedSet<String> exposedPorts() { return exposedPorts; }
-    public SortedSet<String> volumes() { return volumes; }
-    public SortedMap<String, String> labels() { return labels; }
-    public String stopSignal() { return stopSignal; }
-    public Healthcheck healthcheck() { return healthcheck; }
-    public List<String> onBuild() { return onBuild; }
-    public List<String> shell() { return shell; }
-    public String rootfsType() { return rootfsType; }
-    public List<Digest> diffIds() { return diffIds; }
-    public List<HistoryEntry> history() { return history; }
+    public String architecture() {
+        return architecture;
+    }
+
+    public String os() {
+        return os;
+    }
+
+    public String variant() {
+        return variant;
+    }
+
+    public Instant created() {
+        return created;
+    }
+
+    public String author() {
+        return author;
+    }
+
+    public String user() {
+        return user;
+    }
+
+    public List<String> env() {
+        return env;
+    }
+
+    public List<String> entrypoint() {
+        return entrypoint;
+    }
+
+    public List<String> cmd() {
+        return cmd;
+    }
+
+    public String workingDir() {
+        return workingDir;
+    }
+
+    public SortedSet<String> exposedPorts() {
+        return exposedPorts;
+    }
+
+    public SortedSet<String> volumes() {
+        return volumes;
+    }
+
+    public SortedMap<String, String> labels() {
+        return labels;
+    }
+
+    public String stopSignal() {
+        return stopSignal;
+    }
+
+    public Healthcheck healthcheck() {
+        return healthcheck;
+    }
+
+    public List<String> onBuild() {
+        return onBuild;
+    }
+
+    public List<String> shell() {
+        return shell;
+    }
+
+    public String rootfsType() {
+        return rootfsType;
+    }
+
+    public List<Digest> diffIds() {
+        return diffIds;
+    }
+
+    public List<HistoryEntry> history() {
+        return history;
+    }
     /** Unknown top-level fields: name → raw JSON value. */
-    public SortedMap<String, String> extraFields() { return extraFields; }
+    public SortedMap<String, String> extraFields() {
+        return extraFields;
+    }
     /** Unknown fields of the {@code config} object: name → raw JSON value. */
-    public SortedMap<String, String> extraRunFields() { return extraRunFields; }
+    public SortedMap<String, String> extraRunFields() {
+        return extraRunFields;
+    }
 
     public Platform platform() {
         return new Platform(os, architecture, variant);
@@ -190,9 +253,29 @@ public final class ImageConfig {
     }
 
     private List<Object> fields() {
-        return java.util.Arrays.asList(architecture, os, variant, created, author, user, env, entrypoint, cmd,
-                workingDir, exposedPorts, volumes, labels, stopSignal, healthcheck, onBuild, shell, rootfsType,
-                diffIds, history, extraFields, extraRunFields);
+        return java.util.Arrays.asList(
+                architecture,
+                os,
+                variant,
+                created,
+                author,
+                user,
+                env,
+                entrypoint,
+                cmd,
+                workingDir,
+                exposedPorts,
+                volumes,
+                labels,
+                stopSignal,
+                healthcheck,
+                onBuild,
+                shell,
+                rootfsType,
+                diffIds,
+                history,
+                extraFields,
+                extraRunFields);
     }
 
     /** Mutable builder; {@link #build()} copies, so a builder can be reused. */
@@ -222,28 +305,115 @@ public final class ImageConfig {
 
         private Builder() {}
 
-        public Builder architecture(String v) { architecture = v; return this; }
-        public Builder os(String v) { os = v; return this; }
-        public Builder variant(String v) { variant = v; return this; }
-        public Builder created(Instant v) { created = v; return this; }
-        public Builder author(String v) { author = v; return this; }
-        public Builder user(String v) { user = v; return this; }
-        public Builder env(List<String> v) { env = new ArrayList<>(v); return this; }
-        public Builder entrypoint(List<String> v) { entrypoint = v; return this; }
-        public Builder cmd(List<String> v) { cmd = v; return this; }
-        public Builder workingDir(String v) { workingDir = v; return this; }
-        public Builder exposedPorts(java.util.Collection<String> v) { exposedPorts = new TreeSet<>(v); return this; }
-        public Builder volumes(java.util.Collection<String> v) { volumes = new TreeSet<>(v); return this; }
-        public Builder labels(Map<String, String> v) { labels = new TreeMap<>(v); return this; }
-        public Builder stopSignal(String v) { stopSignal = v; return this; }
-        public Builder healthcheck(Healthcheck v) { healthcheck = v; return this; }
-        public Builder onBuild(List<String> v) { onBuild = new ArrayList<>(v); return this; }
-        public Builder shell(List<String> v) { shell = v; return this; }
-        public Builder rootfsType(String v) { rootfsType = v; return this; }
-        public Builder diffIds(List<Digest> v) { diffIds = new ArrayList<>(v); return this; }
-        public Builder history(List<HistoryEntry> v) { history = new ArrayList<>(v); return this; }
-        public Builder extraFields(Map<String, String> v) { extraFields = new TreeMap<>(v); return this; }
-        public Builder extraRunFields(Map<String, String> v) { extraRunFields = new TreeMap<>(v); return this; }
+        public Builder architecture(String v) {
+            architecture = v;
+            return this;
+        }
+
+        public Builder os(String v) {
+            os = v;
+            return this;
+        }
+
+        public Builder variant(String v) {
+            variant = v;
+            return this;
+        }
+
+        public Builder created(Instant v) {
+            created = v;
+            return this;
+        }
+
+        public Builder author(String v) {
+            author = v;
+            return this;
+        }
+
+        public Builder user(String v) {
+            user = v;
+            return this;
+        }
+
+        public Builder env(List<String> v) {
+            env = new ArrayList<>(v);
+            return this;
+        }
+
+        public Builder entrypoint(List<String> v) {
+            entrypoint = v;
+            return this;
+        }
+
+        public Builder cmd(List<String> v) {
+            cmd = v;
+            return this;
+        }
+
+        public Builder workingDir(String v) {
+            workingDir = v;
+            return this;
+        }
+
+        public Builder exposedPorts(java.util.Collection<String> v) {
+            exposedPorts = new TreeSet<>(v);
+            return this;
+        }
+
+        public Builder volumes(java.util.Collection<String> v) {
+            volumes = new TreeSet<>(v);
+            return this;
+        }
+
+        public Builder labels(Map<String, String> v) {
+            labels = new TreeMap<>(v);
+            return this;
+        }
+
+        public Builder stopSignal(String v) {
+            stopSignal = v;
+            return this;
+        }
+
+        public Builder healthcheck(Healthcheck v) {
+            healthcheck = v;
+            return this;
+        }
+
+        public Builder onBuild(List<String> v) {
+            onBuild = new ArrayList<>(v);
+            return this;
+        }
+
+        public Builder shell(List<String> v) {
+            shell = v;
+            return this;
+        }
+
+        public Builder rootfsType(String v) {
+            rootfsType = v;
+            return this;
+        }
+
+        public Builder diffIds(List<Digest> v) {
+            diffIds = new ArrayList<>(v);
+            return this;
+        }
+
+        public Builder history(List<HistoryEntry> v) {
+            history = new ArrayList<>(v);
+            return this;
+        }
+
+        public Builder extraFields(Map<String, String> v) {
+            extraFields = new TreeMap<>(v);
+            return this;
+        }
+
+        public Builder extraRunFields(Map<String, String> v) {
+            extraRunFields = new TreeMap<>(v);
+            return this;
+        }
 
         public ImageConfig build() {
             return new ImageConfig(this);

@@ -6,7 +6,8 @@ import java.util.Objects;
 import java.util.TreeMap;
 
 /** An image manifest (OCI or Docker schema2, by {@code mediaType}): one config and the layers, base first. */
-public record ImageManifest(String mediaType, Descriptor config, List<Descriptor> layers, Map<String, String> annotations) {
+public record ImageManifest(
+        String mediaType, Descriptor config, List<Descriptor> layers, Map<String, String> annotations) {
 
     public ImageManifest {
         if (!MediaTypes.isManifest(mediaType)) {
@@ -14,7 +15,9 @@ public record ImageManifest(String mediaType, Descriptor config, List<Descriptor
         }
         Objects.requireNonNull(config, "config");
         layers = List.copyOf(layers);
-        annotations = annotations == null ? Map.of() : java.util.Collections.unmodifiableSortedMap(new TreeMap<>(annotations));
+        annotations = annotations == null
+                ? Map.of()
+                : java.util.Collections.unmodifiableSortedMap(new TreeMap<>(annotations));
     }
 
     public ImageManifest(String mediaType, Descriptor config, List<Descriptor> layers) {

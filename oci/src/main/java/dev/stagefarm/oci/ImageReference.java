@@ -14,8 +14,8 @@ public record ImageReference(String registry, String repository, String tag, Dig
     public static final String DOCKER_HUB = "docker.io";
     public static final String DEFAULT_TAG = "latest";
 
-    private static final Pattern DOMAIN =
-            Pattern.compile("(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?");
+    private static final Pattern DOMAIN = Pattern.compile(
+            "(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?");
     private static final Pattern COMPONENT = Pattern.compile("[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*");
     private static final Pattern TAG = Pattern.compile("[\\w][\\w.-]{0,127}");
 
@@ -23,7 +23,8 @@ public record ImageReference(String registry, String repository, String tag, Dig
         Objects.requireNonNull(registry, "registry");
         Objects.requireNonNull(repository, "repository");
         if (tag == null && digest == null) {
-            throw new IllegalArgumentException("image reference needs a tag or a digest: " + registry + "/" + repository);
+            throw new IllegalArgumentException(
+                    "image reference needs a tag or a digest: " + registry + "/" + repository);
         }
         if (!DOMAIN.matcher(registry).matches()) {
             throw new IllegalArgumentException("invalid registry host '" + registry + "'");
@@ -35,7 +36,8 @@ public record ImageReference(String registry, String repository, String tag, Dig
             }
         }
         if (tag != null && !TAG.matcher(tag).matches()) {
-            throw new IllegalArgumentException("invalid tag '" + tag + "': up to 128 of [A-Za-z0-9_.-], not starting with . or -");
+            throw new IllegalArgumentException(
+                    "invalid tag '" + tag + "': up to 128 of [A-Za-z0-9_.-], not starting with . or -");
         }
     }
 
@@ -74,7 +76,10 @@ public record ImageReference(String registry, String repository, String tag, Dig
         int slash = rest.indexOf('/');
         if (slash > 0) {
             String first = rest.substring(0, slash);
-            if (first.contains(".") || first.contains(":") || first.equals("localhost") || !first.equals(first.toLowerCase())) {
+            if (first.contains(".")
+                    || first.contains(":")
+                    || first.equals("localhost")
+                    || !first.equals(first.toLowerCase())) {
                 registry = first;
                 repository = rest.substring(slash + 1);
             }

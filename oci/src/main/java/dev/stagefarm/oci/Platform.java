@@ -17,7 +17,8 @@ public record Platform(String os, String architecture, String variant) {
     public static Platform parse(String text) {
         String[] p = text.split("/", -1);
         if (p.length < 2 || p.length > 3 || p[0].isEmpty() || p[1].isEmpty()) {
-            throw new IllegalArgumentException("invalid platform '" + text + "': want os/arch[/variant], e.g. linux/amd64");
+            throw new IllegalArgumentException(
+                    "invalid platform '" + text + "': want os/arch[/variant], e.g. linux/amd64");
         }
         return new Platform(p[0], p[1], p.length == 3 ? p[2] : "");
     }

@@ -12,9 +12,9 @@ import dev.stagefarm.worker.exec.RuncExecutor;
 import dev.stagefarm.worker.job.JobRunner;
 import dev.stagefarm.worker.job.WorkerMetrics;
 import dev.stagefarm.worker.job.WorkerParts;
-import io.micrometer.core.instrument.MeterRegistry;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import io.grpc.ManagedChannel;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,8 +27,14 @@ public final class WorkerNode implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WorkerNode.class);
 
     /** How a worker is started; every field has a command-line flag. */
-    public record Config(String name, String coordinator, String cache, Path root, RegistryConfig registries,
-                         int slots, ClientSecurity security) {
+    public record Config(
+            String name,
+            String coordinator,
+            String cache,
+            Path root,
+            RegistryConfig registries,
+            int slots,
+            ClientSecurity security) {
 
         /** A farm without tokens or TLS. */
         public Config(String name, String coordinator, String cache, Path root, RegistryConfig registries, int slots) {
@@ -48,7 +54,8 @@ public final class WorkerNode implements AutoCloseable {
         // (JobRunner sets it). With a token, a cache call outside a job fails instead of landing
         // in the farm token's own namespace, which every team's jobs would share.
         this.cacheChannel = GrpcChannels.open(config.cache(), config.security());
-        this.cache = new CacheClient(TeamChannel.fromContext(cacheChannel, config.security().token() != null));
+        this.cache = new CacheClient(
+                TeamChannel.fromContext(cacheChannel, config.security().token() != null));
         RuncExecutor runc;
         try {
             runc = RuncExecutor.open(RuncExecutor.Config.defaults(root));
@@ -61,11 +68,15 @@ public final class WorkerNode implements AutoCloseable {
         OverlaySnapshotter snapshots = OverlaySnapshotter.open(root.resolve("snapshots"));
         this.registry = new RegistryClient(config.registries(), CredentialStore.fromDockerConfig());
         this.coordinatorChannel = GrpcChannels.open(config.coordinator(), config.security());
-        JobRunner runner = WorkerParts.jobRunner(config.name(), root, snapshots, runc, cache, registry,
-            new WorkerMetrics(meters), coordinatorChannel);
+        JobRunner runner = WorkerParts.jobRunner(
+                config.name(), root, snapshots, runc, cache, registry, new WorkerMetrics(meters), coordinatorChannel);
         this.agent = new WorkerAgent(config.name(), config.slots(), coordinatorChannel, runner);
-        log.info("worker {}: root {}, coordinator {}, cache {}", config.name(), root, config.coordinator(),
-            config.cache());
+        log.info(
+                "worker {}: root {}, coordinator {}, cache {}",
+                config.name(),
+                root,
+                config.coordinator(),
+                config.cache());
     }
 
     public WorkerNode start() {

@@ -43,7 +43,7 @@ public final class AgentForwarder implements AutoCloseable {
 
     /** Prepares every agent and registers {@code sessionId} with the coordinator; returns once it is. */
     public static AgentForwarder start(Channel coordinator, String sessionId, List<SshSpec> specs)
-        throws IOException, InterruptedException {
+            throws IOException, InterruptedException {
         Map<String, Path> sockets = new LinkedHashMap<>();
         List<Process> agents = new ArrayList<>();
         Path dir = null;
@@ -55,8 +55,9 @@ public final class AgentForwarder implements AutoCloseable {
                     continue;
                 }
                 if (dir == null) {
-                    dir = Files.createTempDirectory("stagefarm-ssh-",
-                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                    dir = Files.createTempDirectory(
+                            "stagefarm-ssh-",
+                            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
                 }
                 Path socket = dir.resolve(spec.id() + ".sock");
                 agents.add(privateAgent(socket, spec));
@@ -87,10 +88,14 @@ public final class AgentForwarder implements AutoCloseable {
         Process agent;
         try {
             agent = new ProcessBuilder("ssh-agent", "-D", "-a", socket.toString())
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
         } catch (IOException e) {
-            throw new IOException("--ssh " + spec.id() + " with key files needs ssh-agent (package openssh-client): "
-                + e.getMessage(), e);
+            throw new IOException(
+                    "--ssh " + spec.id() + " with key files needs ssh-agent (package openssh-client): "
+                            + e.getMessage(),
+                    e);
         }
         for (int i = 0; i < 100 && !Files.exists(socket); i++) {
             Thread.sleep(20);
@@ -103,13 +108,14 @@ public final class AgentForwarder implements AutoCloseable {
         String output = new String(added.getInputStream().readAllBytes());
         if (added.waitFor() != 0) {
             agent.destroy();
-            throw new IOException("--ssh " + spec.id() + ": ssh-add could not load " + spec.paths() + ": " + output.strip());
+            throw new IOException(
+                    "--ssh " + spec.id() + ": ssh-add could not load " + spec.paths() + ": " + output.strip());
         }
         return agent;
     }
 
     private void register(CoordinatorGrpc.CoordinatorStub coordinator, String sessionId)
-        throws IOException, InterruptedException {
+            throws IOException, InterruptedException {
         CountDownLatch registered = new CountDownLatch(1);
         Throwable[] failure = new Throwable[1];
         toCoordinator = coordinator.forwardAgents(new StreamObserver<>() {
@@ -140,7 +146,7 @@ public final class AgentForwarder implements AutoCloseable {
         send(AgentFrame.newBuilder().setSessionId(sessionId).build());
         if (!registered.await(30, TimeUnit.SECONDS) || failure[0] != null) {
             throw new IOException("the coordinator did not take the build's ssh agents"
-                + (failure[0] == null ? " within 30 s" : ": " + failure[0].getMessage()));
+                    + (failure[0] == null ? " within 30 s" : ": " + failure[0].getMessage()));
         }
     }
 
@@ -189,7 +195,10 @@ public final class AgentForwarder implements AutoCloseable {
             try {
                 while (connection.read(buffer) >= 0) {
                     buffer.flip();
-                    send(AgentFrame.newBuilder().setConnectionId(id).setData(ByteString.copyFrom(buffer)).build());
+                    send(AgentFrame.newBuilder()
+                            .setConnectionId(id)
+                            .setData(ByteString.copyFrom(buffer))
+                            .build());
                     buffer.clear();
                 }
             } catch (IOException e) {

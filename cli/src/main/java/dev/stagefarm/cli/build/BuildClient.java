@@ -4,6 +4,8 @@ import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.cli.context.ContextScanner;
 import dev.stagefarm.cli.context.DockerIgnore;
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.common.server.ClientSecurity;
+import dev.stagefarm.common.server.GrpcChannels;
 import dev.stagefarm.oci.registry.RegistryConfig;
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildRequest;
@@ -11,8 +13,6 @@ import dev.stagefarm.proto.farm.BuildResult;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.FarmInfoRequest;
 import io.grpc.ManagedChannel;
-import dev.stagefarm.common.server.ClientSecurity;
-import dev.stagefarm.common.server.GrpcChannels;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -30,11 +30,22 @@ import java.util.Set;
 public final class BuildClient {
 
     /** Everything {@code stagefarm build} was asked for. */
-    public record Request(Path context, Path dockerfile, List<String> tags, String target, Map<String, String> buildArgs,
-                          Map<String, String> labels, List<OutputSpec> outputs, Path metadataFile, boolean noCache,
-                          RegistryConfig registries, List<String> noCacheStages, String platform, boolean pull,
-                          Map<String, byte[]> secrets, List<SshSpec> ssh) {
-    }
+    public record Request(
+            Path context,
+            Path dockerfile,
+            List<String> tags,
+            String target,
+            Map<String, String> buildArgs,
+            Map<String, String> labels,
+            List<OutputSpec> outputs,
+            Path metadataFile,
+            boolean noCache,
+            RegistryConfig registries,
+            List<String> noCacheStages,
+            String platform,
+            boolean pull,
+            Map<String, byte[]> secrets,
+            List<SshSpec> ssh) {}
 
     private final PrintStream out;
     private final PrintStream err;
@@ -58,16 +69,25 @@ public final class BuildClient {
         AgentForwarder agents = null;
         try {
             var coordinator = CoordinatorGrpc.newBlockingStub(channel);
-            String cacheAddress = coordinator.getFarmInfo(FarmInfoRequest.getDefaultInstance()).getCacheAddress();
+            String cacheAddress = coordinator
+                    .getFarmInfo(FarmInfoRequest.getDefaultInstance())
+                    .getCacheAddress();
             try (CacheClient cache = CacheClient.connect(cacheAddress, security)) {
                 Digest contextDigest = uploadContext(cache, req);
                 BuildRequest.Builder submit = BuildRequest.newBuilder()
-                    .setDockerfile(Files.readString(req.dockerfile()))
-                    .setDockerfileName(req.dockerfile().getFileName().toString())
-                    .setContextDigest(contextDigest.toString()).putAllBuildArgs(req.buildArgs())
-                    .setTarget(req.target()).setWantImage(true).setNoCache(req.noCache()).putAllLabels(req.labels())
-                    .addAllNoCacheStages(req.noCacheStages()).setPlatform(req.platform()).setPull(req.pull());
-                req.secrets().forEach((id, value) -> submit.putSecrets(id, com.google.protobuf.ByteString.copyFrom(value)));
+                        .setDockerfile(Files.readString(req.dockerfile()))
+                        .setDockerfileName(req.dockerfile().getFileName().toString())
+                        .setContextDigest(contextDigest.toString())
+                        .putAllBuildArgs(req.buildArgs())
+                        .setTarget(req.target())
+                        .setWantImage(true)
+                        .setNoCache(req.noCache())
+                        .putAllLabels(req.labels())
+                        .addAllNoCacheStages(req.noCacheStages())
+                        .setPlatform(req.platform())
+                        .setPull(req.pull());
+                req.secrets()
+                        .forEach((id, value) -> submit.putSecrets(id, com.google.protobuf.ByteString.copyFrom(value)));
                 if (!req.ssh().isEmpty()) {
                     String session = java.util.UUID.randomUUID().toString();
                     agents = AgentForwarder.start(channel, session, req.ssh());
@@ -102,8 +122,11 @@ public final class BuildClient {
                 return 0;
             }
         } catch (StatusRuntimeException e) {
-            err.println("ERROR: farm at " + coordinatorAddress + " failed: " + e.getStatus().getCode()
-                + (e.getStatus().getDescription() == null ? "" : ": " + e.getStatus().getDescription()));
+            err.println("ERROR: farm at " + coordinatorAddress + " failed: "
+                    + e.getStatus().getCode()
+                    + (e.getStatus().getDescription() == null
+                            ? ""
+                            : ": " + e.getStatus().getDescription()));
             return 1;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -119,8 +142,8 @@ public final class BuildClient {
 
     private Digest uploadContext(CacheClient cache, Request req) throws IOException {
         long t0 = System.nanoTime();
-        ContextScanner.ScannedContext ctx = new ContextScanner(DockerIgnore.forBuild(req.context(), req.dockerfile()))
-            .scan(req.context());
+        ContextScanner.ScannedContext ctx =
+                new ContextScanner(DockerIgnore.forBuild(req.context(), req.dockerfile())).scan(req.context());
         Set<Digest> missing = cache.findMissing(ctx.files().keySet());
         long sent = 0;
         for (Digest d : missing) {
@@ -132,9 +155,13 @@ public final class BuildClient {
         byte[] manifest = ctx.manifest().toByteArray();
         Digest digest = Digest.of(manifest);
         cache.upload(manifest);
-        out.printf("#0 context: %d entries, %.1f MB, %d blobs sent (%.1f MB) in %.2fs%n",
-            ctx.manifest().getEntriesCount(), ctx.totalBytes() / 1e6, missing.size(), sent / 1e6,
-            (System.nanoTime() - t0) / 1e9);
+        out.printf(
+                "#0 context: %d entries, %.1f MB, %d blobs sent (%.1f MB) in %.2fs%n",
+                ctx.manifest().getEntriesCount(),
+                ctx.totalBytes() / 1e6,
+                missing.size(),
+                sent / 1e6,
+                (System.nanoTime() - t0) / 1e9);
         return digest;
     }
 }

@@ -37,6 +37,7 @@ public final class EmbeddedFarm implements AutoCloseable {
 
     /** The coordinator's socket in a local farm's socket directory; the cache-server's is beside it. */
     public static final String COORDINATOR_SOCKET = "farm.sock";
+
     static final String CACHE_SOCKET = "cache.sock";
 
     private final CacheServer cacheServer;
@@ -47,44 +48,65 @@ public final class EmbeddedFarm implements AutoCloseable {
     private final List<CompletableFuture<WorkerNode>> workers = new ArrayList<>();
     private final FileChannel lockFile;
 
-    private EmbeddedFarm(Path dataDir, int workerCount, RegistryConfig registries, Addresses addresses,
-                         MeterRegistry meters) throws IOException {
+    private EmbeddedFarm(
+            Path dataDir, int workerCount, RegistryConfig registries, Addresses addresses, MeterRegistry meters)
+            throws IOException {
         lockFile = lock(dataDir);
-        cacheServer = new CacheServer(new CacheServerConfig(new HostPort("127.0.0.1", 0), dataDir.resolve("cache")),
-            meters, addresses.cacheServer()).start();
+        cacheServer = new CacheServer(
+                        new CacheServerConfig(new HostPort("127.0.0.1", 0), dataDir.resolve("cache")),
+                        meters,
+                        addresses.cacheServer())
+                .start();
         coordinatorCache = CacheClient.connect(addresses.cache());
         coordinatorRegistry = new RegistryClient(registries, CredentialStore.fromDockerConfig());
-        coordinator = new CoordinatorServer(addresses.coordinatorServer(), coordinatorCache, addresses.cache(),
-            coordinatorRegistry, Duration.ofSeconds(30), meters).start();
+        coordinator = new CoordinatorServer(
+                        addresses.coordinatorServer(),
+                        coordinatorCache,
+                        addresses.cache(),
+                        coordinatorRegistry,
+                        Duration.ofSeconds(30),
+                        meters)
+                .start();
         this.coordinatorAddress = addresses.coordinator();
         // Workers come up in the background: a build answered from the cache never waits for
         // them, and one that needs them waits only as long as the coordinator must anyway.
         for (int i = 1; i <= workerCount; i++) {
             String name = "w" + i;
-            WorkerNode.Config config = new WorkerNode.Config(name, addresses.coordinator(), addresses.cache(),
-                dataDir.resolve("workers").resolve(name), registries, 2);
+            WorkerNode.Config config = new WorkerNode.Config(
+                    name,
+                    addresses.coordinator(),
+                    addresses.cache(),
+                    dataDir.resolve("workers").resolve(name),
+                    registries,
+                    2);
             workers.add(CompletableFuture.supplyAsync(() -> startWorker(config, meters)));
         }
     }
 
     /** Where the parts listen and how they reach each other. */
-    private record Addresses(String cache, ServerBuilder<?> cacheServer, String coordinator,
-                             ServerBuilder<?> coordinatorServer) {
+    private record Addresses(
+            String cache, ServerBuilder<?> cacheServer, String coordinator, ServerBuilder<?> coordinatorServer) {
 
         static Addresses inProcess() {
             // no sockets, no Netty start-up: the same gRPC services and clients
             String id = Long.toHexString(ProcessHandle.current().pid()) + "-" + Long.toHexString(System.nanoTime());
             String cache = "stagefarm-cache-" + id;
             String coordinator = "stagefarm-coordinator-" + id;
-            return new Addresses(GrpcChannels.IN_PROCESS + cache, GrpcChannels.inProcessServer(cache),
-                GrpcChannels.IN_PROCESS + coordinator, GrpcChannels.inProcessServer(coordinator));
+            return new Addresses(
+                    GrpcChannels.IN_PROCESS + cache,
+                    GrpcChannels.inProcessServer(cache),
+                    GrpcChannels.IN_PROCESS + coordinator,
+                    GrpcChannels.inProcessServer(coordinator));
         }
 
         static Addresses unix(Path socketDir) throws IOException {
             Path cache = socketDir.resolve(CACHE_SOCKET).toAbsolutePath();
             Path coordinator = socketDir.resolve(COORDINATOR_SOCKET).toAbsolutePath();
-            return new Addresses(GrpcChannels.UNIX + cache, UnixSockets.server(cache),
-                GrpcChannels.UNIX + coordinator, UnixSockets.server(coordinator));
+            return new Addresses(
+                    GrpcChannels.UNIX + cache,
+                    UnixSockets.server(cache),
+                    GrpcChannels.UNIX + coordinator,
+                    UnixSockets.server(coordinator));
         }
     }
 
@@ -94,8 +116,8 @@ public final class EmbeddedFarm implements AutoCloseable {
      */
     private static FileChannel lock(Path dataDir) throws IOException {
         Files.createDirectories(dataDir);
-        FileChannel channel = FileChannel.open(dataDir.resolve("farm.lock"), StandardOpenOption.CREATE,
-            StandardOpenOption.WRITE);
+        FileChannel channel =
+                FileChannel.open(dataDir.resolve("farm.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         if (channel.tryLock() == null) {
             channel.close();
             throw new FarmBusyException(dataDir);
@@ -106,8 +128,10 @@ public final class EmbeddedFarm implements AutoCloseable {
     /** Another process runs a farm on the same data directory. */
     public static final class FarmBusyException extends IOException {
         FarmBusyException(Path dataDir) {
-            super("another stagefarm process runs a farm on " + dataDir + " (a build, or the local farm); wait for it, "
-                + "give this build its own --data, or run `stagefarm farm start` once so that builds share one farm");
+            super(
+                    "another stagefarm process runs a farm on " + dataDir
+                            + " (a build, or the local farm); wait for it, "
+                            + "give this build its own --data, or run `stagefarm farm start` once so that builds share one farm");
         }
     }
 
@@ -129,8 +153,9 @@ public final class EmbeddedFarm implements AutoCloseable {
      * A farm serving other processes on Unix sockets in {@code socketDir}
      * ({@value #COORDINATOR_SOCKET} for builds).
      */
-    public static EmbeddedFarm serve(Path dataDir, int workers, RegistryConfig registries, Path socketDir,
-                                     MeterRegistry meters) throws IOException {
+    public static EmbeddedFarm serve(
+            Path dataDir, int workers, RegistryConfig registries, Path socketDir, MeterRegistry meters)
+            throws IOException {
         return new EmbeddedFarm(dataDir, workers, registries, Addresses.unix(socketDir), meters);
     }
 

@@ -4,7 +4,6 @@ import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.oci.ImageReference;
 import dev.stagefarm.oci.ManifestBlob;
-import dev.stagefarm.oci.MediaTypes;
 import dev.stagefarm.oci.archive.DockerArchiveWriter;
 import dev.stagefarm.oci.archive.OciLayoutWriter;
 import dev.stagefarm.oci.archive.RegistryPusher;
@@ -46,7 +45,8 @@ final class Exporter {
         }
         Digest manifestDigest = Digest.parse(result.getImage().getManifestDigest());
         byte[] bytes = cache.readBytes(manifestDigest);
-        ManifestBlob manifest = new ManifestBlob(bytes, ManifestJson.parseManifest(bytes, ManifestJson.mediaTypeOf(bytes, null)));
+        ManifestBlob manifest =
+                new ManifestBlob(bytes, ManifestJson.parseManifest(bytes, ManifestJson.mediaTypeOf(bytes, null)));
         for (OutputSpec spec : outputs) {
             long t0 = System.nanoTime();
             List<ImageReference> refs = new ArrayList<>();
@@ -59,10 +59,11 @@ final class Exporter {
                 tags.forEach(t -> refs.add(ImageReference.parse(t)));
             }
             switch (spec.type()) {
-                case DOCKER -> writeFile(spec.dest().orElseThrow(),
-                    o -> new DockerArchiveWriter().write(cache, manifest, refs, o));
-                case OCI -> writeFile(spec.dest().orElseThrow(),
-                    o -> new OciLayoutWriter().write(cache, manifest, refs, o));
+                case DOCKER ->
+                    writeFile(
+                            spec.dest().orElseThrow(), o -> new DockerArchiveWriter().write(cache, manifest, refs, o));
+                case OCI ->
+                    writeFile(spec.dest().orElseThrow(), o -> new OciLayoutWriter().write(cache, manifest, refs, o));
                 case IMAGE -> {
                     if (!spec.push()) {
                         out.println("#export: type=image without push=true: nothing to do (no local image store)");
@@ -75,8 +76,11 @@ final class Exporter {
                     }
                 }
             }
-            out.printf("#export %s %s done %.1fs%n", spec.type().name().toLowerCase(java.util.Locale.ROOT),
-                spec.dest().map(Path::toString).orElse(spec.name().orElse("")), (System.nanoTime() - t0) / 1e9);
+            out.printf(
+                    "#export %s %s done %.1fs%n",
+                    spec.type().name().toLowerCase(java.util.Locale.ROOT),
+                    spec.dest().map(Path::toString).orElse(spec.name().orElse("")),
+                    (System.nanoTime() - t0) / 1e9);
         }
     }
 

@@ -19,6 +19,7 @@ public final class LocalFarm {
 
     /** Overrides {@link #DEFAULT_SOCKET_DIR}. */
     public static final String SOCKET_DIR_ENV = "STAGEFARM_SOCKET_DIR";
+
     public static final Path DEFAULT_SOCKET_DIR = Path.of("/run/stagefarm");
 
     private LocalFarm() {}
@@ -33,7 +34,8 @@ public final class LocalFarm {
     }
 
     public static String address(Path socketDir) {
-        return GrpcChannels.UNIX + socketDir.resolve(EmbeddedFarm.COORDINATOR_SOCKET).toAbsolutePath();
+        return GrpcChannels.UNIX
+                + socketDir.resolve(EmbeddedFarm.COORDINATOR_SOCKET).toAbsolutePath();
     }
 
     /** The local farm's address when one answers in {@code socketDir}. */
@@ -44,8 +46,9 @@ public final class LocalFarm {
         String address = address(socketDir);
         ManagedChannel channel = GrpcChannels.open(address);
         try {
-            CoordinatorGrpc.newBlockingStub(channel).withDeadlineAfter(2, TimeUnit.SECONDS)
-                .getFarmInfo(FarmInfoRequest.getDefaultInstance());
+            CoordinatorGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(2, TimeUnit.SECONDS)
+                    .getFarmInfo(FarmInfoRequest.getDefaultInstance());
             return Optional.of(address);
         } catch (StatusRuntimeException e) {
             // a socket file left behind by a farm that is gone

@@ -14,8 +14,7 @@ import java.util.List;
 /** {@code --metadata-file}: buildx's keys where buildx has them, ours ({@code stagefarm.*}) beside. */
 final class MetadataFile {
 
-    private MetadataFile() {
-    }
+    private MetadataFile() {}
 
     static void write(Path file, BuildResult result, List<String> names) throws IOException {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -29,9 +28,14 @@ final class MetadataFile {
         }
         ArrayNode stages = root.putArray("stagefarm.stages");
         for (StageReport s : result.getStagesList()) {
-            stages.addObject().put("name", s.getName()).put("index", s.getIndex()).put("worker", s.getWorker())
-                .put("cached", s.getCached()).put("startedAt", s.getStartedAt()).put("finishedAt", s.getFinishedAt())
-                .put("fetchedBytes", s.getFetchedBytes());
+            stages.addObject()
+                    .put("name", s.getName())
+                    .put("index", s.getIndex())
+                    .put("worker", s.getWorker())
+                    .put("cached", s.getCached())
+                    .put("startedAt", s.getStartedAt())
+                    .put("finishedAt", s.getFinishedAt())
+                    .put("fetchedBytes", s.getFetchedBytes());
         }
         Path parent = file.toAbsolutePath().getParent();
         Files.createDirectories(parent);

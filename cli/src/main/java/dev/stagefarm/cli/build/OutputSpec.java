@@ -8,7 +8,11 @@ import java.util.Optional;
 /** One {@code --output} as buildx spells it: {@code type=docker,dest=PATH}, {@code type=oci,dest=PATH}, {@code type=image,name=REF,push=true}. */
 public record OutputSpec(Type type, Optional<Path> dest, Optional<String> name, boolean push) {
 
-    public enum Type { DOCKER, OCI, IMAGE }
+    public enum Type {
+        DOCKER,
+        OCI,
+        IMAGE
+    }
 
     public static OutputSpec parse(String text) {
         Map<String, String> fields = new LinkedHashMap<>();
@@ -17,8 +21,8 @@ public record OutputSpec(Type type, Optional<Path> dest, Optional<String> name, 
             if (eq <= 0) {
                 if (fields.isEmpty() && !part.isBlank()) {
                     // buildx's shorthand "-o DIR" means a local export; we only take the explicit forms
-                    throw new IllegalArgumentException("--output " + text
-                        + ": expected key=value pairs such as type=docker,dest=image.tar");
+                    throw new IllegalArgumentException(
+                            "--output " + text + ": expected key=value pairs such as type=docker,dest=image.tar");
                 }
                 continue;
             }
@@ -37,8 +41,9 @@ public record OutputSpec(Type type, Optional<Path> dest, Optional<String> name, 
                 }
                 yield new OutputSpec(Type.IMAGE, Optional.empty(), name, push || type.equals("registry"));
             }
-            default -> throw new IllegalArgumentException("--output " + text
-                + ": unknown type \"" + type + "\" (supported: docker, oci, image)");
+            default ->
+                throw new IllegalArgumentException(
+                        "--output " + text + ": unknown type \"" + type + "\" (supported: docker, oci, image)");
         };
     }
 

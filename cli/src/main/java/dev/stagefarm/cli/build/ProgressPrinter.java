@@ -22,8 +22,7 @@ public final class ProgressPrinter {
         switch (event.getKindCase()) {
             case STEP -> step(event.getStep());
             case LOG -> log(event.getLog());
-            default -> {
-            }
+            default -> {}
         }
         out.flush();
     }
@@ -44,8 +43,7 @@ public final class ProgressPrinter {
             case CACHED -> out.printf("#%d %s%n#%d CACHED%n", id, e.getDescription(), id);
             case DONE -> out.printf("#%d DONE %.1fs%n", id, e.getMillis() / 1000.0);
             case FAILED -> out.printf("#%d ERROR %s%n", id, e.getDescription());
-            default -> {
-            }
+            default -> {}
         }
     }
 

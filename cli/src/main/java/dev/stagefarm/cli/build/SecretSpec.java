@@ -11,8 +11,7 @@ import java.util.Map;
 /** {@code --secret id=ID,src=PATH} or {@code --secret id=ID,env=VAR}, as buildx spells them. */
 public final class SecretSpec {
 
-    private SecretSpec() {
-    }
+    private SecretSpec() {}
 
     /** Reads every secret's value now, so a missing file is an error before anything runs. */
     public static Map<String, byte[]> readAll(List<String> specs) throws IOException {
@@ -34,8 +33,9 @@ public final class SecretSpec {
                             throw new IllegalArgumentException("--secret " + spec + ": type must be file or env");
                         }
                     }
-                    default -> throw new IllegalArgumentException("--secret " + spec + ": unknown key \"" + key
-                        + "\" (expected id=, src= or env=)");
+                    default ->
+                        throw new IllegalArgumentException(
+                                "--secret " + spec + ": unknown key \"" + key + "\" (expected id=, src= or env=)");
                 }
             }
             if (id == null || id.isEmpty()) {
@@ -48,8 +48,8 @@ public final class SecretSpec {
                 String name = env != null ? env : id;
                 String value = System.getenv(name);
                 if (value == null) {
-                    throw new IllegalArgumentException("--secret " + spec + ": environment variable " + name
-                        + " is not set");
+                    throw new IllegalArgumentException(
+                            "--secret " + spec + ": environment variable " + name + " is not set");
                 }
                 out.put(id, value.getBytes(StandardCharsets.UTF_8));
             }

@@ -50,7 +50,7 @@ public record SshSpec(String id, List<Path> paths) {
             String sock = environment.get("SSH_AUTH_SOCK");
             if (sock == null || sock.isEmpty()) {
                 throw new IllegalArgumentException("--ssh " + spec + ": SSH_AUTH_SOCK is not set; start an agent "
-                    + "(eval $(ssh-agent) && ssh-add) or name a socket or key: --ssh " + id + "=PATH");
+                        + "(eval $(ssh-agent) && ssh-add) or name a socket or key: --ssh " + id + "=PATH");
             }
             paths.add(Path.of(sock));
         }

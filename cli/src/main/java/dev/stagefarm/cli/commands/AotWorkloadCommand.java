@@ -19,8 +19,10 @@ import picocli.CommandLine.Parameters;
  * against {@code stagefarm farm start} and the farm itself load), then through the in-process
  * embedded farm (the default driver).
  */
-@Command(name = "aot-workload", hidden = true,
-    description = "Build CONTEXT through a local farm and through the embedded farm, to train the AOT cache.")
+@Command(
+        name = "aot-workload",
+        hidden = true,
+        description = "Build CONTEXT through a local farm and through the embedded farm, to train the AOT cache.")
 public final class AotWorkloadCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "CONTEXT")
@@ -35,9 +37,12 @@ public final class AotWorkloadCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         BuildClient client = new BuildClient(System.out, System.err);
-        try (EmbeddedFarm farm = EmbeddedFarm.serve(work.resolve("farm-data"), 1, registries.config(),
-                 Files.createDirectories(work.resolve("sockets")),
-                 new io.micrometer.core.instrument.simple.SimpleMeterRegistry())) {
+        try (EmbeddedFarm farm = EmbeddedFarm.serve(
+                work.resolve("farm-data"),
+                1,
+                registries.config(),
+                Files.createDirectories(work.resolve("sockets")),
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry())) {
             farm.awaitWorkers();
             if (client.build(farm.coordinatorAddress(), request(work.resolve("farm.oci.tar"))) != 0) {
                 return 1;
@@ -49,8 +54,21 @@ public final class AotWorkloadCommand implements Callable<Integer> {
     }
 
     private BuildClient.Request request(Path output) {
-        return new BuildClient.Request(context, context.resolve("Dockerfile"), List.of("aot:train"), "", Map.of(),
-            Map.of(), List.of(OutputSpec.parse("type=oci,dest=" + output)), null, false, registries.config(), List.of(),
-            "", false, Map.of(), List.of());
+        return new BuildClient.Request(
+                context,
+                context.resolve("Dockerfile"),
+                List.of("aot:train"),
+                "",
+                Map.of(),
+                Map.of(),
+                List.of(OutputSpec.parse("type=oci,dest=" + output)),
+                null,
+                false,
+                registries.config(),
+                List.of(),
+                "",
+                false,
+                Map.of(),
+                List.of());
     }
 }

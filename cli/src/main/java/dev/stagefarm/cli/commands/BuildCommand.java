@@ -19,19 +19,30 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "build", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Build an image from a Dockerfile, spreading its stages over the farm's workers.",
-        "Without --coordinator it uses the local farm (stagefarm farm start) when one runs, and otherwise runs the",
-        "embedded farm (cache-server, coordinator, two workers) in this process."})
+@Command(
+        name = "build",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Build an image from a Dockerfile, spreading its stages over the farm's workers.",
+            "Without --coordinator it uses the local farm (stagefarm farm start) when one runs, and otherwise runs the",
+            "embedded farm (cache-server, coordinator, two workers) in this process."
+        })
 public final class BuildCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "CONTEXT", description = "The build context directory.")
     Path context;
 
-    @Option(names = {"-f", "--file"}, paramLabel = "FILE", description = "The Dockerfile (default: CONTEXT/Dockerfile).")
+    @Option(
+            names = {"-f", "--file"},
+            paramLabel = "FILE",
+            description = "The Dockerfile (default: CONTEXT/Dockerfile).")
     Path file;
 
-    @Option(names = {"-t", "--tag"}, paramLabel = "REF", description = "Name the image (repeatable).")
+    @Option(
+            names = {"-t", "--tag"},
+            paramLabel = "REF",
+            description = "Name the image (repeatable).")
     List<String> tags = new ArrayList<>();
 
     @Option(names = "--target", paramLabel = "STAGE", description = "Build this stage and what it needs, no more.")
@@ -40,15 +51,20 @@ public final class BuildCommand implements Callable<Integer> {
     @Option(names = "--build-arg", paramLabel = "K=V", description = "Set a build-time variable (repeatable).")
     List<String> buildArgs = new ArrayList<>();
 
-    @Option(names = {"-o", "--output"}, paramLabel = "SPEC",
-        description = "type=docker,dest=PATH | type=oci,dest=PATH | type=image,name=REF,push=true (repeatable).")
+    @Option(
+            names = {"-o", "--output"},
+            paramLabel = "SPEC",
+            description = "type=docker,dest=PATH | type=oci,dest=PATH | type=image,name=REF,push=true (repeatable).")
     List<String> outputs = new ArrayList<>();
 
     @Option(names = "--metadata-file", paramLabel = "PATH", description = "Write the build result's metadata as JSON.")
     Path metadataFile;
 
-    @Option(names = "--progress", defaultValue = "plain", paramLabel = "plain|tty",
-        description = "Progress output (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--progress",
+            defaultValue = "plain",
+            paramLabel = "plain|tty",
+            description = "Progress output (default: ${DEFAULT-VALUE}).")
     String progress;
 
     @Option(names = "--no-cache", description = "Run every step, whatever the cache holds.")
@@ -57,8 +73,11 @@ public final class BuildCommand implements Callable<Integer> {
     @Option(names = "--label", paramLabel = "K=V", description = "Set an image label (repeatable).")
     List<String> labels = new ArrayList<>();
 
-    @Option(names = "--no-cache-filter", paramLabel = "STAGE", split = ",",
-        description = "Run these stages' steps whatever the cache holds (repeatable, comma-separated).")
+    @Option(
+            names = "--no-cache-filter",
+            paramLabel = "STAGE",
+            split = ",",
+            description = "Run these stages' steps whatever the cache holds (repeatable, comma-separated).")
     List<String> noCacheFilter = new ArrayList<>();
 
     @Option(names = "--platform", paramLabel = "OS/ARCH", description = "Target platform; only linux/amd64 today.")
@@ -67,23 +86,36 @@ public final class BuildCommand implements Callable<Integer> {
     @Option(names = "--pull", description = "Resolve every FROM against its registry (stagefarm always does).")
     boolean pull;
 
-    @Option(names = "--secret", paramLabel = "id=ID,src=PATH|env=VAR",
-        description = "Expose a secret to RUN --mount=type=secret (repeatable). Never stored or logged.")
+    @Option(
+            names = "--secret",
+            paramLabel = "id=ID,src=PATH|env=VAR",
+            description = "Expose a secret to RUN --mount=type=secret (repeatable). Never stored or logged.")
     List<String> secrets = new ArrayList<>();
 
-    @Option(names = "--ssh", paramLabel = "default|ID[=SOCKET|KEY[,KEY]]",
-        description = "Forward an SSH agent (or keys) to RUN --mount=type=ssh (repeatable). Keys never leave this machine.")
+    @Option(
+            names = "--ssh",
+            paramLabel = "default|ID[=SOCKET|KEY[,KEY]]",
+            description =
+                    "Forward an SSH agent (or keys) to RUN --mount=type=ssh (repeatable). Keys never leave this machine.")
     List<String> ssh = new ArrayList<>();
 
-    @Option(names = "--coordinator", paramLabel = "HOST:PORT", description = "Use this farm instead of the embedded one.")
+    @Option(
+            names = "--coordinator",
+            paramLabel = "HOST:PORT",
+            description = "Use this farm instead of the embedded one.")
     String coordinator;
 
-    @Option(names = "--data", paramLabel = "DIR",
-        description = "Run the embedded farm in this process with this state, even when a local farm runs "
-            + "(default: the local farm, else $STAGEFARM_DATA or /var/lib/stagefarm).")
+    @Option(
+            names = "--data",
+            paramLabel = "DIR",
+            description = "Run the embedded farm in this process with this state, even when a local farm runs "
+                    + "(default: the local farm, else $STAGEFARM_DATA or /var/lib/stagefarm).")
     Path data;
 
-    @Option(names = "--workers", defaultValue = "2", description = "Workers in the embedded farm (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--workers",
+            defaultValue = "2",
+            description = "Workers in the embedded farm (default: ${DEFAULT-VALUE}).")
     int embeddedWorkers;
 
     @Mixin
@@ -112,10 +144,22 @@ public final class BuildCommand implements Callable<Integer> {
         for (String o : outputs) {
             specs.add(OutputSpec.parse(o));
         }
-        BuildClient.Request request = new BuildClient.Request(context, dockerfile, tags,
-            target == null ? "" : target, keyValues(buildArgs, "--build-arg"), keyValues(labels, "--label"),
-            specs, metadataFile, noCache, registries.config(), noCacheFilter, platform == null ? "" : platform,
-            pull, SecretSpec.readAll(secrets), SshSpec.parseAll(ssh, System.getenv()));
+        BuildClient.Request request = new BuildClient.Request(
+                context,
+                dockerfile,
+                tags,
+                target == null ? "" : target,
+                keyValues(buildArgs, "--build-arg"),
+                keyValues(labels, "--label"),
+                specs,
+                metadataFile,
+                noCache,
+                registries.config(),
+                noCacheFilter,
+                platform == null ? "" : platform,
+                pull,
+                SecretSpec.readAll(secrets),
+                SshSpec.parseAll(ssh, System.getenv()));
         if (coordinator != null) {
             return new BuildClient(System.out, System.err).build(coordinator, auth.security(), request);
         }
@@ -125,8 +169,8 @@ public final class BuildCommand implements Callable<Integer> {
                 return new BuildClient(System.out, System.err).build(local.get(), request);
             }
         }
-        Path dataDir = data != null ? data
-            : Path.of(System.getenv().getOrDefault("STAGEFARM_DATA", "/var/lib/stagefarm"));
+        Path dataDir =
+                data != null ? data : Path.of(System.getenv().getOrDefault("STAGEFARM_DATA", "/var/lib/stagefarm"));
         try (EmbeddedFarm farm = EmbeddedFarm.start(dataDir, embeddedWorkers, registries.config())) {
             return new BuildClient(System.out, System.err).build(farm.coordinatorAddress(), request);
         } catch (EmbeddedFarm.FarmBusyException e) {

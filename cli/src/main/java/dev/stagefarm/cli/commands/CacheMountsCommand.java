@@ -12,9 +12,11 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code stagefarm cache mounts}: the team's shared RUN --mount=type=cache mounts, and forgetting them. */
-@Command(name = "mounts", mixinStandardHelpOptions = true,
-    description = "List the shared cache mounts (RUN --mount=type=cache) of your team, or drop them."
-        + " Dropping forgets a mount's state; its files stay as blobs until pruned.")
+@Command(
+        name = "mounts",
+        mixinStandardHelpOptions = true,
+        description = "List the shared cache mounts (RUN --mount=type=cache) of your team, or drop them."
+                + " Dropping forgets a mount's state; its files stay as blobs until pruned.")
 final class CacheMountsCommand implements Callable<Integer> {
 
     @Option(names = "--cache", required = true, paramLabel = "HOST:PORT", description = "The cache-server.")
@@ -40,8 +42,13 @@ final class CacheMountsCommand implements Callable<Integer> {
             List<MountHead> mounts = client.mounts().list();
             System.out.printf("%-32s %10s %8s %10s  %s%n", "ID", "GENERATION", "FILES", "SIZE", "UPDATED");
             for (MountHead m : mounts) {
-                System.out.printf("%-32s %10d %8d %10s  %s%n", m.getId(), m.getGeneration(), m.getFiles(),
-                    Units.formatSize(m.getBytes()), Instant.ofEpochMilli(m.getUpdatedMillis()));
+                System.out.printf(
+                        "%-32s %10d %8d %10s  %s%n",
+                        m.getId(),
+                        m.getGeneration(),
+                        m.getFiles(),
+                        Units.formatSize(m.getBytes()),
+                        Instant.ofEpochMilli(m.getUpdatedMillis()));
             }
             return 0;
         }

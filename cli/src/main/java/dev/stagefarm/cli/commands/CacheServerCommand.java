@@ -12,24 +12,37 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "cache-server", mixinStandardHelpOptions = true,
-    description = "Serve the shared layer cache (content-addressed blobs and action cache) from RocksDB.")
+@Command(
+        name = "cache-server",
+        mixinStandardHelpOptions = true,
+        description = "Serve the shared layer cache (content-addressed blobs and action cache) from RocksDB.")
 public final class CacheServerCommand implements Callable<Integer> {
 
-    @Option(names = "--listen", defaultValue = "127.0.0.1:7070", description = "gRPC address (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--listen",
+            defaultValue = "127.0.0.1:7070",
+            description = "gRPC address (default: ${DEFAULT-VALUE}).")
     String listen;
 
-    @Option(names = "--data-listen", paramLabel = "HOST:PORT|off",
-        description = {"Data port for large reads: plain TCP (TLS with --tls-cert) beside gRPC, for clients that reach it;"
-            + " others read over gRPC. Default: the --listen host, any free port (OpenRead tells clients which);"
-            + " set a port where a firewall or a Kubernetes Service stands between. 'off' turns it off."})
+    @Option(
+            names = "--data-listen",
+            paramLabel = "HOST:PORT|off",
+            description = {
+                "Data port for large reads: plain TCP (TLS with --tls-cert) beside gRPC, for clients that reach it;"
+                        + " others read over gRPC. Default: the --listen host, any free port (OpenRead tells clients which);"
+                        + " set a port where a firewall or a Kubernetes Service stands between. 'off' turns it off."
+            })
     String dataListen;
 
     @Option(names = "--data", required = true, description = "Directory for the RocksDB store.")
     Path data;
 
-    @Option(names = "--max-size", paramLabel = "SIZE", converter = CacheCommand.SizeConverter.class,
-        description = "Keep stored blobs under SIZE (e.g. 20GB, 512MiB; binary units), evicting the least recently used.")
+    @Option(
+            names = "--max-size",
+            paramLabel = "SIZE",
+            converter = CacheCommand.SizeConverter.class,
+            description =
+                    "Keep stored blobs under SIZE (e.g. 20GB, 512MiB; binary units), evicting the least recently used.")
     long maxSize;
 
     @Mixin
@@ -42,14 +55,16 @@ public final class CacheServerCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrometheusMeterRegistry registry = metrics.registry();
         HostPort address = HostPort.parse(listen);
-        CacheServer configured = new CacheServer(new CacheServerConfig(address, data, maxSize, security.tokens()), registry,
+        CacheServer configured = new CacheServer(
+                new CacheServerConfig(address, data, maxSize, security.tokens()),
+                registry,
                 GrpcServers.netty(address, security.tls()));
         HostPort dataAddress = dataAddress(address);
         if (dataAddress != null) {
             configured.withDataPort(dataAddress, security.tls());
         }
         try (CacheServer server = configured.start();
-             MetricsEndpoint endpoint = metrics.serve()) {
+                MetricsEndpoint endpoint = metrics.serve()) {
             Runtime.getRuntime().addShutdownHook(new Thread(server::close));
             server.awaitTermination();
         }

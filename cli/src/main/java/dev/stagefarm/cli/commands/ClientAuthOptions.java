@@ -14,24 +14,28 @@ import picocli.CommandLine.Option;
  */
 public final class ClientAuthOptions {
 
-    @Option(names = "--token", paramLabel = "TOKEN",
-        description = "Bearer token for the farm (default: $STAGEFARM_TOKEN, or token= in the config file).")
+    @Option(
+            names = "--token",
+            paramLabel = "TOKEN",
+            description = "Bearer token for the farm (default: $STAGEFARM_TOKEN, or token= in the config file).")
     String token;
 
-    @Option(names = "--token-file", paramLabel = "FILE",
-        description = "Read the token from FILE, e.g. a mounted Kubernetes Secret (used when no --token is given).")
+    @Option(
+            names = "--token-file",
+            paramLabel = "FILE",
+            description = "Read the token from FILE, e.g. a mounted Kubernetes Secret (used when no --token is given).")
     Path tokenFile;
 
-    @Option(names = "--tls-ca", paramLabel = "FILE",
-        description = "PEM CA certificates to trust; turns TLS on.")
+    @Option(names = "--tls-ca", paramLabel = "FILE", description = "PEM CA certificates to trust; turns TLS on.")
     Path tlsCa;
 
-    @Option(names = "--tls-client-cert", paramLabel = "FILE",
-        description = "PEM certificate presented to servers that require client certificates (mutual TLS).")
+    @Option(
+            names = "--tls-client-cert",
+            paramLabel = "FILE",
+            description = "PEM certificate presented to servers that require client certificates (mutual TLS).")
     Path tlsClientCert;
 
-    @Option(names = "--tls-client-key", paramLabel = "FILE",
-        description = "The PKCS#8 PEM key of --tls-client-cert.")
+    @Option(names = "--tls-client-key", paramLabel = "FILE", description = "The PKCS#8 PEM key of --tls-client-cert.")
     Path tlsClientKey;
 
     /** The token (flag, env, file in that order; see {@link ConfigDefaults}) and TLS settings in effect. */
@@ -52,7 +56,8 @@ public final class ClientAuthOptions {
         try {
             return new ClientSecurity(effective, tlsCa, tlsClientCert, tlsClientKey, false);
         } catch (IllegalArgumentException e) {
-            throw new IOException(e.getMessage().replace("--tls-cert and --tls-key", "--tls-client-cert and --tls-client-key"), e);
+            throw new IOException(
+                    e.getMessage().replace("--tls-cert and --tls-key", "--tls-client-cert and --tls-client-key"), e);
         }
     }
 }

@@ -22,8 +22,8 @@ import picocli.CommandLine.Model.OptionSpec;
 public final class ConfigDefaults implements IDefaultValueProvider {
 
     public static final String TOKEN_ENV = "STAGEFARM_TOKEN";
-    private static final Set<String> KEYS = Set.of("token", "token-file", "tls-ca", "tls-client-cert", "tls-client-key",
-        "cache", "coordinator");
+    private static final Set<String> KEYS =
+            Set.of("token", "token-file", "tls-ca", "tls-client-cert", "tls-client-key", "cache", "coordinator");
 
     private final Properties file;
     private final Map<String, String> env;
@@ -35,20 +35,24 @@ public final class ConfigDefaults implements IDefaultValueProvider {
 
     /** Reads the config file if there is one; a file that exists but cannot be read is an error. */
     public static ConfigDefaults load(Map<String, String> env) throws IOException {
-        Path path = env.containsKey("STAGEFARM_CONFIG") ? Path.of(env.get("STAGEFARM_CONFIG"))
-            : Path.of(System.getProperty("user.home"), ".config", "stagefarm", "config.properties");
+        Path path = env.containsKey("STAGEFARM_CONFIG")
+                ? Path.of(env.get("STAGEFARM_CONFIG"))
+                : Path.of(System.getProperty("user.home"), ".config", "stagefarm", "config.properties");
         Properties properties = new Properties();
         if (Files.exists(path)) {
             try (Reader in = Files.newBufferedReader(path)) {
                 properties.load(in);
             } catch (IOException | IllegalArgumentException e) {
-                throw new IOException("stagefarm config file " + path + " cannot be read (" + e.getMessage()
-                    + "); fix it, or point STAGEFARM_CONFIG elsewhere", e);
+                throw new IOException(
+                        "stagefarm config file " + path + " cannot be read (" + e.getMessage()
+                                + "); fix it, or point STAGEFARM_CONFIG elsewhere",
+                        e);
             }
             for (String key : properties.stringPropertyNames()) {
                 if (!KEYS.contains(key)) {
-                    throw new IOException("stagefarm config file " + path + ": unknown key '" + key + "'; known keys are "
-                        + String.join(", ", KEYS.stream().sorted().toList()));
+                    throw new IOException(
+                            "stagefarm config file " + path + ": unknown key '" + key + "'; known keys are "
+                                    + String.join(", ", KEYS.stream().sorted().toList()));
                 }
             }
         }
@@ -64,7 +68,9 @@ public final class ConfigDefaults implements IDefaultValueProvider {
         if (!KEYS.contains(key)) {
             return null;
         }
-        if (key.equals("token") && env.get(TOKEN_ENV) != null && !env.get(TOKEN_ENV).isBlank()) {
+        if (key.equals("token")
+                && env.get(TOKEN_ENV) != null
+                && !env.get(TOKEN_ENV).isBlank()) {
             return env.get(TOKEN_ENV);
         }
         String value = file.getProperty(key);

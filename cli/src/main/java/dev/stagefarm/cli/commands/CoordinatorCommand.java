@@ -1,26 +1,31 @@
 package dev.stagefarm.cli.commands;
 
 import dev.stagefarm.cacheclient.CacheClient;
-import dev.stagefarm.oci.registry.RegistryClient;
 import dev.stagefarm.common.auth.ReloadingTokens;
 import dev.stagefarm.common.server.ClientSecurity;
 import dev.stagefarm.common.server.GrpcServers;
 import dev.stagefarm.common.server.HostPort;
-import java.time.Clock;
 import dev.stagefarm.common.server.MetricsEndpoint;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import dev.stagefarm.coordinator.CoordinatorServer;
+import dev.stagefarm.oci.registry.RegistryClient;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "coordinator", mixinStandardHelpOptions = true,
-    description = "Plan builds, keep worker sessions and dispatch stages to workers.")
+@Command(
+        name = "coordinator",
+        mixinStandardHelpOptions = true,
+        description = "Plan builds, keep worker sessions and dispatch stages to workers.")
 public final class CoordinatorCommand implements Callable<Integer> {
 
-    @Option(names = "--listen", defaultValue = "127.0.0.1:7071", description = "gRPC address (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--listen",
+            defaultValue = "127.0.0.1:7071",
+            description = "gRPC address (default: ${DEFAULT-VALUE}).")
     String listen;
 
     @Option(names = "--cache", required = true, description = "The cache-server, HOST:PORT.")
@@ -51,15 +56,22 @@ public final class CoordinatorCommand implements Callable<Integer> {
             tokens = ReloadingTokens.open(server.tokens(), Clock.systemUTC());
             if (toCache.token() == null) {
                 System.err.println("error: a coordinator with --tokens reads the cache for each build's team: give it a"
-                    + " token with the farm scope (--token, --token-file or STAGEFARM_TOKEN)");
+                        + " token with the farm scope (--token, --token-file or STAGEFARM_TOKEN)");
                 return 2;
             }
         }
         try (CacheClient client = CacheClient.connect(cache, toCache);
-             RegistryClient registry = registries.client();
-             CoordinatorServer server = new CoordinatorServer(GrpcServers.netty(HostPort.parse(listen), this.server.tls()),
-                 client, cache, registry, Duration.ofSeconds(workerWaitSeconds), meters, tokens).start();
-             MetricsEndpoint endpoint = metrics.serve()) {
+                RegistryClient registry = registries.client();
+                CoordinatorServer server = new CoordinatorServer(
+                                GrpcServers.netty(HostPort.parse(listen), this.server.tls()),
+                                client,
+                                cache,
+                                registry,
+                                Duration.ofSeconds(workerWaitSeconds),
+                                meters,
+                                tokens)
+                        .start();
+                MetricsEndpoint endpoint = metrics.serve()) {
             Runtime.getRuntime().addShutdownHook(new Thread(server::close));
             server.awaitTermination();
         }

@@ -20,16 +20,27 @@ import picocli.CommandLine.Option;
  * {@code stagefarm farm serve|start|stop|status}: the whole farm as one long-lived local process,
  * reached over Unix sockets. Builds then skip the farm's start-up, and its JIT stays warm.
  */
-@Command(name = "farm", mixinStandardHelpOptions = true,
-    description = {"Run the embedded farm as a long-lived local service, which `stagefarm build` then uses.",
-        "Its sockets are in $" + LocalFarm.SOCKET_DIR_ENV + " (default /run/stagefarm), readable by root only."},
-    subcommands = {FarmCommand.Serve.class, FarmCommand.Start.class, FarmCommand.Stop.class, FarmCommand.Status.class})
+@Command(
+        name = "farm",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Run the embedded farm as a long-lived local service, which `stagefarm build` then uses.",
+            "Its sockets are in $" + LocalFarm.SOCKET_DIR_ENV + " (default /run/stagefarm), readable by root only."
+        },
+        subcommands = {
+            FarmCommand.Serve.class,
+            FarmCommand.Start.class,
+            FarmCommand.Stop.class,
+            FarmCommand.Status.class
+        })
 public final class FarmCommand {
 
     /** Options of the farm itself, shared by serve and start. */
     static final class FarmOptions {
-        @Option(names = "--data", paramLabel = "DIR",
-            description = "The farm's state (default: $STAGEFARM_DATA or /var/lib/stagefarm).")
+        @Option(
+                names = "--data",
+                paramLabel = "DIR",
+                description = "The farm's state (default: $STAGEFARM_DATA or /var/lib/stagefarm).")
         Path data;
 
         @Option(names = "--workers", defaultValue = "2", description = "Workers (default: ${DEFAULT-VALUE}).")
@@ -44,8 +55,10 @@ public final class FarmCommand {
         }
     }
 
-    @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = "Run the local farm in the foreground until SIGTERM (for systemd or a terminal).")
+    @Command(
+            name = "serve",
+            mixinStandardHelpOptions = true,
+            description = "Run the local farm in the foreground until SIGTERM (for systemd or a terminal).")
     static final class Serve implements Callable<Integer> {
         @Mixin
         FarmOptions farm;
@@ -61,20 +74,22 @@ public final class FarmCommand {
             Path socketDir = LocalFarm.socketDir();
             if (LocalFarm.running(socketDir).isPresent()) {
                 System.err.println("error: a local farm already answers at " + LocalFarm.address(socketDir)
-                    + " (stop it with: stagefarm farm stop)");
+                        + " (stop it with: stagefarm farm stop)");
                 return 1;
             }
             Files.createDirectories(socketDir);
-            Files.setPosixFilePermissions(socketDir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+            Files.setPosixFilePermissions(
+                    socketDir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
             CountDownLatch stop = new CountDownLatch(1);
-            try (EmbeddedFarm served = EmbeddedFarm.serve(farm.dataDir(), farm.workers, registries.config(), socketDir,
-                     metrics.registry());
-                 MetricsEndpoint endpoint = metrics.serve()) {
+            try (EmbeddedFarm served = EmbeddedFarm.serve(
+                            farm.dataDir(), farm.workers, registries.config(), socketDir, metrics.registry());
+                    MetricsEndpoint endpoint = metrics.serve()) {
                 Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
                 served.awaitWorkers();
-                Files.writeString(LocalFarm.pidFile(socketDir), ProcessHandle.current().pid() + "\n");
+                Files.writeString(
+                        LocalFarm.pidFile(socketDir), ProcessHandle.current().pid() + "\n");
                 System.err.println("stagefarm farm: serving at " + served.coordinatorAddress() + " with data in "
-                    + farm.dataDir());
+                        + farm.dataDir());
                 stop.await();
             } catch (EmbeddedFarm.FarmBusyException e) {
                 System.err.println("error: " + e.getMessage());
@@ -86,8 +101,10 @@ public final class FarmCommand {
         }
     }
 
-    @Command(name = "start", mixinStandardHelpOptions = true,
-        description = "Start the local farm in the background and wait until it answers.")
+    @Command(
+            name = "start",
+            mixinStandardHelpOptions = true,
+            description = "Start the local farm in the background and wait until it answers.")
     static final class Start implements Callable<Integer> {
         @Mixin
         FarmOptions farm;
@@ -109,20 +126,23 @@ public final class FarmCommand {
             Path logFile = log != null ? log : socketDir.resolve("farm.log");
             // The same JVM, class path and options as this process, in a session of its own so
             // that it outlives the terminal that started it.
-            List<String> command = new ArrayList<>(List.of("setsid",
-                Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+            List<String> command = new ArrayList<>(List.of(
+                    "setsid",
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString()));
             // ...but never an AOT training run's output option: the farm would write the cache too
             ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-                .filter(a -> !a.startsWith("-XX:AOTCacheOutput") && !a.startsWith("-XX:AOTMode"))
-                .forEach(command::add);
-            command.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.stagefarm.cli.Main", "farm", "serve"));
+                    .filter(a -> !a.startsWith("-XX:AOTCacheOutput") && !a.startsWith("-XX:AOTMode"))
+                    .forEach(command::add);
+            command.addAll(
+                    List.of("-cp", System.getProperty("java.class.path"), "dev.stagefarm.cli.Main", "farm", "serve"));
             command.addAll(farm.asArguments());
             command.addAll(registries.asArguments());
             Process process = new ProcessBuilder(command)
-                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
-                .redirectErrorStream(true)
-                .start();
+                    .redirectInput(
+                            ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
+                    .redirectErrorStream(true)
+                    .start();
             long deadline = System.nanoTime() + 120_000_000_000L;
             while (System.nanoTime() < deadline) {
                 Optional<String> address = LocalFarm.running(socketDir);
@@ -131,8 +151,8 @@ public final class FarmCommand {
                     return 0;
                 }
                 if (!process.isAlive()) {
-                    System.err.println("error: the local farm exited with status " + process.exitValue() + "; see "
-                        + logFile);
+                    System.err.println(
+                            "error: the local farm exited with status " + process.exitValue() + "; see " + logFile);
                     return 1;
                 }
                 Thread.sleep(100);
@@ -156,7 +176,8 @@ public final class FarmCommand {
             try {
                 farm.get().onExit().get(60, java.util.concurrent.TimeUnit.SECONDS);
             } catch (java.util.concurrent.TimeoutException e) {
-                System.err.println("error: the local farm (pid " + farm.get().pid() + ") still runs 60 s after SIGTERM");
+                System.err.println(
+                        "error: the local farm (pid " + farm.get().pid() + ") still runs 60 s after SIGTERM");
                 return 1;
             }
             System.out.println("stagefarm farm: stopped");
@@ -164,8 +185,10 @@ public final class FarmCommand {
         }
     }
 
-    @Command(name = "status", mixinStandardHelpOptions = true,
-        description = "Say whether the local farm runs; exit status 0 when it answers, 3 when it does not.")
+    @Command(
+            name = "status",
+            mixinStandardHelpOptions = true,
+            description = "Say whether the local farm runs; exit status 0 when it answers, 3 when it does not.")
     static final class Status implements Callable<Integer> {
         @Override
         public Integer call() {
@@ -176,14 +199,15 @@ public final class FarmCommand {
                 return 3;
             }
             System.out.println("stagefarm farm: running at " + address.get()
-                + pid(socketDir).map(p -> " (pid " + p + ")").orElse(""));
+                    + pid(socketDir).map(p -> " (pid " + p + ")").orElse(""));
             return 0;
         }
     }
 
     static Optional<Long> pid(Path socketDir) {
         try {
-            return Optional.of(Long.parseLong(Files.readString(LocalFarm.pidFile(socketDir)).trim()));
+            return Optional.of(Long.parseLong(
+                    Files.readString(LocalFarm.pidFile(socketDir)).trim()));
         } catch (IOException | NumberFormatException e) {
             return Optional.empty();
         }

@@ -10,8 +10,10 @@ import picocli.CommandLine.Option;
 /** {@code --metrics HOST:PORT}, which every server process takes: its meters and where they are served. */
 public final class MetricsOption {
 
-    @Option(names = "--metrics", paramLabel = "HOST:PORT",
-        description = "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).")
+    @Option(
+            names = "--metrics",
+            paramLabel = "HOST:PORT",
+            description = "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).")
     String address;
 
     /**

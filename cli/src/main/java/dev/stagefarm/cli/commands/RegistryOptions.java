@@ -11,12 +11,16 @@ import picocli.CommandLine.Option;
 /** The registry flags every command that talks to registries shares, spelled as dockerd's. */
 public final class RegistryOptions {
 
-    @Option(names = "--registry-mirror", paramLabel = "REGISTRY=URL",
-        description = "Pull REGISTRY's images through a mirror, e.g. docker.io=http://127.0.0.1:5000 (repeatable).")
+    @Option(
+            names = "--registry-mirror",
+            paramLabel = "REGISTRY=URL",
+            description = "Pull REGISTRY's images through a mirror, e.g. docker.io=http://127.0.0.1:5000 (repeatable).")
     List<String> mirrors = new ArrayList<>();
 
-    @Option(names = "--insecure-registry", paramLabel = "HOST:PORT",
-        description = "Talk plain HTTP to this registry (repeatable).")
+    @Option(
+            names = "--insecure-registry",
+            paramLabel = "HOST:PORT",
+            description = "Talk plain HTTP to this registry (repeatable).")
     List<String> insecure = new ArrayList<>();
 
     public RegistryConfig config() {

@@ -8,9 +8,12 @@ import picocli.CommandLine.Option;
 /** {@code --tokens} and TLS of a server port (cache-server, coordinator). */
 public final class ServerSecurityOptions {
 
-    @Option(names = "--tokens", paramLabel = "FILE",
-        description = "JSON tokens file: who may call, with which team and scopes (without it every caller is accepted). "
-            + "Re-read when it changes.")
+    @Option(
+            names = "--tokens",
+            paramLabel = "FILE",
+            description =
+                    "JSON tokens file: who may call, with which team and scopes (without it every caller is accepted). "
+                            + "Re-read when it changes.")
     Path tokens;
 
     @Option(names = "--tls-cert", paramLabel = "FILE", description = "PEM certificate chain to serve TLS with.")
@@ -19,8 +22,10 @@ public final class ServerSecurityOptions {
     @Option(names = "--tls-key", paramLabel = "FILE", description = "The PKCS#8 PEM key of --tls-cert.")
     Path tlsKey;
 
-    @Option(names = "--tls-client-ca", paramLabel = "FILE",
-        description = "Require client certificates signed by these PEM CAs (mutual TLS).")
+    @Option(
+            names = "--tls-client-ca",
+            paramLabel = "FILE",
+            description = "Require client certificates signed by these PEM CAs (mutual TLS).")
     Path tlsClientCa;
 
     public ServerTls tls() throws IOException {

@@ -10,8 +10,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "worker", mixinStandardHelpOptions = true,
-    description = "Run build steps in runc containers on overlayfs, for the coordinator it connects to.")
+@Command(
+        name = "worker",
+        mixinStandardHelpOptions = true,
+        description = "Run build steps in runc containers on overlayfs, for the coordinator it connects to.")
 public final class WorkerCommand implements Callable<Integer> {
 
     @Option(names = "--coordinator", required = true, description = "The coordinator, HOST:PORT.")
@@ -43,9 +45,12 @@ public final class WorkerCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         CountDownLatch stop = new CountDownLatch(1);
         PrometheusMeterRegistry meters = metrics.registry();
-        try (WorkerNode node = new WorkerNode(new WorkerNode.Config(name, coordinator, cache, root,
-                 registries.config(), slots, auth.security()), meters).start();
-             MetricsEndpoint endpoint = metrics.serve()) {
+        try (WorkerNode node = new WorkerNode(
+                                new WorkerNode.Config(
+                                        name, coordinator, cache, root, registries.config(), slots, auth.security()),
+                                meters)
+                        .start();
+                MetricsEndpoint endpoint = metrics.serve()) {
             Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
             stop.await();
         }

@@ -1,15 +1,18 @@
 package dev.stagefarm.cli.commands;
 
+import dev.stagefarm.common.server.GrpcChannels;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.ListWorkersRequest;
 import dev.stagefarm.proto.farm.WorkerInfo;
 import io.grpc.ManagedChannel;
-import dev.stagefarm.common.server.GrpcChannels;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "workers", mixinStandardHelpOptions = true, description = "List the workers connected to a coordinator.")
+@Command(
+        name = "workers",
+        mixinStandardHelpOptions = true,
+        description = "List the workers connected to a coordinator.")
 public final class WorkersCommand implements Callable<Integer> {
 
     @Option(names = "--coordinator", required = true, description = "The coordinator, HOST:PORT.")

@@ -24,8 +24,10 @@ public final class ContextScanner {
     public record ScannedContext(ContextManifest manifest, Map<Digest, Path> files) {
 
         public long totalBytes() {
-            return manifest.getEntriesList().stream().filter(e -> e.getType() == ContextEntry.Type.FILE)
-                .mapToLong(ContextEntry::getSize).sum();
+            return manifest.getEntriesList().stream()
+                    .filter(e -> e.getType() == ContextEntry.Type.FILE)
+                    .mapToLong(ContextEntry::getSize)
+                    .sum();
         }
     }
 
@@ -42,20 +44,24 @@ public final class ContextScanner {
         List<ContextEntry> entries = new ArrayList<>();
         Map<Digest, Path> files = new HashMap<>();
         walk(root, root, entries, files, new HashMap<>());
-        return new ScannedContext(ContextManifest.newBuilder().addAllEntries(entries).build(), files);
+        return new ScannedContext(
+                ContextManifest.newBuilder().addAllEntries(entries).build(), files);
     }
 
     /** @param inodes the first path seen of each file with several names, by inode */
-    private void walk(Path root, Path dir, List<ContextEntry> out, Map<Digest, Path> files,
-                      Map<Object, ContextEntry> inodes) throws IOException {
+    private void walk(
+            Path root, Path dir, List<ContextEntry> out, Map<Digest, Path> files, Map<Object, ContextEntry> inodes)
+            throws IOException {
         List<Path> children;
         try (Stream<Path> list = Files.list(dir)) {
-            children = list.sorted((a, b) -> a.getFileName().toString().compareTo(b.getFileName().toString()))
-                .toList();
+            children = list.sorted((a, b) ->
+                            a.getFileName().toString().compareTo(b.getFileName().toString()))
+                    .toList();
         }
         for (Path child : children) {
             String rel = root.relativize(child).toString().replace('\\', '/');
-            PosixFileAttributes attrs = Files.readAttributes(child, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            PosixFileAttributes attrs =
+                    Files.readAttributes(child, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
             boolean excluded = ignore.excludes(rel);
             if (attrs.isDirectory()) {
                 int before = out.size();
@@ -67,25 +73,33 @@ public final class ContextScanner {
                 }
                 if (excluded && out.size() > before) {
                     // an exception rule kept something below: keep the directory itself too
-                    out.add(before, entry(rel, ContextEntry.Type.DIRECTORY, child).build());
+                    out.add(
+                            before,
+                            entry(rel, ContextEntry.Type.DIRECTORY, child).build());
                 }
             } else if (excluded) {
                 continue;
             } else if (attrs.isSymbolicLink()) {
                 out.add(entry(rel, ContextEntry.Type.SYMLINK, child)
-                    .setLinkTarget(Files.readSymbolicLink(child).toString()).build());
+                        .setLinkTarget(Files.readSymbolicLink(child).toString())
+                        .build());
             } else if (attrs.isRegularFile()) {
                 ContextEntry first = several(child) ? inodes.get(attrs.fileKey()) : null;
                 if (first != null) {
                     // hard links stay hard links in the image, as BuildKit keeps them
-                    out.add(entry(rel, ContextEntry.Type.HARDLINK, child).setLinkTarget(first.getPath())
-                        .setSize(first.getSize()).setDigest(first.getDigest()).build());
+                    out.add(entry(rel, ContextEntry.Type.HARDLINK, child)
+                            .setLinkTarget(first.getPath())
+                            .setSize(first.getSize())
+                            .setDigest(first.getDigest())
+                            .build());
                     continue;
                 }
                 Digest digest = Digest.of(child);
                 files.putIfAbsent(digest, child);
                 ContextEntry file = entry(rel, ContextEntry.Type.FILE, child)
-                    .setSize(attrs.size()).setDigest(digest.toString()).build();
+                        .setSize(attrs.size())
+                        .setDigest(digest.toString())
+                        .build();
                 out.add(file);
                 if (several(child)) {
                     inodes.put(attrs.fileKey(), file);

@@ -15,8 +15,7 @@ import java.util.regex.Pattern;
  */
 public final class DockerIgnore {
 
-    private record Rule(Pattern regex, boolean exception, String text) {
-    }
+    private record Rule(Pattern regex, boolean exception, String text) {}
 
     private final List<Rule> rules;
 

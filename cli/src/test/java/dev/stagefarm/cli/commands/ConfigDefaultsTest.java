@@ -36,7 +36,9 @@ class ConfigDefaultsTest {
         Client client = new Client();
         Map<String, String> withConfig = new java.util.HashMap<>(env);
         withConfig.put("STAGEFARM_CONFIG", config.toString());
-        new CommandLine(client).setDefaultValueProvider(ConfigDefaults.load(withConfig)).parseArgs(args);
+        new CommandLine(client)
+                .setDefaultValueProvider(ConfigDefaults.load(withConfig))
+                .parseArgs(args);
         return client;
     }
 
@@ -44,12 +46,18 @@ class ConfigDefaultsTest {
     void aFlagBeatsTheEnvironmentWhichBeatsTheConfigFile() throws Exception {
         Files.writeString(dir.resolve("ca.pem"), "not used by these tests");
         assertThat(parse(Map.of()).auth.security().token()).isEqualTo("from-file");
-        assertThat(parse(Map.of("STAGEFARM_TOKEN", "from-env")).auth.security().token()).isEqualTo("from-env");
-        assertThat(parse(Map.of("STAGEFARM_TOKEN", "from-env"), "--token", "from-flag").auth.security().token())
-            .isEqualTo("from-flag");
+        assertThat(parse(Map.of("STAGEFARM_TOKEN", "from-env")).auth.security().token())
+                .isEqualTo("from-env");
+        assertThat(parse(Map.of("STAGEFARM_TOKEN", "from-env"), "--token", "from-flag")
+                        .auth
+                        .security()
+                        .token())
+                .isEqualTo("from-flag");
 
         Client fromFile = parse(Map.of());
-        assertThat(fromFile.cache).as("a required address may come from the file").isEqualTo("cache.example:7070");
+        assertThat(fromFile.cache)
+                .as("a required address may come from the file")
+                .isEqualTo("cache.example:7070");
         ClientSecurity security = fromFile.auth.security();
         assertThat(security.tls()).as("tls-ca= turns TLS on").isTrue();
         assertThat(security.ca()).isEqualTo(dir.resolve("ca.pem"));
@@ -59,20 +67,22 @@ class ConfigDefaultsTest {
     void aTokenFileIsReadWhenNoTokenIsGiven() throws Exception {
         Path secret = Files.writeString(dir.resolve("token"), "from-secret-mount\n");
         Client client = new Client();
-        new CommandLine(client).setDefaultValueProvider(new ConfigDefaults(new Properties(), Map.of()))
-            .parseArgs("--cache", "c:1", "--token-file", secret.toString());
+        new CommandLine(client)
+                .setDefaultValueProvider(new ConfigDefaults(new Properties(), Map.of()))
+                .parseArgs("--cache", "c:1", "--token-file", secret.toString());
         assertThat(client.auth.security().token()).isEqualTo("from-secret-mount");
 
         Client missing = new Client();
-        new CommandLine(missing).parseArgs("--cache", "c:1", "--token-file", dir.resolve("nope").toString());
-        assertThatThrownBy(() -> missing.auth.security()).hasMessageContaining("--token-file " + dir.resolve("nope")
-            + " does not exist");
+        new CommandLine(missing)
+                .parseArgs("--cache", "c:1", "--token-file", dir.resolve("nope").toString());
+        assertThatThrownBy(() -> missing.auth.security())
+                .hasMessageContaining("--token-file " + dir.resolve("nope") + " does not exist");
     }
 
     @Test
     void anUnknownKeyInTheConfigFileIsNamed() throws Exception {
         Path config = Files.writeString(dir.resolve("bad.properties"), "tokne=x\n");
         assertThatThrownBy(() -> ConfigDefaults.load(Map.of("STAGEFARM_CONFIG", config.toString())))
-            .hasMessageContaining("unknown key 'tokne'");
+                .hasMessageContaining("unknown key 'tokne'");
     }
 }

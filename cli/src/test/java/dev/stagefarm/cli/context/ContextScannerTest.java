@@ -31,9 +31,20 @@ class ContextScannerTest {
 
         ContextScanner.ScannedContext scanned = scan(ctx);
 
-        assertThat(paths(scanned.manifest())).containsExactly(
-            ".dockerignore", "Dockerfile", "bin", "bin/tool", "build", "build/keep.txt",
-            "cmd", "cmd/app", "cmd/app/main.go", "docs", "link", "main.go");
+        assertThat(paths(scanned.manifest()))
+                .containsExactly(
+                        ".dockerignore",
+                        "Dockerfile",
+                        "bin",
+                        "bin/tool",
+                        "build",
+                        "build/keep.txt",
+                        "cmd",
+                        "cmd/app",
+                        "cmd/app/main.go",
+                        "docs",
+                        "link",
+                        "main.go");
     }
 
     @Test
@@ -49,14 +60,18 @@ class ContextScannerTest {
         assertThat(entries.get("a.txt").getType()).isEqualTo(ContextEntry.Type.FILE);
         assertThat(entries.get("b.txt").getType()).isEqualTo(ContextEntry.Type.HARDLINK);
         assertThat(entries.get("b.txt").getLinkTarget()).isEqualTo("a.txt");
-        assertThat(entries.get("b.txt").getDigest()).isEqualTo(entries.get("a.txt").getDigest());
-        assertThat(entries.get("c.txt").getType()).as("equal content is no link").isEqualTo(ContextEntry.Type.FILE);
+        assertThat(entries.get("b.txt").getDigest())
+                .isEqualTo(entries.get("a.txt").getDigest());
+        assertThat(entries.get("c.txt").getType())
+                .as("equal content is no link")
+                .isEqualTo(ContextEntry.Type.FILE);
         assertThat(scanned.totalBytes()).as("a linked file is sent once").isEqualTo(10);
     }
 
     @Test
     void anExcludedDirectoryStaysWhenAnExceptionKeepsAFileBelowIt() throws IOException {
-        Map<String, ContextEntry> entries = byPath(scan(tree(tmp.resolve("ctx"), false)).manifest());
+        Map<String, ContextEntry> entries =
+                byPath(scan(tree(tmp.resolve("ctx"), false)).manifest());
         assertThat(entries.get("build").getType()).isEqualTo(ContextEntry.Type.DIRECTORY);
         assertThat(entries).containsKey("build/keep.txt").doesNotContainKeys("build/out.bin", "app.log");
     }
@@ -77,13 +92,17 @@ class ContextScannerTest {
         assertThat(scanned.files()).containsEntry(Digest.of(mainBytes), ctx.resolve("main.go"));
         assertThat(entries.get("cmd").getType()).isEqualTo(ContextEntry.Type.DIRECTORY);
         assertThat(entries.get("cmd").getMode()).isEqualTo(0755);
-        assertThat(scanned.totalBytes()).isEqualTo(
-            entries.values().stream().mapToLong(ContextEntry::getSize).sum()).isPositive();
+        assertThat(scanned.totalBytes())
+                .isEqualTo(entries.values().stream()
+                        .mapToLong(ContextEntry::getSize)
+                        .sum())
+                .isPositive();
     }
 
     @Test
     void symlinksAreRecordedNotFollowed() throws IOException {
-        Map<String, ContextEntry> entries = byPath(scan(tree(tmp.resolve("ctx"), false)).manifest());
+        Map<String, ContextEntry> entries =
+                byPath(scan(tree(tmp.resolve("ctx"), false)).manifest());
 
         assertThat(entries.get("link").getType()).isEqualTo(ContextEntry.Type.SYMLINK);
         assertThat(entries.get("link").getLinkTarget()).isEqualTo("/etc/passwd");
@@ -108,7 +127,8 @@ class ContextScannerTest {
     void aContextThatIsNotADirectoryIsRefused() throws IOException {
         Path file = Files.writeString(tmp.resolve("Dockerfile"), "FROM scratch\n");
         assertThatThrownBy(() -> new ContextScanner(DockerIgnore.none()).scan(file))
-            .isInstanceOf(IOException.class).hasMessageContaining("is not a directory");
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("is not a directory");
     }
 
     // ---- helpers ----
@@ -119,16 +139,16 @@ class ContextScannerTest {
      */
     private static Path tree(Path ctx, boolean reversed) throws IOException {
         List<IoAction> steps = List.of(
-            () -> write(ctx, ".dockerignore", "build\n!build/keep.txt\n*.log\n", 0644),
-            () -> write(ctx, "Dockerfile", "FROM scratch\nCOPY . /\n", 0644),
-            () -> write(ctx, "main.go", "package main\n", 0644),
-            () -> write(ctx, "app.log", "noise\n", 0644),
-            () -> write(ctx, "bin/tool", "#!/bin/sh\n", 04755),
-            () -> write(ctx, "build/out.bin", "binary", 0644),
-            () -> write(ctx, "build/keep.txt", "keep me", 0644),
-            () -> write(ctx, "cmd/app/main.go", "package main // app\n", 0644),
-            () -> Files.createSymbolicLink(ctx.resolve("link"), Path.of("/etc/passwd")),
-            () -> Files.createSymbolicLink(ctx.resolve("docs"), Path.of("cmd")));
+                () -> write(ctx, ".dockerignore", "build\n!build/keep.txt\n*.log\n", 0644),
+                () -> write(ctx, "Dockerfile", "FROM scratch\nCOPY . /\n", 0644),
+                () -> write(ctx, "main.go", "package main\n", 0644),
+                () -> write(ctx, "app.log", "noise\n", 0644),
+                () -> write(ctx, "bin/tool", "#!/bin/sh\n", 04755),
+                () -> write(ctx, "build/out.bin", "binary", 0644),
+                () -> write(ctx, "build/keep.txt", "keep me", 0644),
+                () -> write(ctx, "cmd/app/main.go", "package main // app\n", 0644),
+                () -> Files.createSymbolicLink(ctx.resolve("link"), Path.of("/etc/passwd")),
+                () -> Files.createSymbolicLink(ctx.resolve("docs"), Path.of("cmd")));
         Files.createDirectories(ctx);
         for (IoAction step : reversed ? steps.reversed() : steps) {
             step.run();

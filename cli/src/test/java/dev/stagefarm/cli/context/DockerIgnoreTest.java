@@ -51,7 +51,9 @@ class DockerIgnoreTest {
         DockerIgnore ignore = DockerIgnore.parse("node_modules\n");
         assertThat(ignore.excludes("node_modules")).isTrue();
         assertThat(ignore.excludes("node_modules/left-pad/index.js")).isTrue();
-        assertThat(ignore.excludes("web/node_modules/x.js")).as("only at the root").isFalse();
+        assertThat(ignore.excludes("web/node_modules/x.js"))
+                .as("only at the root")
+                .isFalse();
         assertThat(ignore.excludes("node_modules_backup")).isFalse();
     }
 
@@ -92,7 +94,9 @@ class DockerIgnoreTest {
         Files.writeString(ctx.resolve("docker/app.Dockerfile.dockerignore"), "*.txt\n");
         DockerIgnore specific = DockerIgnore.forBuild(ctx, dockerfile);
         assertThat(specific.excludes("notes.txt")).isTrue();
-        assertThat(specific.excludes("README.md")).as("the context's file is not read at all").isFalse();
+        assertThat(specific.excludes("README.md"))
+                .as("the context's file is not read at all")
+                .isFalse();
     }
 
     @Test

@@ -51,17 +51,21 @@ public final class AuthInterceptor implements ServerInterceptor {
     }
 
     @Override
-    public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-                                                      ServerCallHandler<Q, R> next) {
+    public <Q, R> ServerCall.Listener<Q> interceptCall(
+            ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
         String service = call.getMethodDescriptor().getServiceName();
         if (scopes.isOpen(service)) {
             return next.startCall(call, headers);
         }
         Caller caller;
         try {
-            caller = authorize(authenticate(headers), service, call.getMethodDescriptor().getFullMethodName());
+            caller = authorize(
+                    authenticate(headers), service, call.getMethodDescriptor().getFullMethodName());
         } catch (StatusException refused) {
-            log.info("{}: refused {}: {}", server, call.getMethodDescriptor().getFullMethodName(),
+            log.info(
+                    "{}: refused {}: {}",
+                    server,
+                    call.getMethodDescriptor().getFullMethodName(),
                     refused.getStatus().getDescription());
             call.close(refused.getStatus(), new Metadata());
             return new ServerCall.Listener<>() {};
@@ -74,15 +78,21 @@ public final class AuthInterceptor implements ServerInterceptor {
         String authorization = headers.get(AUTHORIZATION);
         Caller caller;
         if (authorization == null) {
-            caller = accepted.anonymous().orElseThrow(() -> refuse(Status.UNAUTHENTICATED,
-                    "the " + server + " accepts no calls without a token: " + HOW_TO_PASS_A_TOKEN));
+            caller = accepted.anonymous()
+                    .orElseThrow(() -> refuse(
+                            Status.UNAUTHENTICATED,
+                            "the " + server + " accepts no calls without a token: " + HOW_TO_PASS_A_TOKEN));
         } else if (!authorization.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
-            throw refuse(Status.UNAUTHENTICATED, "the " + server + " takes an authorization header of the form"
-                    + " 'Bearer <token>'; " + HOW_TO_PASS_A_TOKEN);
+            throw refuse(
+                    Status.UNAUTHENTICATED,
+                    "the " + server + " takes an authorization header of the form" + " 'Bearer <token>'; "
+                            + HOW_TO_PASS_A_TOKEN);
         } else {
-            caller = accepted.lookUp(authorization.substring(BEARER.length()).trim()).orElseThrow(() -> refuse(
-                    Status.UNAUTHENTICATED, "the " + server + " does not know this token (mistyped, or removed from its"
-                            + " tokens file); ask the farm's operator for a valid one"));
+            caller = accepted.lookUp(authorization.substring(BEARER.length()).trim())
+                    .orElseThrow(() -> refuse(
+                            Status.UNAUTHENTICATED,
+                            "the " + server + " does not know this token (mistyped, or removed from its"
+                                    + " tokens file); ask the farm's operator for a valid one"));
         }
         return actingFor(caller, headers.get(TEAM));
     }
@@ -92,13 +102,18 @@ public final class AuthInterceptor implements ServerInterceptor {
             return caller;
         }
         if (!caller.may(Caller.Scope.FARM)) {
-            throw refuse(Status.PERMISSION_DENIED, "token '" + caller.name() + "' belongs to team " + caller.team()
-                    + " and cannot act for team " + team + ": only tokens with the farm scope may send stagefarm-team;"
-                    + " drop the header, or use a token of team " + team);
+            throw refuse(
+                    Status.PERMISSION_DENIED,
+                    "token '" + caller.name() + "' belongs to team " + caller.team()
+                            + " and cannot act for team " + team
+                            + ": only tokens with the farm scope may send stagefarm-team;"
+                            + " drop the header, or use a token of team " + team);
         }
         if (!TokensFile.TEAM.matcher(team).matches()) {
-            throw refuse(Status.INVALID_ARGUMENT, "stagefarm-team '" + team + "' is not a team name (1-63 lower-case"
-                    + " letters, digits, '.', '_' or '-')");
+            throw refuse(
+                    Status.INVALID_ARGUMENT,
+                    "stagefarm-team '" + team + "' is not a team name (1-63 lower-case"
+                            + " letters, digits, '.', '_' or '-')");
         }
         return new Caller(caller.name(), team, caller.scopes());
     }
@@ -106,16 +121,20 @@ public final class AuthInterceptor implements ServerInterceptor {
     private Caller authorize(Caller caller, String service, String method) throws StatusException {
         Optional<Caller.Scope> needed = scopes.required(service, method);
         if (needed.isEmpty()) {
-            throw refuse(Status.PERMISSION_DENIED, "the " + server + " declares no scope for " + method
-                    + ", so it refuses it; this is a stagefarm bug, please report it");
+            throw refuse(
+                    Status.PERMISSION_DENIED,
+                    "the " + server + " declares no scope for " + method
+                            + ", so it refuses it; this is a stagefarm bug, please report it");
         }
         if (!caller.may(needed.get())) {
             String scope = needed.get().name().toLowerCase(java.util.Locale.ROOT);
             boolean anonymous = caller.name().equals("anonymous");
-            throw refuse(Status.PERMISSION_DENIED, (anonymous ? "anonymous callers" : "token '" + caller.name() + "'")
-                    + " of team " + caller.team() + (anonymous ? " have" : " has") + " the scopes "
-                    + Scopes.names(caller.scopes()) + ", but " + method + " needs the " + scope
-                    + " scope; use a token that has it");
+            throw refuse(
+                    Status.PERMISSION_DENIED,
+                    (anonymous ? "anonymous callers" : "token '" + caller.name() + "'")
+                            + " of team " + caller.team() + (anonymous ? " have" : " has") + " the scopes "
+                            + Scopes.names(caller.scopes()) + ", but " + method + " needs the " + scope
+                            + " scope; use a token that has it");
         }
         return caller;
     }

@@ -32,7 +32,9 @@ public final class BearerToken extends CallCredentials {
             headers.put(AuthInterceptor.AUTHORIZATION, "Bearer " + token);
             applier.apply(headers);
         } catch (RuntimeException e) {
-            applier.fail(Status.UNAUTHENTICATED.withDescription("could not attach the token").withCause(e));
+            applier.fail(Status.UNAUTHENTICATED
+                    .withDescription("could not attach the token")
+                    .withCause(e));
         }
     }
 }

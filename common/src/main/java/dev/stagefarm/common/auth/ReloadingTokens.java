@@ -38,8 +38,13 @@ public final class ReloadingTokens implements Supplier<Tokens> {
     public static ReloadingTokens open(Path file, Clock clock) throws InvalidTokensException {
         FileTime modified = modified(file);
         Tokens tokens = TokensFile.read(file);
-        log.info("tokens file {}: {} tokens, anonymous callers {}", file, tokens.entries().size(),
-                tokens.anonymous().map(c -> "in team " + c.team() + " with " + Scopes.names(c.scopes())).orElse("refused"));
+        log.info(
+                "tokens file {}: {} tokens, anonymous callers {}",
+                file,
+                tokens.entries().size(),
+                tokens.anonymous()
+                        .map(c -> "in team " + c.team() + " with " + Scopes.names(c.scopes()))
+                        .orElse("refused"));
         return new ReloadingTokens(file, clock, tokens, modified);
     }
 
@@ -60,7 +65,10 @@ public final class ReloadingTokens implements Supplier<Tokens> {
         }
         try {
             current = TokensFile.read(file);
-            log.info("tokens file {} changed: now {} tokens", file, current.entries().size());
+            log.info(
+                    "tokens file {} changed: now {} tokens",
+                    file,
+                    current.entries().size());
         } catch (InvalidTokensException e) {
             log.error("{}; the tokens read before stay in effect until the file is fixed", e.getMessage());
         }

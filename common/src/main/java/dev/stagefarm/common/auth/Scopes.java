@@ -22,13 +22,17 @@ public final class Scopes {
     public static Set<Caller.Scope> parseList(String list) {
         Set<Caller.Scope> scopes = EnumSet.noneOf(Caller.Scope.class);
         for (String name : list.split(",")) {
-            scopes.add(parse(name).orElseThrow(() -> new IllegalArgumentException(
-                    "unknown scope '" + name.trim() + "'; scopes are read, write, admin, farm")));
+            scopes.add(parse(name)
+                    .orElseThrow(() -> new IllegalArgumentException(
+                            "unknown scope '" + name.trim() + "'; scopes are read, write, admin, farm")));
         }
         return scopes;
     }
 
     public static String names(Set<Caller.Scope> scopes) {
-        return scopes.stream().sorted().map(s -> s.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(","));
+        return scopes.stream()
+                .sorted()
+                .map(s -> s.name().toLowerCase(Locale.ROOT))
+                .collect(Collectors.joining(","));
     }
 }

@@ -31,7 +31,9 @@ public final class TeamChannel {
     private TeamChannel() {}
 
     public static Channel bind(Channel channel, String team) {
-        return (team == null || team.isEmpty()) ? channel : ClientInterceptors.intercept(channel, header(() -> team, false));
+        return (team == null || team.isEmpty())
+                ? channel
+                : ClientInterceptors.intercept(channel, header(() -> team, false));
     }
 
     /**
@@ -51,7 +53,8 @@ public final class TeamChannel {
     private static ClientInterceptor header(Supplier<String> team, boolean required) {
         return new ClientInterceptor() {
             @Override
-            public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
+            public <Q, R> ClientCall<Q, R> interceptCall(
+                    MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
                 String acting = team.get();
                 if (acting == null && required) {
                     return new Refused<>(Status.INTERNAL.withDescription(method.getFullMethodName()

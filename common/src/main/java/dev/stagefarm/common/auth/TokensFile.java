@@ -43,18 +43,22 @@ public final class TokensFile {
         } catch (NoSuchFileException e) {
             throw new InvalidTokensException(file, "the file does not exist");
         } catch (JsonProcessingException e) {
-            throw new InvalidTokensException(file, "it is not valid JSON (" + e.getOriginalMessage()
-                    + " at line " + e.getLocation().getLineNr() + ")");
+            throw new InvalidTokensException(
+                    file,
+                    "it is not valid JSON (" + e.getOriginalMessage() + " at line "
+                            + e.getLocation().getLineNr() + ")");
         } catch (IOException e) {
             throw new InvalidTokensException(file, "it cannot be read: " + e.getMessage());
         }
         if (root == null || !root.isObject()) {
-            throw new InvalidTokensException(file, "it must hold a JSON object with \"tokens\" (and optionally \"anonymous\")");
+            throw new InvalidTokensException(
+                    file, "it must hold a JSON object with \"tokens\" (and optionally \"anonymous\")");
         }
         for (var names = root.fieldNames(); names.hasNext(); ) {
             String field = names.next();
             if (!field.equals("tokens") && !field.equals("anonymous")) {
-                throw new InvalidTokensException(file, "unknown field \"" + field + "\"; only \"tokens\" and \"anonymous\" are read");
+                throw new InvalidTokensException(
+                        file, "unknown field \"" + field + "\"; only \"tokens\" and \"anonymous\" are read");
             }
         }
         JsonNode list = root.path("tokens");
@@ -70,12 +74,15 @@ public final class TokensFile {
             String name = text(file, node, "name", where);
             where = "token \"" + name + "\"";
             if (!names.add(name)) {
-                throw new InvalidTokensException(file, "two tokens are named \"" + name + "\"; names must be unique (they appear in logs)");
+                throw new InvalidTokensException(
+                        file, "two tokens are named \"" + name + "\"; names must be unique (they appear in logs)");
             }
             String hex = text(file, node, "sha256", where).toLowerCase(Locale.ROOT);
             if (!hex.matches("[0-9a-f]{64}")) {
-                throw new InvalidTokensException(file, where + ": \"sha256\" must be 64 hex digits, the sha256 of the token"
-                        + " (stagefarm token new prints a token and its entry)");
+                throw new InvalidTokensException(
+                        file,
+                        where + ": \"sha256\" must be 64 hex digits, the sha256 of the token"
+                                + " (stagefarm token new prints a token and its entry)");
             }
             if (!hashes.add(hex)) {
                 throw new InvalidTokensException(file, where + " has the same sha256 as another token");
@@ -86,13 +93,16 @@ public final class TokensFile {
         Optional<Caller> anonymous = Optional.empty();
         JsonNode anon = root.path("anonymous");
         if (!anon.isMissingNode() && !anon.isNull()) {
-            anonymous = Optional.of(new Caller("anonymous", team(file, anon, "anonymous"), scopes(file, anon, "anonymous")));
+            anonymous = Optional.of(
+                    new Caller("anonymous", team(file, anon, "anonymous"), scopes(file, anon, "anonymous")));
             if (anonymous.get().may(Caller.Scope.FARM)) {
-                throw new InvalidTokensException(file, "anonymous callers cannot have the \"farm\" scope: it lets a caller act for any team");
+                throw new InvalidTokensException(
+                        file, "anonymous callers cannot have the \"farm\" scope: it lets a caller act for any team");
             }
         }
         if (entries.isEmpty() && anonymous.isEmpty()) {
-            throw new InvalidTokensException(file, "it lists no tokens and no anonymous access, so nobody could call the server");
+            throw new InvalidTokensException(
+                    file, "it lists no tokens and no anonymous access, so nobody could call the server");
         }
         return new Tokens(entries, anonymous);
     }
@@ -108,8 +118,10 @@ public final class TokensFile {
     private static String team(Path file, JsonNode node, String where) throws InvalidTokensException {
         String team = text(file, node, "team", where);
         if (!TEAM.matcher(team).matches()) {
-            throw new InvalidTokensException(file, where + ": team \"" + team + "\" must be 1-63 lower-case letters,"
-                    + " digits, '.', '_' or '-', starting with a letter or digit");
+            throw new InvalidTokensException(
+                    file,
+                    where + ": team \"" + team + "\" must be 1-63 lower-case letters,"
+                            + " digits, '.', '_' or '-', starting with a letter or digit");
         }
         return team;
     }
@@ -121,8 +133,11 @@ public final class TokensFile {
         }
         Set<Caller.Scope> scopes = EnumSet.noneOf(Caller.Scope.class);
         for (JsonNode scope : list) {
-            scopes.add(Scopes.parse(scope.asText()).orElseThrow(() -> new InvalidTokensException(file,
-                    where + ": unknown scope \"" + scope.asText() + "\"; scopes are read, write, admin, farm")));
+            scopes.add(Scopes.parse(scope.asText())
+                    .orElseThrow(() -> new InvalidTokensException(
+                            file,
+                            where + ": unknown scope \"" + scope.asText()
+                                    + "\"; scopes are read, write, admin, farm")));
         }
         return scopes;
     }

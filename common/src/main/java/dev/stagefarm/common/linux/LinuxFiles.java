@@ -62,10 +62,13 @@ public final class LinuxFiles {
     private static final MethodHandle MKNOD = downcall("mknod", JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG);
     private static final MethodHandle LCHOWN = downcall("lchown", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
     private static final MethodHandle FCHMODAT = downcall("fchmodat", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
-    private static final MethodHandle SETXATTR = downcall("setxattr", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT);
-    private static final MethodHandle LSETXATTR = downcall("lsetxattr", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT);
+    private static final MethodHandle SETXATTR =
+            downcall("setxattr", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT);
+    private static final MethodHandle LSETXATTR =
+            downcall("lsetxattr", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT);
     private static final MethodHandle GETXATTR = downcall("getxattr", JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG);
-    private static final MethodHandle LGETXATTR = downcall("lgetxattr", JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG);
+    private static final MethodHandle LGETXATTR =
+            downcall("lgetxattr", JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG);
     private static final MethodHandle LISTXATTR = downcall("listxattr", JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG);
     private static final MethodHandle LLISTXATTR = downcall("llistxattr", JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG);
     private static final MethodHandle UTIMENSAT = downcall("utimensat", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
@@ -209,7 +212,8 @@ public final class LinuxFiles {
             MemorySegment v = arena.allocate(Math.max(1, value.length));
             MemorySegment.copy(value, 0, v, JAVA_BYTE, 0, value.length);
             MemorySegment state = arena.allocate(CALL_STATE);
-            int rc = (int) h.invokeExact(state, cpath(arena, path), arena.allocateFrom(name), v, (long) value.length, 0);
+            int rc =
+                    (int) h.invokeExact(state, cpath(arena, path), arena.allocateFrom(name), v, (long) value.length, 0);
             check(rc, state, call + " " + name, path);
         } catch (IOException | RuntimeException | Error e) {
             throw e;

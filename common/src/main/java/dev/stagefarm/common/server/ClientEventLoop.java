@@ -28,8 +28,8 @@ final class ClientEventLoop {
 
     synchronized EventLoopGroup group() {
         if (group == null) {
-            group = new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(threadName, true),
-                NioIoHandler.newFactory());
+            group = new MultiThreadIoEventLoopGroup(
+                    threads, new DefaultThreadFactory(threadName, true), NioIoHandler.newFactory());
         }
         return group;
     }

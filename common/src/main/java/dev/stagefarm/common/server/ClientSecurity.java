@@ -57,12 +57,16 @@ public record ClientSecurity(String token, Path ca, Path cert, Path key, boolean
                 builder.trustManager(ServerTls.readable(ca, "--tls-ca").toFile());
             }
             if (cert != null) {
-                builder.keyManager(ServerTls.readable(cert, "--tls-cert").toFile(), ServerTls.readable(key, "--tls-key").toFile());
+                builder.keyManager(
+                        ServerTls.readable(cert, "--tls-cert").toFile(),
+                        ServerTls.readable(key, "--tls-key").toFile());
             }
             return ((JdkSslContext) builder.build()).context();
         } catch (javax.net.ssl.SSLException | RuntimeException e) {
-            throw new IOException("cannot use the TLS files (--tls-ca " + ca + ", --tls-cert " + cert
-                    + "; PEM certificates and a PKCS#8 PEM key expected): " + e.getMessage(), e);
+            throw new IOException(
+                    "cannot use the TLS files (--tls-ca " + ca + ", --tls-cert " + cert
+                            + "; PEM certificates and a PKCS#8 PEM key expected): " + e.getMessage(),
+                    e);
         }
     }
 
@@ -76,14 +80,18 @@ public record ClientSecurity(String token, Path ca, Path cert, Path key, boolean
                     builder.trustManager(ServerTls.readable(ca, "--tls-ca").toFile());
                 }
                 if (cert != null) {
-                    builder.keyManager(ServerTls.readable(cert, "--tls-cert").toFile(), ServerTls.readable(key, "--tls-key").toFile());
+                    builder.keyManager(
+                            ServerTls.readable(cert, "--tls-cert").toFile(),
+                            ServerTls.readable(key, "--tls-key").toFile());
                 }
                 transport = builder.build();
             } catch (IOException e) {
                 throw new UncheckedIOException(e.getMessage(), e);
             } catch (RuntimeException e) {
-                throw new IllegalArgumentException("cannot use the TLS files (--tls-ca " + ca + ", --tls-cert " + cert
-                        + "; PEM certificates and a PKCS#8 PEM key expected): " + e.getMessage(), e);
+                throw new IllegalArgumentException(
+                        "cannot use the TLS files (--tls-ca " + ca + ", --tls-cert " + cert
+                                + "; PEM certificates and a PKCS#8 PEM key expected): " + e.getMessage(),
+                        e);
             }
         }
         return token == null ? transport : CompositeChannelCredentials.create(transport, BearerToken.of(token));

@@ -32,8 +32,7 @@ public final class GrpcChannels {
     /** TCP channels' event loop, in place of gRPC's shared one, so that a CLI can stop it before exiting. */
     private static final ClientEventLoop TCP_CLIENTS = new ClientEventLoop("grpc-tcp-client", 0);
 
-    private GrpcChannels() {
-    }
+    private GrpcChannels() {}
 
     public static ManagedChannel open(String address) {
         return open(address, ClientSecurity.NONE);
@@ -47,21 +46,25 @@ public final class GrpcChannels {
         if (address.startsWith(UNIX)) {
             // a local farm's socket: the file's permissions decide who may call, no TLS or token
             return NettyChannelBuilder.forAddress(UnixDomainSocketAddress.of(address.substring(UNIX.length())))
-                .channelType(NioDomainSocketChannel.class, UnixDomainSocketAddress.class)
-                .eventLoopGroup(UnixSockets.clientGroup())
-                .usePlaintext().flowControlWindow(FLOW_CONTROL_WINDOW).build();
+                    .channelType(NioDomainSocketChannel.class, UnixDomainSocketAddress.class)
+                    .eventLoopGroup(UnixSockets.clientGroup())
+                    .usePlaintext()
+                    .flowControlWindow(FLOW_CONTROL_WINDOW)
+                    .build();
         }
         if (address.startsWith(IN_PROCESS)) {
-            return InProcessChannelBuilder.forName(address.substring(IN_PROCESS.length())).build();
+            return InProcessChannelBuilder.forName(address.substring(IN_PROCESS.length()))
+                    .build();
         }
         HostPort hp = HostPort.parse(address);
         if (security.token() != null && !security.tls() && !isLoopback(hp.host())) {
             log.warn("sending a token to {} without TLS: anyone on the path can read it; pass --tls-ca", address);
         }
         return NettyChannelBuilder.forAddress(hp.host(), hp.port(), security.credentials())
-            .channelType(NioSocketChannel.class, java.net.InetSocketAddress.class)
-            .eventLoopGroup(TCP_CLIENTS.group())
-            .flowControlWindow(FLOW_CONTROL_WINDOW).build();
+                .channelType(NioSocketChannel.class, java.net.InetSocketAddress.class)
+                .eventLoopGroup(TCP_CLIENTS.group())
+                .flowControlWindow(FLOW_CONTROL_WINDOW)
+                .build();
     }
 
     private static boolean isLoopback(String host) {

@@ -49,7 +49,9 @@ public final class MetricsEndpoint implements AutoCloseable {
 
     /** The address being served, with the real port when started on port 0. */
     public HostPort address() {
-        return new HostPort(http.getAddress().getAddress().getHostAddress(), http.getAddress().getPort());
+        return new HostPort(
+                http.getAddress().getAddress().getHostAddress(),
+                http.getAddress().getPort());
     }
 
     public int port() {

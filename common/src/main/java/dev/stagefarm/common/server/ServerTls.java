@@ -29,7 +29,8 @@ public record ServerTls(Path cert, Path key, Path clientCa) {
             throw new IllegalArgumentException("TLS needs both --tls-cert and --tls-key");
         }
         if (clientCa != null && cert == null) {
-            throw new IllegalArgumentException("--tls-client-ca needs --tls-cert and --tls-key: client certificates are checked only over TLS");
+            throw new IllegalArgumentException(
+                    "--tls-client-ca needs --tls-cert and --tls-key: client certificates are checked only over TLS");
         }
     }
 
@@ -44,7 +45,9 @@ public record ServerTls(Path cert, Path key, Path clientCa) {
         }
         try {
             TlsServerCredentials.Builder builder = TlsServerCredentials.newBuilder()
-                    .keyManager(readable(cert, "--tls-cert").toFile(), readable(key, "--tls-key").toFile());
+                    .keyManager(
+                            readable(cert, "--tls-cert").toFile(),
+                            readable(key, "--tls-key").toFile());
             if (clientCa != null) {
                 builder.trustManager(readable(clientCa, "--tls-client-ca").toFile())
                         .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE);
@@ -53,8 +56,10 @@ public record ServerTls(Path cert, Path key, Path clientCa) {
         } catch (IOException e) {
             throw e;
         } catch (RuntimeException e) {
-            throw new IOException("cannot use --tls-cert " + cert + " / --tls-key " + key
-                    + " (PEM certificate and PKCS#8 PEM key expected): " + e.getMessage(), e);
+            throw new IOException(
+                    "cannot use --tls-cert " + cert + " / --tls-key " + key
+                            + " (PEM certificate and PKCS#8 PEM key expected): " + e.getMessage(),
+                    e);
         }
     }
 
@@ -65,22 +70,28 @@ public record ServerTls(Path cert, Path key, Path clientCa) {
      */
     public javax.net.ssl.SSLContext sslContext() throws IOException {
         try {
-            SslContextBuilder builder = SslContextBuilder
-                    .forServer(readable(cert, "--tls-cert").toFile(), readable(key, "--tls-key").toFile())
+            SslContextBuilder builder = SslContextBuilder.forServer(
+                            readable(cert, "--tls-cert").toFile(),
+                            readable(key, "--tls-key").toFile())
                     .sslProvider(SslProvider.JDK);
             if (clientCa != null) {
-                builder.trustManager(readable(clientCa, "--tls-client-ca").toFile()).clientAuth(ClientAuth.REQUIRE);
+                builder.trustManager(readable(clientCa, "--tls-client-ca").toFile())
+                        .clientAuth(ClientAuth.REQUIRE);
             }
             return ((JdkSslContext) builder.build()).context();
         } catch (javax.net.ssl.SSLException | RuntimeException e) {
-            throw new IOException("cannot use --tls-cert " + cert + " / --tls-key " + key
-                    + " (PEM certificate and PKCS#8 PEM key expected): " + e.getMessage(), e);
+            throw new IOException(
+                    "cannot use --tls-cert " + cert + " / --tls-key " + key
+                            + " (PEM certificate and PKCS#8 PEM key expected): " + e.getMessage(),
+                    e);
         }
     }
 
     /** How the port is served, for the start log line. */
     public String describe() {
-        return !enabled() ? "plaintext" : clientCa == null ? "TLS" : "mutual TLS (client certificates from " + clientCa + ")";
+        return !enabled()
+                ? "plaintext"
+                : clientCa == null ? "TLS" : "mutual TLS (client certificates from " + clientCa + ")";
     }
 
     static Path readable(Path file, String option) throws IOException {

@@ -36,11 +36,11 @@ public final class UnixSockets {
     public static NettyServerBuilder server(Path socket) throws IOException {
         Files.createDirectories(socket.toAbsolutePath().getParent());
         Files.deleteIfExists(socket);
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, new DefaultThreadFactory("grpc-unix", true),
-            NioIoHandler.newFactory());
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(
+                2, new DefaultThreadFactory("grpc-unix", true), NioIoHandler.newFactory());
         return NettyServerBuilder.forAddress(UnixDomainSocketAddress.of(socket))
-            .channelType(NioServerDomainSocketChannel.class)
-            .bossEventLoopGroup(group)
-            .workerEventLoopGroup(group);
+                .channelType(NioServerDomainSocketChannel.class)
+                .bossEventLoopGroup(group)
+                .workerEventLoopGroup(group);
     }
 }

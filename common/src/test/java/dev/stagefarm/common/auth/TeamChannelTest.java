@@ -34,13 +34,16 @@ class TeamChannelTest {
         String name = InProcessServerBuilder.generateName();
         ServerInterceptor record = new ServerInterceptor() {
             @Override
-            public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+            public <Q, R> ServerCall.Listener<Q> interceptCall(
+                    ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
                 seen.set(headers.get(AuthInterceptor.TEAM));
                 return next.startCall(call, headers);
             }
         };
         server = InProcessServerBuilder.forName(name)
-                .addService(ServerInterceptors.intercept(new HealthStatusManager().getHealthService(), record)).build().start();
+                .addService(ServerInterceptors.intercept(new HealthStatusManager().getHealthService(), record))
+                .build()
+                .start();
         channel = InProcessChannelBuilder.forName(name).build();
     }
 
@@ -59,7 +62,9 @@ class TeamChannelTest {
     @Test
     void aBoundChannelAlwaysActsForItsTeam() {
         assertThat(call(TeamChannel.bind(channel, "team-a"))).isEqualTo("team-a");
-        assertThat(call(TeamChannel.bind(channel, ""))).as("a farm without tokens sends nothing").isNull();
+        assertThat(call(TeamChannel.bind(channel, "")))
+                .as("a farm without tokens sends nothing")
+                .isNull();
     }
 
     @Test
@@ -67,8 +72,11 @@ class TeamChannelTest {
         Channel jobs = TeamChannel.fromContext(channel, true);
         assertThat(TeamChannel.callAs("team-b", () -> call(jobs))).isEqualTo("team-b");
         assertThat(TeamChannel.callAs("", () -> call(jobs))).isNull();
-        assertThatThrownBy(() -> call(jobs)).isInstanceOf(StatusRuntimeException.class)
+        assertThatThrownBy(() -> call(jobs))
+                .isInstanceOf(StatusRuntimeException.class)
                 .hasMessageContaining("called outside a job, so it has no team to act for");
-        assertThat(call(TeamChannel.fromContext(channel, false))).as("an open farm needs no team").isNull();
+        assertThat(call(TeamChannel.fromContext(channel, false)))
+                .as("an open farm needs no team")
+                .isNull();
     }
 }

@@ -32,7 +32,8 @@ class TokensFileTest {
                 + "\"tokens\": [{\"name\": \"alice\", \"team\": \"team-a\", \"scopes\": [\"read\", \"WRITE\"], \"sha256\": \""
                 + hash("s3cret") + "\"}]}"));
 
-        assertThat(tokens.lookUp("s3cret")).contains(new Caller("alice", "team-a", Set.of(Caller.Scope.READ, Caller.Scope.WRITE)));
+        assertThat(tokens.lookUp("s3cret"))
+                .contains(new Caller("alice", "team-a", Set.of(Caller.Scope.READ, Caller.Scope.WRITE)));
         assertThat(tokens.lookUp("s3cret ")).isEmpty();
         assertThat(tokens.lookUp("other")).isEmpty();
         assertThat(tokens.anonymous()).contains(new Caller("anonymous", "public", Set.of(Caller.Scope.READ)));
@@ -44,14 +45,19 @@ class TokensFileTest {
         assertThatThrownBy(() -> TokensFile.read(dir.resolve("absent.json"))).hasMessageContaining("does not exist");
         assertThatThrownBy(() -> TokensFile.read(file("{\"tokens\": [")))
                 .hasMessageContaining("tokens.json: it is not valid JSON");
-        assertThatThrownBy(() -> TokensFile.read(file("{\"token\": []}"))).hasMessageContaining("unknown field \"token\"");
-        assertThatThrownBy(() -> TokensFile.read(file("{\"tokens\": [{\"name\": \"a\", \"team\": \"t\", \"scopes\": [\"read\"], "
-                + "\"sha256\": \"abc\"}]}"))).hasMessageContaining("token \"a\": \"sha256\" must be 64 hex digits")
+        assertThatThrownBy(() -> TokensFile.read(file("{\"token\": []}")))
+                .hasMessageContaining("unknown field \"token\"");
+        assertThatThrownBy(() ->
+                        TokensFile.read(file("{\"tokens\": [{\"name\": \"a\", \"team\": \"t\", \"scopes\": [\"read\"], "
+                                + "\"sha256\": \"abc\"}]}")))
+                .hasMessageContaining("token \"a\": \"sha256\" must be 64 hex digits")
                 .hasMessageContaining("stagefarm token new");
-        assertThatThrownBy(() -> TokensFile.read(file("{\"tokens\": [{\"name\": \"a\", \"team\": \"Team A\", \"scopes\": [\"read\"], "
-                + ok + "}]}"))).hasMessageContaining("team \"Team A\" must be 1-63 lower-case letters");
-        assertThatThrownBy(() -> TokensFile.read(file("{\"tokens\": [{\"name\": \"a\", \"team\": \"t\", \"scopes\": [\"rw\"], "
-                + ok + "}]}"))).hasMessageContaining("unknown scope \"rw\"; scopes are read, write, admin, farm");
+        assertThatThrownBy(() -> TokensFile.read(file(
+                        "{\"tokens\": [{\"name\": \"a\", \"team\": \"Team A\", \"scopes\": [\"read\"], " + ok + "}]}")))
+                .hasMessageContaining("team \"Team A\" must be 1-63 lower-case letters");
+        assertThatThrownBy(() -> TokensFile.read(
+                        file("{\"tokens\": [{\"name\": \"a\", \"team\": \"t\", \"scopes\": [\"rw\"], " + ok + "}]}")))
+                .hasMessageContaining("unknown scope \"rw\"; scopes are read, write, admin, farm");
         assertThatThrownBy(() -> TokensFile.read(file("{\"anonymous\": {\"team\": \"t\", \"scopes\": [\"farm\"]}}")))
                 .hasMessageContaining("anonymous callers cannot have the \"farm\" scope");
         assertThatThrownBy(() -> TokensFile.read(file("{\"tokens\": []}"))).hasMessageContaining("nobody could call");
@@ -59,17 +65,29 @@ class TokensFileTest {
 
     @Test
     void aChangedFileIsReadAgainAndABrokenChangeKeepsTheTokensInEffect() throws Exception {
-        Path path = file("{\"tokens\": [{\"name\": \"a\", \"team\": \"t\", \"scopes\": [\"read\"], \"sha256\": \"" + hash("one") + "\"}]}");
+        Path path = file("{\"tokens\": [{\"name\": \"a\", \"team\": \"t\", \"scopes\": [\"read\"], \"sha256\": \""
+                + hash("one") + "\"}]}");
         Instant[] now = {Instant.parse("2026-11-28T00:00:00Z")};
         Clock clock = new Clock() {
-            public java.time.ZoneId getZone() { return ZoneOffset.UTC; }
-            public Clock withZone(java.time.ZoneId zone) { return this; }
-            public Instant instant() { return now[0]; }
+            public java.time.ZoneId getZone() {
+                return ZoneOffset.UTC;
+            }
+
+            public Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            public Instant instant() {
+                return now[0];
+            }
         };
         ReloadingTokens tokens = ReloadingTokens.open(path, clock);
         assertThat(tokens.get().lookUp("one")).isPresent();
 
-        Files.writeString(path, "{\"tokens\": [{\"name\": \"b\", \"team\": \"t\", \"scopes\": [\"read\"], \"sha256\": \"" + hash("two") + "\"}]}");
+        Files.writeString(
+                path,
+                "{\"tokens\": [{\"name\": \"b\", \"team\": \"t\", \"scopes\": [\"read\"], \"sha256\": \"" + hash("two")
+                        + "\"}]}");
         Files.setLastModifiedTime(path, java.nio.file.attribute.FileTime.from(Instant.parse("2030-01-01T00:00:00Z")));
         now[0] = now[0].plusSeconds(2);
         assertThat(tokens.get().lookUp("two")).as("added").isPresent();

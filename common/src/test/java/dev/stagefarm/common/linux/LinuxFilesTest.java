@@ -18,7 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** Runs as root (CI and developer machines are root): whiteouts and trusted.* xattrs need it. */
 class LinuxFilesTest {
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void whiteoutIsACharDeviceZeroZero() throws Exception {
@@ -26,7 +27,9 @@ class LinuxFilesTest {
         LinuxFiles.mknodWhiteout(wh);
 
         assertThat(LinuxFiles.isWhiteout(wh)).isTrue();
-        assertThat(Files.readAttributes(wh, "unix:rdev", LinkOption.NOFOLLOW_LINKS).get("rdev")).isEqualTo(0L);
+        assertThat(Files.readAttributes(wh, "unix:rdev", LinkOption.NOFOLLOW_LINKS)
+                        .get("rdev"))
+                .isEqualTo(0L);
         Files.writeString(dir.resolve("plain"), "x");
         assertThat(LinuxFiles.isWhiteout(dir.resolve("plain"))).isFalse();
         assertThatThrownBy(() -> LinuxFiles.mknodWhiteout(wh))
@@ -52,7 +55,8 @@ class LinuxFilesTest {
         assertThat(LinuxFiles.isOpaque(d)).isTrue();
 
         LinuxFiles.setXattr(d, "user.note", "hello".getBytes(StandardCharsets.UTF_8));
-        assertThat(LinuxFiles.getXattr(d, "user.note")).hasValueSatisfying(v -> assertThat(v).asString().isEqualTo("hello"));
+        assertThat(LinuxFiles.getXattr(d, "user.note"))
+                .hasValueSatisfying(v -> assertThat(v).asString().isEqualTo("hello"));
         assertThat(LinuxFiles.getXattr(d, "user.none")).isEmpty();
         assertThat(LinuxFiles.listXattr(d)).contains("user.note", LinuxFiles.OVERLAY_OPAQUE_XATTR);
     }
@@ -63,13 +67,16 @@ class LinuxFilesTest {
         Path link = Files.createSymbolicLink(dir.resolve("link"), Path.of("target"));
 
         LinuxFiles.lsetXattr(link, "trusted.mark", new byte[] {0, 1, 2});
-        assertThat(LinuxFiles.lgetXattr(link, "trusted.mark")).hasValueSatisfying(v -> assertThat(v).containsExactly(0, 1, 2));
+        assertThat(LinuxFiles.lgetXattr(link, "trusted.mark"))
+                .hasValueSatisfying(v -> assertThat(v).containsExactly(0, 1, 2));
         assertThat(LinuxFiles.getXattr(link, "trusted.mark")).isEmpty();
         assertThat(LinuxFiles.llistXattr(link)).containsExactly("trusted.mark");
 
         LinuxFiles.lchown(link, 1234, 5678);
-        assertThat(Files.getAttribute(link, "unix:uid", LinkOption.NOFOLLOW_LINKS)).isEqualTo(1234);
-        assertThat(Files.getAttribute(link, "unix:gid", LinkOption.NOFOLLOW_LINKS)).isEqualTo(5678);
+        assertThat(Files.getAttribute(link, "unix:uid", LinkOption.NOFOLLOW_LINKS))
+                .isEqualTo(1234);
+        assertThat(Files.getAttribute(link, "unix:gid", LinkOption.NOFOLLOW_LINKS))
+                .isEqualTo(5678);
         assertThat(Files.getAttribute(target, "unix:uid")).isEqualTo(0);
 
         LinuxFiles.utimensNoFollow(link, 1_000_000_000L, 5);
@@ -89,6 +96,9 @@ class LinuxFilesTest {
     }
 
     private static long makedevReference(long major, long minor) {
-        return ((major & 0xfffff000L) << 32) | ((major & 0xfffL) << 8) | ((minor & 0xffffff00L) << 12) | (minor & 0xffL);
+        return ((major & 0xfffff000L) << 32)
+                | ((major & 0xfffL) << 8)
+                | ((minor & 0xffffff00L) << 12)
+                | (minor & 0xffL);
     }
 }

@@ -20,7 +20,10 @@ class GrpcChannelsTest {
 
     @Test
     void stoppingTheClientThreadsStopsTheTcpLoopAndALaterChannelStillWorks() throws Exception {
-        Server server = GrpcServers.netty("127.0.0.1:0").addService(health.getHealthService()).build().start();
+        Server server = GrpcServers.netty("127.0.0.1:0")
+                .addService(health.getHealthService())
+                .build()
+                .start();
         try {
             assertStopsAndRestarts("127.0.0.1:" + server.getPort(), "grpc-tcp-client");
         } finally {
@@ -31,7 +34,10 @@ class GrpcChannelsTest {
     @Test
     void stoppingTheClientThreadsStopsTheUnixSocketLoopAndALaterChannelStillWorks(@TempDir Path dir) throws Exception {
         Path socket = dir.resolve("farm.sock");
-        Server server = UnixSockets.server(socket).addService(health.getHealthService()).build().start();
+        Server server = UnixSockets.server(socket)
+                .addService(health.getHealthService())
+                .build()
+                .start();
         try {
             assertStopsAndRestarts(GrpcChannels.UNIX + socket, "grpc-unix-client");
         } finally {
@@ -52,8 +58,10 @@ class GrpcChannelsTest {
     private static void check(String address) {
         ManagedChannel channel = GrpcChannels.open(address);
         try {
-            assertThat(HealthGrpc.newBlockingStub(channel).check(HealthCheckRequest.getDefaultInstance()).getStatus())
-                .isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
+            assertThat(HealthGrpc.newBlockingStub(channel)
+                            .check(HealthCheckRequest.getDefaultInstance())
+                            .getStatus())
+                    .isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
         } finally {
             channel.shutdownNow();
         }
@@ -61,6 +69,7 @@ class GrpcChannelsTest {
 
     private static List<Thread> threads(String namePrefix) {
         return Thread.getAllStackTraces().keySet().stream()
-            .filter(t -> t.getName().startsWith(namePrefix) && t.isAlive()).toList();
+                .filter(t -> t.getName().startsWith(namePrefix) && t.isAlive())
+                .toList();
     }
 }

@@ -18,10 +18,14 @@ class UnixSocketsTest {
     void aClientReachesAServerThroughASocketFile(@TempDir Path dir) throws Exception {
         Path socket = dir.resolve("farm.sock");
         HealthStatusManager health = new HealthStatusManager();
-        Server server = UnixSockets.server(socket).addService(health.getHealthService()).build().start();
+        Server server = UnixSockets.server(socket)
+                .addService(health.getHealthService())
+                .build()
+                .start();
         ManagedChannel channel = GrpcChannels.open(GrpcChannels.UNIX + socket);
         try {
-            HealthCheckResponse answer = HealthGrpc.newBlockingStub(channel).check(HealthCheckRequest.getDefaultInstance());
+            HealthCheckResponse answer =
+                    HealthGrpc.newBlockingStub(channel).check(HealthCheckRequest.getDefaultInstance());
             assertThat(answer.getStatus()).isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
         } finally {
             channel.shutdownNow();

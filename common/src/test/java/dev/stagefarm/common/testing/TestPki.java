@@ -17,8 +17,23 @@ public record TestPki(Path ca, Path serverCert, Path serverKey, Path clientCert,
         Files.createDirectories(dir);
         Path ca = dir.resolve("ca.pem");
         Path caKey = dir.resolve("ca.key");
-        openssl(dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                "-keyout", caKey.toString(), "-out", ca.toString(), "-days", "2", "-subj", "/CN=stagefarm test CA");
+        openssl(
+                dir,
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                caKey.toString(),
+                "-out",
+                ca.toString(),
+                "-days",
+                "2",
+                "-subj",
+                "/CN=stagefarm test CA");
         Path ext = dir.resolve("server.ext");
         Files.writeString(ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
         Path serverCert = sign(dir, "server", ca, caKey, ext);
@@ -28,20 +43,51 @@ public record TestPki(Path ca, Path serverCert, Path serverKey, Path clientCert,
         return new TestPki(ca, serverCert, dir.resolve("server.key"), clientCert, dir.resolve("client.key"));
     }
 
-    private static Path sign(Path dir, String name, Path ca, Path caKey, Path ext) throws IOException, InterruptedException {
+    private static Path sign(Path dir, String name, Path ca, Path caKey, Path ext)
+            throws IOException, InterruptedException {
         Path csr = dir.resolve(name + ".csr");
         Path cert = dir.resolve(name + ".pem");
-        openssl(dir, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                "-keyout", dir.resolve(name + ".key").toString(), "-out", csr.toString(), "-subj", "/CN=" + name);
-        openssl(dir, "x509", "-req", "-in", csr.toString(), "-CA", ca.toString(), "-CAkey", caKey.toString(),
-                "-CAcreateserial", "-out", cert.toString(), "-days", "2", "-extfile", ext.toString());
+        openssl(
+                dir,
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                dir.resolve(name + ".key").toString(),
+                "-out",
+                csr.toString(),
+                "-subj",
+                "/CN=" + name);
+        openssl(
+                dir,
+                "x509",
+                "-req",
+                "-in",
+                csr.toString(),
+                "-CA",
+                ca.toString(),
+                "-CAkey",
+                caKey.toString(),
+                "-CAcreateserial",
+                "-out",
+                cert.toString(),
+                "-days",
+                "2",
+                "-extfile",
+                ext.toString());
         return cert;
     }
 
     private static void openssl(Path dir, String... args) throws IOException, InterruptedException {
         List<String> command = new java.util.ArrayList<>(List.of("openssl"));
         command.addAll(List.of(args));
-        Process process = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+        Process process = new ProcessBuilder(command)
+                .directory(dir.toFile())
+                .redirectErrorStream(true)
+                .start();
         String output = new String(process.getInputStream().readAllBytes());
         if (process.waitFor() != 0) {
             throw new IOException(String.join(" ", command) + " failed: " + output);

@@ -18,18 +18,22 @@ import java.util.List;
 public final class DockerArchiveWriter {
 
     /** One image of manifest.json. */
-    record Entry(@JsonProperty("Config") String config, @JsonProperty("RepoTags") List<String> repoTags,
-                 @JsonProperty("Layers") List<String> layers) {}
+    record Entry(
+            @JsonProperty("Config") String config,
+            @JsonProperty("RepoTags") List<String> repoTags,
+            @JsonProperty("Layers") List<String> layers) {}
 
     private final ObjectMapper mapper = new ObjectMapper();
 
     /**
      * @param tags names to load the image as (may be empty: then it loads untagged)
      */
-    public void write(BlobSource blobs, ManifestBlob manifest, List<ImageReference> tags, OutputStream out) throws IOException {
+    public void write(BlobSource blobs, ManifestBlob manifest, List<ImageReference> tags, OutputStream out)
+            throws IOException {
         List<Descriptor> layers = manifest.manifest().layers();
         Descriptor config = manifest.manifest().config();
-        Entry entry = new Entry(ImageTar.blobPath(config.digest()),
+        Entry entry = new Entry(
+                ImageTar.blobPath(config.digest()),
                 tags.stream().map(t -> t.withDigest(null).toFamiliarString()).toList(),
                 layers.stream().map(l -> ImageTar.blobPath(l.digest())).toList());
         try (ImageTar tar = new ImageTar(out)) {

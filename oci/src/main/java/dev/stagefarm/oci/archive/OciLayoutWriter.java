@@ -24,7 +24,8 @@ public final class OciLayoutWriter {
     public static final String REF_NAME = "org.opencontainers.image.ref.name";
     public static final String CONTAINERD_NAME = "io.containerd.image.name";
 
-    public void write(BlobSource blobs, ManifestBlob manifest, List<ImageReference> tags, OutputStream out) throws IOException {
+    public void write(BlobSource blobs, ManifestBlob manifest, List<ImageReference> tags, OutputStream out)
+            throws IOException {
         Descriptor top = manifest.descriptor();
         List<Descriptor> entries = new ArrayList<>();
         for (ImageReference t : tags) {

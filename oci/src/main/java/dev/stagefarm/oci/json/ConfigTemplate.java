@@ -22,7 +22,9 @@ final class ConfigTemplate {
     public RunConfig config;
     public Rootfs rootfs;
     public List<History> history;
-    @JsonIgnore final SortedMap<String, JsonNode> extra = new TreeMap<>();
+
+    @JsonIgnore
+    final SortedMap<String, JsonNode> extra = new TreeMap<>();
 
     @JsonAnySetter
     void setExtra(String name, JsonNode value) {
@@ -34,22 +36,59 @@ final class ConfigTemplate {
         return extra;
     }
 
-    @JsonPropertyOrder({"User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes", "WorkingDir", "Labels",
-            "OnBuild", "StopSignal", "Healthcheck", "Shell"})
+    @JsonPropertyOrder({
+        "User",
+        "ExposedPorts",
+        "Env",
+        "Entrypoint",
+        "Cmd",
+        "Volumes",
+        "WorkingDir",
+        "Labels",
+        "OnBuild",
+        "StopSignal",
+        "Healthcheck",
+        "Shell"
+    })
     static final class RunConfig {
-        @JsonProperty("User") public String user;
-        @JsonProperty("ExposedPorts") public Map<String, Map<String, Object>> exposedPorts;
-        @JsonProperty("Env") public List<String> env;
-        @JsonProperty("Entrypoint") public List<String> entrypoint;
-        @JsonProperty("Cmd") public List<String> cmd;
-        @JsonProperty("Volumes") public Map<String, Map<String, Object>> volumes;
-        @JsonProperty("WorkingDir") public String workingDir;
-        @JsonProperty("Labels") public Map<String, String> labels;
-        @JsonProperty("OnBuild") public List<String> onBuild;
-        @JsonProperty("StopSignal") public String stopSignal;
-        @JsonProperty("Healthcheck") public HealthConfig healthcheck;
-        @JsonProperty("Shell") public List<String> shell;
-        @JsonIgnore final SortedMap<String, JsonNode> extra = new TreeMap<>();
+        @JsonProperty("User")
+        public String user;
+
+        @JsonProperty("ExposedPorts")
+        public Map<String, Map<String, Object>> exposedPorts;
+
+        @JsonProperty("Env")
+        public List<String> env;
+
+        @JsonProperty("Entrypoint")
+        public List<String> entrypoint;
+
+        @JsonProperty("Cmd")
+        public List<String> cmd;
+
+        @JsonProperty("Volumes")
+        public Map<String, Map<String, Object>> volumes;
+
+        @JsonProperty("WorkingDir")
+        public String workingDir;
+
+        @JsonProperty("Labels")
+        public Map<String, String> labels;
+
+        @JsonProperty("OnBuild")
+        public List<String> onBuild;
+
+        @JsonProperty("StopSignal")
+        public String stopSignal;
+
+        @JsonProperty("Healthcheck")
+        public HealthConfig healthcheck;
+
+        @JsonProperty("Shell")
+        public List<String> shell;
+
+        @JsonIgnore
+        final SortedMap<String, JsonNode> extra = new TreeMap<>();
 
         @JsonAnySetter
         void setExtra(String name, JsonNode value) {
@@ -65,26 +104,44 @@ final class ConfigTemplate {
     /** Durations are nanoseconds, as Go's time.Duration marshals them. */
     @JsonPropertyOrder({"Test", "Interval", "Timeout", "StartPeriod", "StartInterval", "Retries"})
     static final class HealthConfig {
-        @JsonProperty("Test") public List<String> test;
-        @JsonProperty("Interval") public Long interval;
-        @JsonProperty("Timeout") public Long timeout;
-        @JsonProperty("StartPeriod") public Long startPeriod;
-        @JsonProperty("StartInterval") public Long startInterval;
-        @JsonProperty("Retries") public Integer retries;
+        @JsonProperty("Test")
+        public List<String> test;
+
+        @JsonProperty("Interval")
+        public Long interval;
+
+        @JsonProperty("Timeout")
+        public Long timeout;
+
+        @JsonProperty("StartPeriod")
+        public Long startPeriod;
+
+        @JsonProperty("StartInterval")
+        public Long startInterval;
+
+        @JsonProperty("Retries")
+        public Integer retries;
     }
 
     @JsonPropertyOrder({"type", "diff_ids"})
     static final class Rootfs {
         public String type;
-        @JsonProperty("diff_ids") public List<String> diffIds;
+
+        @JsonProperty("diff_ids")
+        public List<String> diffIds;
     }
 
     @JsonPropertyOrder({"created", "created_by", "author", "comment", "empty_layer"})
     static final class History {
         public String created;
-        @JsonProperty("created_by") public String createdBy;
+
+        @JsonProperty("created_by")
+        public String createdBy;
+
         public String author;
         public String comment;
-        @JsonProperty("empty_layer") public Boolean emptyLayer;
+
+        @JsonProperty("empty_layer")
+        public Boolean emptyLayer;
     }
 }

@@ -19,8 +19,13 @@ final class DescriptorTemplate {
     static final class PlatformTemplate {
         public String architecture;
         public String os;
-        @JsonProperty("os.version") public String osVersion;
-        @JsonProperty("os.features") public List<String> osFeatures;
+
+        @JsonProperty("os.version")
+        public String osVersion;
+
+        @JsonProperty("os.features")
+        public List<String> osFeatures;
+
         public String variant;
     }
 }

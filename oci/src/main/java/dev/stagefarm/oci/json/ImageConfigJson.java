@@ -47,8 +47,13 @@ public final class ImageConfigJson {
                     .extraRunFields(raw(c.extra));
             if (c.healthcheck != null) {
                 ConfigTemplate.HealthConfig h = c.healthcheck;
-                b.healthcheck(new Healthcheck(orEmpty(h.test), nanos(h.interval), nanos(h.timeout),
-                        nanos(h.startPeriod), nanos(h.startInterval), h.retries == null ? 0 : h.retries));
+                b.healthcheck(new Healthcheck(
+                        orEmpty(h.test),
+                        nanos(h.interval),
+                        nanos(h.timeout),
+                        nanos(h.startPeriod),
+                        nanos(h.startInterval),
+                        h.retries == null ? 0 : h.retries));
             }
         }
         if (t.rootfs != null) {
@@ -65,7 +70,11 @@ public final class ImageConfigJson {
         }
         List<HistoryEntry> history = new ArrayList<>();
         for (ConfigTemplate.History h : orEmpty(t.history)) {
-            history.add(new HistoryEntry(instant(h.created, "history created"), h.createdBy, h.author, h.comment,
+            history.add(new HistoryEntry(
+                    instant(h.created, "history created"),
+                    h.createdBy,
+                    h.author,
+                    h.comment,
                     Boolean.TRUE.equals(h.emptyLayer)));
         }
         return b.history(history).build();

@@ -39,7 +39,8 @@ public final class ManifestJson {
             return ct;
         }
         if (node.has("fsLayers")) {
-            throw new IOException("the image has a Docker schema 1 manifest, which is no longer supported: rebuild or re-push it");
+            throw new IOException(
+                    "the image has a Docker schema 1 manifest, which is no longer supported: rebuild or re-push it");
         }
         return node.has("manifests") ? MediaTypes.OCI_INDEX : MediaTypes.OCI_MANIFEST;
     }
@@ -113,7 +114,8 @@ public final class ManifestJson {
             t.platform = new DescriptorTemplate.PlatformTemplate();
             t.platform.os = d.platform().os();
             t.platform.architecture = d.platform().architecture();
-            t.platform.variant = d.platform().variant().isEmpty() ? null : d.platform().variant();
+            t.platform.variant =
+                    d.platform().variant().isEmpty() ? null : d.platform().variant();
         }
         return t;
     }

@@ -36,8 +36,10 @@ final class CopiedUpDirs {
         List<String> childrenFirst = List.copyOf(paths).reversed();
         for (String rel : childrenFirst) {
             Path dir = upper.resolve(rel);
-            boolean same = !changedBelow.contains(rel) && Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)
-                && !LinuxFiles.isOpaque(dir) && sameAsLower(dir, lower, rel);
+            boolean same = !changedBelow.contains(rel)
+                    && Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)
+                    && !LinuxFiles.isOpaque(dir)
+                    && sameAsLower(dir, lower, rel);
             if (same) {
                 drop.add(rel);
             } else {
@@ -50,7 +52,7 @@ final class CopiedUpDirs {
     private static boolean sameAsLower(Path dir, Path lower, String rel) throws IOException {
         Path below = lower.resolve(rel);
         if (!Files.isDirectory(below, LinkOption.NOFOLLOW_LINKS)
-            || !below.toRealPath().equals(lower.toRealPath().resolve(rel))) {
+                || !below.toRealPath().equals(lower.toRealPath().resolve(rel))) {
             return false; // absent below, not a directory, or reached through a symlink there
         }
         Map<String, Object> a = Files.readAttributes(dir, "unix:mode,uid,gid", LinkOption.NOFOLLOW_LINKS);
@@ -63,7 +65,9 @@ final class CopiedUpDirs {
         Map<String, String> out = new TreeMap<>();
         for (String name : LinuxFiles.llistXattr(p)) {
             if (!name.startsWith("trusted.overlay.") && !name.startsWith("user.overlay.")) {
-                out.put(name, LinuxFiles.lgetXattr(p, name).map(Arrays::toString).orElse(""));
+                out.put(
+                        name,
+                        LinuxFiles.lgetXattr(p, name).map(Arrays::toString).orElse(""));
             }
         }
         return out;

@@ -102,12 +102,15 @@ final class EntryApplier {
             unpacked.add(rel);
             return; // a hard link shares its target's metadata
         } else if (e.isCharacterDevice() || e.isBlockDevice() || e.isFIFO()) {
-            int type = e.isCharacterDevice() ? LinuxFiles.S_IFCHR : e.isBlockDevice() ? LinuxFiles.S_IFBLK : LinuxFiles.S_IFIFO;
+            int type = e.isCharacterDevice()
+                    ? LinuxFiles.S_IFCHR
+                    : e.isBlockDevice() ? LinuxFiles.S_IFBLK : LinuxFiles.S_IFIFO;
             LinuxFiles.mknod(path, type, 0, e.getDevMajor(), e.getDevMinor());
         } else if (e.isFile()) {
             write(content, path);
         } else {
-            throw new IOException("layer entry " + rel + " has tar type '" + (char) e.getLinkFlag() + "', which a layer may not hold");
+            throw new IOException("layer entry " + rel + " has tar type '" + (char) e.getLinkFlag()
+                    + "', which a layer may not hold");
         }
         unpacked.add(rel);
         setMetadata(path, e);
@@ -128,7 +131,8 @@ final class EntryApplier {
         for (Map.Entry<String, String> x : e.getExtraPaxHeaders().entrySet()) {
             String key = x.getKey();
             if (key.startsWith(XATTR_PAX) && !key.startsWith(XATTR_PAX + "trusted.overlay.")) {
-                LinuxFiles.lsetXattr(path, key.substring(XATTR_PAX.length()), x.getValue().getBytes(StandardCharsets.UTF_8));
+                LinuxFiles.lsetXattr(
+                        path, key.substring(XATTR_PAX.length()), x.getValue().getBytes(StandardCharsets.UTF_8));
             }
         }
         Instant mtime = e.getLastModifiedTime().toInstant();

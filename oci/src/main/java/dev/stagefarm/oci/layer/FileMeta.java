@@ -7,8 +7,12 @@ import java.util.Map;
 record FileMeta(int mode, int uid, int gid, long size, FileTime mtime) {
 
     static FileMeta of(Map<String, Object> unixAttrs) {
-        return new FileMeta((Integer) unixAttrs.get("mode"), (Integer) unixAttrs.get("uid"),
-                (Integer) unixAttrs.get("gid"), (Long) unixAttrs.get("size"), (FileTime) unixAttrs.get("lastModifiedTime"));
+        return new FileMeta(
+                (Integer) unixAttrs.get("mode"),
+                (Integer) unixAttrs.get("uid"),
+                (Integer) unixAttrs.get("gid"),
+                (Long) unixAttrs.get("size"),
+                (FileTime) unixAttrs.get("lastModifiedTime"));
     }
 
     /** The permission bits including setuid, setgid and sticky. */

@@ -26,11 +26,12 @@ public final class LayerRecompressor {
         try {
             HashingOutputStream compressed;
             HashingOutputStream tarBytes;
-            try (InputStream tar = decompress(in); OutputStream file = Files.newOutputStream(tmp)) {
+            try (InputStream tar = decompress(in);
+                    OutputStream file = Files.newOutputStream(tmp)) {
                 compressed = new HashingOutputStream(file);
                 OutputStream codec = options.compression() == LayerWriter.Compression.ZSTD
-                    ? LayerWriter.zstd(compressed, options.zstdLevel())
-                    : new LayerWriter.LeveledGzip(compressed, options.gzipLevel());
+                        ? LayerWriter.zstd(compressed, options.zstdLevel())
+                        : new LayerWriter.LeveledGzip(compressed, options.gzipLevel());
                 tarBytes = new HashingOutputStream(codec);
                 tar.transferTo(tarBytes);
                 if (codec instanceof java.util.zip.GZIPOutputStream gzip) {
@@ -55,8 +56,11 @@ public final class LayerRecompressor {
         if (magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b) {
             return new GZIPInputStream(in, 1 << 16);
         }
-        if (magic.length == 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5
-            && (magic[2] & 0xff) == 0x2f && (magic[3] & 0xff) == 0xfd) {
+        if (magic.length == 4
+                && (magic[0] & 0xff) == 0x28
+                && (magic[1] & 0xff) == 0xb5
+                && (magic[2] & 0xff) == 0x2f
+                && (magic[3] & 0xff) == 0xfd) {
             return new com.github.luben.zstd.ZstdInputStream(in);
         }
         return in;

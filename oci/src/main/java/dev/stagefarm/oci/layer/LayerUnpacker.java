@@ -25,7 +25,10 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  */
 public final class LayerUnpacker {
 
-    public enum Mode { OVERLAY, FLAT }
+    public enum Mode {
+        OVERLAY,
+        FLAT
+    }
 
     /** What was read: {@code digest} and {@code size} of the bytes as given (compressed), {@code diffId} of the tar. */
     public record Result(Digest digest, Digest diffId, long size, long entries) {}
@@ -49,8 +52,11 @@ public final class LayerUnpacker {
         InputStream tarStream;
         if (magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b) {
             tarStream = new GZIPInputStream(peek, 1 << 16);
-        } else if (magic.length == 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5
-                && (magic[2] & 0xff) == 0x2f && (magic[3] & 0xff) == 0xfd) {
+        } else if (magic.length == 4
+                && (magic[0] & 0xff) == 0x28
+                && (magic[1] & 0xff) == 0xb5
+                && (magic[2] & 0xff) == 0x2f
+                && (magic[3] & 0xff) == 0xfd) {
             tarStream = new com.github.luben.zstd.ZstdInputStream(peek);
         } else {
             tarStream = peek;

@@ -88,11 +88,14 @@ public final class LayerWriter {
 
     /** The codec of a layer blob. */
     public enum Compression {
-        GZIP, ZSTD;
+        GZIP,
+        ZSTD;
 
         /** The OCI media type of a layer tar in this codec. */
         public String ociMediaType() {
-            return this == GZIP ? dev.stagefarm.oci.MediaTypes.OCI_LAYER_GZIP : dev.stagefarm.oci.MediaTypes.OCI_LAYER_ZSTD;
+            return this == GZIP
+                    ? dev.stagefarm.oci.MediaTypes.OCI_LAYER_GZIP
+                    : dev.stagefarm.oci.MediaTypes.OCI_LAYER_ZSTD;
         }
     }
 
@@ -169,8 +172,8 @@ public final class LayerWriter {
             try (OutputStream file = Files.newOutputStream(tmp)) {
                 compressed = new HashingOutputStream(file);
                 OutputStream codec = options.compression() == Compression.ZSTD
-                    ? zstd(compressed, options.zstdLevel())
-                    : new LeveledGzip(compressed, options.gzipLevel());
+                        ? zstd(compressed, options.zstdLevel())
+                        : new LeveledGzip(compressed, options.gzipLevel());
                 tarBytes = new HashingOutputStream(codec);
                 TarArchiveOutputStream tar = new TarArchiveOutputStream(tarBytes, "UTF-8");
                 tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
@@ -196,8 +199,9 @@ public final class LayerWriter {
         }
     }
 
-    private static void writeOne(Path root, String rel, boolean upper, TarEntryWriter entries,
-                                 Map<String, String> firstPathOfInode) throws IOException {
+    private static void writeOne(
+            Path root, String rel, boolean upper, TarEntryWriter entries, Map<String, String> firstPathOfInode)
+            throws IOException {
         Path file = root.resolve(rel);
         Map<String, Object> a = Files.readAttributes(file, "unix:*", LinkOption.NOFOLLOW_LINKS);
         FileMeta meta = FileMeta.of(a);
@@ -222,7 +226,8 @@ public final class LayerWriter {
             case S_IFCHR, S_IFBLK, S_IFIFO -> {
                 long rdev = (Long) a.get("rdev");
                 if (upper && type == S_IFCHR && rdev == 0) {
-                    entries.marker(LayerPaths.join(LayerPaths.parent(rel), Whiteouts.PREFIX + LayerPaths.name(rel)), meta);
+                    entries.marker(
+                            LayerPaths.join(LayerPaths.parent(rel), Whiteouts.PREFIX + LayerPaths.name(rel)), meta);
                 } else {
                     entries.device(rel, type, LinuxFiles.major(rdev), LinuxFiles.minor(rdev), meta, xattrs(file));
                 }
@@ -253,17 +258,18 @@ public final class LayerWriter {
     /** A zstd stream with no checksum or size in its frames beyond the format's own: reproducible output. */
     static OutputStream zstd(OutputStream out, int level) throws IOException {
         com.github.luben.zstd.ZstdOutputStream z = new com.github.luben.zstd.ZstdOutputStream(
-            new java.io.FilterOutputStream(out) {
-                @Override
-                public void write(byte[] b, int off, int len) throws IOException {
-                    out.write(b, off, len);
-                }
+                new java.io.FilterOutputStream(out) {
+                    @Override
+                    public void write(byte[] b, int off, int len) throws IOException {
+                        out.write(b, off, len);
+                    }
 
-                @Override
-                public void close() throws IOException {
-                    flush(); // the caller closes the file
-                }
-            }, level);
+                    @Override
+                    public void close() throws IOException {
+                        flush(); // the caller closes the file
+                    }
+                },
+                level);
         return z;
     }
 

@@ -67,7 +67,8 @@ final class TarEntryWriter {
     }
 
     void device(String rel, int type, int major, int minor, FileMeta m, Map<String, byte[]> xattrs) throws IOException {
-        byte flag = type == S_IFCHR ? TarConstants.LF_CHR : type == S_IFBLK ? TarConstants.LF_BLK : TarConstants.LF_FIFO;
+        byte flag =
+                type == S_IFCHR ? TarConstants.LF_CHR : type == S_IFBLK ? TarConstants.LF_BLK : TarConstants.LF_FIFO;
         TarArchiveEntry e = header(rel, flag, m, xattrs);
         e.setDevMajor(major);
         e.setDevMinor(minor);
@@ -121,10 +122,12 @@ final class TarEntryWriter {
 
     private static String utf8(byte[] v) {
         try {
-            return StandardCharsets.UTF_8.newDecoder()
+            return StandardCharsets.UTF_8
+                    .newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(java.nio.ByteBuffer.wrap(v)).toString();
+                    .decode(java.nio.ByteBuffer.wrap(v))
+                    .toString();
         } catch (CharacterCodingException e) {
             return null;
         }

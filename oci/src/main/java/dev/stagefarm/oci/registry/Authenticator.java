@@ -39,9 +39,14 @@ final class Authenticator {
         Optional<Credential> credential = credentials.forHost(host);
         String scheme = challenge.strip().split("\\s+", 2)[0];
         if (scheme.equalsIgnoreCase("Basic")) {
-            return credential.map(Credential::basicHeader).orElseThrow(() -> new RegistryException(
-                    "registry " + base + " wants a user name and password: add them for " + host
-                            + " to ~/.docker/config.json (docker login " + host + ")", 401, "UNAUTHORIZED", null));
+            return credential
+                    .map(Credential::basicHeader)
+                    .orElseThrow(() -> new RegistryException(
+                            "registry " + base + " wants a user name and password: add them for " + host
+                                    + " to ~/.docker/config.json (docker login " + host + ")",
+                            401,
+                            "UNAUTHORIZED",
+                            null));
         }
         if (!scheme.equalsIgnoreCase("Bearer")) {
             throw new RegistryException("registry " + base + " asks for authentication scheme '" + scheme
@@ -57,19 +62,26 @@ final class Authenticator {
             q.append("service=").append(enc(params.get("service"))).append('&');
         }
         q.append("scope=").append(enc(scope));
-        HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(q.toString())).timeout(Duration.ofSeconds(60)).GET();
+        HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(q.toString()))
+                .timeout(Duration.ofSeconds(60))
+                .GET();
         credential.ifPresent(c -> req.header("Authorization", c.basicHeader()));
         try {
             HttpResponse<byte[]> r = http.send(req.build(), HttpResponse.BodyHandlers.ofByteArray());
             if (r.statusCode() == 401 || r.statusCode() == 403) {
-                throw new RegistryException("the token service " + realm + " refused "
-                        + (credential.isPresent() ? "the credentials stored for " + host + ": check them in ~/.docker/config.json"
-                                : "anonymous access to " + scope + ": add credentials for " + host + " to ~/.docker/config.json"),
-                        r.statusCode(), "UNAUTHORIZED", null);
+                throw new RegistryException(
+                        "the token service " + realm + " refused "
+                                + (credential.isPresent()
+                                        ? "the credentials stored for " + host + ": check them in ~/.docker/config.json"
+                                        : "anonymous access to " + scope + ": add credentials for " + host
+                                                + " to ~/.docker/config.json"),
+                        r.statusCode(),
+                        "UNAUTHORIZED",
+                        null);
             }
             if (r.statusCode() != 200) {
-                throw new RegistryException("the token service " + realm + " answered " + r.statusCode()
-                        + " for " + scope + ": retry later or check the registry's auth setup");
+                throw new RegistryException("the token service " + realm + " answered " + r.statusCode() + " for "
+                        + scope + ": retry later or check the registry's auth setup");
             }
             JsonNode body = mapper.readTree(r.body());
             String token = body.path("token").asText(body.path("access_token").asText(""));

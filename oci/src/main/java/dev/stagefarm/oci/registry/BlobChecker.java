@@ -14,7 +14,8 @@ final class BlobChecker {
     static boolean exists(RegistryTransport transport, URI base, String repository, Digest digest, boolean forPush)
             throws RegistryException {
         URI uri = RegistryTransport.v2(base, repository + "/blobs/" + digest);
-        HttpResponse<InputStream> r = transport.send(new RegistryTransport.Call(base, repository, forPush, "HEAD", uri, Map.of(), null));
+        HttpResponse<InputStream> r =
+                transport.send(new RegistryTransport.Call(base, repository, forPush, "HEAD", uri, Map.of(), null));
         if (r.statusCode() == 200) {
             RegistryTransport.close(r);
             return true;

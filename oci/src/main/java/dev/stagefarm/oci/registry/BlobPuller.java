@@ -31,19 +31,22 @@ final class BlobPuller {
         try {
             MessageDigest sha = Digest.newSha256();
             long total = 0;
-            try (InputStream in = r.body(); OutputStream out = Files.newOutputStream(tmp)) {
+            try (InputStream in = r.body();
+                    OutputStream out = Files.newOutputStream(tmp)) {
                 byte[] buf = new byte[1 << 16];
                 for (int n; (n = in.read(buf)) > 0; ) {
                     total += n;
                     if (total > d.size()) {
-                        throw new RegistryException("registry " + base + " sent more than the " + d.size()
-                                + " bytes of blob " + d.digest() + ": the blob is corrupt there; do not use this source");
+                        throw new RegistryException(
+                                "registry " + base + " sent more than the " + d.size() + " bytes of blob " + d.digest()
+                                        + ": the blob is corrupt there; do not use this source");
                     }
                     sha.update(buf, 0, n);
                     out.write(buf, 0, n);
                 }
             } catch (IOException e) {
-                throw new RegistryException("download of blob " + d.digest() + " from " + base + " broke off (" + e + "): retry", e);
+                throw new RegistryException(
+                        "download of blob " + d.digest() + " from " + base + " broke off (" + e + "): retry", e);
             }
             verify(base, d, total, Digest.fromBytes(sha.digest()));
             try {
@@ -57,36 +60,43 @@ final class BlobPuller {
     }
 
     /** Reads a small blob (an image config) into memory, verified. */
-    static byte[] pullSmall(RegistryTransport transport, URI base, String repository, Descriptor d) throws RegistryException {
+    static byte[] pullSmall(RegistryTransport transport, URI base, String repository, Descriptor d)
+            throws RegistryException {
         if (d.size() > 64L << 20) {
-            throw new RegistryException("blob " + d.digest() + " claims " + d.size() + " bytes, too big for an image config");
+            throw new RegistryException(
+                    "blob " + d.digest() + " claims " + d.size() + " bytes, too big for an image config");
         }
         HttpResponse<InputStream> r = open(transport, base, repository, d.digest());
         byte[] bytes;
         try (InputStream in = r.body()) {
             bytes = in.readNBytes((int) d.size() + 1);
         } catch (IOException e) {
-            throw new RegistryException("download of blob " + d.digest() + " from " + base + " broke off (" + e + "): retry", e);
+            throw new RegistryException(
+                    "download of blob " + d.digest() + " from " + base + " broke off (" + e + "): retry", e);
         }
         verify(base, d, bytes.length, Digest.of(bytes));
         return bytes;
     }
 
-    private static HttpResponse<InputStream> open(RegistryTransport transport, URI base, String repository, Digest digest)
-            throws RegistryException {
+    private static HttpResponse<InputStream> open(
+            RegistryTransport transport, URI base, String repository, Digest digest) throws RegistryException {
         URI uri = RegistryTransport.v2(base, repository + "/blobs/" + digest);
-        HttpResponse<InputStream> r = transport.send(new RegistryTransport.Call(base, repository, false, "GET", uri, Map.of(), null));
+        HttpResponse<InputStream> r =
+                transport.send(new RegistryTransport.Call(base, repository, false, "GET", uri, Map.of(), null));
         if (r.statusCode() != 200) {
-            throw RegistryErrors.of(base, r, "the registry lacks blob " + digest
-                    + " that the image's manifest names: re-push the image");
+            throw RegistryErrors.of(
+                    base,
+                    r,
+                    "the registry lacks blob " + digest + " that the image's manifest names: re-push the image");
         }
         return r;
     }
 
     private static void verify(URI base, Descriptor d, long size, Digest actual) throws RegistryException {
         if (size != d.size() || !actual.equals(d.digest())) {
-            throw new RegistryException("registry " + base + " sent " + size + " bytes with digest " + actual
-                    + " for blob " + d.digest() + " (" + d.size() + " bytes): the blob is corrupt there; do not use this source");
+            throw new RegistryException(
+                    "registry " + base + " sent " + size + " bytes with digest " + actual + " for blob " + d.digest()
+                            + " (" + d.size() + " bytes): the blob is corrupt there; do not use this source");
         }
     }
 }

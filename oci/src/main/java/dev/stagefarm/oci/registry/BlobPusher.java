@@ -18,20 +18,29 @@ final class BlobPusher {
 
     private BlobPusher() {}
 
-    static void push(RegistryTransport transport, URI base, String repository, Digest digest, long size, BlobSource source)
+    static void push(
+            RegistryTransport transport, URI base, String repository, Digest digest, long size, BlobSource source)
             throws RegistryException {
         URI start = RegistryTransport.v2(base, repository + "/blobs/uploads/");
-        HttpResponse<InputStream> r = transport.send(new RegistryTransport.Call(base, repository, true, "POST", start,
-                Map.of(), HttpRequest.BodyPublishers::noBody));
+        HttpResponse<InputStream> r = transport.send(new RegistryTransport.Call(
+                base, repository, true, "POST", start, Map.of(), HttpRequest.BodyPublishers::noBody));
         if (r.statusCode() != 202) {
-            throw RegistryErrors.of(base, r, "the registry does not know repository " + repository + " or refuses uploads to it");
+            throw RegistryErrors.of(
+                    base, r, "the registry does not know repository " + repository + " or refuses uploads to it");
         }
         RegistryTransport.close(r);
-        String location = r.headers().firstValue("Location").orElseThrow(() ->
-                new RegistryException("registry " + base + " opened an upload without a Location header: it is not a Distribution v2 registry"));
+        String location = r.headers()
+                .firstValue("Location")
+                .orElseThrow(() -> new RegistryException("registry " + base
+                        + " opened an upload without a Location header: it is not a Distribution v2 registry"));
         URI session = start.resolve(location);
         URI put = URI.create(session + (session.getRawQuery() == null ? "?" : "&") + "digest=" + digest);
-        HttpResponse<InputStream> done = transport.send(new RegistryTransport.Call(base, repository, true, "PUT", put,
+        HttpResponse<InputStream> done = transport.send(new RegistryTransport.Call(
+                base,
+                repository,
+                true,
+                "PUT",
+                put,
                 Map.of("Content-Type", "application/octet-stream"),
                 () -> HttpRequest.BodyPublishers.fromPublisher(
                         HttpRequest.BodyPublishers.ofInputStream(() -> open(source, digest)), size)));

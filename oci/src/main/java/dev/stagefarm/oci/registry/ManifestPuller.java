@@ -22,8 +22,14 @@ final class ManifestPuller {
     static Pulled pull(RegistryTransport transport, URI base, String repository, String reference, Digest expected)
             throws RegistryException {
         URI uri = RegistryTransport.v2(base, repository + "/manifests/" + reference);
-        HttpResponse<InputStream> r = transport.send(new RegistryTransport.Call(base, repository, false, "GET", uri,
-                Map.of("Accept", String.join(", ", MediaTypes.MANIFEST_ACCEPT)), null));
+        HttpResponse<InputStream> r = transport.send(new RegistryTransport.Call(
+                base,
+                repository,
+                false,
+                "GET",
+                uri,
+                Map.of("Accept", String.join(", ", MediaTypes.MANIFEST_ACCEPT)),
+                null));
         if (r.statusCode() != 200) {
             throw RegistryErrors.of(base, r, RegistryErrors.PUBLISH_HINT);
         }
@@ -34,7 +40,8 @@ final class ManifestPuller {
             throw new RegistryException("reading a manifest from " + base + " failed (" + e + "): retry", e);
         }
         if (bytes.length > MAX_MANIFEST_BYTES) {
-            throw new RegistryException("registry " + base + " sent more than 4 MiB for manifest " + reference + ": not a manifest");
+            throw new RegistryException(
+                    "registry " + base + " sent more than 4 MiB for manifest " + reference + ": not a manifest");
         }
         Digest actual = Digest.of(bytes);
         if (expected != null && !expected.equals(actual)) {
@@ -47,10 +54,12 @@ final class ManifestPuller {
                     + actual + ": the manifest was altered on the way; retry or use another source");
         }
         try {
-            String mediaType = ManifestJson.mediaTypeOf(bytes, r.headers().firstValue("Content-Type").orElse(null));
+            String mediaType = ManifestJson.mediaTypeOf(
+                    bytes, r.headers().firstValue("Content-Type").orElse(null));
             return new Pulled(bytes, mediaType, actual);
         } catch (IOException e) {
-            throw new RegistryException("registry " + base + " sent an unusable manifest for " + reference + ": " + e.getMessage(), e);
+            throw new RegistryException(
+                    "registry " + base + " sent an unusable manifest for " + reference + ": " + e.getMessage(), e);
         }
     }
 }

@@ -12,12 +12,24 @@ final class ManifestPusher {
 
     private ManifestPusher() {}
 
-    static Digest push(RegistryTransport transport, URI base, String repository, String reference, String mediaType,
-                       byte[] manifest) throws RegistryException {
+    static Digest push(
+            RegistryTransport transport,
+            URI base,
+            String repository,
+            String reference,
+            String mediaType,
+            byte[] manifest)
+            throws RegistryException {
         Digest digest = Digest.of(manifest);
         URI uri = RegistryTransport.v2(base, repository + "/manifests/" + reference);
-        HttpResponse<InputStream> r = transport.send(new RegistryTransport.Call(base, repository, true, "PUT", uri,
-                Map.of("Content-Type", mediaType), () -> HttpRequest.BodyPublishers.ofByteArray(manifest)));
+        HttpResponse<InputStream> r = transport.send(new RegistryTransport.Call(
+                base,
+                repository,
+                true,
+                "PUT",
+                uri,
+                Map.of("Content-Type", mediaType),
+                () -> HttpRequest.BodyPublishers.ofByteArray(manifest)));
         if (r.statusCode() != 201 && r.statusCode() != 200) {
             throw RegistryErrors.of(base, r, "the registry does not know repository " + repository);
         }

@@ -36,11 +36,19 @@ public final class RegistryClient implements AutoCloseable {
     private final HttpClient owned;
 
     public RegistryClient(RegistryConfig config, CredentialStore credentials) {
-        this(config, credentials, HttpClient.newBuilder()
-                .version(HttpClient.Version.HTTP_1_1) // registries rarely speak h2c; avoid the upgrade dance on http
-                .followRedirects(HttpClient.Redirect.NEVER) // RegistryTransport follows, dropping credentials across hosts
-                .connectTimeout(Duration.ofSeconds(10))
-                .build(), true);
+        this(
+                config,
+                credentials,
+                HttpClient.newBuilder()
+                        .version(
+                                HttpClient.Version
+                                        .HTTP_1_1) // registries rarely speak h2c; avoid the upgrade dance on http
+                        .followRedirects(
+                                HttpClient.Redirect
+                                        .NEVER) // RegistryTransport follows, dropping credentials across hosts
+                        .connectTimeout(Duration.ofSeconds(10))
+                        .build(),
+                true);
     }
 
     /** Over {@code http}, which the caller keeps and closes. */
@@ -131,28 +139,42 @@ public final class RegistryClient implements AutoCloseable {
         try {
             if (MediaTypes.isIndex(top.mediaType())) {
                 ImageIndex index = ManifestJson.parseIndex(top.bytes(), top.mediaType());
-                Descriptor d = index.manifestFor(platform).orElseThrow(() -> new RegistryException(
-                        "image " + ref.toFamiliarString() + " has no manifest for " + platform + " (it has: "
-                                + index.manifests().stream().map(m -> String.valueOf(m.platform())).toList()
-                                + "): pick another --platform or image"));
+                Descriptor d = index.manifestFor(platform)
+                        .orElseThrow(() -> new RegistryException(
+                                "image " + ref.toFamiliarString() + " has no manifest for " + platform + " (it has: "
+                                        + index.manifests().stream()
+                                                .map(m -> String.valueOf(m.platform()))
+                                                .toList()
+                                        + "): pick another --platform or image"));
                 chosen = ManifestPuller.pull(transport, base, repo, d.digest().toString(), d.digest());
             }
             if (!MediaTypes.isManifest(chosen.mediaType())) {
-                throw new RegistryException("registry " + base + " sent a " + chosen.mediaType()
-                        + " for " + ref.toFamiliarString() + ", which is not an image");
+                throw new RegistryException("registry " + base + " sent a " + chosen.mediaType() + " for "
+                        + ref.toFamiliarString() + ", which is not an image");
             }
             ImageManifest manifest = ManifestJson.parseManifest(chosen.bytes(), chosen.mediaType());
             byte[] configBytes = BlobPuller.pullSmall(transport, base, repo, manifest.config());
             ImageConfig imageConfig = ImageConfigJson.parse(configBytes);
             if (!platform.accepts(imageConfig.platform())) {
-                log.warn("{} is built for {}, not the requested {}; using it anyway, as Docker does",
-                        ref.toFamiliarString(), imageConfig.platform(), platform);
+                log.warn(
+                        "{} is built for {}, not the requested {}; using it anyway, as Docker does",
+                        ref.toFamiliarString(),
+                        imageConfig.platform(),
+                        platform);
             }
-            return new ResolvedImage(ref.withDigest(chosen.digest()), chosen.digest(), chosen.mediaType(),
-                    chosen.bytes(), manifest, configBytes, imageConfig);
+            return new ResolvedImage(
+                    ref.withDigest(chosen.digest()),
+                    chosen.digest(),
+                    chosen.mediaType(),
+                    chosen.bytes(),
+                    manifest,
+                    configBytes,
+                    imageConfig);
         } catch (IOException e) {
-            throw new RegistryException("registry " + base + " sent an unusable manifest or config for "
-                    + ref.toFamiliarString() + ": " + e.getMessage(), e);
+            throw new RegistryException(
+                    "registry " + base + " sent an unusable manifest or config for " + ref.toFamiliarString() + ": "
+                            + e.getMessage(),
+                    e);
         }
     }
 
@@ -177,8 +199,8 @@ public final class RegistryClient implements AutoCloseable {
         for (RegistryException e : failures.subList(1, failures.size())) {
             more.append("; then ").append(e.getMessage());
         }
-        RegistryException combined = new RegistryException(action + ": " + first.getMessage() + more,
-                first.httpStatus(), first.errorCode(), first);
+        RegistryException combined = new RegistryException(
+                action + ": " + first.getMessage() + more, first.httpStatus(), first.errorCode(), first);
         failures.subList(1, failures.size()).forEach(combined::addSuppressed);
         throw combined;
     }

@@ -41,12 +41,14 @@ public record RegistryConfig(Map<String, List<URI>> mirrors, Set<String> insecur
         for (String m : registryMirrors) {
             int eq = m.indexOf('=');
             String registry = eq < 0 ? "docker.io" : m.substring(0, eq).strip();
-            c = c.withMirror(registry, parseMirror(m, eq < 0 ? m : m.substring(eq + 1).strip()));
+            c = c.withMirror(
+                    registry, parseMirror(m, eq < 0 ? m : m.substring(eq + 1).strip()));
         }
         for (String h : insecureRegistries) {
             String host = h.strip().replaceFirst("^https?://", "").replaceFirst("/+$", "");
             if (host.isEmpty() || host.contains("/")) {
-                throw new IllegalArgumentException("--insecure-registry " + h + ": want host[:port], e.g. 127.0.0.1:5000");
+                throw new IllegalArgumentException(
+                        "--insecure-registry " + h + ": want host[:port], e.g. 127.0.0.1:5000");
             }
             c = c.withInsecureRegistry(host);
         }
@@ -83,14 +85,17 @@ public record RegistryConfig(Map<String, List<URI>> mirrors, Set<String> insecur
     private static URI parseMirror(String flag, String url) {
         try {
             URI u = new URI(url.replaceFirst("/+$", ""));
-            if (!("http".equals(u.getScheme()) || "https".equals(u.getScheme())) || u.getHost() == null
+            if (!("http".equals(u.getScheme()) || "https".equals(u.getScheme()))
+                    || u.getHost() == null
                     || u.getQuery() != null) {
                 throw new IllegalArgumentException("not an http(s) URL");
             }
             return u;
         } catch (java.net.URISyntaxException | IllegalArgumentException e) {
-            throw new IllegalArgumentException("--registry-mirror " + flag
-                    + ": want registry=http(s)://host[:port], e.g. docker.io=http://127.0.0.1:5000", e);
+            throw new IllegalArgumentException(
+                    "--registry-mirror " + flag
+                            + ": want registry=http(s)://host[:port], e.g. docker.io=http://127.0.0.1:5000",
+                    e);
         }
     }
 }

@@ -23,23 +23,32 @@ final class RegistryErrors {
             byte[] body = in.readNBytes(64 * 1024);
             JsonNode err = new ObjectMapper().readTree(body).path("errors").path(0);
             code = err.path("code").isMissingNode() ? null : err.path("code").asText();
-            message = err.path("message").isMissingNode() ? null : err.path("message").asText();
+            message = err.path("message").isMissingNode()
+                    ? null
+                    : err.path("message").asText();
         } catch (IOException | RuntimeException ignored) {
             // not a Distribution error body: the status alone must do
         }
-        StringBuilder s = new StringBuilder("registry ").append(base).append(" answered ").append(status);
+        StringBuilder s =
+                new StringBuilder("registry ").append(base).append(" answered ").append(status);
         if (code != null) {
             s.append(' ').append(code);
         }
-        if (message != null && !message.isBlank() && (code == null || !message.equalsIgnoreCase(code.replace('_', ' ')))) {
+        if (message != null
+                && !message.isBlank()
+                && (code == null || !message.equalsIgnoreCase(code.replace('_', ' ')))) {
             s.append(" (").append(message).append(')');
         }
-        return new RegistryException(s.append(": ").append(hint(base, status, code, notFoundHint)).toString(), status, code, null);
+        return new RegistryException(
+                s.append(": ").append(hint(base, status, code, notFoundHint)).toString(), status, code, null);
     }
 
     private static String hint(URI base, int status, String code, String notFoundHint) {
         String host = Authenticator.hostPort(base);
-        if (status == 404 || "MANIFEST_UNKNOWN".equals(code) || "NAME_UNKNOWN".equals(code) || "BLOB_UNKNOWN".equals(code)) {
+        if (status == 404
+                || "MANIFEST_UNKNOWN".equals(code)
+                || "NAME_UNKNOWN".equals(code)
+                || "BLOB_UNKNOWN".equals(code)) {
             return notFoundHint;
         }
         if (status == 401) {

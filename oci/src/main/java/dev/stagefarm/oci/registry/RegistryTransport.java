@@ -31,8 +31,14 @@ final class RegistryTransport {
     }
 
     /** A request against {@code base}/v2/…; {@code body} is called again on a retry, so it must re-open. */
-    record Call(URI base, String repository, boolean push, String method, URI uri, Map<String, String> headers,
-                Supplier<HttpRequest.BodyPublisher> body) {
+    record Call(
+            URI base,
+            String repository,
+            boolean push,
+            String method,
+            URI uri,
+            Map<String, String> headers,
+            Supplier<HttpRequest.BodyPublisher> body) {
 
         String scope() {
             return "repository:" + repository + ":" + (push ? "pull,push" : "pull");
@@ -51,7 +57,11 @@ final class RegistryTransport {
         boolean challenged = false;
         for (int redirects = 0; ; ) {
             HttpRequest.Builder req = HttpRequest.newBuilder(uri)
-                    .method(call.method(), call.body() == null ? HttpRequest.BodyPublishers.noBody() : call.body().get());
+                    .method(
+                            call.method(),
+                            call.body() == null
+                                    ? HttpRequest.BodyPublishers.noBody()
+                                    : call.body().get());
             call.headers().forEach(req::header);
             String auth = authorizations.get(key);
             if (auth != null && sameHost) {
@@ -69,7 +79,9 @@ final class RegistryTransport {
                 }
             }
             boolean redirect = status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
-            if (redirect && (call.method().equals("GET") || call.method().equals("HEAD")) && redirects++ < MAX_REDIRECTS) {
+            if (redirect
+                    && (call.method().equals("GET") || call.method().equals("HEAD"))
+                    && redirects++ < MAX_REDIRECTS) {
                 String location = r.headers().firstValue("Location").orElse(null);
                 close(r);
                 if (location == null) {
@@ -88,13 +100,18 @@ final class RegistryTransport {
         try {
             return http.send(req, HttpResponse.BodyHandlers.ofInputStream());
         } catch (ConnectException | HttpConnectTimeoutException e) {
-            throw new RegistryException("registry " + base + " is unreachable (" + e.getClass().getSimpleName()
-                    + "): is it running, and are --registry-mirror / --insecure-registry right?", e);
+            throw new RegistryException(
+                    "registry " + base + " is unreachable (" + e.getClass().getSimpleName()
+                            + "): is it running, and are --registry-mirror / --insecure-registry right?",
+                    e);
         } catch (SSLException e) {
-            throw new RegistryException("TLS with registry " + base + " failed (" + e.getMessage()
-                    + "): if it serves plain HTTP, pass --insecure-registry " + Authenticator.hostPort(base), e);
+            throw new RegistryException(
+                    "TLS with registry " + base + " failed (" + e.getMessage()
+                            + "): if it serves plain HTTP, pass --insecure-registry " + Authenticator.hostPort(base),
+                    e);
         } catch (IOException e) {
-            throw new RegistryException("talking to registry " + base + " failed (" + e + "): retry, or check the network", e);
+            throw new RegistryException(
+                    "talking to registry " + base + " failed (" + e + "): retry, or check the network", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new RegistryException("interrupted while talking to " + base, e);

@@ -17,7 +17,9 @@ import org.junit.jupiter.api.io.TempDir;
 /** The archives are checked by the real tools that read them: umoci (OCI layout) and skopeo (docker-archive). */
 class ImageArchiveTest {
 
-    @TempDir Path tmp;
+    @TempDir
+    Path tmp;
+
     private final List<ImageReference> tags = List.of(ImageReference.parse("stagefarm/hello:v1"));
 
     @Test
@@ -33,7 +35,12 @@ class ImageArchiveTest {
         assertThat(Files.readString(layout.resolve("index.json")))
                 .contains("\"org.opencontainers.image.ref.name\":\"v1\"")
                 .contains("\"io.containerd.image.name\":\"docker.io/stagefarm/hello:v1\"");
-        Tools.run(List.of("/usr/bin/umoci", "unpack", "--image", layout + ":v1", tmp.resolve("bundle").toString()));
+        Tools.run(List.of(
+                "/usr/bin/umoci",
+                "unpack",
+                "--image",
+                layout + ":v1",
+                tmp.resolve("bundle").toString()));
 
         assertThat(tmp.resolve("bundle/rootfs/hello.txt")).hasContent("hello from oci");
         String inspected = Tools.run(List.of("/usr/bin/skopeo", "inspect", "--config", "oci-archive:" + tar + ":v1"));
@@ -48,9 +55,18 @@ class ImageArchiveTest {
             new DockerArchiveWriter().write(img.blobs(), img.manifest(), tags, out);
         }
 
-        Tools.run(List.of("/usr/bin/skopeo", "--insecure-policy", "copy", "docker-archive:" + tar,
+        Tools.run(List.of(
+                "/usr/bin/skopeo",
+                "--insecure-policy",
+                "copy",
+                "docker-archive:" + tar,
                 "oci:" + tmp.resolve("copied") + ":v1"));
-        Tools.run(List.of("/usr/bin/umoci", "unpack", "--image", tmp.resolve("copied") + ":v1", tmp.resolve("bundle").toString()));
+        Tools.run(List.of(
+                "/usr/bin/umoci",
+                "unpack",
+                "--image",
+                tmp.resolve("copied") + ":v1",
+                tmp.resolve("bundle").toString()));
 
         assertThat(tmp.resolve("bundle/rootfs/hello.txt")).hasContent("hello from docker");
         assertThat(Tools.run(List.of("/usr/bin/tar", "-xOf", tar.toString(), "manifest.json")))
@@ -63,7 +79,8 @@ class ImageArchiveTest {
         Files.writeString(img.layer().file(), "tampered");
         FileBlobSource blobs = img.blobs();
 
-        assertThatThrownBy(() -> new OciLayoutWriter().write(blobs, img.manifest(), tags, OutputStream.nullOutputStream()))
+        assertThatThrownBy(
+                        () -> new OciLayoutWriter().write(blobs, img.manifest(), tags, OutputStream.nullOutputStream()))
                 .hasMessageContaining("corrupt");
     }
 }

@@ -48,14 +48,16 @@ class ImageConfigJsonTest {
         assertThat(c.volumes()).containsExactly("/data");
         assertThat(c.labels()).containsEntry("a", "1").containsEntry("b", "2");
         assertThat(c.stopSignal()).isEqualTo("SIGTERM");
-        assertThat(c.healthcheck()).isEqualTo(new Healthcheck(List.of("CMD-SHELL", "curl -f localhost"),
-                Duration.ofSeconds(30), null, null, null, 3));
+        assertThat(c.healthcheck())
+                .isEqualTo(new Healthcheck(
+                        List.of("CMD-SHELL", "curl -f localhost"), Duration.ofSeconds(30), null, null, null, 3));
         assertThat(c.onBuild()).containsExactly("RUN echo hi");
         assertThat(c.shell()).containsExactly("/bin/bash", "-c");
         assertThat(c.diffIds()).hasSize(2);
         assertThat(c.history()).extracting(HistoryEntry::emptyLayer).containsExactly(false, true, false);
         assertThat(c.history().get(2).comment()).isEqualTo("buildkit.dockerfile.v0");
-        assertThat(c.extraFields()).containsKeys("docker_version", "container", "container_config", "moby.buildkit.buildinfo.v1");
+        assertThat(c.extraFields())
+                .containsKeys("docker_version", "container", "container_config", "moby.buildkit.buildinfo.v1");
         assertThat(c.extraRunFields()).containsKeys("Hostname", "AttachStdin", "Tty", "ArgsEscaped");
     }
 
@@ -83,8 +85,8 @@ class ImageConfigJsonTest {
 
         assertThat(base.diffIds()).isEmpty();
         assertThat(next.diffIds()).containsExactly(layer);
-        assertThat(new String(ImageConfigJson.toJson(next), StandardCharsets.UTF_8)).isEqualTo(
-                "{\"architecture\":\"amd64\",\"os\":\"linux\",\"created\":\"1970-01-01T00:00:00Z\","
+        assertThat(new String(ImageConfigJson.toJson(next), StandardCharsets.UTF_8))
+                .isEqualTo("{\"architecture\":\"amd64\",\"os\":\"linux\",\"created\":\"1970-01-01T00:00:00Z\","
                         + "\"config\":{\"Env\":[\"PATH=/bin\"],\"Cmd\":[\"sh\"],\"Labels\":{\"a\":\"2\",\"z\":\"1\"}},"
                         + "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" + layer + "\"]},"
                         + "\"history\":[{\"created\":\"1970-01-01T00:00:00Z\",\"created_by\":\"RUN x\"}]}");

@@ -20,16 +20,16 @@ class LayerRecompressorTest {
         Files.writeString(tree.resolve("main"), "binary ".repeat(10_000));
         Files.createSymbolicLink(tree.resolve("link"), Path.of("main"));
 
-        LayerBlob zstd = new LayerWriter(LayerWriter.Options.zstd()).writeDirectory(dir.resolve("tree"),
-            dir.resolve("layer.zst"));
-        LayerBlob gzip = new LayerWriter(LayerWriter.Options.defaults()).writeDirectory(dir.resolve("tree"),
-            dir.resolve("layer.gz"));
+        LayerBlob zstd = new LayerWriter(LayerWriter.Options.zstd())
+                .writeDirectory(dir.resolve("tree"), dir.resolve("layer.zst"));
+        LayerBlob gzip = new LayerWriter(LayerWriter.Options.defaults())
+                .writeDirectory(dir.resolve("tree"), dir.resolve("layer.gz"));
         assertThat(zstd.diffId()).as("same tar, whatever the codec").isEqualTo(gzip.diffId());
         assertThat(Files.readAllBytes(zstd.file())).startsWith((byte) 0x28, (byte) 0xb5, (byte) 0x2f, (byte) 0xfd);
         assertThat(zstd.size()).isLessThan(70_000 / 10);
 
         LayerBlob converted = new LayerRecompressor(LayerWriter.Options.defaults())
-            .recompress(zstd.file(), dir.resolve("converted.gz"));
+                .recompress(zstd.file(), dir.resolve("converted.gz"));
         assertThat(converted.diffId()).isEqualTo(zstd.diffId());
         assertThat(converted.digest()).isEqualTo(gzip.digest()).isEqualTo(Digest.of(converted.file()));
 
@@ -46,6 +46,6 @@ class LayerRecompressorTest {
         Files.writeString(tree.resolve("f"), "x".repeat(100_000));
         LayerWriter writer = new LayerWriter(LayerWriter.Options.zstd());
         assertThat(writer.writeDirectory(tree, dir.resolve("a")).digest())
-            .isEqualTo(writer.writeDirectory(tree, dir.resolve("b")).digest());
+                .isEqualTo(writer.writeDirectory(tree, dir.resolve("b")).digest());
     }
 }

@@ -20,7 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 class LayerUnpackerTest {
 
-    @TempDir Path tmp;
+    @TempDir
+    Path tmp;
+
     private final LayerWriter writer = new LayerWriter(LayerWriter.Options.defaults());
     private final LayerUnpacker unpacker = new LayerUnpacker();
 
@@ -42,10 +44,13 @@ class LayerUnpackerTest {
         Path tool = lower.resolve("usr/local/bin/tool");
         assertThat(Files.getAttribute(tool, "unix:mode")).isEqualTo(0100000 | 04755);
         assertThat(Files.getAttribute(tool, "unix:uid")).isEqualTo(1000);
-        assertThat(Files.getAttribute(tool, "unix:ino")).isEqualTo(Files.getAttribute(lower.resolve("usr/local/bin/tool-alias"), "unix:ino"));
+        assertThat(Files.getAttribute(tool, "unix:ino"))
+                .isEqualTo(Files.getAttribute(lower.resolve("usr/local/bin/tool-alias"), "unix:ino"));
         assertThat(Files.readSymbolicLink(lower.resolve("usr/local/bin/t"))).isEqualTo(Path.of("tool"));
-        assertThat(LinuxFiles.getXattr(tool, "user.origin")).hasValueSatisfying(v -> assertThat(v).asString().isEqualTo("stagefarm"));
-        assertThat(Files.getLastModifiedTime(lower.resolve("usr/local/bin")).toInstant()).isEqualTo(Instant.ofEpochSecond(1234));
+        assertThat(LinuxFiles.getXattr(tool, "user.origin"))
+                .hasValueSatisfying(v -> assertThat(v).asString().isEqualTo("stagefarm"));
+        assertThat(Files.getLastModifiedTime(lower.resolve("usr/local/bin")).toInstant())
+                .isEqualTo(Instant.ofEpochSecond(1234));
         assertThat(Files.getAttribute(lower.resolve("tmp"), "unix:mode")).isEqualTo(040000 | 01777);
 
         // what we unpacked turns back into the very same layer
@@ -74,15 +79,20 @@ class LayerUnpackerTest {
     @Test
     void refusesEntriesEscapingTheRoot() throws Exception {
         byte[] dotdot = tar(e("../../evil", "x"));
-        assertThatThrownBy(() -> unpacker.unpack(new java.io.ByteArrayInputStream(dotdot), tmp.resolve("a"),
-                LayerUnpacker.Mode.FLAT, null)).hasMessageContaining("escapes");
+        assertThatThrownBy(() -> unpacker.unpack(
+                        new java.io.ByteArrayInputStream(dotdot), tmp.resolve("a"), LayerUnpacker.Mode.FLAT, null))
+                .hasMessageContaining("escapes");
 
         TarArchiveEntry link = new TarArchiveEntry("etc", TarArchiveEntry.LF_SYMLINK);
         link.setLinkName("/" + tmp.resolve("victim"));
         byte[] viaSymlink = tar(link, e("etc/passwd", "pwned"));
         Files.createDirectories(tmp.resolve("victim"));
-        assertThatThrownBy(() -> unpacker.unpack(new java.io.ByteArrayInputStream(viaSymlink), tmp.resolve("b"),
-                LayerUnpacker.Mode.OVERLAY, null)).hasMessageContaining("symlink");
+        assertThatThrownBy(() -> unpacker.unpack(
+                        new java.io.ByteArrayInputStream(viaSymlink),
+                        tmp.resolve("b"),
+                        LayerUnpacker.Mode.OVERLAY,
+                        null))
+                .hasMessageContaining("symlink");
         assertThat(tmp.resolve("victim/passwd")).doesNotExist();
     }
 
@@ -97,8 +107,9 @@ class LayerUnpackerTest {
         Files.createDirectories(tmp.resolve("victim"));
 
         for (LayerUnpacker.Mode mode : LayerUnpacker.Mode.values()) {
-            assertThatThrownBy(() -> unpacker.unpack(new java.io.ByteArrayInputStream(layer), tmp.resolve(mode.name()),
-                    mode, null)).hasMessageContaining("symlink");
+            assertThatThrownBy(() -> unpacker.unpack(
+                            new java.io.ByteArrayInputStream(layer), tmp.resolve(mode.name()), mode, null))
+                    .hasMessageContaining("symlink");
         }
         assertThat(tmp.resolve("victim/passwd")).doesNotExist();
     }
@@ -108,15 +119,18 @@ class LayerUnpackerTest {
         byte[] plain = tar(e("hello.txt", "hi"));
         Path dest = tmp.resolve("plain");
 
-        LayerUnpacker.Result r = unpacker.unpack(new java.io.ByteArrayInputStream(plain), dest, LayerUnpacker.Mode.OVERLAY,
-                Digest.of(plain));
+        LayerUnpacker.Result r = unpacker.unpack(
+                new java.io.ByteArrayInputStream(plain), dest, LayerUnpacker.Mode.OVERLAY, Digest.of(plain));
 
         assertThat(dest.resolve("hello.txt")).hasContent("hi");
         assertThat(r.diffId()).isEqualTo(Digest.of(plain));
-        assertThat(Files.isRegularFile(dest.resolve("hello.txt"), LinkOption.NOFOLLOW_LINKS)).isTrue();
+        assertThat(Files.isRegularFile(dest.resolve("hello.txt"), LinkOption.NOFOLLOW_LINKS))
+                .isTrue();
         Digest wrong = Digest.of("other".getBytes(StandardCharsets.UTF_8));
-        assertThatThrownBy(() -> unpacker.unpack(new java.io.ByteArrayInputStream(plain), tmp.resolve("p2"),
-                LayerUnpacker.Mode.OVERLAY, wrong)).isInstanceOf(IOException.class).hasMessageContaining("corrupt");
+        assertThatThrownBy(() -> unpacker.unpack(
+                        new java.io.ByteArrayInputStream(plain), tmp.resolve("p2"), LayerUnpacker.Mode.OVERLAY, wrong))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("corrupt");
     }
 
     private static final java.util.Map<TarArchiveEntry, byte[]> CONTENT = new java.util.IdentityHashMap<>();

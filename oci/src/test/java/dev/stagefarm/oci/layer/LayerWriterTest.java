@@ -20,7 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
 /** Runs as root: whiteout devices, trusted.* xattrs and chown need it. */
 class LayerWriterTest {
 
-    @TempDir Path tmp;
+    @TempDir
+    Path tmp;
+
     private final LayerWriter writer = new LayerWriter(LayerWriter.Options.defaults());
 
     /** An upper dir as overlayfs leaves it after: rm /etc/old, rm -rf /var/cache/* + new file, edits elsewhere. */
@@ -68,23 +70,33 @@ class LayerWriterTest {
     void translatesWhiteoutsAndOpaqueDirectories() throws Exception {
         Path upper = upperDir(tmp.resolve("upper"));
 
-        List<TarListing> entries = TarListing.of(writer.writeUpperDir(upper, tmp.resolve("l.tgz")).file());
+        List<TarListing> entries =
+                TarListing.of(writer.writeUpperDir(upper, tmp.resolve("l.tgz")).file());
         List<String> names = entries.stream().map(TarListing::name).toList();
 
-        assertThat(names).contains("etc/", "etc/.wh.old.conf", "etc/new.conf", "var/cache/", "var/cache/.wh..wh..opq",
-                "var/cache/fresh").doesNotContain("etc/old.conf");
+        assertThat(names)
+                .contains(
+                        "etc/",
+                        "etc/.wh.old.conf",
+                        "etc/new.conf",
+                        "var/cache/",
+                        "var/cache/.wh..wh..opq",
+                        "var/cache/fresh")
+                .doesNotContain("etc/old.conf");
         assertThat(names.indexOf("var/cache/.wh..wh..opq")).isEqualTo(names.indexOf("var/cache/") + 1);
         TarListing wh = TarListing.find(entries, "etc/.wh.old.conf");
         assertThat(wh.type()).isEqualTo('0');
         assertThat(wh.size()).isZero();
-        assertThat(TarListing.find(entries, "var/cache/").pax()).doesNotContainKey("SCHILY.xattr.trusted.overlay.opaque");
+        assertThat(TarListing.find(entries, "var/cache/").pax())
+                .doesNotContainKey("SCHILY.xattr.trusted.overlay.opaque");
     }
 
     @Test
     void keepsOwnersModesLinksXattrsAndOrder() throws Exception {
         Path upper = upperDir(tmp.resolve("upper"));
 
-        List<TarListing> entries = TarListing.of(writer.writeUpperDir(upper, tmp.resolve("l.tgz")).file());
+        List<TarListing> entries =
+                TarListing.of(writer.writeUpperDir(upper, tmp.resolve("l.tgz")).file());
 
         TarListing tool = TarListing.find(entries, "usr/local/bin/tool");
         assertThat(tool.mode()).isEqualTo(04755);
@@ -96,9 +108,12 @@ class LayerWriterTest {
         assertThat(alias.link()).isEqualTo("usr/local/bin/tool");
         assertThat(TarListing.find(entries, "usr/local/bin/t").link()).isEqualTo("tool");
         assertThat(TarListing.find(entries, "tmp/").mode()).isEqualTo(01777);
-        assertThat(TarListing.find(entries, "ünïcödé-" + "x".repeat(120)).size()).isEqualTo(4);
+        assertThat(TarListing.find(entries, "ünïcödé-" + "x".repeat(120)).size())
+                .isEqualTo(4);
         List<String> names = entries.stream().map(TarListing::name).toList();
-        assertThat(names.indexOf("usr/")).isLessThan(names.indexOf("usr/local/")).isLessThan(names.indexOf("usr/local/bin/t"));
+        assertThat(names.indexOf("usr/"))
+                .isLessThan(names.indexOf("usr/local/"))
+                .isLessThan(names.indexOf("usr/local/bin/t"));
         assertThat(names.indexOf("usr/local/bin/tool")).isLessThan(names.indexOf("usr/local/bin/tool-alias"));
     }
 
@@ -130,8 +145,9 @@ class LayerWriterTest {
 
         LayerBlob blob = writer.writeSelected(root, List.of("/go/bin/app", "etc/ssl"), tmp.resolve("a.tgz"));
 
-        assertThat(TarListing.names(blob.file())).containsExactly(
-                "etc/", "etc/ssl/", "etc/ssl/certs/", "etc/ssl/certs/ca.pem", "go/", "go/bin/", "go/bin/app");
+        assertThat(TarListing.names(blob.file()))
+                .containsExactly(
+                        "etc/", "etc/ssl/", "etc/ssl/certs/", "etc/ssl/certs/ca.pem", "go/", "go/bin/", "go/bin/app");
         assertThatThrownBy(() -> writer.writeSelected(root, List.of("/nope"), tmp.resolve("b.tgz")))
                 .isInstanceOf(NoSuchFileException.class);
         assertThatThrownBy(() -> writer.writeSelected(root, List.of("../etc"), tmp.resolve("b.tgz")))
@@ -157,12 +173,24 @@ class LayerWriterTest {
         LinuxFiles.setOpaque(Files.createDirectories(upper.resolve("opt")));
         Files.createDirectories(upper.resolve("home"));
 
-        List<String> names = TarListing.names(writer.writeUpperDir(upper, lower, tmp.resolve("l.tgz")).file());
+        List<String> names = TarListing.names(
+                writer.writeUpperDir(upper, lower, tmp.resolve("l.tgz")).file());
 
-        assertThat(names).containsExactly("home/", "opt/", "opt/.wh..wh..opq", "srv/", "usr/", "usr/bin/",
-                "usr/bin/new", "var/", "var/log/");
-        assertThat(TarListing.names(writer.writeUpperDir(upper, tmp.resolve("all.tgz")).file()))
-                .as("without a lower, every directory stays").contains("etc/", "etc/ssl/");
+        assertThat(names)
+                .containsExactly(
+                        "home/",
+                        "opt/",
+                        "opt/.wh..wh..opq",
+                        "srv/",
+                        "usr/",
+                        "usr/bin/",
+                        "usr/bin/new",
+                        "var/",
+                        "var/log/");
+        assertThat(TarListing.names(
+                        writer.writeUpperDir(upper, tmp.resolve("all.tgz")).file()))
+                .as("without a lower, every directory stays")
+                .contains("etc/", "etc/ssl/");
     }
 
     @Test

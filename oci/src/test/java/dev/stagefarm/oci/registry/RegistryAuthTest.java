@@ -26,7 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RegistryAuthTest {
 
-    @TempDir Path tmp;
+    @TempDir
+    Path tmp;
+
     private HttpServer server;
     private final List<String> tokenRequests = new CopyOnWriteArrayList<>();
 
@@ -35,7 +37,8 @@ class RegistryAuthTest {
         String base = "http://127.0.0.1:" + server.getAddress().getPort();
         String basic = basicUser == null ? null : new Credential(basicUser, "pw").basicHeader();
         server.createContext("/token", ex -> {
-            tokenRequests.add(ex.getRequestURI().getQuery() + " auth=" + ex.getRequestHeaders().getFirst("Authorization"));
+            tokenRequests.add(ex.getRequestURI().getQuery() + " auth="
+                    + ex.getRequestHeaders().getFirst("Authorization"));
             if (basic != null && !basic.equals(ex.getRequestHeaders().getFirst("Authorization"))) {
                 send(ex, 401, Map.of(), new byte[0]);
             } else {
@@ -47,16 +50,26 @@ class RegistryAuthTest {
             boolean ok = scheme.equals("Bearer") ? "Bearer tok-123".equals(auth) : basic.equals(auth);
             if (!ok) {
                 String challenge = scheme.equals("Bearer")
-                        ? "Bearer realm=\"" + base + "/token\",service=\"fake-registry\",scope=\"repository:team/app:pull\""
+                        ? "Bearer realm=\"" + base
+                                + "/token\",service=\"fake-registry\",scope=\"repository:team/app:pull\""
                         : "Basic realm=\"fake\"";
-                send(ex, 401, Map.of("WWW-Authenticate", challenge),
-                        "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}".getBytes());
+                send(
+                        ex,
+                        401,
+                        Map.of("WWW-Authenticate", challenge),
+                        "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}"
+                                .getBytes());
                 return;
             }
             String path = ex.getRequestURI().getPath();
             if (path.equals("/v2/team/app/manifests/v1")) {
-                send(ex, 200, Map.of("Content-Type", img.manifest().mediaType()), img.manifest().bytes());
-            } else if (path.equals("/v2/team/app/blobs/" + img.manifest().manifest().config().digest())) {
+                send(
+                        ex,
+                        200,
+                        Map.of("Content-Type", img.manifest().mediaType()),
+                        img.manifest().bytes());
+            } else if (path.equals(
+                    "/v2/team/app/blobs/" + img.manifest().manifest().config().digest())) {
                 send(ex, 200, Map.of(), img.config());
             } else {
                 send(ex, 404, Map.of(), "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\"}]}".getBytes());
@@ -91,7 +104,8 @@ class RegistryAuthTest {
         TestImages img = TestImages.hello(tmp, "t", "amd64", false);
         String host = start(img, "Bearer", null);
 
-        ResolvedImage r = client(host, CredentialStore.none()).resolve(ImageReference.parse(host + "/team/app:v1"), Platform.LINUX_AMD64);
+        ResolvedImage r = client(host, CredentialStore.none())
+                .resolve(ImageReference.parse(host + "/team/app:v1"), Platform.LINUX_AMD64);
 
         assertThat(r.manifestDigest()).isEqualTo(img.manifest().digest());
         assertThat(tokenRequests).containsExactly("service=fake-registry&scope=repository:team/app:pull auth=null");
@@ -105,9 +119,12 @@ class RegistryAuthTest {
         client(host, CredentialStore.of(Map.of(host, new Credential("robot", "pw"))))
                 .resolve(ImageReference.parse(host + "/team/app:v1"), Platform.LINUX_AMD64);
 
-        assertThat(tokenRequests).singleElement().asString().endsWith("auth=" + new Credential("robot", "pw").basicHeader());
+        assertThat(tokenRequests)
+                .singleElement()
+                .asString()
+                .endsWith("auth=" + new Credential("robot", "pw").basicHeader());
         assertThatThrownBy(() -> client(host, CredentialStore.of(Map.of(host, new Credential("robot", "wrong"))))
-                .resolve(ImageReference.parse(host + "/team/app:v1"), Platform.LINUX_AMD64))
+                        .resolve(ImageReference.parse(host + "/team/app:v1"), Platform.LINUX_AMD64))
                 .isInstanceOf(RegistryException.class)
                 .hasMessageContaining("refused the credentials stored for " + host);
     }
@@ -118,8 +135,11 @@ class RegistryAuthTest {
         String host = start(img, "Basic", "me");
         ImageReference ref = ImageReference.parse(host + "/team/app:v1");
 
-        assertThat(client(host, CredentialStore.of(Map.of(host, new Credential("me", "pw")))).resolve(ref, Platform.LINUX_AMD64)
-                .config().cmd()).containsExactly("/bin/cat", "/hello.txt");
+        assertThat(client(host, CredentialStore.of(Map.of(host, new Credential("me", "pw"))))
+                        .resolve(ref, Platform.LINUX_AMD64)
+                        .config()
+                        .cmd())
+                .containsExactly("/bin/cat", "/hello.txt");
         assertThatThrownBy(() -> client(host, CredentialStore.none()).resolve(ref, Platform.LINUX_AMD64))
                 .hasMessageContaining("docker login " + host);
     }

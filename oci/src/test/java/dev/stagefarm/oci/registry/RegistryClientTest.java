@@ -26,15 +26,20 @@ import org.junit.jupiter.api.io.TempDir;
 /** Against a real docker-registry started for this class on a loopback port. */
 class RegistryClientTest {
 
-    @TempDir static Path shared;
-    @TempDir Path tmp;
+    @TempDir
+    static Path shared;
+
+    @TempDir
+    Path tmp;
+
     static LocalRegistry registry;
     static RegistryClient client;
 
     @BeforeAll
     static void startRegistry() throws Exception {
         registry = LocalRegistry.start(shared);
-        client = new RegistryClient(RegistryConfig.fromFlags(List.of(), List.of(registry.hostPort())), CredentialStore.none());
+        client = new RegistryClient(
+                RegistryConfig.fromFlags(List.of(), List.of(registry.hostPort())), CredentialStore.none());
     }
 
     @AfterAll
@@ -67,10 +72,12 @@ class RegistryClientTest {
         Descriptor layer = resolved.manifest().layers().getFirst();
         Path dest = tmp.resolve("cas/layer");
         client.fetchBlob(target, layer, dest);
-        assertThat(Files.readAllBytes(dest)).isEqualTo(Files.readAllBytes(img.layer().file()));
+        assertThat(Files.readAllBytes(dest))
+                .isEqualTo(Files.readAllBytes(img.layer().file()));
         assertThat(client.blobExists(target, layer.digest())).isTrue();
         assertThat(client.blobExists(target, Digest.of(new byte[] {42}))).isFalse();
-        assertThat(client.resolve(resolved.ref(), Platform.LINUX_AMD64).manifestDigest()).isEqualTo(pushed);
+        assertThat(client.resolve(resolved.ref(), Platform.LINUX_AMD64).manifestDigest())
+                .isEqualTo(pushed);
     }
 
     @Test
@@ -81,9 +88,21 @@ class RegistryClientTest {
         RegistryPusher pusher = new RegistryPusher(client);
         pusher.push(amd.blobs(), amd.manifest(), List.of(repo.withTag("amd64")));
         pusher.push(arm.blobs(), arm.manifest(), List.of(repo.withTag("arm64")));
-        byte[] list = ManifestJson.toJson(new ImageIndex(MediaTypes.DOCKER_MANIFEST_LIST, List.of(
-                new Descriptor(MediaTypes.DOCKER_MANIFEST, amd.manifest().digest(), amd.manifest().bytes().length, Map.of(), Platform.LINUX_AMD64),
-                new Descriptor(MediaTypes.DOCKER_MANIFEST, arm.manifest().digest(), arm.manifest().bytes().length, Map.of(), Platform.parse("linux/arm64/v8")))));
+        byte[] list = ManifestJson.toJson(new ImageIndex(
+                MediaTypes.DOCKER_MANIFEST_LIST,
+                List.of(
+                        new Descriptor(
+                                MediaTypes.DOCKER_MANIFEST,
+                                amd.manifest().digest(),
+                                amd.manifest().bytes().length,
+                                Map.of(),
+                                Platform.LINUX_AMD64),
+                        new Descriptor(
+                                MediaTypes.DOCKER_MANIFEST,
+                                arm.manifest().digest(),
+                                arm.manifest().bytes().length,
+                                Map.of(),
+                                Platform.parse("linux/arm64/v8")))));
         client.pushManifest(repo, MediaTypes.DOCKER_MANIFEST_LIST, list);
 
         ResolvedImage resolved = client.resolve(repo, Platform.parse("linux/arm64"));
@@ -114,7 +133,8 @@ class RegistryClientTest {
 
         assertThatThrownBy(() -> client.resolve(missing, Platform.LINUX_AMD64))
                 .isInstanceOf(RegistryException.class)
-                .hasMessageStartingWith("pull " + registry.hostPort() + "/nothing/here:v1: registry " + registry.url() + " answered 404")
+                .hasMessageStartingWith("pull " + registry.hostPort() + "/nothing/here:v1: registry " + registry.url()
+                        + " answered 404")
                 .hasMessageContaining("UNKNOWN")
                 .hasMessageEndingWith("is the image published, and is its name right?");
     }
@@ -137,7 +157,8 @@ class RegistryClientTest {
         Files.write(data, bytes);
         Path dest = tmp.resolve("cas/layer");
 
-        assertThatThrownBy(() -> client.fetchBlob(target, img.manifest().manifest().layers().getFirst(), dest))
+        assertThatThrownBy(() -> client.fetchBlob(
+                        target, img.manifest().manifest().layers().getFirst(), dest))
                 .isInstanceOf(RegistryException.class)
                 .hasMessageContaining("corrupt");
         assertThat(dest).doesNotExist();
@@ -150,7 +171,8 @@ class RegistryClientTest {
         ImageReference target = ref("stagefarm/tampered-manifest:v1");
         new RegistryPusher(client).push(img.blobs(), img.manifest(), List.of(target));
         Path data = registry.blobData(img.manifest().digest());
-        Files.writeString(data, new String(img.manifest().bytes(), StandardCharsets.UTF_8).replace("\"size\"", " \"size\""));
+        Files.writeString(
+                data, new String(img.manifest().bytes(), StandardCharsets.UTF_8).replace("\"size\"", " \"size\""));
 
         assertThatThrownBy(() -> client.resolve(target, Platform.LINUX_AMD64))
                 .isInstanceOf(RegistryException.class)
@@ -162,8 +184,8 @@ class RegistryClientTest {
         Digest claimed = Digest.of("what we claim".getBytes(StandardCharsets.UTF_8));
         byte[] actual = "what we send!".getBytes(StandardCharsets.UTF_8);
 
-        assertThatThrownBy(() -> client.pushBlob(ref("stagefarm/lie:v1"), claimed, actual.length,
-                d -> new java.io.ByteArrayInputStream(actual)))
+        assertThatThrownBy(() -> client.pushBlob(
+                        ref("stagefarm/lie:v1"), claimed, actual.length, d -> new java.io.ByteArrayInputStream(actual)))
                 .isInstanceOf(RegistryException.class)
                 .hasMessageContaining("DIGEST_INVALID");
     }
@@ -173,15 +195,18 @@ class RegistryClientTest {
         java.util.Set<Thread> before = Thread.getAllStackTraces().keySet();
         ImageReference target = ref("stagefarm/close:v1");
         TestImages img = TestImages.hello(tmp, "bye\n", "amd64", false);
-        try (RegistryClient own = new RegistryClient(RegistryConfig.fromFlags(List.of(), List.of(registry.hostPort())),
-                CredentialStore.none())) {
+        try (RegistryClient own = new RegistryClient(
+                RegistryConfig.fromFlags(List.of(), List.of(registry.hostPort())), CredentialStore.none())) {
             new RegistryPusher(own).push(img.blobs(), img.manifest(), List.of(target));
-            assertThat(own.resolve(target, Platform.LINUX_AMD64).manifestDigest()).isEqualTo(img.manifest().digest());
+            assertThat(own.resolve(target, Platform.LINUX_AMD64).manifestDigest())
+                    .isEqualTo(img.manifest().digest());
         }
         // The JDK's HTTP client keeps a selector thread waiting in a system call until closed,
         // and a JVM asked to exit waits up to 300 ms for such threads. (Its pool's idle workers
         // only park, which holds up nothing, and may take a moment longer to go.)
-        assertThat(Thread.getAllStackTraces().keySet()).filteredOn(t -> !before.contains(t) && t.isAlive())
-                .extracting(Thread::getName).noneMatch(name -> name.startsWith("HttpClient-") && name.endsWith("SelectorManager"));
+        assertThat(Thread.getAllStackTraces().keySet())
+                .filteredOn(t -> !before.contains(t) && t.isAlive())
+                .extracting(Thread::getName)
+                .noneMatch(name -> name.startsWith("HttpClient-") && name.endsWith("SelectorManager"));
     }
 }

@@ -16,12 +16,18 @@ class RegistryConfigTest {
     @Test
     void mirrorsComeFirstInOrderThenTheRegistry() {
         RegistryConfig c = RegistryConfig.fromFlags(
-                List.of("docker.io=http://127.0.0.1:5000", "docker.io=https://mirror.example:443/", "http://127.0.0.1:6000"),
+                List.of(
+                        "docker.io=http://127.0.0.1:5000",
+                        "docker.io=https://mirror.example:443/",
+                        "http://127.0.0.1:6000"),
                 List.of("127.0.0.1:5000"));
 
-        assertThat(c.pullEndpoints("docker.io")).containsExactly(URI.create("http://127.0.0.1:5000"),
-                URI.create("https://mirror.example:443"), URI.create("http://127.0.0.1:6000"),
-                URI.create("https://registry-1.docker.io"));
+        assertThat(c.pullEndpoints("docker.io"))
+                .containsExactly(
+                        URI.create("http://127.0.0.1:5000"),
+                        URI.create("https://mirror.example:443"),
+                        URI.create("http://127.0.0.1:6000"),
+                        URI.create("https://registry-1.docker.io"));
         assertThat(c.pullEndpoints("127.0.0.1:5000")).containsExactly(URI.create("http://127.0.0.1:5000"));
         assertThat(c.registryEndpoint("ghcr.io")).isEqualTo(URI.create("https://ghcr.io"));
     }
@@ -39,14 +45,17 @@ class RegistryConfigTest {
         Path file = dir.resolve("config.json");
         String hub = Base64.getEncoder().encodeToString("me:secret".getBytes());
         String local = Base64.getEncoder().encodeToString("ci:pw:with:colons".getBytes());
-        Files.writeString(file, "{\"auths\":{\"https://index.docker.io/v1/\":{\"auth\":\"" + hub
-                + "\"},\"127.0.0.1:5000\":{\"auth\":\"" + local + "\"},\"ghcr.io\":{}}}");
+        Files.writeString(
+                file,
+                "{\"auths\":{\"https://index.docker.io/v1/\":{\"auth\":\"" + hub + "\"},\"127.0.0.1:5000\":{\"auth\":\""
+                        + local + "\"},\"ghcr.io\":{}}}");
 
         CredentialStore store = CredentialStore.fromDockerConfig(file);
 
         assertThat(store.forHost("registry-1.docker.io")).contains(new Credential("me", "secret"));
         assertThat(store.forHost("127.0.0.1:5000")).contains(new Credential("ci", "pw:with:colons"));
         assertThat(store.forHost("ghcr.io")).isEmpty();
-        assertThat(CredentialStore.fromDockerConfig(dir.resolve("missing.json")).forHost("x")).isEmpty();
+        assertThat(CredentialStore.fromDockerConfig(dir.resolve("missing.json")).forHost("x"))
+                .isEmpty();
     }
 }

@@ -53,14 +53,16 @@ public final class LocalRegistry implements AutoCloseable {
     }
 
     private void awaitReady(Path log) throws Exception {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+        HttpClient http =
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
                 throw new IllegalStateException("docker-registry exited: " + Files.readString(log));
             }
             try {
-                HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create(url() + "/v2/")).build(),
+                HttpResponse<Void> r = http.send(
+                        HttpRequest.newBuilder(URI.create(url() + "/v2/")).build(),
                         HttpResponse.BodyHandlers.discarding());
                 if (r.statusCode() == 200) {
                     return;
@@ -84,7 +86,8 @@ public final class LocalRegistry implements AutoCloseable {
 
     /** Where the registry keeps a blob's bytes (Distribution's filesystem layout). */
     public Path blobData(dev.stagefarm.common.Digest d) {
-        return storage.resolve("docker/registry/v2/blobs/sha256/" + d.encoded().substring(0, 2) + "/" + d.encoded() + "/data");
+        return storage.resolve(
+                "docker/registry/v2/blobs/sha256/" + d.encoded().substring(0, 2) + "/" + d.encoded() + "/data");
     }
 
     @Override

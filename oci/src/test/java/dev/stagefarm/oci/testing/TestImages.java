@@ -33,11 +33,16 @@ public record TestImages(FileBlobSource blobs, ManifestBlob manifest, LayerBlob 
         FileBlobSource blobs = new FileBlobSource();
         blobs.add(configJson);
         blobs.add(layer.file());
-        ImageManifest m = new ImageManifest(docker ? MediaTypes.DOCKER_MANIFEST : MediaTypes.OCI_MANIFEST,
-                new Descriptor(docker ? MediaTypes.DOCKER_CONFIG : MediaTypes.OCI_CONFIG,
-                        dev.stagefarm.common.Digest.of(configJson), configJson.length),
-                List.of(new Descriptor(docker ? MediaTypes.DOCKER_LAYER_GZIP : MediaTypes.OCI_LAYER_GZIP,
-                        layer.digest(), layer.size())));
+        ImageManifest m = new ImageManifest(
+                docker ? MediaTypes.DOCKER_MANIFEST : MediaTypes.OCI_MANIFEST,
+                new Descriptor(
+                        docker ? MediaTypes.DOCKER_CONFIG : MediaTypes.OCI_CONFIG,
+                        dev.stagefarm.common.Digest.of(configJson),
+                        configJson.length),
+                List.of(new Descriptor(
+                        docker ? MediaTypes.DOCKER_LAYER_GZIP : MediaTypes.OCI_LAYER_GZIP,
+                        layer.digest(),
+                        layer.size())));
         return new TestImages(blobs, ManifestJson.blobOf(m), layer, configJson);
     }
 }

@@ -74,8 +74,9 @@ public final class WorkerAgent implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             }
-            backoff = backoff.multipliedBy(2).compareTo(Duration.ofSeconds(5)) > 0 ? Duration.ofSeconds(5)
-                : backoff.multipliedBy(2);
+            backoff = backoff.multipliedBy(2).compareTo(Duration.ofSeconds(5)) > 0
+                    ? Duration.ofSeconds(5)
+                    : backoff.multipliedBy(2);
         }
     }
 
@@ -90,7 +91,8 @@ public final class WorkerAgent implements AutoCloseable {
         void open() {
             out = coordinator.connect(this);
             send(WorkerMessage.newBuilder()
-                .setHello(WorkerHello.newBuilder().setName(name).setSlots(slots)).build());
+                    .setHello(WorkerHello.newBuilder().setName(name).setSlots(slots))
+                    .build());
         }
 
         synchronized void send(WorkerMessage message) {
@@ -114,11 +116,17 @@ public final class WorkerAgent implements AutoCloseable {
             try {
                 JobResult result;
                 try {
-                    result = handler.run(job, event -> send(WorkerMessage.newBuilder().setEvent(event).build()));
+                    result = handler.run(
+                            job,
+                            event -> send(
+                                    WorkerMessage.newBuilder().setEvent(event).build()));
                 } catch (RuntimeException e) {
                     log.error("job {} crashed", job.getJobId(), e);
-                    result = JobResult.newBuilder().setJobId(job.getJobId()).setOk(false)
-                        .setError("worker " + name + " failed: " + e).build();
+                    result = JobResult.newBuilder()
+                            .setJobId(job.getJobId())
+                            .setOk(false)
+                            .setError("worker " + name + " failed: " + e)
+                            .build();
                 }
                 send(WorkerMessage.newBuilder().setResult(result).build());
             } finally {

@@ -40,7 +40,8 @@ final class LocalMount {
         }
         known = new TreeMap<>();
         try {
-            for (MountEntry e : MountManifest.parseFrom(Files.readAllBytes(knownFile)).getEntriesList()) {
+            for (MountEntry e :
+                    MountManifest.parseFrom(Files.readAllBytes(knownFile)).getEntriesList()) {
                 known.put(e.getPath(), e);
             }
         } catch (NoSuchFileException e) {
@@ -56,7 +57,12 @@ final class LocalMount {
         syncedManifest = equalTo == null ? null : equalTo.getManifestDigest();
         Path temp = Files.createTempFile(dir.getParent(), "." + dir.getFileName(), ".known");
         try {
-            Files.write(temp, MountManifest.newBuilder().addAllEntries(entries.values()).build().toByteArray());
+            Files.write(
+                    temp,
+                    MountManifest.newBuilder()
+                            .addAllEntries(entries.values())
+                            .build()
+                            .toByteArray());
             Files.move(temp, knownFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(temp);

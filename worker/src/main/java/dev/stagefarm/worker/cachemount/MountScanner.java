@@ -41,7 +41,11 @@ final class MountScanner {
             public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
                 if (!dir.equals(root)) {
                     String path = relative(root, dir);
-                    entries.put(path, describe(dir, MountEntry.Type.DIRECTORY).setPath(path).build());
+                    entries.put(
+                            path,
+                            describe(dir, MountEntry.Type.DIRECTORY)
+                                    .setPath(path)
+                                    .build());
                 }
                 return FileVisitResult.CONTINUE;
             }
@@ -50,17 +54,24 @@ final class MountScanner {
             public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
                 String path = relative(root, file);
                 if (attrs.isSymbolicLink()) {
-                    entries.put(path, describe(file, MountEntry.Type.SYMLINK).setPath(path)
-                            .setLinkTarget(Files.readSymbolicLink(file).toString()).build());
+                    entries.put(
+                            path,
+                            describe(file, MountEntry.Type.SYMLINK)
+                                    .setPath(path)
+                                    .setLinkTarget(Files.readSymbolicLink(file).toString())
+                                    .build());
                 } else if (attrs.isRegularFile()) {
                     if (attrs.size() > maxFileBytes) {
                         skipped[0]++;
                         return FileVisitResult.CONTINUE;
                     }
-                    MountEntry.Builder entry = describe(file, MountEntry.Type.FILE).setPath(path);
+                    MountEntry.Builder entry =
+                            describe(file, MountEntry.Type.FILE).setPath(path);
                     MountEntry before = known.get(path);
-                    boolean unchanged = before != null && before.getType() == MountEntry.Type.FILE
-                            && before.getSize() == entry.getSize() && before.getMtimeNanos() == entry.getMtimeNanos();
+                    boolean unchanged = before != null
+                            && before.getType() == MountEntry.Type.FILE
+                            && before.getSize() == entry.getSize()
+                            && before.getMtimeNanos() == entry.getMtimeNanos();
                     Digest digest = unchanged ? Digest.parse(before.getDigest()) : Digest.of(file);
                     entries.put(path, entry.setDigest(digest.toString()).build());
                     files.putIfAbsent(digest, file);
@@ -75,8 +86,8 @@ final class MountScanner {
 
     /** Type, mode, owner, size and mtime of {@code path} itself (not what a symlink points to). */
     static MountEntry.Builder describe(Path path, MountEntry.Type type) throws IOException {
-        Map<String, Object> a = Files.readAttributes(path, "unix:mode,uid,gid,size,lastModifiedTime",
-                LinkOption.NOFOLLOW_LINKS);
+        Map<String, Object> a =
+                Files.readAttributes(path, "unix:mode,uid,gid,size,lastModifiedTime", LinkOption.NOFOLLOW_LINKS);
         MountEntry.Builder entry = MountEntry.newBuilder()
                 .setType(type)
                 .setMode((Integer) a.get("mode") & 07777)
@@ -92,14 +103,18 @@ final class MountScanner {
     /** Whether {@code path} is (still) what {@code entry} says, judged by type, size and mtime only. */
     static boolean matches(Path path, MountEntry entry) {
         try {
-            Map<String, Object> a = Files.readAttributes(path, "unix:mode,size,lastModifiedTime", LinkOption.NOFOLLOW_LINKS);
+            Map<String, Object> a =
+                    Files.readAttributes(path, "unix:mode,size,lastModifiedTime", LinkOption.NOFOLLOW_LINKS);
             int type = (Integer) a.get("mode") & LinuxFiles.S_IFMT;
             return switch (entry.getType()) {
-                case FILE -> type == LinuxFiles.S_IFREG && (Long) a.get("size") == entry.getSize()
-                        && ((FileTime) a.get("lastModifiedTime")).to(TimeUnit.NANOSECONDS) == entry.getMtimeNanos();
+                case FILE ->
+                    type == LinuxFiles.S_IFREG
+                            && (Long) a.get("size") == entry.getSize()
+                            && ((FileTime) a.get("lastModifiedTime")).to(TimeUnit.NANOSECONDS) == entry.getMtimeNanos();
                 case DIRECTORY -> type == LinuxFiles.S_IFDIR;
-                case SYMLINK -> type == LinuxFiles.S_IFLNK
-                        && Files.readSymbolicLink(path).toString().equals(entry.getLinkTarget());
+                case SYMLINK ->
+                    type == LinuxFiles.S_IFLNK
+                            && Files.readSymbolicLink(path).toString().equals(entry.getLinkTarget());
                 default -> false;
             };
         } catch (IOException e) {

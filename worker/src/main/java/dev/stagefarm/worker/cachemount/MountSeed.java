@@ -30,7 +30,8 @@ final class MountSeed {
             Path source = from.resolve(e.getPath());
             Path target = to.resolve(e.getPath());
             int slash = e.getPath().lastIndexOf('/');
-            if (!MountScanner.matches(source, e) || (slash > 0 && !copied.containsKey(e.getPath().substring(0, slash)))) {
+            if (!MountScanner.matches(source, e)
+                    || (slash > 0 && !copied.containsKey(e.getPath().substring(0, slash)))) {
                 continue; // changed since it was known, or its directory was not copied
             }
             switch (e.getType()) {
@@ -47,8 +48,8 @@ final class MountSeed {
             }
             if (e.getType() != MountEntry.Type.DIRECTORY) {
                 // directories' times are not compared; files' must match for the sync to trust them
-                LinuxFiles.utimensNoFollow(target, Math.floorDiv(e.getMtimeNanos(), 1_000_000_000L),
-                        (int) Math.floorMod(e.getMtimeNanos(), 1_000_000_000L));
+                LinuxFiles.utimensNoFollow(target, Math.floorDiv(e.getMtimeNanos(), 1_000_000_000L), (int)
+                        Math.floorMod(e.getMtimeNanos(), 1_000_000_000L));
             }
             copied.put(e.getPath(), e);
         }

@@ -103,11 +103,12 @@ final class MountSync {
                 case FILE -> {
                     if (have == null || !have.getDigest().equals(e.getDigest())) {
                         Map<Digest, List<Path>> group = e.getSize() < CacheClient.SMALL_FILE_BYTES ? small : large;
-                        group.computeIfAbsent(Digest.parse(e.getDigest()), d -> new ArrayList<>()).add(path);
+                        group.computeIfAbsent(Digest.parse(e.getDigest()), d -> new ArrayList<>())
+                                .add(path);
                         sizes.put(Digest.parse(e.getDigest()), e.getSize());
                     }
                 }
-                default -> { }
+                default -> {}
             }
         }
 
@@ -138,7 +139,8 @@ final class MountSync {
             deleteTree(p);
         }
         if (!lost.isEmpty()) {
-            log.info("worker: {} files of the cache mount are no longer in the cache; the step runs without them",
+            log.info(
+                    "worker: {} files of the cache mount are no longer in the cache; the step runs without them",
                     lost.size());
         }
         // owners and modes, then times; directories deepest last-first, since filling them moved theirs
@@ -154,8 +156,9 @@ final class MountSync {
         }
         for (MountEntry e : changed.reversed()) {
             if (now.containsKey(e.getPath()) && e.getMtimeNanos() != 0) {
-                LinuxFiles.utimensNoFollow(root.resolve(e.getPath()), Math.floorDiv(e.getMtimeNanos(), 1_000_000_000L),
-                        (int) Math.floorMod(e.getMtimeNanos(), 1_000_000_000L));
+                LinuxFiles.utimensNoFollow(
+                        root.resolve(e.getPath()), Math.floorDiv(e.getMtimeNanos(), 1_000_000_000L), (int)
+                                Math.floorMod(e.getMtimeNanos(), 1_000_000_000L));
             }
         }
         return new Result(now, fetched[0], (int) fetched[1], lost.size());

@@ -18,14 +18,20 @@ public final class MountSyncMetrics {
     private final Timer waits;
 
     public MountSyncMetrics(MeterRegistry registry) {
-        fetchedBytes = Counter.builder("stagefarm.worker.cache.mount.fetched.bytes").baseUnit("bytes")
-                .description("Cache-mount file bytes fetched to bring a local copy up to the head").register(registry);
+        fetchedBytes = Counter.builder("stagefarm.worker.cache.mount.fetched.bytes")
+                .baseUnit("bytes")
+                .description("Cache-mount file bytes fetched to bring a local copy up to the head")
+                .register(registry);
         fetchedFiles = Counter.builder("stagefarm.worker.cache.mount.fetched.files")
-                .description("Cache-mount files fetched").register(registry);
-        uploadedBytes = Counter.builder("stagefarm.worker.cache.mount.uploaded.bytes").baseUnit("bytes")
-                .description("Cache-mount file bytes uploaded (only content the cache lacked)").register(registry);
+                .description("Cache-mount files fetched")
+                .register(registry);
+        uploadedBytes = Counter.builder("stagefarm.worker.cache.mount.uploaded.bytes")
+                .baseUnit("bytes")
+                .description("Cache-mount file bytes uploaded (only content the cache lacked)")
+                .register(registry);
         uploadedFiles = Counter.builder("stagefarm.worker.cache.mount.uploaded.files")
-                .description("Cache-mount files uploaded").register(registry);
+                .description("Cache-mount files uploaded")
+                .register(registry);
         published = publishes(registry, "published");
         unchanged = publishes(registry, "unchanged");
         failed = publishes(registry, "failed");

@@ -91,9 +91,13 @@ public final class SharedCacheMounts {
      */
     public Session open(String team, String id, String sharing, RootOptions options) throws IOException {
         long start = System.nanoTime();
-        MountUse use = cache.mounts().use(id, sharing(sharing),
-                ahead -> log.info("worker: cache mount {} is locked by another step; {} ahead of this one", id, ahead),
-                MAX_WAIT);
+        MountUse use = cache.mounts()
+                .use(
+                        id,
+                        sharing(sharing),
+                        ahead -> log.info(
+                                "worker: cache mount {} is locked by another step; {} ahead of this one", id, ahead),
+                        MAX_WAIT);
         metrics.waited(Duration.ofNanos(System.nanoTime() - start));
         try {
             if (!use.publishes()) {
@@ -169,7 +173,9 @@ public final class SharedCacheMounts {
                 entries.put(e.getPath(), e);
             }
         } catch (NoSuchFileException evicted) {
-            log.warn("worker: the manifest of cache mount {} was evicted from the cache; starting it empty", head.getId());
+            log.warn(
+                    "worker: the manifest of cache mount {} was evicted from the cache; starting it empty",
+                    head.getId());
         }
         return entries;
     }
@@ -183,8 +189,12 @@ public final class SharedCacheMounts {
     private void publish(LocalMount local, MountUse use) throws IOException {
         MountScanner.Scan scan = MountScanner.scan(local.dir, local.known, maxFileBytes);
         if (scan.tooLarge() > 0 || scan.special() > 0) {
-            log.info("worker: cache mount {}: {} files over {} bytes and {} special files stay on this worker only",
-                    use.id(), scan.tooLarge(), maxFileBytes, scan.special());
+            log.info(
+                    "worker: cache mount {}: {} files over {} bytes and {} special files stay on this worker only",
+                    use.id(),
+                    scan.tooLarge(),
+                    maxFileBytes,
+                    scan.special());
         }
         MountDelta delta = MountDeltas.between(local.known, scan.entries());
         if (MountDeltas.isEmpty(delta)) {
@@ -273,6 +283,9 @@ public final class SharedCacheMounts {
 
     /** One directory per team and id; hashed, since ids are free text. */
     private static String dirName(String team, String id) {
-        return "shared-" + Digest.of((team + "\0" + id).getBytes(StandardCharsets.UTF_8)).hex().substring(0, 32);
+        return "shared-"
+                + Digest.of((team + "\0" + id).getBytes(StandardCharsets.UTF_8))
+                        .hex()
+                        .substring(0, 32);
     }
 }

@@ -43,7 +43,9 @@ public record ContainerUser(int uid, int gid, List<Integer> additionalGids, Stri
         List<PasswdEntry> passwd = PasswdEntry.read(RootPath.resolve(rootfs, "/etc/passwd"));
         Predicate<PasswdEntry> wanted = userPart.isEmpty()
                 ? e -> e.uid() == 0
-                : uidArg.present() ? e -> e.uid() == uidArg.value() : e -> e.name().equals(userPart);
+                : uidArg.present()
+                        ? e -> e.uid() == uidArg.value()
+                        : e -> e.name().equals(userPart);
         Optional<PasswdEntry> entry = passwd.stream().filter(wanted).findFirst();
 
         int uid = 0;
@@ -65,18 +67,24 @@ public record ContainerUser(int uid, int gid, List<Integer> additionalGids, Stri
             List<GroupEntry> groups = GroupEntry.read(RootPath.resolve(rootfs, "/etc/group"));
             if (!groupPart.isEmpty()) {
                 Optional<GroupEntry> group = groups.stream()
-                        .filter(g -> gidArg.present() ? g.gid() == gidArg.value() : g.name().equals(groupPart))
+                        .filter(g -> gidArg.present()
+                                ? g.gid() == gidArg.value()
+                                : g.name().equals(groupPart))
                         .findFirst();
                 if (group.isPresent()) {
                     gid = group.get().gid();
                 } else if (gidArg.present()) {
                     gid = gidArg.value();
                 } else {
-                    throw new ExecException("unable to find group " + groupPart + ": no matching entries in group file");
+                    throw new ExecException(
+                            "unable to find group " + groupPart + ": no matching entries in group file");
                 }
             } else {
                 String name = entry.get().name();
-                additional = groups.stream().filter(g -> g.members().contains(name)).map(GroupEntry::gid).toList();
+                additional = groups.stream()
+                        .filter(g -> g.members().contains(name))
+                        .map(GroupEntry::gid)
+                        .toList();
             }
         }
         return new ContainerUser(uid, gid, additional, home);
@@ -99,7 +107,8 @@ public record ContainerUser(int uid, int gid, List<Integer> additionalGids, Stri
             List<PasswdEntry> out = new ArrayList<>();
             for (String[] f : fields(file)) {
                 if (f.length >= 4 && isId(f[2]) && isId(f[3])) {
-                    out.add(new PasswdEntry(f[0], Integer.parseInt(f[2]), Integer.parseInt(f[3]), f.length > 5 ? f[5] : ""));
+                    out.add(new PasswdEntry(
+                            f[0], Integer.parseInt(f[2]), Integer.parseInt(f[3]), f.length > 5 ? f[5] : ""));
                 }
             }
             return out;
@@ -135,6 +144,9 @@ public record ContainerUser(int uid, int gid, List<Integer> additionalGids, Stri
     }
 
     private static boolean isId(String s) {
-        return !s.isEmpty() && s.length() <= 10 && s.chars().allMatch(Character::isDigit) && Long.parseLong(s) <= MAX_ID;
+        return !s.isEmpty()
+                && s.length() <= 10
+                && s.chars().allMatch(Character::isDigit)
+                && Long.parseLong(s) <= MAX_ID;
     }
 }

@@ -28,7 +28,10 @@ final class HostLimits {
             n = compute();
             nofile = n;
             if (n < WANTED_NOFILE) {
-                log.info("containers get RLIMIT_NOFILE {} (not {}): the worker may not raise it further", n, WANTED_NOFILE);
+                log.info(
+                        "containers get RLIMIT_NOFILE {} (not {}): the worker may not raise it further",
+                        n,
+                        WANTED_NOFILE);
             }
         }
         return n;
@@ -37,7 +40,9 @@ final class HostLimits {
     private static long compute() {
         try {
             // readAllLines, not readString: a sysctl file read one byte first reports EOF after that byte
-            long ceiling = Long.parseLong(Files.readAllLines(Path.of("/proc/sys/fs/nr_open")).getFirst().strip());
+            long ceiling = Long.parseLong(Files.readAllLines(Path.of("/proc/sys/fs/nr_open"))
+                    .getFirst()
+                    .strip());
             if (!hasCapability(Files.readAllLines(Path.of("/proc/self/status")), CAP_SYS_RESOURCE)) {
                 ceiling = Math.min(ceiling, hardNofile(Files.readAllLines(Path.of("/proc/self/limits"))));
             }

@@ -13,8 +13,8 @@ import java.util.Set;
  * @param network "default" or "host" (the host's network), or "none" (loopback only)
  * @param mounts extra mounts for this process only (RUN --mount); their targets never reach the layer
  */
-public record ProcessSpec(List<String> args, List<String> env, String cwd, String user, String network,
-                          List<ExtraMount> mounts) {
+public record ProcessSpec(
+        List<String> args, List<String> env, String cwd, String user, String network, List<ExtraMount> mounts) {
 
     /**
      * One extra mount. {@code type} "bind" takes a host path as {@code source}; "tmpfs" none.

@@ -1,8 +1,8 @@
 package dev.stagefarm.worker.exec;
 
-import dev.stagefarm.worker.fs.RootPath;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.stagefarm.worker.fs.RootPath;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -58,8 +58,13 @@ public final class RuncExecutor {
 
         /** runc from PATH (or /usr/sbin), state and bundles under {@code workerRoot}. */
         public static Config defaults(Path workerRoot) {
-            return new Config(findRunc(), workerRoot.resolve("runc"), workerRoot.resolve("bundles"),
-                    Path.of("/etc/resolv.conf"), "stagefarm", 50);
+            return new Config(
+                    findRunc(),
+                    workerRoot.resolve("runc"),
+                    workerRoot.resolve("bundles"),
+                    Path.of("/etc/resolv.conf"),
+                    "stagefarm",
+                    50);
         }
 
         private static Path findRunc() {
@@ -93,13 +98,17 @@ public final class RuncExecutor {
             throw new ExecException("runc not found at " + config.runc()
                     + ": install the Debian package runc or configure the path to the binary");
         }
-        Files.createDirectories(config.stateDir(), PosixFilePermissions.asFileAttribute(
-                PosixFilePermissions.fromString("rwx------")));
+        Files.createDirectories(
+                config.stateDir(), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Files.createDirectories(config.bundlesDir());
         RuncExecutor executor = new RuncExecutor(config);
         executor.deleteOrphans();
-        log.info("runc executor: runc {}, state {}, bundles {}, hostname {}",
-                config.runc(), config.stateDir(), config.bundlesDir(), config.hostname());
+        log.info(
+                "runc executor: runc {}, state {}, bundles {}, hostname {}",
+                config.runc(),
+                config.stateDir(),
+                config.bundlesDir(),
+                config.hostname());
         return executor;
     }
 
@@ -119,7 +128,8 @@ public final class RuncExecutor {
         ContainerUser user = ContainerUser.resolve(rootfs, spec.user());
         createWorkingDir(rootfs, spec.cwd(), user);
         List<String> destinations = new ArrayList<>(RuntimeSpecFactory.MOUNT_DESTINATIONS);
-        spec.mounts().stream().map(ProcessSpec.ExtraMount::destination)
+        spec.mounts().stream()
+                .map(ProcessSpec.ExtraMount::destination)
                 .filter(d -> !d.equals("/dev") && !d.startsWith("/dev/")) // /dev is a tmpfs of its own
                 .forEach(destinations::add);
         MountStubs stubs = MountStubs.before(rootfs, destinations);
@@ -149,8 +159,8 @@ public final class RuncExecutor {
 
     private void writeBundle(Path bundle, Path rootfs, ProcessSpec spec, ContainerUser user) throws IOException {
         Path hosts = bundle.resolve("hosts");
-        Files.writeString(hosts, "127.0.0.1\tlocalhost " + config.hostname()
-                + "\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+        Files.writeString(
+                hosts, "127.0.0.1\tlocalhost " + config.hostname() + "\n::1\tlocalhost ip6-localhost ip6-loopback\n");
         // a copy, so that the host rewriting its file (DHCP, resolvconf) cannot break a running mount
         Path resolv = bundle.resolve("resolv.conf");
         if (Files.isReadable(config.resolvConf())) {
@@ -165,8 +175,8 @@ public final class RuncExecutor {
     private ExecResult runContainer(String id, Path bundle, Consumer<String> output, Duration timeout)
             throws IOException, ExecException, InterruptedException {
         Path runcLog = bundle.resolve("runc.log");
-        Process process = new ProcessBuilder(runc("--log", runcLog.toString(), "--log-format", "json",
-                        "run", "--bundle", bundle.toString(), id))
+        Process process = new ProcessBuilder(runc(
+                        "--log", runcLog.toString(), "--log-format", "json", "run", "--bundle", bundle.toString(), id))
                 .redirectErrorStream(true)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .start();
@@ -218,7 +228,9 @@ public final class RuncExecutor {
     }
 
     private void deleteOrphans() throws IOException, InterruptedException {
-        Process list = new ProcessBuilder(runc("list", "--quiet")).redirectErrorStream(true).start();
+        Process list = new ProcessBuilder(runc("list", "--quiet"))
+                .redirectErrorStream(true)
+                .start();
         String ids = new String(list.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (list.waitFor() != 0) {
             throw new IOException("runc list failed: " + ids.strip());
@@ -245,7 +257,8 @@ public final class RuncExecutor {
         for (String line : Files.readAllLines(runcLog, StandardCharsets.UTF_8)) {
             try {
                 var entry = JSON.readTree(line);
-                if ("error".equals(entry.path("level").asText()) || "fatal".equals(entry.path("level").asText())) {
+                if ("error".equals(entry.path("level").asText())
+                        || "fatal".equals(entry.path("level").asText())) {
                     message = entry.path("msg").asText();
                 }
             } catch (IOException e) {
@@ -256,15 +269,18 @@ public final class RuncExecutor {
     }
 
     private List<String> runc(String... args) {
-        List<String> cmd = new ArrayList<>(List.of(config.runc().toString(), "--root", config.stateDir().toString()));
+        List<String> cmd = new ArrayList<>(
+                List.of(config.runc().toString(), "--root", config.stateDir().toString()));
         cmd.addAll(List.of(args));
         return cmd;
     }
 
     private static void runQuietly(List<String> cmd) {
         try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            Process p = new ProcessBuilder(cmd)
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
             if (!p.waitFor(COMMAND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly();
             }
@@ -276,7 +292,8 @@ public final class RuncExecutor {
     }
 
     /** Creates a missing working directory, each new component owned by the user (as BuildKit does). */
-    private static void createWorkingDir(Path rootfs, String cwd, ContainerUser user) throws IOException, ExecException {
+    private static void createWorkingDir(Path rootfs, String cwd, ContainerUser user)
+            throws IOException, ExecException {
         Path dir = RootPath.resolve(rootfs, cwd);
         if (Files.isDirectory(dir)) {
             return;

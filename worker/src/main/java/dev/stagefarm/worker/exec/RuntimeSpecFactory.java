@@ -18,21 +18,39 @@ final class RuntimeSpecFactory {
 
     /** Docker's default capability set. */
     static final List<String> CAPABILITIES = List.of(
-            "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
-            "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-            "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE");
+            "CAP_CHOWN",
+            "CAP_DAC_OVERRIDE",
+            "CAP_FSETID",
+            "CAP_FOWNER",
+            "CAP_MKNOD",
+            "CAP_NET_RAW",
+            "CAP_SETGID",
+            "CAP_SETUID",
+            "CAP_SETFCAP",
+            "CAP_SETPCAP",
+            "CAP_NET_BIND_SERVICE",
+            "CAP_SYS_CHROOT",
+            "CAP_KILL",
+            "CAP_AUDIT_WRITE");
 
     static final List<String> MASKED_PATHS = List.of(
-            "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-            "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-            "/sys/firmware", "/sys/devices/virtual/powercap");
+            "/proc/asound",
+            "/proc/acpi",
+            "/proc/kcore",
+            "/proc/keys",
+            "/proc/latency_stats",
+            "/proc/timer_list",
+            "/proc/timer_stats",
+            "/proc/sched_debug",
+            "/proc/scsi",
+            "/sys/firmware",
+            "/sys/devices/virtual/powercap");
 
-    static final List<String> READONLY_PATHS = List.of(
-            "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger");
+    static final List<String> READONLY_PATHS =
+            List.of("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger");
 
     /** Where the executor bind-mounts files of its own; runc creates them in the rootfs when missing. */
-    static final List<String> MOUNT_DESTINATIONS =
-            List.of("/proc", "/dev", "/sys", "/etc/resolv.conf", "/etc/hosts");
+    static final List<String> MOUNT_DESTINATIONS = List.of("/proc", "/dev", "/sys", "/etc/resolv.conf", "/etc/hosts");
 
     private RuntimeSpecFactory() {}
 
@@ -74,8 +92,8 @@ final class RuntimeSpecFactory {
     }
 
     private static List<Namespace> namespaces(String network) {
-        List<Namespace> ns = new ArrayList<>(List.of(
-                new Namespace("mount"), new Namespace("pid"), new Namespace("ipc"), new Namespace("uts")));
+        List<Namespace> ns = new ArrayList<>(
+                List.of(new Namespace("mount"), new Namespace("pid"), new Namespace("ipc"), new Namespace("uts")));
         if (network.equals(ProcessSpec.NETWORK_NONE)) {
             ns.add(new Namespace("network")); // runc brings up lo in a new network namespace
         }
@@ -89,7 +107,10 @@ final class RuntimeSpecFactory {
         List<Mount> mounts = new ArrayList<>(List.of(
                 new Mount("/proc", "proc", "proc", List.of("nosuid", "noexec", "nodev")),
                 new Mount("/dev", "tmpfs", "tmpfs", List.of("nosuid", "strictatime", "mode=755", "size=65536k")),
-                new Mount("/dev/pts", "devpts", "devpts",
+                new Mount(
+                        "/dev/pts",
+                        "devpts",
+                        "devpts",
                         List.of("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5")),
                 new Mount("/dev/shm", "tmpfs", "shm", List.of("nosuid", "noexec", "nodev", "mode=1777", "size=65536k")),
                 new Mount("/dev/mqueue", "mqueue", "mqueue", List.of("nosuid", "noexec", "nodev")),

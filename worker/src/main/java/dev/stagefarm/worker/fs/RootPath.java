@@ -14,8 +14,7 @@ public final class RootPath {
 
     private static final int MAX_LINKS = 255;
 
-    private RootPath() {
-    }
+    private RootPath() {}
 
     /** Follows every symlink, the last component included. */
     public static Path resolve(Path root, String path) throws IOException {

@@ -45,7 +45,9 @@ final class ArtifactPaths {
         List<String> found;
         try (var walk = Files.walk(root, clean.split("/").length)) {
             found = walk.map(p -> root.relativize(p).toString())
-                .filter(rel -> !rel.isEmpty() && pattern.matcher(rel).matches()).sorted().toList();
+                    .filter(rel -> !rel.isEmpty() && pattern.matcher(rel).matches())
+                    .sorted()
+                    .toList();
         }
         if (found.isEmpty()) {
             throw new StepFailedException("COPY --from: " + path + " matches nothing in the stage's filesystem");

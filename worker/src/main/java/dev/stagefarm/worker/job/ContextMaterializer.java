@@ -55,7 +55,8 @@ final class ContextMaterializer {
                         if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
                             Files.createDirectory(target);
                         } else if (!isDir(target)) {
-                            throw new IOException("context entry " + e.getPath() + " is a directory and, earlier, not one");
+                            throw new IOException(
+                                    "context entry " + e.getPath() + " is a directory and, earlier, not one");
                         }
                     }
                     case SYMLINK -> Files.createSymbolicLink(target, Path.of(e.getLinkTarget()));
@@ -63,7 +64,7 @@ final class ContextMaterializer {
                         Path first = entryPath(tmp, e.getLinkTarget());
                         if (!Files.isRegularFile(first, LinkOption.NOFOLLOW_LINKS)) {
                             throw new IOException("context hard link " + e.getPath() + " names no earlier file: "
-                                + e.getLinkTarget());
+                                    + e.getLinkTarget());
                         }
                         Files.createLink(target, first);
                         continue; // one inode: its owner, mode and time are the first name's
@@ -119,7 +120,7 @@ final class ContextMaterializer {
             dir = dir.resolve(relative.getName(i));
             if (Files.isSymbolicLink(dir)) {
                 throw new IOException("context entry " + entry + " lies below the symlink " + tmp.relativize(dir)
-                    + ": a context cannot hold files through a link");
+                        + ": a context cannot hold files through a link");
             }
             if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
                 Files.createDirectory(dir);

@@ -36,8 +36,9 @@ final class ImageAssembler {
     }
 
     /** @param sourceDateEpoch when the build has one, the image's creation time */
-    ImageResult assemble(ImageSpec spec, List<Layer> farmLayers, Set<Integer> stepsWithLayer,
-                         Optional<Instant> sourceDateEpoch) throws IOException {
+    ImageResult assemble(
+            ImageSpec spec, List<Layer> farmLayers, Set<Integer> stepsWithLayer, Optional<Instant> sourceDateEpoch)
+            throws IOException {
         List<Layer> imageLayers = new ArrayList<>();
         for (Layer l : farmLayers) {
             imageLayers.add(layers.gzipped(l));
@@ -51,25 +52,40 @@ final class ImageAssembler {
         for (History h : spec.getHistoryList()) {
             boolean empty = h.getStepIndex() >= 0 ? !stepsWithLayer.contains(h.getStepIndex()) : h.getEmptyLayer();
             Instant created = h.getCreated().isEmpty() ? null : Instant.parse(h.getCreated());
-            history.add(new HistoryEntry(created, h.getCreatedBy(), null,
-                h.getComment().isEmpty() ? (h.getStepIndex() >= 0 ? "buildkit.dockerfile.v0" : null) : h.getComment(),
-                empty));
+            history.add(new HistoryEntry(
+                    created,
+                    h.getCreatedBy(),
+                    null,
+                    h.getComment().isEmpty()
+                            ? (h.getStepIndex() >= 0 ? "buildkit.dockerfile.v0" : null)
+                            : h.getComment(),
+                    empty));
         }
-        List<Digest> diffIds = imageLayers.stream().map(l -> Digest.parse(l.getDiffId())).toList();
-        ImageConfig config = base.toBuilder().diffIds(diffIds).history(history).created(now).build();
+        List<Digest> diffIds =
+                imageLayers.stream().map(l -> Digest.parse(l.getDiffId())).toList();
+        ImageConfig config =
+                base.toBuilder().diffIds(diffIds).history(history).created(now).build();
         byte[] configJson = ImageConfigJson.toJson(config);
         Digest configDigest = cache.upload(configJson);
         // OCI media types, as BuildKit's OCI exporter writes them; registries and docker load take them too
-        List<Descriptor> descriptors = imageLayers.stream().map(l -> new Descriptor(
-            MediaTypes.OCI_LAYER_GZIP, Digest.parse(l.getDigest()), l.getSize())).toList();
-        ImageManifest manifest = new ImageManifest(MediaTypes.OCI_MANIFEST,
-            new Descriptor(MediaTypes.OCI_CONFIG, configDigest, configJson.length), descriptors);
+        List<Descriptor> descriptors = imageLayers.stream()
+                .map(l -> new Descriptor(MediaTypes.OCI_LAYER_GZIP, Digest.parse(l.getDigest()), l.getSize()))
+                .toList();
+        ImageManifest manifest = new ImageManifest(
+                MediaTypes.OCI_MANIFEST,
+                new Descriptor(MediaTypes.OCI_CONFIG, configDigest, configJson.length),
+                descriptors);
         byte[] manifestJson = ManifestJson.toJson(manifest);
         Digest manifestDigest = cache.upload(manifestJson);
-        ImageResult result = ImageResult.newBuilder().setManifestDigest(manifestDigest.toString())
-            .setConfigDigest(configDigest.toString()).setManifestSize(manifestJson.length).build();
-        ActionResult.Builder action = ActionResult.newBuilder().setImage(result)
-            .addBlobs(manifestDigest.toString()).addBlobs(configDigest.toString());
+        ImageResult result = ImageResult.newBuilder()
+                .setManifestDigest(manifestDigest.toString())
+                .setConfigDigest(configDigest.toString())
+                .setManifestSize(manifestJson.length)
+                .build();
+        ActionResult.Builder action = ActionResult.newBuilder()
+                .setImage(result)
+                .addBlobs(manifestDigest.toString())
+                .addBlobs(configDigest.toString());
         imageLayers.forEach(l -> action.addBlobs(l.getDigest()));
         cache.putAction(spec.getKey(), action.build());
         return result;

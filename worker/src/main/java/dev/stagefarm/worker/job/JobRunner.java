@@ -1,7 +1,6 @@
 package dev.stagefarm.worker.job;
 
 import dev.stagefarm.cacheclient.CacheClient;
-import dev.stagefarm.common.Digest;
 import dev.stagefarm.proto.cache.ActionResult;
 import dev.stagefarm.proto.cache.ArtifactResult;
 import dev.stagefarm.proto.cache.Layer;
@@ -47,8 +46,15 @@ public final class JobRunner implements WorkerAgent.JobHandler {
 
     private final WorkerMetrics metrics;
 
-    JobRunner(String workerName, OverlaySnapshotter snapshots, CacheClient cache, LayerStore layers,
-              StageChains chains, StepExecutor steps, ImageAssembler images, WorkerMetrics metrics) {
+    JobRunner(
+            String workerName,
+            OverlaySnapshotter snapshots,
+            CacheClient cache,
+            LayerStore layers,
+            StageChains chains,
+            StepExecutor steps,
+            ImageAssembler images,
+            WorkerMetrics metrics) {
         this.metrics = metrics;
         this.workerName = workerName;
         this.snapshots = snapshots;
@@ -73,15 +79,17 @@ public final class JobRunner implements WorkerAgent.JobHandler {
     private JobResult runInTeam(Job job, Consumer<JobEvent> events) {
         Instant started = Instant.now();
         AtomicLong fetched = new AtomicLong();
-        JobResult.Builder result = JobResult.newBuilder().setJobId(job.getJobId()).setStageKey(job.getStageKey())
-            .setStartedAt(started.toString());
+        JobResult.Builder result = JobResult.newBuilder()
+                .setJobId(job.getJobId())
+                .setStageKey(job.getStageKey())
+                .setStartedAt(started.toString());
         try {
             Chain chain = new Chain(job, fetched);
             List<Layer> imageLayers = new ArrayList<>(job.getBase().getLayersList());
             java.util.Set<Integer> stepsWithLayer = new java.util.HashSet<>();
             String from = "[" + job.getStageName() + " 1/" + (job.getStepsCount() + 1) + "] FROM " + describeBase(job);
-            boolean needsFilesystem = job.getExportsCount() > 0
-                || job.getStepsList().stream().anyMatch(s -> !s.getIsCached());
+            boolean needsFilesystem =
+                    job.getExportsCount() > 0 || job.getStepsList().stream().anyMatch(s -> !s.getIsCached());
             long t0 = System.nanoTime();
             if (needsFilesystem) {
                 // pull and unpack the base now, so progress shows the time where it is spent
@@ -91,8 +99,9 @@ public final class JobRunner implements WorkerAgent.JobHandler {
             event(events, job, 0, from, StepEvent.Status.DONE, (System.nanoTime() - t0) / 1_000_000);
             for (int i = 0; i < job.getStepsCount(); i++) {
                 Step step = job.getSteps(i);
-                Optional<Layer> layer = step.getIsCached() ? cachedStep(job, chain, step, i, events)
-                    : runStep(job, chain, step, i, events, fetched);
+                Optional<Layer> layer = step.getIsCached()
+                        ? cachedStep(job, chain, step, i, events)
+                        : runStep(job, chain, step, i, events, fetched);
                 layer.ifPresent(imageLayers::add);
                 if (layer.isPresent()) {
                     stepsWithLayer.add(i);
@@ -119,11 +128,15 @@ public final class JobRunner implements WorkerAgent.JobHandler {
             result.setOk(false).setError("stage " + job.getStageName() + " failed on worker " + workerName + ": " + e);
         }
         metrics.fetchedBytes.increment(fetched.get());
-        return result.setFetchedBytes(fetched.get()).setFinishedAt(Instant.now().toString()).build();
+        return result.setFetchedBytes(fetched.get())
+                .setFinishedAt(Instant.now().toString())
+                .build();
     }
 
     private static Optional<Instant> sourceDateEpoch(Job job) {
-        return job.hasSourceDateEpoch() ? Optional.of(Instant.ofEpochSecond(job.getSourceDateEpoch())) : Optional.empty();
+        return job.hasSourceDateEpoch()
+                ? Optional.of(Instant.ofEpochSecond(job.getSourceDateEpoch()))
+                : Optional.empty();
     }
 
     private static String describeBase(Job job) {
@@ -140,23 +153,29 @@ public final class JobRunner implements WorkerAgent.JobHandler {
     }
 
     private Optional<Layer> cachedStep(Job job, Chain chain, Step step, int i, Consumer<JobEvent> events) {
-        Optional<Layer> layer = step.getCached().hasLayer() ? Optional.of(step.getCached().getLayer()) : Optional.empty();
+        Optional<Layer> layer =
+                step.getCached().hasLayer() ? Optional.of(step.getCached().getLayer()) : Optional.empty();
         layer.ifPresent(chain::add);
         metrics.stepsCached.increment();
         event(events, job, i + 1, step.getDescription(), StepEvent.Status.CACHED, 0);
         return layer;
     }
 
-    private Optional<Layer> runStep(Job job, Chain chain, Step step, int i, Consumer<JobEvent> events,
-                                    AtomicLong fetched) throws StepFailedException, IOException {
+    private Optional<Layer> runStep(
+            Job job, Chain chain, Step step, int i, Consumer<JobEvent> events, AtomicLong fetched)
+            throws StepFailedException, IOException {
         long t0 = System.nanoTime();
         event(events, job, i + 1, step.getDescription(), StepEvent.Status.STARTED, 0);
         List<String> lowers = chain.materialize();
         Optional<Layer> layer;
         try (ActiveSnapshot active = snapshots.prepare(lowers)) {
-            Consumer<String> output = line -> events.accept(JobEvent.newBuilder().setJobId(job.getJobId())
-                .setLog(LogLine.newBuilder().setStageIndex(job.getStageIndex()).setStepIndex(i + 1).setText(line))
-                .build());
+            Consumer<String> output = line -> events.accept(JobEvent.newBuilder()
+                    .setJobId(job.getJobId())
+                    .setLog(LogLine.newBuilder()
+                            .setStageIndex(job.getStageIndex())
+                            .setStepIndex(i + 1)
+                            .setText(line))
+                    .build());
             try {
                 steps.execute(job, step, active.merged(), output, fetched);
             } catch (StepFailedException e) {
@@ -193,16 +212,28 @@ public final class JobRunner implements WorkerAgent.JobHandler {
         try (ReadOnlyView view = snapshots.mountReadOnly(lowers)) {
             artifact = layers.publishArtifact(view.path(), export.getPathsList());
         }
-        cache.putAction(export.getKey(), ActionResult.newBuilder().addBlobs(artifact.getDigest())
-            .setArtifact(artifact).build());
+        cache.putAction(
+                export.getKey(),
+                ActionResult.newBuilder()
+                        .addBlobs(artifact.getDigest())
+                        .setArtifact(artifact)
+                        .build());
         return artifact;
     }
 
-    private void event(Consumer<JobEvent> events, Job job, int step, String description, StepEvent.Status status,
-                       long millis) {
-        events.accept(JobEvent.newBuilder().setJobId(job.getJobId()).setStep(StepEvent.newBuilder()
-            .setStageIndex(job.getStageIndex()).setStageName(job.getStageName()).setStepIndex(step)
-            .setDescription(description).setStatus(status).setWorker(workerName).setMillis(millis)).build());
+    private void event(
+            Consumer<JobEvent> events, Job job, int step, String description, StepEvent.Status status, long millis) {
+        events.accept(JobEvent.newBuilder()
+                .setJobId(job.getJobId())
+                .setStep(StepEvent.newBuilder()
+                        .setStageIndex(job.getStageIndex())
+                        .setStageName(job.getStageName())
+                        .setStepIndex(step)
+                        .setDescription(description)
+                        .setStatus(status)
+                        .setWorker(workerName)
+                        .setMillis(millis))
+                .build());
     }
 
     /**
@@ -210,8 +241,7 @@ public final class JobRunner implements WorkerAgent.JobHandler {
      * something has to run on top of them.
      */
     private final class Chain {
-        private record Entry(String key, Layer layer) {
-        }
+        private record Entry(String key, Layer layer) {}
 
         private final List<Entry> entries = new ArrayList<>();
         private final AtomicLong fetched;
@@ -234,11 +264,13 @@ public final class JobRunner implements WorkerAgent.JobHandler {
         }
 
         List<String> materialize() throws IOException, StepFailedException {
-            List<Layer> toUnpack = entries.stream().filter(e -> e.layer() != null && !snapshots.exists(e.key()))
-                .map(Entry::layer).toList();
+            List<Layer> toUnpack = entries.stream()
+                    .filter(e -> e.layer() != null && !snapshots.exists(e.key()))
+                    .map(Entry::layer)
+                    .toList();
             // layers unpack one after another; the ones after the first download meanwhile
-            List<java.util.concurrent.Future<?>> background = toUnpack.size() > 1
-                ? layers.prefetch(toUnpack.subList(1, toUnpack.size()), fetched) : List.of();
+            List<java.util.concurrent.Future<?>> background =
+                    toUnpack.size() > 1 ? layers.prefetch(toUnpack.subList(1, toUnpack.size()), fetched) : List.of();
             try {
                 List<String> keys = new ArrayList<>();
                 for (Entry e : entries) {
@@ -262,5 +294,4 @@ public final class JobRunner implements WorkerAgent.JobHandler {
             return keys.stream().allMatch(snapshots::exists) ? Optional.of(keys) : Optional.empty();
         }
     }
-
 }

@@ -47,14 +47,21 @@ public final class LayerStore {
     private final LayerWriter writer = new LayerWriter(LayerWriter.Options.zstd());
     /** Images that leave the farm get gzip, made once per layer and remembered in the cache. */
     private final LayerRecompressor toGzip = new LayerRecompressor(LayerWriter.Options.defaults());
+
     private final LayerUnpacker unpacker = new LayerUnpacker();
     private final Path artifacts;
     private final ConcurrentHashMap<String, Object> locks = new ConcurrentHashMap<>();
-    private final ExecutorService fetches = Executors.newFixedThreadPool(PARALLEL_FETCHES,
-        Thread.ofPlatform().name("layer-fetch-", 0).daemon().factory());
+    private final ExecutorService fetches = Executors.newFixedThreadPool(
+            PARALLEL_FETCHES,
+            Thread.ofPlatform().name("layer-fetch-", 0).daemon().factory());
 
-    LayerStore(ContentStore blobs, CacheClient cache, RegistryClient registry, OverlaySnapshotter snapshots,
-               Path artifacts) throws IOException {
+    LayerStore(
+            ContentStore blobs,
+            CacheClient cache,
+            RegistryClient registry,
+            OverlaySnapshotter snapshots,
+            Path artifacts)
+            throws IOException {
         this.blobs = blobs;
         this.cache = cache;
         this.registry = registry;
@@ -80,13 +87,16 @@ public final class LayerStore {
                 return local.get();
             }
             Path temp = blobs.tempFile("layer");
-            if (!layer.getSourceRepository().isEmpty() && cache.findMissing(List.of(digest)).contains(digest)) {
+            if (!layer.getSourceRepository().isEmpty()
+                    && cache.findMissing(List.of(digest)).contains(digest)) {
                 try {
-                    registry.fetchBlob(ImageReference.parse(layer.getSourceRepository()),
-                        new Descriptor(layer.getMediaType(), digest, layer.getSize()), temp);
+                    registry.fetchBlob(
+                            ImageReference.parse(layer.getSourceRepository()),
+                            new Descriptor(layer.getMediaType(), digest, layer.getSize()),
+                            temp);
                 } catch (RegistryException e) {
-                    throw new IOException("pull layer " + digest + " from " + layer.getSourceRepository() + ": "
-                        + e.getMessage(), e);
+                    throw new IOException(
+                            "pull layer " + digest + " from " + layer.getSourceRepository() + ": " + e.getMessage(), e);
                 }
             } else {
                 fetched.addAndGet(cache.download(digest, temp));
@@ -104,14 +114,19 @@ public final class LayerStore {
      * returned futures when the blobs are no longer wanted (ones already fetching finish).
      */
     List<Future<?>> prefetch(List<Layer> layers, AtomicLong fetched) {
-        return layers.stream().<Future<?>>map(layer -> fetches.submit(io.grpc.Context.current().wrap(() -> {
-            try {
-                blob(layer, fetched);
-            } catch (IOException | RuntimeException e) {
-                log.debug("background fetch of layer {} failed; the unpack fetches it again: {}",
-                    layer.getDigest(), e.toString());
-            }
-        }))).toList();
+        return layers.stream()
+                .<Future<?>>map(layer ->
+                        fetches.submit(io.grpc.Context.current().wrap(() -> {
+                            try {
+                                blob(layer, fetched);
+                            } catch (IOException | RuntimeException e) {
+                                log.debug(
+                                        "background fetch of layer {} failed; the unpack fetches it again: {}",
+                                        layer.getDigest(),
+                                        e.toString());
+                            }
+                        })))
+                .toList();
     }
 
     void unpackToSnapshot(Layer layer, String key, AtomicLong fetched) throws IOException {
@@ -121,11 +136,11 @@ public final class LayerStore {
                 return;
             }
             try (ActiveSnapshot active = snapshots.prepareDirect()) {
-                LayerUnpacker.Result r = unpacker.unpack(blob, active.upper(), LayerUnpacker.Mode.OVERLAY,
-                    Digest.parse(layer.getDigest()));
+                LayerUnpacker.Result r = unpacker.unpack(
+                        blob, active.upper(), LayerUnpacker.Mode.OVERLAY, Digest.parse(layer.getDigest()));
                 if (!r.diffId().toString().equals(layer.getDiffId())) {
                     throw new IOException("layer " + layer.getDigest() + " unpacks to " + r.diffId()
-                        + " but its image says " + layer.getDiffId() + ": refusing a corrupt or mislabelled layer");
+                            + " but its image says " + layer.getDiffId() + ": refusing a corrupt or mislabelled layer");
                 }
                 active.commit(key);
             }
@@ -138,10 +153,11 @@ public final class LayerStore {
      * filesystem the step ran on); with a SOURCE_DATE_EPOCH, later mtimes are clamped to it.
      */
     Optional<Layer> publish(Path committedUpper, Path lower, Optional<java.time.Instant> sourceDateEpoch)
-        throws IOException {
+            throws IOException {
         Path temp = blobs.tempFile("new-layer");
-        LayerWriter w = sourceDateEpoch.map(t -> new LayerWriter(LayerWriter.Options.zstd().withSourceDateEpoch(t)))
-            .orElse(writer);
+        LayerWriter w = sourceDateEpoch
+                .map(t -> new LayerWriter(LayerWriter.Options.zstd().withSourceDateEpoch(t)))
+                .orElse(writer);
         LayerBlob blob = w.writeUpperDir(committedUpper, lower, temp);
         if (blob.empty()) {
             Files.deleteIfExists(temp);
@@ -149,8 +165,12 @@ public final class LayerStore {
         }
         Path stored = blobs.commit(temp, blob.digest());
         cache.upload(blob.digest(), blob.size(), stored);
-        return Optional.of(Layer.newBuilder().setDigest(blob.digest().toString()).setDiffId(blob.diffId().toString())
-            .setSize(blob.size()).setMediaType(MediaTypes.OCI_LAYER_ZSTD).build());
+        return Optional.of(Layer.newBuilder()
+                .setDigest(blob.digest().toString())
+                .setDiffId(blob.diffId().toString())
+                .setSize(blob.size())
+                .setMediaType(MediaTypes.OCI_LAYER_ZSTD)
+                .build());
     }
 
     /** Packs exactly these paths (globs expanded) of a stage's filesystem as an artifact and publishes it. */
@@ -166,7 +186,10 @@ public final class LayerStore {
         }
         Path stored = blobs.commit(temp, blob.digest());
         cache.upload(blob.digest(), blob.size(), stored);
-        return ArtifactResult.newBuilder().setDigest(blob.digest().toString()).setSize(blob.size()).build();
+        return ArtifactResult.newBuilder()
+                .setDigest(blob.digest().toString())
+                .setSize(blob.size())
+                .build();
     }
 
     /** An artifact unpacked on this worker, fetched from the cache once. */
@@ -211,16 +234,25 @@ public final class LayerStore {
         LayerBlob gz = toGzip.recompress(zstd, temp);
         Path stored = blobs.commit(temp, gz.digest());
         cache.upload(gz.digest(), gz.size(), stored);
-        Layer result = layer.toBuilder().setDigest(gz.digest().toString()).setSize(gz.size())
-            .setMediaType(MediaTypes.OCI_LAYER_GZIP).build();
-        cache.putAction(key, dev.stagefarm.proto.cache.ActionResult.newBuilder().addBlobs(result.getDigest())
-            .setStep(dev.stagefarm.proto.cache.StepResult.newBuilder().setLayer(result)).build());
+        Layer result = layer.toBuilder()
+                .setDigest(gz.digest().toString())
+                .setSize(gz.size())
+                .setMediaType(MediaTypes.OCI_LAYER_GZIP)
+                .build();
+        cache.putAction(
+                key,
+                dev.stagefarm.proto.cache.ActionResult.newBuilder()
+                        .addBlobs(result.getDigest())
+                        .setStep(dev.stagefarm.proto.cache.StepResult.newBuilder()
+                                .setLayer(result))
+                        .build());
         return result;
     }
 
     /** Makes sure the cache holds every layer of an image, copying base layers in from their registry. */
     void ensureInCache(List<Layer> layers) throws IOException {
-        List<Digest> digests = layers.stream().map(l -> Digest.parse(l.getDigest())).toList();
+        List<Digest> digests =
+                layers.stream().map(l -> Digest.parse(l.getDigest())).toList();
         var missing = cache.findMissing(digests);
         for (Layer l : layers) {
             Digest d = Digest.parse(l.getDigest());

@@ -48,20 +48,32 @@ final class RunMounts {
     private final Map<String, ReentrantLock> cacheLocks = new ConcurrentHashMap<>();
     /** Cache mounts shared by the farm through the cache-server; null: only on this worker. */
     private final SharedCacheMounts shared;
+
     private final SshAgentSocket.Connector agents;
 
     /**
      * @param cacheRoot where cache mounts persist
      * @param scratchRoot where a RUN's script files and copies for rw binds live while it runs
      */
-    RunMounts(Path cacheRoot, Path scratchRoot, ContextMaterializer contexts, StageChains chains,
-              OverlaySnapshotter snapshots, LayerStore layers) {
+    RunMounts(
+            Path cacheRoot,
+            Path scratchRoot,
+            ContextMaterializer contexts,
+            StageChains chains,
+            OverlaySnapshotter snapshots,
+            LayerStore layers) {
         this(cacheRoot, scratchRoot, contexts, chains, snapshots, layers, null);
     }
 
     /** @param shared cache mounts shared by the farm; null keeps them on this worker only */
-    RunMounts(Path cacheRoot, Path scratchRoot, ContextMaterializer contexts, StageChains chains,
-              OverlaySnapshotter snapshots, LayerStore layers, SharedCacheMounts shared) {
+    RunMounts(
+            Path cacheRoot,
+            Path scratchRoot,
+            ContextMaterializer contexts,
+            StageChains chains,
+            OverlaySnapshotter snapshots,
+            LayerStore layers,
+            SharedCacheMounts shared) {
         this(cacheRoot, scratchRoot, contexts, chains, snapshots, layers, shared, NO_AGENTS);
     }
 
@@ -74,9 +86,15 @@ final class RunMounts {
      * @param shared cache mounts shared by the farm; null keeps them on this worker only
      * @param agents opens a relay to the build client's ssh agent, for {@code RUN --mount=type=ssh}
      */
-    RunMounts(Path cacheRoot, Path scratchRoot, ContextMaterializer contexts, StageChains chains,
-              OverlaySnapshotter snapshots, LayerStore layers, SharedCacheMounts shared,
-              SshAgentSocket.Connector agents) {
+    RunMounts(
+            Path cacheRoot,
+            Path scratchRoot,
+            ContextMaterializer contexts,
+            StageChains chains,
+            OverlaySnapshotter snapshots,
+            LayerStore layers,
+            SharedCacheMounts shared,
+            SshAgentSocket.Connector agents) {
         this.shared = shared;
         this.agents = agents;
         this.cacheRoot = cacheRoot;
@@ -92,6 +110,7 @@ final class RunMounts {
         final List<ExtraMount> mounts = new ArrayList<>();
         /** KEY=value entries of env= secrets: never logged, never keyed. */
         final List<String> secretEnv = new ArrayList<>();
+
         private final List<AutoCloseable> undo = new ArrayList<>();
         private final Path scratchRoot;
         private Path scratch;
@@ -112,15 +131,18 @@ final class RunMounts {
         /** A private directory in memory when the host allows, for secrets. */
         Path secrets() throws IOException {
             if (secrets == null) {
-                secrets = privateDir(Files.isDirectory(SHM) && Files.isWritable(SHM) ? SHM : Files.createDirectories(scratchRoot));
+                secrets = privateDir(
+                        Files.isDirectory(SHM) && Files.isWritable(SHM) ? SHM : Files.createDirectories(scratchRoot));
             }
             return secrets;
         }
 
         private Path privateDir(Path base) throws IOException {
-            Path dir = Files.createTempDirectory(base, "sf-run-",
-                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+            Path dir = Files.createTempDirectory(
+                    base,
+                    "sf-run-",
+                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                            java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
             undo.add(() -> deleteTree(dir));
             return dir;
         }
@@ -152,13 +174,16 @@ final class RunMounts {
                     case FILE -> {
                         Path f = Files.createTempFile(p.scratch(), "file-", "");
                         Files.write(f, m.getFile().getContent().toByteArray());
-                        Files.setAttribute(f, "unix:mode", m.getFile().getMode() == 0 ? 0644 : m.getFile().getMode());
+                        Files.setAttribute(
+                                f,
+                                "unix:mode",
+                                m.getFile().getMode() == 0 ? 0644 : m.getFile().getMode());
                         p.mounts.add(new ExtraMount(m.getTarget(), "bind", f.toString(), List.of("rbind", "ro")));
                     }
                     case CACHE -> {
                         Path dir = shared != null
-                            ? sharedCache(job, m.getTarget(), m.getCache(), p)
-                            : cache(m.getTarget(), m.getCache(), p);
+                                ? sharedCache(job, m.getTarget(), m.getCache(), p)
+                                : cache(m.getTarget(), m.getCache(), p);
                         if (m.getCache().hasSeed()) {
                             seed(job, m.getCache(), dir, p, fetched);
                         }
@@ -195,7 +220,7 @@ final class RunMounts {
                     p.undo.add(() -> deleteTree(own));
                 }
             }
-            default -> { } // shared: concurrent RUNs see one directory
+            default -> {} // shared: concurrent RUNs see one directory
         }
         synchronized (this) {
             if (!Files.isDirectory(dir)) {
@@ -221,7 +246,7 @@ final class RunMounts {
      * A cache some step already filled keeps its content.
      */
     private void seed(Job job, CacheMount c, Path dir, Prepared p, AtomicLong fetched)
-        throws IOException, MountException {
+            throws IOException, MountException {
         synchronized (this) { // two steps starting on one empty cache seed it once
             try (Stream<Path> entries = Files.list(dir)) {
                 if (entries.findAny().isPresent()) {
@@ -230,13 +255,16 @@ final class RunMounts {
             }
             Path source = sourcePath(job, c.getSeed(), p, fetched);
             if (!Files.isDirectory(source)) {
-                throw new MountException("cache " + c.getId() + ": from= source \"" + c.getSeed().getPath()
-                    + "\" is not a directory");
+                throw new MountException(
+                        "cache " + c.getId() + ": from= source \"" + c.getSeed().getPath() + "\" is not a directory");
             }
             try (Stream<Path> walk = Files.walk(source)) {
                 for (Path from : walk.skip(1).toList()) {
-                    Files.copy(from, dir.resolve(source.relativize(from).toString()), StandardCopyOption.COPY_ATTRIBUTES,
-                        LinkOption.NOFOLLOW_LINKS);
+                    Files.copy(
+                            from,
+                            dir.resolve(source.relativize(from).toString()),
+                            StandardCopyOption.COPY_ATTRIBUTES,
+                            LinkOption.NOFOLLOW_LINKS);
                 }
             }
         }
@@ -246,8 +274,11 @@ final class RunMounts {
     private Path sharedCache(Job job, String target, CacheMount c, Prepared p) throws IOException, MountException {
         SharedCacheMounts.Session session;
         try {
-            session = shared.open(job.getTeam(), c.getId(), c.getSharing(),
-                new SharedCacheMounts.RootOptions(c.getUid(), c.getGid(), c.getMode()));
+            session = shared.open(
+                    job.getTeam(),
+                    c.getId(),
+                    c.getSharing(),
+                    new SharedCacheMounts.RootOptions(c.getUid(), c.getGid(), c.getMode()));
         } catch (dev.stagefarm.cacheclient.CacheException e) {
             if (e.code() != io.grpc.Status.Code.UNIMPLEMENTED) {
                 throw new MountException("cache " + c.getId() + ": " + e.getMessage());
@@ -267,7 +298,7 @@ final class RunMounts {
         if (value == null) {
             if (s.getRequired()) {
                 throw new MountException("secret " + s.getId() + " is required but was not given:"
-                    + " pass it with --secret id=" + s.getId() + ",src=FILE (or env=VARIABLE)");
+                        + " pass it with --secret id=" + s.getId() + ",src=FILE (or env=VARIABLE)");
             }
             return; // BuildKit skips an optional secret that is not there
         }
@@ -280,27 +311,36 @@ final class RunMounts {
             Files.setAttribute(f, "unix:uid", s.getUid());
             Files.setAttribute(f, "unix:gid", s.getGid());
             Files.setAttribute(f, "unix:mode", s.getMode() == 0 ? 0400 : s.getMode());
-            p.mounts.add(new ExtraMount(target, "bind", f.toString(), List.of("rbind", "ro", "nosuid", "nodev", "noexec")));
+            p.mounts.add(
+                    new ExtraMount(target, "bind", f.toString(), List.of("rbind", "ro", "nosuid", "nodev", "noexec")));
         }
     }
 
     private void ssh(Job job, String target, SshMount s, Prepared p) throws IOException, MountException {
         if (!job.getSshIdsList().contains(s.getId())) {
             if (s.getRequired()) {
-                throw new MountException("ssh agent \"" + s.getId() + "\" is required but the build does not forward it:"
-                    + " build with --ssh " + (s.getId().equals("default") ? "default" : s.getId() + "=SOCKET_OR_KEY"));
+                throw new MountException("ssh agent \"" + s.getId()
+                        + "\" is required but the build does not forward it:" + " build with --ssh "
+                        + (s.getId().equals("default") ? "default" : s.getId() + "=SOCKET_OR_KEY"));
             }
             return; // BuildKit leaves out an optional agent the client does not forward
         }
         Path socket = p.secrets().resolve("ssh-" + p.mounts.size() + ".sock");
-        SshAgentSocket agent = SshAgentSocket.open(socket, s.getUid(), s.getGid(), s.getMode() == 0 ? 0600 : s.getMode(),
-            agents, job.getAgentSessionId(), s.getId());
+        SshAgentSocket agent = SshAgentSocket.open(
+                socket,
+                s.getUid(),
+                s.getGid(),
+                s.getMode() == 0 ? 0600 : s.getMode(),
+                agents,
+                job.getAgentSessionId(),
+                s.getId());
         p.undo.add(agent);
-        p.mounts.add(new ExtraMount(target, "bind", socket.toString(), List.of("rbind", "rw", "nosuid", "nodev", "noexec")));
+        p.mounts.add(
+                new ExtraMount(target, "bind", socket.toString(), List.of("rbind", "rw", "nosuid", "nodev", "noexec")));
     }
 
     private void bind(Job job, String target, BindMount b, Prepared p, AtomicLong fetched)
-        throws IOException, MountException {
+            throws IOException, MountException {
         Path source = sourcePath(job, b, p, fetched);
         if (b.getReadWrite()) {
             // writes are allowed but thrown away: the RUN works on a copy
@@ -308,8 +348,8 @@ final class RunMounts {
             copyTree(source, copy);
             source = copy;
         }
-        p.mounts.add(new ExtraMount(target, "bind", source.toString(),
-            List.of("rbind", b.getReadWrite() ? "rw" : "ro")));
+        p.mounts.add(
+                new ExtraMount(target, "bind", source.toString(), List.of("rbind", b.getReadWrite() ? "rw" : "ro")));
     }
 
     /** Where {@code b}'s files are on this worker: a stage's snapshot or artifact, or the context. */
@@ -326,7 +366,7 @@ final class RunMounts {
                 root = layers.artifactDir(source.getArtifact(), fetched);
             } else {
                 throw new MountException("--mount from stage " + source.getStageIndex()
-                    + ": the stage published no artifact for " + b.getPath() + " and did not run on this worker");
+                        + ": the stage published no artifact for " + b.getPath() + " and did not run on this worker");
             }
         } else {
             root = contexts.materialize(Digest.parse(job.getContextDigest()), fetched);

@@ -43,7 +43,7 @@ final class SshAgentSocket implements AutoCloseable {
 
     /** Listens at {@code file}, owned by uid:gid with {@code mode}, for the agent {@code sshId} of {@code session}. */
     static SshAgentSocket open(Path file, int uid, int gid, int mode, Connector connector, String session, String sshId)
-        throws IOException {
+            throws IOException {
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         try {
             server.bind(UnixDomainSocketAddress.of(file));
@@ -99,11 +99,16 @@ final class SshAgentSocket implements AutoCloseable {
         });
         // Only this thread sends on toAgent, so its calls never interleave.
         try {
-            toAgent.onNext(AgentFrame.newBuilder().setSessionId(session).setSshId(sshId).build());
+            toAgent.onNext(AgentFrame.newBuilder()
+                    .setSessionId(session)
+                    .setSshId(sshId)
+                    .build());
             ByteBuffer buffer = ByteBuffer.allocate(BUFFER);
             while (connection.read(buffer) >= 0) {
                 buffer.flip();
-                toAgent.onNext(AgentFrame.newBuilder().setData(ByteString.copyFrom(buffer)).build());
+                toAgent.onNext(AgentFrame.newBuilder()
+                        .setData(ByteString.copyFrom(buffer))
+                        .build());
                 buffer.clear();
             }
             toAgent.onCompleted();

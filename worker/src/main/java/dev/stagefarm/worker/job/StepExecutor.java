@@ -1,28 +1,27 @@
 package dev.stagefarm.worker.job;
 
-import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.oci.layer.LayerUnpacker;
 import dev.stagefarm.proto.cache.Layer;
 import dev.stagefarm.proto.farm.CopyOp;
 import dev.stagefarm.proto.farm.ImageSource;
-import dev.stagefarm.proto.farm.MkdirOp;
-import dev.stagefarm.proto.farm.UrlSource;
 import dev.stagefarm.proto.farm.Job;
+import dev.stagefarm.proto.farm.MkdirOp;
 import dev.stagefarm.proto.farm.RunOp;
 import dev.stagefarm.proto.farm.StageSource;
 import dev.stagefarm.proto.farm.Step;
+import dev.stagefarm.proto.farm.UrlSource;
 import dev.stagefarm.worker.exec.ContainerUser;
 import dev.stagefarm.worker.exec.ExecException;
 import dev.stagefarm.worker.exec.ExecResult;
 import dev.stagefarm.worker.exec.ProcessSpec;
 import dev.stagefarm.worker.exec.RuncExecutor;
+import dev.stagefarm.worker.fs.RootPath;
 import dev.stagefarm.worker.ops.CopyException;
 import dev.stagefarm.worker.ops.CopyExecutor;
 import dev.stagefarm.worker.ops.FileMode;
-import dev.stagefarm.worker.ops.UrlFetcher;
 import dev.stagefarm.worker.ops.Owner;
-import dev.stagefarm.worker.fs.RootPath;
+import dev.stagefarm.worker.ops.UrlFetcher;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import dev.stagefarm.worker.snapshot.ReadOnlyView;
 import java.io.IOException;
@@ -55,8 +54,13 @@ public final class StepExecutor {
      *     a RUN keeps script files and rw bind copies ({@code run-scratch/}) and where COPY stages
      *     inline files, downloads and image sources ({@code copy-sources/})
      */
-    StepExecutor(RuncExecutor runc, ContextMaterializer contexts, StageChains chains, OverlaySnapshotter snapshots,
-                 LayerStore layers, Path workRoot) {
+    StepExecutor(
+            RuncExecutor runc,
+            ContextMaterializer contexts,
+            StageChains chains,
+            OverlaySnapshotter snapshots,
+            LayerStore layers,
+            Path workRoot) {
         this(runc, contexts, chains, snapshots, layers, workRoot, null, null);
     }
 
@@ -64,31 +68,59 @@ public final class StepExecutor {
      * @param sharedCaches RUN --mount=type=cache shared by the farm; null keeps caches on this worker
      * @param agents relays RUN --mount=type=ssh to the build client's agents; null where there is none (tests)
      */
-    StepExecutor(RuncExecutor runc, ContextMaterializer contexts, StageChains chains, OverlaySnapshotter snapshots,
-                 LayerStore layers, Path workRoot, dev.stagefarm.worker.cachemount.SharedCacheMounts sharedCaches,
-                 SshAgentSocket.Connector agents) {
+    StepExecutor(
+            RuncExecutor runc,
+            ContextMaterializer contexts,
+            StageChains chains,
+            OverlaySnapshotter snapshots,
+            LayerStore layers,
+            Path workRoot,
+            dev.stagefarm.worker.cachemount.SharedCacheMounts sharedCaches,
+            SshAgentSocket.Connector agents) {
         this.runc = runc;
         this.contexts = contexts;
         this.chains = chains;
         this.snapshots = snapshots;
         this.layers = layers;
         this.mounts = agents == null
-            ? new RunMounts(workRoot.resolve("cache-mounts"), workRoot.resolve("run-scratch"), contexts, chains,
-                snapshots, layers, sharedCaches)
-            : new RunMounts(workRoot.resolve("cache-mounts"), workRoot.resolve("run-scratch"), contexts, chains,
-                snapshots, layers, sharedCaches, agents);
+                ? new RunMounts(
+                        workRoot.resolve("cache-mounts"),
+                        workRoot.resolve("run-scratch"),
+                        contexts,
+                        chains,
+                        snapshots,
+                        layers,
+                        sharedCaches)
+                : new RunMounts(
+                        workRoot.resolve("cache-mounts"),
+                        workRoot.resolve("run-scratch"),
+                        contexts,
+                        chains,
+                        snapshots,
+                        layers,
+                        sharedCaches,
+                        agents);
         this.scratch = workRoot.resolve("copy-sources");
     }
 
     /** Until the worker passes its root: caches and scratch next to the runc bundles' default place. */
-    StepExecutor(RuncExecutor runc, ContextMaterializer contexts, StageChains chains, OverlaySnapshotter snapshots,
-                 LayerStore layers) {
-        this(runc, contexts, chains, snapshots, layers,
-            Path.of(System.getProperty("java.io.tmpdir"), "stagefarm-steps"));
+    StepExecutor(
+            RuncExecutor runc,
+            ContextMaterializer contexts,
+            StageChains chains,
+            OverlaySnapshotter snapshots,
+            LayerStore layers) {
+        this(
+                runc,
+                contexts,
+                chains,
+                snapshots,
+                layers,
+                Path.of(System.getProperty("java.io.tmpdir"), "stagefarm-steps"));
     }
 
     void execute(Job job, Step step, Path rootfs, Consumer<String> output, AtomicLong fetched)
-        throws StepFailedException, IOException {
+            throws StepFailedException, IOException {
         String where = job.getDockerfileName() + ":" + step.getLine() + ": ";
         switch (step.getOpCase()) {
             case RUN -> run(where, job, step.getRun(), rootfs, output, fetched);
@@ -114,8 +146,9 @@ public final class StepExecutor {
             }
         }
         List<Path> missing = new java.util.ArrayList<>();
-        for (Path p = dir; !p.equals(rootfs) && !Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-             p = p.getParent()) {
+        for (Path p = dir;
+                !p.equals(rootfs) && !Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                p = p.getParent()) {
             missing.addFirst(p);
         }
         for (Path p : missing) {
@@ -130,12 +163,17 @@ public final class StepExecutor {
     }
 
     private void run(String where, Job job, RunOp op, Path rootfs, Consumer<String> output, AtomicLong fetched)
-        throws StepFailedException, IOException {
+            throws StepFailedException, IOException {
         try (RunMounts.Prepared prepared = mounts.prepare(job, op.getMountsList(), fetched)) {
             List<String> env = new java.util.ArrayList<>(op.getEnvList());
             env.addAll(prepared.secretEnv); // only the process sees them: not the op, the key or the log
-            ProcessSpec spec = new ProcessSpec(op.getArgsList(), env, op.getCwd(), op.getUser(),
-                op.getNetwork().isEmpty() ? ProcessSpec.NETWORK_DEFAULT : op.getNetwork(), prepared.mounts);
+            ProcessSpec spec = new ProcessSpec(
+                    op.getArgsList(),
+                    env,
+                    op.getCwd(),
+                    op.getUser(),
+                    op.getNetwork().isEmpty() ? ProcessSpec.NETWORK_DEFAULT : op.getNetwork(),
+                    prepared.mounts);
             runPrepared(where, op, rootfs, spec, output);
         } catch (RunMounts.MountException e) {
             throw new StepFailedException(where + "RUN --mount: " + e.getMessage(), e);
@@ -143,7 +181,7 @@ public final class StepExecutor {
     }
 
     private void runPrepared(String where, RunOp op, Path rootfs, ProcessSpec spec, Consumer<String> output)
-        throws StepFailedException, IOException {
+            throws StepFailedException, IOException {
         ExecResult result;
         try {
             result = runc.run(rootfs, spec, output, RUN_TIMEOUT);
@@ -154,8 +192,11 @@ public final class StepExecutor {
             throw new StepFailedException(where + "RUN: cancelled", e);
         }
         if (!result.succeeded()) {
-            StringBuilder msg = new StringBuilder(where).append("RUN ").append(String.join(" ", op.getArgsList()))
-                .append(": process did not complete successfully: exit code: ").append(result.exitCode());
+            StringBuilder msg = new StringBuilder(where)
+                    .append("RUN ")
+                    .append(String.join(" ", op.getArgsList()))
+                    .append(": process did not complete successfully: exit code: ")
+                    .append(result.exitCode());
             List<String> tail = result.outputTail();
             if (!tail.isEmpty()) {
                 msg.append("\n--- last lines of output ---");
@@ -166,7 +207,7 @@ public final class StepExecutor {
     }
 
     private void copy(String where, Job job, CopyOp op, Path rootfs, AtomicLong fetched)
-        throws StepFailedException, IOException {
+            throws StepFailedException, IOException {
         Optional<Owner> owner = Optional.empty();
         Optional<FileMode> chmod = Optional.empty();
         try {
@@ -195,7 +236,7 @@ public final class StepExecutor {
                 copyFromScratch(where, op, rootfs, owner, chmod, fetched);
                 return;
             }
-            default -> { }
+            default -> {}
         }
         // COPY from the build context: the materialized context is owned by root, so files arrive
         // owned by root unless --chown says otherwise, while ADD keeps a local archive's own owners
@@ -204,8 +245,9 @@ public final class StepExecutor {
     }
 
     /** Sources that exist only for this step (heredoc files, a download, an image) go through a scratch dir. */
-    private void copyFromScratch(String where, CopyOp op, Path rootfs, Optional<Owner> owner,
-                                 Optional<FileMode> chmod, AtomicLong fetched) throws StepFailedException, IOException {
+    private void copyFromScratch(
+            String where, CopyOp op, Path rootfs, Optional<Owner> owner, Optional<FileMode> chmod, AtomicLong fetched)
+            throws StepFailedException, IOException {
         Files.createDirectories(scratch);
         Path dir = Files.createTempDirectory(scratch, "src-");
         try {
@@ -220,8 +262,10 @@ public final class StepExecutor {
                 }
                 case URL -> {
                     UrlSource url = op.getSource().getUrl();
-                    String name = urls.fetch(url.getUrl(),
-                        url.getChecksum().isEmpty() ? Optional.empty() : Optional.of(url.getChecksum()), dir);
+                    String name = urls.fetch(
+                            url.getUrl(),
+                            url.getChecksum().isEmpty() ? Optional.empty() : Optional.of(url.getChecksum()),
+                            dir);
                     // a downloaded archive is never extracted (BuildKit extracts only local ones)
                     effective.clearSources().addSources(name).setExtractArchives(false);
                 }
@@ -232,7 +276,9 @@ public final class StepExecutor {
                         unpacker.unpack(blob, dir, LayerUnpacker.Mode.FLAT, Digest.parse(layer.getDigest()));
                     }
                 }
-                default -> throw new StepFailedException(where + "unexpected COPY source " + op.getSource().getKindCase());
+                default ->
+                    throw new StepFailedException(
+                            where + "unexpected COPY source " + op.getSource().getKindCase());
             }
             // files from anywhere but a stage arrive owned by root unless --chown says otherwise
             Optional<Owner> own = op.getSource().hasImage() ? owner : Optional.of(owner.orElse(Owner.ROOT));
@@ -249,8 +295,9 @@ public final class StepExecutor {
         return op.getExtractArchives() || op.getSource().hasUrl() ? "ADD" : "COPY";
     }
 
-    private void copyFromStage(String where, CopyOp op, Path rootfs, Optional<Owner> owner, Optional<FileMode> chmod,
-                               AtomicLong fetched) throws StepFailedException, IOException {
+    private void copyFromStage(
+            String where, CopyOp op, Path rootfs, Optional<Owner> owner, Optional<FileMode> chmod, AtomicLong fetched)
+            throws StepFailedException, IOException {
         StageSource source = op.getSource().getStage();
         Optional<List<String>> local = chains.get(source.getStageKey());
         if (local.isPresent() && local.get().stream().allMatch(snapshots::exists)) {
@@ -262,17 +309,28 @@ public final class StepExecutor {
         }
         if (!source.hasArtifact()) {
             throw new StepFailedException(where + "COPY --from: stage " + source.getStageIndex()
-                + " published no artifact for these paths and did not run on this worker");
+                    + " published no artifact for these paths and did not run on this worker");
         }
         Path dir = layers.artifactDir(source.getArtifact(), fetched);
         doCopy(where, op, dir, rootfs, owner, chmod);
     }
 
-    private void doCopy(String where, CopyOp op, Path sourceRoot, Path rootfs, Optional<Owner> owner,
-                        Optional<FileMode> chmod) throws StepFailedException, IOException {
+    private void doCopy(
+            String where, CopyOp op, Path sourceRoot, Path rootfs, Optional<Owner> owner, Optional<FileMode> chmod)
+            throws StepFailedException, IOException {
         try {
-            copier.copy(new CopyExecutor.Request(sourceRoot, op.getSourcesList(), op.getDest(), op.getCwd(), owner,
-                chmod, op.getExtractArchives(), op.getExcludesList(), op.getParents()), rootfs);
+            copier.copy(
+                    new CopyExecutor.Request(
+                            sourceRoot,
+                            op.getSourcesList(),
+                            op.getDest(),
+                            op.getCwd(),
+                            owner,
+                            chmod,
+                            op.getExtractArchives(),
+                            op.getExcludesList(),
+                            op.getParents()),
+                    rootfs);
         } catch (CopyException e) {
             throw new StepFailedException(where + keyword(op) + ": " + e.getMessage(), e);
         }

@@ -18,13 +18,20 @@ public final class WorkerMetrics {
 
     public WorkerMetrics(MeterRegistry registry) {
         jobsOk = Counter.builder("stagefarm.worker.jobs").tag("result", "ok").register(registry);
-        jobsFailed = Counter.builder("stagefarm.worker.jobs").tag("result", "failed").register(registry);
-        stepsRun = Counter.builder("stagefarm.worker.steps").tag("outcome", "run").register(registry);
-        stepsCached = Counter.builder("stagefarm.worker.steps").tag("outcome", "cached").register(registry);
-        fetchedBytes = Counter.builder("stagefarm.worker.fetched.bytes").baseUnit("bytes")
-            .description("bytes fetched from the cache-server for jobs (registry pulls not counted)")
-            .register(registry);
-        stepDuration = Timer.builder("stagefarm.worker.step.duration").publishPercentileHistogram().register(registry);
+        jobsFailed =
+                Counter.builder("stagefarm.worker.jobs").tag("result", "failed").register(registry);
+        stepsRun =
+                Counter.builder("stagefarm.worker.steps").tag("outcome", "run").register(registry);
+        stepsCached = Counter.builder("stagefarm.worker.steps")
+                .tag("outcome", "cached")
+                .register(registry);
+        fetchedBytes = Counter.builder("stagefarm.worker.fetched.bytes")
+                .baseUnit("bytes")
+                .description("bytes fetched from the cache-server for jobs (registry pulls not counted)")
+                .register(registry);
+        stepDuration = Timer.builder("stagefarm.worker.step.duration")
+                .publishPercentileHistogram()
+                .register(registry);
         mounts = new MountSyncMetrics(registry);
     }
 }

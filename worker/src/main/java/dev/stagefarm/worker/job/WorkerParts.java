@@ -12,23 +12,28 @@ import java.nio.file.Path;
 /** Wires a worker's job machinery under its root directory. */
 public final class WorkerParts {
 
-    private WorkerParts() {
-    }
+    private WorkerParts() {}
 
     /** @param coordinator the channel to the coordinator, through which ssh mounts reach the client's agents */
-    public static JobRunner jobRunner(String name, Path root, OverlaySnapshotter snapshots, RuncExecutor runc,
-                                      CacheClient cache, RegistryClient registry, WorkerMetrics metrics,
-                                      io.grpc.Channel coordinator)
-        throws IOException {
+    public static JobRunner jobRunner(
+            String name,
+            Path root,
+            OverlaySnapshotter snapshots,
+            RuncExecutor runc,
+            CacheClient cache,
+            RegistryClient registry,
+            WorkerMetrics metrics,
+            io.grpc.Channel coordinator)
+            throws IOException {
         ContentStore blobs = new ContentStore(root.resolve("content"));
         LayerStore layers = new LayerStore(blobs, cache, registry, snapshots, root.resolve("artifacts"));
         ContextMaterializer contexts = new ContextMaterializer(root.resolve("contexts"), cache, blobs);
         StageChains chains = new StageChains(root.resolve("stages"));
-        SharedCacheMounts sharedCaches = new SharedCacheMounts(root.resolve("cache-mounts"), cache, metrics.mounts,
-            SharedCacheMounts.MAX_FILE_BYTES);
+        SharedCacheMounts sharedCaches = new SharedCacheMounts(
+                root.resolve("cache-mounts"), cache, metrics.mounts, SharedCacheMounts.MAX_FILE_BYTES);
         CoordinatorGrpc.CoordinatorStub relay = CoordinatorGrpc.newStub(coordinator);
-        StepExecutor steps = new StepExecutor(runc, contexts, chains, snapshots, layers, root, sharedCaches,
-            relay::connectAgent);
+        StepExecutor steps =
+                new StepExecutor(runc, contexts, chains, snapshots, layers, root, sharedCaches, relay::connectAgent);
         return new JobRunner(name, snapshots, cache, layers, chains, steps, new ImageAssembler(cache, layers), metrics);
     }
 }

@@ -21,8 +21,8 @@ public final class PathHandle implements AutoCloseable {
     private static final int O_CLOEXEC = 02000000;
 
     // open(2) is variadic: declare the mode argument as the first variadic one.
-    private static final MethodHandle OPEN = Libc.downcall(
-            "open", Libc.fn(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle OPEN =
+            Libc.downcall("open", Libc.fn(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
     private static final MethodHandle CLOSE = Libc.downcall("close", Libc.fn(JAVA_INT, JAVA_INT));
 
     private final int fd;

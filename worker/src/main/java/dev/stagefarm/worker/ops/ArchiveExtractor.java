@@ -98,7 +98,7 @@ final class ArchiveExtractor {
     }
 
     private static void applyMeta(Path target, TarArchiveEntry e, Optional<Owner> owner, List<Runnable> dirTimes)
-        throws IOException {
+            throws IOException {
         Owner o = owner.orElse(new Owner((int) e.getLongUserId(), (int) e.getLongGroupId()));
         CopyExecutor.chown(target, o);
         if (e.isSymbolicLink()) {

@@ -28,16 +28,29 @@ public final class CopyExecutor {
      * keeps the source's modes; {@code excludes} are patterns relative to the source root (or to
      * a matched source directory); {@code parents} keeps each source's path under the destination.
      */
-    public record Request(Path sourceRoot, List<String> sources, String dest, String cwd,
-                          Optional<Owner> owner, Optional<FileMode> mode, boolean extractArchives,
-                          List<String> excludes, boolean parents) {
+    public record Request(
+            Path sourceRoot,
+            List<String> sources,
+            String dest,
+            String cwd,
+            Optional<Owner> owner,
+            Optional<FileMode> mode,
+            boolean extractArchives,
+            List<String> excludes,
+            boolean parents) {
 
         public Request {
             excludes = List.copyOf(excludes);
         }
 
-        public Request(Path sourceRoot, List<String> sources, String dest, String cwd, Optional<Owner> owner,
-                       Optional<Integer> chmod, boolean extractArchives) {
+        public Request(
+                Path sourceRoot,
+                List<String> sources,
+                String dest,
+                String cwd,
+                Optional<Owner> owner,
+                Optional<Integer> chmod,
+                boolean extractArchives) {
             this(sourceRoot, sources, dest, cwd, owner, chmod.map(FileMode::octal), extractArchives, List.of(), false);
         }
     }
@@ -52,21 +65,29 @@ public final class CopyExecutor {
     private final ArchiveExtractor archives = new ArchiveExtractor();
 
     public void copy(Request req, Path rootfs) throws CopyException, IOException {
-        List<Pattern> excludes = req.excludes().stream().map(p -> GoGlob.compile(clean(p))).toList();
+        List<Pattern> excludes =
+                req.excludes().stream().map(p -> GoGlob.compile(clean(p))).toList();
         List<Match> matched = new ArrayList<>();
         for (String source : req.sources()) {
             String kept = keptPart(source);
             for (Path p : match(req.sourceRoot(), source)) {
                 if (!excluded(req.sourceRoot().relativize(p).toString(), excludes)) {
-                    matched.add(new Match(followed(req.sourceRoot(), p, source), p.getFileName().toString(),
-                        req.parents() ? parentsPath(req.sourceRoot(), p, source, kept) : ""));
+                    matched.add(new Match(
+                            followed(req.sourceRoot(), p, source),
+                            p.getFileName().toString(),
+                            req.parents() ? parentsPath(req.sourceRoot(), p, source, kept) : ""));
                 }
             }
         }
         String dest = req.dest().startsWith("/") ? req.dest() : join(req.cwd(), req.dest());
         Path target = RootPath.resolve(rootfs, dest);
-        boolean destIsDir = req.dest().endsWith("/") || req.dest().endsWith("/.") || req.dest().equals(".")
-            || matched.size() > 1 || req.sources().size() > 1 || Files.isDirectory(target) || req.parents();
+        boolean destIsDir = req.dest().endsWith("/")
+                || req.dest().endsWith("/.")
+                || req.dest().equals(".")
+                || matched.size() > 1
+                || req.sources().size() > 1
+                || Files.isDirectory(target)
+                || req.parents();
         HardLinks links = new HardLinks();
         for (Match m : matched) {
             Path source = m.path();
@@ -91,8 +112,9 @@ public final class CopyExecutor {
     /** What one matched source's tree needs to know to skip excluded entries. */
     private record Tree(Request req, List<Pattern> excludes, Path sourceRoot, Path matchRoot, HardLinks links) {
         boolean skip(Path p) {
-            return !excludes.isEmpty() && (excluded(sourceRoot.relativize(p).toString(), excludes)
-                || excluded(matchRoot.relativize(p).toString(), excludes));
+            return !excludes.isEmpty()
+                    && (excluded(sourceRoot.relativize(p).toString(), excludes)
+                            || excluded(matchRoot.relativize(p).toString(), excludes));
         }
     }
 
@@ -131,8 +153,9 @@ public final class CopyExecutor {
         List<Path> found;
         try (Stream<Path> walk = Files.walk(root, depth)) {
             found = walk.filter(p -> !p.equals(root))
-                .filter(p -> pattern.matcher(root.relativize(p).toString()).matches())
-                .sorted().toList();
+                    .filter(p -> pattern.matcher(root.relativize(p).toString()).matches())
+                    .sorted()
+                    .toList();
         }
         if (found.isEmpty()) {
             throw new CopyException("no source files were specified: \"" + source + "\" matches nothing");
@@ -174,8 +197,12 @@ public final class CopyExecutor {
             Files.createLink(to, first.get());
             return;
         }
-        Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES,
-            LinkOption.NOFOLLOW_LINKS);
+        Files.copy(
+                from,
+                to,
+                StandardCopyOption.REPLACE_EXISTING,
+                StandardCopyOption.COPY_ATTRIBUTES,
+                LinkOption.NOFOLLOW_LINKS);
         applyAttributes(from, to, req);
     }
 
@@ -189,8 +216,8 @@ public final class CopyExecutor {
         }
         Path target = RootPath.resolve(root, root.relativize(matched).toString());
         if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
-            throw new CopyException("source \"" + source + "\" is a symbolic link to "
-                + Files.readSymbolicLink(matched) + ", which does not exist");
+            throw new CopyException("source \"" + source + "\" is a symbolic link to " + Files.readSymbolicLink(matched)
+                    + ", which does not exist");
         }
         return target;
     }
@@ -214,8 +241,8 @@ public final class CopyExecutor {
     }
 
     private static Owner ownerOf(Path p) throws IOException {
-        return new Owner((Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS),
-            (Integer) Files.getAttribute(p, "unix:gid", LinkOption.NOFOLLOW_LINKS));
+        return new Owner((Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS), (Integer)
+                Files.getAttribute(p, "unix:gid", LinkOption.NOFOLLOW_LINKS));
     }
 
     static void chown(Path p, Owner owner) throws IOException {

@@ -40,7 +40,7 @@ public final class FileMode {
             Matcher m = CLAUSE.matcher(clause);
             if (!m.matches()) {
                 throw new CopyException("--chmod=" + text + ": expected an octal mode such as 0755 or a symbolic"
-                    + " one such as u+x,g-w");
+                        + " one such as u+x,g-w");
             }
             int who = 0;
             for (char c : m.group(1).toCharArray()) {

@@ -23,8 +23,9 @@ final class HardLinks {
      */
     Optional<Path> firstCopyOf(Path from, Path to) throws IOException {
         BasicFileAttributes attrs = Files.readAttributes(from, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        if (!attrs.isRegularFile() || attrs.fileKey() == null
-            || (Integer) Files.getAttribute(from, "unix:nlink", LinkOption.NOFOLLOW_LINKS) < 2) {
+        if (!attrs.isRegularFile()
+                || attrs.fileKey() == null
+                || (Integer) Files.getAttribute(from, "unix:nlink", LinkOption.NOFOLLOW_LINKS) < 2) {
             return Optional.empty();
         }
         Path first = copied.putIfAbsent(attrs.fileKey(), to);

@@ -40,8 +40,10 @@ public final class UrlFetcher {
     }
 
     public UrlFetcher() {
-        this.http = Suppliers.memoize(() -> HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL)
-            .connectTimeout(Duration.ofSeconds(30)).build());
+        this.http = Suppliers.memoize(() -> HttpClient.newBuilder()
+                .followRedirects(HttpClient.Redirect.NORMAL)
+                .connectTimeout(Duration.ofSeconds(30))
+                .build());
     }
 
     /** @return the fetched file's name within {@code dir} */
@@ -51,8 +53,10 @@ public final class UrlFetcher {
         Path file = dir.resolve(name);
         HttpResponse<InputStream> response;
         try {
-            response = http.get().send(HttpRequest.newBuilder(uri).timeout(TIMEOUT).GET().build(),
-                HttpResponse.BodyHandlers.ofInputStream());
+            response = http.get()
+                    .send(
+                            HttpRequest.newBuilder(uri).timeout(TIMEOUT).GET().build(),
+                            HttpResponse.BodyHandlers.ofInputStream());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("fetching " + url + " was interrupted", e);
@@ -69,15 +73,17 @@ public final class UrlFetcher {
         String got = Digest.fromBytes(sha.digest()).toString();
         if (checksum.isPresent() && !checksum.get().equals(got)) {
             Files.deleteIfExists(file);
-            throw new CopyException("checksum of " + url + " does not match: expected " + checksum.get()
-                + ", got " + got);
+            throw new CopyException(
+                    "checksum of " + url + " does not match: expected " + checksum.get() + ", got " + got);
         }
         Files.setAttribute(file, "unix:mode", 0600);
         Optional<String> modified = response.headers().firstValue("Last-Modified");
         if (modified.isPresent()) {
             try {
-                Files.setLastModifiedTime(file, FileTime.from(
-                    ZonedDateTime.parse(modified.get(), DateTimeFormatter.RFC_1123_DATE_TIME).toInstant()));
+                Files.setLastModifiedTime(
+                        file,
+                        FileTime.from(ZonedDateTime.parse(modified.get(), DateTimeFormatter.RFC_1123_DATE_TIME)
+                                .toInstant()));
             } catch (java.time.format.DateTimeParseException e) {
                 // an unreadable date leaves the download time; the content is what matters
             }

@@ -13,7 +13,11 @@ import java.util.List;
  */
 public final class ActiveSnapshot implements AutoCloseable {
 
-    private enum State { MOUNTED, COMMITTED, CLOSED }
+    private enum State {
+        MOUNTED,
+        COMMITTED,
+        CLOSED
+    }
 
     private final OverlaySnapshotter owner;
     private final Path dir;
@@ -52,15 +56,16 @@ public final class ActiveSnapshot implements AutoCloseable {
      */
     public synchronized Path commit(String key) throws IOException {
         if (state != State.MOUNTED) {
-            throw new IllegalStateException("snapshot " + dir + " is already " + state.name().toLowerCase());
+            throw new IllegalStateException(
+                    "snapshot " + dir + " is already " + state.name().toLowerCase());
         }
         if (mounted) {
             // Not a lazy detach: a process still inside could otherwise write into a published snapshot.
             try {
                 Mounts.unmount(merged());
             } catch (IOException e) {
-                throw new IOException("cannot commit " + key + ": " + merged() + " is still in use ("
-                        + e.getMessage() + ")", e);
+                throw new IOException(
+                        "cannot commit " + key + ": " + merged() + " is still in use (" + e.getMessage() + ")", e);
             }
         }
         state = State.COMMITTED;

@@ -84,8 +84,8 @@ final class OverlayMount {
         try {
             Mounts.mount("overlay", target, "overlay", flags, options);
         } catch (IOException e) {
-            throw new IOException("overlay mount of " + layers + " lower layer(s) at " + target + " failed: "
-                    + e.getMessage(), e);
+            throw new IOException(
+                    "overlay mount of " + layers + " lower layer(s) at " + target + " failed: " + e.getMessage(), e);
         }
     }
 }

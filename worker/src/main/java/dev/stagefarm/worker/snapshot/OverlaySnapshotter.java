@@ -168,7 +168,8 @@ public final class OverlaySnapshotter {
     Path publish(Path dir, String key) throws IOException {
         Files.writeString(dir.resolve("key"), key + "\n", StandardCharsets.UTF_8);
         try {
-            Files.createSymbolicLink(keyLink(key), Path.of("..", "s", dir.getFileName().toString()));
+            Files.createSymbolicLink(
+                    keyLink(key), Path.of("..", "s", dir.getFileName().toString()));
             return dir.resolve("fs");
         } catch (FileAlreadyExistsException e) {
             log.debug("snapshot {} was committed concurrently; discarding {}", key, dir);
@@ -207,7 +208,8 @@ public final class OverlaySnapshotter {
     private static void detachLeftoverMounts(Path root) throws IOException {
         List<MountInfo> leftovers = new ArrayList<>(MountInfo.under(root));
         leftovers.removeIf(m -> m.mountPoint().equals(root)); // the root may itself be a volume
-        leftovers.sort(Comparator.comparingInt((MountInfo m) -> m.mountPoint().getNameCount()).reversed());
+        leftovers.sort(Comparator.comparingInt((MountInfo m) -> m.mountPoint().getNameCount())
+                .reversed());
         for (MountInfo m : leftovers) {
             log.warn("detaching leftover {} mount at {}", m.fsType(), m.mountPoint());
             try {

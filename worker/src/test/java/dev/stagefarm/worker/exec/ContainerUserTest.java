@@ -35,10 +35,14 @@ class ContainerUserTest {
     @Test
     void resolvesTheForms() throws Exception {
         assertThat(ContainerUser.resolve(rootfs, "")).isEqualTo(new ContainerUser(0, 0, List.of(), "/root"));
-        assertThat(ContainerUser.resolve(rootfs, "app")).isEqualTo(new ContainerUser(1000, 1000, List.of(2000, 29), "/home/app"));
-        assertThat(ContainerUser.resolve(rootfs, "1000")).isEqualTo(new ContainerUser(1000, 1000, List.of(2000, 29), "/home/app"));
-        assertThat(ContainerUser.resolve(rootfs, "app:docker")).isEqualTo(new ContainerUser(1000, 2000, List.of(), "/home/app"));
-        assertThat(ContainerUser.resolve(rootfs, "app:5")).isEqualTo(new ContainerUser(1000, 5, List.of(), "/home/app"));
+        assertThat(ContainerUser.resolve(rootfs, "app"))
+                .isEqualTo(new ContainerUser(1000, 1000, List.of(2000, 29), "/home/app"));
+        assertThat(ContainerUser.resolve(rootfs, "1000"))
+                .isEqualTo(new ContainerUser(1000, 1000, List.of(2000, 29), "/home/app"));
+        assertThat(ContainerUser.resolve(rootfs, "app:docker"))
+                .isEqualTo(new ContainerUser(1000, 2000, List.of(), "/home/app"));
+        assertThat(ContainerUser.resolve(rootfs, "app:5"))
+                .isEqualTo(new ContainerUser(1000, 5, List.of(), "/home/app"));
         // a numeric uid needs no passwd entry
         assertThat(ContainerUser.resolve(rootfs, "4242")).isEqualTo(new ContainerUser(4242, 0, List.of(), "/"));
         assertThat(ContainerUser.resolve(rootfs, "4242:4343")).isEqualTo(new ContainerUser(4242, 4343, List.of(), "/"));
@@ -73,6 +77,7 @@ class ContainerUserTest {
         Files.writeString(rootfs.resolve("image/usr/lib/passwd"), "builder:x:1500:1500::/build:/bin/sh\n");
         Files.createSymbolicLink(image.resolve("passwd"), Path.of("/usr/lib/passwd"));
 
-        assertThat(ContainerUser.resolve(rootfs.resolve("image"), "builder").home()).isEqualTo("/build");
+        assertThat(ContainerUser.resolve(rootfs.resolve("image"), "builder").home())
+                .isEqualTo("/build");
     }
 }

@@ -10,9 +10,11 @@ class HostLimitsTest {
     @Test
     void readsTheHardOpenFilesLimit() {
         assertThat(HostLimits.hardNofile(List.of(
-                "Limit                     Soft Limit           Hard Limit           Units",
-                "Max open files            1024                 20000                files"))).isEqualTo(20000);
-        assertThat(HostLimits.hardNofile(List.of("Max open files            unlimited            unlimited            files")))
+                        "Limit                     Soft Limit           Hard Limit           Units",
+                        "Max open files            1024                 20000                files")))
+                .isEqualTo(20000);
+        assertThat(HostLimits.hardNofile(
+                        List.of("Max open files            unlimited            unlimited            files")))
                 .isEqualTo(Long.MAX_VALUE);
     }
 

@@ -47,8 +47,8 @@ class RuncExecutorTest {
     @Test
     void propagatesTheExitCodeAndKeepsTheTail() throws Exception {
         List<String> lines = new ArrayList<>();
-        ExecResult result = executor.run(rootfs,
-                ProcessSpec.of("sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 3"), lines::add, TIMEOUT);
+        ExecResult result = executor.run(
+                rootfs, ProcessSpec.of("sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 3"), lines::add, TIMEOUT);
 
         assertThat(result.exitCode()).isEqualTo(3);
         assertThat(result.succeeded()).isFalse();
@@ -60,15 +60,17 @@ class RuncExecutorTest {
     @Test
     void userAppGetsDefaultPathHomeAndIds() throws Exception {
         List<String> out = run(ProcessSpec.of("sh", "-c", "echo PATH=$PATH; echo HOME=$HOME; id -u; id -g; id -G; pwd")
-                .withUser("app").withCwd("/home/app"));
+                .withUser("app")
+                .withCwd("/home/app"));
 
-        assertThat(out).containsExactly(
-                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                "HOME=/home/app",
-                "1000",
-                "1000",
-                "1000 2000",
-                "/home/app");
+        assertThat(out)
+                .containsExactly(
+                        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                        "HOME=/home/app",
+                        "1000",
+                        "1000",
+                        "1000 2000",
+                        "/home/app");
     }
 
     @Test
@@ -124,10 +126,16 @@ class RuncExecutorTest {
         }
         // BuildKit's 1048576, unless the worker's own hard limit is lower (runc cannot exceed it)
         long hard = Long.parseLong(Files.readAllLines(Path.of("/proc/self/limits")).stream()
-                .filter(l -> l.startsWith("Max open files")).findFirst().orElseThrow()
-                .substring("Max open files".length()).trim().split("\\s+")[1]);
-        assertThat(run(ProcessSpec.of("sh", "-c", "ulimit -n"))).containsExactly(Long.toString(Math.min(1 << 20, hard)));
-        assertThat(run(ProcessSpec.of("sh", "-c", "( echo x > /etc/hosts ) 2>/dev/null || echo denied"))).containsExactly("denied");
+                .filter(l -> l.startsWith("Max open files"))
+                .findFirst()
+                .orElseThrow()
+                .substring("Max open files".length())
+                .trim()
+                .split("\\s+")[1]);
+        assertThat(run(ProcessSpec.of("sh", "-c", "ulimit -n")))
+                .containsExactly(Long.toString(Math.min(1 << 20, hard)));
+        assertThat(run(ProcessSpec.of("sh", "-c", "( echo x > /etc/hosts ) 2>/dev/null || echo denied")))
+                .containsExactly("denied");
         // the mount points runc had to create are not left in the rootfs
         assertThat(rootfs.resolve("etc/hosts")).doesNotExist();
         assertThat(rootfs.resolve("proc")).doesNotExist();
@@ -135,11 +143,14 @@ class RuncExecutorTest {
 
     @Test
     void missingWorkingDirectoryIsCreatedForTheUser() throws Exception {
-        List<String> out = run(ProcessSpec.of("sh", "-c", "pwd; touch mine && echo ok").withUser("app").withCwd("/srv/app/src"));
+        List<String> out = run(ProcessSpec.of("sh", "-c", "pwd; touch mine && echo ok")
+                .withUser("app")
+                .withCwd("/srv/app/src"));
 
         assertThat(out).containsExactly("/srv/app/src", "ok");
         assertThat(Files.getAttribute(rootfs.resolve("srv/app"), "unix:uid")).isEqualTo(1000);
-        assertThat(Files.getAttribute(rootfs.resolve("srv/app/src/mine"), "unix:uid")).isEqualTo(1000);
+        assertThat(Files.getAttribute(rootfs.resolve("srv/app/src/mine"), "unix:uid"))
+                .isEqualTo(1000);
     }
 
     @Test
@@ -183,9 +194,13 @@ class RuncExecutorTest {
 
     @Test
     void aConsumerThatThrowsDoesNotHangTheProcess() throws Exception {
-        ExecResult result = executor.run(rootfs, ProcessSpec.of("sh", "-c", "seq 1 20000; exit 4"), line -> {
-            throw new IllegalStateException("consumer broke");
-        }, TIMEOUT);
+        ExecResult result = executor.run(
+                rootfs,
+                ProcessSpec.of("sh", "-c", "seq 1 20000; exit 4"),
+                line -> {
+                    throw new IllegalStateException("consumer broke");
+                },
+                TIMEOUT);
 
         assertThat(result.exitCode()).isEqualTo(4);
         assertThat(result.outputTail()).endsWith("20000");
@@ -193,8 +208,13 @@ class RuncExecutorTest {
 
     @Test
     void missingRuncFailsToOpen() {
-        var config = new RuncExecutor.Config(tmp.resolve("no/runc"), tmp.resolve("s"), tmp.resolve("b"),
-                Path.of("/etc/resolv.conf"), "stagefarm", 10);
+        var config = new RuncExecutor.Config(
+                tmp.resolve("no/runc"),
+                tmp.resolve("s"),
+                tmp.resolve("b"),
+                Path.of("/etc/resolv.conf"),
+                "stagefarm",
+                10);
 
         assertThatThrownBy(() -> RuncExecutor.open(config))
                 .isInstanceOf(ExecException.class)
@@ -204,7 +224,9 @@ class RuncExecutorTest {
     private static List<String> run(ProcessSpec spec) throws Exception {
         List<String> lines = new ArrayList<>();
         ExecResult result = executor.run(rootfs, spec, lines::add, TIMEOUT);
-        assertThat(result.exitCode()).as("exit code of %s, output %s", spec.args(), lines).isZero();
+        assertThat(result.exitCode())
+                .as("exit code of %s, output %s", spec.args(), lines)
+                .isZero();
         return lines;
     }
 
@@ -220,8 +242,13 @@ class RuncExecutorTest {
     }
 
     private static List<String> runcList() throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(RuncExecutor.Config.defaults(tmp).runc().toString(),
-                "--root", tmp.resolve("worker/runc").toString(), "list", "--quiet").start();
+        Process p = new ProcessBuilder(
+                        RuncExecutor.Config.defaults(tmp).runc().toString(),
+                        "--root",
+                        tmp.resolve("worker/runc").toString(),
+                        "list",
+                        "--quiet")
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         p.waitFor();
         return out.lines().filter(l -> !l.isBlank()).toList();

@@ -121,9 +121,11 @@ class RuncOnOverlayTest {
 
     private List<String> run(ActiveSnapshot snapshot, String script) throws Exception {
         List<String> lines = new ArrayList<>();
-        ExecResult result = executor.run(snapshot.merged(), ProcessSpec.of("sh", "-c", script), lines::add,
-                Duration.ofSeconds(60));
-        assertThat(result.exitCode()).as("exit code of %s, output %s", script, lines).isZero();
+        ExecResult result =
+                executor.run(snapshot.merged(), ProcessSpec.of("sh", "-c", script), lines::add, Duration.ofSeconds(60));
+        assertThat(result.exitCode())
+                .as("exit code of %s, output %s", script, lines)
+                .isZero();
         return lines;
     }
 

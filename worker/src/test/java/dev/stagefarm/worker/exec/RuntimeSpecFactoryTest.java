@@ -22,13 +22,23 @@ class RuntimeSpecFactoryTest {
         assertThat(spec.at("/linux").has("resources")).isFalse();
         assertThat(spec.at("/process/terminal").asBoolean()).isFalse();
         assertThat(spec.at("/process/noNewPrivileges").asBoolean()).isTrue();
-        assertThat(texts(spec.at("/process/capabilities/bounding"), null)).hasSize(14).contains("CAP_NET_RAW");
+        assertThat(texts(spec.at("/process/capabilities/bounding"), null))
+                .hasSize(14)
+                .contains("CAP_NET_RAW");
         assertThat(spec.at("/process/capabilities").has("ambient")).isFalse();
         assertThat(spec.at("/root/path").asText()).isEqualTo("/merged");
         assertThat(spec.at("/root/readonly").asBoolean()).isFalse();
         assertThat(spec.at("/hostname").asText()).isEqualTo("stagefarm");
-        assertThat(texts(spec.at("/mounts"), "destination")).containsExactly(
-                "/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/etc/resolv.conf", "/etc/hosts");
+        assertThat(texts(spec.at("/mounts"), "destination"))
+                .containsExactly(
+                        "/proc",
+                        "/dev",
+                        "/dev/pts",
+                        "/dev/shm",
+                        "/dev/mqueue",
+                        "/sys",
+                        "/etc/resolv.conf",
+                        "/etc/hosts");
         assertThat(texts(spec.at("/linux/maskedPaths"), null)).contains("/proc/kcore", "/sys/firmware");
         assertThat(texts(spec.at("/linux/readonlyPaths"), null)).contains("/proc/sys", "/proc/sysrq-trigger");
     }
@@ -49,8 +59,13 @@ class RuntimeSpecFactoryTest {
     }
 
     private static JsonNode spec(ProcessSpec process) {
-        OciRuntimeSpec spec = RuntimeSpecFactory.create(process, new ContainerUser(0, 0, List.of(), "/root"),
-                Path.of("/merged"), "stagefarm", Path.of("/b/resolv.conf"), Path.of("/b/hosts"));
+        OciRuntimeSpec spec = RuntimeSpecFactory.create(
+                process,
+                new ContainerUser(0, 0, List.of(), "/root"),
+                Path.of("/merged"),
+                "stagefarm",
+                Path.of("/b/resolv.conf"),
+                Path.of("/b/hosts"));
         return JSON.valueToTree(spec);
     }
 

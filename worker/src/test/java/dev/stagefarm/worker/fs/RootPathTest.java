@@ -52,8 +52,9 @@ class RootPathTest {
         Files.createSymbolicLink(root.resolve("lib"), Path.of("/usr/lib"));
         assertThat(RootPath.resolveNoFollow(root, "lib")).isEqualTo(root.resolve("lib"));
         assertThat(RootPath.resolve(root, "lib")).isEqualTo(root.resolve("usr/lib"));
-        assertThat(RootPath.resolveNoFollow(root, "lib/x")).as("parents are still followed")
-            .isEqualTo(root.resolve("usr/lib/x"));
+        assertThat(RootPath.resolveNoFollow(root, "lib/x"))
+                .as("parents are still followed")
+                .isEqualTo(root.resolve("usr/lib/x"));
     }
 
     @Test
@@ -61,6 +62,7 @@ class RootPathTest {
         Files.createSymbolicLink(root.resolve("a"), Path.of("b"));
         Files.createSymbolicLink(root.resolve("b"), Path.of("/a"));
         assertThatThrownBy(() -> RootPath.resolve(root, "a/x"))
-            .isInstanceOf(IOException.class).hasMessageContaining("too many levels of symbolic links");
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("too many levels of symbolic links");
     }
 }

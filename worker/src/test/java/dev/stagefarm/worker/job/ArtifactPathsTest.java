@@ -22,7 +22,7 @@ class ArtifactPathsTest {
         Files.createSymbolicLink(root.resolve("current"), Path.of("/out/lib"));
 
         assertThat(ArtifactPaths.select(root, List.of("/out/link.txt", "/current")))
-            .containsExactly("/out/link.txt", "/current", "out/real.txt", "out/lib");
+                .containsExactly("/out/link.txt", "/current", "out/real.txt", "out/lib");
     }
 
     @Test
@@ -33,6 +33,7 @@ class ArtifactPathsTest {
 
         assertThat(ArtifactPaths.select(root, List.of("/bin/*"))).containsExactly("bin/a", "bin/b");
         assertThatThrownBy(() -> ArtifactPaths.select(root, List.of("/nope/*")))
-            .isInstanceOf(StepFailedException.class).hasMessageContaining("matches nothing");
+                .isInstanceOf(StepFailedException.class)
+                .hasMessageContaining("matches nothing");
     }
 }

@@ -38,8 +38,11 @@ class ContextMaterializerTest {
     @BeforeEach
     void setUp() throws Exception {
         String name = InProcessServerBuilder.generateName();
-        server = new CacheServer(new CacheServerConfig(HostPort.parse("127.0.0.1:0"), tmp.resolve("cache")),
-            new SimpleMeterRegistry(), InProcessServerBuilder.forName(name)).start();
+        server = new CacheServer(
+                        new CacheServerConfig(HostPort.parse("127.0.0.1:0"), tmp.resolve("cache")),
+                        new SimpleMeterRegistry(),
+                        InProcessServerBuilder.forName(name))
+                .start();
         channel = InProcessChannelBuilder.forName(name).build();
         cache = new CacheClient(channel);
         contexts = new ContextMaterializer(tmp.resolve("contexts"), cache, new ContentStore(tmp.resolve("content")));
@@ -54,15 +57,22 @@ class ContextMaterializerTest {
     @Test
     void filesHardLinksAndSymlinksLandInsideTheContext() throws Exception {
         Digest hello = cache.upload("hello\n".getBytes(StandardCharsets.UTF_8));
-        Path dir = contexts.materialize(upload(ContextManifest.newBuilder()
-            .addEntries(file("src/a.txt", hello))
-            .addEntries(ContextEntry.newBuilder().setPath("src/b.txt").setType(ContextEntry.Type.HARDLINK)
-                .setLinkTarget("src/a.txt"))
-            .addEntries(ContextEntry.newBuilder().setPath("link").setType(ContextEntry.Type.SYMLINK)
-                .setLinkTarget("/etc")).build()), new AtomicLong());
+        Path dir = contexts.materialize(
+                upload(ContextManifest.newBuilder()
+                        .addEntries(file("src/a.txt", hello))
+                        .addEntries(ContextEntry.newBuilder()
+                                .setPath("src/b.txt")
+                                .setType(ContextEntry.Type.HARDLINK)
+                                .setLinkTarget("src/a.txt"))
+                        .addEntries(ContextEntry.newBuilder()
+                                .setPath("link")
+                                .setType(ContextEntry.Type.SYMLINK)
+                                .setLinkTarget("/etc"))
+                        .build()),
+                new AtomicLong());
         assertThat(dir.resolve("src/a.txt")).hasContent("hello");
         assertThat(Files.getAttribute(dir.resolve("src/b.txt"), "unix:ino"))
-            .isEqualTo(Files.getAttribute(dir.resolve("src/a.txt"), "unix:ino"));
+                .isEqualTo(Files.getAttribute(dir.resolve("src/a.txt"), "unix:ino"));
         assertThat(Files.readSymbolicLink(dir.resolve("link"))).isEqualTo(Path.of("/etc"));
     }
 
@@ -71,11 +81,14 @@ class ContextMaterializerTest {
         Path outside = Files.createDirectories(tmp.resolve("outside"));
         Digest evil = cache.upload("owned\n".getBytes(StandardCharsets.UTF_8));
         Digest manifest = upload(ContextManifest.newBuilder()
-            .addEntries(ContextEntry.newBuilder().setPath("a").setType(ContextEntry.Type.SYMLINK)
-                .setLinkTarget(outside.toString()))
-            .addEntries(file("a/evil", evil)).build());
+                .addEntries(ContextEntry.newBuilder()
+                        .setPath("a")
+                        .setType(ContextEntry.Type.SYMLINK)
+                        .setLinkTarget(outside.toString()))
+                .addEntries(file("a/evil", evil))
+                .build());
         assertThatThrownBy(() -> contexts.materialize(manifest, new AtomicLong()))
-            .hasMessageContaining("context entry a/evil lies below the symlink a");
+                .hasMessageContaining("context entry a/evil lies below the symlink a");
         assertThat(outside).isEmptyDirectory();
     }
 
@@ -84,12 +97,17 @@ class ContextMaterializerTest {
         Path outside = Files.createDirectories(tmp.resolve("host"));
         Files.writeString(outside.resolve("shadow"), "secret\n");
         Digest manifest = upload(ContextManifest.newBuilder()
-            .addEntries(ContextEntry.newBuilder().setPath("a").setType(ContextEntry.Type.SYMLINK)
-                .setLinkTarget(outside.toString()))
-            .addEntries(ContextEntry.newBuilder().setPath("copy").setType(ContextEntry.Type.HARDLINK)
-                .setLinkTarget("a/shadow")).build());
+                .addEntries(ContextEntry.newBuilder()
+                        .setPath("a")
+                        .setType(ContextEntry.Type.SYMLINK)
+                        .setLinkTarget(outside.toString()))
+                .addEntries(ContextEntry.newBuilder()
+                        .setPath("copy")
+                        .setType(ContextEntry.Type.HARDLINK)
+                        .setLinkTarget("a/shadow"))
+                .build());
         assertThatThrownBy(() -> contexts.materialize(manifest, new AtomicLong()))
-            .hasMessageContaining("lies below the symlink a");
+                .hasMessageContaining("lies below the symlink a");
     }
 
     private Digest upload(ContextManifest manifest) throws Exception {
@@ -97,7 +115,11 @@ class ContextMaterializerTest {
     }
 
     private static ContextEntry file(String path, Digest digest) {
-        return ContextEntry.newBuilder().setPath(path).setType(ContextEntry.Type.FILE).setMode(0644)
-            .setDigest(digest.toString()).build();
+        return ContextEntry.newBuilder()
+                .setPath(path)
+                .setType(ContextEntry.Type.FILE)
+                .setMode(0644)
+                .setDigest(digest.toString())
+                .build();
     }
 }

@@ -46,52 +46,87 @@ class RunMountsTest {
     @Test
     void aCacheMountPersistsAcrossRunsAndStaysOutOfTheRootfs() throws Exception {
         Path rootfs = rootfs("cache");
-        RunMount cache = RunMount.newBuilder().setTarget("/root/.cache/pkg").setCache(CacheMount.newBuilder()
-            .setId("pkg").setSharing("locked").setUid(1000).setGid(1000).setMode(0750)).build();
+        RunMount cache = RunMount.newBuilder()
+                .setTarget("/root/.cache/pkg")
+                .setCache(CacheMount.newBuilder()
+                        .setId("pkg")
+                        .setSharing("locked")
+                        .setUid(1000)
+                        .setGid(1000)
+                        .setMode(0750))
+                .build();
 
-        run(rootfs, List.of(cache), Job.getDefaultInstance(), "echo downloaded > /root/.cache/pkg/a; stat -c '%u %g %a' /root/.cache/pkg");
+        run(
+                rootfs,
+                List.of(cache),
+                Job.getDefaultInstance(),
+                "echo downloaded > /root/.cache/pkg/a; stat -c '%u %g %a' /root/.cache/pkg");
         List<String> second = run(rootfs, List.of(cache), Job.getDefaultInstance(), "cat /root/.cache/pkg/a");
 
         assertThat(second).containsExactly("downloaded");
-        assertThat(rootfs.resolve("root/.cache")).as("the mount point stub is removed").doesNotExist();
+        assertThat(rootfs.resolve("root/.cache"))
+                .as("the mount point stub is removed")
+                .doesNotExist();
     }
 
     @Test
     void aCacheMountIsCreatedWithItsOwnerAndMode() throws Exception {
         Path rootfs = rootfs("cache-owner");
-        RunMount cache = RunMount.newBuilder().setTarget("/cache").setCache(CacheMount.newBuilder()
-            .setId("owned").setSharing("shared").setUid(1000).setGid(1000).setMode(0750)).build();
+        RunMount cache = RunMount.newBuilder()
+                .setTarget("/cache")
+                .setCache(CacheMount.newBuilder()
+                        .setId("owned")
+                        .setSharing("shared")
+                        .setUid(1000)
+                        .setGid(1000)
+                        .setMode(0750))
+                .build();
         assertThat(run(rootfs, List.of(cache), Job.getDefaultInstance(), "stat -c '%u %g %a' /cache"))
-            .containsExactly("1000 1000 750");
+                .containsExactly("1000 1000 750");
     }
 
     @Test
     void secretsReachTheProcessAsAFileAndAnEnvironmentVariable() throws Exception {
         Path rootfs = rootfs("secret");
-        Job job = Job.newBuilder().putSecrets("token", ByteString.copyFromUtf8("s3cr3t")).build();
+        Job job = Job.newBuilder()
+                .putSecrets("token", ByteString.copyFromUtf8("s3cr3t"))
+                .build();
         List<RunMount> specs = List.of(
-            RunMount.newBuilder().setTarget("/run/secrets/token").setSecret(SecretMount.newBuilder()
-                .setId("token").setMode(0400)).build(),
-            RunMount.newBuilder().setSecret(SecretMount.newBuilder().setId("token").setEnv("TOKEN")).build());
+                RunMount.newBuilder()
+                        .setTarget("/run/secrets/token")
+                        .setSecret(SecretMount.newBuilder().setId("token").setMode(0400))
+                        .build(),
+                RunMount.newBuilder()
+                        .setSecret(SecretMount.newBuilder().setId("token").setEnv("TOKEN"))
+                        .build());
 
-        List<String> out = run(rootfs, specs, job, "cat /run/secrets/token; echo; echo $TOKEN; stat -c %a /run/secrets/token");
+        List<String> out =
+                run(rootfs, specs, job, "cat /run/secrets/token; echo; echo $TOKEN; stat -c %a /run/secrets/token");
 
         assertThat(out).containsExactly("s3cr3t", "s3cr3t", "400");
-        assertThat(rootfs.resolve("run")).as("no trace of the secret in the rootfs").doesNotExist();
+        assertThat(rootfs.resolve("run"))
+                .as("no trace of the secret in the rootfs")
+                .doesNotExist();
         try (Stream<Path> all = Files.walk(rootfs)) {
-            assertThat(all.filter(Files::isRegularFile).filter(p -> !p.toString().contains("/bin/"))
-                .anyMatch(p -> contains(p, "s3cr3t"))).isFalse();
+            assertThat(all.filter(Files::isRegularFile)
+                            .filter(p -> !p.toString().contains("/bin/"))
+                            .anyMatch(p -> contains(p, "s3cr3t")))
+                    .isFalse();
         }
     }
 
     @Test
     void aMissingRequiredSecretFailsAndAnOptionalOneIsSkipped() throws Exception {
-        RunMount required = RunMount.newBuilder().setTarget("/run/secrets/npm").setSecret(SecretMount.newBuilder()
-            .setId("npm").setRequired(true)).build();
+        RunMount required = RunMount.newBuilder()
+                .setTarget("/run/secrets/npm")
+                .setSecret(SecretMount.newBuilder().setId("npm").setRequired(true))
+                .build();
         assertThatThrownBy(() -> mounts.prepare(Job.getDefaultInstance(), List.of(required), new AtomicLong()))
-            .hasMessageContaining("secret npm is required but was not given: pass it with --secret id=npm");
+                .hasMessageContaining("secret npm is required but was not given: pass it with --secret id=npm");
 
-        RunMount optional = required.toBuilder().setSecret(required.getSecret().toBuilder().setRequired(false)).build();
+        RunMount optional = required.toBuilder()
+                .setSecret(required.getSecret().toBuilder().setRequired(false))
+                .build();
         try (RunMounts.Prepared p = mounts.prepare(Job.getDefaultInstance(), List.of(optional), new AtomicLong())) {
             assertThat(p.mounts).isEmpty();
         }
@@ -100,10 +135,13 @@ class RunMountsTest {
     @Test
     void aTmpfsMountHidesWhatIsBelowAndKeepsNothing() throws Exception {
         Path rootfs = rootfs("tmpfs");
-        RunMount tmpfs = RunMount.newBuilder().setTarget("/dir").setTmpfs(TmpfsMount.newBuilder()
-            .setSizeBytes(1 << 20)).build();
+        RunMount tmpfs = RunMount.newBuilder()
+                .setTarget("/dir")
+                .setTmpfs(TmpfsMount.newBuilder().setSizeBytes(1 << 20))
+                .build();
 
-        List<String> out = run(rootfs, List.of(tmpfs), Job.getDefaultInstance(), "ls /dir; echo new > /dir/new; cat /dir/new");
+        List<String> out =
+                run(rootfs, List.of(tmpfs), Job.getDefaultInstance(), "ls /dir; echo new > /dir/new; cat /dir/new");
 
         assertThat(out).containsExactly("new");
         assertThat(rootfs.resolve("dir/old")).hasContent("old\n");
@@ -113,7 +151,10 @@ class RunMountsTest {
     @Test
     void removingAMountPointStubLeavesItsDirectorysTimeAsTheRunLeftIt() throws Exception {
         Path rootfs = rootfs("stub-times");
-        RunMount tmpfs = RunMount.newBuilder().setTarget("/dir/cache").setTmpfs(TmpfsMount.getDefaultInstance()).build();
+        RunMount tmpfs = RunMount.newBuilder()
+                .setTarget("/dir/cache")
+                .setTmpfs(TmpfsMount.getDefaultInstance())
+                .build();
 
         // the process's last act is touching a marker: removing the stub afterwards must not
         // make /dir look newer than that (BuildKit restores the directory's times)
@@ -121,18 +162,25 @@ class RunMountsTest {
 
         assertThat(rootfs.resolve("dir/cache")).doesNotExist();
         assertThat(Files.getLastModifiedTime(rootfs.resolve("dir")))
-            .isLessThanOrEqualTo(Files.getLastModifiedTime(rootfs.resolve("tmp/marker")));
+                .isLessThanOrEqualTo(Files.getLastModifiedTime(rootfs.resolve("tmp/marker")));
     }
 
     @Test
     void aShebangHeredocRunsFromItsScriptMount() throws Exception {
         Path rootfs = rootfs("script");
-        RunMount script = RunMount.newBuilder().setTarget("/dev/pipes/EOF").setFile(InlineFile.newBuilder()
-            .setMode(0755).setContent(ByteString.copyFromUtf8("#!/bin/sh\necho from the script $0\n"))).build();
+        RunMount script = RunMount.newBuilder()
+                .setTarget("/dev/pipes/EOF")
+                .setFile(InlineFile.newBuilder()
+                        .setMode(0755)
+                        .setContent(ByteString.copyFromUtf8("#!/bin/sh\necho from the script $0\n")))
+                .build();
         try (RunMounts.Prepared p = mounts.prepare(Job.getDefaultInstance(), List.of(script), new AtomicLong())) {
             List<String> out = new ArrayList<>();
-            ExecResult r = runc.run(rootfs, new ProcessSpec(List.of("/dev/pipes/EOF"), List.of(), "/", "", "default",
-                p.mounts), out::add, TIMEOUT);
+            ExecResult r = runc.run(
+                    rootfs,
+                    new ProcessSpec(List.of("/dev/pipes/EOF"), List.of(), "/", "", "default", p.mounts),
+                    out::add,
+                    TIMEOUT);
             assertThat(r.exitCode()).isZero();
             assertThat(out).containsExactly("from the script /dev/pipes/EOF");
         }
@@ -142,8 +190,11 @@ class RunMountsTest {
         try (RunMounts.Prepared p = mounts.prepare(job, specs, new AtomicLong())) {
             List<String> env = new ArrayList<>(p.secretEnv);
             List<String> out = new ArrayList<>();
-            ExecResult r = runc.run(rootfs, new ProcessSpec(List.of("sh", "-c", script), env, "/", "", "default",
-                p.mounts), out::add, TIMEOUT);
+            ExecResult r = runc.run(
+                    rootfs,
+                    new ProcessSpec(List.of("sh", "-c", script), env, "/", "", "default", p.mounts),
+                    out::add,
+                    TIMEOUT);
             assertThat(r.exitCode()).as(String.join("\n", out)).isZero();
             return out;
         }

@@ -52,8 +52,11 @@ class SharedCacheMountsTest {
     static void setUp() throws Exception {
         runc = RuncExecutor.open(RuncExecutor.Config.defaults(tmp.resolve("runc")));
         String name = InProcessServerBuilder.generateName();
-        server = new CacheServer(new CacheServerConfig(HostPort.parse("127.0.0.1:0"), tmp.resolve("cache")),
-            new SimpleMeterRegistry(), InProcessServerBuilder.forName(name)).start();
+        server = new CacheServer(
+                        new CacheServerConfig(HostPort.parse("127.0.0.1:0"), tmp.resolve("cache")),
+                        new SimpleMeterRegistry(),
+                        InProcessServerBuilder.forName(name))
+                .start();
         channel = InProcessChannelBuilder.forName(name).build();
         cache = new CacheClient(channel);
     }
@@ -70,20 +73,33 @@ class SharedCacheMountsTest {
         Worker b = new Worker();
         RunMount mount = cacheMount("/root/.cache/build", "build", "shared");
 
-        a.run(mount, "mkdir -p /root/.cache/build/obj && echo compiled > /root/.cache/build/obj/main.o"
-            + " && chmod 600 /root/.cache/build/obj/main.o && chown 1000:1000 /root/.cache/build/obj/main.o"
-            + " && ln -s obj/main.o /root/.cache/build/latest && touch -d '2020-01-02 03:04:05' /root/.cache/build/obj/main.o");
+        a.run(
+                mount,
+                "mkdir -p /root/.cache/build/obj && echo compiled > /root/.cache/build/obj/main.o"
+                        + " && chmod 600 /root/.cache/build/obj/main.o && chown 1000:1000 /root/.cache/build/obj/main.o"
+                        + " && ln -s obj/main.o /root/.cache/build/latest && touch -d '2020-01-02 03:04:05' /root/.cache/build/obj/main.o");
 
-        assertThat(b.run(mount, "cd /root/.cache/build && cat obj/main.o && readlink latest"
-            + " && stat -c '%a %u:%g %Y' obj/main.o"))
-            .as("a worker that never ran the step sees the files, owners, modes and times")
-            .containsExactly("compiled", "obj/main.o", "600 1000:1000 " + java.time.LocalDateTime.of(2020, 1, 2, 3, 4, 5)
-                .atZone(java.time.ZoneId.systemDefault()).toEpochSecond());
+        assertThat(b.run(
+                        mount,
+                        "cd /root/.cache/build && cat obj/main.o && readlink latest"
+                                + " && stat -c '%a %u:%g %Y' obj/main.o"))
+                .as("a worker that never ran the step sees the files, owners, modes and times")
+                .containsExactly(
+                        "compiled",
+                        "obj/main.o",
+                        "600 1000:1000 "
+                                + java.time.LocalDateTime.of(2020, 1, 2, 3, 4, 5)
+                                        .atZone(java.time.ZoneId.systemDefault())
+                                        .toEpochSecond());
 
         b.run(mount, "rm -r /root/.cache/build/obj && echo new > /root/.cache/build/added");
-        assertThat(a.run(mount, "ls /root/.cache/build | sort")).as("the delete reached the first worker")
-            .containsExactly("added", "latest");
-        assertThat(a.metrics.counter("stagefarm.worker.cache.mount.publishes", "result", "published").count()).isEqualTo(1);
+        assertThat(a.run(mount, "ls /root/.cache/build | sort"))
+                .as("the delete reached the first worker")
+                .containsExactly("added", "latest");
+        assertThat(a.metrics
+                        .counter("stagefarm.worker.cache.mount.publishes", "result", "published")
+                        .count())
+                .isEqualTo(1);
     }
 
     @Test
@@ -93,14 +109,17 @@ class SharedCacheMountsTest {
         RunMount mount = cacheMount("/cache", "apt", "locked");
         String script = "echo start-$W >> /cache/log; sleep 1; echo end-$W >> /cache/log";
 
-        CompletableFuture<List<String>> first = CompletableFuture.supplyAsync(() -> a.runUnchecked(mount, "W=a; " + script));
-        CompletableFuture<List<String>> second = CompletableFuture.supplyAsync(() -> b.runUnchecked(mount, "W=b; " + script));
+        CompletableFuture<List<String>> first =
+                CompletableFuture.supplyAsync(() -> a.runUnchecked(mount, "W=a; " + script));
+        CompletableFuture<List<String>> second =
+                CompletableFuture.supplyAsync(() -> b.runUnchecked(mount, "W=b; " + script));
         first.get(60, TimeUnit.SECONDS);
         second.get(60, TimeUnit.SECONDS);
 
         List<String> log = new Worker().run(mount, "cat /cache/log");
-        assertThat(log).as("each step started from the other's result and never overlapped it")
-            .isIn(List.of("start-a", "end-a", "start-b", "end-b"), List.of("start-b", "end-b", "start-a", "end-a"));
+        assertThat(log)
+                .as("each step started from the other's result and never overlapped it")
+                .isIn(List.of("start-a", "end-a", "start-b", "end-b"), List.of("start-b", "end-b", "start-a", "end-a"));
     }
 
     @Test
@@ -111,28 +130,38 @@ class SharedCacheMountsTest {
         RunMount privately = cacheMount("/cache", "pip", "private");
         a.run(shared, "echo wheel > /cache/wheel");
         b.run(shared, "true"); // b has its own copy of the mount now
-        double fetchedBefore = b.metrics.counter("stagefarm.worker.cache.mount.fetched.files").count();
+        double fetchedBefore =
+                b.metrics.counter("stagefarm.worker.cache.mount.fetched.files").count();
 
         List<String> seen;
         // a step on worker a is still using the mount
-        try (SharedCacheMounts.Session busy = a.shared.open("", "pip", "shared", new SharedCacheMounts.RootOptions(0, 0, 0755))) {
+        try (SharedCacheMounts.Session busy =
+                a.shared.open("", "pip", "shared", new SharedCacheMounts.RootOptions(0, 0, 0755))) {
             seen = b.run(privately, "cat /cache/wheel; echo mine > /cache/private-file; ls /cache");
         }
         assertThat(seen).containsExactly("wheel", "private-file", "wheel");
-        assertThat(b.metrics.counter("stagefarm.worker.cache.mount.fetched.files").count())
-            .as("the private copy came from b's own copy, not the network").isEqualTo(fetchedBefore);
-        assertThat(new Worker().run(shared, "ls /cache")).as("the private copy's file is gone").containsExactly("wheel");
+        assertThat(b.metrics
+                        .counter("stagefarm.worker.cache.mount.fetched.files")
+                        .count())
+                .as("the private copy came from b's own copy, not the network")
+                .isEqualTo(fetchedBefore);
+        assertThat(new Worker().run(shared, "ls /cache"))
+                .as("the private copy's file is gone")
+                .containsExactly("wheel");
 
         b.run(privately, "echo alone > /cache/private-file");
-        assertThat(new Worker().run(shared, "ls /cache")).as("not busy: the PRIVATE step owns the mount")
-            .containsExactly("private-file", "wheel");
+        assertThat(new Worker().run(shared, "ls /cache"))
+                .as("not busy: the PRIVATE step owns the mount")
+                .containsExactly("private-file", "wheel");
     }
 
     // ---- helpers ----
 
     private static RunMount cacheMount(String target, String id, String sharing) {
-        return RunMount.newBuilder().setTarget(target)
-            .setCache(CacheMount.newBuilder().setId(id).setSharing(sharing).setMode(0755)).build();
+        return RunMount.newBuilder()
+                .setTarget(target)
+                .setCache(CacheMount.newBuilder().setId(id).setSharing(sharing).setMode(0755))
+                .build();
     }
 
     /** A worker's cache-mount machinery under a root of its own, sharing the one cache-server. */
@@ -144,17 +173,25 @@ class SharedCacheMountsTest {
 
         Worker() throws Exception {
             root = Files.createDirectory(tmp.resolve("worker-" + ++workers));
-            shared = new SharedCacheMounts(root.resolve("cache-mounts"), cache, new MountSyncMetrics(metrics),
-                SharedCacheMounts.MAX_FILE_BYTES);
-            mounts = new RunMounts(root.resolve("local-caches"), root.resolve("run-scratch"), null, null, null, null, shared);
+            shared = new SharedCacheMounts(
+                    root.resolve("cache-mounts"),
+                    cache,
+                    new MountSyncMetrics(metrics),
+                    SharedCacheMounts.MAX_FILE_BYTES);
+            mounts = new RunMounts(
+                    root.resolve("local-caches"), root.resolve("run-scratch"), null, null, null, null, shared);
         }
 
         List<String> run(RunMount mount, String script) throws Exception {
             Path rootfs = BusyboxRootfs.create(Files.createTempDirectory(root, "rootfs-"));
-            try (RunMounts.Prepared p = mounts.prepare(Job.getDefaultInstance(), List.of(mount), new java.util.concurrent.atomic.AtomicLong())) {
+            try (RunMounts.Prepared p = mounts.prepare(
+                    Job.getDefaultInstance(), List.of(mount), new java.util.concurrent.atomic.AtomicLong())) {
                 List<String> out = new ArrayList<>();
-                ExecResult r = runc.run(rootfs, new ProcessSpec(List.of("sh", "-c", script), List.of(), "/", "", "default",
-                    p.mounts), out::add, TIMEOUT);
+                ExecResult r = runc.run(
+                        rootfs,
+                        new ProcessSpec(List.of("sh", "-c", script), List.of(), "/", "", "default", p.mounts),
+                        out::add,
+                        TIMEOUT);
                 assertThat(r.exitCode()).as(String.join("\n", out)).isZero();
                 return out;
             }

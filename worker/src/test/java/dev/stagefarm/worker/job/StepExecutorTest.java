@@ -8,8 +8,8 @@ import com.sun.net.httpserver.HttpServer;
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.proto.cache.Layer;
 import dev.stagefarm.proto.farm.CopyOp;
-import dev.stagefarm.proto.farm.ImageSource;
 import dev.stagefarm.proto.farm.CopySource;
+import dev.stagefarm.proto.farm.ImageSource;
 import dev.stagefarm.proto.farm.InlineSource;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.MkdirOp;
@@ -43,8 +43,10 @@ class StepExecutorTest {
     static StepExecutor steps;
 
     Path rootfs;
-    final Job job = Job.newBuilder().setDockerfileName("Dockerfile")
-        .putSecrets("token", ByteString.copyFromUtf8("s3cr3t-value")).build();
+    final Job job = Job.newBuilder()
+            .setDockerfileName("Dockerfile")
+            .putSecrets("token", ByteString.copyFromUtf8("s3cr3t-value"))
+            .build();
 
     @BeforeAll
     static void setUp() throws Exception {
@@ -59,10 +61,19 @@ class StepExecutorTest {
 
     @Test
     void aHeredocCopyWritesTheFileWithItsChmodAndRunsIt() throws Exception {
-        execute(Step.newBuilder().setLine(2).setCopy(CopyOp.newBuilder().addSources("EOF")
-            .setDest("/usr/local/bin/hello").setCwd("/").setChmod("u+x")
-            .setSource(CopySource.newBuilder().setInline(InlineSource.newBuilder()
-                .putFiles("EOF", ByteString.copyFromUtf8("#!/bin/sh\necho hello from heredoc\n"))))).build());
+        execute(Step.newBuilder()
+                .setLine(2)
+                .setCopy(CopyOp.newBuilder()
+                        .addSources("EOF")
+                        .setDest("/usr/local/bin/hello")
+                        .setCwd("/")
+                        .setChmod("u+x")
+                        .setSource(CopySource.newBuilder()
+                                .setInline(InlineSource.newBuilder()
+                                        .putFiles(
+                                                "EOF",
+                                                ByteString.copyFromUtf8("#!/bin/sh\necho hello from heredoc\n")))))
+                .build());
         Path hello = rootfs.resolve("usr/local/bin/hello");
         assertThat(hello).hasContent("#!/bin/sh\necho hello from heredoc");
         assertThat((Integer) Files.getAttribute(hello, "unix:mode") & 07777).isEqualTo(0744);
@@ -73,26 +84,32 @@ class StepExecutorTest {
 
     @Test
     void workdirIsCreatedOwnedByTheUser() throws Exception {
-        execute(Step.newBuilder().setLine(3).setMkdir(MkdirOp.newBuilder().setPath("/home/app/work/src")
-            .setUser("app")).build());
+        execute(Step.newBuilder()
+                .setLine(3)
+                .setMkdir(MkdirOp.newBuilder().setPath("/home/app/work/src").setUser("app"))
+                .build());
         for (String dir : List.of("home/app/work", "home/app/work/src")) {
-            assertThat(Files.getAttribute(rootfs.resolve(dir), "unix:uid", LinkOption.NOFOLLOW_LINKS)).isEqualTo(1000);
-            assertThat((Integer) Files.getAttribute(rootfs.resolve(dir), "unix:mode") & 07777).isEqualTo(0755);
+            assertThat(Files.getAttribute(rootfs.resolve(dir), "unix:uid", LinkOption.NOFOLLOW_LINKS))
+                    .isEqualTo(1000);
+            assertThat((Integer) Files.getAttribute(rootfs.resolve(dir), "unix:mode") & 07777)
+                    .isEqualTo(0755);
         }
     }
 
     @Test
     void aFailingRunNamesTheLineTheCommandTheExitCodeAndTheLastLinesButNoSecret() {
         Step step = run(7, "echo compiling; echo $TOKEN >/dev/null; exit 3").toBuilder()
-            .setRun(run(7, "echo compiling; echo $TOKEN >/dev/null; exit 3").getRun().toBuilder()
-                .addMounts(RunMount.newBuilder().setSecret(SecretMount.newBuilder().setId("token").setEnv("TOKEN"))))
-            .build();
+                .setRun(run(7, "echo compiling; echo $TOKEN >/dev/null; exit 3").getRun().toBuilder()
+                        .addMounts(RunMount.newBuilder()
+                                .setSecret(
+                                        SecretMount.newBuilder().setId("token").setEnv("TOKEN"))))
+                .build();
         assertThatThrownBy(() -> execute(step))
-            .isInstanceOf(StepFailedException.class)
-            .hasMessageStartingWith("Dockerfile:7: RUN /bin/sh -c echo compiling;")
-            .hasMessageContaining("exit code: 3")
-            .hasMessageContaining("compiling")
-            .satisfies(e -> assertThat(e.getMessage()).doesNotContain("s3cr3t-value"));
+                .isInstanceOf(StepFailedException.class)
+                .hasMessageStartingWith("Dockerfile:7: RUN /bin/sh -c echo compiling;")
+                .hasMessageContaining("exit code: 3")
+                .hasMessageContaining("compiling")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("s3cr3t-value"));
     }
 
     @Test
@@ -109,10 +126,11 @@ class StepExecutorTest {
             String url = "http://127.0.0.1:" + server.getAddress().getPort() + "/dl/tool.txt";
             execute(add(url, Digest.of(body).toString()));
             assertThat(rootfs.resolve("opt/tool.txt")).hasBinaryContent(body);
-            assertThat((Integer) Files.getAttribute(rootfs.resolve("opt/tool.txt"), "unix:mode") & 07777).isEqualTo(0600);
+            assertThat((Integer) Files.getAttribute(rootfs.resolve("opt/tool.txt"), "unix:mode") & 07777)
+                    .isEqualTo(0600);
 
             assertThatThrownBy(() -> execute(add(url, "sha256:" + "0".repeat(64))))
-                .hasMessageStartingWith("Dockerfile:4: ADD: checksum of " + url + " does not match");
+                    .hasMessageStartingWith("Dockerfile:4: ADD: checksum of " + url + " does not match");
         } finally {
             server.stop(0);
         }
@@ -124,25 +142,39 @@ class StepExecutorTest {
         ContentStore blobs = new ContentStore(content);
         LayerStore layers = new LayerStore(blobs, null, null, null, content.resolve("artifacts"));
         StepExecutor withLayers = new StepExecutor(null, null, null, null, layers, tmp.resolve("worker"));
-        Layer base = store(blobs, Map.of("etc/nginx/nginx.conf", "worker_processes 1;\n", "etc/nginx/old.conf", "old\n"));
+        Layer base =
+                store(blobs, Map.of("etc/nginx/nginx.conf", "worker_processes 1;\n", "etc/nginx/old.conf", "old\n"));
         Layer top = store(blobs, Map.of("etc/nginx/.wh.old.conf", "", "etc/nginx/extra.conf", "extra\n"));
 
-        Step step = Step.newBuilder().setLine(5).setCopy(CopyOp.newBuilder().addSources("/etc/nginx")
-            .setDest("/etc/nginx").setCwd("/").setSource(CopySource.newBuilder().setImage(ImageSource.newBuilder()
-                .setRegistryRepository("127.0.0.1:5000/library/nginx").addLayers(base).addLayers(top)))).build();
-        withLayers.execute(job, step, rootfs, line -> { }, new AtomicLong());
+        Step step = Step.newBuilder()
+                .setLine(5)
+                .setCopy(CopyOp.newBuilder()
+                        .addSources("/etc/nginx")
+                        .setDest("/etc/nginx")
+                        .setCwd("/")
+                        .setSource(CopySource.newBuilder()
+                                .setImage(ImageSource.newBuilder()
+                                        .setRegistryRepository("127.0.0.1:5000/library/nginx")
+                                        .addLayers(base)
+                                        .addLayers(top))))
+                .build();
+        withLayers.execute(job, step, rootfs, line -> {}, new AtomicLong());
 
         assertThat(rootfs.resolve("etc/nginx/nginx.conf")).hasContent("worker_processes 1;");
         assertThat(rootfs.resolve("etc/nginx/extra.conf")).hasContent("extra");
-        assertThat(rootfs.resolve("etc/nginx/old.conf")).as("deleted by the upper layer").doesNotExist();
-        assertThat(Files.getAttribute(rootfs.resolve("etc/nginx/nginx.conf"), "unix:uid")).as("owners kept").isEqualTo(101);
+        assertThat(rootfs.resolve("etc/nginx/old.conf"))
+                .as("deleted by the upper layer")
+                .doesNotExist();
+        assertThat(Files.getAttribute(rootfs.resolve("etc/nginx/nginx.conf"), "unix:uid"))
+                .as("owners kept")
+                .isEqualTo(101);
     }
 
     /** A gzip layer of regular files owned by 101, put in the worker's blob store as if pulled. */
     private static Layer store(ContentStore blobs, Map<String, String> files) throws Exception {
         java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
         try (var tar = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(
-            new java.util.zip.GZIPOutputStream(bytes))) {
+                new java.util.zip.GZIPOutputStream(bytes))) {
             for (var e : new java.util.TreeMap<>(files).entrySet()) {
                 byte[] data = e.getValue().getBytes(StandardCharsets.UTF_8);
                 var entry = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(e.getKey());
@@ -159,20 +191,35 @@ class StepExecutorTest {
         Path temp = blobs.tempFile("test");
         Files.write(temp, blob);
         blobs.commit(temp, digest);
-        return Layer.newBuilder().setDigest(digest.toString()).setSize(blob.length)
-            .setMediaType("application/vnd.oci.image.layer.v1.tar+gzip")
-            .setSourceRepository("127.0.0.1:5000/library/nginx").build();
+        return Layer.newBuilder()
+                .setDigest(digest.toString())
+                .setSize(blob.length)
+                .setMediaType("application/vnd.oci.image.layer.v1.tar+gzip")
+                .setSourceRepository("127.0.0.1:5000/library/nginx")
+                .build();
     }
 
     private static Step add(String url, String checksum) {
-        return Step.newBuilder().setLine(4).setCopy(CopyOp.newBuilder().addSources(url).setDest("/opt/").setCwd("/")
-            .setExtractArchives(false).setSource(CopySource.newBuilder().setUrl(UrlSource.newBuilder()
-                .setUrl(url).setChecksum(checksum)))).build();
+        return Step.newBuilder()
+                .setLine(4)
+                .setCopy(CopyOp.newBuilder()
+                        .addSources(url)
+                        .setDest("/opt/")
+                        .setCwd("/")
+                        .setExtractArchives(false)
+                        .setSource(CopySource.newBuilder()
+                                .setUrl(UrlSource.newBuilder().setUrl(url).setChecksum(checksum))))
+                .build();
     }
 
     private static Step run(int line, String script) {
-        return Step.newBuilder().setLine(line).setRun(RunOp.newBuilder().addAllArgs(List.of("/bin/sh", "-c", script))
-            .setCwd("/").setNetwork("none")).build();
+        return Step.newBuilder()
+                .setLine(line)
+                .setRun(RunOp.newBuilder()
+                        .addAllArgs(List.of("/bin/sh", "-c", script))
+                        .setCwd("/")
+                        .setNetwork("none"))
+                .build();
     }
 
     private List<String> execute(Step step) throws Exception {

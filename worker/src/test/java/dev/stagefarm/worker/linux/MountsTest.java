@@ -59,7 +59,9 @@ class MountsTest {
 
         Mounts.mount("tmpfs", target, "tmpfs", Mounts.MS_RDONLY, "size=1m,mode=700");
 
-        assertThat(MountInfo.under(tmp)).singleElement().satisfies(m -> assertThat(m.fsType()).isEqualTo("tmpfs"));
+        assertThat(MountInfo.under(tmp))
+                .singleElement()
+                .satisfies(m -> assertThat(m.fsType()).isEqualTo("tmpfs"));
         assertThatThrownBy(() -> Files.writeString(target.resolve("x"), "x"))
                 .hasMessageContaining("Read-only file system");
         Mounts.unmountDetached(target);

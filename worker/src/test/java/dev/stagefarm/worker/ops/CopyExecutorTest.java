@@ -97,7 +97,8 @@ class CopyExecutorTest {
     void aGlobMatchingNothingFails() throws IOException {
         write("main.go", "package main");
         assertThatThrownBy(() -> copy(List.of("*.rs"), "/src/"))
-            .isInstanceOf(CopyException.class).hasMessageContaining("\"*.rs\" matches nothing");
+                .isInstanceOf(CopyException.class)
+                .hasMessageContaining("\"*.rs\" matches nothing");
     }
 
     @Test
@@ -117,13 +118,23 @@ class CopyExecutorTest {
         write("data/db.json", "{}");
         Files.createDirectories(rootfs.resolve("home"));
 
-        copier.copy(new CopyExecutor.Request(context, List.of("data"), "/home/app/data/", "/",
-            Optional.of(new Owner(1000, 1001)), Optional.empty(), false), rootfs);
+        copier.copy(
+                new CopyExecutor.Request(
+                        context,
+                        List.of("data"),
+                        "/home/app/data/",
+                        "/",
+                        Optional.of(new Owner(1000, 1001)),
+                        Optional.empty(),
+                        false),
+                rootfs);
 
         assertThat(owner(rootfs.resolve("home/app/data/db.json"))).isEqualTo(new Owner(1000, 1001));
         assertThat(owner(rootfs.resolve("home/app/data"))).isEqualTo(new Owner(1000, 1001));
         assertThat(owner(rootfs.resolve("home/app"))).isEqualTo(new Owner(1000, 1001));
-        assertThat(owner(rootfs.resolve("home"))).as("an existing directory keeps its owner").isEqualTo(Owner.ROOT);
+        assertThat(owner(rootfs.resolve("home")))
+                .as("an existing directory keeps its owner")
+                .isEqualTo(Owner.ROOT);
     }
 
     @Test
@@ -138,8 +149,10 @@ class CopyExecutorTest {
         write("run.sh", "#!/bin/sh");
         Files.setAttribute(context.resolve("run.sh"), "unix:mode", 0644);
 
-        copier.copy(new CopyExecutor.Request(context, List.of("run.sh"), "/usr/local/bin/", "/",
-            Optional.empty(), Optional.of(0750), false), rootfs);
+        copier.copy(
+                new CopyExecutor.Request(
+                        context, List.of("run.sh"), "/usr/local/bin/", "/", Optional.empty(), Optional.of(0750), false),
+                rootfs);
 
         assertThat(mode(rootfs.resolve("usr/local/bin/run.sh"))).isEqualTo(0750);
     }
@@ -157,7 +170,8 @@ class CopyExecutorTest {
     @Test
     void aMissingSourceFails() {
         assertThatThrownBy(() -> copy(List.of("go.sum"), "/app/"))
-            .isInstanceOf(CopyException.class).hasMessage("source \"go.sum\" not found");
+                .isInstanceOf(CopyException.class)
+                .hasMessage("source \"go.sum\" not found");
     }
 
     @Test
@@ -195,8 +209,10 @@ class CopyExecutorTest {
     void addExtractsALocalTarGz() throws Exception {
         Files.write(context.resolve("app.tar.gz"), gzip(tar("pkg/", "pkg/bin/tool")));
 
-        copier.copy(new CopyExecutor.Request(context, List.of("app.tar.gz"), "/opt/", "/",
-            Optional.empty(), Optional.empty(), true), rootfs);
+        copier.copy(
+                new CopyExecutor.Request(
+                        context, List.of("app.tar.gz"), "/opt/", "/", Optional.empty(), Optional.empty(), true),
+                rootfs);
 
         assertThat(rootfs.resolve("opt/pkg/bin/tool")).hasContent("content of pkg/bin/tool");
         assertThat(rootfs.resolve("opt/app.tar.gz")).doesNotExist();
@@ -207,8 +223,16 @@ class CopyExecutorTest {
         write("notes.tar.gz", "just text, whatever the name says");
         write("big.tar.gz", "x".repeat(4096));
 
-        copier.copy(new CopyExecutor.Request(context, List.of("notes.tar.gz", "big.tar.gz"), "/opt/", "/",
-            Optional.empty(), Optional.empty(), true), rootfs);
+        copier.copy(
+                new CopyExecutor.Request(
+                        context,
+                        List.of("notes.tar.gz", "big.tar.gz"),
+                        "/opt/",
+                        "/",
+                        Optional.empty(),
+                        Optional.empty(),
+                        true),
+                rootfs);
 
         assertThat(rootfs.resolve("opt/notes.tar.gz")).hasContent("just text, whatever the name says");
         assertThat(rootfs.resolve("opt/big.tar.gz")).hasSize(4096);
@@ -219,8 +243,10 @@ class CopyExecutorTest {
         byte[] gz = gzip("a compressed log line\n".getBytes(StandardCharsets.UTF_8));
         Files.write(context.resolve("app.log.gz"), gz);
 
-        copier.copy(new CopyExecutor.Request(context, List.of("app.log.gz"), "/var/log/", "/",
-            Optional.empty(), Optional.empty(), true), rootfs);
+        copier.copy(
+                new CopyExecutor.Request(
+                        context, List.of("app.log.gz"), "/var/log/", "/", Optional.empty(), Optional.empty(), true),
+                rootfs);
 
         assertThat(rootfs.resolve("var/log/app.log.gz")).hasBinaryContent(gz);
     }
@@ -249,8 +275,10 @@ class CopyExecutorTest {
         Files.write(context.resolve("evil.tar"), bytes.toByteArray());
         Path hostFile = Path.of("/etc", name);
         try {
-            copier.copy(new CopyExecutor.Request(context, List.of("evil.tar"), "/", "/",
-                Optional.empty(), Optional.empty(), true), rootfs);
+            copier.copy(
+                    new CopyExecutor.Request(
+                            context, List.of("evil.tar"), "/", "/", Optional.empty(), Optional.empty(), true),
+                    rootfs);
             assertThat(hostFile).doesNotExist();
         } catch (IOException refused) {
             assertThat(hostFile).doesNotExist();
@@ -276,8 +304,10 @@ class CopyExecutorTest {
         }
         Files.write(context.resolve("pkg.tar"), bytes.toByteArray());
 
-        copier.copy(new CopyExecutor.Request(context, List.of("pkg.tar"), "/opt/", "/",
-            Optional.empty(), Optional.empty(), true), rootfs);
+        copier.copy(
+                new CopyExecutor.Request(
+                        context, List.of("pkg.tar"), "/opt/", "/", Optional.empty(), Optional.empty(), true),
+                rootfs);
 
         assertThat(owner(rootfs.resolve("opt/pkg"))).isEqualTo(new Owner(1000, 1000));
         assertThat(owner(rootfs.resolve("opt/pkg/conf"))).isEqualTo(new Owner(0, 42));
@@ -316,7 +346,8 @@ class CopyExecutorTest {
         Files.createSymbolicLink(context.resolve("dangling"), Path.of("missing.txt"));
 
         assertThatThrownBy(() -> copy(List.of("dangling"), "/x"))
-            .isInstanceOf(CopyException.class).hasMessageContaining("missing.txt");
+                .isInstanceOf(CopyException.class)
+                .hasMessageContaining("missing.txt");
     }
 
     @Test
@@ -327,9 +358,11 @@ class CopyExecutorTest {
         copy(List.of("ctx"), "/both/");
         copy(List.of("ctx/b.txt"), "/alone.txt");
 
-        assertThat(Files.isSameFile(rootfs.resolve("both/a.txt"), rootfs.resolve("both/b.txt"))).isTrue();
+        assertThat(Files.isSameFile(rootfs.resolve("both/a.txt"), rootfs.resolve("both/b.txt")))
+                .isTrue();
         assertThat(rootfs.resolve("both/b.txt")).hasContent("same");
-        assertThat(Files.getAttribute(rootfs.resolve("alone.txt"), "unix:nlink")).isEqualTo(1);
+        assertThat(Files.getAttribute(rootfs.resolve("alone.txt"), "unix:nlink"))
+                .isEqualTo(1);
     }
 
     // ---- helpers ----
@@ -355,8 +388,8 @@ class CopyExecutorTest {
     }
 
     private static Owner owner(Path p) throws IOException {
-        return new Owner((Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS),
-            (Integer) Files.getAttribute(p, "unix:gid", LinkOption.NOFOLLOW_LINKS));
+        return new Owner((Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS), (Integer)
+                Files.getAttribute(p, "unix:gid", LinkOption.NOFOLLOW_LINKS));
     }
 
     private static int mode(Path p) throws IOException {

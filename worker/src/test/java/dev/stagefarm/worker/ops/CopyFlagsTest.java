@@ -39,7 +39,9 @@ class CopyFlagsTest {
         assertThat(rootfs.resolve("dst/main.go")).hasContent("package main");
         assertThat(rootfs.resolve("dst/notes.txt")).doesNotExist();
         assertThat(rootfs.resolve("dst/docs/logo.png")).doesNotExist();
-        assertThat(rootfs.resolve("dst/docs/guide.txt")).as("*.txt matches one level only").hasContent("guide");
+        assertThat(rootfs.resolve("dst/docs/guide.txt"))
+                .as("*.txt matches one level only")
+                .hasContent("guide");
     }
 
     @Test
@@ -72,9 +74,16 @@ class CopyFlagsTest {
     void symbolicChmodEditsEachFilesMode() throws Exception {
         Files.setAttribute(context.resolve("app/main.go"), "unix:mode", 0640);
         Files.setAttribute(context.resolve("app/notes.txt"), "unix:mode", 0600);
-        copy(List.of("app/main.go", "app/notes.txt"), "/bin/", List.of(), false, Optional.of(FileMode.parse("a+rX,u+x")));
+        copy(
+                List.of("app/main.go", "app/notes.txt"),
+                "/bin/",
+                List.of(),
+                false,
+                Optional.of(FileMode.parse("a+rX,u+x")));
 
-        assertThat(mode("bin/main.go")).as("X adds nothing to a non-executable file").isEqualTo(0744);
+        assertThat(mode("bin/main.go"))
+                .as("X adds nothing to a non-executable file")
+                .isEqualTo(0744);
         assertThat(mode("bin/notes.txt")).isEqualTo(0744);
     }
 
@@ -82,10 +91,12 @@ class CopyFlagsTest {
         return (Integer) Files.getAttribute(rootfs.resolve(path), "unix:mode") & 07777;
     }
 
-    private void copy(List<String> sources, String dest, List<String> excludes, boolean parents, Optional<FileMode> mode)
-        throws Exception {
-        copier.copy(new CopyExecutor.Request(context, sources, dest, "/", Optional.empty(), mode, false, excludes,
-            parents), rootfs);
+    private void copy(
+            List<String> sources, String dest, List<String> excludes, boolean parents, Optional<FileMode> mode)
+            throws Exception {
+        copier.copy(
+                new CopyExecutor.Request(context, sources, dest, "/", Optional.empty(), mode, false, excludes, parents),
+                rootfs);
     }
 
     private void write(String path, String content) throws IOException {

@@ -17,7 +17,9 @@ class FileModeTest {
     void symbolicClausesEditEachFilesOwnMode() throws Exception {
         assertThat(FileMode.parse("u+x,g-w").apply(0664, false)).isEqualTo(0744);
         assertThat(FileMode.parse("a+x").apply(0644, false)).isEqualTo(0755);
-        assertThat(FileMode.parse("+x").apply(0600, false)).as("no who means all").isEqualTo(0711);
+        assertThat(FileMode.parse("+x").apply(0600, false))
+                .as("no who means all")
+                .isEqualTo(0711);
         assertThat(FileMode.parse("go=").apply(0755, false)).isEqualTo(0700);
         assertThat(FileMode.parse("o=r").apply(0777, false)).isEqualTo(0774);
         assertThat(FileMode.parse("u=rw,go=r").apply(0777, false)).isEqualTo(0644);

@@ -50,26 +50,29 @@ class UrlFetcherTest {
 
     @Test
     void downloadsUnderTheUrlsFileNameWithMode0600AndTheServersTime() throws Exception {
-        String name = new UrlFetcher().fetch(base + "/tools/install.sh", Optional.of(Digest.of(BODY).toString()), dir);
+        String name = new UrlFetcher()
+                .fetch(base + "/tools/install.sh", Optional.of(Digest.of(BODY).toString()), dir);
 
         assertThat(name).isEqualTo("install.sh");
         assertThat(dir.resolve(name)).hasBinaryContent(BODY);
-        assertThat((Integer) Files.getAttribute(dir.resolve(name), "unix:mode") & 07777).isEqualTo(0600);
-        assertThat(Files.getLastModifiedTime(dir.resolve(name)).toInstant().toString()).isEqualTo("2025-07-01T10:00:00Z");
+        assertThat((Integer) Files.getAttribute(dir.resolve(name), "unix:mode") & 07777)
+                .isEqualTo(0600);
+        assertThat(Files.getLastModifiedTime(dir.resolve(name)).toInstant().toString())
+                .isEqualTo("2025-07-01T10:00:00Z");
     }
 
     @Test
     void aChecksumMismatchFailsAndLeavesNothing() {
         String wrong = "sha256:" + "0".repeat(64);
         assertThatThrownBy(() -> new UrlFetcher().fetch(base + "/tools/install.sh", Optional.of(wrong), dir))
-            .isInstanceOf(CopyException.class)
-            .hasMessageContaining("does not match: expected " + wrong + ", got " + Digest.of(BODY));
+                .isInstanceOf(CopyException.class)
+                .hasMessageContaining("does not match: expected " + wrong + ", got " + Digest.of(BODY));
         assertThat(dir.resolve("install.sh")).doesNotExist();
     }
 
     @Test
     void anHttpErrorSaysSo() {
         assertThatThrownBy(() -> new UrlFetcher().fetch(base + "/missing", Optional.empty(), dir))
-            .hasMessageContaining("HTTP 404");
+                .hasMessageContaining("HTTP 404");
     }
 }

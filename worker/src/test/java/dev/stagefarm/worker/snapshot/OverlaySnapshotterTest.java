@@ -51,7 +51,8 @@ class OverlaySnapshotterTest {
         try (ActiveSnapshot step = snapshotter.prepare(List.of("base"))) {
             assertThat(step.merged().resolve("etc/motd")).hasContent("hi");
             Files.delete(step.merged().resolve("etc/motd"));
-            Files.writeString(Files.createDirectories(step.merged().resolve("d")).resolve("f"), "x\n");
+            Files.writeString(
+                    Files.createDirectories(step.merged().resolve("d")).resolve("f"), "x\n");
             upper = step.commit("step");
         }
 
@@ -68,8 +69,11 @@ class OverlaySnapshotterTest {
 
     @Test
     void replacedDirectoryIsOpaque() throws IOException {
-        commit(List.of(), "base", merged -> Files.writeString(
-                Files.createDirectories(merged.resolve("dir")).resolve("old"), "old"));
+        commit(
+                List.of(),
+                "base",
+                merged -> Files.writeString(
+                        Files.createDirectories(merged.resolve("dir")).resolve("old"), "old"));
         Path upper = commit(List.of("base"), "replace", merged -> {
             Files.delete(merged.resolve("dir/old"));
             Files.delete(merged.resolve("dir"));
@@ -93,14 +97,20 @@ class OverlaySnapshotterTest {
             });
             chain.add("layer" + n);
         }
-        String plain = String.join(":", chain.stream().map(k -> {
-            try {
-                return snapshotter.committedDir(k).toString();
-            } catch (NoSuchSnapshotException e) {
-                throw new AssertionError(e);
-            }
-        }).toList());
-        assertThat(plain.length()).as("lowerdir list must overflow a page for this test").isGreaterThan(4096);
+        String plain = String.join(
+                ":",
+                chain.stream()
+                        .map(k -> {
+                            try {
+                                return snapshotter.committedDir(k).toString();
+                            } catch (NoSuchSnapshotException e) {
+                                throw new AssertionError(e);
+                            }
+                        })
+                        .toList());
+        assertThat(plain.length())
+                .as("lowerdir list must overflow a page for this test")
+                .isGreaterThan(4096);
 
         for (List<String> lowers : List.of(chain.subList(0, 45), chain)) {
             try (ActiveSnapshot s = snapshotter.prepare(lowers)) {
@@ -210,7 +220,9 @@ class OverlaySnapshotterTest {
 
     private static List<String> list(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
-            return s.map(p -> p.getFileName().toString()).sorted(Comparator.naturalOrder()).toList();
+            return s.map(p -> p.getFileName().toString())
+                    .sorted(Comparator.naturalOrder())
+                    .toList();
         }
     }
 }
