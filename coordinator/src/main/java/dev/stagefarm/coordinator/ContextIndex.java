@@ -1,7 +1,7 @@
 package dev.stagefarm.coordinator;
 
 import dev.stagefarm.common.GoGlob;
-import dev.stagefarm.common.RootedPaths;
+import dev.stagefarm.common.fs.RootedPaths;
 import dev.stagefarm.proto.farm.ContextEntry;
 import dev.stagefarm.proto.farm.ContextManifest;
 import java.util.ArrayList;

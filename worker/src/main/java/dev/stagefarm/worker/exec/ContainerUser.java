@@ -1,6 +1,6 @@
 package dev.stagefarm.worker.exec;
 
-import dev.stagefarm.worker.fs.RootPath;
+import dev.stagefarm.common.fs.RootPath;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,6 +1,6 @@
 package dev.stagefarm.worker.exec;
 
-import dev.stagefarm.worker.fs.RootPath;
+import dev.stagefarm.common.fs.RootPath;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;

@@ -2,7 +2,7 @@ package dev.stagefarm.worker.exec;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.stagefarm.worker.fs.RootPath;
+import dev.stagefarm.common.fs.RootPath;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

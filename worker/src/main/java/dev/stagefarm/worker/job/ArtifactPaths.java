@@ -1,7 +1,7 @@
 package dev.stagefarm.worker.job;
 
 import dev.stagefarm.common.GoGlob;
-import dev.stagefarm.worker.fs.RootPath;
+import dev.stagefarm.common.fs.RootPath;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;

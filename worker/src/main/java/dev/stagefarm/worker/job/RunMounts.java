@@ -1,6 +1,7 @@
 package dev.stagefarm.worker.job;
 
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.common.fs.RootPath;
 import dev.stagefarm.proto.farm.BindMount;
 import dev.stagefarm.proto.farm.CacheMount;
 import dev.stagefarm.proto.farm.Job;
@@ -10,7 +11,6 @@ import dev.stagefarm.proto.farm.SshMount;
 import dev.stagefarm.proto.farm.StageSource;
 import dev.stagefarm.worker.cachemount.SharedCacheMounts;
 import dev.stagefarm.worker.exec.ProcessSpec.ExtraMount;
-import dev.stagefarm.worker.fs.RootPath;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import dev.stagefarm.worker.snapshot.ReadOnlyView;
 import java.io.IOException;

@@ -1,6 +1,7 @@
 package dev.stagefarm.worker.job;
 
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.common.fs.RootPath;
 import dev.stagefarm.oci.layer.LayerUnpacker;
 import dev.stagefarm.proto.cache.Layer;
 import dev.stagefarm.proto.farm.CopyOp;
@@ -16,7 +17,6 @@ import dev.stagefarm.worker.exec.ExecException;
 import dev.stagefarm.worker.exec.ExecResult;
 import dev.stagefarm.worker.exec.ProcessSpec;
 import dev.stagefarm.worker.exec.RuncExecutor;
-import dev.stagefarm.worker.fs.RootPath;
 import dev.stagefarm.worker.ops.CopyException;
 import dev.stagefarm.worker.ops.CopyExecutor;
 import dev.stagefarm.worker.ops.FileMode;

@@ -1,6 +1,6 @@
 package dev.stagefarm.worker.ops;
 
-import dev.stagefarm.worker.fs.RootPath;
+import dev.stagefarm.common.fs.RootPath;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;

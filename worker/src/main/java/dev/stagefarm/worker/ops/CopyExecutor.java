@@ -1,8 +1,8 @@
 package dev.stagefarm.worker.ops;
 
 import dev.stagefarm.common.GoGlob;
-import dev.stagefarm.common.RootedPaths;
-import dev.stagefarm.worker.fs.RootPath;
+import dev.stagefarm.common.fs.RootPath;
+import dev.stagefarm.common.fs.RootedPaths;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;

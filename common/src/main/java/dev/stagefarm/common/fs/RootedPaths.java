@@ -1,4 +1,4 @@
-package dev.stagefarm.common;
+package dev.stagefarm.common.fs;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package dev.stagefarm.worker.fs;
+package dev.stagefarm.common.fs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
