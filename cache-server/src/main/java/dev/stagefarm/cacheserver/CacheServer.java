@@ -1,5 +1,24 @@
 package dev.stagefarm.cacheserver;
 
+import dev.stagefarm.cacheserver.dataport.DataPort;
+import dev.stagefarm.cacheserver.dataport.ReadTickets;
+import dev.stagefarm.cacheserver.edge.CacheMetrics;
+import dev.stagefarm.cacheserver.mounts.CacheMountService;
+import dev.stagefarm.cacheserver.mounts.MountMetrics;
+import dev.stagefarm.cacheserver.mounts.MountStore;
+import dev.stagefarm.cacheserver.mounts.MountUses;
+import dev.stagefarm.cacheserver.service.ActionCacheService;
+import dev.stagefarm.cacheserver.service.CacheAdminService;
+import dev.stagefarm.cacheserver.service.CacheScopes;
+import dev.stagefarm.cacheserver.service.CallerStores;
+import dev.stagefarm.cacheserver.service.ContentStoreService;
+import dev.stagefarm.cacheserver.service.ReadsOnTransportThread;
+import dev.stagefarm.cacheserver.service.RequestTimer;
+import dev.stagefarm.cacheserver.store.MountHeads;
+import dev.stagefarm.cacheserver.store.Namespace;
+import dev.stagefarm.cacheserver.store.RocksStore;
+import dev.stagefarm.cacheserver.store.StoreException;
+import dev.stagefarm.cacheserver.store.StoreOptions;
 import dev.stagefarm.common.auth.AuthInterceptor;
 import dev.stagefarm.common.auth.InvalidTokensException;
 import dev.stagefarm.common.auth.ReloadingTokens;

@@ -7,6 +7,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.google.protobuf.ByteString;
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.cacheclient.CacheException;
+import dev.stagefarm.cacheserver.service.ContentStoreService;
+import dev.stagefarm.cacheserver.store.MutableClock;
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.common.server.HostPort;
 import dev.stagefarm.proto.cache.ActionResult;

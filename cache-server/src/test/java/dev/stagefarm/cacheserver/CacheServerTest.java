@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.google.protobuf.ByteString;
 import dev.stagefarm.cacheclient.BlobIntegrityException;
 import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.cacheserver.store.RawRocks;
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.proto.cache.ActionResult;
 import dev.stagefarm.proto.cache.ArtifactResult;

@@ -1,5 +1,10 @@
 package dev.stagefarm.cacheserver;
 
+import dev.stagefarm.cacheserver.store.BlobReader;
+import dev.stagefarm.cacheserver.store.BlobWriter;
+import dev.stagefarm.cacheserver.store.RocksStore;
+import dev.stagefarm.cacheserver.store.StoreException;
+import dev.stagefarm.cacheserver.store.StoreOptions;
 import dev.stagefarm.common.Digest;
 import java.io.IOException;
 import java.nio.ByteBuffer;

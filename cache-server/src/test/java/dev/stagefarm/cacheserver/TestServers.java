@@ -12,7 +12,7 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 /** An in-process cache-server on a real RocksDB directory, and a channel to it. */
-final class TestServers implements AutoCloseable {
+public final class TestServers implements AutoCloseable {
 
     final CacheServer server;
     final ManagedChannel channel;
@@ -46,7 +46,7 @@ final class TestServers implements AutoCloseable {
         return new TestServers(server, InProcessChannelBuilder.forName(name).build());
     }
 
-    static byte[] randomBytes(int size, long seed) {
+    public static byte[] randomBytes(int size, long seed) {
         byte[] data = new byte[size];
         new Random(seed).nextBytes(data);
         return data;

@@ -14,17 +14,17 @@ import java.nio.file.Path;
 import java.util.HexFormat;
 
 /** Tokens files for tests, and channels that present a token (as the real BearerToken credentials). */
-final class TestTokens {
+public final class TestTokens {
 
-    static final String ALICE = "alice-secret-token-0001"; // team-a: read, write, admin
-    static final String BOB = "bob-secret-token-0002"; // team-b: read, write, admin
+    public static final String ALICE = "alice-secret-token-0001"; // team-a: read, write, admin
+    public static final String BOB = "bob-secret-token-0002"; // team-b: read, write, admin
     static final String READER = "reader-secret-token-0003"; // team-a: read
     static final String FARM = "farm-secret-token-0004"; // ops: read, write, farm
 
     private TestTokens() {}
 
     /** alice, bob, reader and farm; anonymous callers get {@code anonymous} (a JSON object) or are refused (null). */
-    static Path write(Path dir, String anonymous) throws IOException {
+    public static Path write(Path dir, String anonymous) throws IOException {
         String json = "{" + (anonymous == null ? "" : "\"anonymous\": " + anonymous + ",")
                 + "\"tokens\": ["
                 + entry("alice", "team-a", "\"read\",\"write\",\"admin\"", ALICE) + ","

@@ -1,4 +1,0 @@
-package dev.stagefarm.cacheserver;
-
-/** What a prune or an eviction pass removed, and what is left. */
-public record PruneResult(long blobsDeleted, long bytesFreed, long blobCount, long storedBytes) {}
