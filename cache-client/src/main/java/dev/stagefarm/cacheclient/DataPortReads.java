@@ -1,7 +1,7 @@
 package dev.stagefarm.cacheclient;
 
 import dev.stagefarm.common.Digest;
-import dev.stagefarm.common.server.ClientSecurity;
+import dev.stagefarm.common.client.ClientSecurity;
 import dev.stagefarm.proto.cache.OpenReadResponse;
 import io.grpc.Status;
 import java.io.IOException;

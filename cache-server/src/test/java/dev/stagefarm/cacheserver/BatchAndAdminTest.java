@@ -10,7 +10,7 @@ import dev.stagefarm.cacheclient.CacheException;
 import dev.stagefarm.cacheserver.service.ContentStoreService;
 import dev.stagefarm.cacheserver.store.MutableClock;
 import dev.stagefarm.common.Digest;
-import dev.stagefarm.common.server.HostPort;
+import dev.stagefarm.common.net.HostPort;
 import dev.stagefarm.proto.cache.ActionResult;
 import dev.stagefarm.proto.cache.BatchReadBlobsRequest;
 import dev.stagefarm.proto.cache.BatchReadBlobsResponse;

@@ -1,7 +1,7 @@
 package dev.stagefarm.cacheserver;
 
+import dev.stagefarm.common.net.HostPort;
 import dev.stagefarm.common.server.GrpcServers;
-import dev.stagefarm.common.server.HostPort;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 

@@ -3,7 +3,7 @@ package dev.stagefarm.cacheserver;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.stagefarm.common.server.HostPort;
+import dev.stagefarm.common.net.HostPort;
 import org.junit.jupiter.api.Test;
 
 /** HostPort lives in common, which has no tests of its own yet; the cache-server is its first user. */

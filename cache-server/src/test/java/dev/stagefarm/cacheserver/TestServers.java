@@ -1,6 +1,6 @@
 package dev.stagefarm.cacheserver;
 
-import dev.stagefarm.common.server.HostPort;
+import dev.stagefarm.common.net.HostPort;
 import io.grpc.ManagedChannel;
 import io.grpc.ServerInterceptor;
 import io.grpc.inprocess.InProcessChannelBuilder;

@@ -80,7 +80,7 @@ public final class Main {
                 .setDefaultValueProvider(defaults)
                 .setExecutionExceptionHandler(Main::userError)
                 .execute(args);
-        dev.stagefarm.common.server.GrpcChannels.stopClientThreads();
+        dev.stagefarm.common.client.GrpcChannels.stopClientThreads();
         System.exit(code);
     }
 }

@@ -10,7 +10,7 @@ import dev.stagefarm.common.Digest;
 import dev.stagefarm.common.auth.BearerToken;
 import dev.stagefarm.common.auth.ReloadingTokens;
 import dev.stagefarm.common.auth.Tokens;
-import dev.stagefarm.common.server.HostPort;
+import dev.stagefarm.common.net.HostPort;
 import dev.stagefarm.oci.registry.CredentialStore;
 import dev.stagefarm.oci.registry.RegistryClient;
 import dev.stagefarm.oci.registry.RegistryConfig;

@@ -28,9 +28,9 @@ final class Farm implements AutoCloseable {
      * Tokens and TLS of a farm: what the servers are started with, and the farm token (and CA)
      * coordinator and workers present. {@link #NONE}: the open, plaintext farm.
      */
-    record Security(List<String> serverArgs, List<String> farmArgs, dev.stagefarm.common.server.ClientSecurity farm) {
+    record Security(List<String> serverArgs, List<String> farmArgs, dev.stagefarm.common.client.ClientSecurity farm) {
         static final Security NONE =
-                new Security(List.of(), List.of(), dev.stagefarm.common.server.ClientSecurity.NONE);
+                new Security(List.of(), List.of(), dev.stagefarm.common.client.ClientSecurity.NONE);
     }
 
     private final Path dir;
@@ -88,7 +88,7 @@ final class Farm implements AutoCloseable {
 
     /** Waits until these workers hold a session with the coordinator, as `stagefarm workers` lists them. */
     void awaitWorkers(String... names) throws InterruptedException {
-        io.grpc.ManagedChannel channel = dev.stagefarm.common.server.GrpcChannels.open(coordinator, security.farm());
+        io.grpc.ManagedChannel channel = dev.stagefarm.common.client.GrpcChannels.open(coordinator, security.farm());
         try {
             var stub = dev.stagefarm.proto.farm.CoordinatorGrpc.newBlockingStub(channel);
             long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.stagefarm.common.auth.Tokens;
-import dev.stagefarm.common.server.ClientSecurity;
+import dev.stagefarm.common.client.ClientSecurity;
 import dev.stagefarm.common.testing.TestPki;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -2,8 +2,8 @@ package dev.stagefarm.worker;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.auth.TeamChannel;
-import dev.stagefarm.common.server.ClientSecurity;
-import dev.stagefarm.common.server.GrpcChannels;
+import dev.stagefarm.common.client.ClientSecurity;
+import dev.stagefarm.common.client.GrpcChannels;
 import dev.stagefarm.oci.registry.CredentialStore;
 import dev.stagefarm.oci.registry.RegistryClient;
 import dev.stagefarm.oci.registry.RegistryConfig;

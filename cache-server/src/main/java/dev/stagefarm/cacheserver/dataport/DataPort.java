@@ -5,7 +5,7 @@ import dev.stagefarm.cacheserver.edge.Statuses;
 import dev.stagefarm.cacheserver.store.BlobCorruptException;
 import dev.stagefarm.cacheserver.store.BlobReader;
 import dev.stagefarm.cacheserver.store.StoreException;
-import dev.stagefarm.common.server.HostPort;
+import dev.stagefarm.common.net.HostPort;
 import dev.stagefarm.common.server.ServerTls;
 import io.grpc.Status;
 import java.io.IOException;

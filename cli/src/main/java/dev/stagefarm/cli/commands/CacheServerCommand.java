@@ -2,8 +2,8 @@ package dev.stagefarm.cli.commands;
 
 import dev.stagefarm.cacheserver.CacheServer;
 import dev.stagefarm.cacheserver.CacheServerConfig;
+import dev.stagefarm.common.net.HostPort;
 import dev.stagefarm.common.server.GrpcServers;
-import dev.stagefarm.common.server.HostPort;
 import dev.stagefarm.common.server.MetricsEndpoint;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Path;

@@ -1,6 +1,6 @@
 package dev.stagefarm.cli.commands;
 
-import dev.stagefarm.common.server.ClientSecurity;
+import dev.stagefarm.common.client.ClientSecurity;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -2,9 +2,9 @@ package dev.stagefarm.cli.commands;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.auth.ReloadingTokens;
-import dev.stagefarm.common.server.ClientSecurity;
+import dev.stagefarm.common.client.ClientSecurity;
+import dev.stagefarm.common.net.HostPort;
 import dev.stagefarm.common.server.GrpcServers;
-import dev.stagefarm.common.server.HostPort;
 import dev.stagefarm.common.server.MetricsEndpoint;
 import dev.stagefarm.coordinator.CoordinatorServer;
 import dev.stagefarm.oci.registry.RegistryClient;

@@ -1,6 +1,6 @@
 package dev.stagefarm.cli.commands;
 
-import dev.stagefarm.common.server.GrpcChannels;
+import dev.stagefarm.common.client.GrpcChannels;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.ListWorkersRequest;
 import dev.stagefarm.proto.farm.WorkerInfo;

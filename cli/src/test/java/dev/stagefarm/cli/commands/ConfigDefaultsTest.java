@@ -3,7 +3,7 @@ package dev.stagefarm.cli.commands;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.stagefarm.common.server.ClientSecurity;
+import dev.stagefarm.common.client.ClientSecurity;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;

@@ -7,7 +7,7 @@ import java.util.concurrent.Executor;
 
 /**
  * A client's token, sent as {@code authorization: Bearer <token>} on every call of a channel
- * ({@link dev.stagefarm.common.server.GrpcChannels} attaches it). {@link TeamChannel} adds the
+ * ({@link dev.stagefarm.common.client.GrpcChannels} attaches it). {@link TeamChannel} adds the
  * team a farm token acts for.
  */
 public final class BearerToken extends CallCredentials {

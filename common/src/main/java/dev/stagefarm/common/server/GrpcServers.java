@@ -1,5 +1,6 @@
 package dev.stagefarm.common.server;
 
+import dev.stagefarm.common.net.HostPort;
 import io.grpc.Server;
 import io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;

@@ -1,5 +1,6 @@
 package dev.stagefarm.common.server;
 
+import dev.stagefarm.common.fs.ReadableFile;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.ServerCredentials;
 import io.grpc.TlsServerCredentials;
@@ -8,7 +9,6 @@ import io.netty.handler.ssl.JdkSslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -46,10 +46,11 @@ public record ServerTls(Path cert, Path key, Path clientCa) {
         try {
             TlsServerCredentials.Builder builder = TlsServerCredentials.newBuilder()
                     .keyManager(
-                            readable(cert, "--tls-cert").toFile(),
-                            readable(key, "--tls-key").toFile());
+                            ReadableFile.require(cert, "--tls-cert").toFile(),
+                            ReadableFile.require(key, "--tls-key").toFile());
             if (clientCa != null) {
-                builder.trustManager(readable(clientCa, "--tls-client-ca").toFile())
+                builder.trustManager(ReadableFile.require(clientCa, "--tls-client-ca")
+                                .toFile())
                         .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE);
             }
             return builder.build();
@@ -71,11 +72,12 @@ public record ServerTls(Path cert, Path key, Path clientCa) {
     public javax.net.ssl.SSLContext sslContext() throws IOException {
         try {
             SslContextBuilder builder = SslContextBuilder.forServer(
-                            readable(cert, "--tls-cert").toFile(),
-                            readable(key, "--tls-key").toFile())
+                            ReadableFile.require(cert, "--tls-cert").toFile(),
+                            ReadableFile.require(key, "--tls-key").toFile())
                     .sslProvider(SslProvider.JDK);
             if (clientCa != null) {
-                builder.trustManager(readable(clientCa, "--tls-client-ca").toFile())
+                builder.trustManager(ReadableFile.require(clientCa, "--tls-client-ca")
+                                .toFile())
                         .clientAuth(ClientAuth.REQUIRE);
             }
             return ((JdkSslContext) builder.build()).context();
@@ -92,12 +94,5 @@ public record ServerTls(Path cert, Path key, Path clientCa) {
         return !enabled()
                 ? "plaintext"
                 : clientCa == null ? "TLS" : "mutual TLS (client certificates from " + clientCa + ")";
-    }
-
-    static Path readable(Path file, String option) throws IOException {
-        if (!Files.isReadable(file)) {
-            throw new IOException(option + " " + file + " does not exist or cannot be read");
-        }
-        return file;
     }
 }

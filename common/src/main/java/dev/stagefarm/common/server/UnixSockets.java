@@ -18,19 +18,7 @@ import java.nio.file.Path;
  */
 public final class UnixSockets {
 
-    /** The clients' event loop (one thread: a CLI talks to one local farm). */
-    private static final ClientEventLoop CLIENTS = new ClientEventLoop("grpc-unix-client", 1);
-
     private UnixSockets() {}
-
-    static EventLoopGroup clientGroup() {
-        return CLIENTS.group();
-    }
-
-    /** Stops the clients' event loop, for a process about to exit; see {@link ClientEventLoop}. */
-    static void stopClients() {
-        CLIENTS.stop();
-    }
 
     /** A server builder bound to {@code socket}; a stale socket file left by a dead server is replaced. */
     public static NettyServerBuilder server(Path socket) throws IOException {

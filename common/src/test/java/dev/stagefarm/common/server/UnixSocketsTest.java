@@ -2,6 +2,7 @@ package dev.stagefarm.common.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.stagefarm.common.client.GrpcChannels;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckRequest;

@@ -7,7 +7,7 @@ import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.cacheserver.CacheServer;
 import dev.stagefarm.cacheserver.CacheServerConfig;
 import dev.stagefarm.common.Digest;
-import dev.stagefarm.common.server.HostPort;
+import dev.stagefarm.common.net.HostPort;
 import dev.stagefarm.proto.farm.ContextEntry;
 import dev.stagefarm.proto.farm.ContextManifest;
 import io.grpc.ManagedChannel;

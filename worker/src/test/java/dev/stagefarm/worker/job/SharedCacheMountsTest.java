@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.cacheserver.CacheServer;
 import dev.stagefarm.cacheserver.CacheServerConfig;
-import dev.stagefarm.common.server.HostPort;
+import dev.stagefarm.common.net.HostPort;
 import dev.stagefarm.proto.farm.CacheMount;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.RunMount;

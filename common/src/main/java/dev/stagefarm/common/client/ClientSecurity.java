@@ -1,6 +1,7 @@
-package dev.stagefarm.common.server;
+package dev.stagefarm.common.client;
 
 import dev.stagefarm.common.auth.BearerToken;
+import dev.stagefarm.common.fs.ReadableFile;
 import io.grpc.ChannelCredentials;
 import io.grpc.CompositeChannelCredentials;
 import io.grpc.InsecureChannelCredentials;
@@ -54,12 +55,12 @@ public record ClientSecurity(String token, Path ca, Path cert, Path key, boolean
         try {
             SslContextBuilder builder = SslContextBuilder.forClient().sslProvider(SslProvider.JDK);
             if (ca != null) {
-                builder.trustManager(ServerTls.readable(ca, "--tls-ca").toFile());
+                builder.trustManager(ReadableFile.require(ca, "--tls-ca").toFile());
             }
             if (cert != null) {
                 builder.keyManager(
-                        ServerTls.readable(cert, "--tls-cert").toFile(),
-                        ServerTls.readable(key, "--tls-key").toFile());
+                        ReadableFile.require(cert, "--tls-cert").toFile(),
+                        ReadableFile.require(key, "--tls-key").toFile());
             }
             return ((JdkSslContext) builder.build()).context();
         } catch (javax.net.ssl.SSLException | RuntimeException e) {
@@ -77,12 +78,12 @@ public record ClientSecurity(String token, Path ca, Path cert, Path key, boolean
             try {
                 TlsChannelCredentials.Builder builder = TlsChannelCredentials.newBuilder();
                 if (ca != null) {
-                    builder.trustManager(ServerTls.readable(ca, "--tls-ca").toFile());
+                    builder.trustManager(ReadableFile.require(ca, "--tls-ca").toFile());
                 }
                 if (cert != null) {
                     builder.keyManager(
-                            ServerTls.readable(cert, "--tls-cert").toFile(),
-                            ServerTls.readable(key, "--tls-key").toFile());
+                            ReadableFile.require(cert, "--tls-cert").toFile(),
+                            ReadableFile.require(key, "--tls-key").toFile());
                 }
                 transport = builder.build();
             } catch (IOException e) {

@@ -1,7 +1,9 @@
-package dev.stagefarm.common.server;
+package dev.stagefarm.common.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.stagefarm.common.server.GrpcServers;
+import dev.stagefarm.common.server.UnixSockets;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckRequest;

@@ -1,4 +1,4 @@
-package dev.stagefarm.common.server;
+package dev.stagefarm.common.net;
 
 import java.net.InetSocketAddress;
 

@@ -1,4 +1,4 @@
-package dev.stagefarm.common.server;
+package dev.stagefarm.common.client;
 
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;

@@ -1,5 +1,6 @@
-package dev.stagefarm.common.server;
+package dev.stagefarm.common.client;
 
+import dev.stagefarm.common.net.HostPort;
 import io.grpc.ManagedChannel;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
@@ -32,6 +33,9 @@ public final class GrpcChannels {
     /** TCP channels' event loop, in place of gRPC's shared one, so that a CLI can stop it before exiting. */
     private static final ClientEventLoop TCP_CLIENTS = new ClientEventLoop("grpc-tcp-client", 0);
 
+    /** Unix-socket channels' event loop (one thread: a CLI talks to one local farm). */
+    private static final ClientEventLoop UNIX_CLIENTS = new ClientEventLoop("grpc-unix-client", 1);
+
     private GrpcChannels() {}
 
     public static ManagedChannel open(String address) {
@@ -47,7 +51,7 @@ public final class GrpcChannels {
             // a local farm's socket: the file's permissions decide who may call, no TLS or token
             return NettyChannelBuilder.forAddress(UnixDomainSocketAddress.of(address.substring(UNIX.length())))
                     .channelType(NioDomainSocketChannel.class, UnixDomainSocketAddress.class)
-                    .eventLoopGroup(UnixSockets.clientGroup())
+                    .eventLoopGroup(UNIX_CLIENTS.group())
                     .usePlaintext()
                     .flowControlWindow(FLOW_CONTROL_WINDOW)
                     .build();
@@ -78,7 +82,7 @@ public final class GrpcChannels {
      */
     public static void stopClientThreads() {
         TCP_CLIENTS.stop();
-        UnixSockets.stopClients();
+        UNIX_CLIENTS.stop();
     }
 
     /** A server reachable at {@code inprocess:NAME} by {@link #open}. */
