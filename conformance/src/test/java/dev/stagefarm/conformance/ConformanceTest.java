@@ -10,6 +10,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicNode;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.TestFactory;
 
 /**
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.TestFactory;
  * 20.10) and the two images are compared file by file and field by field. Cases whose feature is
  * not implemented yet live in conformance/pending and are not run.
  */
+@Tag("e2e")
 class ConformanceTest {
 
     static final Path CASES = Path.of("cases").toAbsolutePath();

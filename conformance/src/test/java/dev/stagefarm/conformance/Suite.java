@@ -76,9 +76,11 @@ final class Suite {
                 throw new IOException("something is still mounted under " + dir + " (" + f[1] + "): unmount it first");
             }
         }
-        Processes.check(
-                List.of("rm", "-rf", "--one-file-system", dir.toString()),
-                Map.of(),
-                Files.createTempFile("conformance-rm", ".log"));
+        Path log = Files.createTempFile("conformance-rm", ".log");
+        try {
+            Processes.check(List.of("rm", "-rf", "--one-file-system", dir.toString()), Map.of(), log);
+        } finally {
+            Files.deleteIfExists(log);
+        }
     }
 }

@@ -8,10 +8,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** RUN --mount=type=cache follows the team from worker to worker through the cache-server. */
+@Tag("e2e")
 class CacheMountEndToEndTest {
 
     private static final String GO_DOCKERFILE = """

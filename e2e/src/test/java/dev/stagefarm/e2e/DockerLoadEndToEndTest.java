@@ -9,10 +9,12 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code --output type=docker} is a tarball a real Docker engine loads and runs. */
+@Tag("e2e")
 class DockerLoadEndToEndTest {
 
     /** The private engine deploy/dev/dockerd.sh starts (bin/test and .ci/run start it). */

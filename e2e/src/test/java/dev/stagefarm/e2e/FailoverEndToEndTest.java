@@ -8,10 +8,12 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A worker killed in the middle of a job costs time, never the build: the job runs elsewhere. */
+@Tag("e2e")
 class FailoverEndToEndTest {
 
     @TempDir

@@ -16,17 +16,15 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The seed's example, built by a farm of separate processes: cache-server, coordinator and two
  * workers talking gRPC over loopback, base images from the local registry.
  */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Tag("e2e")
 class GoWebEndToEndTest {
 
     @TempDir
@@ -47,9 +45,19 @@ class GoWebEndToEndTest {
         }
     }
 
+    /**
+     * One user's story, in order: a cold build, a rebuild that is cached throughout, then a new
+     * worker that builds a changed final stage from the team cache alone. Each phase needs the
+     * state the previous one left, so they are one test, not three ordered ones.
+     */
     @Test
-    @Order(1)
-    void buildsRunsAndPlacesTheFinalStageWithItsArtifact() throws Exception {
+    void coldBuildThenCachedRebuildThenAFreshWorker() throws Exception {
+        buildsRunsAndPlacesTheFinalStageWithItsArtifact();
+        rebuildIsFullyCached();
+        aFreshWorkerIsServedFromTheCache();
+    }
+
+    private void buildsRunsAndPlacesTheFinalStageWithItsArtifact() throws Exception {
         Path oci = dir.resolve("go-web.oci.tar");
         Path meta = dir.resolve("meta1.json");
         farm.build(
@@ -89,9 +97,7 @@ class GoWebEndToEndTest {
         assertThat(serve(bundle)).contains("hello from stagefarm");
     }
 
-    @Test
-    @Order(2)
-    void rebuildIsFullyCached() throws Exception {
+    private void rebuildIsFullyCached() throws Exception {
         Path meta = dir.resolve("meta2.json");
         Farm.Result again = farm.build("-t", "go-web:e2e", "--metadata-file", meta.toString(), example.toString())
                 .assertOk();
@@ -112,9 +118,7 @@ class GoWebEndToEndTest {
                 .containsPattern("stagefarm_workers_connected 2(\\.0)?\\b");
     }
 
-    @Test
-    @Order(3)
-    void aFreshWorkerIsServedFromTheCache() throws Exception {
+    private void aFreshWorkerIsServedFromTheCache() throws Exception {
         farm.stop("w1");
         farm.stop("w2");
         farm.startWorker("fresh");

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code stagefarm farm start}: one long-lived farm on Unix sockets that every later
  * {@code stagefarm build} without {@code --coordinator} uses, as the Docker CLI uses its daemon.
  */
+@Tag("e2e")
 class LocalFarmEndToEndTest {
 
     @TempDir

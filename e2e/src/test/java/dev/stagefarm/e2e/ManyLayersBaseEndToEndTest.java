@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -12,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the layers after the first download while the ones before them unpack, and the stage still
  * sees every layer, in order.
  */
+@Tag("e2e")
 class ManyLayersBaseEndToEndTest {
 
     @TempDir

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -12,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code --ssh} and {@code RUN --mount=type=ssh}: a step on a worker talks to the ssh agent of
  * the machine that ran {@code stagefarm build}, through the coordinator, and no key reaches the image.
  */
+@Tag("e2e")
 class SshAgentEndToEndTest {
 
     @TempDir

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HexFormat;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
  * submitter's team, one team's cache never answers another's build, and a build without a token
  * is told how to pass one.
  */
+@Tag("e2e")
 class TeamsEndToEndTest {
 
     private static final String ALICE = "sf_alice_e2e_token";

@@ -6,10 +6,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Independent stages spread over workers; the final stage goes where the larger artifact is. */
+@Tag("e2e")
 class TwoBuildersEndToEndTest {
 
     @TempDir

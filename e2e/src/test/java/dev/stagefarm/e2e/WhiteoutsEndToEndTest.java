@@ -5,10 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Deletions and replaced directories survive the trip through OCI layers, as umoci sees them. */
+@Tag("e2e")
 class WhiteoutsEndToEndTest {
 
     @TempDir

@@ -12,10 +12,12 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Runs as root (CI and developer machines are root): whiteouts and trusted.* xattrs need it. */
+@Tag("root")
 class LinuxFilesTest {
 
     @TempDir

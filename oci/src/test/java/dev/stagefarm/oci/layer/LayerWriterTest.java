@@ -14,10 +14,12 @@ import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.List;
 import java.util.zip.GZIPInputStream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Runs as root: whiteout devices, trusted.* xattrs and chown need it. */
+@Tag("root")
 class LayerWriterTest {
 
     @TempDir

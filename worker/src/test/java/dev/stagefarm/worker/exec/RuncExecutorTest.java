@@ -15,10 +15,12 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Runs real containers with the host's runc; a missing runc fails these tests, it does not skip them. */
+@Tag("root")
 class RuncExecutorTest {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(60);

@@ -19,10 +19,12 @@ import java.util.zip.GZIPInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** RUN steps as the worker runs them: runc on an overlay snapshot, committed and stacked. */
+@Tag("root")
 class RuncOnOverlayTest {
 
     @TempDir

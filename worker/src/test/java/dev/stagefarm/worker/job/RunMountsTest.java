@@ -22,10 +22,12 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** RUN --mount on real runc containers: what the process sees, and that none of it stays in the rootfs. */
+@Tag("root")
 class RunMountsTest {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(60);

@@ -28,6 +28,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,6 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * RUN --mount=type=cache shared through a real cache-server (in-process, RocksDB) by "workers"
  * with roots of their own, each step in a real runc container.
  */
+@Tag("root")
 class SharedCacheMountsTest {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(60);

@@ -31,10 +31,12 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Steps that need neither the cache nor snapshots: heredoc COPY, ADD of a URL, WORKDIR, RUN with secrets. */
+@Tag("root")
 class StepExecutorTest {
 
     @TempDir
