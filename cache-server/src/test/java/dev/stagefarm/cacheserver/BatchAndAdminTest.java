@@ -3,6 +3,7 @@ package dev.stagefarm.cacheserver;
 import static dev.stagefarm.cacheserver.TestServers.randomBytes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.ByteString;
 import dev.stagefarm.cacheclient.CacheClient;
@@ -234,10 +235,7 @@ class BatchAndAdminTest {
             client.upload(randomBytes(MiB, 70 + i));
             clock.advance(Duration.ofMinutes(5));
         }
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (client.stats().getStoredBytes() > 3 * MiB && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> client.stats().getStoredBytes() <= 3 * MiB);
         GetStatsResponse stats = client.stats();
         assertThat(stats.getStoredBytes()).isLessThanOrEqualTo(3L * MiB);
         assertThat(stats.getMaxSize()).isEqualTo(3L * MiB);

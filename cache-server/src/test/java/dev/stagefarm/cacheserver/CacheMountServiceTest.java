@@ -2,6 +2,7 @@ package dev.stagefarm.cacheserver;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.cacheclient.CacheException;
@@ -161,8 +162,10 @@ class CacheMountServiceTest {
                 throw new RuntimeException(e);
             }
         });
-        Thread.sleep(500);
-        assertThat(next).as("a second LOCKED step waits").isNotDone();
+        await().during(Duration.ofMillis(500))
+                .atMost(Duration.ofSeconds(2))
+                .untilAsserted(
+                        () -> assertThat(next).as("a second LOCKED step waits").isNotDone());
         assertThat(ahead).containsExactly(1);
 
         // the holder publishes, then its stream is cancelled (as when its worker dies)

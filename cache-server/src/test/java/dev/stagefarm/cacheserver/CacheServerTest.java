@@ -3,6 +3,7 @@ package dev.stagefarm.cacheserver;
 import static dev.stagefarm.cacheserver.TestServers.randomBytes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.ByteString;
 import dev.stagefarm.cacheclient.BlobIntegrityException;
@@ -28,6 +29,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
@@ -471,14 +473,11 @@ class CacheServerTest {
                         .build());
     }
 
-    private void awaitCommitted(Digest digest, long bytes) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (queryWrite(digest).getCommittedSize() < bytes) {
-            assertThat(System.nanoTime())
-                    .as("%d bytes of %s committed in time", bytes, digest)
-                    .isLessThan(deadline);
-            Thread.sleep(10);
-        }
+    private void awaitCommitted(Digest digest, long bytes) {
+        await().atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(queryWrite(digest).getCommittedSize())
+                        .as("bytes of %s committed", digest)
+                        .isGreaterThanOrEqualTo(bytes));
     }
 
     static <T> StreamObserver<T> observer(CompletableFuture<T> result) {

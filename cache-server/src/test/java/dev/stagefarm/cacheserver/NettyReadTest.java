@@ -1,6 +1,7 @@
 package dev.stagefarm.cacheserver;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.Digest;
@@ -14,6 +15,7 @@ import io.netty.channel.ChannelOption;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -113,10 +115,7 @@ class NettyReadTest {
         return out.toByteArray();
     }
 
-    private static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean() && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+    private static void waitFor(java.util.function.BooleanSupplier condition) {
+        await().atMost(Duration.ofSeconds(10)).until(condition::getAsBoolean);
     }
 }

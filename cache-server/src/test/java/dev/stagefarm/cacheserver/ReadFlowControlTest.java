@@ -1,6 +1,7 @@
 package dev.stagefarm.cacheserver;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.Digest;
@@ -15,7 +16,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,12 +51,11 @@ class ReadFlowControlTest {
             call.halfClose();
             call.request(2);
 
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (received.get() < 2 && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-            }
-            Thread.sleep(300); // room for a server that ignores flow control to run ahead
-            assertThat(received).hasValue(2);
+            await().atMost(Duration.ofSeconds(10)).until(() -> received.get() >= 2);
+            // room for a server that ignores flow control to run ahead
+            await().during(Duration.ofMillis(300))
+                    .atMost(Duration.ofSeconds(1))
+                    .untilAsserted(() -> assertThat(received).hasValue(2));
             assertThat(bytesOut(registry) - before)
                     .as("bytes the server produced for a client that took 2 MiB")
                     .isLessThanOrEqualTo(4.0 * MiB);

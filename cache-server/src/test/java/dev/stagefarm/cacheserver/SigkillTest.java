@@ -2,6 +2,7 @@ package dev.stagefarm.cacheserver;
 
 import static dev.stagefarm.cacheserver.TestServers.randomBytes;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.ByteString;
 import dev.stagefarm.cacheclient.CacheClient;
@@ -118,20 +119,15 @@ class SigkillTest {
         }
     }
 
-    private static void awaitCommitted(ManagedChannel channel, Digest digest, long bytes) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (System.nanoTime() < deadline) {
-            long committed = ContentStoreGrpc.newBlockingStub(channel)
-                    .queryWrite(QueryWriteRequest.newBuilder()
-                            .setDigest(digest.toString())
-                            .build())
-                    .getCommittedSize();
-            if (committed >= bytes) {
-                return;
-            }
-            Thread.sleep(10);
-        }
-        throw new AssertionError("the server never committed " + bytes + " bytes of " + digest);
+    private static void awaitCommitted(ManagedChannel channel, Digest digest, long bytes) {
+        await().atMost(Duration.ofSeconds(30))
+                .untilAsserted(() -> assertThat(ContentStoreGrpc.newBlockingStub(channel)
+                                .queryWrite(QueryWriteRequest.newBuilder()
+                                        .setDigest(digest.toString())
+                                        .build())
+                                .getCommittedSize())
+                        .as("bytes of %s the server committed", digest)
+                        .isGreaterThanOrEqualTo(bytes));
     }
 
     private static final class Ignore implements StreamObserver<WriteResponse> {

@@ -3,6 +3,7 @@ package dev.stagefarm.cacheserver.store;
 import static dev.stagefarm.cacheserver.TestServers.randomBytes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.stagefarm.common.Digest;
 import java.nio.ByteBuffer;
@@ -125,10 +126,7 @@ class StoreBudgetTest {
         for (int i = 0; i < 20; i++) {
             all.add(put(MiB, 100 + i));
         }
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (store.usage().storedBytes() > 8 * MiB && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> store.usage().storedBytes() <= 8 * MiB);
         assertThat(store.usage().storedBytes()).isLessThanOrEqualTo(8L * MiB);
         // The newest blobs are the ones kept.
         assertThat(store.contains(all.get(19))).isTrue();

@@ -1,5 +1,7 @@
 package dev.stagefarm.oci.testing;
 
+import static org.awaitility.Awaitility.await;
+
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -10,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.core.ConditionTimeoutException;
 
 /** Debian's docker-registry (CNCF Distribution) on a free loopback port, storing into a temp dir. */
 public final class LocalRegistry implements AutoCloseable {
@@ -55,25 +58,31 @@ public final class LocalRegistry implements AutoCloseable {
     private void awaitReady(Path log) throws Exception {
         HttpClient http =
                 HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                throw new IllegalStateException("docker-registry exited: " + Files.readString(log));
-            }
-            try {
-                HttpResponse<Void> r = http.send(
-                        HttpRequest.newBuilder(URI.create(url() + "/v2/")).build(),
-                        HttpResponse.BodyHandlers.discarding());
-                if (r.statusCode() == 200) {
-                    return;
-                }
-            } catch (IOException notYet) {
-                // not listening yet
-            }
-            Thread.sleep(100);
+        try {
+            await().atMost(Duration.ofSeconds(30))
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> answers(http, log));
+        } catch (ConditionTimeoutException e) {
+            close();
+            throw new IllegalStateException(
+                    "docker-registry did not answer /v2/ within 30 s: " + Files.readString(log));
         }
-        close();
-        throw new IllegalStateException("docker-registry did not answer /v2/ within 30 s: " + Files.readString(log));
+    }
+
+    private boolean answers(HttpClient http, Path log) throws IOException, InterruptedException {
+        if (!process.isAlive()) {
+            throw new IllegalStateException("docker-registry exited: " + Files.readString(log));
+        }
+        try {
+            return http.send(
+                                    HttpRequest.newBuilder(URI.create(url() + "/v2/"))
+                                            .build(),
+                                    HttpResponse.BodyHandlers.discarding())
+                            .statusCode()
+                    == 200;
+        } catch (IOException notYet) {
+            return false; // not listening yet
+        }
     }
 
     public String hostPort() {
