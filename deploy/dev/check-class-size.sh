@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fails when a main (non-test) Java class passes the house limit of 600 lines: past that a class
-# has more than one job (see CONTRIBUTING in the root README). Run by bin/test, so by .ci/run.
+# almost always has more than one job. Run by bin/test, so by .ci/run.
 #   deploy/dev/check-class-size.sh [LIMIT]
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd -P)
