@@ -11,10 +11,12 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The archives are checked by the real tools that read them: umoci (OCI layout) and skopeo (docker-archive). */
+@Tag("root")
 class ImageArchiveTest {
 
     @TempDir
