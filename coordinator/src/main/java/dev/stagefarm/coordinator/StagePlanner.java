@@ -424,11 +424,10 @@ final class StagePlanner {
                         matching.add(src);
                     }
                 }
-                // a wildcard that matches nothing is left out, so the worker never sees it; the
-                // destination stays a directory when several sources were written
+                // a wildcard that matches nothing is left out, so the worker never sees it; as in
+                // BuildKit, "COPY a nomatch-* /d" then copies a to the file /d
                 op.clearSources()
                         .addAllSources(matching)
-                        .setDest(sources.size() > 1 && !dest.endsWith("/") ? dest + "/" : dest)
                         .setSource(CopySource.newBuilder().setContext(true));
             } else {
                 OptionalInt ref = in.stageIndex(from);
