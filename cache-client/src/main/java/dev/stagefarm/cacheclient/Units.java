@@ -1,5 +1,6 @@
 package dev.stagefarm.cacheclient;
 
+import dev.stagefarm.common.GoDuration;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -8,13 +9,12 @@ import java.util.regex.Pattern;
 /**
  * Sizes and durations written the way Docker's CLI takes them: {@code 20GB}, {@code 512MiB},
  * {@code 1.5g}, {@code 300} (bytes) — every unit binary (1 KB = 1024 bytes) as in
- * {@code docker builder prune --keep-storage}; durations as Go writes them: {@code 24h},
- * {@code 90m}, {@code 1h30m}, {@code 45s}.
+ * {@code docker builder prune --keep-storage}; durations as Go writes them ({@link GoDuration}):
+ * {@code 24h}, {@code 90m}, {@code 1h30m}, {@code 45s}.
  */
 public final class Units {
 
     private static final Pattern SIZE = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([kmgtp]?)(i?b)?");
-    private static final Pattern DURATION_PART = Pattern.compile("(\\d+(?:\\.\\d+)?)(ns|us|µs|ms|s|m|h)");
     private static final String[] SIZE_UNITS = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
 
     private Units() {}
@@ -36,30 +36,23 @@ public final class Units {
         return (long) bytes;
     }
 
-    /** @throws IllegalArgumentException with a sentence naming the accepted forms */
+    /**
+     * A Go duration ({@link GoDuration}, the one grammar for durations) that is not negative.
+     *
+     * @throws IllegalArgumentException with a sentence naming the accepted forms
+     */
     public static Duration parseDuration(String text) {
         String t = text == null ? "" : text.trim();
-        Matcher m = DURATION_PART.matcher(t);
-        double nanos = 0;
-        int at = 0;
-        while (at < t.length() && m.find(at) && m.start() == at) {
-            double n = Double.parseDouble(m.group(1));
-            nanos += n
-                    * switch (m.group(2)) {
-                        case "ns" -> 1;
-                        case "us", "µs" -> 1e3;
-                        case "ms" -> 1e6;
-                        case "s" -> 1e9;
-                        case "m" -> 60e9;
-                        default -> 3600e9;
-                    };
-            at = m.end();
+        Duration d;
+        try {
+            d = GoDuration.parse(t);
+        } catch (GoDuration.InvalidDurationException e) {
+            throw new IllegalArgumentException(e.getMessage());
         }
-        if (t.isEmpty() || at != t.length()) {
-            throw new IllegalArgumentException(
-                    "'" + text + "' is not a duration: write it like 24h, 90m, 1h30m or 45s");
+        if (d.isNegative()) {
+            throw new IllegalArgumentException("'" + text + "' is negative: write a duration such as 24h or 90m");
         }
-        return Duration.ofNanos((long) nanos);
+        return d;
     }
 
     /** {@code 1.5 GiB}, {@code 300 B}. */

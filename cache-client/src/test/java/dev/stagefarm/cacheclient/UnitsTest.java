@@ -41,8 +41,11 @@ class UnitsTest {
     void aBadDurationSaysWhatToWrite() {
         assertThatThrownBy(() -> Units.parseDuration("24"))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("'24' is not a duration")
-                .hasMessageContaining("24h");
+                .hasMessageContaining("invalid duration \"24\"")
+                .hasMessageContaining("1m30s");
+        assertThatThrownBy(() -> Units.parseDuration("-1h"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("negative");
         assertThatThrownBy(() -> Units.parseDuration("1d")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> Units.parseDuration("h")).isInstanceOf(IllegalArgumentException.class);
     }

@@ -168,7 +168,8 @@ final class BuildRun {
                     from.config(),
                     from.history(),
                     "stage " + dockerfile.stages().get(baseStage.get()).displayName(),
-                    baseStage.get());
+                    baseStage.get(),
+                    Optional.of(from.args()));
         }
         String image;
         try {
@@ -203,7 +204,7 @@ final class BuildRun {
             for (Instruction ins : s.instructions()) {
                 if (ins instanceof Instruction.Copy c
                         && c.from().isPresent()
-                        && stageRef(c.from().get(), consumer).orElse(-1) == index) {
+                        && graph.stageReference(c.from().get(), consumer).orElse(-1) == index) {
                     List<String> paths = globalPaths(c.sources());
                     String id = artifactId(paths);
                     out.putIfAbsent(
@@ -236,19 +237,6 @@ final class BuildRun {
 
     static String artifactId(List<String> paths) {
         return String.join("\n", paths);
-    }
-
-    private OptionalInt stageRef(String ref, int consumer) {
-        for (Stage s : dockerfile.stages()) {
-            if (s.index() < consumer
-                    && s.name().filter(n -> n.equalsIgnoreCase(ref)).isPresent()) {
-                return OptionalInt.of(s.index());
-            }
-        }
-        if (ref.matches("\\d+") && Integer.parseInt(ref) < consumer) {
-            return OptionalInt.of(Integer.parseInt(ref));
-        }
-        return OptionalInt.empty();
     }
 
     private ImageSpec imageSpec(StagePlan plan) {
@@ -328,7 +316,16 @@ final class BuildRun {
                 .setFinishedAt(now)
                 .build();
         return Optional.of(new StageOutcome(
-                index, plan.stageKey(), layers, plan.config(), plan.history(), artifacts, imageResult, "", report));
+                index,
+                plan.stageKey(),
+                layers,
+                plan.config(),
+                plan.args(),
+                plan.history(),
+                artifacts,
+                imageResult,
+                "",
+                report));
     }
 
     private StageOutcome dispatch(
@@ -392,6 +389,7 @@ final class BuildRun {
                 plan.stageKey(),
                 result.getLayersList(),
                 plan.config(),
+                plan.args(),
                 plan.history(),
                 artifacts,
                 result.hasImage() ? Optional.of(result.getImage()) : Optional.empty(),
@@ -490,7 +488,7 @@ final class BuildRun {
 
         @Override
         public OptionalInt stageIndex(String ref) {
-            return stageRef(ref, stage);
+            return graph.stageReference(ref, stage);
         }
 
         @Override

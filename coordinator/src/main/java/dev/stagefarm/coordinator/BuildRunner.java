@@ -2,21 +2,15 @@ package dev.stagefarm.coordinator;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.Digest;
-import dev.stagefarm.dockerfile.ArgDef;
 import dev.stagefarm.dockerfile.Dockerfile;
 import dev.stagefarm.dockerfile.DockerfileException;
 import dev.stagefarm.dockerfile.DockerfileParser;
-import dev.stagefarm.dockerfile.Instruction;
-import dev.stagefarm.dockerfile.InvalidValueException;
-import dev.stagefarm.dockerfile.ShellWords;
 import dev.stagefarm.dockerfile.StageGraph;
 import dev.stagefarm.proto.farm.BuildError;
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildRequest;
 import dev.stagefarm.proto.farm.ContextManifest;
 import java.io.IOException;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import org.slf4j.Logger;
@@ -55,8 +49,11 @@ final class BuildRunner {
         }
         try {
             Dockerfile df = DockerfileParser.parse(request.getDockerfile(), fileName);
+            // the graph resolves FROM and --from with the build args, as the stages are built
             StageGraph graph = StageGraph.build(
-                    df, request.getTarget().isEmpty() ? Optional.empty() : Optional.of(request.getTarget()));
+                    df,
+                    request.getTarget().isEmpty() ? Optional.empty() : Optional.of(request.getTarget()),
+                    request.getBuildArgsMap());
             ContextManifest manifest =
                     ContextManifest.parseFrom(cache.readBytes(Digest.parse(request.getContextDigest())));
             log.info(
@@ -71,7 +68,7 @@ final class BuildRunner {
                             df,
                             graph,
                             new ContextIndex(manifest),
-                            globalArgs(df, request),
+                            graph.globalArgs(),
                             cache::getAction,
                             bases,
                             dispatcher,
@@ -85,37 +82,6 @@ final class BuildRunner {
             fail(events, "could not read the build context from the cache-server: " + e.getMessage());
         }
         metrics.buildsFailed.increment();
-    }
-
-    /** Global ARGs in order: each default may use the ones before it; --build-arg overrides. */
-    private static Map<String, String> globalArgs(Dockerfile df, BuildRequest request) throws DockerfileException {
-        // the platform ARGs are global without a declaration, so FROM can use them
-        Map<String, String> values = new LinkedHashMap<>(PlatformArgs.VALUES);
-        request.getBuildArgsMap().forEach((k, v) -> {
-            if (PlatformArgs.VALUES.containsKey(k)) {
-                values.put(k, v);
-            }
-        });
-        for (Instruction.Arg arg : df.globalArgs()) {
-            for (ArgDef def : arg.args()) {
-                String given = request.getBuildArgsMap().get(def.name());
-                if (given != null) {
-                    values.put(def.name(), given);
-                } else if (def.defaultValue().isPresent()) {
-                    try {
-                        values.put(
-                                def.name(),
-                                ShellWords.expand(
-                                        def.defaultValue().get(),
-                                        n -> Optional.ofNullable(values.get(n)),
-                                        df.escape()));
-                    } catch (InvalidValueException e) {
-                        throw new DockerfileException(df.fileName(), arg.line(), Optional.of("ARG"), e.getMessage());
-                    }
-                }
-            }
-        }
-        return values;
     }
 
     private static void fail(BuildEvents events, String message) {

@@ -1,20 +1,23 @@
 package dev.stagefarm.coordinator;
 
-import dev.stagefarm.dockerfile.InvalidValueException;
-import java.util.regex.Pattern;
+import dev.stagefarm.proto.farm.FileMode;
 
-/** Checks a {@code --chmod} value early, so a typo fails at planning with the Dockerfile line, not on a worker. */
+/** A {@code --chmod} parsed by the dockerfile module, in the form workers apply without parsing. */
 final class Chmod {
-
-    private static final Pattern OCTAL = Pattern.compile("[0-7]{1,4}");
-    private static final Pattern SYMBOLIC = Pattern.compile("[ugoa]*([-+=][rwxXst]*)+(,[ugoa]*([-+=][rwxXst]*)+)*");
 
     private Chmod() {}
 
-    static void validate(String mode) throws InvalidValueException {
-        if (!OCTAL.matcher(mode).matches() && !SYMBOLIC.matcher(mode).matches()) {
-            throw new InvalidValueException(
-                    "--chmod=" + mode + ": expected an octal mode such as 0755 or a" + " symbolic one such as u+x,g-w");
+    static FileMode toProto(dev.stagefarm.dockerfile.Chmod chmod) {
+        if (chmod.octal().isPresent()) {
+            return FileMode.newBuilder().setOctal(chmod.octal().getAsInt()).build();
         }
+        FileMode.Symbolic.Builder symbolic = FileMode.Symbolic.newBuilder();
+        for (dev.stagefarm.dockerfile.Chmod.Action a : chmod.actions()) {
+            symbolic.addActions(FileMode.Action.newBuilder()
+                    .setWho(a.who())
+                    .setOp(String.valueOf(a.op()))
+                    .setPerms(a.perms()));
+        }
+        return FileMode.newBuilder().setSymbolic(symbolic).build();
     }
 }

@@ -21,7 +21,10 @@ final class ContextIndex {
         manifest.getEntriesList().forEach(e -> entries.put(e.getPath(), e));
     }
 
-    /** The entries a COPY source selects (a directory brings everything below it), sorted. */
+    /**
+     * The entries a COPY source selects (a directory brings everything below it), sorted. A
+     * wildcard that matches nothing selects nothing, as BuildKit allows; a missing name is an error.
+     */
     List<ContextEntry> select(String source) throws MissingSourceException {
         String clean = clean(source);
         List<ContextEntry> out = new ArrayList<>();
@@ -36,7 +39,7 @@ final class ContextIndex {
         } else if (entries.containsKey(clean)) {
             roots.add(clean);
         }
-        if (roots.isEmpty()) {
+        if (roots.isEmpty() && !GoGlob.hasMeta(clean)) {
             throw new MissingSourceException(source);
         }
         for (String root : roots) {

@@ -132,4 +132,18 @@ final class HistoryText {
         }
         return "'" + new String(Character.toChars(value)) + "'";
     }
+
+    /** A RUN in exec form as progress shows it: a JSON array. */
+    static String json(List<String> values) {
+        StringBuilder b = new StringBuilder("[");
+        for (int i = 0; i < values.size(); i++) {
+            if (i > 0) {
+                b.append(',');
+            }
+            b.append('"')
+                    .append(values.get(i).replace("\\", "\\\\").replace("\"", "\\\""))
+                    .append('"');
+        }
+        return b.append(']').toString();
+    }
 }

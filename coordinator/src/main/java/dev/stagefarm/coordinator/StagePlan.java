@@ -1,5 +1,6 @@
 package dev.stagefarm.coordinator;
 
+import dev.stagefarm.dockerfile.ArgScope;
 import dev.stagefarm.proto.farm.History;
 import dev.stagefarm.proto.farm.Step;
 import java.time.Instant;
@@ -11,6 +12,7 @@ import java.util.Set;
  * A stage turned into steps with cache keys, plus the image config and history it ends with.
  *
  * @param stageKey the key of the stage's last filesystem step (its base's key if it has none)
+ * @param args the ARGs declared when the stage ends, its base stage's included
  * @param sourceStages stages whose files this stage copies ({@code COPY --from})
  * @param sourceDateEpoch the build's SOURCE_DATE_EPOCH, if it has one (see {@link SourceDateEpoch})
  */
@@ -19,6 +21,7 @@ record StagePlan(
         List<Step> steps,
         String stageKey,
         ImageConfigEditor config,
+        ArgScope args,
         List<History> history,
         Set<Integer> sourceStages,
         Optional<Instant> sourceDateEpoch) {

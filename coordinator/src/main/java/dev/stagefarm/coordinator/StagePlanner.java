@@ -1,6 +1,7 @@
 package dev.stagefarm.coordinator;
 
 import dev.stagefarm.dockerfile.ArgDef;
+import dev.stagefarm.dockerfile.ArgScope;
 import dev.stagefarm.dockerfile.DockerfileException;
 import dev.stagefarm.dockerfile.DockerfileParser;
 import dev.stagefarm.dockerfile.Heredoc;
@@ -111,7 +112,7 @@ final class StagePlanner {
                 throw error(ins, e.getMessage());
             }
         }
-        return new StagePlan(base, s.steps, s.key, s.config, s.history, s.sourceStages, epoch);
+        return new StagePlan(base, s.steps, s.key, s.config, s.args, s.history, s.sourceStages, epoch);
     }
 
     private DockerfileException error(Instruction ins, String detail) {
@@ -123,12 +124,12 @@ final class StagePlanner {
         final Stage stage;
         final ImageConfigEditor config;
         final Map<String, String> env;
-        final Map<String, String> args = new LinkedHashMap<>();
+        /** The stage's ARGs; a stage built FROM an earlier stage starts with that stage's. */
+        final ArgScope args;
+
         final List<Step> steps = new ArrayList<>();
         final List<History> history = new ArrayList<>();
         final Set<Integer> sourceStages = new HashSet<>();
-        /** ARGs declared in this stage, in order, with their values ("" when unset): RUN's history shows them. */
-        final Map<String, String> declaredArgs = new LinkedHashMap<>();
 
         int filesystemSteps;
         String key;
@@ -143,6 +144,7 @@ final class StagePlanner {
             this.stage = stage;
             this.config = base.config().copy();
             this.env = config.env();
+            this.args = base.args().map(ArgScope::copy).orElseGet(() -> new ArgScope(in::buildArg, in.globalArgs()));
             this.created = epoch.orElseGet(java.time.Instant::now)
                     .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
                     .toString();
@@ -167,7 +169,7 @@ final class StagePlanner {
 
         Optional<String> lookup(String name) {
             String v = env.get(name);
-            return v != null ? Optional.of(v) : Optional.ofNullable(args.get(name));
+            return v != null ? Optional.of(v) : args.value(name);
         }
 
         String expand(String word) throws InvalidValueException {
@@ -185,19 +187,7 @@ final class StagePlanner {
                     // history shows each ARG with the value in effect: --build-arg, default or global
                     List<String> shown = new ArrayList<>();
                     for (ArgDef def : a.args()) {
-                        Optional<String> value = in.buildArg(def.name());
-                        if (value.isEmpty() && def.defaultValue().isPresent()) {
-                            value = Optional.of(expand(def.defaultValue().get()));
-                        }
-                        if (value.isEmpty()) {
-                            value = Optional.ofNullable(in.globalArgs().get(def.name()));
-                        }
-                        if (value.isEmpty()) {
-                            value = PlatformArgs.value(def.name());
-                        }
-                        // an ARG without a value is declared but unset: RUN does not see it
-                        value.ifPresentOrElse(v -> args.put(def.name(), v), () -> args.remove(def.name()));
-                        declaredArgs.put(def.name(), value.orElse(""));
+                        Optional<String> value = args.declare(def, this::lookup, in.escape());
                         shown.add(def.name() + value.map(v -> "=" + v).orElse(""));
                     }
                     configOnly(ins, "ARG " + String.join(" ", shown));
@@ -345,7 +335,7 @@ final class StagePlanner {
                 Optional<Heredoc> doc = Heredocs.named(src, c.heredocs());
                 if (doc.isPresent()) {
                     Heredoc h = doc.get();
-                    String body = h.expand() ? HeredocText.expand(h.content(), this::lookup, in.escape()) : h.content();
+                    String body = h.expand() ? ShellWords.expandHeredoc(h.content(), this::lookup) : h.content();
                     inline.put(h.name(), body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
                     sources.add(h.name());
                     shownSources.add("<<" + h.name());
@@ -361,11 +351,11 @@ final class StagePlanner {
             String dest = expand(c.dest());
             Optional<String> chown =
                     c.chown().isPresent() ? Optional.of(expand(c.chown().get())) : Optional.empty();
-            Optional<String> chmod =
-                    c.chmod().isPresent() ? Optional.of(expand(c.chmod().get())) : Optional.empty();
-            if (chmod.isPresent()) {
-                Chmod.validate(chmod.get());
-            }
+            Optional<dev.stagefarm.dockerfile.Chmod> mode = c.chmod().isPresent()
+                    ? Optional.of(dev.stagefarm.dockerfile.Chmod.parse(
+                            expand(c.chmod().get())))
+                    : Optional.empty();
+            Optional<String> chmod = mode.map(dev.stagefarm.dockerfile.Chmod::text);
             List<String> excludes = new ArrayList<>();
             for (String e : c.excludes()) {
                 excludes.add(expand(e));
@@ -391,6 +381,7 @@ final class StagePlanner {
                     .addAllExcludes(excludes)
                     .setParents(c.parents())
                     .setLink(c.link());
+            mode.ifPresent(m -> op.setMode(Chmod.toProto(m)));
             String from = c.from().isPresent() ? expand(c.from().get()) : null;
             if (!inline.isEmpty()) {
                 InlineSource.Builder files = InlineSource.newBuilder();
@@ -424,11 +415,20 @@ final class StagePlanner {
             } else if (c.checksum().isPresent()) {
                 throw new InvalidValueException("--checksum can only be used with an http(s) URL source");
             } else if (from == null) {
+                List<String> matching = new ArrayList<>();
                 for (String src : sources) {
-                    ContextIndex.addTo(
-                            k.add(src), ContextIndex.excluding(in.context().select(src), src, excludes));
+                    List<dev.stagefarm.proto.farm.ContextEntry> selected =
+                            in.context().select(src);
+                    ContextIndex.addTo(k.add(src), ContextIndex.excluding(selected, src, excludes));
+                    if (!selected.isEmpty()) {
+                        matching.add(src);
+                    }
                 }
-                op.setSource(CopySource.newBuilder().setContext(true));
+                // a wildcard that matches nothing is left out, so the worker never sees it; as in
+                // BuildKit, "COPY a nomatch-* /d" then copies a to the file /d
+                op.clearSources()
+                        .addAllSources(matching)
+                        .setSource(CopySource.newBuilder().setContext(true));
             } else {
                 OptionalInt ref = in.stageIndex(from);
                 if (ref.isPresent()) {
@@ -481,7 +481,7 @@ final class StagePlanner {
             String shown;
             if (r.execForm()) {
                 argv = r.args();
-                shown = json(argv);
+                shown = HistoryText.json(argv);
             } else if (r.heredocs().isEmpty()) {
                 argv = shellForm(r.command());
                 shown = r.command();
@@ -493,7 +493,7 @@ final class StagePlanner {
                         + Heredocs.summary(r.heredocs().getFirst().content()) + ")";
             }
             // ARG values reach RUN as environment variables; ENV wins over an ARG of the same name
-            Map<String, String> runEnv = new TreeMap<>(args);
+            Map<String, String> runEnv = new TreeMap<>(args.values());
             runEnv.putAll(env);
             List<String> envList = new ArrayList<>();
             runEnv.forEach((k, v) -> envList.add(k + "=" + v));
@@ -539,9 +539,9 @@ final class StagePlanner {
         /** BuildKit's runCommandString: the stage's ARGs, as {@code |N k=v ...}, before the command. */
         private String runCommandString(List<String> argv) {
             List<String> parts = new ArrayList<>();
-            if (!declaredArgs.isEmpty()) {
-                parts.add("|" + declaredArgs.size());
-                declaredArgs.forEach((k, v) -> parts.add(k + "=" + env.getOrDefault(k, v)));
+            if (!args.declared().isEmpty()) {
+                parts.add("|" + args.declared().size());
+                args.declared().forEach(k -> parts.add(k + "=" + lookup(k).orElse("")));
             }
             parts.addAll(argv);
             return String.join(" ", parts);
@@ -587,19 +587,6 @@ final class StagePlanner {
 
     static boolean isUrl(String source) {
         return source.startsWith("http://") || source.startsWith("https://");
-    }
-
-    static String json(List<String> values) {
-        StringBuilder b = new StringBuilder("[");
-        for (int i = 0; i < values.size(); i++) {
-            if (i > 0) {
-                b.append(',');
-            }
-            b.append('"')
-                    .append(values.get(i).replace("\\", "\\\\").replace("\"", "\\\""))
-                    .append('"');
-        }
-        return b.append(']').toString();
     }
 
     /** Expands with build args and global ARGs only, as FROM lines are. */

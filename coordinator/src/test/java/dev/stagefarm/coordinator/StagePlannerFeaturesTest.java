@@ -89,7 +89,7 @@ class StagePlannerFeaturesTest {
             COPY --chmod=0755 <<EOF /usr/local/bin/hello
             #!/bin/sh
             echo "hello ${NAME}" '$NAME' [$UNSET] \\$NAME
-            printf 'a\\n'
+            printf 'a\\n' C:\\\\dir
             EOF
             """);
         CopyOp copy = plan.steps().getFirst().getCopy();
@@ -97,7 +97,9 @@ class StagePlannerFeaturesTest {
         assertThat(copy.getDest()).isEqualTo("/usr/local/bin/hello");
         assertThat(copy.getChmod()).isEqualTo("0755");
         assertThat(copy.getSource().getInline().getFilesMap().get("EOF").toStringUtf8())
-                .isEqualTo("#!/bin/sh\necho \"hello world\" 'world' [] $NAME\nprintf 'a\\n'\n");
+                .as("as BuildKit: a backslash makes the next character literal and goes")
+                .isEqualTo("#!/bin/sh\necho \"hello world\" 'world' [] $NAME\nprintf 'an' C:\\dir\n");
+        assertThat(copy.getMode().getOctal()).isEqualTo(0755);
         assertThat(plan.history().get(1).getCreatedBy())
                 .isEqualTo("COPY --chmod=0755 <<EOF /usr/local/bin/hello # buildkit");
     }

@@ -286,10 +286,17 @@ class StagePlannerTest {
     }
 
     @Test
-    void copyOfAGlobMatchingNothingFails() {
-        assertThatThrownBy(() -> plan("FROM scratch\nCOPY *.rs /src/\n", 0))
-                .isInstanceOf(DockerfileException.class)
-                .hasMessageStartingWith("Dockerfile:2: COPY: \"*.rs\" not found in the build context");
+    void aGlobMatchingNothingIsLeftOutAsBuildKitAllows() throws Exception {
+        // BuildKit copies what the other sources match, and nothing when none does
+        var copy = planner(context(Map.of()), Map.of())
+                .plan(parse("FROM scratch\nCOPY go.mod *.rs /src\n").stages().getFirst(), scratch())
+                .steps()
+                .getFirst()
+                .getCopy();
+        assertThat(copy.getSourcesList()).containsExactly("go.mod");
+        assertThat(copy.getDest()).as("BuildKit 20.10 copies to the file /src").isEqualTo("/src");
+        var none = plan("FROM scratch\nCOPY *.rs /src\n", 0).steps().getFirst().getCopy();
+        assertThat(none.getSourcesList()).isEmpty();
     }
 
     // ---- helpers ----

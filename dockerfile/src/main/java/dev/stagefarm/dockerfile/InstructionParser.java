@@ -1,5 +1,6 @@
 package dev.stagefarm.dockerfile;
 
+import dev.stagefarm.common.GoDuration;
 import dev.stagefarm.dockerfile.Flags.Kind;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -337,7 +338,7 @@ final class InstructionParser {
         Duration d;
         try {
             d = GoDuration.parse(text.get());
-        } catch (InvalidValueException e) {
+        } catch (GoDuration.InvalidDurationException e) {
             throw error("--" + name + ": " + e.getMessage());
         }
         // zero means "use the default"; anything else below 1ms is a mistake (Docker rejects it too)

@@ -13,13 +13,26 @@ final class ShellLexer {
     private final Function<String, Optional<String>> lookup;
     private final char escape;
     private final ShellWords.WordCollector words;
+    /** False for a heredoc body, where quotes are file content (BuildKit's SkipProcessQuotes). */
+    private final boolean quotes;
+
     private int pos;
 
     ShellLexer(String text, Function<String, Optional<String>> lookup, char escape, ShellWords.WordCollector words) {
+        this(text, lookup, escape, words, true);
+    }
+
+    ShellLexer(
+            String text,
+            Function<String, Optional<String>> lookup,
+            char escape,
+            ShellWords.WordCollector words,
+            boolean quotes) {
         this.text = text;
         this.lookup = lookup;
         this.escape = escape;
         this.words = words;
+        this.quotes = quotes;
     }
 
     String expandAll() throws InvalidValueException {
@@ -38,11 +51,11 @@ final class ShellLexer {
                 break;
             }
             pos++;
-            if (c == '\'') {
+            if (c == '\'' && quotes) {
                 String quoted = singleQuoted();
                 out.append(quoted);
                 if (sink != null) sink.literal(quoted);
-            } else if (c == '"') {
+            } else if (c == '"' && quotes) {
                 String quoted = doubleQuoted();
                 out.append(quoted);
                 if (sink != null) sink.literal(quoted);

@@ -34,6 +34,17 @@ public final class ShellWords {
     }
 
     /**
+     * Expands the body of an unquoted heredoc ({@code COPY <<EOF}), as BuildKit does: variables
+     * expand, quotes are content and stay, and a backslash, whatever the {@code escape} directive
+     * says, is dropped and makes the next character literal: {@code \\} gives one backslash,
+     * {@code \$} a dollar sign, {@code \n} the letter n.
+     */
+    public static String expandHeredoc(String body, Function<String, Optional<String>> lookup)
+            throws InvalidValueException {
+        return new ShellLexer(body, lookup, '\\', null, false).expandAll();
+    }
+
+    /**
      * Expands and splits into words (BuildKit's ProcessWords): splits on whitespace that is
      * neither quoted nor escaped, including whitespace produced by an unquoted expansion.
      */

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -20,6 +21,10 @@ import java.util.TreeSet;
  * or {@code RUN --mount=...,from=}. FROM is expanded with the global ARGs; {@code --from} with the
  * ARGs and ENVs declared in the stage before it. A FROM or {@code --from} that names no earlier
  * stage is an image reference.
+ *
+ * <p>The global ARGs hold the automatic platform ARGs too, so {@code FROM tool-${TARGETARCH}}
+ * picks the stage {@code tool-amd64}. A stage built FROM an earlier stage starts with the ARGs
+ * and ENVs that stage declared.
  */
 public final class StageGraph {
 
@@ -28,9 +33,16 @@ public final class StageGraph {
     private final List<Integer> reachable;
     private final Map<Integer, StageLinks> links;
     private final Map<Integer, Set<String>> copiedPaths;
+    private final Map<String, String> globalArgs;
 
-    private StageGraph(Dockerfile dockerfile, int target, List<Integer> reachable, Map<Integer, StageLinks> links) {
+    private StageGraph(
+            Dockerfile dockerfile,
+            int target,
+            List<Integer> reachable,
+            Map<Integer, StageLinks> links,
+            Map<String, String> globalArgs) {
         this.dockerfile = dockerfile;
+        this.globalArgs = globalArgs;
         this.target = target;
         this.reachable = List.copyOf(reachable);
         this.links = Map.copyOf(links);
@@ -67,7 +79,7 @@ public final class StageGraph {
         Map<Integer, StageLinks> links = new HashMap<>();
         List<Integer> order = new ArrayList<>();
         visit(targetIndex, resolver, links, order);
-        return new StageGraph(dockerfile, targetIndex, order, links);
+        return new StageGraph(dockerfile, targetIndex, order, links, resolver.globals());
     }
 
     /** Depth-first, dependencies first: references only point backwards, so there are no cycles. */
@@ -86,6 +98,22 @@ public final class StageGraph {
 
     public Dockerfile dockerfile() {
         return dockerfile;
+    }
+
+    /**
+     * The global ARG values in effect: the automatic platform ARGs and the ARGs declared before the
+     * first FROM, with {@code --build-arg} applied ({@link GlobalArgs}).
+     */
+    public Map<String, String> globalArgs() {
+        return globalArgs;
+    }
+
+    /**
+     * The stage an expanded {@code COPY --from} or {@code --mount from=} value in stage {@code consumer}
+     * names: an earlier stage by name (case-insensitive) or by index; empty when it names an image.
+     */
+    public OptionalInt stageReference(String ref, int consumer) {
+        return StageResolver.earlierStage(dockerfile, ref, consumer);
     }
 
     /** Index of the target stage. */

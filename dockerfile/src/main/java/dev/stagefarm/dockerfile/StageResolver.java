@@ -5,39 +5,58 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
-/** Resolves one stage's FROM and {@code --from} references for {@link StageGraph}. */
+/**
+ * Resolves one stage's FROM and {@code --from} references for {@link StageGraph}: FROM with the
+ * global ARGs (platform ARGs included), {@code --from} with the ENV and ARGs in effect before it,
+ * which for a stage built FROM an earlier stage start with that stage's.
+ */
 final class StageResolver {
 
     private final Dockerfile dockerfile;
     private final Map<String, String> buildArgs;
     /** Global ARG values in effect (build args override defaults); a declared ARG without value is absent. */
-    private final Map<String, String> globals = new HashMap<>();
+    private final Map<String, String> globals;
 
     private final Map<String, Integer> stagesByName = new HashMap<>();
+    private final Map<Integer, StageGraph.StageLinks> resolved = new HashMap<>();
+    /** The ENV and ARGs each resolved stage ends with: what a stage built FROM it starts with. */
+    private final Map<Integer, Scope> endScopes = new HashMap<>();
+
+    private record Scope(Map<String, String> env, ArgScope args) {}
 
     StageResolver(Dockerfile dockerfile, Map<String, String> buildArgs) throws DockerfileException {
         this.dockerfile = dockerfile;
         this.buildArgs = buildArgs;
-        for (Instruction.Arg arg : dockerfile.globalArgs()) {
-            for (ArgDef def : arg.args()) {
-                Optional<String> value = argValue(def, globals, arg);
-                value.ifPresent(v -> globals.put(def.name(), v));
-            }
-        }
+        this.globals = GlobalArgs.resolve(dockerfile, buildArgs);
         for (Stage stage : dockerfile.stages()) {
             stage.name().ifPresent(n -> stagesByName.put(n, stage.index()));
         }
     }
 
+    Map<String, String> globals() {
+        return globals;
+    }
+
     StageGraph.StageLinks resolve(int index) throws DockerfileException {
+        StageGraph.StageLinks done = resolved.get(index);
+        if (done != null) {
+            return done;
+        }
         Stage stage = dockerfile.stages().get(index);
         Optional<Integer> baseStage = Optional.empty();
         Optional<String> baseImage = Optional.empty();
-        String base = expand(stage.baseImage(), globals, stage.line(), "FROM");
+        String base;
+        try {
+            base = ShellWords.expand(
+                    stage.baseImage(), name -> Optional.ofNullable(globals.get(name)), dockerfile.escape());
+        } catch (InvalidValueException e) {
+            throw error(stage.line(), "FROM", e.getMessage());
+        }
         if (base.isEmpty()) {
             throw error(stage.line(), "FROM", "base name (" + stage.baseImage() + ") should not be blank");
         }
@@ -54,29 +73,40 @@ final class StageResolver {
         Set<String> images = new LinkedHashSet<>();
         Map<Integer, Set<String>> copies = new TreeMap<>();
         Map<String, String> env = new LinkedHashMap<>();
+        ArgScope args = new ArgScope(name -> Optional.ofNullable(buildArgs.get(name)), globals);
+        if (baseStage.isPresent()) {
+            resolve(baseStage.get());
+            Scope inherited = endScopes.get(baseStage.get());
+            env.putAll(inherited.env());
+            args = inherited.args().copy();
+        }
         for (Instruction instruction : stage.instructions()) {
             switch (instruction) {
                 case Instruction.Arg arg -> {
                     for (ArgDef def : arg.args()) {
-                        Optional<String> value =
-                                argValue(def, env, arg).or(() -> Optional.ofNullable(globals.get(def.name())));
-                        value.ifPresent(v -> env.put(def.name(), v));
+                        try {
+                            args.declare(def, lookup(env, args), dockerfile.escape());
+                        } catch (InvalidValueException e) {
+                            throw error(arg.line(), "ARG", e.getMessage());
+                        }
                     }
                 }
                 case Instruction.Env e -> {
                     for (KeyValue kv : e.vars()) {
-                        env.put(expand(kv.key(), env, e.line(), "ENV"), expand(kv.value(), env, e.line(), "ENV"));
+                        env.put(
+                                expand(kv.key(), env, args, e.line(), "ENV"),
+                                expand(kv.value(), env, args, e.line(), "ENV"));
                     }
                 }
                 case Instruction.Copy c
                 when c.from().isPresent() -> {
-                    String from = expand(c.from().get(), env, c.line(), c.keyword());
+                    String from = expand(c.from().get(), env, args, c.line(), c.keyword());
                     Optional<Integer> source = stageReference(from, index, c.line(), c.keyword());
                     if (source.isPresent()) {
                         dependencies.add(source.get());
                         Set<String> paths = copies.computeIfAbsent(source.get(), k -> new TreeSet<>());
                         for (String src : c.sources()) {
-                            paths.add(expand(src, env, c.line(), c.keyword()));
+                            paths.add(expand(src, env, args, c.line(), c.keyword()));
                         }
                     } else {
                         images.add(from);
@@ -85,12 +115,12 @@ final class StageResolver {
                 case Instruction.Run r -> {
                     for (RunMount mount : r.mounts()) {
                         if (mount.from().isEmpty()) continue;
-                        String from = expand(mount.from().get(), env, r.line(), "RUN");
+                        String from = expand(mount.from().get(), env, args, r.line(), "RUN");
                         Optional<Integer> source = stageReference(from, index, r.line(), "RUN");
                         if (source.isPresent()) {
                             dependencies.add(source.get());
                             copies.computeIfAbsent(source.get(), k -> new TreeSet<>())
-                                    .add(expand(mount.source().orElse("/"), env, r.line(), "RUN"));
+                                    .add(expand(mount.source().orElse("/"), env, args, r.line(), "RUN"));
                         } else {
                             images.add(from);
                         }
@@ -99,56 +129,71 @@ final class StageResolver {
                 default -> {}
             }
         }
-        return new StageGraph.StageLinks(baseStage, baseImage, Set.copyOf(dependencies), Set.copyOf(images), copies);
+        endScopes.put(index, new Scope(env, args));
+        StageGraph.StageLinks links =
+                new StageGraph.StageLinks(baseStage, baseImage, Set.copyOf(dependencies), Set.copyOf(images), copies);
+        resolved.put(index, links);
+        return links;
     }
 
     /** A stage index for a {@code --from} value that names or numbers an earlier stage; empty for an image. */
     private Optional<Integer> stageReference(String from, int current, int line, String keyword)
             throws DockerfileException {
         Integer named = stagesByName.get(StageGraph.lower(from));
-        if (named != null) {
-            if (named == current) {
-                throw error(line, keyword, "--from=" + from + " refers to this stage itself");
-            }
-            if (named > current) {
-                throw error(
-                        line,
-                        keyword,
-                        "--from=" + from + " refers to stage \"" + from + "\" (index " + named
-                                + "), which is defined after this one; move it above stage " + current);
-            }
-            return Optional.of(named);
+        if (named != null && named == current) {
+            throw error(line, keyword, "--from=" + from + " refers to this stage itself");
         }
-        if (from.matches("\\d{1,9}")) {
+        if (named != null && named > current) {
+            throw error(
+                    line,
+                    keyword,
+                    "--from=" + from + " refers to stage \"" + from + "\" (index " + named
+                            + "), which is defined after this one; move it above stage " + current);
+        }
+        if (named == null && isIndex(from) && Integer.parseInt(from) >= current) {
             int n = Integer.parseInt(from);
-            if (n >= current) {
-                throw error(
-                        line,
-                        keyword,
-                        "--from=" + from + " refers to stage index " + n + ", but "
-                                + (current == 0 ? "no stage is" : "only stages 0 to " + (current - 1) + " are")
-                                + " defined before this one");
+            throw error(
+                    line,
+                    keyword,
+                    "--from=" + from + " refers to stage index " + n + ", but "
+                            + (current == 0 ? "no stage is" : "only stages 0 to " + (current - 1) + " are")
+                            + " defined before this one");
+        }
+        OptionalInt stage = earlierStage(dockerfile, from, current);
+        return stage.isPresent() ? Optional.of(stage.getAsInt()) : Optional.empty();
+    }
+
+    /**
+     * The one rule for what a {@code --from} value names: a stage defined before {@code consumer}
+     * with that name (case-insensitive), else one with that index; empty when it is an image.
+     */
+    static OptionalInt earlierStage(Dockerfile dockerfile, String ref, int consumer) {
+        String wanted = StageGraph.lower(ref);
+        for (Stage s : dockerfile.stages()) {
+            if (s.index() < consumer && s.name().filter(wanted::equals).isPresent()) {
+                return OptionalInt.of(s.index());
             }
-            return Optional.of(n);
         }
-        return Optional.empty();
+        if (isIndex(ref) && Integer.parseInt(ref) < consumer) {
+            return OptionalInt.of(Integer.parseInt(ref));
+        }
+        return OptionalInt.empty();
     }
 
-    /** An ARG's value: the build arg if given, else its default expanded with {@code env}. */
-    private Optional<String> argValue(ArgDef def, Map<String, String> env, Instruction.Arg arg)
+    private static boolean isIndex(String ref) {
+        return ref.matches("\\d{1,9}");
+    }
+
+    /** ENV wins over an ARG of the same name, as in the planner. */
+    private static java.util.function.Function<String, Optional<String>> lookup(
+            Map<String, String> env, ArgScope args) {
+        return name -> env.containsKey(name) ? Optional.of(env.get(name)) : args.value(name);
+    }
+
+    private String expand(String word, Map<String, String> env, ArgScope args, int line, String keyword)
             throws DockerfileException {
-        if (buildArgs.containsKey(def.name())) {
-            return Optional.of(buildArgs.get(def.name()));
-        }
-        if (def.defaultValue().isEmpty()) {
-            return Optional.empty();
-        }
-        return Optional.of(expand(def.defaultValue().get(), env, arg.line(), "ARG"));
-    }
-
-    private String expand(String word, Map<String, String> env, int line, String keyword) throws DockerfileException {
         try {
-            return ShellWords.expand(word, name -> Optional.ofNullable(env.get(name)), dockerfile.escape());
+            return ShellWords.expand(word, lookup(env, args), dockerfile.escape());
         } catch (InvalidValueException e) {
             throw error(line, keyword, e.getMessage());
         }

@@ -109,4 +109,13 @@ class ShellWordsTest {
         Function<String, Optional<String>> lookup = n -> Optional.of(n.equals("A") ? "$B" : "no");
         assertThat(ShellWords.expand("$A", lookup, '\\')).isEqualTo("$B");
     }
+
+    @Test
+    void aHeredocBodyKeepsQuotesAndABackslashEscapesAnyCharacter() throws Exception {
+        // BuildKit's expansion of COPY <<EOF: quotes are content, "\\" is one backslash
+        assertThat(ShellWords.expandHeredoc("echo \"$NAME\" '${NAME}' \\$NAME C:\\\\dir\n", LOOKUP))
+                .isEqualTo("echo \"world\" 'world' $NAME C:\\dir\n");
+        assertThat(ShellWords.expandHeredoc("a\\nb\\\n", LOOKUP)).isEqualTo("anb\n");
+        assertThat(ShellWords.expandHeredoc("it's ${UNSET:-fine}\n", LOOKUP)).isEqualTo("it's fine\n");
+    }
 }

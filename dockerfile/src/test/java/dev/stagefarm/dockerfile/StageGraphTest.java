@@ -145,4 +145,62 @@ class StageGraphTest {
                         .baseImage(1))
                 .contains("debian");
     }
+
+    @Test
+    void aFromChosenByAPlatformArgNamesTheEarlierStage() throws Exception {
+        StageGraph graph = StageGraph.build(parse("""
+                FROM busybox AS tool-amd64
+                FROM busybox AS tool-arm64
+                FROM tool-${TARGETARCH}
+                RUN true
+                """), Optional.empty());
+        assertThat(graph.baseStage(2)).contains(0);
+        assertThat(graph.baseImage(2)).isEmpty();
+        assertThat(graph.reachable()).containsExactly(0, 2);
+        assertThat(graph.globalArgs()).containsEntry("TARGETARCH", "amd64");
+    }
+
+    @Test
+    void buildArgsChooseTheFromStage() throws Exception {
+        Dockerfile df = parse("""
+                ARG FLAVOUR=slim
+                FROM busybox AS slim
+                FROM busybox AS full
+                FROM ${FLAVOUR}
+                """);
+        assertThat(StageGraph.build(df, Optional.empty()).baseStage(2)).contains(0);
+        assertThat(StageGraph.build(df, Optional.empty(), Map.of("FLAVOUR", "full"))
+                        .baseStage(2))
+                .contains(1);
+    }
+
+    @Test
+    void aStageBuiltFromAnEarlierOneExpandsFromWithTheArgsItDeclared() throws Exception {
+        StageGraph graph = StageGraph.build(parse("""
+                FROM busybox AS src
+                RUN mkdir /out
+                FROM busybox AS base
+                ARG SOURCE=src
+                ENV DIR=/out
+                FROM base
+                COPY --from=${SOURCE} ${DIR} /copied
+                """), Optional.empty());
+        assertThat(graph.dependencies(2)).containsExactlyInAnyOrder(0, 1);
+        assertThat(graph.pathsCopiedFrom(0)).containsExactly("/out");
+    }
+
+    @Test
+    void stageReferencesNameOrNumberOnlyEarlierStages() throws Exception {
+        StageGraph graph = StageGraph.build(parse("""
+                FROM busybox AS Build
+                FROM busybox AS later
+                FROM busybox
+                """), Optional.empty());
+        assertThat(graph.stageReference("build", 2)).hasValue(0);
+        assertThat(graph.stageReference("BUILD", 1)).hasValue(0);
+        assertThat(graph.stageReference("1", 2)).hasValue(1);
+        assertThat(graph.stageReference("later", 1)).as("not before stage 1").isEmpty();
+        assertThat(graph.stageReference("2", 2)).isEmpty();
+        assertThat(graph.stageReference("alpine:3.20", 2)).as("an image").isEmpty();
+    }
 }

@@ -222,7 +222,7 @@ public final class StepExecutor {
         }
         if (!op.getChmod().isEmpty()) {
             try {
-                chmod = Optional.of(FileMode.parse(op.getChmod()));
+                chmod = Optional.of(FileMode.of(op.getMode(), op.getChmod()));
             } catch (CopyException e) {
                 throw new StepFailedException(where + e.getMessage(), e);
             }

@@ -12,10 +12,12 @@ import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.compressors.CompressorException;
 import org.apache.commons.compress.compressors.CompressorStreamFactory;
+import org.apache.commons.compress.compressors.xz.XZUtils;
 
 /**
  * ADD's archive handling: a local tar, plain or compressed with gzip, bzip2 or xz (told apart by
@@ -39,13 +41,30 @@ final class ArchiveExtractor {
         }
     }
 
+    /** The compressions Docker's archive package detects; anything else is read as it is. */
+    private static final Set<String> COMPRESSIONS =
+            Set.of(CompressorStreamFactory.GZIP, CompressorStreamFactory.BZIP2, CompressorStreamFactory.XZ);
+
     private static InputStream open(Path file) throws IOException {
         InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
+        String kind;
         try {
-            String kind = CompressorStreamFactory.detect(in);
-            return new CompressorStreamFactory().createCompressorInputStream(kind, in);
+            kind = CompressorStreamFactory.detect(in);
         } catch (CompressorException plain) {
             return in;
+        }
+        if (!COMPRESSIONS.contains(kind)) {
+            return in;
+        }
+        if (kind.equals(CompressorStreamFactory.XZ) && !XZUtils.isXZCompressionAvailable()) {
+            // a worker built without org.tukaani:xz would quietly copy .tar.xz files instead
+            in.close();
+            throw new IllegalStateException("org.tukaani:xz is missing from this worker's class path");
+        }
+        try {
+            return new CompressorStreamFactory().createCompressorInputStream(kind, in);
+        } catch (CompressorException corrupt) {
+            return in; // not a readable stream of that kind: Docker copies such a file as it is
         }
     }
 

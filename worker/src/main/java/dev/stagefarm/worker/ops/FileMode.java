@@ -2,18 +2,13 @@ package dev.stagefarm.worker.ops;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
- * A {@code --chmod} value: octal ({@code 0755}), which replaces the permission bits, or symbolic
- * ({@code u+x,g-w,o=r}, chmod(1) clauses without a umask), which edits each file's own mode.
+ * A {@code --chmod} value as the coordinator parsed it (the grammar's one home is the dockerfile
+ * module's {@code Chmod}): octal, which replaces the permission bits, or symbolic chmod(1)
+ * actions without a umask, which edit each file's own mode.
  */
 public final class FileMode {
-
-    private static final Pattern OCTAL = Pattern.compile("[0-7]{1,4}");
-    private static final Pattern CLAUSE = Pattern.compile("([ugoa]*)((?:[-+=][rwxXst]*)+)");
-    private static final Pattern ACTION = Pattern.compile("([-+=])([rwxXst]*)");
 
     private record Action(int who, char op, String perms) {}
 
@@ -31,35 +26,37 @@ public final class FileMode {
         return new FileMode(Integer.toOctalString(mode), mode & 07777, List.of());
     }
 
-    public static FileMode parse(String text) throws CopyException {
-        if (OCTAL.matcher(text).matches()) {
-            return octal(Integer.parseInt(text, 8));
+    /**
+     * @param text the value as written, for messages
+     * @throws CopyException when the parsed form is missing or out of range
+     */
+    public static FileMode of(dev.stagefarm.proto.farm.FileMode spec, String text) throws CopyException {
+        switch (spec.getKindCase()) {
+            case OCTAL -> {
+                if (spec.getOctal() > 07777) {
+                    throw new CopyException("--chmod=" + text + ": mode " + Integer.toOctalString(spec.getOctal())
+                            + " has bits beyond 07777");
+                }
+                return new FileMode(text, spec.getOctal(), List.of());
+            }
+            case SYMBOLIC -> {
+                List<Action> actions = new ArrayList<>();
+                for (dev.stagefarm.proto.farm.FileMode.Action a :
+                        spec.getSymbolic().getActionsList()) {
+                    if (!a.getOp().matches("[-+=]")
+                            || !a.getPerms().matches("[rwxXst]*")
+                            || (a.getWho() & ~07777) != 0) {
+                        throw new CopyException("--chmod=" + text + ": the coordinator sent an action this worker"
+                                + " cannot apply (" + a.getOp() + a.getPerms() + "): upgrade the worker");
+                    }
+                    actions.add(new Action(a.getWho(), a.getOp().charAt(0), a.getPerms()));
+                }
+                return new FileMode(text, -1, List.copyOf(actions));
+            }
+            default ->
+                throw new CopyException("--chmod=" + text + " came without its parsed form: the coordinator is"
+                        + " older than this worker; upgrade the coordinator");
         }
-        List<Action> actions = new ArrayList<>();
-        for (String clause : text.split(",", -1)) {
-            Matcher m = CLAUSE.matcher(clause);
-            if (!m.matches()) {
-                throw new CopyException("--chmod=" + text + ": expected an octal mode such as 0755 or a symbolic"
-                        + " one such as u+x,g-w");
-            }
-            int who = 0;
-            for (char c : m.group(1).toCharArray()) {
-                who |= switch (c) {
-                    case 'u' -> 04700;
-                    case 'g' -> 02070;
-                    case 'o' -> 01007;
-                    default -> 07777;
-                };
-            }
-            if (who == 0) {
-                who = 07777; // no "who" means all, and no umask applies in a build
-            }
-            Matcher a = ACTION.matcher(m.group(2));
-            while (a.find()) {
-                actions.add(new Action(who, a.group(1).charAt(0), a.group(2)));
-            }
-        }
-        return new FileMode(text, -1, List.copyOf(actions));
     }
 
     /** The new permission bits (with setuid/setgid/sticky) of an entry whose mode is {@code current}. */

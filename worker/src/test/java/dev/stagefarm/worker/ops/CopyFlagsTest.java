@@ -79,7 +79,7 @@ class CopyFlagsTest {
                 "/bin/",
                 List.of(),
                 false,
-                Optional.of(FileMode.parse("a+rX,u+x")));
+                Optional.of(FileModeTest.symbolic(FileModeTest.A, "+", "rX", FileModeTest.U, "+", "x")));
 
         assertThat(mode("bin/main.go"))
                 .as("X adds nothing to a non-executable file")

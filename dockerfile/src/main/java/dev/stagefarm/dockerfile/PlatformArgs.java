@@ -1,16 +1,16 @@
-package dev.stagefarm.coordinator;
+package dev.stagefarm.dockerfile;
 
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * BuildKit's predefined platform ARGs. This farm builds linux/amd64 on linux/amd64, so target and
- * build platform agree. They are global (FROM sees them without a declaration); a stage sees one
- * once it declares {@code ARG NAME}.
+ * BuildKit's automatic platform ARGs. This farm builds linux/amd64 on linux/amd64, so target and
+ * build platform agree. They are global without a declaration (so {@code FROM tool-${TARGETARCH}}
+ * works); a stage sees one once it declares {@code ARG NAME}. {@code --build-arg} may override them.
  */
-final class PlatformArgs {
+public final class PlatformArgs {
 
-    static final Map<String, String> VALUES = Map.of(
+    public static final Map<String, String> VALUES = Map.of(
             "TARGETPLATFORM",
             "linux/amd64",
             "TARGETOS",
@@ -30,7 +30,7 @@ final class PlatformArgs {
 
     private PlatformArgs() {}
 
-    static Optional<String> value(String name) {
+    public static Optional<String> value(String name) {
         return Optional.ofNullable(VALUES.get(name));
     }
 }
