@@ -2,6 +2,8 @@ package dev.stagefarm.cacheserver;
 
 import dev.stagefarm.cacheserver.store.BlobReader;
 import dev.stagefarm.cacheserver.store.BlobWriter;
+import dev.stagefarm.cacheserver.store.Namespace;
+import dev.stagefarm.cacheserver.store.NamespaceStore;
 import dev.stagefarm.cacheserver.store.RocksStore;
 import dev.stagefarm.cacheserver.store.StoreException;
 import dev.stagefarm.cacheserver.store.StoreOptions;
@@ -59,7 +61,8 @@ public final class LayoutBench {
         double read;
         double churn;
         long disk;
-        try (RocksStore store = RocksStore.open(dir, new StoreOptions(0, blobFiles), Clock.systemUTC())) {
+        try (RocksStore rocks = RocksStore.open(dir, new StoreOptions(0, blobFiles), Clock.systemUTC())) {
+            NamespaceStore store = rocks.in(Namespace.DEFAULT);
             long start = System.nanoTime();
             for (int i = 0; i < BLOBS; i++) {
                 digests.add(put(store, data, i));
@@ -97,7 +100,7 @@ public final class LayoutBench {
                 disk / (double) (1L << 30));
     }
 
-    private static Digest put(RocksStore store, byte[] data, int seed) throws StoreException {
+    private static Digest put(NamespaceStore store, byte[] data, int seed) throws StoreException {
         new Random(seed).nextBytes(data);
         Digest digest = Digest.of(data);
         BlobWriter writer = store.openWrite(digest, data.length).orElseThrow();

@@ -2,17 +2,12 @@ package dev.stagefarm.cacheserver.store;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.stagefarm.cacheserver.mounts.MountStore;
+import dev.stagefarm.cacheserver.store.RocksDatabase.Family;
 import dev.stagefarm.proto.cache.MountHead;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
-import org.rocksdb.ColumnFamilyHandle;
-import org.rocksdb.ReadOptions;
-import org.rocksdb.RocksDB;
-import org.rocksdb.RocksDBException;
-import org.rocksdb.RocksIterator;
-import org.rocksdb.WriteBatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,44 +20,29 @@ public final class MountHeads {
 
     private static final Logger log = LoggerFactory.getLogger(MountHeads.class);
 
-    private final RocksStore store;
-    private final RocksDB db;
-    private final ColumnFamilyHandle family;
+    private final RocksDatabase db;
 
     public MountHeads(RocksStore store) {
-        this.store = store;
         this.db = store.database();
-        this.family = store.mountsFamily();
     }
 
     public Optional<MountHead> get(MountKey key) throws StoreException {
-        try {
-            byte[] value = db.get(family, key.rowKey());
-            return value == null ? Optional.empty() : Optional.of(decode(key, value));
-        } catch (RocksDBException e) {
-            throw new StorageFailureException("reading the head of cache mount " + key, e);
-        }
+        byte[] value = db.get(Family.MOUNTS, key.rowKey(), "reading the head of cache mount ", key);
+        return value == null ? Optional.empty() : Optional.of(decode(key, value));
     }
 
     public void put(MountKey key, MountHead head) throws StoreException {
-        try (WriteBatch batch = new WriteBatch()) {
-            batch.put(family, key.rowKey(), head.toByteArray());
-            store.write(batch, "writing the head of cache mount " + key);
-        } catch (RocksDBException e) {
-            throw new StorageFailureException("writing the head of cache mount " + key, e);
-        }
+        db.put(Family.MOUNTS, key.rowKey(), head.toByteArray(), "writing the head of cache mount ", key);
     }
 
     public boolean delete(MountKey key) throws StoreException {
         if (get(key).isEmpty()) {
             return false;
         }
-        try (WriteBatch batch = new WriteBatch()) {
-            batch.delete(family, key.rowKey());
-            store.write(batch, "dropping cache mount " + key);
+        try (RocksBatch batch = db.batch("dropping cache mount ", key)) {
+            batch.delete(Family.MOUNTS, key.rowKey());
+            batch.write();
             return true;
-        } catch (RocksDBException e) {
-            throw new StorageFailureException("dropping cache mount " + key, e);
         }
     }
 
@@ -70,15 +50,12 @@ public final class MountHeads {
     public List<MountHead> list(String team) throws StoreException {
         byte[] prefix = MountKey.teamPrefix(team);
         List<MountHead> heads = new ArrayList<>();
-        try (ReadOptions options = new ReadOptions();
-                RocksIterator it = db.newIterator(family, options)) {
+        try (RocksCursor it = db.cursor(Family.MOUNTS, "listing the cache mounts of team ", "'" + team + "'")) {
             for (it.seek(prefix); it.isValid() && startsWith(it.key(), prefix); it.next()) {
                 MountKey key = new MountKey(team, MountKey.idOf(team, it.key()));
                 heads.add(decode(key, it.value()));
             }
-            it.status();
-        } catch (RocksDBException e) {
-            throw new StorageFailureException("listing the cache mounts of team '" + team + "'", e);
+            it.check();
         }
         return heads;
     }

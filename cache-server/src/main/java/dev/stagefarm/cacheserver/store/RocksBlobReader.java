@@ -11,9 +11,9 @@ import org.rocksdb.ReadOptions;
  * are read. A blob from before seals existed is hashed whole instead: chunks before the range are
  * hashed and skipped, and the range's last chunk is handed out only once the sha256 matched.
  */
-public final class RocksBlobReader implements BlobReader {
+final class RocksBlobReader implements BlobReader {
 
-    private final RocksStore store;
+    private final ChunkReads reads;
     private final BlobId id;
     private final Digest digest;
     private final BlobMeta meta;
@@ -31,8 +31,8 @@ public final class RocksBlobReader implements BlobReader {
     private boolean finished;
     private boolean closed;
 
-    RocksBlobReader(RocksStore store, BlobId id, BlobMeta meta, long from, long to, ReadOptions readOptions) {
-        this.store = store;
+    RocksBlobReader(ChunkReads reads, BlobId id, BlobMeta meta, long from, long to, ReadOptions readOptions) {
+        this.reads = reads;
         this.id = id;
         this.digest = id.digest();
         this.meta = meta;
@@ -56,7 +56,7 @@ public final class RocksBlobReader implements BlobReader {
     @Override
     public BlobReader reusingBuffer() {
         if (scratch == null && meta.sealed()) {
-            scratch = new byte[RocksStore.scratchFor(meta)];
+            scratch = new byte[ChunkReads.scratchFor(meta)];
         }
         return this;
     }
@@ -64,7 +64,7 @@ public final class RocksBlobReader implements BlobReader {
     @Override
     public BlobReader reusingDirectBuffer() {
         if (directScratch == null && meta.sealed()) {
-            directScratch = ByteBuffer.allocateDirect(RocksStore.scratchFor(meta));
+            directScratch = ByteBuffer.allocateDirect(ChunkReads.scratchFor(meta));
             directKey = ByteBuffer.allocateDirect(Keys.chunk(id, 0).length);
         }
         return this;
@@ -98,8 +98,8 @@ public final class RocksBlobReader implements BlobReader {
 
     private ByteBuffer readChunk(long index) throws StoreException {
         ByteBuffer chunk = directScratch != null
-                ? store.readChunk(readOptions, id, meta, index, directKey, directScratch)
-                : store.readChunk(readOptions, id, meta, index, scratch);
+                ? reads.readChunk(readOptions, id, meta, index, directKey, directScratch)
+                : reads.readChunk(readOptions, id, meta, index, scratch);
         if (sha256 != null) {
             sha256.update(chunk.duplicate());
         }
@@ -113,7 +113,7 @@ public final class RocksBlobReader implements BlobReader {
         }
         Digest actual = Digest.fromBytes(sha256.digest());
         if (!actual.equals(digest)) {
-            throw store.quarantine(id, "its bytes hash to " + actual);
+            throw reads.quarantine(id, "its bytes hash to " + actual);
         }
     }
 
@@ -121,7 +121,7 @@ public final class RocksBlobReader implements BlobReader {
     public void close() {
         if (!closed) {
             closed = true;
-            store.releaseSnapshot(readOptions);
+            reads.release(readOptions);
         }
     }
 }

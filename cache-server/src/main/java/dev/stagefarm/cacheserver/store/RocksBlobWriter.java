@@ -1,10 +1,9 @@
 package dev.stagefarm.cacheserver.store;
 
+import dev.stagefarm.cacheserver.store.RocksDatabase.Family;
 import dev.stagefarm.common.Digest;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
-import org.rocksdb.RocksDBException;
-import org.rocksdb.WriteBatch;
 
 /**
  * One upload. Each full chunk goes to {@code blob_chunks} together with the session's new
@@ -12,9 +11,9 @@ import org.rocksdb.WriteBatch;
  * {@code blob_meta} until {@link #commit()} has verified the digest, so a killed server leaves
  * a resumable upload, never a visible partial blob.
  */
-public final class RocksBlobWriter implements BlobWriter {
+final class RocksBlobWriter implements BlobWriter {
 
-    private final RocksStore store;
+    private final Uploads uploads;
     private final BlobId id;
     private final Digest digest;
     private final MessageDigest sha256;
@@ -23,8 +22,8 @@ public final class RocksBlobWriter implements BlobWriter {
     private int buffered;
     private boolean done;
 
-    private RocksBlobWriter(RocksStore store, BlobId id, UploadState state, MessageDigest sha256) {
-        this.store = store;
+    private RocksBlobWriter(Uploads uploads, BlobId id, UploadState state, MessageDigest sha256) {
+        this.uploads = uploads;
         this.id = id;
         this.digest = id.digest();
         this.state = state;
@@ -38,12 +37,12 @@ public final class RocksBlobWriter implements BlobWriter {
      * intact (they are hashed again, since a hash state cannot be stored); otherwise starts over.
      * Called under the digest's lock.
      */
-    static RocksBlobWriter resume(RocksStore store, BlobId id, long size, UploadState previous) throws StoreException {
+    static RocksBlobWriter resume(Uploads uploads, BlobId id, long size, UploadState previous) throws StoreException {
         MessageDigest sha256 = Digest.newSha256();
         if (previous != null && previous.size() == size && previous.chunkSize() == RocksStore.CHUNK_SIZE) {
             long intact = 0;
             while (intact < previous.chunksWritten()) {
-                byte[] chunk = store.readUploadChunk(id, intact, previous.chunkSize());
+                byte[] chunk = uploads.reads().readUploadChunk(id, intact, previous.chunkSize());
                 if (chunk == null) {
                     break;
                 }
@@ -51,20 +50,18 @@ public final class RocksBlobWriter implements BlobWriter {
                 intact++;
             }
             if (intact == previous.chunksWritten()) {
-                return new RocksBlobWriter(store, id, previous, sha256);
+                return new RocksBlobWriter(uploads, id, previous, sha256);
             }
             sha256.reset();
         }
         UploadState fresh =
-                new UploadState(size, RocksStore.CHUNK_SIZE, 0, store.clock().millis());
-        try (WriteBatch batch = new WriteBatch()) {
-            batch.deleteRange(store.chunksFamily(), Keys.chunk(id, 0), Keys.chunksEnd(id));
-            batch.put(store.uploadsFamily(), Keys.blob(id), fresh.encode());
-            store.write(batch, "starting the upload of " + id);
-        } catch (RocksDBException e) {
-            throw new StorageFailureException("starting the upload of " + id, e);
+                new UploadState(size, RocksStore.CHUNK_SIZE, 0, uploads.clock().millis());
+        try (RocksBatch batch = uploads.database().batch("starting the upload of ", id)) {
+            batch.deleteRange(Family.CHUNKS, Keys.chunk(id, 0), Keys.chunksEnd(id));
+            batch.put(Family.UPLOADS, Keys.blob(id), fresh.encode());
+            batch.write();
         }
-        return new RocksBlobWriter(store, id, fresh, sha256);
+        return new RocksBlobWriter(uploads, id, fresh, sha256);
     }
 
     BlobId id() {
@@ -73,21 +70,21 @@ public final class RocksBlobWriter implements BlobWriter {
 
     @Override
     public long committedSize() {
-        synchronized (store.lockFor(id)) {
+        synchronized (uploads.lockFor(id)) {
             return state.committedBytes();
         }
     }
 
     @Override
     public long position() {
-        synchronized (store.lockFor(id)) {
+        synchronized (uploads.lockFor(id)) {
             return state.committedBytes() + buffered;
         }
     }
 
     @Override
     public void write(long offset, ByteBuffer data) throws StoreException {
-        synchronized (store.lockFor(id)) {
+        synchronized (uploads.lockFor(id)) {
             checkActive();
             long position = state.committedBytes() + buffered;
             if (offset > position) {
@@ -114,15 +111,13 @@ public final class RocksBlobWriter implements BlobWriter {
 
     private void persistChunk() throws StoreException {
         UploadState next = state.withChunks(state.chunksWritten() + 1);
-        try (WriteBatch batch = new WriteBatch()) {
+        try (RocksBatch batch = uploads.database().batch("storing a chunk of ", digest)) {
             batch.put(
-                    store.chunksFamily(),
+                    Family.CHUNKS,
                     Keys.chunk(id, state.chunksWritten()),
                     ChunkSeal.sealInPlace(buffer, state.chunkSize()));
-            batch.put(store.uploadsFamily(), Keys.blob(id), next.encode());
-            store.write(batch, "storing a chunk of " + digest);
-        } catch (RocksDBException e) {
-            throw new StorageFailureException("storing a chunk of " + digest, e);
+            batch.put(Family.UPLOADS, Keys.blob(id), next.encode());
+            batch.write();
         }
         sha256.update(buffer, 0, state.chunkSize());
         state = next;
@@ -131,7 +126,7 @@ public final class RocksBlobWriter implements BlobWriter {
 
     @Override
     public long commit() throws StoreException {
-        synchronized (store.lockFor(id)) {
+        synchronized (uploads.lockFor(id)) {
             checkActive();
             long received = state.committedBytes() + buffered;
             if (received != state.size()) {
@@ -140,24 +135,23 @@ public final class RocksBlobWriter implements BlobWriter {
             sha256.update(buffer, 0, buffered);
             Digest actual = Digest.fromBytes(sha256.digest());
             done = true;
-            store.release(this);
-            try (WriteBatch batch = new WriteBatch()) {
-                batch.delete(store.uploadsFamily(), Keys.blob(id));
-                if (!actual.equals(digest)) {
-                    batch.deleteRange(store.chunksFamily(), Keys.chunk(id, 0), Keys.chunksEnd(id));
-                    store.write(batch, "discarding the upload of " + digest);
-                    throw new DigestMismatchException(digest, actual, state.size());
+            uploads.release(this);
+            if (!actual.equals(digest)) {
+                try (RocksBatch batch = uploads.database().batch("discarding the upload of ", digest)) {
+                    batch.delete(Family.UPLOADS, Keys.blob(id));
+                    batch.deleteRange(Family.CHUNKS, Keys.chunk(id, 0), Keys.chunksEnd(id));
+                    batch.write();
                 }
+                throw new DigestMismatchException(digest, actual, state.size());
+            }
+            try (RocksBatch batch = uploads.database().batch("committing ", digest)) {
+                batch.delete(Family.UPLOADS, Keys.blob(id));
                 if (buffered > 0) {
                     batch.put(
-                            store.chunksFamily(),
-                            Keys.chunk(id, state.chunksWritten()),
-                            ChunkSeal.seal(buffer, 0, buffered));
+                            Family.CHUNKS, Keys.chunk(id, state.chunksWritten()), ChunkSeal.seal(buffer, 0, buffered));
                 }
-                store.commitNew(batch, id, state.size(), state.chunkSize());
+                uploads.commitNew(batch, id, state.size(), state.chunkSize());
                 return state.size();
-            } catch (RocksDBException e) {
-                throw new StorageFailureException("committing " + digest, e);
             }
         }
     }
@@ -166,7 +160,7 @@ public final class RocksBlobWriter implements BlobWriter {
         if (done) {
             throw new IllegalStateException("upload of " + digest + " is already finished");
         }
-        if (!store.isActive(this)) {
+        if (!uploads.isActive(this)) {
             done = true;
             throw new UploadSupersededException(digest);
         }
@@ -174,9 +168,9 @@ public final class RocksBlobWriter implements BlobWriter {
 
     @Override
     public void close() {
-        synchronized (store.lockFor(id)) {
+        synchronized (uploads.lockFor(id)) {
             done = true;
-            store.release(this);
+            uploads.release(this);
         }
     }
 }

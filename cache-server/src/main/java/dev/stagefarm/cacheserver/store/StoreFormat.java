@@ -1,14 +1,8 @@
 package dev.stagefarm.cacheserver.store;
 
+import dev.stagefarm.cacheserver.store.RocksDatabase.Family;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
-import org.rocksdb.ColumnFamilyHandle;
-import org.rocksdb.RocksDB;
-import org.rocksdb.RocksDBException;
-import org.rocksdb.RocksIterator;
-import org.rocksdb.WriteBatch;
-import org.rocksdb.WriteOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * row then move in one atomic batch: an action key's old and new forms cannot be told apart, so
  * they must never be half moved. That batch holds about 200 bytes per blob in memory.
  */
-public final class StoreFormat {
+final class StoreFormat {
 
     static final int CURRENT = 2;
     private static final byte[] VERSION_KEY = "stagefarm.store.format".getBytes(StandardCharsets.UTF_8);
@@ -34,88 +28,79 @@ public final class StoreFormat {
     private static final int LEGACY_CHUNK_KEY = Keys.DIGEST_BYTES + Long.BYTES;
     private static final int LEGACY_LRU_KEY = Long.BYTES + Keys.DIGEST_BYTES;
     private static final byte[] DEFAULT_PREFIX = Namespace.DEFAULT.prefix();
+    private static final String MIGRATING = "migrating the store to format version " + CURRENT;
 
     private static final Logger log = LoggerFactory.getLogger(StoreFormat.class);
 
     private StoreFormat() {}
 
     /**
-     * Brings the store in {@code cfs} (ordered as {@link RocksStore} opens them: default, chunks,
-     * meta, actions, mounts, uploads, LRU) to {@link #CURRENT}.
+     * Brings the store to {@link #CURRENT}.
      *
      * @throws StorageFailureException when the store is from a newer stagefarm, or RocksDB fails
      */
-    static void migrate(RocksDB db, List<ColumnFamilyHandle> cfs) throws StoreException {
-        ColumnFamilyHandle version = cfs.get(0);
-        try (WriteOptions write = new WriteOptions()) {
-            byte[] stored = db.get(version, VERSION_KEY);
-            if (stored != null) {
-                int found = Integer.parseInt(new String(stored, StandardCharsets.UTF_8));
-                if (found > CURRENT) {
-                    throw StorageFailureException.unreadable("the store's format is version " + found
-                            + ", written by a newer stagefarm; this one reads version " + CURRENT
-                            + ": run the newer cache-server, or give this one an empty --data directory");
-                }
-                return;
+    static void migrate(RocksDatabase db) throws StoreException {
+        byte[] stored = db.get(Family.DEFAULT, VERSION_KEY, MIGRATING, "");
+        if (stored != null) {
+            int found = Integer.parseInt(new String(stored, StandardCharsets.UTF_8));
+            if (found > CURRENT) {
+                throw StorageFailureException.unreadable("the store's format is version " + found
+                        + ", written by a newer stagefarm; this one reads version " + CURRENT
+                        + ": run the newer cache-server, or give this one an empty --data directory");
             }
-            long moved = moveLegacyChunks(db, cfs.get(1), write);
-            try (WriteBatch batch = new WriteBatch()) {
-                long rows = moveLegacy(db, batch, cfs.get(2), LEGACY_DIGEST_KEY, 0)
-                        + moveLegacy(db, batch, cfs.get(5), LEGACY_DIGEST_KEY, 0)
-                        + moveLegacy(db, batch, cfs.get(6), LEGACY_LRU_KEY, Long.BYTES)
-                        + moveLegacy(db, batch, cfs.get(3), -1, 0);
-                batch.put(version, VERSION_KEY, Integer.toString(CURRENT).getBytes(StandardCharsets.UTF_8));
-                db.write(write, batch);
-                if (moved + rows > 0) {
-                    log.info(
-                            "cache-server: moved a store from before namespaces into the default namespace"
-                                    + " ({} chunks, {} index rows); teams with tokens start with empty namespaces",
-                            moved,
-                            rows);
-                }
+            return;
+        }
+        long moved = moveLegacyChunks(db);
+        try (RocksBatch batch = db.batch(MIGRATING, "")) {
+            long rows = moveLegacy(db, batch, Family.META, LEGACY_DIGEST_KEY, 0)
+                    + moveLegacy(db, batch, Family.UPLOADS, LEGACY_DIGEST_KEY, 0)
+                    + moveLegacy(db, batch, Family.LRU, LEGACY_LRU_KEY, Long.BYTES)
+                    + moveLegacy(db, batch, Family.ACTIONS, -1, 0);
+            batch.put(Family.DEFAULT, VERSION_KEY, Integer.toString(CURRENT).getBytes(StandardCharsets.UTF_8));
+            batch.write();
+            if (moved + rows > 0) {
+                log.info(
+                        "cache-server: moved a store from before namespaces into the default namespace"
+                                + " ({} chunks, {} index rows); teams with tokens start with empty namespaces",
+                        moved,
+                        rows);
             }
-        } catch (RocksDBException e) {
-            throw new StorageFailureException("migrating the store to format version " + CURRENT, e);
         }
     }
 
-    private static long moveLegacyChunks(RocksDB db, ColumnFamilyHandle chunks, WriteOptions write)
-            throws RocksDBException {
+    private static long moveLegacyChunks(RocksDatabase db) throws StoreException {
         long moved = 0;
-        WriteBatch batch = new WriteBatch();
-        try (RocksIterator it = db.newIterator(chunks)) {
+        try (RocksBatch batch = db.batch(MIGRATING, "");
+                RocksCursor it = db.cursor(Family.CHUNKS, MIGRATING, "")) {
             for (it.seekToFirst(); it.isValid(); it.next()) {
                 byte[] key = it.key();
                 if (key.length != LEGACY_CHUNK_KEY) {
                     continue;
                 }
-                batch.put(chunks, withPrefix(key, 0), it.value());
-                batch.delete(chunks, key);
+                batch.put(Family.CHUNKS, withPrefix(key, 0), it.value());
+                batch.delete(Family.CHUNKS, key);
                 if (++moved % CHUNKS_PER_BATCH == 0) {
-                    db.write(write, batch);
-                    batch.close();
-                    batch = new WriteBatch();
+                    batch.write();
+                    batch.clear();
                 }
             }
-            db.write(write, batch);
-        } finally {
-            batch.close();
+            batch.write();
         }
         return moved;
     }
 
     /** Adds the moves of one small family's legacy rows (all of them when {@code legacyLength} < 0). */
-    private static long moveLegacy(RocksDB db, WriteBatch batch, ColumnFamilyHandle cf, int legacyLength, int at)
-            throws RocksDBException {
+    private static long moveLegacy(RocksDatabase db, RocksBatch batch, Family family, int legacyLength, int at)
+            throws StoreException {
         long moved = 0;
-        try (RocksIterator it = db.newIterator(cf)) {
+        try (RocksCursor it = db.cursor(family, MIGRATING, "")) {
             for (it.seekToFirst(); it.isValid(); it.next()) {
                 byte[] key = it.key();
                 if (legacyLength >= 0 && key.length != legacyLength) {
                     continue;
                 }
-                batch.put(cf, withPrefix(key, at), it.value());
-                batch.delete(cf, key);
+                batch.put(family, withPrefix(key, at), it.value());
+                batch.delete(family, key);
                 moved++;
             }
         }

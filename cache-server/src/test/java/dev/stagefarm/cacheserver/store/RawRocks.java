@@ -18,7 +18,7 @@ public final class RawRocks {
     /** Flips a byte of a chunk's bytes (not of its checksum) and writes the chunk back, as a bad disk would. */
     public static void flipByte(Path dir, Digest digest, long chunk, int offset) throws Exception {
         edit(dir, (db, names, handles) -> {
-            ColumnFamilyHandle chunks = handles.get(indexOf(names, RocksStore.CHUNKS));
+            ColumnFamilyHandle chunks = handles.get(indexOf(names, RocksDatabase.CHUNKS));
             byte[] key = Keys.chunk(new BlobId(Namespace.DEFAULT, digest), chunk);
             byte[] value = db.get(chunks, key);
             value[offset] ^= 0x5a;
@@ -32,8 +32,8 @@ public final class RawRocks {
      */
     public static void unseal(Path dir, Digest digest) throws Exception {
         edit(dir, (db, names, handles) -> {
-            ColumnFamilyHandle chunks = handles.get(indexOf(names, RocksStore.CHUNKS));
-            ColumnFamilyHandle meta = handles.get(indexOf(names, RocksStore.META));
+            ColumnFamilyHandle chunks = handles.get(indexOf(names, RocksDatabase.CHUNKS));
+            ColumnFamilyHandle meta = handles.get(indexOf(names, RocksDatabase.META));
             BlobId id = new BlobId(Namespace.DEFAULT, digest);
             byte[] metaKey = Keys.blob(id);
             BlobMeta blob = BlobMeta.decode(db.get(meta, metaKey));

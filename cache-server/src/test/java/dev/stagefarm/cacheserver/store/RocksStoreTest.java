@@ -22,16 +22,22 @@ class RocksStoreTest {
     @TempDir
     Path dir;
 
-    private RocksStore store;
+    private RocksStore rocks;
+    private NamespaceStore store;
 
     @BeforeEach
     void open() throws Exception {
-        store = RocksStore.open(dir, Clock.systemUTC());
+        reopen();
+    }
+
+    private void reopen() throws StoreException {
+        rocks = RocksStore.open(dir, Clock.systemUTC());
+        store = rocks.in(Namespace.DEFAULT);
     }
 
     @AfterEach
     void close() {
-        store.close();
+        rocks.close();
     }
 
     @Test
@@ -115,9 +121,9 @@ class RocksStoreTest {
         assertThat(readAllReusing(digest, CHUNK - 3, CHUNK + 6))
                 .isEqualTo(java.util.Arrays.copyOfRange(data, CHUNK - 3, 2 * CHUNK + 3));
 
-        store.close();
+        rocks.close();
         RawRocks.flipByte(dir, digest, 2, 5);
-        store = RocksStore.open(dir, Clock.systemUTC());
+        reopen();
         assertThatThrownBy(() -> readAllReusing(digest, 0, 0))
                 .isInstanceOf(BlobCorruptException.class)
                 .hasMessageContaining("chunk 2");
@@ -128,9 +134,9 @@ class RocksStoreTest {
     void aReusingReaderOfAnOldUnsealedBlobHandsOutItsRangeIntact() throws Exception {
         byte[] data = randomBytes(3 * CHUNK + 5, 26);
         Digest digest = stored(data);
-        store.close();
+        rocks.close();
         RawRocks.unseal(dir, digest);
-        store = RocksStore.open(dir, Clock.systemUTC());
+        reopen();
         // The range ends in chunk 1: chunks 2 and 3 are read after it, to check the whole blob's sha256.
         assertThat(readAllReusing(digest, 10, CHUNK + 20))
                 .isEqualTo(java.util.Arrays.copyOfRange(data, 10, CHUNK + 30));

@@ -25,20 +25,22 @@ class StoreBudgetTest {
     Path dir;
 
     private final MutableClock clock = new MutableClock();
-    private RocksStore store;
+    private RocksStore rocks;
+    private NamespaceStore store;
 
     @AfterEach
     void close() {
-        if (store != null) {
-            store.close();
+        if (rocks != null) {
+            rocks.close();
         }
     }
 
     private void open(long maxBytes) throws StoreException {
-        if (store != null) {
-            store.close();
+        if (rocks != null) {
+            rocks.close();
         }
-        store = RocksStore.open(dir, StoreOptions.DEFAULTS.withMaxBytes(maxBytes), clock);
+        rocks = RocksStore.open(dir, StoreOptions.DEFAULTS.withMaxBytes(maxBytes), clock);
+        store = rocks.in(Namespace.DEFAULT);
     }
 
     /** Writes a blob through the streaming writer, then lets a minute pass. */
@@ -97,7 +99,7 @@ class StoreBudgetTest {
         read(a); // a is now more recent than b, c and d
         Digest e = put(MiB, 14); // 5 MiB > 4.5 MiB
 
-        store.evictIfOverBudget();
+        rocks.evictIfOverBudget();
         Set<Digest> missing = store.missing(List.of(a, b, c, d, e));
         assertThat(missing).containsExactly(b);
         assertThat(store.usage().storedBytes()).isEqualTo(4L * MiB);
@@ -114,7 +116,7 @@ class StoreBudgetTest {
         clock.advance(Duration.ofMinutes(2));
         put(MiB, 22);
 
-        store.evictIfOverBudget();
+        rocks.evictIfOverBudget();
         assertThat(store.contains(a)).isTrue();
         assertThat(store.contains(b)).isFalse();
     }

@@ -32,20 +32,22 @@ class StoreFormatTest {
         Digest digest = Digest.of(data);
         writeLegacyStore(data, digest, "step-1", "result".getBytes());
 
-        try (RocksStore store = RocksStore.open(dir, Clock.systemUTC())) {
+        try (RocksStore rocks = RocksStore.open(dir, Clock.systemUTC())) {
+            NamespaceStore store = rocks.in(Namespace.DEFAULT);
             assertThat(store.contains(digest)).isTrue();
             assertThat(readAll(store.openRead(digest, 0, 0))).isEqualTo(data);
             assertThat(store.getAction("step-1")).contains("result".getBytes());
             assertThat(store.usage().blobCount()).isEqualTo(1);
             assertThat(store.usage().storedBytes()).isEqualTo(data.length);
-            NamespaceStore team = store.in(new Namespace("team-a"));
+            NamespaceStore team = rocks.in(new Namespace("team-a"));
             assertThat(team.missing(List.of(digest))).isEqualTo(Set.of(digest));
             assertThat(team.getAction("step-1")).isEmpty();
             assertThat(store.prune(0, java.time.Duration.ZERO).blobsDeleted())
                     .as("the LRU index moved too")
                     .isEqualTo(1);
         }
-        try (RocksStore reopened = RocksStore.open(dir, Clock.systemUTC())) {
+        try (RocksStore rocks = RocksStore.open(dir, Clock.systemUTC())) {
+            NamespaceStore reopened = rocks.in(Namespace.DEFAULT);
             assertThat(reopened.getAction("step-1"))
                     .as("opening again moves nothing twice")
                     .contains("result".getBytes());
@@ -70,12 +72,12 @@ class StoreFormatTest {
         List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
         descriptors.add(new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY));
         for (String name : List.of(
-                RocksStore.CHUNKS,
-                RocksStore.META,
-                RocksStore.ACTIONS,
-                RocksStore.MOUNTS,
-                RocksStore.UPLOADS,
-                RocksStore.LRU)) {
+                RocksDatabase.CHUNKS,
+                RocksDatabase.META,
+                RocksDatabase.ACTIONS,
+                RocksDatabase.MOUNTS,
+                RocksDatabase.UPLOADS,
+                RocksDatabase.LRU)) {
             descriptors.add(new ColumnFamilyDescriptor(name.getBytes()));
         }
         List<ColumnFamilyHandle> cfs = new ArrayList<>();
