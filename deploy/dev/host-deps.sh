@@ -18,6 +18,7 @@ PACKAGES=(
   openssl          # throw-away TLS certificates for the TLS and teams tests (TestPki)
   openssh-client   # ssh-agent, ssh-add, ssh-keygen: build --ssh key files and its e2e test
   maven            # bootstraps the Maven Wrapper's properties (deploy/dev/maven.sh)
+  zip unzip        # deploy/image/build.sh: cuts RocksDB's jar down to the image's platform
 )
 
 if [ "${1:-}" = --check ]; then
@@ -29,4 +30,8 @@ if [ "${1:-}" = --check ]; then
   echo "missing: ${missing[*]}"; exit 1
 fi
 sf_apt_ensure "${PACKAGES[@]}"
+# Not a Debian package: Debian's kubectl (kubernetes-client 1.20) carries a kustomize too old for
+# deploy/k8s, which deploy-test renders with `kubectl kustomize`.
+command -v kubectl >/dev/null 2>&1 \
+  || sf_die "kubectl is missing: deploy-test renders deploy/k8s with 'kubectl kustomize'; install kubectl >= 1.27 from the Kubernetes release (not Debian's kubernetes-client 1.20, its kustomize is too old)"
 sf_log "host packages OK"
