@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * worker with what the privileged namespace grants), and the host's CLI builds examples/go-web
  * through them.
  */
-@Tag("deploy-image")
+@Tag("e2e")
 class ImageRunsTest {
 
     private static final String IMAGE = "stagefarm:0.1.0";

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
  * checked strictly against the Kubernetes API (fabric8's model) and the KEDA and Prometheus
  * Operator CRDs, and every container's args parsed by the real CLI.
  */
-@Tag("deploy")
+@Tag("e2e")
 class ManifestsTest {
 
     private static final Map<String, List<JsonNode>> RENDERED = new LinkedHashMap<>();

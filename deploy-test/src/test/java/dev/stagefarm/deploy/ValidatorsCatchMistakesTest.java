@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 /** The mistakes the manifest checks exist for, each made on purpose in a real rendered overlay. */
-@Tag("deploy")
+@Tag("e2e")
 class ValidatorsCatchMistakesTest {
 
     private final List<JsonNode> dev;

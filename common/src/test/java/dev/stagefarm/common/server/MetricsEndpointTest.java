@@ -2,6 +2,7 @@ package dev.stagefarm.common.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.stagefarm.common.net.HostPort;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URI;
