@@ -51,8 +51,14 @@ public final class StepSandboxOptions {
     }
 
     public StepLimits limits() {
+        long memoryBytes;
+        try {
+            memoryBytes = StepLimits.parseBytes(memory);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--step-memory " + e.getMessage(), e);
+        }
         return StepLimits.DEFAULTS
-                .withMemory(StepLimits.parseBytes(memory))
+                .withMemory(memoryBytes)
                 .withPids(pids)
                 .withCpuWeight(cpuWeight)
                 .withTimeout(duration(timeout));

@@ -78,6 +78,13 @@ final class StepCgroups {
                 dirs.put(f[1], mount.resolve(f[2].substring(1)));
             }
         }
+        for (String controller : List.of("memory", "pids")) {
+            Path dir = dirs.get(controller);
+            if (dir == null || !Files.isWritable(dir)) {
+                throw new IOException("cannot create build steps' cgroups below " + (dir == null ? controller : dir)
+                        + ": run the worker with its cgroup writable (e.g. a privileged pod, or systemd Delegate=yes)");
+            }
+        }
         return new StepCgroups(Version.V1, "", dirs);
     }
 

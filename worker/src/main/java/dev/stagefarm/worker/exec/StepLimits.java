@@ -84,7 +84,7 @@ public record StepLimits(
         try {
             return Math.multiplyExact(Long.parseLong(digits), unit);
         } catch (NumberFormatException | ArithmeticException e) {
-            throw new IllegalArgumentException("not a size: \"" + text + "\" (write e.g. 4g, 512m or 0 for none)");
+            throw new IllegalArgumentException("\"" + text + "\" is not a size: write e.g. 4g, 512m, or 0 for none");
         }
     }
 }
