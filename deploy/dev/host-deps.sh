@@ -17,6 +17,7 @@ PACKAGES=(
   jq curl iproute2 ca-certificates
   openssl          # throw-away TLS certificates for the TLS and teams tests (TestPki)
   openssh-client   # ssh-agent, ssh-add, ssh-keygen: build --ssh key files and its e2e test
+  gcc libc6-dev    # the worker's sandbox test compiles a static syscall probe into a rootfs
   maven            # bootstraps the Maven Wrapper's properties (deploy/dev/maven.sh)
   zip unzip        # deploy/image/build.sh: cuts RocksDB's jar down to the image's platform
 )

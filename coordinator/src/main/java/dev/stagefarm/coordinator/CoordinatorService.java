@@ -43,7 +43,10 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
             @Override
             public void onNext(WorkerMessage message) {
                 switch (message.getKindCase()) {
-                    case HELLO -> session = pool.join(message.getHello().getName(), responses);
+                    case HELLO -> {
+                        session = pool.join(message.getHello().getName(), responses);
+                        session.warnings(message.getHello().getWarningsList());
+                    }
                     case EVENT -> dispatcher.onEvent(message.getEvent());
                     case RESULT -> {
                         if (session != null) {
@@ -112,7 +115,10 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
     public void listWorkers(ListWorkersRequest request, StreamObserver<ListWorkersResponse> responses) {
         var reply = ListWorkersResponse.newBuilder();
         for (WorkerSession w : pool.alive()) {
-            reply.addWorkers(WorkerInfo.newBuilder().setName(w.name()).setRunningJobs(w.load()));
+            reply.addWorkers(WorkerInfo.newBuilder()
+                    .setName(w.name())
+                    .setRunningJobs(w.load())
+                    .addAllWarnings(w.warnings()));
         }
         responses.onNext(reply.build());
         responses.onCompleted();

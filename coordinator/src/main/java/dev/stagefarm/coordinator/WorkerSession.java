@@ -13,6 +13,7 @@ final class WorkerSession {
     private final StreamObserver<CoordinatorMessage> stream;
     private final Set<String> runningJobs = ConcurrentHashMap.newKeySet();
     private volatile boolean alive = true;
+    private volatile java.util.List<String> warnings = java.util.List.of();
 
     WorkerSession(String name, StreamObserver<CoordinatorMessage> stream) {
         this.name = name;
@@ -21,6 +22,15 @@ final class WorkerSession {
 
     String name() {
         return name;
+    }
+
+    /** What the worker said operators should know about it (its hello's warnings). */
+    java.util.List<String> warnings() {
+        return warnings;
+    }
+
+    void warnings(java.util.List<String> sentences) {
+        warnings = java.util.List.copyOf(sentences);
     }
 
     int load() {

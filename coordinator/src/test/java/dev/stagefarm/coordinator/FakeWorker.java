@@ -43,9 +43,14 @@ final class FakeWorker {
 
     /** Opens the session and says hello; the caller waits for the coordinator to list it. */
     static FakeWorker connect(String name, Channel channel) {
+        return connect(name, channel, java.util.List.of());
+    }
+
+    /** @param warnings what the worker tells operators about itself, as a real one does about its runc */
+    static FakeWorker connect(String name, Channel channel, java.util.List<String> warnings) {
         FakeWorker w = new FakeWorker(name, channel);
         w.toCoordinator.onNext(WorkerMessage.newBuilder()
-                .setHello(WorkerHello.newBuilder().setName(name).setSlots(1))
+                .setHello(WorkerHello.newBuilder().setName(name).setSlots(1).addAllWarnings(warnings))
                 .build());
         return w;
     }

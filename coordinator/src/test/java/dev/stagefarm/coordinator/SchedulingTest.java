@@ -96,6 +96,26 @@ class SchedulingTest {
     }
 
     @Test
+    void aWorkersWarningsAreListedWithIt() throws Exception {
+        startCoordinator(Duration.ofSeconds(5));
+        String warning = "runc 1.1.5 lacks the fix for CVE-2025-31133";
+        FakeWorker.connect("old-runc", channel, List.of(warning));
+        awaitWorkersIncluding("old-runc");
+        worker("new-runc");
+
+        assertThat(listWorkers())
+                .filteredOn(w -> w.getName().equals("old-runc"))
+                .singleElement()
+                .extracting(WorkerInfo::getWarningsList)
+                .isEqualTo(List.of(warning));
+        assertThat(listWorkers())
+                .filteredOn(w -> w.getName().equals("new-runc"))
+                .singleElement()
+                .extracting(WorkerInfo::getWarningsList)
+                .isEqualTo(List.of());
+    }
+
+    @Test
     void aWorkerHoldingTheInputsGetsTheJobEvenWhenBusier() throws Exception {
         startCoordinator(Duration.ofSeconds(5));
         FakeWorker w1 = worker("w1");

@@ -9,6 +9,7 @@ import dev.stagefarm.oci.registry.RegistryClient;
 import dev.stagefarm.oci.registry.RegistryConfig;
 import dev.stagefarm.worker.agent.WorkerAgent;
 import dev.stagefarm.worker.exec.RuncExecutor;
+import dev.stagefarm.worker.exec.StepLimits;
 import dev.stagefarm.worker.job.JobRunner;
 import dev.stagefarm.worker.job.WorkerMetrics;
 import dev.stagefarm.worker.job.WorkerParts;
@@ -34,7 +35,25 @@ public final class WorkerNode implements AutoCloseable {
             Path root,
             RegistryConfig registries,
             int slots,
-            ClientSecurity security) {
+            ClientSecurity security,
+            Path runc,
+            StepLimits limits) {
+
+        public Config(
+                String name,
+                String coordinator,
+                String cache,
+                Path root,
+                RegistryConfig registries,
+                int slots,
+                ClientSecurity security) {
+            this(name, coordinator, cache, root, registries, slots, security, null, StepLimits.DEFAULTS);
+        }
+
+        /** @param binary the runc binary; null finds it on PATH */
+        public Config withSandbox(Path binary, StepLimits stepLimits) {
+            return new Config(name, coordinator, cache, root, registries, slots, security, binary, stepLimits);
+        }
 
         /** A farm without tokens or TLS. */
         public Config(String name, String coordinator, String cache, Path root, RegistryConfig registries, int slots) {
@@ -50,6 +69,8 @@ public final class WorkerNode implements AutoCloseable {
 
     public WorkerNode(Config config, MeterRegistry meters) throws IOException {
         Path root = Files.createDirectories(config.root()).toRealPath();
+        // blobs, snapshots and runc state of every team's builds: for the worker's eyes only
+        Files.setPosixFilePermissions(root, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
         // The worker's farm token, acting for the team of the job running on the calling thread
         // (JobRunner sets it). With a token, a cache call outside a job fails instead of landing
         // in the farm token's own namespace, which every team's jobs would share.
@@ -58,7 +79,8 @@ public final class WorkerNode implements AutoCloseable {
                 TeamChannel.fromContext(cacheChannel, config.security().token() != null));
         RuncExecutor runc;
         try {
-            runc = RuncExecutor.open(RuncExecutor.Config.defaults(root));
+            RuncExecutor.Config runcConfig = RuncExecutor.Config.defaults(root).withLimits(config.limits());
+            runc = RuncExecutor.open(config.runc() == null ? runcConfig : runcConfig.withRunc(config.runc()));
         } catch (dev.stagefarm.worker.exec.ExecException e) {
             throw new IOException("worker " + config.name() + ": runc is not usable: " + e.getMessage(), e);
         } catch (InterruptedException e) {
@@ -70,7 +92,7 @@ public final class WorkerNode implements AutoCloseable {
         this.coordinatorChannel = GrpcChannels.open(config.coordinator(), config.security());
         JobRunner runner = WorkerParts.jobRunner(
                 config.name(), root, snapshots, runc, cache, registry, new WorkerMetrics(meters), coordinatorChannel);
-        this.agent = new WorkerAgent(config.name(), config.slots(), coordinatorChannel, runner);
+        this.agent = new WorkerAgent(config.name(), config.slots(), coordinatorChannel, runner, runc.warnings());
         log.info(
                 "worker {}: root {}, coordinator {}, cache {}",
                 config.name(),

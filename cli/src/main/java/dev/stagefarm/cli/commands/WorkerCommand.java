@@ -41,13 +41,23 @@ public final class WorkerCommand implements Callable<Integer> {
     @Mixin
     RegistryOptions registries;
 
+    @Mixin
+    StepSandboxOptions sandbox;
+
     @Override
     public Integer call() throws Exception {
         CountDownLatch stop = new CountDownLatch(1);
         PrometheusMeterRegistry meters = metrics.registry();
         try (WorkerNode node = new WorkerNode(
                                 new WorkerNode.Config(
-                                        name, coordinator, cache, root, registries.config(), slots, auth.security()),
+                                                name,
+                                                coordinator,
+                                                cache,
+                                                root,
+                                                registries.config(),
+                                                slots,
+                                                auth.security())
+                                        .withSandbox(sandbox.runc(), sandbox.limits()),
                                 meters)
                         .start();
                 MetricsEndpoint endpoint = metrics.serve()) {

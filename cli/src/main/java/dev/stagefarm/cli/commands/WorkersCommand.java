@@ -29,6 +29,9 @@ public final class WorkersCommand implements Callable<Integer> {
             System.out.printf("%-20s %s%n", "NAME", "RUNNING JOBS");
             for (WorkerInfo w : reply.getWorkersList()) {
                 System.out.printf("%-20s %d%n", w.getName(), w.getRunningJobs());
+                for (String warning : w.getWarningsList()) {
+                    System.out.printf("  warning: %s%n", warning);
+                }
             }
             return 0;
         } finally {

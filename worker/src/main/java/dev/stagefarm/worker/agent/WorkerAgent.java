@@ -40,8 +40,16 @@ public final class WorkerAgent implements AutoCloseable {
     private final Semaphore running;
     private volatile boolean closed;
     private volatile Thread loop;
+    private final java.util.List<String> warnings;
 
     public WorkerAgent(String name, int slots, Channel coordinator, JobHandler handler) {
+        this(name, slots, coordinator, handler, java.util.List.of());
+    }
+
+    /** @param warnings what the coordinator should show operators about this worker (e.g. runc CVEs) */
+    public WorkerAgent(
+            String name, int slots, Channel coordinator, JobHandler handler, java.util.List<String> warnings) {
+        this.warnings = java.util.List.copyOf(warnings);
         this.name = name;
         this.slots = slots;
         this.coordinator = CoordinatorGrpc.newStub(coordinator);
@@ -91,7 +99,10 @@ public final class WorkerAgent implements AutoCloseable {
         void open() {
             out = coordinator.connect(this);
             send(WorkerMessage.newBuilder()
-                    .setHello(WorkerHello.newBuilder().setName(name).setSlots(slots))
+                    .setHello(WorkerHello.newBuilder()
+                            .setName(name)
+                            .setSlots(slots)
+                            .addAllWarnings(warnings))
                     .build());
         }
 

@@ -28,7 +28,29 @@ record OciRuntimeSpec(String ociVersion, Process process, Root root, String host
 
     record Mount(String destination, String type, String source, List<String> options) {}
 
-    record Linux(List<Namespace> namespaces, List<String> maskedPaths, List<String> readonlyPaths) {}
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Linux(
+            List<Namespace> namespaces,
+            List<String> maskedPaths,
+            List<String> readonlyPaths,
+            String cgroupsPath,
+            Resources resources,
+            Seccomp.Profile seccomp) {
+
+        Linux(List<Namespace> namespaces, List<String> maskedPaths, List<String> readonlyPaths) {
+            this(namespaces, maskedPaths, readonlyPaths, null, null, null);
+        }
+    }
+
+    /** {@code unified}: cgroup v2 files by name, for what the v1-shaped fields cannot say. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Resources(Memory memory, Pids pids, Cpu cpu, java.util.Map<String, String> unified) {}
+
+    record Memory(long limit) {}
+
+    record Pids(long limit) {}
+
+    record Cpu(long shares) {}
 
     record Namespace(String type) {}
 }

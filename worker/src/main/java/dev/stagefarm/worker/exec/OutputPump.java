@@ -12,7 +12,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Splits a process's output into lines for a callback, keeping the last few for error messages.
- * It always drains the stream: a full pipe would block the process.
+ * It always drains the stream: a full pipe would block the process. Past {@code maxBytes} the
+ * callback gets one line saying so (BuildKit's words) and nothing more, so that {@code RUN yes}
+ * cannot flood the coordinator and the client.
  */
 final class OutputPump implements Runnable {
 
@@ -23,13 +25,34 @@ final class OutputPump implements Runnable {
     private final InputStream in;
     private final Consumer<String> sink;
     private final int tailLines;
+    private final long maxBytes;
     private final ArrayDeque<String> tail = new ArrayDeque<>();
     private boolean sinkFailed;
+    private long delivered;
+    private boolean clipped;
 
     OutputPump(InputStream in, Consumer<String> sink, int tailLines) {
+        this(in, sink, tailLines, 0);
+    }
+
+    /** @param maxBytes output passed on before clipping, newlines counted; 0 for no limit */
+    OutputPump(InputStream in, Consumer<String> sink, int tailLines, long maxBytes) {
         this.in = in;
         this.sink = sink;
         this.tailLines = tailLines;
+        this.maxBytes = maxBytes;
+    }
+
+    /** The line that replaces the rest of a step's output: BuildKit's, so users and tools know it. */
+    static String clippedLine(long maxBytes) {
+        String limit = maxBytes % (1024 * 1024) == 0
+                ? maxBytes / (1024 * 1024) + "MiB"
+                : maxBytes % 1024 == 0 ? maxBytes / 1024 + "KiB" : maxBytes + "B";
+        return "[output clipped, log limit " + limit + " reached]";
+    }
+
+    synchronized boolean clipped() {
+        return clipped;
     }
 
     @Override
@@ -63,6 +86,7 @@ final class OutputPump implements Runnable {
 
     private void emit(ByteArrayOutputStream bytes) {
         String text = bytes.toString(StandardCharsets.UTF_8);
+        int size = bytes.size();
         bytes.reset();
         if (text.endsWith("\r")) {
             text = text.substring(0, text.length() - 1);
@@ -73,8 +97,15 @@ final class OutputPump implements Runnable {
             }
             tail.addLast(text);
         }
-        if (sinkFailed) {
+        if (sinkFailed || clipped) {
             return;
+        }
+        delivered += size + 1;
+        if (maxBytes > 0 && delivered > maxBytes) {
+            synchronized (this) {
+                clipped = true;
+            }
+            text = clippedLine(maxBytes);
         }
         try {
             sink.accept(text);

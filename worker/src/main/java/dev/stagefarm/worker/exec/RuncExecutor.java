@@ -44,8 +44,20 @@ public final class RuncExecutor {
      * @param resolvConf the host's resolver config, copied into each container read-only
      * @param hostname the containers' hostname, also in their /etc/hosts
      * @param tailLines how many output lines to keep for error messages
+     * @param limits each step's cgroup limits, time limit, output cap and tmpfs size
      */
-    public record Config(Path runc, Path stateDir, Path bundlesDir, Path resolvConf, String hostname, int tailLines) {
+    public record Config(
+            Path runc,
+            Path stateDir,
+            Path bundlesDir,
+            Path resolvConf,
+            String hostname,
+            int tailLines,
+            StepLimits limits) {
+
+        public Config(Path runc, Path stateDir, Path bundlesDir, Path resolvConf, String hostname, int tailLines) {
+            this(runc, stateDir, bundlesDir, resolvConf, hostname, tailLines, StepLimits.DEFAULTS);
+        }
 
         public Config {
             if (tailLines < 1) {
@@ -56,18 +68,29 @@ public final class RuncExecutor {
             }
         }
 
-        /** runc from PATH (or /usr/sbin), state and bundles under {@code workerRoot}. */
+        /**
+         * runc from PATH (or /usr/sbin), its state under {@code workerRoot}, bundles in memory: a
+         * bundle's config.json holds the step's environment, secrets passed with {@code env=} too.
+         */
         public static Config defaults(Path workerRoot) {
             return new Config(
                     findRunc(),
                     workerRoot.resolve("runc"),
-                    workerRoot.resolve("bundles"),
+                    BundleDirs.inMemory(workerRoot),
                     Path.of("/etc/resolv.conf"),
                     "stagefarm",
                     50);
         }
 
-        private static Path findRunc() {
+        public Config withRunc(Path binary) {
+            return new Config(binary, stateDir, bundlesDir, resolvConf, hostname, tailLines, limits);
+        }
+
+        public Config withLimits(StepLimits newLimits) {
+            return new Config(runc, stateDir, bundlesDir, resolvConf, hostname, tailLines, newLimits);
+        }
+
+        static Path findRunc() {
             List<String> dirs = new ArrayList<>();
             String path = System.getenv("PATH");
             if (path != null) {
@@ -84,9 +107,22 @@ public final class RuncExecutor {
     }
 
     private final Config config;
+    private final StepCgroups cgroups;
+    private final List<String> warnings;
 
-    private RuncExecutor(Config config) {
+    private RuncExecutor(Config config, StepCgroups cgroups, List<String> warnings) {
         this.config = config;
+        this.cgroups = cgroups;
+        this.warnings = List.copyOf(warnings);
+    }
+
+    /** Sentences about this worker's sandbox an operator should act on (runc CVEs it lacks fixes for). */
+    public List<String> warnings() {
+        return warnings;
+    }
+
+    public StepLimits limits() {
+        return config.limits();
     }
 
     /**
@@ -95,20 +131,34 @@ public final class RuncExecutor {
      */
     public static RuncExecutor open(Config config) throws IOException, ExecException, InterruptedException {
         if (!Files.isExecutable(config.runc())) {
-            throw new ExecException("runc not found at " + config.runc()
-                    + ": install the Debian package runc or configure the path to the binary");
+            throw new ExecException(
+                    "runc not found at " + config.runc() + ": install the Debian package runc or pass --runc PATH");
         }
-        Files.createDirectories(
-                config.stateDir(), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        Files.createDirectories(config.bundlesDir());
-        RuncExecutor executor = new RuncExecutor(config);
+        RuncVersion version = RuncVersion.of(config.runc());
+        for (RuncCves.Cve cve : RuncCves.missing(version)) {
+            if (cve.refuse()) {
+                throw new ExecException("runc " + version + " at " + config.runc() + " lacks the fix for " + cve.id()
+                        + " (" + cve.what() + "): install runc " + String.join(" or later, ", cve.fixedIn())
+                        + " or later (Debian 12: " + String.join(", ", cve.debianFixedIn()) + ") and pass --runc PATH");
+            }
+        }
+        List<String> warnings = RuncCves.warnings(version);
+        warnings.forEach(w -> log.warn("{}", w));
+        var privateDir = PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
+        Files.createDirectories(config.stateDir(), privateDir);
+        Files.createDirectories(config.bundlesDir(), privateDir);
+        Files.setPosixFilePermissions(config.bundlesDir(), PosixFilePermissions.fromString("rwx------"));
+        RuncExecutor executor = new RuncExecutor(config, StepCgroups.detect(), warnings);
         executor.deleteOrphans();
         log.info(
-                "runc executor: runc {}, state {}, bundles {}, hostname {}",
+                "runc executor: runc {} ({}), state {}, bundles {}, hostname {}, cgroup {}, step limits {}",
                 config.runc(),
+                version,
                 config.stateDir(),
                 config.bundlesDir(),
-                config.hostname());
+                config.hostname(),
+                executor.cgroups.version(),
+                config.limits());
         return executor;
     }
 
@@ -135,12 +185,24 @@ public final class RuncExecutor {
         MountStubs stubs = MountStubs.before(rootfs, destinations);
         String id = "sf-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
         Path bundle = Files.createDirectory(config.bundlesDir().resolve(id));
+        ExecResult result;
+        boolean outOfMemory;
         try {
-            writeBundle(bundle, rootfs, spec, user);
-            return runContainer(id, bundle, output, timeout);
+            writeBundle(id, bundle, rootfs, spec, user);
+            Duration limit = timeout.compareTo(config.limits().timeout()) < 0
+                    ? timeout
+                    : config.limits().timeout();
+            result = runContainer(id, bundle, output, limit);
         } finally {
             cleanUp(stubs, bundle);
+            outOfMemory = cgroups.finish(id, config.limits().memoryBytes());
         }
+        if (outOfMemory && result.exitCode() == 128 + 9) { // SIGKILL: what the OOM killer sends
+            throw new ExecException("the step ran out of memory: the kernel killed it at the worker's --step-memory"
+                    + " limit of " + config.limits().memoryBytes() / StepLimits.MIB
+                    + " MiB; use less memory in the step or raise --step-memory");
+        }
+        return result;
     }
 
     /** Never masks the run's own outcome; a failure here only costs a stray file. */
@@ -157,7 +219,8 @@ public final class RuncExecutor {
         }
     }
 
-    private void writeBundle(Path bundle, Path rootfs, ProcessSpec spec, ContainerUser user) throws IOException {
+    private void writeBundle(String id, Path bundle, Path rootfs, ProcessSpec spec, ContainerUser user)
+            throws IOException {
         Path hosts = bundle.resolve("hosts");
         Files.writeString(
                 hosts, "127.0.0.1\tlocalhost " + config.hostname() + "\n::1\tlocalhost ip6-localhost ip6-loopback\n");
@@ -168,7 +231,11 @@ public final class RuncExecutor {
         } else {
             Files.writeString(resolv, "");
         }
-        OciRuntimeSpec oci = RuntimeSpecFactory.create(spec, user, rootfs, config.hostname(), resolv, hosts);
+        OciRuntimeSpec oci = StepSandbox.apply(
+                RuntimeSpecFactory.create(spec, user, rootfs, config.hostname(), resolv, hosts),
+                cgroups.cgroupsPath(id),
+                cgroups.resources(config.limits()),
+                config.limits().tmpfsBytes());
         JSON.writeValue(bundle.resolve("config.json").toFile(), oci);
     }
 
@@ -180,12 +247,20 @@ public final class RuncExecutor {
                 .redirectErrorStream(true)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .start();
-        OutputPump pump = new OutputPump(process.getInputStream(), output, config.tailLines());
+        OutputPump pump = new OutputPump(
+                process.getInputStream(),
+                output,
+                config.tailLines(),
+                config.limits().outputBytes());
         Thread reader = Thread.ofVirtual().name("runc-output-" + id).start(pump);
         try {
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 kill(id, process);
-                throw new ExecException("process timed out after " + timeout + " and was killed", -1, null);
+                throw new ExecException(
+                        "the step timed out: it ran longer than its time limit of " + human(timeout)
+                                + " and was killed (the worker's --step-timeout)",
+                        -1,
+                        null);
             }
         } catch (InterruptedException e) {
             kill(id, process);
@@ -266,6 +341,13 @@ public final class RuncExecutor {
             }
         }
         return Optional.ofNullable(message);
+    }
+
+    private static String human(Duration d) {
+        if (d.toMillis() % 60_000 == 0) {
+            return d.toMinutes() + "m";
+        }
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
     }
 
     private List<String> runc(String... args) {

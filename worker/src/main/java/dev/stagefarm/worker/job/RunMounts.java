@@ -128,11 +128,16 @@ final class RunMounts {
             return scratch;
         }
 
-        /** A private directory in memory when the host allows, for secrets. */
+        /** A private directory in memory, for secrets: they never rest on a disk. */
         Path secrets() throws IOException {
             if (secrets == null) {
-                secrets = privateDir(
-                        Files.isDirectory(SHM) && Files.isWritable(SHM) ? SHM : Files.createDirectories(scratchRoot));
+                if (!Files.isDirectory(SHM)
+                        || !Files.isWritable(SHM)
+                        || !Files.getFileStore(SHM).type().equals("tmpfs")) {
+                    throw new IOException("/dev/shm is not a writable tmpfs: the worker keeps secrets and ssh"
+                            + " sockets only in memory; mount a tmpfs on /dev/shm");
+                }
+                secrets = privateDir(SHM);
             }
             return secrets;
         }

@@ -35,9 +35,6 @@ import java.util.function.Consumer;
 /** Carries out one filesystem step (RUN, COPY/ADD, WORKDIR) on a stage's mounted root filesystem. */
 public final class StepExecutor {
 
-    /** A RUN that takes longer than this is killed: a hung build must not hold a worker forever. */
-    private static final java.time.Duration RUN_TIMEOUT = java.time.Duration.ofHours(2);
-
     private final RuncExecutor runc;
     private final CopyExecutor copier = new CopyExecutor();
     private final ContextMaterializer contexts;
@@ -184,7 +181,8 @@ public final class StepExecutor {
             throws StepFailedException, IOException {
         ExecResult result;
         try {
-            result = runc.run(rootfs, spec, output, RUN_TIMEOUT);
+            // the worker's --step-timeout: a hung build must not hold a worker forever
+            result = runc.run(rootfs, spec, output, runc.limits().timeout());
         } catch (ExecException e) {
             throw new StepFailedException(where + "RUN: " + e.getMessage(), e);
         } catch (InterruptedException e) {

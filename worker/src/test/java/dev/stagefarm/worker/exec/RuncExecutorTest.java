@@ -164,7 +164,8 @@ class RuncExecutorTest {
 
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(30));
         assertThat(runcList()).isEmpty();
-        try (Stream<Path> bundles = Files.list(tmp.resolve("worker/bundles"))) {
+        try (Stream<Path> bundles =
+                Files.list(RuncExecutor.Config.defaults(tmp.resolve("worker")).bundlesDir())) {
             assertThat(bundles).isEmpty();
         }
     }
