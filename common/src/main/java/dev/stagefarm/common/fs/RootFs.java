@@ -61,6 +61,21 @@ public final class RootFs implements AutoCloseable {
         return new FileHandle(open(path, O_PATH | (followLast ? 0 : O_NOFOLLOW), 0));
     }
 
+    /**
+     * An O_PATH handle of {@code path} exactly as named: no component before the last may be a
+     * symlink (ELOOP otherwise) and the last is not followed. For trees written out as they are
+     * (layers, artifacts), where a link is an entry, never a way through.
+     */
+    public FileHandle handleExact(String path) throws IOException {
+        String clean = RootedPaths.clean(path);
+        return new FileHandle(FdCalls.openat2(
+                rootHandle.fd(),
+                clean.isEmpty() ? "." : clean,
+                O_PATH | O_NOFOLLOW,
+                0,
+                FdCalls.RESOLVE_BENEATH | FdCalls.RESOLVE_NO_SYMLINKS | FdCalls.RESOLVE_NO_MAGICLINKS));
+    }
+
     /** The file itself, or empty when nothing (not even a dangling link) is there. */
     public Optional<FileStat> lstat(String path) throws IOException {
         return stat(path, false);
