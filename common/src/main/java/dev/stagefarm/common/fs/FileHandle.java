@@ -3,7 +3,10 @@ package dev.stagefarm.common.fs;
 import dev.stagefarm.common.linux.FdCalls;
 import dev.stagefarm.common.linux.FileStat;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * An O_PATH descriptor of one file found inside a root. Operations on it act on that very file,
@@ -49,6 +52,35 @@ public final class FileHandle implements AutoCloseable {
     /** Sets atime and mtime of a file that is not a symlink. */
     public void setTimes(long seconds, int nanos) throws IOException {
         FdCalls.utimensat(FdCalls.AT_FDCWD, procPath().toString(), seconds, nanos, 0);
+    }
+
+    /** The entry {@code name} of this directory itself: not followed if it is a link, never left. */
+    public FileHandle child(String name) throws IOException {
+        return new FileHandle(FdCalls.openat2(
+                fd,
+                checkName(name),
+                FdCalls.O_PATH | FdCalls.O_NOFOLLOW,
+                0,
+                FdCalls.RESOLVE_BENEATH | FdCalls.RESOLVE_NO_SYMLINKS | FdCalls.RESOLVE_NO_MAGICLINKS));
+    }
+
+    /** Names in this directory, sorted. */
+    public List<String> list() throws IOException {
+        try (Stream<Path> s = Files.list(procPath())) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    /** Removes the entry {@code name} of this directory (an empty directory when {@code dir}). */
+    public void remove(String name, boolean dir) throws IOException {
+        FdCalls.unlinkat(fd, checkName(name), dir ? FdCalls.AT_REMOVEDIR : 0);
+    }
+
+    private static String checkName(String name) {
+        if (name.isEmpty() || name.contains("/") || name.equals(".") || name.equals("..")) {
+            throw new IllegalArgumentException("not a name in a directory: '" + name + "'");
+        }
+        return name;
     }
 
     @Override

@@ -148,6 +148,35 @@ public final class RootFs implements AutoCloseable {
         }
     }
 
+    /**
+     * {@code mkdir -p} where each directory it creates gets exactly {@code mode} and the owner (WORKDIR,
+     * as BuildKit makes it); existing ones are left as they are.
+     *
+     * @throws java.nio.file.NotDirectoryException when a file is in the way
+     */
+    public void createDirectories(String path, int mode, int uid, int gid) throws IOException {
+        Optional<FileStat> existing = stat(path);
+        if (existing.isPresent()) {
+            if (!existing.get().isDirectory()) {
+                throw new java.nio.file.NotDirectoryException(path);
+            }
+            return;
+        }
+        String at = "";
+        for (String part : RootedPaths.clean(path).split("/")) {
+            at = at.isEmpty() ? part : at + "/" + part;
+            Optional<FileStat> s = stat(at);
+            if (s.isEmpty()) {
+                try (FileHandle dir = mkdirs(at, mode)) {
+                    dir.chmod(mode);
+                    dir.chown(uid, gid);
+                }
+            } else if (!s.get().isDirectory()) {
+                throw new java.nio.file.NotDirectoryException(at);
+            }
+        }
+    }
+
     public String readlink(String path) throws IOException {
         try (FileHandle h = handle(path, false)) {
             return h.readlink();
