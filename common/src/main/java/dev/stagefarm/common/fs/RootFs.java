@@ -99,8 +99,15 @@ public final class RootFs implements AutoCloseable {
         }
     }
 
+    /**
+     * Reads a regular file. Anything else (a FIFO that would block the worker, a device) is refused,
+     * judged on the very file that is then opened.
+     */
     public InputStream newInputStream(String path) throws IOException {
         try (FileHandle h = handle(path, true)) {
+            if (!h.stat().isRegular()) {
+                throw new java.nio.file.FileSystemException(path, null, "not a regular file");
+            }
             return new FileInputStream(h.procPath().toFile());
         }
     }

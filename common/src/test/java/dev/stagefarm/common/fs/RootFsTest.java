@@ -168,6 +168,13 @@ class RootFsTest {
         assertThat(fs.lstat("app/bin/tool/x")).isEmpty();
     }
 
+    @Test
+    void aFifoIsRefusedRatherThanBlockingTheReader() throws Exception {
+        dev.stagefarm.common.linux.LinuxFiles.mknod(
+                root.resolve("etc/passwd"), dev.stagefarm.common.linux.LinuxFiles.S_IFIFO, 0644, 0, 0);
+        assertThatThrownBy(() -> read("/etc/passwd")).hasMessageContaining("not a regular file");
+    }
+
     private String read(String path) throws IOException {
         try (InputStream in = fs.newInputStream(path)) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
