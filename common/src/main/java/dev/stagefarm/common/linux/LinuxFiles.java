@@ -7,20 +7,13 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
-import java.lang.foreign.MemoryLayout.PathElement;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,12 +45,8 @@ public final class LinuxFiles {
     private static final int AT_SYMLINK_NOFOLLOW = 0x100;
     private static final int ENODATA = 61;
     private static final int ERANGE = 34;
-    private static final int ENOENT = 2;
-    private static final int EEXIST = 17;
 
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO = CALL_STATE.varHandle(PathElement.groupElement("errno"));
+    private static final StructLayout CALL_STATE = Native.CALL_STATE;
 
     private static final MethodHandle MKNOD = downcall("mknod", JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG);
     private static final MethodHandle LCHOWN = downcall("lchown", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
@@ -72,8 +61,6 @@ public final class LinuxFiles {
     private static final MethodHandle LISTXATTR = downcall("listxattr", JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG);
     private static final MethodHandle LLISTXATTR = downcall("llistxattr", JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG);
     private static final MethodHandle UTIMENSAT = downcall("utimensat", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
-    private static final MethodHandle STRERROR = LINKER.downcallHandle(
-            LINKER.defaultLookup().findOrThrow("strerror"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
     private LinuxFiles() {}
 
@@ -286,10 +273,7 @@ public final class LinuxFiles {
     }
 
     private static MethodHandle downcall(String name, MemoryLayout result, MemoryLayout... args) {
-        return LINKER.downcallHandle(
-                LINKER.defaultLookup().findOrThrow(name),
-                FunctionDescriptor.of(result, args),
-                Linker.Option.captureCallState("errno"));
+        return Native.downcall(name, result, args);
     }
 
     private static MemorySegment cpath(Arena arena, Path path) {
@@ -297,28 +281,12 @@ public final class LinuxFiles {
     }
 
     private static int errno(MemorySegment state) {
-        return (int) ERRNO.get(state, 0L);
+        return Native.errno(state);
     }
 
     private static void check(long rc, MemorySegment state, String call, Path path) throws IOException {
-        if (rc >= 0) {
-            return;
-        }
-        int errno = errno(state);
-        String reason = call + ": " + strerror(errno) + " (errno " + errno + ")";
-        throw switch (errno) {
-            case ENOENT -> new NoSuchFileException(path.toString(), null, reason);
-            case EEXIST -> new FileAlreadyExistsException(path.toString(), null, reason);
-            default -> new FileSystemException(path.toString(), null, reason);
-        };
-    }
-
-    private static String strerror(int errno) {
-        try {
-            MemorySegment s = (MemorySegment) STRERROR.invokeExact(errno);
-            return s.reinterpret(1024).getString(0);
-        } catch (Throwable t) {
-            return "errno " + errno;
+        if (rc < 0) {
+            throw Native.failure(call, path.toString(), errno(state));
         }
     }
 }

@@ -5,15 +5,17 @@ import static dev.stagefarm.common.linux.LinuxFiles.S_IFCHR;
 import static dev.stagefarm.common.linux.LinuxFiles.S_IFDIR;
 import static dev.stagefarm.common.linux.LinuxFiles.S_IFIFO;
 import static dev.stagefarm.common.linux.LinuxFiles.S_IFLNK;
-import static dev.stagefarm.common.linux.LinuxFiles.S_IFMT;
 import static dev.stagefarm.common.linux.LinuxFiles.S_IFREG;
 
+import dev.stagefarm.common.fs.FileHandle;
+import dev.stagefarm.common.fs.RootFs;
+import dev.stagefarm.common.linux.FileStat;
 import dev.stagefarm.common.linux.LinuxFiles;
+import dev.stagefarm.common.linux.Native;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -126,27 +128,42 @@ public final class LayerWriter {
     }
 
     /**
-     * @param paths paths under {@code root} ("/app/bin" or "app/bin"); each must exist
+     * @param paths paths under {@code root} ("/app/bin" or "app/bin"); each must exist, and be named
+     *     without a symlink before its last component: a link is an entry here, never a way through
+     *     (a stage's {@code /x/h -> /} must not turn {@code /x/h/etc/passwd} into the worker's own)
      */
     public LayerBlob writeSelected(Path root, Collection<String> paths, Path out) throws IOException {
         SortedSet<String> all = new TreeSet<>(LayerPaths.ORDER);
-        for (String p : paths) {
-            String rel = LayerPaths.clean(p);
-            Path abs = root.resolve(rel);
-            if (!Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) {
-                throw new NoSuchFileException(p, null, "selected path is not in the stage's filesystem");
-            }
-            for (String parent = LayerPaths.parent(rel); !parent.isEmpty(); parent = LayerPaths.parent(parent)) {
-                all.add(parent);
-            }
-            if (rel.isEmpty() || Files.isDirectory(abs, LinkOption.NOFOLLOW_LINKS)) {
-                all.addAll(walk(root, abs));
-            }
-            if (!rel.isEmpty()) {
-                all.add(rel);
+        try (RootFs fs = RootFs.open(root)) {
+            for (String p : paths) {
+                String rel = LayerPaths.clean(p);
+                FileStat stat = exactStat(fs, p, rel);
+                for (String parent = LayerPaths.parent(rel); !parent.isEmpty(); parent = LayerPaths.parent(parent)) {
+                    all.add(parent);
+                }
+                if (rel.isEmpty() || stat.isDirectory()) {
+                    // the walk does not follow links; every entry is opened again, exactly, when written
+                    all.addAll(walk(root, root.resolve(rel)));
+                }
+                if (!rel.isEmpty()) {
+                    all.add(rel);
+                }
             }
         }
         return write(root, all, false, out);
+    }
+
+    private static FileStat exactStat(RootFs fs, String asked, String rel) throws IOException {
+        try (FileHandle h = fs.handleExact(rel)) {
+            return h.stat();
+        } catch (NoSuchFileException e) {
+            throw new NoSuchFileException(asked, null, "selected path is not in the stage's filesystem");
+        } catch (Native.ErrnoException e) {
+            if (e.errno() == Native.ELOOP || e.errno() == Native.ENOTDIR || e.errno() == Native.EXDEV) {
+                throw new NoSuchFileException(asked, null, "selected path goes through a symbolic link or a file");
+            }
+            throw e;
+        }
     }
 
     private static SortedSet<String> walk(Path root) throws IOException {
@@ -181,8 +198,10 @@ public final class LayerWriter {
                 tar.setAddPaxHeadersForNonAsciiNames(true);
                 TarEntryWriter entries = new TarEntryWriter(tar, options.sourceDateEpoch());
                 Map<String, String> firstPathOfInode = new HashMap<>();
-                for (String rel : paths) {
-                    writeOne(root, rel, upper, entries, firstPathOfInode);
+                try (RootFs fs = RootFs.open(root)) {
+                    for (String rel : paths) {
+                        writeOne(fs, rel, upper, entries, firstPathOfInode);
+                    }
                 }
                 tar.finish();
                 if (codec instanceof GZIPOutputStream gzip) {
@@ -199,49 +218,72 @@ public final class LayerWriter {
         }
     }
 
+    /** One entry, read through a descriptor opened on exactly that name: nothing outside the tree. */
     private static void writeOne(
-            Path root, String rel, boolean upper, TarEntryWriter entries, Map<String, String> firstPathOfInode)
+            RootFs fs, String rel, boolean upper, TarEntryWriter entries, Map<String, String> firstPathOfInode)
             throws IOException {
-        Path file = root.resolve(rel);
-        Map<String, Object> a = Files.readAttributes(file, "unix:*", LinkOption.NOFOLLOW_LINKS);
-        FileMeta meta = FileMeta.of(a);
-        int type = meta.mode() & S_IFMT;
-        switch (type) {
-            case S_IFDIR -> {
-                entries.directory(rel, meta, xattrs(file));
-                if (upper && LinuxFiles.isOpaque(file)) {
-                    entries.marker(LayerPaths.join(rel, Whiteouts.OPAQUE), meta);
+        try (FileHandle file = fs.handleExact(rel)) {
+            FileStat s = file.stat();
+            FileMeta meta = FileMeta.of(s);
+            switch (s.type()) {
+                case S_IFDIR -> {
+                    entries.directory(rel, meta, xattrs(file.procPath(), false));
+                    if (upper && isOpaque(file)) {
+                        entries.marker(LayerPaths.join(rel, Whiteouts.OPAQUE), meta);
+                    }
                 }
-            }
-            case S_IFREG -> {
-                String inode = a.get("dev") + ":" + a.get("ino");
-                String first = (Integer) a.get("nlink") > 1 ? firstPathOfInode.putIfAbsent(inode, rel) : null;
-                if (first != null) {
-                    entries.hardlink(rel, first, meta);
-                } else {
-                    entries.regular(rel, file, meta, xattrs(file));
+                case S_IFREG -> {
+                    String inode = s.dev() + ":" + s.ino();
+                    String first = s.nlink() > 1 ? firstPathOfInode.putIfAbsent(inode, rel) : null;
+                    if (first != null) {
+                        entries.hardlink(rel, first, meta);
+                    } else {
+                        entries.regular(rel, file.procPath(), meta, xattrs(file.procPath(), false));
+                    }
                 }
-            }
-            case S_IFLNK -> entries.symlink(rel, Files.readSymbolicLink(file).toString(), meta, xattrs(file));
-            case S_IFCHR, S_IFBLK, S_IFIFO -> {
-                long rdev = (Long) a.get("rdev");
-                if (upper && type == S_IFCHR && rdev == 0) {
-                    entries.marker(
-                            LayerPaths.join(LayerPaths.parent(rel), Whiteouts.PREFIX + LayerPaths.name(rel)), meta);
-                } else {
-                    entries.device(rel, type, LinuxFiles.major(rdev), LinuxFiles.minor(rdev), meta, xattrs(file));
+                case S_IFLNK -> {
+                    try (FileHandle dir = fs.handleExact(LayerPaths.parent(rel))) {
+                        // the link's own xattrs: its directory's descriptor, then a name not followed
+                        Path link = dir.procPath().resolve(LayerPaths.name(rel));
+                        entries.symlink(rel, file.readlink(), meta, xattrs(link, true));
+                    }
                 }
+                case S_IFCHR, S_IFBLK, S_IFIFO -> {
+                    long rdev = s.rdev();
+                    if (upper && s.type() == S_IFCHR && rdev == 0) {
+                        entries.marker(
+                                LayerPaths.join(LayerPaths.parent(rel), Whiteouts.PREFIX + LayerPaths.name(rel)), meta);
+                    } else {
+                        entries.device(
+                                rel,
+                                s.type(),
+                                LinuxFiles.major(rdev),
+                                LinuxFiles.minor(rdev),
+                                meta,
+                                xattrs(file.procPath(), false));
+                    }
+                }
+                default -> log.debug("skipping {}: sockets cannot be stored in a layer", rel);
             }
-            default -> log.debug("skipping {}: sockets cannot be stored in a layer", rel);
         }
     }
 
-    /** xattrs worth keeping: overlayfs's own bookkeeping ({@code trusted.overlay.*}) is not content. */
-    private static Map<String, byte[]> xattrs(Path file) throws IOException {
+    private static boolean isOpaque(FileHandle dir) throws IOException {
+        return LinuxFiles.getXattr(dir.procPath(), LinuxFiles.OVERLAY_OPAQUE_XATTR)
+                .map(v -> v.length == 1 && v[0] == 'y')
+                .orElse(false);
+    }
+
+    /**
+     * xattrs worth keeping: overlayfs's own bookkeeping ({@code trusted.overlay.*}) is not content.
+     * {@code /proc/self/fd/N} is followed (to the file it names); a symlink is read without following.
+     */
+    private static Map<String, byte[]> xattrs(Path file, boolean link) throws IOException {
         Map<String, byte[]> out = new java.util.TreeMap<>();
-        for (String name : LinuxFiles.llistXattr(file)) {
+        for (String name : link ? LinuxFiles.llistXattr(file) : LinuxFiles.listXattr(file)) {
             if (!name.startsWith("trusted.overlay.")) {
-                LinuxFiles.lgetXattr(file, name).ifPresent(v -> out.put(name, v));
+                (link ? LinuxFiles.lgetXattr(file, name) : LinuxFiles.getXattr(file, name))
+                        .ifPresent(v -> out.put(name, v));
             }
         }
         return out;

@@ -156,6 +156,33 @@ class LayerWriterTest {
                 .hasMessageContaining("escapes");
     }
 
+    /** The escape: a stage's {@code /x/h -> /} must not export the worker's own files. */
+    @Test
+    void selectedPathsThroughASymlinkedParentAreRefusedAndNeverReadFromTheHost() throws Exception {
+        Path host = Files.createDirectories(tmp.resolve("host/etc"));
+        String marker = "host-marker-" + System.nanoTime();
+        Files.writeString(host.resolve("secret.txt"), marker);
+        Path root = Files.createDirectories(tmp.resolve("rootfs"));
+        Files.createDirectories(root.resolve("x"));
+        Files.createSymbolicLink(root.resolve("x/h"), Path.of("/"));
+        Files.createSymbolicLink(root.resolve("x/d"), host);
+        Files.createSymbolicLink(root.resolve("x/rel"), Path.of("../../../../../../../../.."));
+
+        for (String asked : List.of(
+                "/x/h" + host.resolve("secret.txt"), "/x/d/secret.txt", "/x/rel" + host.resolve("secret.txt"))) {
+            assertThatThrownBy(() -> writer.writeSelected(root, List.of(asked), tmp.resolve("c.tgz")))
+                    .isInstanceOf(NoSuchFileException.class)
+                    .hasMessageContaining("symbolic link");
+        }
+        // the link itself is an entry like any other, written as a link
+        LayerBlob blob = writer.writeSelected(root, List.of("/x"), tmp.resolve("d.tgz"));
+        assertThat(TarListing.names(blob.file())).containsExactly("x/", "x/d", "x/h", "x/rel");
+        try (InputStream in = new GZIPInputStream(Files.newInputStream(blob.file()))) {
+            assertThat(new String(in.readAllBytes(), StandardCharsets.ISO_8859_1))
+                    .doesNotContain(marker);
+        }
+    }
+
     @Test
     void directoriesOnlyCopiedUpStayOutButParentsOfChangesAndChangedDirectoriesStay() throws Exception {
         Path lower = Files.createDirectories(tmp.resolve("lower"));

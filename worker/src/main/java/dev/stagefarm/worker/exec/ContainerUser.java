@@ -1,9 +1,10 @@
 package dev.stagefarm.worker.exec;
 
-import dev.stagefarm.common.fs.RootPath;
+import dev.stagefarm.common.fs.RootFs;
+import dev.stagefarm.common.linux.FileStat;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,6 +24,8 @@ import java.util.function.Predicate;
 public record ContainerUser(int uid, int gid, List<Integer> additionalGids, String home) {
 
     private static final long MAX_ID = Integer.MAX_VALUE;
+    /** Larger passwd or group files are read only this far: a build must not fill the worker's heap. */
+    private static final int MAX_FILE = 16 << 20;
 
     public ContainerUser {
         additionalGids = List.copyOf(additionalGids);
@@ -40,7 +43,7 @@ public record ContainerUser(int uid, int gid, List<Integer> additionalGids, Stri
         OptionalId uidArg = OptionalId.parse(userPart);
         OptionalId gidArg = OptionalId.parse(groupPart);
 
-        List<PasswdEntry> passwd = PasswdEntry.read(RootPath.resolve(rootfs, "/etc/passwd"));
+        List<PasswdEntry> passwd = PasswdEntry.read(rootfs, "/etc/passwd");
         Predicate<PasswdEntry> wanted = userPart.isEmpty()
                 ? e -> e.uid() == 0
                 : uidArg.present()
@@ -64,7 +67,7 @@ public record ContainerUser(int uid, int gid, List<Integer> additionalGids, Stri
 
         List<Integer> additional = List.of();
         if (!groupPart.isEmpty() || entry.isPresent()) {
-            List<GroupEntry> groups = GroupEntry.read(RootPath.resolve(rootfs, "/etc/group"));
+            List<GroupEntry> groups = GroupEntry.read(rootfs, "/etc/group");
             if (!groupPart.isEmpty()) {
                 Optional<GroupEntry> group = groups.stream()
                         .filter(g -> gidArg.present()
@@ -103,9 +106,9 @@ public record ContainerUser(int uid, int gid, List<Integer> additionalGids, Stri
     }
 
     private record PasswdEntry(String name, int uid, int gid, String home) {
-        static List<PasswdEntry> read(Path file) throws IOException {
+        static List<PasswdEntry> read(Path rootfs, String file) throws IOException {
             List<PasswdEntry> out = new ArrayList<>();
-            for (String[] f : fields(file)) {
+            for (String[] f : fields(rootfs, file)) {
                 if (f.length >= 4 && isId(f[2]) && isId(f[3])) {
                     out.add(new PasswdEntry(
                             f[0], Integer.parseInt(f[2]), Integer.parseInt(f[3]), f.length > 5 ? f[5] : ""));
@@ -116,9 +119,9 @@ public record ContainerUser(int uid, int gid, List<Integer> additionalGids, Stri
     }
 
     private record GroupEntry(String name, int gid, List<String> members) {
-        static List<GroupEntry> read(Path file) throws IOException {
+        static List<GroupEntry> read(Path rootfs, String file) throws IOException {
             List<GroupEntry> out = new ArrayList<>();
-            for (String[] f : fields(file)) {
+            for (String[] f : fields(rootfs, file)) {
                 if (f.length >= 3 && isId(f[2])) {
                     List<String> members = f.length > 3 && !f[3].isEmpty() ? List.of(f[3].split(",")) : List.of();
                     out.add(new GroupEntry(f[0], Integer.parseInt(f[2]), members));
@@ -128,13 +131,22 @@ public record ContainerUser(int uid, int gid, List<Integer> additionalGids, Stri
         }
     }
 
-    /** Colon-separated records; a missing file is an empty one, comments and blank lines are skipped. */
-    private static List<String[]> fields(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) {
-            return List.of();
+    /**
+     * Colon-separated records of a file in the rootfs, read inside it (an image's /etc/passwd may be
+     * a link to the host's); a missing file is an empty one, comments and blank lines are skipped.
+     */
+    private static List<String[]> fields(Path rootfs, String file) throws IOException {
+        byte[] bytes;
+        try (RootFs fs = RootFs.open(rootfs)) {
+            if (!fs.stat(file).map(FileStat::isRegular).orElse(false)) {
+                return List.of();
+            }
+            try (InputStream in = fs.newInputStream(file)) {
+                bytes = in.readNBytes(MAX_FILE);
+            }
         }
         List<String[]> out = new ArrayList<>();
-        for (String line : new String(Files.readAllBytes(file), StandardCharsets.UTF_8).split("\n")) {
+        for (String line : new String(bytes, StandardCharsets.UTF_8).split("\n")) {
             String l = line.strip();
             if (!l.isEmpty() && !l.startsWith("#")) {
                 out.add(l.split(":", -1));

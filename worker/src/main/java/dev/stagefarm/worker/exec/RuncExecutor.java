@@ -2,7 +2,7 @@ package dev.stagefarm.worker.exec;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.stagefarm.common.fs.RootPath;
+import dev.stagefarm.common.fs.RootFs;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -373,29 +373,18 @@ public final class RuncExecutor {
         }
     }
 
-    /** Creates a missing working directory, each new component owned by the user (as BuildKit does). */
+    /**
+     * Creates a missing working directory inside the rootfs, each new component owned by the user
+     * (as BuildKit does); links on the way are followed inside the rootfs, never on the host.
+     */
     private static void createWorkingDir(Path rootfs, String cwd, ContainerUser user)
             throws IOException, ExecException {
-        Path dir = RootPath.resolve(rootfs, cwd);
-        if (Files.isDirectory(dir)) {
-            return;
-        }
-        List<Path> missing = new ArrayList<>();
-        for (Path p = dir; !p.equals(rootfs) && !Files.exists(p, LinkOption.NOFOLLOW_LINKS); p = p.getParent()) {
-            missing.addFirst(p);
-        }
-        try {
-            for (Path p : missing) {
-                Files.createDirectory(p);
-                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
-                Files.setAttribute(p, "unix:gid", user.gid(), LinkOption.NOFOLLOW_LINKS);
-                Files.setAttribute(p, "unix:uid", user.uid(), LinkOption.NOFOLLOW_LINKS);
-            }
+        try (RootFs fs = RootFs.open(rootfs)) {
+            fs.createDirectories(cwd, 0755, user.uid(), user.gid());
+        } catch (java.nio.file.NotDirectoryException e) {
+            throw new ExecException("working directory " + cwd + " is not a directory");
         } catch (IOException e) {
             throw new ExecException("cannot create working directory " + cwd + ": " + e.getMessage(), -1, e);
-        }
-        if (!Files.isDirectory(dir)) {
-            throw new ExecException("working directory " + cwd + " is not a directory");
         }
     }
 

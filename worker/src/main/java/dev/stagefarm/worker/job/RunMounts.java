@@ -1,7 +1,7 @@
 package dev.stagefarm.worker.job;
 
 import dev.stagefarm.common.Digest;
-import dev.stagefarm.common.fs.RootPath;
+import dev.stagefarm.common.fs.RootFs;
 import dev.stagefarm.proto.farm.BindMount;
 import dev.stagefarm.proto.farm.CacheMount;
 import dev.stagefarm.proto.farm.Job;
@@ -376,11 +376,12 @@ final class RunMounts {
         } else {
             root = contexts.materialize(Digest.parse(job.getContextDigest()), fetched);
         }
-        Path source = b.getPath().isEmpty() ? root : RootPath.resolve(root, b.getPath());
-        if (!Files.exists(source)) {
+        // resolved by the kernel inside the source's root: a link to "/" there is that root's "/"
+        try (RootFs fs = RootFs.open(root)) {
+            return fs.hostPath(b.getPath());
+        } catch (java.nio.file.NoSuchFileException e) {
             throw new MountException("--mount source \"" + b.getPath() + "\" not found");
         }
-        return source;
     }
 
     private static void copyTree(Path from, Path to) throws IOException {

@@ -1,7 +1,9 @@
 package dev.stagefarm.worker.job;
 
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.common.fs.RootFs;
 import dev.stagefarm.common.fs.RootPath;
+import dev.stagefarm.common.linux.FileStat;
 import dev.stagefarm.oci.layer.LayerUnpacker;
 import dev.stagefarm.proto.cache.Layer;
 import dev.stagefarm.proto.farm.CopyOp;
@@ -129,32 +131,21 @@ public final class StepExecutor {
 
     /** WORKDIR: creates the missing directories, owned by the stage's USER, as BuildKit does. */
     private static void mkdir(String where, MkdirOp op, Path rootfs) throws StepFailedException, IOException {
-        Path dir = RootPath.resolve(rootfs, op.getPath());
-        if (Files.isDirectory(dir)) {
-            return;
-        }
-        Owner owner = Owner.ROOT;
-        if (!op.getUser().isEmpty()) {
-            try {
-                ContainerUser user = ContainerUser.resolve(rootfs, op.getUser());
-                owner = new Owner(user.uid(), user.gid());
-            } catch (ExecException e) {
-                throw new StepFailedException(where + "WORKDIR " + op.getPath() + ": " + e.getMessage(), e);
+        try (RootFs fs = RootFs.open(rootfs)) {
+            if (fs.stat(op.getPath()).map(FileStat::isDirectory).orElse(false)) {
+                return;
             }
-        }
-        List<Path> missing = new java.util.ArrayList<>();
-        for (Path p = dir;
-                !p.equals(rootfs) && !Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-                p = p.getParent()) {
-            missing.addFirst(p);
-        }
-        for (Path p : missing) {
-            Files.createDirectory(p);
-            Files.setAttribute(p, "unix:mode", 0755);
-            Files.setAttribute(p, "unix:uid", owner.uid(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
-            Files.setAttribute(p, "unix:gid", owner.gid(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
-        }
-        if (!Files.isDirectory(dir)) {
+            Owner owner = Owner.ROOT;
+            if (!op.getUser().isEmpty()) {
+                try {
+                    ContainerUser user = ContainerUser.resolve(rootfs, op.getUser());
+                    owner = new Owner(user.uid(), user.gid());
+                } catch (ExecException e) {
+                    throw new StepFailedException(where + "WORKDIR " + op.getPath() + ": " + e.getMessage(), e);
+                }
+            }
+            fs.createDirectories(op.getPath(), 0755, owner.uid(), owner.gid());
+        } catch (java.nio.file.NotDirectoryException e) {
             throw new StepFailedException(where + "WORKDIR " + op.getPath() + ": a file is in the way");
         }
     }

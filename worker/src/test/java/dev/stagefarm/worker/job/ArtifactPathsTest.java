@@ -22,7 +22,32 @@ class ArtifactPathsTest {
         Files.createSymbolicLink(root.resolve("current"), Path.of("/out/lib"));
 
         assertThat(ArtifactPaths.select(root, List.of("/out/link.txt", "/current")))
-                .containsExactly("/out/link.txt", "/current", "out/real.txt", "out/lib");
+                .containsExactly("out/link.txt", "out/real.txt", "current", "out/lib");
+    }
+
+    @Test
+    void aSymlinkedParentIsFollowedInsideTheStageAndEveryLinkOnTheWayIsExported() throws Exception {
+        Files.createDirectories(root.resolve("x"));
+        Files.createDirectories(root.resolve("b/etc"));
+        Files.writeString(root.resolve("b/etc/conf"), "in stage");
+        Files.createSymbolicLink(root.resolve("x/h"), Path.of("/"));
+        Files.createSymbolicLink(root.resolve("a"), Path.of("b"));
+
+        assertThat(ArtifactPaths.select(root, List.of("/x/h/a/etc/conf"))).containsExactly("x/h", "a", "b/etc/conf");
+    }
+
+    @Test
+    void aPathThroughALinkToTheWorkersRootIsLookedUpInTheStage() throws Exception {
+        Path hostFile = Files.writeString(Files.createTempFile("host", ".txt"), "host secret");
+        try {
+            Files.createDirectories(root.resolve("x"));
+            Files.createSymbolicLink(root.resolve("x/h"), Path.of("/"));
+            assertThatThrownBy(() -> ArtifactPaths.select(root, List.of("/x/h" + hostFile)))
+                    .isInstanceOf(StepFailedException.class)
+                    .hasMessageContaining("does not exist in the stage's filesystem");
+        } finally {
+            Files.delete(hostFile);
+        }
     }
 
     @Test
