@@ -12,10 +12,12 @@ import java.util.Optional;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.compressors.CompressorStreamFactory;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** ADD's archive detection by content: plain, gzip, bzip2 and xz tars, whatever their names. */
+@Tag("root")
 class ArchiveExtractorTest {
 
     @TempDir

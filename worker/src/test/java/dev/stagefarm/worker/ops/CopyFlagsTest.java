@@ -8,10 +8,12 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** COPY --exclude, --parents and symbolic --chmod on real directories. */
+@Tag("root")
 class CopyFlagsTest {
 
     @TempDir
