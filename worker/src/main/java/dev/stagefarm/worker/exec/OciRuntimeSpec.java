@@ -30,5 +30,10 @@ record OciRuntimeSpec(String ociVersion, Process process, Root root, String host
 
     record Linux(List<Namespace> namespaces, List<String> maskedPaths, List<String> readonlyPaths) {}
 
-    record Namespace(String type) {}
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Namespace(String type, String path) {
+        Namespace(String type) {
+            this(type, null);
+        }
+    }
 }

@@ -3,6 +3,9 @@ package dev.stagefarm.worker.exec;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.stagefarm.common.fs.RootPath;
+import dev.stagefarm.worker.net.NetworkException;
+import dev.stagefarm.worker.net.NetworkProvider;
+import dev.stagefarm.worker.net.StepNetwork;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -84,16 +87,24 @@ public final class RuncExecutor {
     }
 
     private final Config config;
+    private final NetworkProvider network;
 
-    private RuncExecutor(Config config) {
+    private RuncExecutor(Config config, NetworkProvider network) {
         this.config = config;
+        this.network = network;
+    }
+
+    /** An executor whose steps get loopback only, whatever network they ask for ({@code host} is refused). */
+    public static RuncExecutor open(Config config) throws IOException, ExecException, InterruptedException {
+        return open(config, NetworkProvider.loopbackOnly());
     }
 
     /**
      * Checks runc, creates the directories and deletes the containers and bundles a killed worker
      * left behind. Call before opening the snapshotter, whose mounts those containers may hold.
      */
-    public static RuncExecutor open(Config config) throws IOException, ExecException, InterruptedException {
+    public static RuncExecutor open(Config config, NetworkProvider network)
+            throws IOException, ExecException, InterruptedException {
         if (!Files.isExecutable(config.runc())) {
             throw new ExecException("runc not found at " + config.runc()
                     + ": install the Debian package runc or configure the path to the binary");
@@ -101,7 +112,7 @@ public final class RuncExecutor {
         Files.createDirectories(
                 config.stateDir(), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Files.createDirectories(config.bundlesDir());
-        RuncExecutor executor = new RuncExecutor(config);
+        RuncExecutor executor = new RuncExecutor(config, network);
         executor.deleteOrphans();
         log.info(
                 "runc executor: runc {}, state {}, bundles {}, hostname {}",
@@ -135,11 +146,19 @@ public final class RuncExecutor {
         MountStubs stubs = MountStubs.before(rootfs, destinations);
         String id = "sf-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
         Path bundle = Files.createDirectory(config.bundlesDir().resolve(id));
-        try {
-            writeBundle(bundle, rootfs, spec, user);
+        try (StepNetwork net = acquireNetwork(spec.network())) {
+            writeBundle(bundle, rootfs, spec, user, net);
             return runContainer(id, bundle, output, timeout);
         } finally {
             cleanUp(stubs, bundle);
+        }
+    }
+
+    private StepNetwork acquireNetwork(String mode) throws ExecException, InterruptedException {
+        try {
+            return network.acquire(mode);
+        } catch (NetworkException e) {
+            throw new ExecException(e.getMessage(), -1, e);
         }
     }
 
@@ -157,18 +176,20 @@ public final class RuncExecutor {
         }
     }
 
-    private void writeBundle(Path bundle, Path rootfs, ProcessSpec spec, ContainerUser user) throws IOException {
+    private void writeBundle(Path bundle, Path rootfs, ProcessSpec spec, ContainerUser user, StepNetwork net)
+            throws IOException {
         Path hosts = bundle.resolve("hosts");
         Files.writeString(
                 hosts, "127.0.0.1\tlocalhost " + config.hostname() + "\n::1\tlocalhost ip6-localhost ip6-loopback\n");
         // a copy, so that the host rewriting its file (DHCP, resolvconf) cannot break a running mount
         Path resolv = bundle.resolve("resolv.conf");
-        if (Files.isReadable(config.resolvConf())) {
-            Files.copy(config.resolvConf(), resolv);
+        Path resolvSource = net.resolvConf().orElse(config.resolvConf());
+        if (Files.isReadable(resolvSource)) {
+            Files.copy(resolvSource, resolv);
         } else {
             Files.writeString(resolv, "");
         }
-        OciRuntimeSpec oci = RuntimeSpecFactory.create(spec, user, rootfs, config.hostname(), resolv, hosts);
+        OciRuntimeSpec oci = RuntimeSpecFactory.create(spec, user, rootfs, config.hostname(), resolv, hosts, net);
         JSON.writeValue(bundle.resolve("config.json").toFile(), oci);
     }
 
