@@ -43,7 +43,10 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
             @Override
             public void onNext(WorkerMessage message) {
                 switch (message.getKindCase()) {
-                    case HELLO -> session = pool.join(message.getHello().getName(), responses);
+                    case HELLO -> {
+                        session = pool.join(message.getHello().getName(), responses);
+                        session.entitlements(message.getHello().getEntitlementsList());
+                    }
                     case EVENT -> dispatcher.onEvent(message.getEvent());
                     case RESULT -> {
                         if (session != null) {

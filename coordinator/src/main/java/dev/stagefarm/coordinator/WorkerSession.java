@@ -13,6 +13,7 @@ final class WorkerSession {
     private final StreamObserver<CoordinatorMessage> stream;
     private final Set<String> runningJobs = ConcurrentHashMap.newKeySet();
     private volatile boolean alive = true;
+    private volatile Set<String> entitlements = Set.of();
 
     WorkerSession(String name, StreamObserver<CoordinatorMessage> stream) {
         this.name = name;
@@ -21,6 +22,15 @@ final class WorkerSession {
 
     String name() {
         return name;
+    }
+
+    /** What the worker grants builds (its --allow), from its hello. */
+    Set<String> entitlements() {
+        return entitlements;
+    }
+
+    void entitlements(java.util.Collection<String> granted) {
+        entitlements = Set.copyOf(granted);
     }
 
     int load() {

@@ -12,6 +12,9 @@ import dev.stagefarm.worker.exec.RuncExecutor;
 import dev.stagefarm.worker.job.JobRunner;
 import dev.stagefarm.worker.job.WorkerMetrics;
 import dev.stagefarm.worker.job.WorkerParts;
+import dev.stagefarm.worker.net.CniNetwork;
+import dev.stagefarm.worker.net.FarmEndpoints;
+import dev.stagefarm.worker.net.NetworkOptions;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import io.grpc.ManagedChannel;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -34,11 +37,24 @@ public final class WorkerNode implements AutoCloseable {
             Path root,
             RegistryConfig registries,
             int slots,
-            ClientSecurity security) {
+            ClientSecurity security,
+            NetworkOptions network) {
 
         /** A farm without tokens or TLS. */
         public Config(String name, String coordinator, String cache, Path root, RegistryConfig registries, int slots) {
             this(name, coordinator, cache, root, registries, slots, ClientSecurity.NONE);
+        }
+
+        /** Steps get the default network options. */
+        public Config(
+                String name,
+                String coordinator,
+                String cache,
+                Path root,
+                RegistryConfig registries,
+                int slots,
+                ClientSecurity security) {
+            this(name, coordinator, cache, root, registries, slots, security, NetworkOptions.defaults());
         }
     }
 
@@ -47,6 +63,7 @@ public final class WorkerNode implements AutoCloseable {
     private final CacheClient cache;
     private final WorkerAgent agent;
     private final RegistryClient registry;
+    private final CniNetwork network;
 
     public WorkerNode(Config config, MeterRegistry meters) throws IOException {
         Path root = Files.createDirectories(config.root()).toRealPath();
@@ -58,10 +75,27 @@ public final class WorkerNode implements AutoCloseable {
                 TeamChannel.fromContext(cacheChannel, config.security().token() != null));
         RuncExecutor runc;
         try {
-            runc = RuncExecutor.open(RuncExecutor.Config.defaults(root));
+            this.network = CniNetwork.open(new CniNetwork.Config(
+                    config.network().cniPlugins(),
+                    root.toString(),
+                    FarmEndpoints.refused(config.network().deny(), config.coordinator(), config.cache()),
+                    config.network().allowsHost(),
+                    config.network().poolSize(),
+                    Path.of("/etc/resolv.conf"),
+                    CniNetwork.Config.RUN_DIR));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while starting", e);
+        } catch (IOException e) {
+            throw new IOException("worker " + config.name() + ": cannot give steps a network: " + e.getMessage(), e);
+        }
+        try {
+            runc = RuncExecutor.open(RuncExecutor.Config.defaults(root), network);
         } catch (dev.stagefarm.worker.exec.ExecException e) {
+            network.close();
             throw new IOException("worker " + config.name() + ": runc is not usable: " + e.getMessage(), e);
         } catch (InterruptedException e) {
+            network.close();
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while starting", e);
         }
@@ -70,7 +104,8 @@ public final class WorkerNode implements AutoCloseable {
         this.coordinatorChannel = GrpcChannels.open(config.coordinator(), config.security());
         JobRunner runner = WorkerParts.jobRunner(
                 config.name(), root, snapshots, runc, cache, registry, new WorkerMetrics(meters), coordinatorChannel);
-        this.agent = new WorkerAgent(config.name(), config.slots(), coordinatorChannel, runner);
+        this.agent =
+                new WorkerAgent(config.name(), config.slots(), config.network().allow(), coordinatorChannel, runner);
         log.info(
                 "worker {}: root {}, coordinator {}, cache {}",
                 config.name(),
@@ -91,5 +126,6 @@ public final class WorkerNode implements AutoCloseable {
         cache.close();
         cacheChannel.shutdownNow();
         registry.close();
+        network.close();
     }
 }

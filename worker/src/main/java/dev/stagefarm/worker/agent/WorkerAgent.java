@@ -34,6 +34,7 @@ public final class WorkerAgent implements AutoCloseable {
 
     private final String name;
     private final int slots;
+    private final java.util.Set<String> entitlements;
     private final CoordinatorGrpc.CoordinatorStub coordinator;
     private final JobHandler handler;
     private final ExecutorService jobs = Executors.newVirtualThreadPerTaskExecutor();
@@ -42,8 +43,15 @@ public final class WorkerAgent implements AutoCloseable {
     private volatile Thread loop;
 
     public WorkerAgent(String name, int slots, Channel coordinator, JobHandler handler) {
+        this(name, slots, java.util.Set.of(), coordinator, handler);
+    }
+
+    /** @param entitlements what the worker grants builds (its --allow), told to the coordinator */
+    public WorkerAgent(
+            String name, int slots, java.util.Set<String> entitlements, Channel coordinator, JobHandler handler) {
         this.name = name;
         this.slots = slots;
+        this.entitlements = java.util.Set.copyOf(entitlements);
         this.coordinator = CoordinatorGrpc.newStub(coordinator);
         this.handler = handler;
         this.running = new Semaphore(slots);
@@ -91,7 +99,10 @@ public final class WorkerAgent implements AutoCloseable {
         void open() {
             out = coordinator.connect(this);
             send(WorkerMessage.newBuilder()
-                    .setHello(WorkerHello.newBuilder().setName(name).setSlots(slots))
+                    .setHello(WorkerHello.newBuilder()
+                            .setName(name)
+                            .setSlots(slots)
+                            .addAllEntitlements(entitlements.stream().sorted().toList()))
                     .build());
         }
 

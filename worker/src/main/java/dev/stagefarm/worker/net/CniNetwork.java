@@ -70,16 +70,8 @@ public final class CniNetwork implements NetworkProvider {
             }
         }
 
-        public static Config defaults(String workerKey, List<Cidr> refused, boolean allowHost) {
-            return new Config(
-                    Path.of("/usr/lib/cni"),
-                    workerKey,
-                    refused,
-                    allowHost,
-                    4,
-                    Path.of("/etc/resolv.conf"),
-                    Path.of("/run/stagefarm-net"));
-        }
+        /** Shared by every worker on the host: the subnet leases must be. */
+        public static final Path RUN_DIR = Path.of("/run/stagefarm-net");
     }
 
     private record Namespace(String name, Path path, String veth) {}

@@ -71,7 +71,7 @@ class CniNetworkTest {
                 false,
                 pool,
                 Path.of("/etc/resolv.conf"),
-                Path.of("/run/stagefarm-net"));
+                CniNetwork.Config.RUN_DIR);
     }
 
     @Test
