@@ -1,7 +1,6 @@
 package dev.stagefarm.worker.net;
 
 import java.net.Inet4Address;
-import java.net.InetAddress;
 
 /** An IPv4 range, {@code 10.96.0.0/12}; steps get no IPv6, so only IPv4 ranges matter to them. */
 public record Cidr(int network, int prefix) {
@@ -45,10 +44,6 @@ public record Cidr(int network, int prefix) {
     public static Cidr of(Inet4Address address) {
         byte[] b = address.getAddress();
         return new Cidr(((b[0] & 0xff) << 24) | ((b[1] & 0xff) << 16) | ((b[2] & 0xff) << 8) | (b[3] & 0xff), 32);
-    }
-
-    public boolean contains(InetAddress address) {
-        return address instanceof Inet4Address a4 && (of(a4).network & mask(prefix)) == network;
     }
 
     /** The {@code n}-th address in the range (1 is the first after the network address). */

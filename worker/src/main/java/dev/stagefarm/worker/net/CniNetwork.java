@@ -102,7 +102,9 @@ public final class CniNetwork implements NetworkProvider {
         SubnetLease lease = SubnetLease.acquire(config.runDir().resolve("subnets"), tag);
         try {
             Optional<String> previous = lease.previousHolder().filter(p -> !p.equals(tag));
-            if (previous.isPresent() && previous.get().matches("[0-9a-f]{8}")) {
+            if (previous.isPresent()
+                    && previous.get().matches("[0-9a-f]{8}")
+                    && !SubnetLease.heldElsewhere(config.runDir().resolve("subnets"), previous.get())) {
                 removeLeftovers(previous.get(), config.runDir());
             }
             removeLeftovers(tag, config.runDir());
