@@ -68,6 +68,9 @@ public final class WorkerCommand implements Callable<Integer> {
                     + " containernetworking-plugins).")
     Path cniPlugins;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Mixin
     MetricsOption metrics;
 
@@ -106,7 +109,7 @@ public final class WorkerCommand implements Callable<Integer> {
         try {
             return new NetworkOptions(denyNet.stream().map(Cidr::parse).toList(), allow, netPool, cniPlugins);
         } catch (IllegalArgumentException e) {
-            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), e.getMessage());
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
     }
 }
