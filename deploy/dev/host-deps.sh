@@ -9,6 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PACKAGES=(
   runc             # executes RUN steps
+  containernetworking-plugins iptables  # each RUN's network namespace: CNI bridge + host-local, NAT, firewall
   docker-registry  # local registry on 127.0.0.1:5000 (deploy/dev/registry.sh)
   busybox-static   # busybox/alpine stand-in base images
   debootstrap      # debian/golang base images

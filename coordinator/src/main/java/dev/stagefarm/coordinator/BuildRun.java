@@ -134,6 +134,10 @@ final class BuildRun {
         try {
             StageBase base = base(stage);
             StagePlan plan = new StagePlanner(new Inputs(index)).plan(stage, base);
+            Optional<Integer> refused = Entitlements.refusedHostStep(request, plan.steps(), dispatcher.pool());
+            if (refused.isPresent()) {
+                throw new StageFailed(dockerfile.fileName() + ":" + refused.get() + ": " + Entitlements.HOST_REFUSED);
+            }
             List<ArtifactRequest> exports = exports(index, plan.stageKey());
             Optional<ImageSpec> image =
                     isTarget && request.getWantImage() ? Optional.of(imageSpec(plan)) : Optional.empty();

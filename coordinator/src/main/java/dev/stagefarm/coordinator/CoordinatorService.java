@@ -46,6 +46,7 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
                     case HELLO -> {
                         session = pool.join(message.getHello().getName(), responses);
                         session.warnings(message.getHello().getWarningsList());
+                        session.entitlements(message.getHello().getEntitlementsList());
                     }
                     case EVENT -> dispatcher.onEvent(message.getEvent());
                     case RESULT -> {

@@ -34,6 +34,10 @@ final class JobDispatcher {
 
     private final FarmMetrics metrics;
 
+    WorkerPool pool() {
+        return pool;
+    }
+
     JobDispatcher(WorkerPool pool, Duration workerWait, FarmMetrics metrics) {
         this.pool = pool;
         this.workerWait = workerWait;
@@ -98,7 +102,7 @@ final class JobDispatcher {
 
     private void placeLocked(InFlight f) throws InterruptedException {
         {
-            var worker = pool.choose(f.locality, f.triedWorkers, workerWait);
+            var worker = pool.choose(f.locality, Entitlements.avoid(f.job, f.triedWorkers, pool), workerWait);
             if (worker.isEmpty()) {
                 fail(
                         f,

@@ -14,6 +14,7 @@ final class WorkerSession {
     private final Set<String> runningJobs = ConcurrentHashMap.newKeySet();
     private volatile boolean alive = true;
     private volatile java.util.List<String> warnings = java.util.List.of();
+    private volatile Set<String> entitlements = Set.of();
 
     WorkerSession(String name, StreamObserver<CoordinatorMessage> stream) {
         this.name = name;
@@ -31,6 +32,15 @@ final class WorkerSession {
 
     void warnings(java.util.List<String> sentences) {
         warnings = java.util.List.copyOf(sentences);
+    }
+
+    /** What the worker grants builds (its --allow), from its hello. */
+    Set<String> entitlements() {
+        return entitlements;
+    }
+
+    void entitlements(java.util.Collection<String> granted) {
+        entitlements = Set.copyOf(granted);
     }
 
     int load() {

@@ -13,6 +13,9 @@ import dev.stagefarm.worker.exec.StepLimits;
 import dev.stagefarm.worker.job.JobRunner;
 import dev.stagefarm.worker.job.WorkerMetrics;
 import dev.stagefarm.worker.job.WorkerParts;
+import dev.stagefarm.worker.net.CniNetwork;
+import dev.stagefarm.worker.net.FarmEndpoints;
+import dev.stagefarm.worker.net.NetworkOptions;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import io.grpc.ManagedChannel;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -36,6 +39,7 @@ public final class WorkerNode implements AutoCloseable {
             RegistryConfig registries,
             int slots,
             ClientSecurity security,
+            NetworkOptions network,
             Path runc,
             StepLimits limits) {
 
@@ -46,18 +50,31 @@ public final class WorkerNode implements AutoCloseable {
                 Path root,
                 RegistryConfig registries,
                 int slots,
-                ClientSecurity security) {
-            this(name, coordinator, cache, root, registries, slots, security, null, StepLimits.DEFAULTS);
+                ClientSecurity security,
+                NetworkOptions network) {
+            this(name, coordinator, cache, root, registries, slots, security, network, null, StepLimits.DEFAULTS);
         }
 
         /** @param binary the runc binary; null finds it on PATH */
         public Config withSandbox(Path binary, StepLimits stepLimits) {
-            return new Config(name, coordinator, cache, root, registries, slots, security, binary, stepLimits);
+            return new Config(name, coordinator, cache, root, registries, slots, security, network, binary, stepLimits);
         }
 
         /** A farm without tokens or TLS. */
         public Config(String name, String coordinator, String cache, Path root, RegistryConfig registries, int slots) {
             this(name, coordinator, cache, root, registries, slots, ClientSecurity.NONE);
+        }
+
+        /** Steps get the default network options. */
+        public Config(
+                String name,
+                String coordinator,
+                String cache,
+                Path root,
+                RegistryConfig registries,
+                int slots,
+                ClientSecurity security) {
+            this(name, coordinator, cache, root, registries, slots, security, NetworkOptions.defaults());
         }
     }
 
@@ -66,6 +83,7 @@ public final class WorkerNode implements AutoCloseable {
     private final CacheClient cache;
     private final WorkerAgent agent;
     private final RegistryClient registry;
+    private final CniNetwork network;
 
     public WorkerNode(Config config, MeterRegistry meters) throws IOException {
         Path root = Files.createDirectories(config.root()).toRealPath();
@@ -79,11 +97,28 @@ public final class WorkerNode implements AutoCloseable {
                 TeamChannel.fromContext(cacheChannel, config.security().token() != null));
         RuncExecutor runc;
         try {
+            this.network = CniNetwork.open(new CniNetwork.Config(
+                    config.network().cniPlugins(),
+                    root.toString(),
+                    FarmEndpoints.refused(config.network().deny(), config.coordinator(), config.cache()),
+                    config.network().allowsHost(),
+                    config.network().poolSize(),
+                    Path.of("/etc/resolv.conf"),
+                    CniNetwork.Config.RUN_DIR));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while starting", e);
+        } catch (IOException e) {
+            throw new IOException("worker " + config.name() + ": cannot give steps a network: " + e.getMessage(), e);
+        }
+        try {
             RuncExecutor.Config runcConfig = RuncExecutor.Config.defaults(root).withLimits(config.limits());
-            runc = RuncExecutor.open(config.runc() == null ? runcConfig : runcConfig.withRunc(config.runc()));
+            runc = RuncExecutor.open(config.runc() == null ? runcConfig : runcConfig.withRunc(config.runc()), network);
         } catch (dev.stagefarm.worker.exec.ExecException e) {
+            network.close();
             throw new IOException("worker " + config.name() + ": runc is not usable: " + e.getMessage(), e);
         } catch (InterruptedException e) {
+            network.close();
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while starting", e);
         }
@@ -92,7 +127,8 @@ public final class WorkerNode implements AutoCloseable {
         this.coordinatorChannel = GrpcChannels.open(config.coordinator(), config.security());
         JobRunner runner = WorkerParts.jobRunner(
                 config.name(), root, snapshots, runc, cache, registry, new WorkerMetrics(meters), coordinatorChannel);
-        this.agent = new WorkerAgent(config.name(), config.slots(), coordinatorChannel, runner, runc.warnings());
+        this.agent = new WorkerAgent(
+                config.name(), config.slots(), config.network().allow(), coordinatorChannel, runner, runc.warnings());
         log.info(
                 "worker {}: root {}, coordinator {}, cache {}",
                 config.name(),
@@ -113,5 +149,6 @@ public final class WorkerNode implements AutoCloseable {
         cache.close();
         cacheChannel.shutdownNow();
         registry.close();
+        network.close();
     }
 }

@@ -45,7 +45,45 @@ public final class BuildClient {
             String platform,
             boolean pull,
             Map<String, byte[]> secrets,
-            List<SshSpec> ssh) {}
+            List<SshSpec> ssh,
+            java.util.Set<String> entitlements) {
+
+        /** A build asking for no entitlement. */
+        public Request(
+                Path context,
+                Path dockerfile,
+                List<String> tags,
+                String target,
+                Map<String, String> buildArgs,
+                Map<String, String> labels,
+                List<OutputSpec> outputs,
+                Path metadataFile,
+                boolean noCache,
+                RegistryConfig registries,
+                List<String> noCacheStages,
+                String platform,
+                boolean pull,
+                Map<String, byte[]> secrets,
+                List<SshSpec> ssh) {
+            this(
+                    context,
+                    dockerfile,
+                    tags,
+                    target,
+                    buildArgs,
+                    labels,
+                    outputs,
+                    metadataFile,
+                    noCache,
+                    registries,
+                    noCacheStages,
+                    platform,
+                    pull,
+                    secrets,
+                    ssh,
+                    java.util.Set.of());
+        }
+    }
 
     private final PrintStream out;
     private final PrintStream err;
@@ -85,7 +123,8 @@ public final class BuildClient {
                         .putAllLabels(req.labels())
                         .addAllNoCacheStages(req.noCacheStages())
                         .setPlatform(req.platform())
-                        .setPull(req.pull());
+                        .setPull(req.pull())
+                        .addAllEntitlements(req.entitlements().stream().sorted().toList());
                 req.secrets()
                         .forEach((id, value) -> submit.putSecrets(id, com.google.protobuf.ByteString.copyFrom(value)));
                 if (!req.ssh().isEmpty()) {

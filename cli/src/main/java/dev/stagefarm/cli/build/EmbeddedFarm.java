@@ -3,6 +3,7 @@ package dev.stagefarm.cli.build;
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.cacheserver.CacheServer;
 import dev.stagefarm.cacheserver.CacheServerConfig;
+import dev.stagefarm.common.client.ClientSecurity;
 import dev.stagefarm.common.client.GrpcChannels;
 import dev.stagefarm.common.net.HostPort;
 import dev.stagefarm.common.server.UnixSockets;
@@ -11,6 +12,7 @@ import dev.stagefarm.oci.registry.CredentialStore;
 import dev.stagefarm.oci.registry.RegistryClient;
 import dev.stagefarm.oci.registry.RegistryConfig;
 import dev.stagefarm.worker.WorkerNode;
+import dev.stagefarm.worker.net.NetworkOptions;
 import io.grpc.ServerBuilder;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -22,6 +24,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
@@ -49,7 +52,12 @@ public final class EmbeddedFarm implements AutoCloseable {
     private final FileChannel lockFile;
 
     private EmbeddedFarm(
-            Path dataDir, int workerCount, RegistryConfig registries, Addresses addresses, MeterRegistry meters)
+            Path dataDir,
+            int workerCount,
+            RegistryConfig registries,
+            Addresses addresses,
+            MeterRegistry meters,
+            Set<String> workerEntitlements)
             throws IOException {
         lockFile = lock(dataDir);
         cacheServer = new CacheServer(
@@ -78,7 +86,9 @@ public final class EmbeddedFarm implements AutoCloseable {
                     addresses.cache(),
                     dataDir.resolve("workers").resolve(name),
                     registries,
-                    2);
+                    2,
+                    ClientSecurity.NONE,
+                    NetworkOptions.defaults().withAllow(workerEntitlements));
             workers.add(CompletableFuture.supplyAsync(() -> startWorker(config, meters)));
         }
     }
@@ -146,7 +156,17 @@ public final class EmbeddedFarm implements AutoCloseable {
 
     /** A farm for this process only, over the in-process transport. */
     public static EmbeddedFarm start(Path dataDir, int workers, RegistryConfig registries) throws IOException {
-        return new EmbeddedFarm(dataDir, workers, registries, Addresses.inProcess(), new SimpleMeterRegistry());
+        return start(dataDir, workers, registries, Set.of());
+    }
+
+    /**
+     * A farm for one build, whose workers grant {@code entitlements}: the user who runs it is
+     * its operator too, so a build's own {@code --allow} is enough here.
+     */
+    public static EmbeddedFarm start(Path dataDir, int workers, RegistryConfig registries, Set<String> entitlements)
+            throws IOException {
+        return new EmbeddedFarm(
+                dataDir, workers, registries, Addresses.inProcess(), new SimpleMeterRegistry(), entitlements);
     }
 
     /**
@@ -156,7 +176,7 @@ public final class EmbeddedFarm implements AutoCloseable {
     public static EmbeddedFarm serve(
             Path dataDir, int workers, RegistryConfig registries, Path socketDir, MeterRegistry meters)
             throws IOException {
-        return new EmbeddedFarm(dataDir, workers, registries, Addresses.unix(socketDir), meters);
+        return new EmbeddedFarm(dataDir, workers, registries, Addresses.unix(socketDir), meters, Set.of());
     }
 
     public String coordinatorAddress() {

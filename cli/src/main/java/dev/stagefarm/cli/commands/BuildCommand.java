@@ -100,6 +100,13 @@ public final class BuildCommand implements Callable<Integer> {
     List<String> ssh = new ArrayList<>();
 
     @Option(
+            names = "--allow",
+            paramLabel = "ENTITLEMENT",
+            description = "Ask for an entitlement the farm's workers must grant too (worker --allow): network.host"
+                    + " for RUN --network=host (repeatable). The embedded farm's workers grant what the build asks.")
+    java.util.Set<String> allow = new java.util.LinkedHashSet<>();
+
+    @Option(
             names = "--coordinator",
             paramLabel = "HOST:PORT",
             description = "Use this farm instead of the embedded one.")
@@ -159,7 +166,14 @@ public final class BuildCommand implements Callable<Integer> {
                 platform == null ? "" : platform,
                 pull,
                 SecretSpec.readAll(secrets),
-                SshSpec.parseAll(ssh, System.getenv()));
+                SshSpec.parseAll(ssh, System.getenv()),
+                allow);
+        for (String e : allow) {
+            if (!e.equals("network.host")) {
+                System.err.println("error: --allow " + e + ": the only entitlement is network.host");
+                return 1;
+            }
+        }
         if (coordinator != null) {
             return new BuildClient(System.out, System.err).build(coordinator, auth.security(), request);
         }
@@ -171,7 +185,7 @@ public final class BuildCommand implements Callable<Integer> {
         }
         Path dataDir =
                 data != null ? data : Path.of(System.getenv().getOrDefault("STAGEFARM_DATA", "/var/lib/stagefarm"));
-        try (EmbeddedFarm farm = EmbeddedFarm.start(dataDir, embeddedWorkers, registries.config())) {
+        try (EmbeddedFarm farm = EmbeddedFarm.start(dataDir, embeddedWorkers, registries.config(), allow)) {
             return new BuildClient(System.out, System.err).build(farm.coordinatorAddress(), request);
         } catch (EmbeddedFarm.FarmBusyException e) {
             System.err.println("error: " + e.getMessage());

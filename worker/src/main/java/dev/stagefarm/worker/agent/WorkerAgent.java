@@ -34,6 +34,7 @@ public final class WorkerAgent implements AutoCloseable {
 
     private final String name;
     private final int slots;
+    private final java.util.Set<String> entitlements;
     private final CoordinatorGrpc.CoordinatorStub coordinator;
     private final JobHandler handler;
     private final ExecutorService jobs = Executors.newVirtualThreadPerTaskExecutor();
@@ -43,15 +44,24 @@ public final class WorkerAgent implements AutoCloseable {
     private final java.util.List<String> warnings;
 
     public WorkerAgent(String name, int slots, Channel coordinator, JobHandler handler) {
-        this(name, slots, coordinator, handler, java.util.List.of());
+        this(name, slots, java.util.Set.of(), coordinator, handler, java.util.List.of());
     }
 
-    /** @param warnings what the coordinator should show operators about this worker (e.g. runc CVEs) */
+    /**
+     * @param entitlements what the worker grants builds (its --allow), told to the coordinator
+     * @param warnings what the coordinator should show operators about this worker (e.g. runc CVEs)
+     */
     public WorkerAgent(
-            String name, int slots, Channel coordinator, JobHandler handler, java.util.List<String> warnings) {
+            String name,
+            int slots,
+            java.util.Set<String> entitlements,
+            Channel coordinator,
+            JobHandler handler,
+            java.util.List<String> warnings) {
         this.warnings = java.util.List.copyOf(warnings);
         this.name = name;
         this.slots = slots;
+        this.entitlements = java.util.Set.copyOf(entitlements);
         this.coordinator = CoordinatorGrpc.newStub(coordinator);
         this.handler = handler;
         this.running = new Semaphore(slots);
@@ -102,7 +112,8 @@ public final class WorkerAgent implements AutoCloseable {
                     .setHello(WorkerHello.newBuilder()
                             .setName(name)
                             .setSlots(slots)
-                            .addAllWarnings(warnings))
+                            .addAllWarnings(warnings)
+                            .addAllEntitlements(entitlements.stream().sorted().toList()))
                     .build());
         }
 

@@ -52,5 +52,10 @@ record OciRuntimeSpec(String ociVersion, Process process, Root root, String host
 
     record Cpu(long shares) {}
 
-    record Namespace(String type) {}
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Namespace(String type, String path) {
+        Namespace(String type) {
+            this(type, null);
+        }
+    }
 }

@@ -3,6 +3,9 @@ package dev.stagefarm.worker.exec;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.stagefarm.common.fs.RootFs;
+import dev.stagefarm.worker.net.NetworkException;
+import dev.stagefarm.worker.net.NetworkProvider;
+import dev.stagefarm.worker.net.StepNetwork;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -109,11 +112,13 @@ public final class RuncExecutor {
     private final Config config;
     private final StepCgroups cgroups;
     private final List<String> warnings;
+    private final NetworkProvider network;
 
-    private RuncExecutor(Config config, StepCgroups cgroups, List<String> warnings) {
+    private RuncExecutor(Config config, StepCgroups cgroups, List<String> warnings, NetworkProvider network) {
         this.config = config;
         this.cgroups = cgroups;
         this.warnings = List.copyOf(warnings);
+        this.network = network;
     }
 
     /** Sentences about this worker's sandbox an operator should act on (runc CVEs it lacks fixes for). */
@@ -125,11 +130,17 @@ public final class RuncExecutor {
         return config.limits();
     }
 
+    /** An executor whose steps get loopback only, whatever network they ask for ({@code host} is refused). */
+    public static RuncExecutor open(Config config) throws IOException, ExecException, InterruptedException {
+        return open(config, NetworkProvider.loopbackOnly());
+    }
+
     /**
      * Checks runc, creates the directories and deletes the containers and bundles a killed worker
      * left behind. Call before opening the snapshotter, whose mounts those containers may hold.
      */
-    public static RuncExecutor open(Config config) throws IOException, ExecException, InterruptedException {
+    public static RuncExecutor open(Config config, NetworkProvider network)
+            throws IOException, ExecException, InterruptedException {
         if (!Files.isExecutable(config.runc())) {
             throw new ExecException(
                     "runc not found at " + config.runc() + ": install the Debian package runc or pass --runc PATH");
@@ -148,7 +159,7 @@ public final class RuncExecutor {
         Files.createDirectories(config.stateDir(), privateDir);
         Files.createDirectories(config.bundlesDir(), privateDir);
         Files.setPosixFilePermissions(config.bundlesDir(), PosixFilePermissions.fromString("rwx------"));
-        RuncExecutor executor = new RuncExecutor(config, StepCgroups.detect(), warnings);
+        RuncExecutor executor = new RuncExecutor(config, StepCgroups.detect(), warnings, network);
         executor.deleteOrphans();
         log.info(
                 "runc executor: runc {} ({}), state {}, bundles {}, hostname {}, cgroup {}, step limits {}",
@@ -187,8 +198,8 @@ public final class RuncExecutor {
         Path bundle = Files.createDirectory(config.bundlesDir().resolve(id));
         ExecResult result;
         boolean outOfMemory;
-        try {
-            writeBundle(id, bundle, rootfs, spec, user);
+        try (StepNetwork net = acquireNetwork(spec.network())) {
+            writeBundle(id, bundle, rootfs, spec, user, net);
             Duration limit = timeout.compareTo(config.limits().timeout()) < 0
                     ? timeout
                     : config.limits().timeout();
@@ -205,6 +216,14 @@ public final class RuncExecutor {
         return result;
     }
 
+    private StepNetwork acquireNetwork(String mode) throws ExecException, InterruptedException {
+        try {
+            return network.acquire(mode);
+        } catch (NetworkException e) {
+            throw new ExecException(e.getMessage(), -1, e);
+        }
+    }
+
     /** Never masks the run's own outcome; a failure here only costs a stray file. */
     private static void cleanUp(MountStubs stubs, Path bundle) {
         try {
@@ -219,20 +238,21 @@ public final class RuncExecutor {
         }
     }
 
-    private void writeBundle(String id, Path bundle, Path rootfs, ProcessSpec spec, ContainerUser user)
+    private void writeBundle(String id, Path bundle, Path rootfs, ProcessSpec spec, ContainerUser user, StepNetwork net)
             throws IOException {
         Path hosts = bundle.resolve("hosts");
         Files.writeString(
                 hosts, "127.0.0.1\tlocalhost " + config.hostname() + "\n::1\tlocalhost ip6-localhost ip6-loopback\n");
         // a copy, so that the host rewriting its file (DHCP, resolvconf) cannot break a running mount
         Path resolv = bundle.resolve("resolv.conf");
-        if (Files.isReadable(config.resolvConf())) {
-            Files.copy(config.resolvConf(), resolv);
+        Path resolvSource = net.resolvConf().orElse(config.resolvConf());
+        if (Files.isReadable(resolvSource)) {
+            Files.copy(resolvSource, resolv);
         } else {
             Files.writeString(resolv, "");
         }
         OciRuntimeSpec oci = StepSandbox.apply(
-                RuntimeSpecFactory.create(spec, user, rootfs, config.hostname(), resolv, hosts),
+                RuntimeSpecFactory.create(spec, user, rootfs, config.hostname(), resolv, hosts, net),
                 cgroups.cgroupsPath(id),
                 cgroups.resources(config.limits()),
                 config.limits().tmpfsBytes());

@@ -7,6 +7,7 @@ import dev.stagefarm.worker.exec.OciRuntimeSpec.Namespace;
 import dev.stagefarm.worker.exec.OciRuntimeSpec.Rlimit;
 import dev.stagefarm.worker.exec.OciRuntimeSpec.Root;
 import dev.stagefarm.worker.exec.OciRuntimeSpec.User;
+import dev.stagefarm.worker.net.StepNetwork;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -58,9 +59,16 @@ final class RuntimeSpecFactory {
      * @param rootfs the container's root (an overlay's merged directory), mounted writable
      * @param resolvConf host file bind-mounted read-only at /etc/resolv.conf
      * @param hosts generated file bind-mounted read-only at /etc/hosts
+     * @param network the host's, a prepared namespace to join, or a new one with only loopback
      */
     static OciRuntimeSpec create(
-            ProcessSpec spec, ContainerUser user, Path rootfs, String hostname, Path resolvConf, Path hosts) {
+            ProcessSpec spec,
+            ContainerUser user,
+            Path rootfs,
+            String hostname,
+            Path resolvConf,
+            Path hosts,
+            StepNetwork network) {
         var process = new OciRuntimeSpec.Process(
                 false,
                 new User(user.uid(), user.gid(), user.additionalGids().isEmpty() ? null : user.additionalGids()),
@@ -76,7 +84,7 @@ final class RuntimeSpecFactory {
                 new Root(rootfs.toString(), false),
                 hostname,
                 mounts(resolvConf, hosts, spec.mounts()),
-                new Linux(namespaces(spec.network()), MASKED_PATHS, READONLY_PATHS));
+                new Linux(namespaces(network), MASKED_PATHS, READONLY_PATHS));
     }
 
     /** The process environment with PATH and HOME filled in when the build did not set them. */
@@ -91,11 +99,13 @@ final class RuntimeSpecFactory {
         return out;
     }
 
-    private static List<Namespace> namespaces(String network) {
+    private static List<Namespace> namespaces(StepNetwork network) {
         List<Namespace> ns = new ArrayList<>(
                 List.of(new Namespace("mount"), new Namespace("pid"), new Namespace("ipc"), new Namespace("uts")));
-        if (network.equals(ProcessSpec.NETWORK_NONE)) {
-            ns.add(new Namespace("network")); // runc brings up lo in a new network namespace
+        if (!network.hostNetwork()) {
+            // without a path runc makes a new namespace and brings up its lo
+            ns.add(new Namespace(
+                    "network", network.namespace().map(Path::toString).orElse(null)));
         }
         return ns;
     }

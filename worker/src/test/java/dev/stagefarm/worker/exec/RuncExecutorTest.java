@@ -107,12 +107,16 @@ class RuncExecutorTest {
     }
 
     @Test
-    void networkNoneHasOnlyLoopbackAndDefaultIsTheHostNetwork() throws Exception {
+    void withoutAStepNetworkEveryStepHasOnlyLoopbackAndHostIsRefused() throws Exception {
         List<String> none = run(ProcessSpec.of("cat", "/proc/net/dev").withNetwork(ProcessSpec.NETWORK_NONE));
         List<String> dflt = run(ProcessSpec.of("cat", "/proc/net/dev"));
 
         assertThat(interfaces(none)).containsExactly("lo");
-        assertThat(interfaces(dflt)).isEqualTo(interfaces(Files.readAllLines(Path.of("/proc/net/dev"))));
+        assertThat(interfaces(dflt)).containsExactly("lo");
+        assertThatThrownBy(() -> executor.run(
+                        rootfs, ProcessSpec.of("true").withNetwork(ProcessSpec.NETWORK_HOST), l -> {}, TIMEOUT))
+                .isInstanceOf(ExecException.class)
+                .hasMessageContaining("--allow network.host");
     }
 
     @Test

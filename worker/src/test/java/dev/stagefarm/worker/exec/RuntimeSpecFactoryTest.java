@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.stagefarm.worker.net.StepNetwork;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class RuntimeSpecFactoryTest {
@@ -14,10 +16,11 @@ class RuntimeSpecFactoryTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Test
-    void dockerDefaultsWithHostNetwork() {
+    void dockerDefaults() {
         JsonNode spec = spec(ProcessSpec.of("sh", "-c", "true"));
 
-        assertThat(texts(spec.at("/linux/namespaces"), "type")).containsExactly("mount", "pid", "ipc", "uts");
+        assertThat(texts(spec.at("/linux/namespaces"), "type"))
+                .containsExactly("mount", "pid", "ipc", "uts", "network");
         assertThat(spec.at("/linux").has("cgroupsPath")).isFalse();
         assertThat(spec.at("/linux").has("resources")).isFalse();
         assertThat(spec.at("/process/terminal").asBoolean()).isFalse();
@@ -44,10 +47,35 @@ class RuntimeSpecFactoryTest {
     }
 
     @Test
-    void networkNoneAddsANetworkNamespace() {
+    void networkNoneAddsANewNetworkNamespace() {
         JsonNode spec = spec(ProcessSpec.of("true").withNetwork("none"));
 
         assertThat(texts(spec.at("/linux/namespaces"), "type")).contains("network");
+        assertThat(spec.at("/linux/namespaces").toString()).doesNotContain("path");
+    }
+
+    @Test
+    void aPreparedNamespaceIsJoinedByPath() {
+        StepNetwork net =
+                new StepNetwork(false, Optional.of(Path.of("/var/run/netns/sfn-x-1")), Optional.empty(), () -> {});
+        JsonNode spec = JSON.valueToTree(create(ProcessSpec.of("true"), net));
+
+        JsonNode network = null;
+        for (JsonNode ns : spec.at("/linux/namespaces")) {
+            if (ns.path("type").asText().equals("network")) {
+                network = ns;
+            }
+        }
+        assertThat(network).isNotNull();
+        assertThat(network.path("path").asText()).isEqualTo("/var/run/netns/sfn-x-1");
+    }
+
+    @Test
+    void hostNetworkHasNoNetworkNamespace() {
+        StepNetwork host = new StepNetwork(true, Optional.empty(), Optional.empty(), () -> {});
+        JsonNode spec = JSON.valueToTree(create(ProcessSpec.of("true").withNetwork("host"), host));
+
+        assertThat(texts(spec.at("/linux/namespaces"), "type")).doesNotContain("network");
     }
 
     @Test
@@ -59,14 +87,18 @@ class RuntimeSpecFactoryTest {
     }
 
     private static JsonNode spec(ProcessSpec process) {
-        OciRuntimeSpec spec = RuntimeSpecFactory.create(
+        return JSON.valueToTree(create(process, new StepNetwork(false, Optional.empty(), Optional.empty(), () -> {})));
+    }
+
+    private static OciRuntimeSpec create(ProcessSpec process, StepNetwork network) {
+        return RuntimeSpecFactory.create(
                 process,
                 new ContainerUser(0, 0, List.of(), "/root"),
                 Path.of("/merged"),
                 "stagefarm",
                 Path.of("/b/resolv.conf"),
-                Path.of("/b/hosts"));
-        return JSON.valueToTree(spec);
+                Path.of("/b/hosts"),
+                network);
     }
 
     private static List<String> texts(JsonNode array, String field) {

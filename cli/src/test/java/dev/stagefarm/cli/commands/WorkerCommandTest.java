@@ -1,0 +1,51 @@
+package dev.stagefarm.cli.commands;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The worker's network flags: a bad value stops the worker before it starts, with a sentence. */
+class WorkerCommandTest {
+
+    @TempDir
+    Path root;
+
+    @Test
+    void aDenyNetThatIsNoRangeIsRefused() {
+        Run run = run("--deny-net", "10.96.0.0/12", "--deny-net", "10.0.0.0/33");
+
+        assertThat(run.exit).isEqualTo(2);
+        assertThat(run.err).contains("not an IPv4 range: 10.0.0.0/33 (expected ADDRESS/PREFIX such as 10.96.0.0/12)");
+    }
+
+    @Test
+    void anUnknownEntitlementIsRefused() {
+        Run run = run("--allow", "security.insecure");
+
+        assertThat(run.exit).isEqualTo(2);
+        assertThat(run.err).contains("unknown entitlement security.insecure for --allow: the only one is network.host");
+    }
+
+    record Run(int exit, String err) {}
+
+    private Run run(String... flags) {
+        StringWriter err = new StringWriter();
+        CommandLine cli = new CommandLine(new WorkerCommand()).setErr(new PrintWriter(err));
+        String[] args = new String[flags.length + 8];
+        System.arraycopy(
+                new String[] {
+                    "--coordinator", "127.0.0.1:1", "--cache", "127.0.0.1:1", "--root", root.toString(), "--name", "w"
+                },
+                0,
+                args,
+                0,
+                8);
+        System.arraycopy(flags, 0, args, 8, flags.length);
+        return new Run(cli.execute(args), err.toString());
+    }
+}
