@@ -7,10 +7,12 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The comparison itself: it must see each kind of difference and ignore only what it documents. */
+@Tag("root")
 class TreeComparisonTest {
 
     private static final Instant BUILD_STARTED = Instant.parse("2026-01-01T00:00:00Z");

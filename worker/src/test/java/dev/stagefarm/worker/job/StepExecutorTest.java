@@ -9,6 +9,7 @@ import dev.stagefarm.common.Digest;
 import dev.stagefarm.proto.cache.Layer;
 import dev.stagefarm.proto.farm.CopyOp;
 import dev.stagefarm.proto.farm.CopySource;
+import dev.stagefarm.proto.farm.FileMode;
 import dev.stagefarm.proto.farm.ImageSource;
 import dev.stagefarm.proto.farm.InlineSource;
 import dev.stagefarm.proto.farm.Job;
@@ -70,6 +71,12 @@ class StepExecutorTest {
                         .setDest("/usr/local/bin/hello")
                         .setCwd("/")
                         .setChmod("u+x")
+                        .setMode(FileMode.newBuilder()
+                                .setSymbolic(FileMode.Symbolic.newBuilder()
+                                        .addActions(FileMode.Action.newBuilder()
+                                                .setWho(04700)
+                                                .setOp("+")
+                                                .setPerms("x"))))
                         .setSource(CopySource.newBuilder()
                                 .setInline(InlineSource.newBuilder()
                                         .putFiles(
