@@ -1,18 +1,16 @@
 package dev.stagefarm.oci.layer;
 
+import dev.stagefarm.common.fs.FileTrees;
 import dev.stagefarm.common.linux.LinuxFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -213,21 +211,6 @@ final class EntryApplier {
         }
         String rel = root.relativize(p).toString();
         knownDirs.removeIf(d -> d.equals(rel) || d.startsWith(rel + "/"));
-        Files.walkFileTree(p, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
-                Files.delete(f);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, IOException ex) throws IOException {
-                if (ex != null) {
-                    throw ex;
-                }
-                Files.delete(d);
-                return FileVisitResult.CONTINUE;
-            }
-        });
+        FileTrees.deleteRecursively(p);
     }
 }

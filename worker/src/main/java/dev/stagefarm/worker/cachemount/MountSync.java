@@ -2,6 +2,7 @@ package dev.stagefarm.worker.cachemount;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.common.fs.FileTrees;
 import dev.stagefarm.common.linux.LinuxFiles;
 import dev.stagefarm.proto.cache.MountEntry;
 import java.io.IOException;
@@ -17,7 +18,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,7 +65,7 @@ final class MountSync {
         }
         gone.sort(Comparator.reverseOrder());
         for (String path : gone) {
-            deleteTree(root.resolve(path));
+            FileTrees.deleteRecursively(root.resolve(path));
             trusted.remove(path);
         }
 
@@ -92,12 +92,12 @@ final class MountSync {
             switch (e.getType()) {
                 case DIRECTORY -> {
                     if (!Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
-                        deleteTree(path);
+                        FileTrees.deleteRecursively(path);
                         Files.createDirectory(path);
                     }
                 }
                 case SYMLINK -> {
-                    deleteTree(path);
+                    FileTrees.deleteRecursively(path);
                     Files.createSymbolicLink(path, Path.of(e.getLinkTarget()));
                 }
                 case FILE -> {
@@ -118,12 +118,12 @@ final class MountSync {
         for (Map.Entry<Digest, List<Path>> f : large.entrySet()) {
             try {
                 Path first = f.getValue().getFirst();
-                deleteTree(first);
+                FileTrees.deleteRecursively(first);
                 long size = cache.download(f.getKey(), first);
                 fetched[0] += size;
                 fetched[1]++;
                 for (Path more : f.getValue().subList(1, f.getValue().size())) {
-                    deleteTree(more);
+                    FileTrees.deleteRecursively(more);
                     Files.copy(first, more);
                 }
             } catch (NoSuchFileException evicted) {
@@ -136,7 +136,7 @@ final class MountSync {
         for (Path p : lost) {
             String path = root.relativize(p).toString();
             now.remove(path);
-            deleteTree(p);
+            FileTrees.deleteRecursively(p);
         }
         if (!lost.isEmpty()) {
             log.info(
@@ -196,7 +196,7 @@ final class MountSync {
             fetched[0] += data.length;
             fetched[1]++;
             for (Path path : small.get(d)) {
-                deleteTree(path);
+                FileTrees.deleteRecursively(path);
                 Path temp = Files.createTempFile(path.getParent(), "." + path.getFileName(), ".part");
                 Files.write(temp, data);
                 Files.move(temp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -211,20 +211,5 @@ final class MountSync {
             p = p.getParent();
         }
         return p.toRealPath().startsWith(realRoot);
-    }
-
-    static void deleteTree(Path path) throws IOException {
-        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        if (!Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
-            Files.delete(path);
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(path)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
     }
 }

@@ -3,6 +3,7 @@ package dev.stagefarm.worker.cachemount;
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.cacheclient.MountUse;
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.common.fs.FileTrees;
 import dev.stagefarm.proto.cache.MountDelta;
 import dev.stagefarm.proto.cache.MountEntry;
 import dev.stagefarm.proto.cache.MountHead;
@@ -74,7 +75,7 @@ public final class SharedCacheMounts {
             for (Path p : entries.toList()) {
                 String name = p.getFileName().toString();
                 if (name.startsWith(PRIVATE_PREFIX) || name.startsWith(NEW_PREFIX)) {
-                    MountSync.deleteTree(p);
+                    FileTrees.deleteRecursively(p);
                 }
             }
         } catch (IOException e) {
@@ -107,7 +108,7 @@ public final class SharedCacheMounts {
                     count(sync.sync(copy, seed(team, id, copy), target(use.head())));
                     return new Session(use, null, copy);
                 } catch (IOException | RuntimeException e) {
-                    MountSync.deleteTree(copy);
+                    FileTrees.deleteRecursively(copy);
                     throw e;
                 }
             }
@@ -247,7 +248,7 @@ public final class SharedCacheMounts {
         public void close() {
             try {
                 if (local == null) {
-                    MountSync.deleteTree(dir);
+                    FileTrees.deleteRecursively(dir);
                     return;
                 }
                 local.lock.lock();

@@ -2,6 +2,7 @@ package dev.stagefarm.worker.exec;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.stagefarm.common.fs.FileTrees;
 import dev.stagefarm.common.fs.RootFs;
 import dev.stagefarm.worker.net.NetworkException;
 import dev.stagefarm.worker.net.NetworkProvider;
@@ -10,12 +11,10 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
@@ -232,7 +231,7 @@ public final class RuncExecutor {
             log.warn("could not remove mount point stubs from the rootfs: {}", e.toString());
         }
         try {
-            deleteTree(bundle);
+            FileTrees.deleteRecursively(bundle);
         } catch (IOException e) {
             log.warn("could not delete bundle {}: {}", bundle, e.toString());
         }
@@ -338,7 +337,7 @@ public final class RuncExecutor {
         }
         try (Stream<Path> bundles = Files.list(config.bundlesDir())) {
             for (Path bundle : bundles.toList()) {
-                deleteTree(bundle);
+                FileTrees.deleteRecursively(bundle);
             }
         }
     }
@@ -405,17 +404,6 @@ public final class RuncExecutor {
             throw new ExecException("working directory " + cwd + " is not a directory");
         } catch (IOException e) {
             throw new ExecException("cannot create working directory " + cwd + ": " + e.getMessage(), -1, e);
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 }

@@ -2,6 +2,7 @@ package dev.stagefarm.worker.job;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.common.fs.FileTrees;
 import dev.stagefarm.oci.Descriptor;
 import dev.stagefarm.oci.ImageReference;
 import dev.stagefarm.oci.MediaTypes;
@@ -13,7 +14,6 @@ import dev.stagefarm.oci.registry.RegistryClient;
 import dev.stagefarm.oci.registry.RegistryException;
 import dev.stagefarm.proto.cache.ArtifactResult;
 import dev.stagefarm.proto.cache.Layer;
-import dev.stagefarm.worker.fs.FileTrees;
 import dev.stagefarm.worker.snapshot.ActiveSnapshot;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import java.io.IOException;

@@ -1,6 +1,7 @@
 package dev.stagefarm.worker.job;
 
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.common.fs.FileTrees;
 import dev.stagefarm.common.fs.RootFs;
 import dev.stagefarm.proto.farm.BindMount;
 import dev.stagefarm.proto.farm.CacheMount;
@@ -20,7 +21,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -148,7 +148,7 @@ final class RunMounts {
                     "sf-run-",
                     java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
                             java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
-            undo.add(() -> deleteTree(dir));
+            undo.add(() -> FileTrees.deleteRecursively(dir));
             return dir;
         }
 
@@ -222,7 +222,7 @@ final class RunMounts {
                     // in use: this RUN gets a cache of its own, as BuildKit creates a new instance
                     dir = cacheRoot.resolve(name + "-" + Long.toHexString(System.nanoTime()));
                     Path own = dir;
-                    p.undo.add(() -> deleteTree(own));
+                    p.undo.add(() -> FileTrees.deleteRecursively(own));
                 }
             }
             default -> {} // shared: concurrent RUNs see one directory
@@ -389,17 +389,6 @@ final class RunMounts {
             for (Path p : walk.toList()) {
                 Path dest = to.resolve(from.relativize(p).toString());
                 Files.copy(p, dest, StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
-            }
-        }
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
             }
         }
     }

@@ -1,6 +1,7 @@
 package dev.stagefarm.worker.job;
 
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.common.fs.FileTrees;
 import dev.stagefarm.common.fs.RootFs;
 import dev.stagefarm.common.fs.RootPath;
 import dev.stagefarm.common.linux.FileStat;
@@ -275,7 +276,7 @@ public final class StepExecutor {
         } catch (CopyException e) {
             throw new StepFailedException(where + keyword(op) + ": " + e.getMessage(), e);
         } finally {
-            RunMounts.deleteTree(dir);
+            FileTrees.deleteRecursively(dir);
         }
     }
 

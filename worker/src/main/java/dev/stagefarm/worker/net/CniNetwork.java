@@ -1,5 +1,6 @@
 package dev.stagefarm.worker.net;
 
+import dev.stagefarm.common.fs.FileTrees;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -301,7 +302,7 @@ public final class CniNetwork implements NetworkProvider {
             Commands.run("ip", "link", "del", bridge(tag));
         }
         BridgeFirewall.remove(tag);
-        deleteTree(ipamDir(runDir, tag));
+        FileTrees.deleteRecursively(ipamDir(runDir, tag));
         Files.deleteIfExists(runDir.resolve("resolv-" + tag + ".conf"));
     }
 
@@ -324,16 +325,5 @@ public final class CniNetwork implements NetworkProvider {
             out.addAll(Collections.list(itf.getInetAddresses()));
         }
         return out;
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }

@@ -1,6 +1,6 @@
 package dev.stagefarm.worker.snapshot;
 
-import dev.stagefarm.worker.fs.FileTrees;
+import dev.stagefarm.common.fs.FileTrees;
 import dev.stagefarm.worker.linux.Mounts;
 import java.io.IOException;
 import java.nio.file.Path;

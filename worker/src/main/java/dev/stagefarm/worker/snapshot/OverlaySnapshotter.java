@@ -1,7 +1,7 @@
 package dev.stagefarm.worker.snapshot;
 
 import dev.stagefarm.common.Digest;
-import dev.stagefarm.worker.fs.FileTrees;
+import dev.stagefarm.common.fs.FileTrees;
 import dev.stagefarm.worker.linux.MountInfo;
 import dev.stagefarm.worker.linux.Mounts;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.stagefarm.worker.fs;
+package dev.stagefarm.common.fs;
 
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
