@@ -1,6 +1,15 @@
 package dev.stagefarm.coordinator;
 
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.coordinator.plan.BaseImageResolver;
+import dev.stagefarm.coordinator.plan.CacheKey;
+import dev.stagefarm.coordinator.plan.ContextIndex;
+import dev.stagefarm.coordinator.plan.ImageConfigEditor;
+import dev.stagefarm.coordinator.plan.ImageSources;
+import dev.stagefarm.coordinator.plan.StageBase;
+import dev.stagefarm.coordinator.plan.StagePlan;
+import dev.stagefarm.coordinator.plan.StagePlanner;
+import dev.stagefarm.coordinator.schedule.JobDispatcher;
 import dev.stagefarm.dockerfile.Dockerfile;
 import dev.stagefarm.dockerfile.DockerfileException;
 import dev.stagefarm.dockerfile.Instruction;

@@ -2,6 +2,10 @@ package dev.stagefarm.coordinator;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.coordinator.plan.BaseImageResolver;
+import dev.stagefarm.coordinator.plan.ContextIndex;
+import dev.stagefarm.coordinator.plan.PlatformArgs;
+import dev.stagefarm.coordinator.schedule.JobDispatcher;
 import dev.stagefarm.dockerfile.ArgDef;
 import dev.stagefarm.dockerfile.Dockerfile;
 import dev.stagefarm.dockerfile.DockerfileException;

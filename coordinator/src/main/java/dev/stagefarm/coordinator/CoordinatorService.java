@@ -1,5 +1,8 @@
 package dev.stagefarm.coordinator;
 
+import dev.stagefarm.coordinator.schedule.JobDispatcher;
+import dev.stagefarm.coordinator.schedule.WorkerPool;
+import dev.stagefarm.coordinator.schedule.WorkerSession;
 import dev.stagefarm.proto.farm.AgentFrame;
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildRequest;

@@ -1,22 +1,24 @@
 package dev.stagefarm.coordinator;
 
+import dev.stagefarm.coordinator.schedule.WorkerPool;
+import dev.stagefarm.coordinator.schedule.WorkerSession;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
 /** What the coordinator counts: builds, stages (run or answered by the cache), jobs, workers. */
-final class FarmMetrics {
+public final class FarmMetrics {
 
     private final MeterRegistry registry;
-    final Counter buildsSucceeded;
-    final Counter buildsFailed;
-    final Counter stagesCached;
-    final Counter stagesDispatched;
-    final Counter jobsRedispatched;
-    final Timer stageDuration;
+    public final Counter buildsSucceeded;
+    public final Counter buildsFailed;
+    public final Counter stagesCached;
+    public final Counter stagesDispatched;
+    public final Counter jobsRedispatched;
+    public final Timer stageDuration;
 
-    FarmMetrics(MeterRegistry registry, WorkerPool pool) {
+    public FarmMetrics(MeterRegistry registry, WorkerPool pool) {
         this.registry = registry;
         buildsSucceeded =
                 Counter.builder("stagefarm.builds").tag("result", "ok").register(registry);

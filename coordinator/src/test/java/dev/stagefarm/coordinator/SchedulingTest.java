@@ -3,6 +3,8 @@ package dev.stagefarm.coordinator;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.coordinator.schedule.JobDispatcher;
+import dev.stagefarm.coordinator.schedule.WorkerPool;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobEvent;

@@ -1,5 +1,6 @@
-package dev.stagefarm.coordinator;
+package dev.stagefarm.coordinator.schedule;
 
+import dev.stagefarm.coordinator.FarmMetrics;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobEvent;
 import dev.stagefarm.proto.farm.JobResult;
@@ -21,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * Sends jobs to workers and follows them to their result. A job whose worker dies is sent
  * again to another worker, so a lost worker costs time, never a build.
  */
-final class JobDispatcher {
+public final class JobDispatcher {
 
     private static final Logger log = LoggerFactory.getLogger(JobDispatcher.class);
 
@@ -34,7 +35,7 @@ final class JobDispatcher {
 
     private final FarmMetrics metrics;
 
-    JobDispatcher(WorkerPool pool, Duration workerWait, FarmMetrics metrics) {
+    public JobDispatcher(WorkerPool pool, Duration workerWait, FarmMetrics metrics) {
         this.pool = pool;
         this.workerWait = workerWait;
         this.metrics = metrics;
@@ -57,14 +58,14 @@ final class JobDispatcher {
     }
 
     /** The worker that ran a job to its end, and what it reported. */
-    record Dispatched(String worker, JobResult result) {}
+    public record Dispatched(String worker, JobResult result) {}
 
     /**
      * Dispatches a job to the best worker now.
      *
      * @param locality bytes of the job's inputs a worker (by name) already holds
      */
-    CompletableFuture<Dispatched> submit(Job job, ToLongFunction<String> locality, Consumer<JobEvent> events) {
+    public CompletableFuture<Dispatched> submit(Job job, ToLongFunction<String> locality, Consumer<JobEvent> events) {
         InFlight f = new InFlight(job, locality, events);
         inFlight.put(job.getJobId(), f);
         schedule(f);
@@ -131,14 +132,14 @@ final class JobDispatcher {
                         .build()));
     }
 
-    void onEvent(JobEvent event) {
+    public void onEvent(JobEvent event) {
         InFlight f = inFlight.get(event.getJobId());
         if (f != null) {
             f.events.accept(event);
         }
     }
 
-    void onResult(WorkerSession from, JobResult result) {
+    public void onResult(WorkerSession from, JobResult result) {
         from.finished(result.getJobId());
         InFlight f = inFlight.get(result.getJobId());
         if (f == null || !from.name().equals(f.worker)) {
@@ -149,7 +150,7 @@ final class JobDispatcher {
     }
 
     /** A worker's stream ended: its jobs go to other workers. */
-    void onWorkerLost(WorkerSession lost) {
+    public void onWorkerLost(WorkerSession lost) {
         for (InFlight f : inFlight.values()) {
             if (lost.name().equals(f.worker) && lost.runningJobs().contains(f.job.getJobId())) {
                 log.warn(
@@ -164,7 +165,7 @@ final class JobDispatcher {
         }
     }
 
-    void close() {
+    public void close() {
         redispatch.shutdownNow();
     }
 }

@@ -1,4 +1,4 @@
-package dev.stagefarm.coordinator;
+package dev.stagefarm.coordinator.plan;
 
 import dev.stagefarm.proto.farm.BaseImage;
 import dev.stagefarm.proto.farm.History;
@@ -10,7 +10,7 @@ import java.util.List;
  * @param key the cache key the stage's first step chains from
  * @param description how progress shows the FROM, e.g. {@code docker.io/library/golang:latest@sha256:…}
  */
-record StageBase(
+public record StageBase(
         String key,
         BaseImage image,
         ImageConfigEditor config,
@@ -18,7 +18,7 @@ record StageBase(
         String description,
         int sourceStage) {
 
-    StageBase {
+    public StageBase {
         history = List.copyOf(history);
     }
 }

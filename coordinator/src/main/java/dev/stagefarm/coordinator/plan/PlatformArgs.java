@@ -1,4 +1,4 @@
-package dev.stagefarm.coordinator;
+package dev.stagefarm.coordinator.plan;
 
 import java.util.Map;
 import java.util.Optional;
@@ -8,9 +8,9 @@ import java.util.Optional;
  * build platform agree. They are global (FROM sees them without a declaration); a stage sees one
  * once it declares {@code ARG NAME}.
  */
-final class PlatformArgs {
+public final class PlatformArgs {
 
-    static final Map<String, String> VALUES = Map.of(
+    public static final Map<String, String> VALUES = Map.of(
             "TARGETPLATFORM",
             "linux/amd64",
             "TARGETOS",

@@ -1,4 +1,4 @@
-package dev.stagefarm.coordinator;
+package dev.stagefarm.coordinator.schedule;
 
 import dev.stagefarm.proto.farm.CoordinatorMessage;
 import io.grpc.stub.StreamObserver;
@@ -13,13 +13,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** The workers connected now. Workers join by opening their stream; they leave when it ends. */
-final class WorkerPool {
+public final class WorkerPool {
 
     private static final Logger log = LoggerFactory.getLogger(WorkerPool.class);
 
     private final Map<String, WorkerSession> workers = new ConcurrentHashMap<>();
 
-    WorkerSession join(String name, StreamObserver<CoordinatorMessage> stream) {
+    public WorkerSession join(String name, StreamObserver<CoordinatorMessage> stream) {
         WorkerSession session = new WorkerSession(name, stream);
         WorkerSession previous = workers.put(name, session);
         if (previous != null) {
@@ -33,13 +33,13 @@ final class WorkerPool {
         return session;
     }
 
-    void leave(WorkerSession session) {
+    public void leave(WorkerSession session) {
         session.markDead();
         workers.remove(session.name(), session);
         log.info("worker {} left ({} connected)", session.name(), workers.size());
     }
 
-    List<WorkerSession> alive() {
+    public List<WorkerSession> alive() {
         return workers.values().stream()
                 .filter(WorkerSession::alive)
                 .sorted(Comparator.comparing(WorkerSession::name))

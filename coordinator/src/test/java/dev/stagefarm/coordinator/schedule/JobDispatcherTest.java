@@ -1,7 +1,8 @@
-package dev.stagefarm.coordinator;
+package dev.stagefarm.coordinator.schedule;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.stagefarm.coordinator.FarmMetrics;
 import dev.stagefarm.proto.farm.CoordinatorMessage;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobResult;

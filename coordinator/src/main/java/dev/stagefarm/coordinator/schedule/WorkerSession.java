@@ -1,4 +1,4 @@
-package dev.stagefarm.coordinator;
+package dev.stagefarm.coordinator.schedule;
 
 import dev.stagefarm.proto.farm.CoordinatorMessage;
 import dev.stagefarm.proto.farm.Job;
@@ -7,7 +7,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** One connected worker: its stream, and the jobs it is running now. */
-final class WorkerSession {
+public final class WorkerSession {
 
     private final String name;
     private final StreamObserver<CoordinatorMessage> stream;
@@ -19,11 +19,11 @@ final class WorkerSession {
         this.stream = stream;
     }
 
-    String name() {
+    public String name() {
         return name;
     }
 
-    int load() {
+    public int load() {
         return runningJobs.size();
     }
 
