@@ -9,7 +9,10 @@ import dev.stagefarm.coordinator.plan.ImageSources;
 import dev.stagefarm.coordinator.plan.StageBase;
 import dev.stagefarm.coordinator.plan.StagePlan;
 import dev.stagefarm.coordinator.plan.StagePlanner;
+import dev.stagefarm.coordinator.schedule.CriticalPaths;
 import dev.stagefarm.coordinator.schedule.JobDispatcher;
+import dev.stagefarm.coordinator.schedule.JobTicket;
+import dev.stagefarm.coordinator.schedule.WorkKeys;
 import dev.stagefarm.dockerfile.Dockerfile;
 import dev.stagefarm.dockerfile.DockerfileException;
 import dev.stagefarm.dockerfile.Instruction;
@@ -68,6 +71,10 @@ final class BuildRun {
     private final BuildEvents events;
     private final FarmMetrics metrics;
     private final Map<Integer, CompletableFuture<StageOutcome>> outcomes = new ConcurrentHashMap<>();
+    /** When the build was submitted: the queue serves a team's earlier builds first. */
+    private final Instant submitted = Instant.now();
+    /** Per stage, the longest chain of stages left to the target: the queue runs long chains first. */
+    private final Map<Integer, Integer> criticalPath;
 
     /** The action cache as planning sees it. */
     interface ActionLookup {
@@ -99,6 +106,7 @@ final class BuildRun {
         this.bases = bases;
         this.dispatcher = dispatcher;
         this.events = events;
+        this.criticalPath = CriticalPaths.of(graph.reachable(), graph::dependencies);
     }
 
     /** Runs every stage the target needs; the last event says how it ended. */
@@ -368,8 +376,17 @@ final class BuildRun {
         }
         image.ifPresent(job::setImage);
         plan.sourceDateEpoch().ifPresent(t -> job.setSourceDateEpoch(t.getEpochSecond()));
+        Job built = job.build();
+        JobTicket ticket = new JobTicket(
+                built.getJobId(),
+                team,
+                buildId,
+                WorkKeys.of(team, built),
+                submitted,
+                criticalPath.getOrDefault(index, 1),
+                worker -> localBytes(plan, worker));
         JobDispatcher.Dispatched done = dispatcher
-                .submit(job.build(), worker -> localBytes(plan, worker), event -> {
+                .submit(built, ticket, event -> {
                     if (event.hasStep()) {
                         events.send(
                                 BuildEvent.newBuilder().setStep(event.getStep()).build());

@@ -7,6 +7,7 @@ import dev.stagefarm.common.auth.MethodScopes;
 import dev.stagefarm.common.auth.Tokens;
 import dev.stagefarm.coordinator.plan.RegistryBaseResolver;
 import dev.stagefarm.coordinator.schedule.JobDispatcher;
+import dev.stagefarm.coordinator.schedule.SchedulerMetrics;
 import dev.stagefarm.coordinator.schedule.WorkerPool;
 import dev.stagefarm.oci.registry.RegistryClient;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
@@ -75,7 +76,7 @@ public final class CoordinatorServer implements AutoCloseable {
         }
         WorkerPool pool = new WorkerPool();
         FarmMetrics metrics = new FarmMetrics(meters, pool);
-        this.dispatcher = new JobDispatcher(pool, workerWait, metrics);
+        this.dispatcher = new JobDispatcher(pool, workerWait, new SchedulerMetrics(meters));
         BuildRunner builds = new BuildRunner(cache, new RegistryBaseResolver(registry), dispatcher, metrics);
         this.server = serverBuilder
                 .addService(new CoordinatorService(pool, dispatcher, builds, cacheAddress))

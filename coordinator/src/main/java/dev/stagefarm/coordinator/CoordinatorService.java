@@ -46,7 +46,9 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
             @Override
             public void onNext(WorkerMessage message) {
                 switch (message.getKindCase()) {
-                    case HELLO -> session = pool.join(message.getHello().getName(), responses);
+                    case HELLO ->
+                        session = pool.join(
+                                message.getHello().getName(), message.getHello().getSlots(), responses);
                     case EVENT -> dispatcher.onEvent(message.getEvent());
                     case RESULT -> {
                         if (session != null) {

@@ -8,17 +8,16 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
 /** What the coordinator counts: builds, stages (run or answered by the cache), jobs, workers. */
-public final class FarmMetrics {
+final class FarmMetrics {
 
     private final MeterRegistry registry;
-    public final Counter buildsSucceeded;
-    public final Counter buildsFailed;
-    public final Counter stagesCached;
-    public final Counter stagesDispatched;
-    public final Counter jobsRedispatched;
-    public final Timer stageDuration;
+    final Counter buildsSucceeded;
+    final Counter buildsFailed;
+    final Counter stagesCached;
+    final Counter stagesDispatched;
+    final Timer stageDuration;
 
-    public FarmMetrics(MeterRegistry registry, WorkerPool pool) {
+    FarmMetrics(MeterRegistry registry, WorkerPool pool) {
         this.registry = registry;
         buildsSucceeded =
                 Counter.builder("stagefarm.builds").tag("result", "ok").register(registry);
@@ -28,9 +27,6 @@ public final class FarmMetrics {
                 Counter.builder("stagefarm.stages").tag("outcome", "cached").register(registry);
         stagesDispatched =
                 Counter.builder("stagefarm.stages").tag("outcome", "dispatched").register(registry);
-        jobsRedispatched = Counter.builder("stagefarm.jobs.redispatched")
-                .description("jobs sent again because their worker went away")
-                .register(registry);
         stageDuration = Timer.builder("stagefarm.stage.duration")
                 .publishPercentileHistogram()
                 .register(registry);

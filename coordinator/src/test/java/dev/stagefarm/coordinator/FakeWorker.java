@@ -43,9 +43,13 @@ final class FakeWorker {
 
     /** Opens the session and says hello; the caller waits for the coordinator to list it. */
     static FakeWorker connect(String name, Channel channel) {
+        return connect(name, 1, channel);
+    }
+
+    static FakeWorker connect(String name, int slots, Channel channel) {
         FakeWorker w = new FakeWorker(name, channel);
         w.toCoordinator.onNext(WorkerMessage.newBuilder()
-                .setHello(WorkerHello.newBuilder().setName(name).setSlots(1))
+                .setHello(WorkerHello.newBuilder().setName(name).setSlots(slots))
                 .build());
         return w;
     }

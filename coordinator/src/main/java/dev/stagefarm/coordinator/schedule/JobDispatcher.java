@@ -1,26 +1,31 @@
 package dev.stagefarm.coordinator.schedule;
 
-import dev.stagefarm.coordinator.FarmMetrics;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobEvent;
 import dev.stagefarm.proto.farm.JobResult;
 import java.time.Duration;
-import java.util.HashSet;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.ToLongFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sends jobs to workers and follows them to their result. A job whose worker dies is sent
- * again to another worker, so a lost worker costs time, never a build.
+ * The {@link Scheduler} at work: it takes the jobs of builds, sends each to a worker's free
+ * slot when the queue's order says so, and follows it to its result. A job whose worker dies
+ * goes back to the queue, so a lost worker costs time, never a build. Every change of state
+ * happens under one lock; sending a job to a worker's stream does not block.
  */
 public final class JobDispatcher {
 
@@ -29,143 +34,280 @@ public final class JobDispatcher {
     /** How long a job waits for any worker to be connected before the build fails. */
     private final Duration workerWait;
 
-    private final WorkerPool pool;
-    private final Map<String, InFlight> inFlight = new ConcurrentHashMap<>();
-    private final ExecutorService redispatch = Executors.newVirtualThreadPerTaskExecutor();
+    private final InstantSource clock;
+    private final Scheduler scheduler;
+    private final SchedulerMetrics metrics;
+    private final Map<String, WorkerSession> sessions = new HashMap<>();
+    private final Map<String, Waiting> waiting = new HashMap<>();
+    /** The job each run is sent as, by its wire id. */
+    private final Map<String, Job> wire = new HashMap<>();
 
-    private final FarmMetrics metrics;
+    private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "job-dispatcher-timer");
+        t.setDaemon(true);
+        return t;
+    });
+    private Instant noWorkersSince;
+    private boolean closed;
 
-    public JobDispatcher(WorkerPool pool, Duration workerWait, FarmMetrics metrics) {
-        this.pool = pool;
+    public JobDispatcher(WorkerPool pool, Duration workerWait, SchedulerMetrics metrics) {
+        this(pool, workerWait, metrics, InstantSource.system(), new Scheduler(InstantSource.system()));
+    }
+
+    public JobDispatcher(
+            WorkerPool pool, Duration workerWait, SchedulerMetrics metrics, InstantSource clock, Scheduler scheduler) {
         this.workerWait = workerWait;
         this.metrics = metrics;
+        this.clock = clock;
+        this.scheduler = scheduler;
+        this.noWorkersSince = clock.instant();
+        metrics.watch(scheduler, this);
+        pool.onJoin(this::onWorkerJoined);
     }
 
-    /** A job on its way: where it runs and who hears about it. */
-    private static final class InFlight {
-        final Job job;
-        final ToLongFunction<String> locality;
-        final Consumer<JobEvent> events;
-        final CompletableFuture<Dispatched> result = new CompletableFuture<>();
-        final Set<String> triedWorkers = new HashSet<>();
-        volatile String worker;
-
-        InFlight(Job job, ToLongFunction<String> locality, Consumer<JobEvent> events) {
-            this.job = job;
-            this.locality = locality;
-            this.events = events;
-        }
-    }
+    /** A job waiting for its result: who hears about it. */
+    private record Waiting(
+            Job job, Instant queuedAt, Consumer<JobEvent> events, CompletableFuture<Dispatched> result) {}
 
     /** The worker that ran a job to its end, and what it reported. */
     public record Dispatched(String worker, JobResult result) {}
 
     /**
-     * Dispatches a job to the best worker now.
+     * Queues a job of its own (never merged with another), for callers that know nothing of
+     * the build around it.
      *
      * @param locality bytes of the job's inputs a worker (by name) already holds
      */
     public CompletableFuture<Dispatched> submit(Job job, ToLongFunction<String> locality, Consumer<JobEvent> events) {
-        InFlight f = new InFlight(job, locality, events);
-        inFlight.put(job.getJobId(), f);
-        schedule(f);
-        return f.result;
+        JobTicket ticket = new JobTicket(
+                job.getJobId(), job.getTeam(), job.getBuildId(), "job:" + job.getJobId(), clock.instant(), 1, locality);
+        return submit(job, ticket, events);
     }
 
-    /** Places the job on the dispatcher's threads; once the coordinator is closing, fails it instead. */
-    private void schedule(InFlight f) {
-        try {
-            redispatch.execute(() -> place(f));
-        } catch (RejectedExecutionException closing) {
-            fail(f, "coordinator shutting down");
-        }
-    }
-
-    private void place(InFlight f) {
-        try {
-            // choosing and sending under the pool's lock: two stages ready at once see each
-            // other's load and go to different workers
-            synchronized (pool) {
-                placeLocked(f);
+    /** Queues a job; it runs when the queue's order gives it a free slot. */
+    public CompletableFuture<Dispatched> submit(Job job, JobTicket ticket, Consumer<JobEvent> events) {
+        CompletableFuture<Dispatched> result = new CompletableFuture<>();
+        synchronized (this) {
+            if (closed) {
+                result.complete(failed(job.getJobId(), "", "coordinator shutting down"));
+                return result;
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            fail(f, "coordinator shutting down");
-        } catch (RuntimeException e) {
-            log.warn("sending job {} failed, trying another worker", f.job.getJobId(), e);
-            schedule(f);
+            waiting.put(job.getJobId(), new Waiting(job, clock.instant(), events, result));
+            if (scheduler.submit(ticket)) {
+                wire.put(job.getJobId(), job);
+            } else {
+                log.info(
+                        "job {} (stage {}): identical work is already queued or running, sharing its result",
+                        job.getJobId(),
+                        job.getStageName());
+            }
+            pump();
         }
+        return result;
     }
 
-    private void placeLocked(InFlight f) throws InterruptedException {
-        {
-            var worker = pool.choose(f.locality, f.triedWorkers, workerWait);
-            if (worker.isEmpty()) {
-                fail(
-                        f,
-                        f.triedWorkers.isEmpty()
-                                ? "no worker connected within "
-                                        + (workerWait.toMillis() % 1000 == 0
-                                                ? workerWait.toSeconds() + " s"
-                                                : workerWait.toMillis() + " ms")
-                                        + ": start one with "
-                                        + "`stagefarm worker --coordinator HOST:PORT ...`"
-                                : "every worker that took stage " + f.job.getStageName() + " went away: "
-                                        + f.triedWorkers);
+    /**
+     * A job is no longer wanted: it leaves the queue, or its run is stopped on its worker unless
+     * an identical job of another build still waits for it. Its future ends as failed.
+     */
+    public void cancel(String jobId, String why) {
+        synchronized (this) {
+            Waiting w = waiting.remove(jobId);
+            if (w == null) {
                 return;
             }
-            f.worker = worker.get().name();
-            f.triedWorkers.add(f.worker);
-            log.info("job {} (stage {}) -> {}", f.job.getJobId(), f.job.getStageName(), f.worker);
-            worker.get().send(f.job);
+            if (scheduler.withdraw(jobId) instanceof Scheduler.Withdrawal.Stop stop) {
+                WorkerSession session = sessions.get(stop.workerId());
+                wire.remove(stop.wireId());
+                if (session != null) {
+                    log.info("job {}: stopping it on worker {} ({})", stop.wireId(), session.name(), why);
+                    try {
+                        session.cancel(stop.wireId());
+                    } catch (RuntimeException gone) {
+                        // the worker is going away; its stream's end frees the slot
+                    }
+                }
+            }
+            w.result.complete(failed(jobId, "", why));
+            pump();
         }
-    }
-
-    private void fail(InFlight f, String message) {
-        inFlight.remove(f.job.getJobId());
-        f.result.complete(new Dispatched(
-                f.worker == null ? "" : f.worker,
-                JobResult.newBuilder()
-                        .setJobId(f.job.getJobId())
-                        .setOk(false)
-                        .setError(message)
-                        .build()));
     }
 
     public void onEvent(JobEvent event) {
-        InFlight f = inFlight.get(event.getJobId());
-        if (f != null) {
-            f.events.accept(event);
+        List<Consumer<JobEvent>> to = new ArrayList<>();
+        synchronized (this) {
+            for (String id : scheduler.jobsOf(event.getJobId())) {
+                Waiting w = waiting.get(id);
+                if (w != null) {
+                    to.add(w.events);
+                }
+            }
         }
+        to.forEach(c -> c.accept(event));
     }
 
     public void onResult(WorkerSession from, JobResult result) {
         from.finished(result.getJobId());
-        InFlight f = inFlight.get(result.getJobId());
-        if (f == null || !from.name().equals(f.worker)) {
-            return; // a late answer from a worker the job was taken away from
+        synchronized (this) {
+            var finished = scheduler.finish(result.getJobId(), from.id());
+            if (finished.isPresent()) {
+                wire.remove(result.getJobId());
+                for (String id : finished.get().jobs()) {
+                    Waiting w = waiting.remove(id);
+                    if (w != null) {
+                        w.result.complete(new Dispatched(
+                                from.name(), result.toBuilder().setJobId(id).build()));
+                    }
+                }
+            }
+            // else a late answer from a worker the job was taken away from, or of a cancelled run
+            pump();
         }
-        inFlight.remove(result.getJobId());
-        f.result.complete(new Dispatched(from.name(), result));
     }
 
-    /** A worker's stream ended: its jobs go to other workers. */
+    private void onWorkerJoined(WorkerSession session) {
+        synchronized (this) {
+            for (WorkerSession other : sessions.values()) {
+                if (other.name().equals(session.name())) {
+                    scheduler.drain(other.id()); // a stale session of a reconnected worker: nothing new
+                }
+            }
+            sessions.put(session.id(), session);
+            scheduler.addWorker(session.id(), session.name(), session.slots());
+            noWorkersSince = null;
+            pump();
+        }
+    }
+
+    /** A worker's stream ended: its jobs go back to the queue, in their old place. */
     public void onWorkerLost(WorkerSession lost) {
-        for (InFlight f : inFlight.values()) {
-            if (lost.name().equals(f.worker) && lost.runningJobs().contains(f.job.getJobId())) {
-                log.warn(
-                        "worker {} died running job {} (stage {}): running it elsewhere",
-                        lost.name(),
-                        f.job.getJobId(),
-                        f.job.getStageName());
-                f.worker = null;
-                metrics.jobsRedispatched.increment();
-                schedule(f);
+        synchronized (this) {
+            if (sessions.remove(lost.id()) == null) {
+                return;
+            }
+            Set<String> ran = scheduler.runningOn(lost.id());
+            List<Scheduler.Exhausted> exhausted = scheduler.removeWorker(lost.id());
+            for (Scheduler.Exhausted e : exhausted) {
+                ran.remove(e.wireId());
+                wire.remove(e.wireId());
+                for (String id : e.jobs()) {
+                    Waiting w = waiting.remove(id);
+                    if (w != null) {
+                        w.result.complete(failed(
+                                id,
+                                lost.name(),
+                                "stage " + w.job.getStageName() + " was lost with its worker "
+                                        + e.lostOn().size() + " times (on " + String.join(", ", e.lostOn())
+                                        + "): giving up"));
+                    }
+                }
+            }
+            for (String id : ran) {
+                if (wire.containsKey(id)) {
+                    log.warn(
+                            "worker {} died running job {} (stage {}): queueing it again",
+                            lost.name(),
+                            id,
+                            wire.get(id).getStageName());
+                    metrics.jobsRedispatched.increment();
+                }
+            }
+            if (scheduler.workerCount() == 0) {
+                noWorkersSince = clock.instant();
+                checkWorkersLater();
+            }
+            pump();
+        }
+    }
+
+    /** Ends every job: the coordinator is closing. */
+    public void close() {
+        synchronized (this) {
+            closed = true;
+            for (var e : waiting.entrySet()) {
+                e.getValue().result.complete(failed(e.getKey(), "", "coordinator shutting down"));
+            }
+            waiting.clear();
+        }
+        timers.shutdownNow();
+    }
+
+    /** Sends every job the scheduler can place now. */
+    private void pump() {
+        if (closed) {
+            return;
+        }
+        for (Scheduler.Placement p : scheduler.place()) {
+            Job job = wire.get(p.wireId());
+            WorkerSession session = sessions.get(p.workerId());
+            metrics.jobWait.record(p.waited());
+            log.info("job {} (stage {}) -> {}", p.wireId(), job.getStageName(), session.name());
+            try {
+                session.send(job);
+            } catch (RuntimeException e) {
+                // the stream broke: its end (onWorkerLost) puts the job back in the queue
+                log.warn("sending job {} to {} failed: {}", p.wireId(), session.name(), e.toString());
+            }
+        }
+        if (noWorkersSince != null && scheduler.workerCount() == 0 && !waiting.isEmpty()) {
+            checkWorkersLater();
+        }
+    }
+
+    private void checkWorkersLater() {
+        if (closed) {
+            return;
+        }
+        try {
+            timers.schedule(this::failWithoutWorkers, workerWait.toMillis() + 1, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closing) {
+            // close() fails every job anyway
+        }
+    }
+
+    /** Jobs that waited {@code workerWait} while no worker at all was connected fail, saying so. */
+    private void failWithoutWorkers() {
+        synchronized (this) {
+            if (closed || noWorkersSince == null) {
+                return;
+            }
+            Instant now = clock.instant();
+            for (Waiting w : List.copyOf(waiting.values())) {
+                String id = w.job.getJobId();
+                Instant since = w.queuedAt.isAfter(noWorkersSince) ? w.queuedAt : noWorkersSince;
+                if (!scheduler.isQueued(id) || now.isBefore(since.plus(workerWait))) {
+                    continue;
+                }
+                List<String> lostOn = scheduler.lostOn(id);
+                for (String member : scheduler.dequeue(id)) {
+                    wire.remove(member);
+                    Waiting m = waiting.remove(member);
+                    if (m != null) {
+                        m.result.complete(failed(
+                                member,
+                                "",
+                                lostOn.isEmpty()
+                                        ? "no worker connected within " + seconds(workerWait)
+                                                + ": start one with `stagefarm worker --coordinator HOST:PORT ...`"
+                                        : "every worker that took stage " + w.job.getStageName() + " went away: "
+                                                + lostOn));
+                    }
+                }
             }
         }
     }
 
-    public void close() {
-        redispatch.shutdownNow();
+    private static String seconds(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+    }
+
+    private static Dispatched failed(String jobId, String worker, String message) {
+        return new Dispatched(
+                worker,
+                JobResult.newBuilder()
+                        .setJobId(jobId)
+                        .setOk(false)
+                        .setError(message)
+                        .build());
     }
 }

@@ -1,26 +1,44 @@
 package dev.stagefarm.coordinator.schedule;
 
+import dev.stagefarm.proto.farm.CancelJob;
 import dev.stagefarm.proto.farm.CoordinatorMessage;
 import dev.stagefarm.proto.farm.Job;
 import io.grpc.stub.StreamObserver;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /** One connected worker: its stream, and the jobs it is running now. */
 public final class WorkerSession {
 
+    private static final AtomicLong SESSIONS = new AtomicLong();
+
     private final String name;
+    private final String id;
+    private final int slots;
     private final StreamObserver<CoordinatorMessage> stream;
     private final Set<String> runningJobs = ConcurrentHashMap.newKeySet();
     private volatile boolean alive = true;
 
-    WorkerSession(String name, StreamObserver<CoordinatorMessage> stream) {
+    WorkerSession(String name, int slots, StreamObserver<CoordinatorMessage> stream) {
         this.name = name;
+        this.id = name + "#" + SESSIONS.incrementAndGet();
+        this.slots = Math.max(1, slots);
         this.stream = stream;
     }
 
     public String name() {
         return name;
+    }
+
+    /** This session, apart from an earlier or later one of a worker with the same name. */
+    public String id() {
+        return id;
+    }
+
+    /** Jobs the worker runs at once ({@code stagefarm worker --slots}). */
+    public int slots() {
+        return slots;
     }
 
     public int load() {
@@ -39,6 +57,13 @@ public final class WorkerSession {
     synchronized void send(Job job) {
         runningJobs.add(job.getJobId());
         stream.onNext(CoordinatorMessage.newBuilder().setJob(job).build());
+    }
+
+    /** Asks the worker to stop a job: its container is killed, its result discarded. */
+    synchronized void cancel(String jobId) {
+        stream.onNext(CoordinatorMessage.newBuilder()
+                .setCancel(CancelJob.newBuilder().setJobId(jobId))
+                .build());
     }
 
     void finished(String jobId) {

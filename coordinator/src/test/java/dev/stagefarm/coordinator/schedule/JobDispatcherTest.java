@@ -2,7 +2,6 @@ package dev.stagefarm.coordinator.schedule;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.stagefarm.coordinator.FarmMetrics;
 import dev.stagefarm.proto.farm.CoordinatorMessage;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobResult;
@@ -20,7 +19,7 @@ class JobDispatcherTest {
 
     private final WorkerPool pool = new WorkerPool();
     private final JobDispatcher dispatcher =
-            new JobDispatcher(pool, Duration.ofSeconds(5), new FarmMetrics(new SimpleMeterRegistry(), pool));
+            new JobDispatcher(pool, Duration.ofSeconds(5), new SchedulerMetrics(new SimpleMeterRegistry()));
 
     @AfterEach
     void close() {

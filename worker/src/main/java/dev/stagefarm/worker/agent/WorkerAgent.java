@@ -112,7 +112,12 @@ public final class WorkerAgent implements AutoCloseable {
         }
 
         private void runJob(Job job) {
-            running.acquireUninterruptibly();
+            // the coordinator sends a job only into a free slot: the queue is there, never here
+            if (!running.tryAcquire()) {
+                log.warn(
+                        "worker {}: job {} came with all {} slots busy; it waits for one", name, job.getJobId(), slots);
+                running.acquireUninterruptibly();
+            }
             try {
                 JobResult result;
                 try {
