@@ -114,10 +114,17 @@ final class Farm implements AutoCloseable {
     }
 
     void startWorker(String name) throws IOException {
+        startWorker(name, new String[0]);
+    }
+
+    /** @param extra more flags, e.g. {@code --slots 1} */
+    void startWorker(String name, String... extra) throws IOException {
+        List<String> flags = new ArrayList<>(security.farmArgs());
+        flags.addAll(List.of(extra));
         start(
                 name,
                 with(
-                        security.farmArgs(),
+                        flags,
                         "worker",
                         "--coordinator",
                         coordinator,

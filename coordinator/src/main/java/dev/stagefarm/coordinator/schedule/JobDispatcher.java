@@ -96,6 +96,7 @@ public final class JobDispatcher {
             if (scheduler.submit(ticket)) {
                 wire.put(job.getJobId(), job);
             } else {
+                metrics.jobsShared.increment();
                 log.info(
                         "job {} (stage {}): identical work is already queued or running, sharing its result",
                         job.getJobId(),

@@ -10,11 +10,15 @@ public final class SchedulerMetrics {
     private final MeterRegistry registry;
     final Counter jobsRedispatched;
     final Timer jobWait;
+    final Counter jobsShared;
 
     public SchedulerMetrics(MeterRegistry registry) {
         this.registry = registry;
         jobsRedispatched = Counter.builder("stagefarm.jobs.redispatched")
                 .description("jobs sent again because their worker went away")
+                .register(registry);
+        jobsShared = Counter.builder("stagefarm.jobs.shared")
+                .description("jobs that joined identical work already queued or running instead of running again")
                 .register(registry);
         jobWait = Timer.builder("stagefarm.job.wait")
                 .description("time from a job's queueing to its start on a worker")

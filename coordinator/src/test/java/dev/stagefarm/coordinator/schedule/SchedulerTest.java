@@ -235,4 +235,70 @@ class SchedulerTest {
         assertThat(scheduler.finish("b1-0", "w1#1")).isEmpty();
         assertThat(placed()).containsExactly("b2-0");
     }
+
+    @Test
+    void identicalWorkQueuedOrRunningRunsOnceForEveryBuildThatWantsIt() {
+        scheduler.addWorker("w1#1", "w1", 1);
+        scheduler.submit(job("a", "b0", 0, 1, now)); // keeps the slot busy: b1's work stays queued
+        assertThat(placed()).containsExactly("b0-0");
+
+        assertThat(scheduler.submit(new JobTicket("b1-0", "a", "b1", "a/k", now, 1, w -> 0)))
+                .isTrue();
+        assertThat(scheduler.submit(new JobTicket("b2-0", "a", "b2", "a/k", now, 1, w -> 0)))
+                .as("queued twice")
+                .isFalse();
+        finish("b0-0");
+        assertThat(placed()).containsExactly("b1-0");
+        assertThat(scheduler.submit(new JobTicket("b3-0", "a", "b3", "a/k", now, 1, w -> 0)))
+                .as("running, asked again")
+                .isFalse();
+        assertThat(scheduler.queued("a")).isZero();
+
+        assertThat(scheduler.finish("b1-0", "w1#1"))
+                .map(Scheduler.Finished::jobs)
+                .contains(Set.of("b1-0", "b2-0", "b3-0"));
+        assertThat(scheduler.submit(new JobTicket("b4-0", "a", "b4", "a/k", now, 1, w -> 0)))
+                .as("once finished, the cache answers the next build; the queue forgets the work")
+                .isTrue();
+    }
+
+    @Test
+    void theSameWorkOfAnotherTeamIsNotShared() {
+        scheduler.addWorker("w1#1", "w1", 2);
+        scheduler.submit(new JobTicket("a1-0", "a", "a1", WorkKey.A, now, 1, w -> 0));
+        scheduler.submit(new JobTicket("b1-0", "b", "b1", WorkKey.B, now, 1, w -> 0));
+        assertThat(placed()).containsExactlyInAnyOrder("a1-0", "b1-0");
+    }
+
+    /** Two teams' keys for one job: WorkKeys puts the team in the key. */
+    private static final class WorkKey {
+        static final String A = WorkKeys.of(
+                "a",
+                dev.stagefarm.proto.farm.Job.newBuilder()
+                        .setJobId("a1-0")
+                        .setStageKey("s")
+                        .build());
+        static final String B = WorkKeys.of(
+                "b",
+                dev.stagefarm.proto.farm.Job.newBuilder()
+                        .setJobId("b1-0")
+                        .setStageKey("s")
+                        .build());
+    }
+
+    @Test
+    void aSharedRunOutlivesTheBuildThatStartedIt() {
+        scheduler.addWorker("w1#1", "w1", 1);
+        scheduler.submit(new JobTicket("b1-0", "a", "b1", "a/k", now, 1, w -> 0));
+        scheduler.submit(new JobTicket("b2-0", "a", "b2", "a/k", now, 1, w -> 0));
+        assertThat(placed()).containsExactly("b1-0");
+
+        assertThat(scheduler.withdraw("b1-0"))
+                .as("b2 still waits for it")
+                .isEqualTo(new Scheduler.Withdrawal.Nothing());
+        assertThat(scheduler.jobsOf("b1-0")).containsExactly("b2-0");
+        assertThat(scheduler.finish("b1-0", "w1#1"))
+                .map(Scheduler.Finished::jobs)
+                .contains(Set.of("b2-0"));
+    }
 }
