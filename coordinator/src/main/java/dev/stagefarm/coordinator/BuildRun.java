@@ -71,6 +71,10 @@ final class BuildRun {
     private final BuildEvents events;
     private final FarmMetrics metrics;
     private final Map<Integer, CompletableFuture<StageOutcome>> outcomes = new ConcurrentHashMap<>();
+    /** The build's jobs handed to the dispatcher; guards {@link #cancelled} too. */
+    private final List<String> jobs = new ArrayList<>();
+    /** Why the build ends early, once it does: no job is dispatched after. */
+    private String cancelled;
     /** When the build was submitted: the queue serves a team's earlier builds first. */
     private final Instant submitted = Instant.now();
     /** Per stage, the longest chain of stages left to the target: the queue runs long chains first. */
@@ -109,29 +113,61 @@ final class BuildRun {
         this.criticalPath = CriticalPaths.of(graph.reachable(), graph::dependencies);
     }
 
-    /** Runs every stage the target needs; the last event says how it ended. */
+    /**
+     * Runs every stage the target needs; the last event says how it ended. The first stage that
+     * fails ends the build at once: its error goes out and the other stages' jobs are cancelled.
+     */
     void execute() {
         List<Integer> order = graph.reachable();
         int target = order.getLast();
+        CompletableFuture<StageOutcome> firstFailure = new CompletableFuture<>();
+        events.onCancel(() -> cancel("build cancelled: its client went away"));
         try (ExecutorService stages = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int index : order) {
-                outcomes.put(index, CompletableFuture.supplyAsync(() -> runStage(index, index == target), stages));
+                CompletableFuture<StageOutcome> stage =
+                        CompletableFuture.supplyAsync(() -> runStage(index, index == target), stages);
+                stage.whenComplete((done, failed) -> {
+                    if (failed != null) {
+                        firstFailure.completeExceptionally(failed);
+                    }
+                });
+                outcomes.put(index, stage);
             }
-            StageOutcome last = outcomes.get(target).join();
-            var result = dev.stagefarm.proto.farm.BuildResult.newBuilder();
-            last.image().ifPresent(result::setImage);
-            for (int index : order) {
-                result.addStages(outcomes.get(index).join().report());
+            try {
+                CompletableFuture.anyOf(outcomes.get(target), firstFailure).join();
+                StageOutcome last = outcomes.get(target).join();
+                var result = dev.stagefarm.proto.farm.BuildResult.newBuilder();
+                last.image().ifPresent(result::setImage);
+                for (int index : order) {
+                    result.addStages(outcomes.get(index).join().report());
+                }
+                events.send(BuildEvent.newBuilder().setResult(result).build());
+                metrics.buildsSucceeded.increment();
+            } catch (CompletionException e) {
+                Throwable cause = e.getCause() instanceof StageFailed f ? f : e.getCause();
+                String message = cause.getMessage() == null ? cause.toString() : cause.getMessage();
+                cancel("build failed: " + message);
+                metrics.buildsFailed.increment();
+                events.send(BuildEvent.newBuilder()
+                        .setError(
+                                dev.stagefarm.proto.farm.BuildError.newBuilder().setMessage(message))
+                        .build());
             }
-            events.send(BuildEvent.newBuilder().setResult(result).build());
-            metrics.buildsSucceeded.increment();
-        } catch (CompletionException e) {
-            metrics.buildsFailed.increment();
-            Throwable cause = e.getCause() instanceof StageFailed f ? f : e.getCause();
-            events.send(BuildEvent.newBuilder()
-                    .setError(dev.stagefarm.proto.farm.BuildError.newBuilder()
-                            .setMessage(cause.getMessage() == null ? cause.toString() : cause.getMessage()))
-                    .build());
+        }
+    }
+
+    /** Ends the build's queued and running jobs; stages not yet dispatched are not. */
+    void cancel(String why) {
+        List<String> ids;
+        synchronized (jobs) {
+            if (cancelled != null) {
+                return;
+            }
+            cancelled = why;
+            ids = List.copyOf(jobs);
+        }
+        for (String id : ids) {
+            dispatcher.cancel(id, why);
         }
     }
 
@@ -385,17 +421,21 @@ final class BuildRun {
                 submitted,
                 criticalPath.getOrDefault(index, 1),
                 worker -> localBytes(plan, worker));
-        JobDispatcher.Dispatched done = dispatcher
-                .submit(built, ticket, event -> {
-                    if (event.hasStep()) {
-                        events.send(
-                                BuildEvent.newBuilder().setStep(event.getStep()).build());
-                    } else if (event.hasLog()) {
-                        events.send(
-                                BuildEvent.newBuilder().setLog(event.getLog()).build());
-                    }
-                })
-                .join();
+        CompletableFuture<JobDispatcher.Dispatched> pending;
+        synchronized (jobs) {
+            if (cancelled != null) {
+                throw new StageFailed(cancelled);
+            }
+            jobs.add(built.getJobId());
+            pending = dispatcher.submit(built, ticket, event -> {
+                if (event.hasStep()) {
+                    events.send(BuildEvent.newBuilder().setStep(event.getStep()).build());
+                } else if (event.hasLog()) {
+                    events.send(BuildEvent.newBuilder().setLog(event.getLog()).build());
+                }
+            });
+        }
+        JobDispatcher.Dispatched done = pending.join();
         JobResult result = done.result();
         if (!result.getOk()) {
             throw new StageFailed(result.getError());

@@ -21,6 +21,7 @@ final class FakeWorker {
 
     final String name;
     private final BlockingQueue<Job> jobs = new LinkedBlockingQueue<>();
+    private final BlockingQueue<String> cancels = new LinkedBlockingQueue<>();
     private final StreamObserver<WorkerMessage> toCoordinator;
 
     private FakeWorker(String name, Channel channel) {
@@ -30,6 +31,8 @@ final class FakeWorker {
             public void onNext(CoordinatorMessage message) {
                 if (message.hasJob()) {
                     jobs.add(message.getJob());
+                } else if (message.hasCancel()) {
+                    cancels.add(message.getCancel().getJobId());
                 }
             }
 
@@ -58,6 +61,22 @@ final class FakeWorker {
         Job job = jobs.poll(10, TimeUnit.SECONDS);
         assertThat(job).as("a job sent to %s", name).isNotNull();
         return job;
+    }
+
+    /** The id of the next job the coordinator asks this worker to stop. */
+    String nextCancel(Duration within) throws InterruptedException {
+        String id = cancels.poll(within.toMillis(), TimeUnit.MILLISECONDS);
+        assertThat(id).as("a job cancelled on %s within %s", name, within).isNotNull();
+        return id;
+    }
+
+    void fail(Job job, String error) {
+        toCoordinator.onNext(WorkerMessage.newBuilder()
+                .setResult(JobResult.newBuilder()
+                        .setJobId(job.getJobId())
+                        .setOk(false)
+                        .setError(error))
+                .build());
     }
 
     void assertNoJobWithin(Duration d) throws InterruptedException {

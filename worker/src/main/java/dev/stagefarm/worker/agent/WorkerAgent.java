@@ -10,6 +10,8 @@ import dev.stagefarm.proto.farm.WorkerMessage;
 import io.grpc.Channel;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -38,6 +40,9 @@ public final class WorkerAgent implements AutoCloseable {
     private final JobHandler handler;
     private final ExecutorService jobs = Executors.newVirtualThreadPerTaskExecutor();
     private final Semaphore running;
+    /** The thread of each job running now: cancelling a job interrupts it, which kills its container. */
+    private final Map<String, Thread> jobThreads = new ConcurrentHashMap<>();
+
     private volatile boolean closed;
     private volatile Thread loop;
 
@@ -108,6 +113,15 @@ public final class WorkerAgent implements AutoCloseable {
             if (message.hasJob()) {
                 Job job = message.getJob();
                 jobs.execute(() -> runJob(job));
+            } else if (message.hasCancel()) {
+                Thread t = jobThreads.get(message.getCancel().getJobId());
+                if (t != null) {
+                    log.info(
+                            "worker {}: cancelling job {}",
+                            name,
+                            message.getCancel().getJobId());
+                    t.interrupt();
+                }
             }
         }
 
@@ -118,6 +132,7 @@ public final class WorkerAgent implements AutoCloseable {
                         "worker {}: job {} came with all {} slots busy; it waits for one", name, job.getJobId(), slots);
                 running.acquireUninterruptibly();
             }
+            jobThreads.put(job.getJobId(), Thread.currentThread());
             try {
                 JobResult result;
                 try {
@@ -135,6 +150,8 @@ public final class WorkerAgent implements AutoCloseable {
                 }
                 send(WorkerMessage.newBuilder().setResult(result).build());
             } finally {
+                jobThreads.remove(job.getJobId());
+                Thread.interrupted(); // a cancel that came late must not reach the next job on this thread
                 running.release();
             }
         }
