@@ -180,6 +180,16 @@ final class Farm implements AutoCloseable {
                 .body();
     }
 
+    /** Sends a signal (STOP, CONT, TERM, ...) to a component, as an operator or a node's failure would. */
+    void signal(String name, String signal) throws IOException, InterruptedException {
+        Process p = processes.get(name);
+        assertThat(p).as("process %s", name).isNotNull();
+        Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid()))
+                .inheritIO()
+                .start();
+        assertThat(kill.waitFor()).as("kill -%s %s", signal, name).isZero();
+    }
+
     /** Kills a component the hard way (SIGKILL), as a crashed machine would vanish. */
     void kill(String name) throws InterruptedException {
         Process p = processes.remove(name);

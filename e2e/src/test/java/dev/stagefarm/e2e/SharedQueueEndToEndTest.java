@@ -4,7 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -44,5 +48,77 @@ class SharedQueueEndToEndTest {
                     .contains("stagefarm_worker_steps_total{outcome=\"run\"} 1.0");
             assertThat(farm.coordinatorMetrics()).contains("stagefarm_jobs_shared_total 1.0");
         }
+    }
+
+    @Test
+    void aWorkerThatStopsAnsweringIsDeclaredDeadAndItsJobRunsElsewhere() throws Exception {
+        Path ctx = Files.createDirectories(dir.resolve("stop"));
+        Files.writeString(
+                ctx.resolve("Dockerfile"),
+                "FROM busybox\nRUN echo " + UUID.randomUUID() + " && sleep 6 && echo survived > /survived\n");
+        try (Farm farm = new Farm(dir, "w1", "w2")) {
+            Path out = dir.resolve("stop.log");
+            Process build = farm.startBuild(out, ctx.toString());
+            String victim = awaitWorkerRunning(out);
+            long stopped = System.nanoTime();
+            // the process stays, its socket stays open: only keepalive can tell
+            farm.signal(victim, "STOP");
+            try {
+                String other = victim.equals("w1") ? "w2" : "w1";
+                awaitProgress(out, Pattern.compile("FROM .*\\(on " + other + "\\)"));
+                assertThat(Duration.ofNanos(System.nanoTime() - stopped))
+                        .as("declared dead and its job queued again within 15 s")
+                        .isLessThan(Duration.ofSeconds(15));
+                Farm.Result result = farm.await(build, out);
+                result.assertOk();
+                assertThat(result.output()).containsPattern("RUN echo .*\\(on " + other + "\\)");
+            } finally {
+                farm.signal(victim, "CONT");
+            }
+            // restarted on its root, the stopped worker clears what its lost job left mounted
+            Path victimRoot = dir.resolve("workers").resolve(victim).toRealPath();
+            farm.stop(victim);
+            farm.startWorker(victim);
+            awaitNoMountsBelow(victimRoot);
+        }
+    }
+
+    private static void awaitNoMountsBelow(Path root) throws Exception {
+        Instant deadline = Instant.now().plusSeconds(60);
+        while (true) {
+            long mounts = Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+                    .map(l -> l.split(" ")[4])
+                    .filter(p -> p.startsWith(root + "/"))
+                    .count();
+            if (mounts == 0) {
+                return;
+            }
+            assertThat(Instant.now()).as("mounts left below " + root).isBefore(deadline);
+            Thread.sleep(200);
+        }
+    }
+
+    private static void awaitProgress(Path out, Pattern line) throws Exception {
+        Instant deadline = Instant.now().plusSeconds(60);
+        while (!line.matcher(Files.readString(out)).find()) {
+            assertThat(Instant.now()).as("progress line " + line).isBefore(deadline);
+            Thread.sleep(100);
+        }
+    }
+
+    /** Waits until progress says which worker runs the RUN step. */
+    private static String awaitWorkerRunning(Path out) throws Exception {
+        Pattern running = Pattern.compile("RUN echo .*\\(on (w\\d)\\)");
+        Instant deadline = Instant.now().plusSeconds(120);
+        while (Instant.now().isBefore(deadline)) {
+            if (Files.exists(out)) {
+                Matcher m = running.matcher(Files.readString(out));
+                if (m.find()) {
+                    return m.group(1);
+                }
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("the RUN step never started:\n" + Files.readString(out));
     }
 }

@@ -67,7 +67,7 @@ public final class WorkerNode implements AutoCloseable {
         }
         OverlaySnapshotter snapshots = OverlaySnapshotter.open(root.resolve("snapshots"));
         this.registry = new RegistryClient(config.registries(), CredentialStore.fromDockerConfig());
-        this.coordinatorChannel = GrpcChannels.open(config.coordinator(), config.security());
+        this.coordinatorChannel = GrpcChannels.open(config.coordinator(), config.security(), true);
         JobRunner runner = WorkerParts.jobRunner(
                 config.name(), root, snapshots, runc, cache, registry, new WorkerMetrics(meters), coordinatorChannel);
         this.agent = new WorkerAgent(config.name(), config.slots(), coordinatorChannel, runner);
