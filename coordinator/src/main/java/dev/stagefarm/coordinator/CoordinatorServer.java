@@ -17,6 +17,7 @@ import io.grpc.health.v1.HealthGrpc;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.grpc.MetricCollectingServerInterceptor;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.function.Supplier;
@@ -74,6 +75,8 @@ public final class CoordinatorServer implements AutoCloseable {
         if (tokens != null) {
             serverBuilder.intercept(new AuthInterceptor("coordinator", tokens, scopes()));
         }
+        // requests, responses and latency of every RPC, as Micrometer's gRPC binder counts them
+        serverBuilder.intercept(new MetricCollectingServerInterceptor(meters));
         WorkerPool pool = new WorkerPool();
         FarmMetrics metrics = new FarmMetrics(meters, pool);
         this.dispatcher = new JobDispatcher(pool, workerWait, new SchedulerMetrics(meters));

@@ -61,7 +61,7 @@ public final class JobDispatcher {
         this.clock = clock;
         this.scheduler = scheduler;
         this.noWorkersSince = clock.instant();
-        metrics.watch(scheduler, this);
+        metrics.watch(this);
         pool.onJoin(this::onWorkerJoined);
     }
 
@@ -93,6 +93,7 @@ public final class JobDispatcher {
                 return result;
             }
             waiting.put(job.getJobId(), new Waiting(job, clock.instant(), events, result));
+            metrics.team(ticket.team());
             if (scheduler.submit(ticket)) {
                 wire.put(job.getJobId(), job);
             } else {
@@ -219,6 +220,11 @@ public final class JobDispatcher {
             }
             pump();
         }
+    }
+
+    /** Reads the queue's state under its lock (for metrics and listings). */
+    public synchronized int read(java.util.function.ToIntFunction<Scheduler> what) {
+        return what.applyAsInt(scheduler);
     }
 
     /** Ends every job: the coordinator is closing. */

@@ -1,16 +1,27 @@
 package dev.stagefarm.coordinator.schedule;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.ToIntFunction;
 
-/** What the queue counts: jobs sent again after their worker died, and how long jobs wait for a slot. */
+/**
+ * What the queue shows an autoscaler and a person. The names are a contract (the KEDA
+ * ScaledObject in deploy/k8s reads them): {@code stagefarm_jobs_queued{team}},
+ * {@code stagefarm_jobs_running{team}}, {@code stagefarm_worker_slots{state}} (free, busy,
+ * draining) and the {@code stagefarm_job_wait_seconds} histogram, queued to started.
+ */
 public final class SchedulerMetrics {
 
     private final MeterRegistry registry;
+    private final Set<String> teams = ConcurrentHashMap.newKeySet();
+    private JobDispatcher dispatcher;
     final Counter jobsRedispatched;
-    final Timer jobWait;
     final Counter jobsShared;
+    final Timer jobWait;
 
     public SchedulerMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -26,10 +37,32 @@ public final class SchedulerMetrics {
                 .register(registry);
     }
 
-    /** Gauges read the queue through its dispatcher's lock. */
-    void watch(Scheduler scheduler, JobDispatcher dispatcher) {}
+    /** Gauges read the queue through its dispatcher's lock, when they are scraped. */
+    void watch(JobDispatcher dispatcher) {
+        this.dispatcher = dispatcher;
+        for (String state : new String[] {"free", "busy", "draining"}) {
+            Gauge.builder("stagefarm.worker.slots", () -> read(s -> s.slots(state)))
+                    .description("worker slots by state: free, busy (running a job), draining (taking no new job)")
+                    .tag("state", state)
+                    .register(registry);
+        }
+    }
 
-    MeterRegistry registry() {
-        return registry;
+    /** A team's gauges, from its first job on (a team seen once stays listed, at zero when idle). */
+    void team(String team) {
+        if (teams.add(team)) {
+            Gauge.builder("stagefarm.jobs.queued", () -> read(s -> s.queued(team)))
+                    .description("jobs waiting in the coordinator's queue for a free slot")
+                    .tag("team", team)
+                    .register(registry);
+            Gauge.builder("stagefarm.jobs.running", () -> read(s -> s.running(team)))
+                    .description("jobs running on workers")
+                    .tag("team", team)
+                    .register(registry);
+        }
+    }
+
+    private int read(ToIntFunction<Scheduler> what) {
+        return dispatcher == null ? 0 : dispatcher.read(what);
     }
 }

@@ -138,6 +138,51 @@ class JobDispatcherTest {
                 .isNull();
     }
 
+    @Test
+    void theQueueShowsItsStateInTheMetricsAnAutoscalerReads() throws Exception {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        WorkerPool pool = new WorkerPool();
+        JobDispatcher observed = new JobDispatcher(pool, Duration.ofSeconds(30), new SchedulerMetrics(meters));
+        try {
+            for (String id : new String[] {"b-0", "b-1"}) {
+                observed.submit(Job.newBuilder().setJobId(id).setTeam("team-a").build(), w -> 0, e -> {});
+            }
+            assertThat(meters.get("stagefarm.jobs.queued")
+                            .tag("team", "team-a")
+                            .gauge()
+                            .value())
+                    .isEqualTo(2);
+
+            RecordingStream toW1 = new RecordingStream();
+            pool.join("w1", 1, toW1);
+            toW1.next();
+
+            assertThat(meters.get("stagefarm.jobs.queued")
+                            .tag("team", "team-a")
+                            .gauge()
+                            .value())
+                    .isEqualTo(1);
+            assertThat(meters.get("stagefarm.jobs.running")
+                            .tag("team", "team-a")
+                            .gauge()
+                            .value())
+                    .isEqualTo(1);
+            assertThat(meters.get("stagefarm.worker.slots")
+                            .tag("state", "busy")
+                            .gauge()
+                            .value())
+                    .isEqualTo(1);
+            assertThat(meters.get("stagefarm.worker.slots")
+                            .tag("state", "free")
+                            .gauge()
+                            .value())
+                    .isZero();
+            assertThat(meters.get("stagefarm.job.wait").timer().count()).isEqualTo(1);
+        } finally {
+            observed.close();
+        }
+    }
+
     private static JobTicket ticket(Job job) {
         return new JobTicket(
                 job.getJobId(), "team", job.getBuildId(), WorkKeys.of("team", job), java.time.Instant.EPOCH, 1, w -> 0);
