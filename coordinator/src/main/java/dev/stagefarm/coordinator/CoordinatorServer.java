@@ -94,6 +94,7 @@ public final class CoordinatorServer implements AutoCloseable {
                 .service(CoordinatorGrpc.SERVICE_NAME, Caller.Scope.READ)
                 .method(CoordinatorGrpc.getConnectMethod().getFullMethodName(), Caller.Scope.FARM)
                 .method(CoordinatorGrpc.getBuildMethod().getFullMethodName(), Caller.Scope.WRITE)
+                .method(CoordinatorGrpc.getDrainWorkerMethod().getFullMethodName(), Caller.Scope.ADMIN)
                 .service("grpc.reflection.v1.ServerReflection", Caller.Scope.READ)
                 .open(HealthGrpc.SERVICE_NAME)
                 .build();

@@ -8,6 +8,8 @@ import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildRequest;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.CoordinatorMessage;
+import dev.stagefarm.proto.farm.DrainWorkerRequest;
+import dev.stagefarm.proto.farm.DrainWorkerResponse;
 import dev.stagefarm.proto.farm.FarmInfo;
 import dev.stagefarm.proto.farm.FarmInfoRequest;
 import dev.stagefarm.proto.farm.ListWorkersRequest;
@@ -53,6 +55,11 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
                     case RESULT -> {
                         if (session != null) {
                             dispatcher.onResult(session, message.getResult());
+                        }
+                    }
+                    case DRAINING -> {
+                        if (session != null) {
+                            dispatcher.onWorkerDraining(session);
                         }
                     }
                     case KIND_NOT_SET -> log.warn("worker sent an empty message");
@@ -117,9 +124,29 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
     public void listWorkers(ListWorkersRequest request, StreamObserver<ListWorkersResponse> responses) {
         var reply = ListWorkersResponse.newBuilder();
         for (WorkerSession w : pool.alive()) {
-            reply.addWorkers(WorkerInfo.newBuilder().setName(w.name()).setRunningJobs(w.load()));
+            reply.addWorkers(WorkerInfo.newBuilder()
+                    .setName(w.name())
+                    .setRunningJobs(w.load())
+                    .setSlots(w.slots())
+                    .setDraining(w.draining()));
         }
         responses.onNext(reply.build());
+        responses.onCompleted();
+    }
+
+    @Override
+    public void drainWorker(DrainWorkerRequest request, StreamObserver<DrainWorkerResponse> responses) {
+        var worker = pool.named(request.getName());
+        if (worker.isEmpty()) {
+            responses.onError(Status.NOT_FOUND
+                    .withDescription("no worker named " + request.getName()
+                            + " is connected: `stagefarm workers` lists those that are")
+                    .asRuntimeException());
+            return;
+        }
+        dispatcher.onWorkerDraining(worker.get());
+        worker.get().drain();
+        responses.onNext(DrainWorkerResponse.getDefaultInstance());
         responses.onCompleted();
     }
 }

@@ -98,6 +98,13 @@ final class FakeWorker {
                 .build());
     }
 
+    /** SIGTERM: the worker drains. */
+    void drain() {
+        toCoordinator.onNext(WorkerMessage.newBuilder()
+                .setDraining(dev.stagefarm.proto.farm.WorkerDraining.getDefaultInstance())
+                .build());
+    }
+
     /** The worker process dies: its stream breaks without a goodbye. */
     void die() {
         toCoordinator.onError(new RuntimeException("worker " + name + " killed"));

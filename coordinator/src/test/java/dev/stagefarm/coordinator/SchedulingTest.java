@@ -265,6 +265,26 @@ class SchedulingTest {
         assertThat(done.result().getError()).isEqualTo("every worker that took stage builder went away: [w1]");
     }
 
+    @Test
+    void aDrainingWorkerIsListedSoAndGetsNoNewJob() throws Exception {
+        startCoordinator(Duration.ofSeconds(5));
+        FakeWorker w1 = worker("w1", 2);
+        var first = dispatcher.submit(job("b1-0"), NO_LOCALITY, e -> {});
+        Job running = w1.nextJob();
+
+        w1.drain();
+        awaitUntil(() -> listWorkers().getFirst().getDraining(), "w1 draining");
+        dispatcher.submit(job("b1-1"), NO_LOCALITY, e -> {});
+
+        w1.assertNoJobWithin(Duration.ofMillis(300));
+        w1.finish(running, "k");
+        assertThat(first.get(10, TimeUnit.SECONDS).result().getOk())
+                .as("its running job still reports")
+                .isTrue();
+        FakeWorker w2 = worker("w2");
+        assertThat(w2.nextJob().getJobId()).isEqualTo("b1-1");
+    }
+
     // ---- helpers ----
 
     private FakeWorker worker(String name) throws InterruptedException {

@@ -180,6 +180,28 @@ final class Farm implements AutoCloseable {
                 .body();
     }
 
+    /** Waits for a component to exit by itself; returns its exit code. */
+    int awaitExit(String name, Duration within) throws InterruptedException {
+        Process p = processes.get(name);
+        assertThat(p.waitFor(within.toMillis(), TimeUnit.MILLISECONDS))
+                .as("%s exited within %s", name, within)
+                .isTrue();
+        processes.remove(name);
+        return p.exitValue();
+    }
+
+    /** The workers as `stagefarm workers` lists them. */
+    List<dev.stagefarm.proto.farm.WorkerInfo> workers() {
+        io.grpc.ManagedChannel channel = dev.stagefarm.common.server.GrpcChannels.open(coordinator, security.farm());
+        try {
+            return dev.stagefarm.proto.farm.CoordinatorGrpc.newBlockingStub(channel)
+                    .listWorkers(dev.stagefarm.proto.farm.ListWorkersRequest.getDefaultInstance())
+                    .getWorkersList();
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+
     /** Sends a signal (STOP, CONT, TERM, ...) to a component, as an operator or a node's failure would. */
     void signal(String name, String signal) throws IOException, InterruptedException {
         Process p = processes.get(name);

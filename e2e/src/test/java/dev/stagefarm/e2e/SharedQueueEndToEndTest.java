@@ -83,6 +83,34 @@ class SharedQueueEndToEndTest {
         }
     }
 
+    @Test
+    void sigtermDrainsAWorkerItsJobFinishesThereOnceAndItExitsZero() throws Exception {
+        Path ctx = Files.createDirectories(dir.resolve("drain"));
+        Files.writeString(
+                ctx.resolve("Dockerfile"),
+                "FROM busybox\nRUN echo " + UUID.randomUUID() + " && sleep 8 && echo drained > /drained\n");
+        try (Farm farm = new Farm(dir, "w1", "w2")) {
+            Path out = dir.resolve("drain.log");
+            Process build = farm.startBuild(out, ctx.toString());
+            String victim = awaitWorkerRunning(out);
+
+            farm.signal(victim, "TERM");
+
+            Instant deadline = Instant.now().plusSeconds(10);
+            while (farm.workers().stream().noneMatch(w -> w.getName().equals(victim) && w.getDraining())) {
+                assertThat(Instant.now()).as(victim + " listed as DRAINING").isBefore(deadline);
+                Thread.sleep(100);
+            }
+            Farm.Result result = farm.await(build, out);
+            result.assertOk();
+            assertThat(result.output())
+                    .as("the RUN finished on the draining worker, and ran once")
+                    .containsOnlyOnce("RUN echo")
+                    .contains("(on " + victim + ")");
+            assertThat(farm.awaitExit(victim, Duration.ofSeconds(30))).isZero();
+        }
+    }
+
     private static void awaitNoMountsBelow(Path root) throws Exception {
         Instant deadline = Instant.now().plusSeconds(60);
         while (true) {

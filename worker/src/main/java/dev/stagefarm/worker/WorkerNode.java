@@ -79,6 +79,16 @@ public final class WorkerNode implements AutoCloseable {
                 config.cache());
     }
 
+    /** See {@link WorkerAgent#drain}. */
+    public boolean drain(java.time.Duration timeout) throws InterruptedException {
+        return agent.drain(timeout);
+    }
+
+    /** Runs {@code action} when the coordinator asks this worker to drain. */
+    public void onDrainRequested(Runnable action) {
+        agent.onDrainRequested(action);
+    }
+
     public WorkerNode start() {
         agent.start();
         return this;
@@ -87,7 +97,11 @@ public final class WorkerNode implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         agent.close();
-        coordinatorChannel.shutdownNow();
+        // let the session's last messages (results, its end) reach the coordinator
+        coordinatorChannel.shutdown();
+        if (!coordinatorChannel.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS)) {
+            coordinatorChannel.shutdownNow();
+        }
         cache.close();
         cacheChannel.shutdownNow();
         registry.close();

@@ -181,6 +181,15 @@ public final class JobDispatcher {
         }
     }
 
+    /** A worker drains: it gets no new job and finishes those it runs. */
+    public void onWorkerDraining(WorkerSession session) {
+        synchronized (this) {
+            session.markDraining();
+            scheduler.drain(session.id());
+            log.info("worker {} drains: no new jobs for it", session.name());
+        }
+    }
+
     /** A worker's stream ended: its jobs go back to the queue, in their old place. */
     public void onWorkerLost(WorkerSession lost) {
         synchronized (this) {

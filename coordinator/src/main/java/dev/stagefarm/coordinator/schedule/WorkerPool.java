@@ -48,6 +48,10 @@ public final class WorkerPool {
         log.info("worker {} left ({} connected)", session.name(), workers.size());
     }
 
+    public java.util.Optional<WorkerSession> named(String name) {
+        return java.util.Optional.ofNullable(workers.get(name)).filter(WorkerSession::alive);
+    }
+
     public List<WorkerSession> alive() {
         return workers.values().stream()
                 .filter(WorkerSession::alive)

@@ -2,6 +2,7 @@ package dev.stagefarm.coordinator.schedule;
 
 import dev.stagefarm.proto.farm.CancelJob;
 import dev.stagefarm.proto.farm.CoordinatorMessage;
+import dev.stagefarm.proto.farm.DrainRequest;
 import dev.stagefarm.proto.farm.Job;
 import io.grpc.stub.StreamObserver;
 import java.util.Set;
@@ -19,6 +20,7 @@ public final class WorkerSession {
     private final StreamObserver<CoordinatorMessage> stream;
     private final Set<String> runningJobs = ConcurrentHashMap.newKeySet();
     private volatile boolean alive = true;
+    private volatile boolean draining;
 
     WorkerSession(String name, int slots, StreamObserver<CoordinatorMessage> stream) {
         this.name = name;
@@ -64,6 +66,21 @@ public final class WorkerSession {
         stream.onNext(CoordinatorMessage.newBuilder()
                 .setCancel(CancelJob.newBuilder().setJobId(jobId))
                 .build());
+    }
+
+    /** Asks the worker to drain, as SIGTERM would: it finishes its jobs, then exits. */
+    public synchronized void drain() {
+        stream.onNext(CoordinatorMessage.newBuilder()
+                .setDrain(DrainRequest.getDefaultInstance())
+                .build());
+    }
+
+    public boolean draining() {
+        return draining;
+    }
+
+    void markDraining() {
+        draining = true;
     }
 
     void finished(String jobId) {

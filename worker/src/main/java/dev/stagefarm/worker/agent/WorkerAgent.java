@@ -5,6 +5,7 @@ import dev.stagefarm.proto.farm.CoordinatorMessage;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobEvent;
 import dev.stagefarm.proto.farm.JobResult;
+import dev.stagefarm.proto.farm.WorkerDraining;
 import dev.stagefarm.proto.farm.WorkerHello;
 import dev.stagefarm.proto.farm.WorkerMessage;
 import io.grpc.Channel;
@@ -44,7 +45,10 @@ public final class WorkerAgent implements AutoCloseable {
     private final Map<String, Thread> jobThreads = new ConcurrentHashMap<>();
 
     private volatile boolean closed;
+    private volatile boolean draining;
     private volatile Thread loop;
+    private volatile Session current;
+    private volatile Runnable onDrainRequested = () -> {};
 
     public WorkerAgent(String name, int slots, Channel coordinator, JobHandler handler) {
         this.name = name;
@@ -52,6 +56,47 @@ public final class WorkerAgent implements AutoCloseable {
         this.coordinator = CoordinatorGrpc.newStub(coordinator);
         this.handler = handler;
         this.running = new Semaphore(slots);
+    }
+
+    /** What to do when the coordinator asks this worker to drain ({@code stagefarm workers drain}). */
+    public void onDrainRequested(Runnable action) {
+        onDrainRequested = action;
+    }
+
+    /**
+     * Drains: tells the coordinator (no new jobs), lets the running jobs finish and report, and
+     * ends the session. Jobs still running after {@code timeout} are handed back: the session
+     * ends without their results, so the coordinator queues them again, and their containers
+     * are killed.
+     *
+     * @return true when every job finished in time
+     */
+    public boolean drain(Duration timeout) throws InterruptedException {
+        draining = true;
+        Session session = current;
+        if (session != null) {
+            session.send(WorkerMessage.newBuilder()
+                    .setDraining(WorkerDraining.getDefaultInstance())
+                    .build());
+        }
+        log.info(
+                "worker {}: draining: finishing {} running jobs (at most {} s)",
+                name,
+                jobThreads.size(),
+                timeout.toSeconds());
+        boolean finished = running.tryAcquire(slots, timeout.toMillis(), TimeUnit.MILLISECONDS);
+        closed = true; // no reconnect once the session ends
+        if (session != null) {
+            session.complete();
+        }
+        if (finished) {
+            running.release(slots);
+            log.info("worker {}: drained", name);
+        } else {
+            log.warn("worker {}: drain timeout: handing jobs {} back to the coordinator", name, jobThreads.keySet());
+            jobThreads.values().forEach(Thread::interrupt);
+        }
+        return finished;
     }
 
     /** Connects and keeps the session up until {@link #close()}. */
@@ -94,6 +139,7 @@ public final class WorkerAgent implements AutoCloseable {
         }
 
         void open() {
+            current = this;
             out = coordinator.connect(this);
             send(WorkerMessage.newBuilder()
                     .setHello(WorkerHello.newBuilder().setName(name).setSlots(slots))
@@ -113,6 +159,9 @@ public final class WorkerAgent implements AutoCloseable {
             if (message.hasJob()) {
                 Job job = message.getJob();
                 jobs.execute(() -> runJob(job));
+            } else if (message.hasDrain() && !draining) {
+                log.info("worker {}: the coordinator asks it to drain", name);
+                onDrainRequested.run();
             } else if (message.hasCancel()) {
                 Thread t = jobThreads.get(message.getCancel().getJobId());
                 if (t != null) {
@@ -153,6 +202,15 @@ public final class WorkerAgent implements AutoCloseable {
                 jobThreads.remove(job.getJobId());
                 Thread.interrupted(); // a cancel that came late must not reach the next job on this thread
                 running.release();
+            }
+        }
+
+        /** Ends the session from this side: the coordinator queues again whatever has not reported. */
+        synchronized void complete() {
+            try {
+                out.onCompleted();
+            } catch (RuntimeException alreadyClosed) {
+                // the coordinator went away first
             }
         }
 
