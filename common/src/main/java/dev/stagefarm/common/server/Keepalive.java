@@ -14,10 +14,10 @@ import java.util.concurrent.TimeUnit;
 public final class Keepalive {
 
     /** Time between pings on an idle connection. */
-    public static final Duration INTERVAL = Duration.ofSeconds(5);
+    public static final Duration INTERVAL = Duration.ofSeconds(4);
 
     /** How long an unanswered ping waits before the connection is declared dead. */
-    public static final Duration TIMEOUT = Duration.ofSeconds(5);
+    public static final Duration TIMEOUT = Duration.ofSeconds(4);
 
     /** The longest a silent peer goes unnoticed: one interval and one timeout. */
     public static final Duration DETECTION = INTERVAL.plus(TIMEOUT);
@@ -33,7 +33,7 @@ public final class Keepalive {
                 .permitKeepAliveWithoutCalls(true);
     }
 
-    /** A worker's side of its coordinator connection. */
+    /** A worker's side of its coordinator connection (grpc-java pings at most every 10 s from a client). */
     static NettyChannelBuilder client(NettyChannelBuilder builder) {
         return builder.keepAliveTime(INTERVAL.toMillis(), TimeUnit.MILLISECONDS)
                 .keepAliveTimeout(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
