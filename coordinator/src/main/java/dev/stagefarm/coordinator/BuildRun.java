@@ -166,9 +166,7 @@ final class BuildRun {
             cancelled = why;
             ids = List.copyOf(jobs);
         }
-        for (String id : ids) {
-            dispatcher.cancel(id, why);
-        }
+        dispatcher.cancel(ids, why);
     }
 
     /** A stage that cannot finish; its message is what the user reads. */

@@ -113,24 +113,34 @@ public final class JobDispatcher {
      * an identical job of another build still waits for it. Its future ends as failed.
      */
     public void cancel(String jobId, String why) {
+        cancel(List.of(jobId), why);
+    }
+
+    /**
+     * Cancels jobs together: none of them takes a slot that another frees meanwhile, so queued
+     * ones never start just to be stopped.
+     */
+    public void cancel(List<String> jobIds, String why) {
         synchronized (this) {
-            Waiting w = waiting.remove(jobId);
-            if (w == null) {
-                return;
-            }
-            if (scheduler.withdraw(jobId) instanceof Scheduler.Withdrawal.Stop stop) {
-                WorkerSession session = sessions.get(stop.workerId());
-                wire.remove(stop.wireId());
-                if (session != null) {
-                    log.info("job {}: stopping it on worker {} ({})", stop.wireId(), session.name(), why);
-                    try {
-                        session.cancel(stop.wireId());
-                    } catch (RuntimeException gone) {
-                        // the worker is going away; its stream's end frees the slot
+            for (String jobId : jobIds) {
+                Waiting w = waiting.remove(jobId);
+                if (w == null) {
+                    continue;
+                }
+                if (scheduler.withdraw(jobId) instanceof Scheduler.Withdrawal.Stop stop) {
+                    WorkerSession session = sessions.get(stop.workerId());
+                    wire.remove(stop.wireId());
+                    if (session != null) {
+                        log.info("job {}: stopping it on worker {} ({})", stop.wireId(), session.name(), why);
+                        try {
+                            session.cancel(stop.wireId());
+                        } catch (RuntimeException gone) {
+                            // the worker is going away; its stream's end frees the slot
+                        }
                     }
                 }
+                w.result.complete(failed(jobId, "", why));
             }
-            w.result.complete(failed(jobId, "", why));
             pump();
         }
     }
