@@ -2,6 +2,8 @@ package dev.stagefarm.coordinator;
 
 import dev.stagefarm.proto.farm.BuildEvent;
 import io.grpc.stub.ServerCallStreamObserver;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /** A build's event stream to its client; stages report from several threads at once. */
 final class BuildEvents {
@@ -9,8 +11,20 @@ final class BuildEvents {
     private final ServerCallStreamObserver<BuildEvent> stream;
     private boolean closed;
 
+    private final List<Runnable> onCancel = new CopyOnWriteArrayList<>();
+
+    /** Call from the RPC method itself: gRPC takes the cancel handler only there. */
     BuildEvents(ServerCallStreamObserver<BuildEvent> stream) {
         this.stream = stream;
+        stream.setOnCancelHandler(() -> onCancel.forEach(Runnable::run));
+    }
+
+    /** Runs {@code action} when the client goes away (Ctrl-C, a lost connection), at once if it has. */
+    void onCancel(Runnable action) {
+        onCancel.add(action);
+        if (cancelled()) {
+            action.run();
+        }
     }
 
     synchronized void send(BuildEvent event) {

@@ -1,6 +1,18 @@
 package dev.stagefarm.coordinator;
 
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.coordinator.plan.BaseImageResolver;
+import dev.stagefarm.coordinator.plan.CacheKey;
+import dev.stagefarm.coordinator.plan.ContextIndex;
+import dev.stagefarm.coordinator.plan.ImageConfigEditor;
+import dev.stagefarm.coordinator.plan.ImageSources;
+import dev.stagefarm.coordinator.plan.StageBase;
+import dev.stagefarm.coordinator.plan.StagePlan;
+import dev.stagefarm.coordinator.plan.StagePlanner;
+import dev.stagefarm.coordinator.schedule.CriticalPaths;
+import dev.stagefarm.coordinator.schedule.JobDispatcher;
+import dev.stagefarm.coordinator.schedule.JobTicket;
+import dev.stagefarm.coordinator.schedule.WorkKeys;
 import dev.stagefarm.dockerfile.Dockerfile;
 import dev.stagefarm.dockerfile.DockerfileException;
 import dev.stagefarm.dockerfile.Instruction;
@@ -59,6 +71,14 @@ final class BuildRun {
     private final BuildEvents events;
     private final FarmMetrics metrics;
     private final Map<Integer, CompletableFuture<StageOutcome>> outcomes = new ConcurrentHashMap<>();
+    /** The build's jobs handed to the dispatcher; guards {@link #cancelled} too. */
+    private final List<String> jobs = new ArrayList<>();
+    /** Why the build ends early, once it does: no job is dispatched after. */
+    private String cancelled;
+    /** When the build was submitted: the queue serves a team's earlier builds first. */
+    private final Instant submitted = Instant.now();
+    /** Per stage, the longest chain of stages left to the target: the queue runs long chains first. */
+    private final Map<Integer, Integer> criticalPath;
 
     /** The action cache as planning sees it. */
     interface ActionLookup {
@@ -90,32 +110,63 @@ final class BuildRun {
         this.bases = bases;
         this.dispatcher = dispatcher;
         this.events = events;
+        this.criticalPath = CriticalPaths.of(graph.reachable(), graph::dependencies);
     }
 
-    /** Runs every stage the target needs; the last event says how it ended. */
+    /**
+     * Runs every stage the target needs; the last event says how it ended. The first stage that
+     * fails ends the build at once: its error goes out and the other stages' jobs are cancelled.
+     */
     void execute() {
         List<Integer> order = graph.reachable();
         int target = order.getLast();
+        CompletableFuture<StageOutcome> firstFailure = new CompletableFuture<>();
+        events.onCancel(() -> cancel("build cancelled: its client went away"));
         try (ExecutorService stages = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int index : order) {
-                outcomes.put(index, CompletableFuture.supplyAsync(() -> runStage(index, index == target), stages));
+                CompletableFuture<StageOutcome> stage =
+                        CompletableFuture.supplyAsync(() -> runStage(index, index == target), stages);
+                stage.whenComplete((done, failed) -> {
+                    if (failed != null) {
+                        firstFailure.completeExceptionally(failed);
+                    }
+                });
+                outcomes.put(index, stage);
             }
-            StageOutcome last = outcomes.get(target).join();
-            var result = dev.stagefarm.proto.farm.BuildResult.newBuilder();
-            last.image().ifPresent(result::setImage);
-            for (int index : order) {
-                result.addStages(outcomes.get(index).join().report());
+            try {
+                CompletableFuture.anyOf(outcomes.get(target), firstFailure).join();
+                StageOutcome last = outcomes.get(target).join();
+                var result = dev.stagefarm.proto.farm.BuildResult.newBuilder();
+                last.image().ifPresent(result::setImage);
+                for (int index : order) {
+                    result.addStages(outcomes.get(index).join().report());
+                }
+                events.send(BuildEvent.newBuilder().setResult(result).build());
+                metrics.buildsSucceeded.increment();
+            } catch (CompletionException e) {
+                Throwable cause = e.getCause() instanceof StageFailed f ? f : e.getCause();
+                String message = cause.getMessage() == null ? cause.toString() : cause.getMessage();
+                cancel("build failed: " + message);
+                metrics.buildsFailed.increment();
+                events.send(BuildEvent.newBuilder()
+                        .setError(
+                                dev.stagefarm.proto.farm.BuildError.newBuilder().setMessage(message))
+                        .build());
             }
-            events.send(BuildEvent.newBuilder().setResult(result).build());
-            metrics.buildsSucceeded.increment();
-        } catch (CompletionException e) {
-            metrics.buildsFailed.increment();
-            Throwable cause = e.getCause() instanceof StageFailed f ? f : e.getCause();
-            events.send(BuildEvent.newBuilder()
-                    .setError(dev.stagefarm.proto.farm.BuildError.newBuilder()
-                            .setMessage(cause.getMessage() == null ? cause.toString() : cause.getMessage()))
-                    .build());
         }
+    }
+
+    /** Ends the build's queued and running jobs; stages not yet dispatched are not. */
+    void cancel(String why) {
+        List<String> ids;
+        synchronized (jobs) {
+            if (cancelled != null) {
+                return;
+            }
+            cancelled = why;
+            ids = List.copyOf(jobs);
+        }
+        dispatcher.cancel(ids, why);
     }
 
     /** A stage that cannot finish; its message is what the user reads. */
@@ -360,17 +411,31 @@ final class BuildRun {
         }
         image.ifPresent(job::setImage);
         plan.sourceDateEpoch().ifPresent(t -> job.setSourceDateEpoch(t.getEpochSecond()));
-        JobDispatcher.Dispatched done = dispatcher
-                .submit(job.build(), worker -> localBytes(plan, worker), event -> {
-                    if (event.hasStep()) {
-                        events.send(
-                                BuildEvent.newBuilder().setStep(event.getStep()).build());
-                    } else if (event.hasLog()) {
-                        events.send(
-                                BuildEvent.newBuilder().setLog(event.getLog()).build());
-                    }
-                })
-                .join();
+        Job built = job.build();
+        JobTicket ticket = new JobTicket(
+                built.getJobId(),
+                team,
+                buildId,
+                WorkKeys.of(team, built),
+                submitted,
+                criticalPath.getOrDefault(index, 1),
+                worker -> localBytes(plan, worker),
+                Entitlements.needed(built));
+        CompletableFuture<JobDispatcher.Dispatched> pending;
+        synchronized (jobs) {
+            if (cancelled != null) {
+                throw new StageFailed(cancelled);
+            }
+            jobs.add(built.getJobId());
+            pending = dispatcher.submit(built, ticket, event -> {
+                if (event.hasStep()) {
+                    events.send(BuildEvent.newBuilder().setStep(event.getStep()).build());
+                } else if (event.hasLog()) {
+                    events.send(BuildEvent.newBuilder().setLog(event.getLog()).build());
+                }
+            });
+        }
+        JobDispatcher.Dispatched done = pending.join();
         JobResult result = done.result();
         if (!result.getOk()) {
             throw new StageFailed(result.getError());

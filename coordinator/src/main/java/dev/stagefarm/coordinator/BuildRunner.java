@@ -2,6 +2,9 @@ package dev.stagefarm.coordinator;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.coordinator.plan.BaseImageResolver;
+import dev.stagefarm.coordinator.plan.ContextIndex;
+import dev.stagefarm.coordinator.schedule.JobDispatcher;
 import dev.stagefarm.dockerfile.Dockerfile;
 import dev.stagefarm.dockerfile.DockerfileException;
 import dev.stagefarm.dockerfile.DockerfileParser;
@@ -37,6 +40,16 @@ final class BuildRunner {
 
     /** Runs a build of {@code team}: its cache reads and its jobs stay in that team's namespace. */
     void run(BuildRequest request, String team, BuildEvents events) {
+        var inProgress = metrics.buildsInProgress(team);
+        inProgress.incrementAndGet();
+        try {
+            runCounted(request, team, events);
+        } finally {
+            inProgress.decrementAndGet();
+        }
+    }
+
+    private void runCounted(BuildRequest request, String team, BuildEvents events) {
         CacheClient cache = this.cache.forTeam(team);
         String buildId = UUID.randomUUID().toString().substring(0, 8);
         String fileName = request.getDockerfileName().isEmpty() ? "Dockerfile" : request.getDockerfileName();

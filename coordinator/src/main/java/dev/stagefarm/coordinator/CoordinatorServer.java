@@ -5,6 +5,10 @@ import dev.stagefarm.common.auth.AuthInterceptor;
 import dev.stagefarm.common.auth.Caller;
 import dev.stagefarm.common.auth.MethodScopes;
 import dev.stagefarm.common.auth.Tokens;
+import dev.stagefarm.coordinator.plan.RegistryBaseResolver;
+import dev.stagefarm.coordinator.schedule.JobDispatcher;
+import dev.stagefarm.coordinator.schedule.SchedulerMetrics;
+import dev.stagefarm.coordinator.schedule.WorkerPool;
 import dev.stagefarm.oci.registry.RegistryClient;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import io.grpc.Server;
@@ -13,6 +17,7 @@ import io.grpc.health.v1.HealthGrpc;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.grpc.MetricCollectingServerInterceptor;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.function.Supplier;
@@ -70,9 +75,11 @@ public final class CoordinatorServer implements AutoCloseable {
         if (tokens != null) {
             serverBuilder.intercept(new AuthInterceptor("coordinator", tokens, scopes()));
         }
+        // requests, responses and latency of every RPC, as Micrometer's gRPC binder counts them
+        serverBuilder.intercept(new MetricCollectingServerInterceptor(meters));
         WorkerPool pool = new WorkerPool();
         FarmMetrics metrics = new FarmMetrics(meters, pool);
-        this.dispatcher = new JobDispatcher(pool, workerWait, metrics);
+        this.dispatcher = new JobDispatcher(pool, workerWait, new SchedulerMetrics(meters));
         BuildRunner builds = new BuildRunner(cache, new RegistryBaseResolver(registry), dispatcher, metrics);
         this.server = serverBuilder
                 .addService(new CoordinatorService(pool, dispatcher, builds, cacheAddress))
@@ -87,6 +94,7 @@ public final class CoordinatorServer implements AutoCloseable {
                 .service(CoordinatorGrpc.SERVICE_NAME, Caller.Scope.READ)
                 .method(CoordinatorGrpc.getConnectMethod().getFullMethodName(), Caller.Scope.FARM)
                 .method(CoordinatorGrpc.getBuildMethod().getFullMethodName(), Caller.Scope.WRITE)
+                .method(CoordinatorGrpc.getDrainWorkerMethod().getFullMethodName(), Caller.Scope.ADMIN)
                 .service("grpc.reflection.v1.ServerReflection", Caller.Scope.READ)
                 .open(HealthGrpc.SERVICE_NAME)
                 .build();

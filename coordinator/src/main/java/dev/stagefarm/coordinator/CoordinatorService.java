@@ -1,10 +1,15 @@
 package dev.stagefarm.coordinator;
 
+import dev.stagefarm.coordinator.schedule.JobDispatcher;
+import dev.stagefarm.coordinator.schedule.WorkerPool;
+import dev.stagefarm.coordinator.schedule.WorkerSession;
 import dev.stagefarm.proto.farm.AgentFrame;
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildRequest;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.CoordinatorMessage;
+import dev.stagefarm.proto.farm.DrainWorkerRequest;
+import dev.stagefarm.proto.farm.DrainWorkerResponse;
 import dev.stagefarm.proto.farm.FarmInfo;
 import dev.stagefarm.proto.farm.FarmInfoRequest;
 import dev.stagefarm.proto.farm.ListWorkersRequest;
@@ -14,6 +19,7 @@ import dev.stagefarm.proto.farm.WorkerMessage;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,15 +49,22 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
             @Override
             public void onNext(WorkerMessage message) {
                 switch (message.getKindCase()) {
-                    case HELLO -> {
-                        session = pool.join(message.getHello().getName(), responses);
-                        session.warnings(message.getHello().getWarningsList());
-                        session.entitlements(message.getHello().getEntitlementsList());
-                    }
+                    case HELLO ->
+                        session = pool.join(
+                                message.getHello().getName(),
+                                message.getHello().getSlots(),
+                                responses,
+                                Set.copyOf(message.getHello().getEntitlementsList()),
+                                message.getHello().getWarningsList());
                     case EVENT -> dispatcher.onEvent(message.getEvent());
                     case RESULT -> {
                         if (session != null) {
                             dispatcher.onResult(session, message.getResult());
+                        }
+                    }
+                    case DRAINING -> {
+                        if (session != null) {
+                            dispatcher.onWorkerDraining(session);
                         }
                     }
                     case KIND_NOT_SET -> log.warn("worker sent an empty message");
@@ -119,9 +132,27 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
             reply.addWorkers(WorkerInfo.newBuilder()
                     .setName(w.name())
                     .setRunningJobs(w.load())
+                    .setSlots(w.slots())
+                    .setDraining(w.draining())
                     .addAllWarnings(w.warnings()));
         }
         responses.onNext(reply.build());
+        responses.onCompleted();
+    }
+
+    @Override
+    public void drainWorker(DrainWorkerRequest request, StreamObserver<DrainWorkerResponse> responses) {
+        var worker = pool.named(request.getName());
+        if (worker.isEmpty()) {
+            responses.onError(Status.NOT_FOUND
+                    .withDescription("no worker named " + request.getName()
+                            + " is connected: `stagefarm workers` lists those that are")
+                    .asRuntimeException());
+            return;
+        }
+        dispatcher.onWorkerDraining(worker.get());
+        worker.get().drain();
+        responses.onNext(DrainWorkerResponse.getDefaultInstance());
         responses.onCompleted();
     }
 }

@@ -1,9 +1,10 @@
 package dev.stagefarm.coordinator;
 
+import dev.stagefarm.coordinator.schedule.WorkerPool;
+import dev.stagefarm.coordinator.schedule.WorkerSession;
 import dev.stagefarm.proto.farm.BuildRequest;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.Step;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -40,16 +41,9 @@ final class Entitlements {
         return asked && granted ? Optional.empty() : Optional.of(host.get().getLine());
     }
 
-    /** Workers that cannot take {@code job}, added to those it already tried. */
-    static Set<String> avoid(Job job, Set<String> tried, WorkerPool pool) {
-        if (job.getStepsList().stream().noneMatch(Entitlements::isHost)) {
-            return tried;
-        }
-        Set<String> out = new HashSet<>(tried);
-        pool.alive().stream()
-                .filter(w -> !w.entitlements().contains(NETWORK_HOST))
-                .forEach(w -> out.add(w.name()));
-        return out;
+    /** What {@code job} needs of the worker that runs it: the scheduler places it only where granted. */
+    static Set<String> needed(Job job) {
+        return job.getStepsList().stream().anyMatch(Entitlements::isHost) ? Set.of(NETWORK_HOST) : Set.of();
     }
 
     private static boolean isHost(Step s) {

@@ -1,19 +1,23 @@
 package dev.stagefarm.coordinator;
 
+import dev.stagefarm.coordinator.schedule.WorkerPool;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /** What the coordinator counts: builds, stages (run or answered by the cache), jobs, workers. */
 final class FarmMetrics {
 
     private final MeterRegistry registry;
+    private final Map<String, AtomicInteger> inProgress = new ConcurrentHashMap<>();
     final Counter buildsSucceeded;
     final Counter buildsFailed;
     final Counter stagesCached;
     final Counter stagesDispatched;
-    final Counter jobsRedispatched;
     final Timer stageDuration;
 
     FarmMetrics(MeterRegistry registry, WorkerPool pool) {
@@ -26,19 +30,26 @@ final class FarmMetrics {
                 Counter.builder("stagefarm.stages").tag("outcome", "cached").register(registry);
         stagesDispatched =
                 Counter.builder("stagefarm.stages").tag("outcome", "dispatched").register(registry);
-        jobsRedispatched = Counter.builder("stagefarm.jobs.redispatched")
-                .description("jobs sent again because their worker went away")
-                .register(registry);
         stageDuration = Timer.builder("stagefarm.stage.duration")
                 .publishPercentileHistogram()
                 .register(registry);
         Gauge.builder("stagefarm.workers.connected", pool, p -> p.alive().size())
                 .register(registry);
-        Gauge.builder(
-                        "stagefarm.jobs.running",
-                        pool,
-                        p -> p.alive().stream().mapToInt(WorkerSession::load).sum())
-                .register(registry);
+    }
+
+    /**
+     * Builds of {@code team} running now, as {@code stagefarm_builds_in_progress{team}}: add one
+     * when a build starts and take it away when it ends.
+     */
+    AtomicInteger buildsInProgress(String team) {
+        return inProgress.computeIfAbsent(team, t -> {
+            AtomicInteger n = new AtomicInteger();
+            Gauge.builder("stagefarm.builds.in.progress", n, AtomicInteger::get)
+                    .description("builds submitted and not yet ended")
+                    .tag("team", t)
+                    .register(registry);
+            return n;
+        });
     }
 
     MeterRegistry registry() {

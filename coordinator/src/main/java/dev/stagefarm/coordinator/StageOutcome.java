@@ -1,5 +1,6 @@
 package dev.stagefarm.coordinator;
 
+import dev.stagefarm.coordinator.plan.ImageConfigEditor;
 import dev.stagefarm.dockerfile.ArgScope;
 import dev.stagefarm.proto.cache.ArtifactResult;
 import dev.stagefarm.proto.cache.ImageResult;

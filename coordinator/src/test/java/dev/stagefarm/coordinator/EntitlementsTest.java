@@ -2,6 +2,7 @@ package dev.stagefarm.coordinator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.stagefarm.coordinator.schedule.WorkerPool;
 import dev.stagefarm.proto.farm.BuildRequest;
 import dev.stagefarm.proto.farm.CoordinatorMessage;
 import dev.stagefarm.proto.farm.Job;
@@ -53,8 +54,8 @@ class EntitlementsTest {
         Job job = Job.newBuilder().addSteps(PLAIN).addSteps(HOST).build();
 
         assertThat(Entitlements.refusedHostStep(ASKED, List.of(HOST), pool)).isEqualTo(Optional.empty());
-        assertThat(Entitlements.avoid(job, Set.of("w3"), pool)).containsExactlyInAnyOrder("w1", "w3");
-        assertThat(Entitlements.avoid(Job.newBuilder().addSteps(PLAIN).build(), Set.of(), pool))
+        assertThat(Entitlements.needed(job)).containsExactly("network.host");
+        assertThat(Entitlements.needed(Job.newBuilder().addSteps(PLAIN).build()))
                 .isEmpty();
     }
 
@@ -66,7 +67,10 @@ class EntitlementsTest {
     }
 
     private void worker(String name, String... granted) {
-        pool.join(name, new StreamObserver<CoordinatorMessage>() {
+        pool.join(
+                name,
+                1,
+                new StreamObserver<CoordinatorMessage>() {
                     @Override
                     public void onNext(CoordinatorMessage value) {}
 
@@ -75,8 +79,9 @@ class EntitlementsTest {
 
                     @Override
                     public void onCompleted() {}
-                })
-                .entitlements(List.of(granted));
+                },
+                Set.of(granted),
+                List.of());
     }
 
     private static Step run(int line, String network) {

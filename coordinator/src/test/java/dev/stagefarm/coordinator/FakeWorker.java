@@ -21,6 +21,7 @@ final class FakeWorker {
 
     final String name;
     private final BlockingQueue<Job> jobs = new LinkedBlockingQueue<>();
+    private final BlockingQueue<String> cancels = new LinkedBlockingQueue<>();
     private final StreamObserver<WorkerMessage> toCoordinator;
 
     private FakeWorker(String name, Channel channel) {
@@ -30,6 +31,8 @@ final class FakeWorker {
             public void onNext(CoordinatorMessage message) {
                 if (message.hasJob()) {
                     jobs.add(message.getJob());
+                } else if (message.hasCancel()) {
+                    cancels.add(message.getCancel().getJobId());
                 }
             }
 
@@ -43,14 +46,22 @@ final class FakeWorker {
 
     /** Opens the session and says hello; the caller waits for the coordinator to list it. */
     static FakeWorker connect(String name, Channel channel) {
-        return connect(name, channel, java.util.List.of());
+        return connect(name, 1, channel, java.util.List.of());
+    }
+
+    static FakeWorker connect(String name, int slots, Channel channel) {
+        return connect(name, slots, channel, java.util.List.of());
     }
 
     /** @param warnings what the worker tells operators about itself, as a real one does about its runc */
     static FakeWorker connect(String name, Channel channel, java.util.List<String> warnings) {
+        return connect(name, 1, channel, warnings);
+    }
+
+    static FakeWorker connect(String name, int slots, Channel channel, java.util.List<String> warnings) {
         FakeWorker w = new FakeWorker(name, channel);
         w.toCoordinator.onNext(WorkerMessage.newBuilder()
-                .setHello(WorkerHello.newBuilder().setName(name).setSlots(1).addAllWarnings(warnings))
+                .setHello(WorkerHello.newBuilder().setName(name).setSlots(slots).addAllWarnings(warnings))
                 .build());
         return w;
     }
@@ -59,6 +70,22 @@ final class FakeWorker {
         Job job = jobs.poll(10, TimeUnit.SECONDS);
         assertThat(job).as("a job sent to %s", name).isNotNull();
         return job;
+    }
+
+    /** The id of the next job the coordinator asks this worker to stop. */
+    String nextCancel(Duration within) throws InterruptedException {
+        String id = cancels.poll(within.toMillis(), TimeUnit.MILLISECONDS);
+        assertThat(id).as("a job cancelled on %s within %s", name, within).isNotNull();
+        return id;
+    }
+
+    void fail(Job job, String error) {
+        toCoordinator.onNext(WorkerMessage.newBuilder()
+                .setResult(JobResult.newBuilder()
+                        .setJobId(job.getJobId())
+                        .setOk(false)
+                        .setError(error))
+                .build());
     }
 
     void assertNoJobWithin(Duration d) throws InterruptedException {
@@ -77,6 +104,13 @@ final class FakeWorker {
                         .setJobId(job.getJobId())
                         .setOk(true)
                         .setStageKey(stageKey))
+                .build());
+    }
+
+    /** SIGTERM: the worker drains. */
+    void drain() {
+        toCoordinator.onNext(WorkerMessage.newBuilder()
+                .setDraining(dev.stagefarm.proto.farm.WorkerDraining.getDefaultInstance())
                 .build());
     }
 

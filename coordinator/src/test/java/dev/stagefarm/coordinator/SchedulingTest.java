@@ -3,6 +3,9 @@ package dev.stagefarm.coordinator;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.coordinator.schedule.JobDispatcher;
+import dev.stagefarm.coordinator.schedule.SchedulerMetrics;
+import dev.stagefarm.coordinator.schedule.WorkerPool;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobEvent;
@@ -45,7 +48,7 @@ class SchedulingTest {
         pool = new WorkerPool();
         meters = new SimpleMeterRegistry();
         FarmMetrics metrics = new FarmMetrics(meters, pool);
-        dispatcher = new JobDispatcher(pool, workerWait, metrics);
+        dispatcher = new JobDispatcher(pool, workerWait, new SchedulerMetrics(meters));
         // Connect never touches the cache; Build (not exercised here) would
         cacheChannel = InProcessChannelBuilder.forName(name + "-cache").build();
         BuildRunner builds = new BuildRunner(
@@ -116,7 +119,41 @@ class SchedulingTest {
     }
 
     @Test
-    void aWorkerHoldingTheInputsGetsTheJobEvenWhenBusier() throws Exception {
+    void aWorkerHoldingTheInputsGetsTheJobEvenWhenBusierWhileItHasAFreeSlot() throws Exception {
+        startCoordinator(Duration.ofSeconds(5));
+        FakeWorker w1 = worker("w1");
+        FakeWorker w2 = worker("w2", 2);
+        dispatcher.submit(job("b1-0"), w -> w.equals("w2") ? 1 : 0, e -> {});
+        assertThat(w2.nextJob().getJobId()).isEqualTo("b1-0");
+
+        dispatcher.submit(job("b1-1"), w -> w.equals("w2") ? 50_000_000 : 0, e -> {});
+
+        assertThat(w2.nextJob().getJobId()).isEqualTo("b1-1");
+        w1.assertNoJobWithin(Duration.ofMillis(200));
+    }
+
+    @Test
+    void aWorkerWithoutAFreeSlotGetsNoBacklog() throws Exception {
+        startCoordinator(Duration.ofSeconds(5));
+        FakeWorker w1 = worker("w1");
+        dispatcher.submit(job("b1-0"), NO_LOCALITY, e -> {});
+        var second = dispatcher.submit(job("b1-1"), NO_LOCALITY, e -> {});
+        Job first = w1.nextJob();
+
+        w1.assertNoJobWithin(Duration.ofMillis(300));
+        assertThat(listWorkers()).extracting(WorkerInfo::getRunningJobs).containsExactly(1);
+
+        // a second worker helps at once: the queued job goes to its free slot
+        FakeWorker w2 = worker("w2");
+        Job onW2 = w2.nextJob();
+        assertThat(onW2.getJobId()).isEqualTo("b1-1");
+        w2.finish(onW2, "k");
+        assertThat(second.get(10, TimeUnit.SECONDS).worker()).isEqualTo("w2");
+        w1.finish(first, "k");
+    }
+
+    @Test
+    void theHolderOfTheInputsBeingFullTheJobTakesAnotherFreeSlot() throws Exception {
         startCoordinator(Duration.ofSeconds(5));
         FakeWorker w1 = worker("w1");
         FakeWorker w2 = worker("w2");
@@ -125,8 +162,7 @@ class SchedulingTest {
 
         dispatcher.submit(job("b1-1"), w -> w.equals("w2") ? 50_000_000 : 0, e -> {});
 
-        assertThat(w2.nextJob().getJobId()).isEqualTo("b1-1");
-        w1.assertNoJobWithin(Duration.ofMillis(200));
+        assertThat(w1.nextJob().getJobId()).isEqualTo("b1-1");
     }
 
     @Test
@@ -249,10 +285,34 @@ class SchedulingTest {
         assertThat(done.result().getError()).isEqualTo("every worker that took stage builder went away: [w1]");
     }
 
+    @Test
+    void aDrainingWorkerIsListedSoAndGetsNoNewJob() throws Exception {
+        startCoordinator(Duration.ofSeconds(5));
+        FakeWorker w1 = worker("w1", 2);
+        var first = dispatcher.submit(job("b1-0"), NO_LOCALITY, e -> {});
+        Job running = w1.nextJob();
+
+        w1.drain();
+        awaitUntil(() -> listWorkers().getFirst().getDraining(), "w1 draining");
+        dispatcher.submit(job("b1-1"), NO_LOCALITY, e -> {});
+
+        w1.assertNoJobWithin(Duration.ofMillis(300));
+        w1.finish(running, "k");
+        assertThat(first.get(10, TimeUnit.SECONDS).result().getOk())
+                .as("its running job still reports")
+                .isTrue();
+        FakeWorker w2 = worker("w2");
+        assertThat(w2.nextJob().getJobId()).isEqualTo("b1-1");
+    }
+
     // ---- helpers ----
 
     private FakeWorker worker(String name) throws InterruptedException {
-        FakeWorker w = FakeWorker.connect(name, channel);
+        return worker(name, 1);
+    }
+
+    private FakeWorker worker(String name, int slots) throws InterruptedException {
+        FakeWorker w = FakeWorker.connect(name, slots, channel);
         awaitWorkersIncluding(name);
         return w;
     }

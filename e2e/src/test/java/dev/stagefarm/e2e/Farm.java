@@ -114,10 +114,17 @@ final class Farm implements AutoCloseable {
     }
 
     void startWorker(String name) throws IOException {
+        startWorker(name, new String[0]);
+    }
+
+    /** @param extra more flags, e.g. {@code --slots 1} */
+    void startWorker(String name, String... extra) throws IOException {
+        List<String> flags = new ArrayList<>(security.farmArgs());
+        flags.addAll(List.of(extra));
         start(
                 name,
                 with(
-                        security.farmArgs(),
+                        flags,
                         "worker",
                         "--coordinator",
                         coordinator,
@@ -171,6 +178,38 @@ final class Farm implements AutoCloseable {
                                 .build(),
                         java.net.http.HttpResponse.BodyHandlers.ofString())
                 .body();
+    }
+
+    /** Waits for a component to exit by itself; returns its exit code. */
+    int awaitExit(String name, Duration within) throws InterruptedException {
+        Process p = processes.get(name);
+        assertThat(p.waitFor(within.toMillis(), TimeUnit.MILLISECONDS))
+                .as("%s exited within %s", name, within)
+                .isTrue();
+        processes.remove(name);
+        return p.exitValue();
+    }
+
+    /** The workers as `stagefarm workers` lists them. */
+    List<dev.stagefarm.proto.farm.WorkerInfo> workers() {
+        io.grpc.ManagedChannel channel = dev.stagefarm.common.client.GrpcChannels.open(coordinator, security.farm());
+        try {
+            return dev.stagefarm.proto.farm.CoordinatorGrpc.newBlockingStub(channel)
+                    .listWorkers(dev.stagefarm.proto.farm.ListWorkersRequest.getDefaultInstance())
+                    .getWorkersList();
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+
+    /** Sends a signal (STOP, CONT, TERM, ...) to a component, as an operator or a node's failure would. */
+    void signal(String name, String signal) throws IOException, InterruptedException {
+        Process p = processes.get(name);
+        assertThat(p).as("process %s", name).isNotNull();
+        Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid()))
+                .inheritIO()
+                .start();
+        assertThat(kill.waitFor()).as("kill -%s %s", signal, name).isZero();
     }
 
     /** Kills a component the hard way (SIGKILL), as a crashed machine would vanish. */

@@ -124,7 +124,7 @@ public final class WorkerNode implements AutoCloseable {
         }
         OverlaySnapshotter snapshots = OverlaySnapshotter.open(root.resolve("snapshots"));
         this.registry = new RegistryClient(config.registries(), CredentialStore.fromDockerConfig());
-        this.coordinatorChannel = GrpcChannels.open(config.coordinator(), config.security());
+        this.coordinatorChannel = GrpcChannels.open(config.coordinator(), config.security(), true);
         JobRunner runner = WorkerParts.jobRunner(
                 config.name(), root, snapshots, runc, cache, registry, new WorkerMetrics(meters), coordinatorChannel);
         this.agent = new WorkerAgent(
@@ -137,6 +137,16 @@ public final class WorkerNode implements AutoCloseable {
                 config.cache());
     }
 
+    /** See {@link WorkerAgent#drain}. */
+    public boolean drain(java.time.Duration timeout) throws InterruptedException {
+        return agent.drain(timeout);
+    }
+
+    /** Runs {@code action} when the coordinator asks this worker to drain. */
+    public void onDrainRequested(Runnable action) {
+        agent.onDrainRequested(action);
+    }
+
     public WorkerNode start() {
         agent.start();
         return this;
@@ -145,7 +155,11 @@ public final class WorkerNode implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         agent.close();
-        coordinatorChannel.shutdownNow();
+        // let the session's last messages (results, its end) reach the coordinator
+        coordinatorChannel.shutdown();
+        if (!coordinatorChannel.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS)) {
+            coordinatorChannel.shutdownNow();
+        }
         cache.close();
         cacheChannel.shutdownNow();
         registry.close();

@@ -4,6 +4,7 @@ import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.auth.ReloadingTokens;
 import dev.stagefarm.common.client.ClientSecurity;
 import dev.stagefarm.common.net.HostPort;
+import dev.stagefarm.common.net.Keepalive;
 import dev.stagefarm.common.server.GrpcServers;
 import dev.stagefarm.common.server.MetricsEndpoint;
 import dev.stagefarm.coordinator.CoordinatorServer;
@@ -63,7 +64,7 @@ public final class CoordinatorCommand implements Callable<Integer> {
         try (CacheClient client = CacheClient.connect(cache, toCache);
                 RegistryClient registry = registries.client();
                 CoordinatorServer server = new CoordinatorServer(
-                                GrpcServers.netty(HostPort.parse(listen), this.server.tls()),
+                                Keepalive.server(GrpcServers.netty(HostPort.parse(listen), this.server.tls())),
                                 client,
                                 cache,
                                 registry,

@@ -15,6 +15,7 @@ import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import sun.misc.Signal;
 
 @Command(
         name = "worker",
@@ -71,6 +72,15 @@ public final class WorkerCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    @Option(
+            names = "--drain-timeout",
+            defaultValue = "600",
+            paramLabel = "SECONDS",
+            description =
+                    "On SIGTERM the worker drains: it takes no new job and finishes those it runs, at most"
+                            + " this long; jobs still running then go back to the coordinator's queue (default: ${DEFAULT-VALUE}).")
+    long drainTimeoutSeconds;
+
     @Mixin
     MetricsOption metrics;
 
@@ -103,8 +113,12 @@ public final class WorkerCommand implements Callable<Integer> {
                                 meters)
                         .start();
                 MetricsEndpoint endpoint = metrics.serve()) {
-            Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+            // SIGTERM drains instead of ending the JVM at once (a shutdown hook could not wait for jobs);
+            // so does a remote `stagefarm workers drain`
+            Signal.handle(new Signal("TERM"), signal -> stop.countDown());
+            node.onDrainRequested(stop::countDown);
             stop.await();
+            node.drain(java.time.Duration.ofSeconds(drainTimeoutSeconds));
         }
         return 0;
     }

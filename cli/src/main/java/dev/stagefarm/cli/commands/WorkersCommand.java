@@ -26,14 +26,38 @@ public final class WorkersCommand implements Callable<Integer> {
         ManagedChannel channel = GrpcChannels.open(coordinator, auth.security());
         try {
             var reply = CoordinatorGrpc.newBlockingStub(channel).listWorkers(ListWorkersRequest.getDefaultInstance());
-            System.out.printf("%-20s %s%n", "NAME", "RUNNING JOBS");
+            System.out.printf("%-20s %-9s %-6s %s%n", "NAME", "STATE", "SLOTS", "RUNNING JOBS");
             for (WorkerInfo w : reply.getWorkersList()) {
-                System.out.printf("%-20s %d%n", w.getName(), w.getRunningJobs());
+                System.out.printf(
+                        "%-20s %-9s %-6d %d%n",
+                        w.getName(), w.getDraining() ? "DRAINING" : "READY", w.getSlots(), w.getRunningJobs());
                 for (String warning : w.getWarningsList()) {
                     System.out.printf("  warning: %s%n", warning);
                 }
             }
             return 0;
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+
+    @picocli.CommandLine.Command(
+            name = "drain",
+            mixinStandardHelpOptions = true,
+            description = "Drain a worker (admin token): it takes no new job, finishes those it runs, then exits.")
+    int drain(@picocli.CommandLine.Parameters(paramLabel = "NAME", description = "The worker's --name.") String name)
+            throws java.io.IOException {
+        ManagedChannel channel = GrpcChannels.open(coordinator, auth.security());
+        try {
+            CoordinatorGrpc.newBlockingStub(channel)
+                    .drainWorker(dev.stagefarm.proto.farm.DrainWorkerRequest.newBuilder()
+                            .setName(name)
+                            .build());
+            System.out.println(name + ": DRAINING");
+            return 0;
+        } catch (io.grpc.StatusRuntimeException e) {
+            System.err.println("error: " + e.getStatus().getDescription());
+            return 1;
         } finally {
             channel.shutdownNow();
         }

@@ -1,6 +1,7 @@
 package dev.stagefarm.common.client;
 
 import dev.stagefarm.common.net.HostPort;
+import dev.stagefarm.common.net.Keepalive;
 import io.grpc.ManagedChannel;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
@@ -47,6 +48,15 @@ public final class GrpcChannels {
      * channels (the embedded farm) ignore both: they never leave the process.
      */
     public static ManagedChannel open(String address, ClientSecurity security) {
+        return open(address, security, false);
+    }
+
+    /**
+     * As {@link #open(String, ClientSecurity)}, pinging the server ({@link Keepalive}) when
+     * {@code keepalive}: only for servers that permit it (the coordinator), others end a
+     * connection that pings too often.
+     */
+    public static ManagedChannel open(String address, ClientSecurity security, boolean keepalive) {
         if (address.startsWith(UNIX)) {
             // a local farm's socket: the file's permissions decide who may call, no TLS or token
             return NettyChannelBuilder.forAddress(UnixDomainSocketAddress.of(address.substring(UNIX.length())))
@@ -64,11 +74,11 @@ public final class GrpcChannels {
         if (security.token() != null && !security.tls() && !isLoopback(hp.host())) {
             log.warn("sending a token to {} without TLS: anyone on the path can read it; pass --tls-ca", address);
         }
-        return NettyChannelBuilder.forAddress(hp.host(), hp.port(), security.credentials())
+        NettyChannelBuilder builder = NettyChannelBuilder.forAddress(hp.host(), hp.port(), security.credentials())
                 .channelType(NioSocketChannel.class, java.net.InetSocketAddress.class)
                 .eventLoopGroup(TCP_CLIENTS.group())
-                .flowControlWindow(FLOW_CONTROL_WINDOW)
-                .build();
+                .flowControlWindow(FLOW_CONTROL_WINDOW);
+        return (keepalive ? Keepalive.client(builder) : builder).build();
     }
 
     private static boolean isLoopback(String host) {

@@ -5,11 +5,14 @@ import dev.stagefarm.proto.farm.CoordinatorMessage;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobEvent;
 import dev.stagefarm.proto.farm.JobResult;
+import dev.stagefarm.proto.farm.WorkerDraining;
 import dev.stagefarm.proto.farm.WorkerHello;
 import dev.stagefarm.proto.farm.WorkerMessage;
 import io.grpc.Channel;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -39,9 +42,15 @@ public final class WorkerAgent implements AutoCloseable {
     private final JobHandler handler;
     private final ExecutorService jobs = Executors.newVirtualThreadPerTaskExecutor();
     private final Semaphore running;
+    /** The thread of each job running now: cancelling a job interrupts it, which kills its container. */
+    private final Map<String, Thread> jobThreads = new ConcurrentHashMap<>();
+
     private volatile boolean closed;
+    private volatile boolean draining;
     private volatile Thread loop;
     private final java.util.List<String> warnings;
+    private volatile Session current;
+    private volatile Runnable onDrainRequested = () -> {};
 
     public WorkerAgent(String name, int slots, Channel coordinator, JobHandler handler) {
         this(name, slots, java.util.Set.of(), coordinator, handler, java.util.List.of());
@@ -65,6 +74,47 @@ public final class WorkerAgent implements AutoCloseable {
         this.coordinator = CoordinatorGrpc.newStub(coordinator);
         this.handler = handler;
         this.running = new Semaphore(slots);
+    }
+
+    /** What to do when the coordinator asks this worker to drain ({@code stagefarm workers drain}). */
+    public void onDrainRequested(Runnable action) {
+        onDrainRequested = action;
+    }
+
+    /**
+     * Drains: tells the coordinator (no new jobs), lets the running jobs finish and report, and
+     * ends the session. Jobs still running after {@code timeout} are handed back: the session
+     * ends without their results, so the coordinator queues them again, and their containers
+     * are killed.
+     *
+     * @return true when every job finished in time
+     */
+    public boolean drain(Duration timeout) throws InterruptedException {
+        draining = true;
+        Session session = current;
+        if (session != null) {
+            session.send(WorkerMessage.newBuilder()
+                    .setDraining(WorkerDraining.getDefaultInstance())
+                    .build());
+        }
+        log.info(
+                "worker {}: draining: finishing {} running jobs (at most {} s)",
+                name,
+                jobThreads.size(),
+                timeout.toSeconds());
+        boolean finished = running.tryAcquire(slots, timeout.toMillis(), TimeUnit.MILLISECONDS);
+        closed = true; // no reconnect once the session ends
+        if (session != null) {
+            session.complete();
+        }
+        if (finished) {
+            running.release(slots);
+            log.info("worker {}: drained", name);
+        } else {
+            log.warn("worker {}: drain timeout: handing jobs {} back to the coordinator", name, jobThreads.keySet());
+            jobThreads.values().forEach(Thread::interrupt);
+        }
+        return finished;
     }
 
     /** Connects and keeps the session up until {@link #close()}. */
@@ -107,6 +157,7 @@ public final class WorkerAgent implements AutoCloseable {
         }
 
         void open() {
+            current = this;
             out = coordinator.connect(this);
             send(WorkerMessage.newBuilder()
                     .setHello(WorkerHello.newBuilder()
@@ -130,11 +181,29 @@ public final class WorkerAgent implements AutoCloseable {
             if (message.hasJob()) {
                 Job job = message.getJob();
                 jobs.execute(() -> runJob(job));
+            } else if (message.hasDrain() && !draining) {
+                log.info("worker {}: the coordinator asks it to drain", name);
+                onDrainRequested.run();
+            } else if (message.hasCancel()) {
+                Thread t = jobThreads.get(message.getCancel().getJobId());
+                if (t != null) {
+                    log.info(
+                            "worker {}: cancelling job {}",
+                            name,
+                            message.getCancel().getJobId());
+                    t.interrupt();
+                }
             }
         }
 
         private void runJob(Job job) {
-            running.acquireUninterruptibly();
+            // the coordinator sends a job only into a free slot: the queue is there, never here
+            if (!running.tryAcquire()) {
+                log.warn(
+                        "worker {}: job {} came with all {} slots busy; it waits for one", name, job.getJobId(), slots);
+                running.acquireUninterruptibly();
+            }
+            jobThreads.put(job.getJobId(), Thread.currentThread());
             try {
                 JobResult result;
                 try {
@@ -152,7 +221,18 @@ public final class WorkerAgent implements AutoCloseable {
                 }
                 send(WorkerMessage.newBuilder().setResult(result).build());
             } finally {
+                jobThreads.remove(job.getJobId());
+                Thread.interrupted(); // a cancel that came late must not reach the next job on this thread
                 running.release();
+            }
+        }
+
+        /** Ends the session from this side: the coordinator queues again whatever has not reported. */
+        synchronized void complete() {
+            try {
+                out.onCompleted();
+            } catch (RuntimeException alreadyClosed) {
+                // the coordinator went away first
             }
         }
 

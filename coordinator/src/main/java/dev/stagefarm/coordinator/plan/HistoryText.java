@@ -1,4 +1,4 @@
-package dev.stagefarm.coordinator;
+package dev.stagefarm.coordinator.plan;
 
 import java.time.Duration;
 import java.util.List;

@@ -1,9 +1,10 @@
-package dev.stagefarm.coordinator;
+package dev.stagefarm.coordinator.schedule;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.stagefarm.proto.farm.CoordinatorMessage;
 import dev.stagefarm.proto.farm.Job;
+import dev.stagefarm.proto.farm.JobEvent;
 import dev.stagefarm.proto.farm.JobResult;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -19,7 +20,7 @@ class JobDispatcherTest {
 
     private final WorkerPool pool = new WorkerPool();
     private final JobDispatcher dispatcher =
-            new JobDispatcher(pool, Duration.ofSeconds(5), new FarmMetrics(new SimpleMeterRegistry(), pool));
+            new JobDispatcher(pool, Duration.ofSeconds(5), new SchedulerMetrics(new SimpleMeterRegistry()));
 
     @AfterEach
     void close() {
@@ -98,6 +99,95 @@ class JobDispatcherTest {
     }
 
     /** What the coordinator's side of a worker's stream is sent. */
+    @Test
+    void twoBuildsAskingForTheSameWorkGetOneRunAndBothItsResult() throws Exception {
+        RecordingStream toW1 = new RecordingStream();
+        WorkerSession w1 = pool.join("w1", toW1);
+        Job a = Job.newBuilder()
+                .setJobId("b1-0")
+                .setBuildId("b1")
+                .setStageKey("k")
+                .build();
+        Job b = Job.newBuilder()
+                .setJobId("b2-0")
+                .setBuildId("b2")
+                .setStageKey("k")
+                .build();
+        java.util.List<JobEvent> eventsOfB = new java.util.concurrent.CopyOnWriteArrayList<>();
+        var first = dispatcher.submit(a, ticket(a), e -> {});
+        var second = dispatcher.submit(b, ticket(b), eventsOfB::add);
+
+        assertThat(toW1.next().getJobId()).isEqualTo("b1-0");
+        dispatcher.onEvent(JobEvent.newBuilder().setJobId("b1-0").build());
+        dispatcher.onResult(
+                w1,
+                JobResult.newBuilder()
+                        .setJobId("b1-0")
+                        .setOk(true)
+                        .setStageKey("k")
+                        .build());
+
+        assertThat(first.get(5, TimeUnit.SECONDS).result().getStageKey()).isEqualTo("k");
+        JobDispatcher.Dispatched shared = second.get(5, TimeUnit.SECONDS);
+        assertThat(shared.result().getJobId()).isEqualTo("b2-0");
+        assertThat(shared.result().getStageKey()).isEqualTo("k");
+        assertThat(shared.worker()).isEqualTo("w1");
+        assertThat(eventsOfB).as("the shared run's progress").hasSize(1);
+        assertThat(toW1.sent.poll(200, TimeUnit.MILLISECONDS))
+                .as("a second run")
+                .isNull();
+    }
+
+    @Test
+    void theQueueShowsItsStateInTheMetricsAnAutoscalerReads() throws Exception {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        WorkerPool pool = new WorkerPool();
+        JobDispatcher observed = new JobDispatcher(pool, Duration.ofSeconds(30), new SchedulerMetrics(meters));
+        try {
+            for (String id : new String[] {"b-0", "b-1"}) {
+                observed.submit(Job.newBuilder().setJobId(id).setTeam("team-a").build(), w -> 0, e -> {});
+            }
+            assertThat(meters.get("stagefarm.jobs.queued")
+                            .tag("team", "team-a")
+                            .gauge()
+                            .value())
+                    .isEqualTo(2);
+
+            RecordingStream toW1 = new RecordingStream();
+            pool.join("w1", 1, toW1);
+            toW1.next();
+
+            assertThat(meters.get("stagefarm.jobs.queued")
+                            .tag("team", "team-a")
+                            .gauge()
+                            .value())
+                    .isEqualTo(1);
+            assertThat(meters.get("stagefarm.jobs.running")
+                            .tag("team", "team-a")
+                            .gauge()
+                            .value())
+                    .isEqualTo(1);
+            assertThat(meters.get("stagefarm.worker.slots")
+                            .tag("state", "busy")
+                            .gauge()
+                            .value())
+                    .isEqualTo(1);
+            assertThat(meters.get("stagefarm.worker.slots")
+                            .tag("state", "free")
+                            .gauge()
+                            .value())
+                    .isZero();
+            assertThat(meters.get("stagefarm.job.wait").timer().count()).isEqualTo(1);
+        } finally {
+            observed.close();
+        }
+    }
+
+    private static JobTicket ticket(Job job) {
+        return new JobTicket(
+                job.getJobId(), "team", job.getBuildId(), WorkKeys.of("team", job), java.time.Instant.EPOCH, 1, w -> 0);
+    }
+
     private static final class RecordingStream implements StreamObserver<CoordinatorMessage> {
         final BlockingQueue<Job> sent = new LinkedBlockingQueue<>();
 

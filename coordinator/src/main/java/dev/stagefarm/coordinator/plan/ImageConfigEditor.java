@@ -1,4 +1,4 @@
-package dev.stagefarm.coordinator;
+package dev.stagefarm.coordinator.plan;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -18,7 +18,7 @@ import java.util.Optional;
  * The image config a stage builds up, instruction by instruction. It edits the base image's own
  * JSON so that fields this builder does not model are carried through untouched.
  */
-final class ImageConfigEditor {
+public final class ImageConfigEditor {
 
     private static final ObjectMapper JSON =
             new ObjectMapper().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
@@ -31,7 +31,7 @@ final class ImageConfigEditor {
         this.root = root;
     }
 
-    static ImageConfigEditor scratch() {
+    public static ImageConfigEditor scratch() {
         ObjectNode root = JSON.createObjectNode();
         root.put("architecture", "amd64");
         root.put("os", "linux");
@@ -48,7 +48,7 @@ final class ImageConfigEditor {
         }
     }
 
-    ImageConfigEditor copy() {
+    public ImageConfigEditor copy() {
         return new ImageConfigEditor(root.deepCopy());
     }
 
@@ -124,7 +124,7 @@ final class ImageConfigEditor {
         vols.putObject(path);
     }
 
-    void putLabel(String key, String value) {
+    public void putLabel(String key, String value) {
         ObjectNode labels = config().get("Labels") instanceof ObjectNode o ? o : config().putObject("Labels");
         labels.put(key, value);
     }
@@ -186,7 +186,7 @@ final class ImageConfigEditor {
     }
 
     /** The config JSON without rootfs and history, which the assembling worker fills in. */
-    byte[] toJsonWithoutLayers() {
+    public byte[] toJsonWithoutLayers() {
         ObjectNode c = root.deepCopy();
         c.remove("rootfs");
         c.remove("history");

@@ -1,4 +1,4 @@
-package dev.stagefarm.coordinator;
+package dev.stagefarm.coordinator.plan;
 
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.oci.Descriptor;
@@ -12,11 +12,11 @@ import dev.stagefarm.proto.farm.BaseImage;
 import java.util.List;
 
 /** Resolves FROM images through the registry client: tag to digest, layers, config. */
-final class RegistryBaseResolver implements BaseImageResolver {
+public final class RegistryBaseResolver implements BaseImageResolver {
 
     private final RegistryClient registry;
 
-    RegistryBaseResolver(RegistryClient registry) {
+    public RegistryBaseResolver(RegistryClient registry) {
         this.registry = registry;
     }
 

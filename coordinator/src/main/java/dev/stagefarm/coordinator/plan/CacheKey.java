@@ -1,4 +1,4 @@
-package dev.stagefarm.coordinator;
+package dev.stagefarm.coordinator.plan;
 
 import dev.stagefarm.common.Digest;
 import java.nio.ByteBuffer;
@@ -11,7 +11,7 @@ import java.util.Collection;
  * every input the step can see. Each part is length-prefixed so that no two different part
  * lists can hash alike ("ab","c" vs "a","bc").
  */
-final class CacheKey {
+public final class CacheKey {
 
     /** Bump when the meaning of a key changes, so old cache entries are never misread. */
     private static final String VERSION = "stagefarm-key-v1";
@@ -22,28 +22,28 @@ final class CacheKey {
         add(VERSION).add(kind);
     }
 
-    static CacheKey of(String kind) {
+    public static CacheKey of(String kind) {
         return new CacheKey(kind);
     }
 
-    CacheKey add(String part) {
+    public CacheKey add(String part) {
         byte[] bytes = (part == null ? "\0null" : part).getBytes(StandardCharsets.UTF_8);
         sha.update(ByteBuffer.allocate(Integer.BYTES).putInt(bytes.length).array());
         sha.update(bytes);
         return this;
     }
 
-    CacheKey add(Collection<String> parts) {
+    public CacheKey add(Collection<String> parts) {
         add(Integer.toString(parts.size()));
         parts.forEach(this::add);
         return this;
     }
 
-    CacheKey add(boolean flag) {
+    public CacheKey add(boolean flag) {
         return add(flag ? "1" : "0");
     }
 
-    String build() {
+    public String build() {
         return Digest.fromBytes(sha.digest()).toString();
     }
 }

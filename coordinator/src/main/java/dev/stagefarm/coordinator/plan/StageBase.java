@@ -1,4 +1,4 @@
-package dev.stagefarm.coordinator;
+package dev.stagefarm.coordinator.plan;
 
 import dev.stagefarm.dockerfile.ArgScope;
 import dev.stagefarm.proto.farm.BaseImage;
@@ -13,7 +13,7 @@ import java.util.Optional;
  * @param args for an earlier stage, the ARGs it declared (BuildKit carries them over)
  * @param description how progress shows the FROM, e.g. {@code docker.io/library/golang:latest@sha256:…}
  */
-record StageBase(
+public record StageBase(
         String key,
         BaseImage image,
         ImageConfigEditor config,
@@ -22,12 +22,12 @@ record StageBase(
         int sourceStage,
         Optional<ArgScope> args) {
 
-    StageBase {
+    public StageBase {
         history = List.copyOf(history);
     }
 
     /** An image or scratch: no ARGs come with it. */
-    StageBase(
+    public StageBase(
             String key,
             BaseImage image,
             ImageConfigEditor config,

@@ -1,4 +1,4 @@
-package dev.stagefarm.coordinator;
+package dev.stagefarm.coordinator.plan;
 
 import dev.stagefarm.dockerfile.InvalidValueException;
 import java.time.Instant;

@@ -1,7 +1,7 @@
-package dev.stagefarm.coordinator;
+package dev.stagefarm.coordinator.plan;
 
 /** Turns a FROM image reference into the base a stage starts from. */
-interface BaseImageResolver {
+public interface BaseImageResolver {
 
     /**
      * @param image the expanded FROM value, e.g. {@code golang:latest}

@@ -1,4 +1,4 @@
-package dev.stagefarm.coordinator;
+package dev.stagefarm.coordinator.plan;
 
 import dev.stagefarm.common.GoGlob;
 import dev.stagefarm.common.fs.RootedPaths;
@@ -13,11 +13,11 @@ import java.util.regex.Pattern;
  * The build context as the coordinator sees it: paths, modes and content digests, no bytes.
  * Enough to check that a COPY source exists and to key the step on exactly what it copies.
  */
-final class ContextIndex {
+public final class ContextIndex {
 
     private final TreeMap<String, ContextEntry> entries = new TreeMap<>();
 
-    ContextIndex(ContextManifest manifest) {
+    public ContextIndex(ContextManifest manifest) {
         manifest.getEntriesList().forEach(e -> entries.put(e.getPath(), e));
     }
 

@@ -1,4 +1,4 @@
-package dev.stagefarm.coordinator;
+package dev.stagefarm.coordinator.plan;
 
 import com.google.protobuf.ByteString;
 import dev.stagefarm.dockerfile.Heredoc;

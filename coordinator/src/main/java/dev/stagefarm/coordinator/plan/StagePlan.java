@@ -1,4 +1,4 @@
-package dev.stagefarm.coordinator;
+package dev.stagefarm.coordinator.plan;
 
 import dev.stagefarm.dockerfile.ArgScope;
 import dev.stagefarm.proto.farm.History;
@@ -16,7 +16,7 @@ import java.util.Set;
  * @param sourceStages stages whose files this stage copies ({@code COPY --from})
  * @param sourceDateEpoch the build's SOURCE_DATE_EPOCH, if it has one (see {@link SourceDateEpoch})
  */
-record StagePlan(
+public record StagePlan(
         StageBase base,
         List<Step> steps,
         String stageKey,
@@ -26,7 +26,7 @@ record StagePlan(
         Set<Integer> sourceStages,
         Optional<Instant> sourceDateEpoch) {
 
-    StagePlan {
+    public StagePlan {
         steps = List.copyOf(steps);
         history = List.copyOf(history);
         sourceStages = Set.copyOf(sourceStages);

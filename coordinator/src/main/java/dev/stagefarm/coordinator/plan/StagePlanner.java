@@ -1,4 +1,4 @@
-package dev.stagefarm.coordinator;
+package dev.stagefarm.coordinator.plan;
 
 import dev.stagefarm.dockerfile.ArgDef;
 import dev.stagefarm.dockerfile.ArgScope;
@@ -37,10 +37,10 @@ import java.util.function.Function;
  * filesystem instruction into a {@link Step} whose cache key hashes its parent key, the canonical
  * instruction and every input it can see. Config-only instructions edit the image config.
  */
-final class StagePlanner {
+public final class StagePlanner {
 
     /** What planning needs from the build around the stage. */
-    interface Inputs {
+    public interface Inputs {
         String fileName();
 
         char escape();
@@ -74,11 +74,11 @@ final class StagePlanner {
 
     private final Inputs in;
 
-    StagePlanner(Inputs in) {
+    public StagePlanner(Inputs in) {
         this.in = in;
     }
 
-    StagePlan plan(Stage stage, StageBase base) throws DockerfileException {
+    public StagePlan plan(Stage stage, StageBase base) throws DockerfileException {
         Optional<java.time.Instant> epoch;
         try {
             epoch = SourceDateEpoch.of(in.buildArg(SourceDateEpoch.NAME), in.globalArgs());
@@ -590,7 +590,7 @@ final class StagePlanner {
     }
 
     /** Expands with build args and global ARGs only, as FROM lines are. */
-    static Function<String, Optional<String>> globalLookup(Map<String, String> globals) {
+    public static Function<String, Optional<String>> globalLookup(Map<String, String> globals) {
         return name -> Optional.ofNullable(globals.get(name));
     }
 }

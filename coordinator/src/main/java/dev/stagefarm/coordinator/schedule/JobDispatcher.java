@@ -1,0 +1,346 @@
+package dev.stagefarm.coordinator.schedule;
+
+import dev.stagefarm.proto.farm.Job;
+import dev.stagefarm.proto.farm.JobEvent;
+import dev.stagefarm.proto.farm.JobResult;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.ToLongFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link Scheduler} at work: it takes the jobs of builds, sends each to a worker's free
+ * slot when the queue's order says so, and follows it to its result. A job whose worker dies
+ * goes back to the queue, so a lost worker costs time, never a build. Every change of state
+ * happens under one lock; sending a job to a worker's stream does not block.
+ */
+public final class JobDispatcher {
+
+    private static final Logger log = LoggerFactory.getLogger(JobDispatcher.class);
+
+    /** How long a job waits for any worker to be connected before the build fails. */
+    private final Duration workerWait;
+
+    private final InstantSource clock;
+    private final Scheduler scheduler;
+    private final SchedulerMetrics metrics;
+    private final Map<String, WorkerSession> sessions = new HashMap<>();
+    private final Map<String, Waiting> waiting = new HashMap<>();
+    /** The job each run is sent as, by its wire id. */
+    private final Map<String, Job> wire = new HashMap<>();
+
+    private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "job-dispatcher-timer");
+        t.setDaemon(true);
+        return t;
+    });
+    private final WorkerPool pool;
+    private Instant noWorkersSince;
+    private boolean closed;
+
+    public JobDispatcher(WorkerPool pool, Duration workerWait, SchedulerMetrics metrics) {
+        this(pool, workerWait, metrics, InstantSource.system(), new Scheduler(InstantSource.system()));
+    }
+
+    public JobDispatcher(
+            WorkerPool pool, Duration workerWait, SchedulerMetrics metrics, InstantSource clock, Scheduler scheduler) {
+        this.pool = pool;
+        this.workerWait = workerWait;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.scheduler = scheduler;
+        this.noWorkersSince = clock.instant();
+        metrics.watch(this);
+        pool.onJoin(this::onWorkerJoined);
+    }
+
+    /** The workers this dispatcher places on. */
+    public WorkerPool pool() {
+        return pool;
+    }
+
+    /** A job waiting for its result: who hears about it. */
+    private record Waiting(
+            Job job, Instant queuedAt, Consumer<JobEvent> events, CompletableFuture<Dispatched> result) {}
+
+    /** The worker that ran a job to its end, and what it reported. */
+    public record Dispatched(String worker, JobResult result) {}
+
+    /**
+     * Queues a job of its own (never merged with another), for callers that know nothing of
+     * the build around it.
+     *
+     * @param locality bytes of the job's inputs a worker (by name) already holds
+     */
+    public CompletableFuture<Dispatched> submit(Job job, ToLongFunction<String> locality, Consumer<JobEvent> events) {
+        JobTicket ticket = new JobTicket(
+                job.getJobId(), job.getTeam(), job.getBuildId(), "job:" + job.getJobId(), clock.instant(), 1, locality);
+        return submit(job, ticket, events);
+    }
+
+    /** Queues a job; it runs when the queue's order gives it a free slot. */
+    public CompletableFuture<Dispatched> submit(Job job, JobTicket ticket, Consumer<JobEvent> events) {
+        CompletableFuture<Dispatched> result = new CompletableFuture<>();
+        synchronized (this) {
+            if (closed) {
+                result.complete(failed(job.getJobId(), "", "coordinator shutting down"));
+                return result;
+            }
+            waiting.put(job.getJobId(), new Waiting(job, clock.instant(), events, result));
+            metrics.team(ticket.team());
+            if (scheduler.submit(ticket)) {
+                wire.put(job.getJobId(), job);
+            } else {
+                metrics.jobsShared.increment();
+                log.info(
+                        "job {} (stage {}): identical work is already queued or running, sharing its result",
+                        job.getJobId(),
+                        job.getStageName());
+            }
+            pump();
+        }
+        return result;
+    }
+
+    /**
+     * A job is no longer wanted: it leaves the queue, or its run is stopped on its worker unless
+     * an identical job of another build still waits for it. Its future ends as failed.
+     */
+    public void cancel(String jobId, String why) {
+        cancel(List.of(jobId), why);
+    }
+
+    /**
+     * Cancels jobs together: none of them takes a slot that another frees meanwhile, so queued
+     * ones never start just to be stopped.
+     */
+    public void cancel(List<String> jobIds, String why) {
+        synchronized (this) {
+            for (String jobId : jobIds) {
+                Waiting w = waiting.remove(jobId);
+                if (w == null) {
+                    continue;
+                }
+                if (scheduler.withdraw(jobId) instanceof Scheduler.Withdrawal.Stop stop) {
+                    WorkerSession session = sessions.get(stop.workerId());
+                    wire.remove(stop.wireId());
+                    if (session != null) {
+                        log.info("job {}: stopping it on worker {} ({})", stop.wireId(), session.name(), why);
+                        try {
+                            session.cancel(stop.wireId());
+                        } catch (RuntimeException gone) {
+                            // the worker is going away; its stream's end frees the slot
+                        }
+                    }
+                }
+                w.result.complete(failed(jobId, "", why));
+            }
+            pump();
+        }
+    }
+
+    public void onEvent(JobEvent event) {
+        List<Consumer<JobEvent>> to = new ArrayList<>();
+        synchronized (this) {
+            for (String id : scheduler.jobsOf(event.getJobId())) {
+                Waiting w = waiting.get(id);
+                if (w != null) {
+                    to.add(w.events);
+                }
+            }
+        }
+        to.forEach(c -> c.accept(event));
+    }
+
+    public void onResult(WorkerSession from, JobResult result) {
+        from.finished(result.getJobId());
+        synchronized (this) {
+            var finished = scheduler.finish(result.getJobId(), from.id());
+            if (finished.isPresent()) {
+                wire.remove(result.getJobId());
+                for (String id : finished.get().jobs()) {
+                    Waiting w = waiting.remove(id);
+                    if (w != null) {
+                        w.result.complete(new Dispatched(
+                                from.name(), result.toBuilder().setJobId(id).build()));
+                    }
+                }
+            }
+            // else a late answer from a worker the job was taken away from, or of a cancelled run
+            pump();
+        }
+    }
+
+    private void onWorkerJoined(WorkerSession session) {
+        synchronized (this) {
+            for (WorkerSession other : sessions.values()) {
+                if (other.name().equals(session.name())) {
+                    scheduler.drain(other.id()); // a stale session of a reconnected worker: nothing new
+                }
+            }
+            sessions.put(session.id(), session);
+            scheduler.addWorker(session.id(), session.name(), session.slots(), session.entitlements());
+            noWorkersSince = null;
+            pump();
+        }
+    }
+
+    /** A worker drains: it gets no new job and finishes those it runs. */
+    public void onWorkerDraining(WorkerSession session) {
+        synchronized (this) {
+            session.markDraining();
+            scheduler.drain(session.id());
+            log.info("worker {} drains: no new jobs for it", session.name());
+        }
+    }
+
+    /** A worker's stream ended: its jobs go back to the queue, in their old place. */
+    public void onWorkerLost(WorkerSession lost) {
+        synchronized (this) {
+            if (sessions.remove(lost.id()) == null) {
+                return;
+            }
+            Set<String> ran = scheduler.runningOn(lost.id());
+            List<Scheduler.Exhausted> exhausted = scheduler.removeWorker(lost.id());
+            for (Scheduler.Exhausted e : exhausted) {
+                ran.remove(e.wireId());
+                wire.remove(e.wireId());
+                for (String id : e.jobs()) {
+                    Waiting w = waiting.remove(id);
+                    if (w != null) {
+                        w.result.complete(failed(
+                                id,
+                                lost.name(),
+                                "stage " + w.job.getStageName() + " was lost with its worker "
+                                        + e.lostOn().size() + " times (on " + String.join(", ", e.lostOn())
+                                        + "): giving up"));
+                    }
+                }
+            }
+            for (String id : ran) {
+                if (wire.containsKey(id)) {
+                    log.warn(
+                            "worker {} died running job {} (stage {}): queueing it again",
+                            lost.name(),
+                            id,
+                            wire.get(id).getStageName());
+                    metrics.jobsRedispatched.increment();
+                }
+            }
+            if (scheduler.workerCount() == 0) {
+                noWorkersSince = clock.instant();
+                checkWorkersLater();
+            }
+            pump();
+        }
+    }
+
+    /** Reads the queue's state under its lock (for metrics and listings). */
+    public synchronized int read(java.util.function.ToIntFunction<Scheduler> what) {
+        return what.applyAsInt(scheduler);
+    }
+
+    /** Ends every job: the coordinator is closing. */
+    public void close() {
+        synchronized (this) {
+            closed = true;
+            for (var e : waiting.entrySet()) {
+                e.getValue().result.complete(failed(e.getKey(), "", "coordinator shutting down"));
+            }
+            waiting.clear();
+        }
+        timers.shutdownNow();
+    }
+
+    /** Sends every job the scheduler can place now. */
+    private void pump() {
+        if (closed) {
+            return;
+        }
+        for (Scheduler.Placement p : scheduler.place()) {
+            Job job = wire.get(p.wireId());
+            WorkerSession session = sessions.get(p.workerId());
+            metrics.jobWait.record(p.waited());
+            log.info("job {} (stage {}) -> {}", p.wireId(), job.getStageName(), session.name());
+            try {
+                session.send(job);
+            } catch (RuntimeException e) {
+                // the stream broke: its end (onWorkerLost) puts the job back in the queue
+                log.warn("sending job {} to {} failed: {}", p.wireId(), session.name(), e.toString());
+            }
+        }
+        if (noWorkersSince != null && scheduler.workerCount() == 0 && !waiting.isEmpty()) {
+            checkWorkersLater();
+        }
+    }
+
+    private void checkWorkersLater() {
+        if (closed) {
+            return;
+        }
+        try {
+            timers.schedule(this::failWithoutWorkers, workerWait.toMillis() + 1, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closing) {
+            // close() fails every job anyway
+        }
+    }
+
+    /** Jobs that waited {@code workerWait} while no worker at all was connected fail, saying so. */
+    private void failWithoutWorkers() {
+        synchronized (this) {
+            if (closed || noWorkersSince == null) {
+                return;
+            }
+            Instant now = clock.instant();
+            for (Waiting w : List.copyOf(waiting.values())) {
+                String id = w.job.getJobId();
+                Instant since = w.queuedAt.isAfter(noWorkersSince) ? w.queuedAt : noWorkersSince;
+                if (!scheduler.isQueued(id) || now.isBefore(since.plus(workerWait))) {
+                    continue;
+                }
+                List<String> lostOn = scheduler.lostOn(id);
+                for (String member : scheduler.dequeue(id)) {
+                    wire.remove(member);
+                    Waiting m = waiting.remove(member);
+                    if (m != null) {
+                        m.result.complete(failed(
+                                member,
+                                "",
+                                lostOn.isEmpty()
+                                        ? "no worker connected within " + seconds(workerWait)
+                                                + ": start one with `stagefarm worker --coordinator HOST:PORT ...`"
+                                        : "every worker that took stage " + w.job.getStageName() + " went away: "
+                                                + lostOn));
+                    }
+                }
+            }
+        }
+    }
+
+    private static String seconds(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+    }
+
+    private static Dispatched failed(String jobId, String worker, String message) {
+        return new Dispatched(
+                worker,
+                JobResult.newBuilder()
+                        .setJobId(jobId)
+                        .setOk(false)
+                        .setError(message)
+                        .build());
+    }
+}

@@ -1,0 +1,427 @@
+package dev.stagefarm.coordinator.schedule;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The farm's one queue and its slots, as pure code: no threads, no I/O, time from an
+ * {@link InstantSource}, so that tests and a simulation drive it exactly as the coordinator does.
+ * Not thread-safe: its owner calls it under one lock.
+ *
+ * <p>A job waits here until a worker has a free slot; workers never hold a backlog. Which job
+ * takes a free slot: first the team whose running jobs, divided by its weight, are fewest (so a
+ * team with nothing running takes the next slot that frees, whatever another team has queued,
+ * and teams with queued work take slots in turn); within the team, the earliest submitted
+ * build; within the build, the longest chain of stages left. Which worker: among those with a
+ * free slot, one that has not lost this job before, then the one holding most of the job's
+ * input bytes, then the least loaded, then by name.
+ *
+ * <p>Identical work (same work key, which includes the team) queued or running twice is one
+ * {@link Work} with two members: it runs once and every member gets its result.
+ */
+public final class Scheduler {
+
+    /** How often a job may be lost with its worker before its build fails. */
+    public static final int MAX_ATTEMPTS = 3;
+
+    private final InstantSource clock;
+    private final ToDoubleFunction<String> teamWeight;
+    private final Map<String, Slots> workers = new TreeMap<>();
+    private final Map<String, Work> byKey = new HashMap<>();
+    private final Map<String, Work> byJob = new HashMap<>();
+    private final Map<String, Work> byWire = new HashMap<>();
+    private final Map<String, TreeSet<Work>> queues = new TreeMap<>();
+    private final Map<String, Integer> running = new HashMap<>();
+    /** When each team last got a slot (a placement count): equal shares take turns. */
+    private final Map<String, Long> lastServed = new HashMap<>();
+
+    private long sequence;
+    private long placements;
+
+    /** @param teamWeight a team's share of the slots relative to other teams (1 unless told) */
+    public Scheduler(InstantSource clock, ToDoubleFunction<String> teamWeight) {
+        this.clock = clock;
+        this.teamWeight = teamWeight;
+    }
+
+    public Scheduler(InstantSource clock) {
+        this(clock, team -> 1.0);
+    }
+
+    /** A worker's slots and what runs in them. */
+    private static final class Slots {
+        final String id;
+        final String name;
+        final int slots;
+        final Set<String> grants;
+        final Set<Work> running = new LinkedHashSet<>();
+        boolean draining;
+
+        Slots(String id, String name, int slots, Set<String> grants) {
+            this.id = id;
+            this.name = name;
+            this.slots = Math.max(1, slots);
+            this.grants = Set.copyOf(grants);
+        }
+
+        int free() {
+            return draining ? 0 : Math.max(0, slots - running.size());
+        }
+    }
+
+    /** One piece of work: queued or running, wanted by one or more jobs. */
+    private static final class Work {
+        final JobTicket first;
+        final String wireId;
+        final Set<String> members = new LinkedHashSet<>();
+        final long sequence;
+        final Instant queuedAt;
+        final List<String> lostOn = new ArrayList<>();
+        Slots worker;
+
+        Work(JobTicket first, long sequence, Instant queuedAt) {
+            this.first = first;
+            this.wireId = first.jobId();
+            this.sequence = sequence;
+            this.queuedAt = queuedAt;
+            members.add(first.jobId());
+        }
+    }
+
+    private static final Comparator<Work> WITHIN_TEAM = Comparator.<Work, Instant>comparing(
+                    w -> w.first.buildSubmitted())
+            .thenComparing(w -> w.first.buildId())
+            .thenComparing(
+                    Comparator.<Work>comparingInt(w -> w.first.criticalPath()).reversed())
+            .thenComparingLong(w -> w.sequence);
+
+    /** A job sent to a worker: the id it runs under there, and every job that waits for it. */
+    public record Placement(String wireId, String workerId, String team, Duration waited, Set<String> jobs) {}
+
+    /** A run that ended, and the jobs that get its result. */
+    public record Finished(String wireId, String team, Set<String> jobs) {}
+
+    /** A job lost with its worker, too often to try again. */
+    public record Exhausted(String wireId, Set<String> jobs, List<String> lostOn) {}
+
+    /** What {@link #withdraw} did. */
+    public sealed interface Withdrawal {
+        /** Nothing to do: unknown, or left in the queue or running for other jobs. */
+        record Nothing() implements Withdrawal {}
+
+        /** It ran for this job alone: stop it on its worker. */
+        record Stop(String wireId, String workerId) implements Withdrawal {}
+    }
+
+    public void addWorker(String id, String name, int slots) {
+        addWorker(id, name, slots, Set.of());
+    }
+
+    /** @param grants the entitlements the worker grants (its {@code --allow}); a job needing others never goes there */
+    public void addWorker(String id, String name, int slots, Set<String> grants) {
+        workers.put(id, new Slots(id, name, slots, grants));
+    }
+
+    /**
+     * A worker is gone: its jobs go back to the queue in their old place, except those already
+     * lost {@value #MAX_ATTEMPTS} times, which are returned to be failed.
+     */
+    public List<Exhausted> removeWorker(String id) {
+        Slots gone = workers.remove(id);
+        List<Exhausted> exhausted = new ArrayList<>();
+        if (gone == null) {
+            return exhausted;
+        }
+        for (Work w : gone.running) {
+            if (w.members.isEmpty()) {
+                continue; // withdrawn: no job waits for it any more
+            }
+            w.worker = null;
+            w.lostOn.add(gone.name);
+            decrement(w.first.team());
+            if (w.lostOn.size() >= MAX_ATTEMPTS) {
+                forget(w);
+                exhausted.add(new Exhausted(w.wireId, Set.copyOf(w.members), List.copyOf(w.lostOn)));
+            } else {
+                queue(w);
+            }
+        }
+        return exhausted;
+    }
+
+    /** The worker finishes what it runs and takes nothing new. */
+    public void drain(String id) {
+        Slots s = workers.get(id);
+        if (s != null) {
+            s.draining = true;
+        }
+    }
+
+    /** @return true when the job starts new work, false when it joins identical work queued or running */
+    public boolean submit(JobTicket ticket) {
+        Work same = byKey.get(ticket.workKey());
+        if (same != null) {
+            same.members.add(ticket.jobId());
+            byJob.put(ticket.jobId(), same);
+            return false;
+        }
+        Work w = new Work(ticket, sequence++, clock.instant());
+        byKey.put(ticket.workKey(), w);
+        byJob.put(ticket.jobId(), w);
+        byWire.put(w.wireId, w);
+        queue(w);
+        return true;
+    }
+
+    /**
+     * Fills every free slot it can, in the queue's order. A job that no free worker may take (it
+     * needs an entitlement they do not grant) keeps its place and lets the jobs behind it by.
+     */
+    public List<Placement> place() {
+        List<Placement> out = new ArrayList<>();
+        Set<String> stuck = new HashSet<>();
+        while (true) {
+            Optional<String> team = nextTeam(stuck);
+            if (team.isEmpty()) {
+                return out;
+            }
+            TreeSet<Work> queue = queues.get(team.get());
+            Work w = null;
+            Optional<Slots> worker = Optional.empty();
+            for (Work candidate : queue) {
+                worker = bestWorker(candidate);
+                if (worker.isPresent()) {
+                    w = candidate;
+                    break;
+                }
+                if (workers.values().stream().noneMatch(x -> x.free() > 0)) {
+                    return out; // no free slot anywhere
+                }
+            }
+            if (w == null) {
+                stuck.add(team.get());
+                continue;
+            }
+            queue.remove(w);
+            if (queue.isEmpty()) {
+                queues.remove(team.get());
+            }
+            w.worker = worker.get();
+            worker.get().running.add(w);
+            running.merge(w.first.team(), 1, Integer::sum);
+            lastServed.put(w.first.team(), placements++);
+            out.add(new Placement(
+                    w.wireId,
+                    worker.get().id,
+                    w.first.team(),
+                    Duration.between(w.queuedAt, clock.instant()),
+                    Set.copyOf(w.members)));
+        }
+    }
+
+    /**
+     * A worker reports the end of a run. A report from a worker the work was taken from (it was
+     * given up as lost) is ignored: empty.
+     */
+    public Optional<Finished> finish(String wireId, String workerId) {
+        Work w = byWire.get(wireId);
+        Slots s = workers.get(workerId);
+        if (s != null && w == null) {
+            // a run no job wanted any more held its slot until now
+            s.running.removeIf(r -> r.wireId.equals(wireId));
+        }
+        if (w == null || w.worker == null || w.worker != s) {
+            return Optional.empty();
+        }
+        s.running.remove(w);
+        decrement(w.first.team());
+        forget(w);
+        return Optional.of(new Finished(w.wireId, w.first.team(), Set.copyOf(w.members)));
+    }
+
+    /** A queued job fails before it ran (no worker came, say): it leaves the queue with every job that shares it. */
+    public Set<String> dequeue(String jobId) {
+        Work w = byJob.get(jobId);
+        if (w == null || w.worker != null) {
+            return Set.of();
+        }
+        unqueue(w);
+        forget(w);
+        return Set.copyOf(w.members);
+    }
+
+    /**
+     * A job is no longer wanted (its build was cancelled or failed). Queued work leaves the queue
+     * once no job wants it; running work is stopped once no job wants it, and keeps its slot
+     * until its worker answers.
+     */
+    public Withdrawal withdraw(String jobId) {
+        Work w = byJob.remove(jobId);
+        if (w == null) {
+            return new Withdrawal.Nothing();
+        }
+        w.members.remove(jobId);
+        if (!w.members.isEmpty()) {
+            return new Withdrawal.Nothing();
+        }
+        byKey.remove(w.first.workKey(), w);
+        byWire.remove(w.wireId, w);
+        if (w.worker == null) {
+            unqueue(w);
+            return new Withdrawal.Nothing();
+        }
+        decrement(w.first.team());
+        // the slot stays taken (by a run no job wants) until the worker answers
+        return new Withdrawal.Stop(w.wireId, w.worker.id);
+    }
+
+    /** The jobs that wait for a run: events and the result of {@code wireId} go to each. */
+    public Set<String> jobsOf(String wireId) {
+        Work w = byWire.get(wireId);
+        return w == null ? Set.of() : Set.copyOf(w.members);
+    }
+
+    /** Queued jobs that have lost a worker before: where. Empty for jobs never started. */
+    public List<String> lostOn(String jobId) {
+        Work w = byJob.get(jobId);
+        return w == null ? List.of() : List.copyOf(w.lostOn);
+    }
+
+    public boolean isQueued(String jobId) {
+        Work w = byJob.get(jobId);
+        return w != null && w.worker == null;
+    }
+
+    public int workerCount() {
+        return workers.size();
+    }
+
+    public int queued(String team) {
+        TreeSet<Work> q = queues.get(team);
+        return q == null ? 0 : q.size();
+    }
+
+    public int running(String team) {
+        return running.getOrDefault(team, 0);
+    }
+
+    /** Teams with queued or running work. */
+    public Set<String> activeTeams() {
+        Set<String> teams = new TreeSet<>(queues.keySet());
+        running.forEach((t, n) -> {
+            if (n > 0) {
+                teams.add(t);
+            }
+        });
+        return teams;
+    }
+
+    /** Slots by state: free, busy (running, draining or not) and draining (free ones of draining workers). */
+    public int slots(String state) {
+        int n = 0;
+        for (Slots s : workers.values()) {
+            int busy = Math.min(s.slots, s.running.size());
+            n += switch (state) {
+                case "free" -> s.free();
+                case "busy" -> busy;
+                case "draining" -> s.draining ? s.slots - busy : 0;
+                default -> throw new IllegalArgumentException(state);
+            };
+        }
+        return n;
+    }
+
+    public boolean draining(String workerId) {
+        Slots s = workers.get(workerId);
+        return s != null && s.draining;
+    }
+
+    /** Runs on a worker now, by wire id. */
+    public Set<String> runningOn(String workerId) {
+        Slots s = workers.get(workerId);
+        Set<String> ids = new LinkedHashSet<>();
+        if (s != null) {
+            s.running.forEach(w -> ids.add(w.wireId));
+        }
+        return ids;
+    }
+
+    /** The team with the smallest share of running work; on equal shares the one served longest ago. */
+    private Optional<String> nextTeam(Set<String> skip) {
+        String best = null;
+        double bestShare = 0;
+        long bestServed = 0;
+        Work bestHead = null;
+        for (var e : queues.entrySet()) {
+            String team = e.getKey();
+            if (skip.contains(team)) {
+                continue;
+            }
+            double share = running(team) / Math.max(1e-9, teamWeight.applyAsDouble(team));
+            long served = lastServed.getOrDefault(team, -1L);
+            Work head = e.getValue().first();
+            int order = best == null ? -1 : Double.compare(share, bestShare);
+            if (order == 0) {
+                order = Long.compare(served, bestServed);
+            }
+            if (order == 0) {
+                order = WITHIN_TEAM.compare(head, bestHead);
+            }
+            if (order < 0) {
+                best = team;
+                bestShare = share;
+                bestServed = served;
+                bestHead = head;
+            }
+        }
+        return Optional.ofNullable(best);
+    }
+
+    private Optional<Slots> bestWorker(Work w) {
+        return workers.values().stream()
+                .filter(s -> s.free() > 0)
+                .filter(s -> s.grants.containsAll(w.first.needs()))
+                .max(Comparator.<Slots>comparingInt(s -> w.lostOn.contains(s.name) ? 0 : 1)
+                        .thenComparingLong(s -> w.first.localBytes().applyAsLong(s.name))
+                        .thenComparingInt(Slots::free)
+                        .thenComparing(s -> s.name, Comparator.reverseOrder())
+                        .thenComparing(s -> s.id, Comparator.reverseOrder()));
+    }
+
+    private void queue(Work w) {
+        queues.computeIfAbsent(w.first.team(), t -> new TreeSet<>(WITHIN_TEAM)).add(w);
+    }
+
+    private void unqueue(Work w) {
+        TreeSet<Work> q = queues.get(w.first.team());
+        if (q != null) {
+            q.remove(w);
+            if (q.isEmpty()) {
+                queues.remove(w.first.team());
+            }
+        }
+    }
+
+    private void forget(Work w) {
+        byKey.remove(w.first.workKey(), w);
+        byWire.remove(w.wireId, w);
+        w.members.forEach(m -> byJob.remove(m, w));
+    }
+
+    private void decrement(String team) {
+        running.computeIfPresent(team, (t, n) -> n <= 1 ? null : n - 1);
+    }
+}

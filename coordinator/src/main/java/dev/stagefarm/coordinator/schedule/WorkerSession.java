@@ -1,0 +1,122 @@
+package dev.stagefarm.coordinator.schedule;
+
+import dev.stagefarm.proto.farm.CancelJob;
+import dev.stagefarm.proto.farm.CoordinatorMessage;
+import dev.stagefarm.proto.farm.DrainRequest;
+import dev.stagefarm.proto.farm.Job;
+import io.grpc.stub.StreamObserver;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** One connected worker: its stream, and the jobs it is running now. */
+public final class WorkerSession {
+
+    private static final AtomicLong SESSIONS = new AtomicLong();
+
+    private final String name;
+    private final String id;
+    private final int slots;
+    private final StreamObserver<CoordinatorMessage> stream;
+    private final Set<String> runningJobs = ConcurrentHashMap.newKeySet();
+    private volatile boolean alive = true;
+    private volatile boolean draining;
+    private final Set<String> entitlements;
+    private final List<String> warnings;
+
+    WorkerSession(
+            String name,
+            int slots,
+            StreamObserver<CoordinatorMessage> stream,
+            Set<String> entitlements,
+            List<String> warnings) {
+        this.entitlements = Set.copyOf(entitlements);
+        this.warnings = List.copyOf(warnings);
+        this.name = name;
+        this.id = name + "#" + SESSIONS.incrementAndGet();
+        this.slots = Math.max(1, slots);
+        this.stream = stream;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** This session, apart from an earlier or later one of a worker with the same name. */
+    public String id() {
+        return id;
+    }
+
+    /** Jobs the worker runs at once ({@code stagefarm worker --slots}). */
+    public int slots() {
+        return slots;
+    }
+
+    /** What the worker grants builds (its --allow), from its hello. */
+    public Set<String> entitlements() {
+        return entitlements;
+    }
+
+    /** What the worker said operators should know about it (its hello's warnings). */
+    public List<String> warnings() {
+        return warnings;
+    }
+
+    public int load() {
+        return runningJobs.size();
+    }
+
+    boolean alive() {
+        return alive;
+    }
+
+    Set<String> runningJobs() {
+        return Set.copyOf(runningJobs);
+    }
+
+    /** gRPC stream observers are not thread-safe: every send goes through here. */
+    synchronized void send(Job job) {
+        runningJobs.add(job.getJobId());
+        stream.onNext(CoordinatorMessage.newBuilder().setJob(job).build());
+    }
+
+    /** Asks the worker to stop a job: its container is killed, its result discarded. */
+    synchronized void cancel(String jobId) {
+        stream.onNext(CoordinatorMessage.newBuilder()
+                .setCancel(CancelJob.newBuilder().setJobId(jobId))
+                .build());
+    }
+
+    /** Asks the worker to drain, as SIGTERM would: it finishes its jobs, then exits. */
+    public synchronized void drain() {
+        stream.onNext(CoordinatorMessage.newBuilder()
+                .setDrain(DrainRequest.getDefaultInstance())
+                .build());
+    }
+
+    public boolean draining() {
+        return draining;
+    }
+
+    void markDraining() {
+        draining = true;
+    }
+
+    void finished(String jobId) {
+        runningJobs.remove(jobId);
+    }
+
+    void markDead() {
+        alive = false;
+    }
+
+    synchronized void close() {
+        alive = false;
+        try {
+            stream.onCompleted();
+        } catch (RuntimeException alreadyClosed) {
+            // the worker went away first
+        }
+    }
+}
