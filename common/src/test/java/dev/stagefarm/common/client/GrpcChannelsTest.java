@@ -1,6 +1,7 @@
 package dev.stagefarm.common.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.stagefarm.common.server.GrpcServers;
 import dev.stagefarm.common.server.UnixSockets;
@@ -11,6 +12,7 @@ import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.protobuf.services.HealthStatusManager;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,7 +54,9 @@ class GrpcChannelsTest {
         assertThat(threads(threadName)).isNotEmpty();
 
         GrpcChannels.stopClientThreads();
-        assertThat(threads(threadName)).isEmpty();
+        // the loop has terminated when stop returns; its thread ends a moment later
+        await().atMost(Duration.ofSeconds(2))
+                .untilAsserted(() -> assertThat(threads(threadName)).isEmpty());
 
         check(address);
     }
