@@ -127,15 +127,40 @@ final class StepCgroups {
             } else if (e.getKey().equals("memory") && memoryLimit > 0) {
                 oom |= value(dir.resolve("memory.max_usage_in_bytes")) >= memoryLimit - LIMIT_SLACK;
             }
-            try {
-                Files.deleteIfExists(dir.resolve("step")); // when runc was killed before it cleaned up
-                Files.deleteIfExists(dir);
-            } catch (IOException ex) {
-                log.warn("could not remove cgroup {}: {}", dir, ex.toString());
-            }
+            remove(dir.resolve("step")); // when runc was killed before it cleaned up
+            remove(dir);
         }
         return oom;
     }
+
+    /**
+     * Removes a step's cgroup directory. Right after a kill (the OOM killer, a timeout) the kernel
+     * may still be reaping the step's last processes, and rmdir answers EBUSY until it has: try
+     * again for a moment before giving up with a warning.
+     */
+    private static void remove(Path dir) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                Files.deleteIfExists(dir);
+                return;
+            } catch (IOException ex) {
+                if (attempt >= REMOVE_ATTEMPTS) {
+                    log.warn("could not remove cgroup {}: {}", dir, ex.toString());
+                    return;
+                }
+            }
+            try {
+                Thread.sleep(REMOVE_PAUSE_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                log.warn("could not remove cgroup {}: interrupted", dir);
+                return;
+            }
+        }
+    }
+
+    private static final int REMOVE_ATTEMPTS = 40;
+    private static final long REMOVE_PAUSE_MILLIS = 50;
 
     /** How close to its limit a v1 step's peak usage has to come to count as having hit it. */
     private static final long LIMIT_SLACK = 1024 * 1024;
