@@ -202,8 +202,9 @@ public final class CniNetwork implements NetworkProvider {
         try {
             Commands.run("ip", "-n", name, "link", "set", "lo", "up");
             String veth = cni.add(name, path);
-            // isolated bridge ports exchange no frames with each other, only with the bridge itself
-            Files.writeString(Path.of("/sys/class/net", veth, "brport", "isolated"), "1");
+            // isolated bridge ports exchange no frames with each other, only with the bridge itself;
+            // set over netlink, not /sys/class/net (read-only in a container that has CAP_NET_ADMIN)
+            Commands.run("ip", "link", "set", "dev", veth, "type", "bridge_slave", "isolated", "on");
             return new Namespace(name, path, veth);
         } catch (IOException | RuntimeException e) {
             destroy(new Namespace(name, path, ""));
