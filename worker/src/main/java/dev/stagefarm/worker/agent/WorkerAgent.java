@@ -262,5 +262,11 @@ public final class WorkerAgent implements AutoCloseable {
         }
         jobs.shutdownNow();
         jobs.awaitTermination(5, TimeUnit.SECONDS);
+        // end the session from this side, after the jobs' last messages: the coordinator ends
+        // its side and the channel can shut down at once instead of waiting out its timeout
+        Session session = current;
+        if (session != null) {
+            session.complete();
+        }
     }
 }
