@@ -122,6 +122,18 @@ class CoordinatorTeamsTest {
     }
 
     @Test
+    void aBuildAuthorCannotDrainAWorker() {
+        assertThatThrownBy(() -> CoordinatorGrpc.newBlockingStub(as(channel, ALICE))
+                        .drainWorker(dev.stagefarm.proto.farm.DrainWorkerRequest.newBuilder()
+                                .setName("w1")
+                                .build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+                    assertThat(e.getStatus().getDescription()).contains("needs the admin scope");
+                });
+    }
+
+    @Test
     void onlyFarmTokensServeAsWorkersAndOnlyWritersBuild() throws Exception {
         CompletableFuture<Throwable> refused = new CompletableFuture<>();
         StreamObserver<WorkerMessage> session = CoordinatorGrpc.newStub(as(channel, ALICE))
