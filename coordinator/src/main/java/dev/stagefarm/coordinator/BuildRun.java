@@ -266,8 +266,9 @@ final class BuildRun {
                             id,
                             ArtifactRequest.newBuilder()
                                     .addAllPaths(paths)
-                                    // v2: an artifact holds the targets of symlinks named as sources too
-                                    .setKey(CacheKey.of("artifact-v2")
+                                    // v2: an artifact holds the targets of symlinks named as sources too;
+                                    // v3: it carries its content digest, which later keys use
+                                    .setKey(CacheKey.of("artifact-v3")
                                             .add(stageKey)
                                             .add(paths)
                                             .build())

@@ -1,6 +1,7 @@
 package dev.stagefarm.coordinator.plan;
 
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.proto.cache.ArtifactResult;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -41,6 +42,19 @@ public final class CacheKey {
 
     public CacheKey add(boolean flag) {
         return add(flag ? "1" : "0");
+    }
+
+    /**
+     * What a {@code COPY --from} or a {@code --mount from=} takes from an earlier stage: the
+     * mtime-free digest of exactly the copied entries, so a rebuilt stage that yields the same
+     * files leaves this key as it was (early cut-off). The blob digest only for an artifact made
+     * by a worker that does not report content digests.
+     */
+    public CacheKey addCopiedFrom(ArtifactResult artifact) {
+        if (!artifact.getContentDigest().isEmpty()) {
+            return add("stage-content").add(artifact.getContentDigest());
+        }
+        return add("stage-artifact").add(artifact.getDigest());
     }
 
     public String build() {

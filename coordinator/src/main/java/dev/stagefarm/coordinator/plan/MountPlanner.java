@@ -157,7 +157,7 @@ final class MountPlanner {
         }
         StageSource src = in.stageSource(stage.getAsInt(), List.of(path));
         sourceStages.add(stage.getAsInt());
-        key.add("stage-artifact").add(src.getArtifact().getDigest());
+        key.addCopiedFrom(src.getArtifact());
         return bind.setSource(CopySource.newBuilder().setStage(src)).build();
     }
 

@@ -434,8 +434,8 @@ public final class StagePlanner {
                 if (ref.isPresent()) {
                     StageSource source = in.stageSource(ref.getAsInt(), sources);
                     sourceStages.add(ref.getAsInt());
-                    // keyed on the artifact's content: a rebuilt stage that yields the same files hits
-                    k.add("stage-artifact").add(source.getArtifact().getDigest());
+                    // keyed on the copied files, not their mtimes: a rebuilt stage that yields the same files hits
+                    k.addCopiedFrom(source.getArtifact());
                     op.setSource(CopySource.newBuilder().setStage(source));
                 } else {
                     ImageSource image = in.image(from)

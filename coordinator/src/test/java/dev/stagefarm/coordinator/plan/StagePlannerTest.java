@@ -183,16 +183,24 @@ class StagePlannerTest {
     }
 
     @Test
-    void copyFromAStageIsKeyedOnTheArtifactNotTheStageKey() throws Exception {
+    void copyFromAStageIsKeyedOnTheCopiedContentNotTheStageKeyOrTheBlob() throws Exception {
         FinalStage final1 = new FinalStage(parse(GO_WEB).stages().get(1));
-        String key = final1.copyKey("sha256:" + "1".repeat(64), ARTIFACT);
-        assertThat(final1.copyKey("sha256:" + "2".repeat(64), ARTIFACT))
-                .as("a rebuilt builder that yields the same binary")
+        String content = Digest.of(new byte[] {7}).toString();
+        String key = final1.copyKey("sha256:" + "1".repeat(64), ARTIFACT, content);
+        assertThat(final1.copyKey(
+                        "sha256:" + "2".repeat(64), Digest.of(new byte[] {2}).toString(), content))
+                .as("a rebuilt builder that yields the same files, with new mtimes: another blob")
                 .isEqualTo(key);
         assertThat(final1.copyKey(
-                        "sha256:" + "1".repeat(64), Digest.of(new byte[] {1}).toString()))
-                .as("a different binary")
+                        "sha256:" + "1".repeat(64),
+                        ARTIFACT,
+                        Digest.of(new byte[] {8}).toString()))
+                .as("a different binary, or the same one with another mode")
                 .isNotEqualTo(key);
+        assertThat(final1.copyKey("sha256:" + "1".repeat(64), ARTIFACT, ""))
+                .as("an artifact without a content digest is keyed on its blob, never alike")
+                .isNotEqualTo(key)
+                .isNotEqualTo(final1.copyKey("sha256:" + "1".repeat(64), content, ""));
     }
 
     @Test
@@ -351,7 +359,11 @@ class StagePlannerTest {
     }
 
     private static StagePlanner planner(ContextIndex context, Map<String, String> buildArgs) {
-        return new StagePlanner(new TestInputs(context, buildArgs, "sha256:" + "b".repeat(64), ARTIFACT));
+        return new StagePlanner(new TestInputs(
+                context,
+                buildArgs,
+                "sha256:" + "b".repeat(64),
+                ArtifactResult.newBuilder().setDigest(ARTIFACT).setSize(16).build()));
     }
 
     private static List<String> keys(StagePlan plan) {
@@ -370,8 +382,13 @@ class StagePlannerTest {
 
     /** The go-web final stage planned against a builder that ended with the given key and artifact. */
     private record FinalStage(dev.stagefarm.dockerfile.Stage stage) {
-        String copyKey(String builderKey, String artifact) throws DockerfileException {
+        String copyKey(String builderKey, String blob, String content) throws DockerfileException {
             ContextIndex empty = new ContextIndex(ContextManifest.getDefaultInstance());
+            ArtifactResult artifact = ArtifactResult.newBuilder()
+                    .setDigest(blob)
+                    .setSize(16)
+                    .setContentDigest(content)
+                    .build();
             return new StagePlanner(new TestInputs(empty, Map.of(), builderKey, artifact))
                     .plan(stage, scratch())
                     .steps()
@@ -381,7 +398,8 @@ class StagePlannerTest {
     }
 
     /** A build of one Dockerfile whose stage 0 ("builder") has finished with the given key and artifact. */
-    private record TestInputs(ContextIndex context, Map<String, String> buildArgs, String builderKey, String artifact)
+    private record TestInputs(
+            ContextIndex context, Map<String, String> buildArgs, String builderKey, ArtifactResult artifact)
             implements StagePlanner.Inputs {
         @Override
         public String fileName() {
@@ -413,7 +431,7 @@ class StagePlannerTest {
             return StageSource.newBuilder()
                     .setStageIndex(stage)
                     .setStageKey(builderKey)
-                    .setArtifact(ArtifactResult.newBuilder().setDigest(artifact).setSize(16))
+                    .setArtifact(artifact)
                     .build();
         }
     }

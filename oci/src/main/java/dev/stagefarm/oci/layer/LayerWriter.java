@@ -108,7 +108,7 @@ public final class LayerWriter {
     }
 
     public LayerBlob writeUpperDir(Path upper, Path out) throws IOException {
-        return write(upper, walk(upper), true, out);
+        return write(upper, walk(upper), true, out, null);
     }
 
     /**
@@ -120,20 +120,23 @@ public final class LayerWriter {
     public LayerBlob writeUpperDir(Path upper, Path lower, Path out) throws IOException {
         SortedSet<String> paths = walk(upper);
         paths.removeAll(CopiedUpDirs.unchanged(upper, paths, lower));
-        return write(upper, paths, true, out);
+        return write(upper, paths, true, out, null);
     }
 
     public LayerBlob writeDirectory(Path dir, Path out) throws IOException {
-        return write(dir, walk(dir), false, out);
+        return write(dir, walk(dir), false, out, null);
     }
 
     /**
      * @param paths paths under {@code root} ("/app/bin" or "app/bin"); each must exist, and be named
      *     without a symlink before its last component: a link is an entry here, never a way through
      *     (a stage's {@code /x/h -> /} must not turn {@code /x/h/etc/passwd} into the worker's own)
+     * @return the blob, and the mtime-free digest of the selected entries and their subtrees (not of
+     *     the parent directories added only to hold them)
      */
-    public LayerBlob writeSelected(Path root, Collection<String> paths, Path out) throws IOException {
+    public ArtifactBlob writeSelected(Path root, Collection<String> paths, Path out) throws IOException {
         SortedSet<String> all = new TreeSet<>(LayerPaths.ORDER);
+        java.util.Set<String> copied = new java.util.HashSet<>();
         try (RootFs fs = RootFs.open(root)) {
             for (String p : paths) {
                 String rel = LayerPaths.clean(p);
@@ -143,14 +146,19 @@ public final class LayerWriter {
                 }
                 if (rel.isEmpty() || stat.isDirectory()) {
                     // the walk does not follow links; every entry is opened again, exactly, when written
-                    all.addAll(walk(root, root.resolve(rel)));
+                    SortedSet<String> tree = walk(root, root.resolve(rel));
+                    all.addAll(tree);
+                    copied.addAll(tree);
                 }
                 if (!rel.isEmpty()) {
                     all.add(rel);
+                    copied.add(rel);
                 }
             }
         }
-        return write(root, all, false, out);
+        TreeDigest content = new TreeDigest(copied);
+        LayerBlob blob = write(root, all, false, out, content);
+        return new ArtifactBlob(blob, content.digest());
     }
 
     private static FileStat exactStat(RootFs fs, String asked, String rel) throws IOException {
@@ -178,7 +186,8 @@ public final class LayerWriter {
         return out;
     }
 
-    private LayerBlob write(Path root, SortedSet<String> paths, boolean upper, Path out) throws IOException {
+    private LayerBlob write(Path root, SortedSet<String> paths, boolean upper, Path out, TreeDigest content)
+            throws IOException {
         Path dir = out.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, ".layer", ".partial");
@@ -196,7 +205,7 @@ public final class LayerWriter {
                 tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
                 tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
                 tar.setAddPaxHeadersForNonAsciiNames(true);
-                TarEntryWriter entries = new TarEntryWriter(tar, options.sourceDateEpoch());
+                TarEntryWriter entries = new TarEntryWriter(tar, options.sourceDateEpoch(), content);
                 Map<String, String> firstPathOfInode = new HashMap<>();
                 try (RootFs fs = RootFs.open(root)) {
                     for (String rel : paths) {

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -26,30 +27,47 @@ final class TarEntryWriter {
     private static final Logger log = LoggerFactory.getLogger(TarEntryWriter.class);
     private final TarArchiveOutputStream tar;
     private final Instant clamp;
+    /** When set, every entry is also added to this mtime-free digest. */
+    private final TreeDigest tree;
+    /** Content digests of the regular files written so far, for hard links to them. */
+    private final Map<String, String> fileDigests = new HashMap<>();
+
     private long count;
 
     TarEntryWriter(TarArchiveOutputStream tar, Instant clamp) {
+        this(tar, clamp, null);
+    }
+
+    TarEntryWriter(TarArchiveOutputStream tar, Instant clamp, TreeDigest tree) {
         this.tar = tar;
         this.clamp = clamp;
+        this.tree = tree;
     }
 
     void directory(String rel, FileMeta m, Map<String, byte[]> xattrs) throws IOException {
         put(header(rel + "/", TarConstants.LF_DIR, m, xattrs));
         tar.closeArchiveEntry();
+        digest(rel, TarConstants.LF_DIR, m, "", xattrs);
     }
 
     void regular(String rel, Path file, FileMeta m, Map<String, byte[]> xattrs) throws IOException {
         TarArchiveEntry e = header(rel, TarConstants.LF_NORMAL, m, xattrs);
         e.setSize(m.size());
         put(e);
+        HashingOutputStream content = tree == null ? null : new HashingOutputStream(tar);
         try (InputStream in = Files.newInputStream(file)) {
-            long copied = in.transferTo(tar);
+            long copied = in.transferTo(content == null ? tar : content);
             if (copied != m.size()) {
                 throw new IOException(file + " changed size while being archived (" + m.size() + " → " + copied
                         + "): nothing may write to a directory while it becomes a layer");
             }
         }
         tar.closeArchiveEntry();
+        if (content != null) {
+            String digest = content.digest().toString();
+            fileDigests.put(rel, digest);
+            digest(rel, TarConstants.LF_NORMAL, m, digest, xattrs);
+        }
     }
 
     void hardlink(String rel, String target, FileMeta m) throws IOException {
@@ -57,6 +75,8 @@ final class TarEntryWriter {
         e.setLinkName(target);
         put(e);
         tar.closeArchiveEntry();
+        // a copy sees a second file with the same bytes: counted as such, whichever name came first
+        digest(rel, TarConstants.LF_NORMAL, m, fileDigests.getOrDefault(target, "link:" + target), Map.of());
     }
 
     void symlink(String rel, String target, FileMeta m, Map<String, byte[]> xattrs) throws IOException {
@@ -64,6 +84,7 @@ final class TarEntryWriter {
         e.setLinkName(target);
         put(e);
         tar.closeArchiveEntry();
+        digest(rel, TarConstants.LF_SYMLINK, m, target, xattrs);
     }
 
     void device(String rel, int type, int major, int minor, FileMeta m, Map<String, byte[]> xattrs) throws IOException {
@@ -74,6 +95,13 @@ final class TarEntryWriter {
         e.setDevMinor(minor);
         put(e);
         tar.closeArchiveEntry();
+        digest(rel, flag, m, major + "," + minor, xattrs);
+    }
+
+    private void digest(String rel, byte type, FileMeta m, String payload, Map<String, byte[]> xattrs) {
+        if (tree != null) {
+            tree.entry(rel, type, m, payload, xattrs);
+        }
     }
 
     /** An empty regular file standing for a whiteout or an opaque marker; owner and time of what it marks. */

@@ -145,7 +145,8 @@ class LayerWriterTest {
         Files.writeString(root.resolve("etc/ssl/certs/ca.pem"), "pem");
         Files.writeString(root.resolve("etc/passwd"), "root");
 
-        LayerBlob blob = writer.writeSelected(root, List.of("/go/bin/app", "etc/ssl"), tmp.resolve("a.tgz"));
+        LayerBlob blob = writer.writeSelected(root, List.of("/go/bin/app", "etc/ssl"), tmp.resolve("a.tgz"))
+                .blob();
 
         assertThat(TarListing.names(blob.file()))
                 .containsExactly(
@@ -175,7 +176,8 @@ class LayerWriterTest {
                     .hasMessageContaining("symbolic link");
         }
         // the link itself is an entry like any other, written as a link
-        LayerBlob blob = writer.writeSelected(root, List.of("/x"), tmp.resolve("d.tgz"));
+        LayerBlob blob =
+                writer.writeSelected(root, List.of("/x"), tmp.resolve("d.tgz")).blob();
         assertThat(TarListing.names(blob.file())).containsExactly("x/", "x/d", "x/h", "x/rel");
         try (InputStream in = new GZIPInputStream(Files.newInputStream(blob.file()))) {
             assertThat(new String(in.readAllBytes(), StandardCharsets.ISO_8859_1))

@@ -177,18 +177,20 @@ public final class LayerStore {
     ArtifactResult publishArtifact(Path root, List<String> paths) throws IOException, StepFailedException {
         List<String> selected = ArtifactPaths.select(root, paths);
         Path temp = blobs.tempFile("artifact");
-        LayerBlob blob;
+        dev.stagefarm.oci.layer.ArtifactBlob artifact;
         try {
-            blob = writer.writeSelected(root, selected, temp);
+            artifact = writer.writeSelected(root, selected, temp);
         } catch (java.nio.file.NoSuchFileException e) {
             Files.deleteIfExists(temp);
             throw new StepFailedException("COPY --from: " + e.getFile() + " does not exist in the stage's filesystem");
         }
+        LayerBlob blob = artifact.blob();
         Path stored = blobs.commit(temp, blob.digest());
         cache.upload(blob.digest(), blob.size(), stored);
         return ArtifactResult.newBuilder()
                 .setDigest(blob.digest().toString())
                 .setSize(blob.size())
+                .setContentDigest(artifact.content().toString())
                 .build();
     }
 
