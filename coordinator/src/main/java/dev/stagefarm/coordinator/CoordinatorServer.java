@@ -4,9 +4,11 @@ import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.auth.AuthInterceptor;
 import dev.stagefarm.common.auth.Caller;
 import dev.stagefarm.common.auth.MethodScopes;
+import dev.stagefarm.common.auth.TeamPolicy;
 import dev.stagefarm.common.auth.Tokens;
 import dev.stagefarm.coordinator.plan.RegistryBaseResolver;
 import dev.stagefarm.coordinator.schedule.JobDispatcher;
+import dev.stagefarm.coordinator.schedule.Scheduler;
 import dev.stagefarm.coordinator.schedule.SchedulerMetrics;
 import dev.stagefarm.coordinator.schedule.WorkerPool;
 import dev.stagefarm.oci.registry.RegistryClient;
@@ -20,6 +22,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.grpc.MetricCollectingServerInterceptor;
 import java.io.IOException;
 import java.time.Duration;
+import java.time.InstantSource;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -79,10 +83,20 @@ public final class CoordinatorServer implements AutoCloseable {
         serverBuilder.intercept(new MetricCollectingServerInterceptor(meters));
         WorkerPool pool = new WorkerPool();
         FarmMetrics metrics = new FarmMetrics(meters, pool);
-        this.dispatcher = new JobDispatcher(pool, workerWait, new SchedulerMetrics(meters));
+        // the tokens file in effect gives each team its fair-share weight and its limit on builds
+        Function<String, TeamPolicy> policies = tokens == null
+                ? team -> TeamPolicy.DEFAULT
+                : team -> tokens.get().policy(team);
+        this.dispatcher = new JobDispatcher(
+                pool,
+                workerWait,
+                new SchedulerMetrics(meters),
+                new Scheduler(
+                        InstantSource.system(), team -> policies.apply(team).weight()));
         BuildRunner builds = new BuildRunner(cache, new RegistryBaseResolver(registry), dispatcher, metrics);
         this.server = serverBuilder
-                .addService(new CoordinatorService(pool, dispatcher, builds, cacheAddress))
+                .addService(
+                        new CoordinatorService(pool, dispatcher, builds, cacheAddress, new BuildAdmission(policies)))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .build();

@@ -32,10 +32,17 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
     private final JobDispatcher dispatcher;
     private final BuildRunner builds;
     private final String cacheAddress;
+    private final BuildAdmission admission;
     private final AgentRelay agents = new AgentRelay();
 
-    CoordinatorService(WorkerPool pool, JobDispatcher dispatcher, BuildRunner builds, String cacheAddress) {
+    CoordinatorService(
+            WorkerPool pool,
+            JobDispatcher dispatcher,
+            BuildRunner builds,
+            String cacheAddress,
+            BuildAdmission admission) {
         this.cacheAddress = cacheAddress;
+        this.admission = admission;
         this.pool = pool;
         this.dispatcher = dispatcher;
         this.builds = builds;
@@ -96,6 +103,13 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
         var events = new BuildEvents((ServerCallStreamObserver<BuildEvent>) responses);
         // The submitter's team, from its token: the build's cache lookups and jobs work there.
         String team = dev.stagefarm.common.auth.Caller.current().team();
+        try {
+            admission.admit(team); // before any work, so parallel submissions cannot slip past the limit
+        } catch (BuildAdmission.TooManyBuilds e) {
+            responses.onError(
+                    Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()).asRuntimeException());
+            return;
+        }
         Thread.ofVirtual().name("build").start(() -> {
             try {
                 builds.run(request, team, events);
@@ -105,6 +119,8 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
                 events.fail(Status.INTERNAL
                         .withDescription("coordinator error: " + e)
                         .asRuntimeException());
+            } finally {
+                admission.release(team);
             }
         });
     }

@@ -76,7 +76,8 @@ class CoordinatorTeamsTest {
                         + entry("alice", "team-a", "\"read\",\"write\"", ALICE) + ","
                         + entry("bob", "team-b", "\"read\",\"write\"", BOB) + ","
                         + entry("reader", "team-a", "\"read\"", READER) + ","
-                        + entry("farm", "ops", "\"read\",\"write\",\"farm\"", FARM) + "]}");
+                        + entry("farm", "ops", "\"read\",\"write\",\"farm\"", FARM) + "],"
+                        + " \"teams\": {\"team-b\": {\"max-builds\": 2, \"weight\": 2}}}");
         String cacheName = InProcessServerBuilder.generateName();
         cache = new CacheServer(
                         new CacheServerConfig(HostPort.parse("127.0.0.1:0"), dir.resolve("cache"), 0, tokens),
@@ -118,6 +119,63 @@ class CoordinatorTeamsTest {
         assertThat(submit(BOB, context).get(20, TimeUnit.SECONDS))
                 .as("team B's build cannot read team A's context")
                 .contains("could not read the build context");
+        alice.cancel(true);
+    }
+
+    /** Hostile: twelve builds sent at the same instant by a team limited to two in flight. */
+    @Test
+    void aTeamCannotExceedItsBuildsInFlightBySubmittingInParallel() throws Exception {
+        BlockingWorker worker = BlockingWorker.connect(as(channel, FARM), "w1");
+        String context = uploadContext(BOB);
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        java.util.List<CompletableFuture<String>> builds = new java.util.ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            builds.add(CompletableFuture.supplyAsync(
+                    () -> {
+                        try {
+                            go.await();
+                        } catch (InterruptedException e) {
+                            throw new IllegalStateException(e);
+                        }
+                        return submit(BOB, context).join();
+                    },
+                    java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()));
+        }
+        go.countDown();
+
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (builds.stream().filter(CompletableFuture::isDone).count() < 10 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertThat(worker.jobs.poll(20, TimeUnit.SECONDS))
+                .as("an admitted build reached the worker")
+                .isNotNull();
+        Thread.sleep(500); // time for a thirteenth admission to show, were there one
+        java.util.List<CompletableFuture<String>> refused =
+                builds.stream().filter(CompletableFuture::isDone).toList();
+        assertThat(refused).as("all but the two in flight refused").hasSize(10);
+        for (CompletableFuture<String> build : refused) {
+            assertThatThrownBy(build::join)
+                    .hasCauseInstanceOf(StatusRuntimeException.class)
+                    .cause()
+                    .satisfies(e -> {
+                        Status status = ((StatusRuntimeException) e).getStatus();
+                        assertThat(status.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+                        assertThat(status.getDescription())
+                                .isEqualTo(
+                                        "team team-b already has 2 builds in flight, its limit (max-builds in the farm's"
+                                                + " tokens file): submit again when one has finished, or ask the farm's operators"
+                                                + " to raise it");
+                    });
+        }
+
+        // the limit is team-b's own: team A still builds
+        CompletableFuture<String> alice = submit(ALICE, uploadContext(ALICE));
+        Thread.sleep(500);
+        assertThat(alice)
+                .as("team A's build is admitted and waits for the worker")
+                .isNotDone();
+        builds.forEach(b -> b.cancel(true));
         alice.cancel(true);
     }
 

@@ -59,7 +59,7 @@ class SchedulingTest {
                 dispatcher,
                 metrics);
         server = InProcessServerBuilder.forName(name)
-                .addService(new CoordinatorService(pool, dispatcher, builds, "cache:9092"))
+                .addService(new CoordinatorService(pool, dispatcher, builds, "cache:9092", BuildAdmission.unlimited()))
                 .build()
                 .start();
         channel = InProcessChannelBuilder.forName(name).build();

@@ -39,12 +39,13 @@ public final class ReloadingTokens implements Supplier<Tokens> {
         FileTime modified = modified(file);
         Tokens tokens = TokensFile.read(file);
         log.info(
-                "tokens file {}: {} tokens, anonymous callers {}",
+                "tokens file {}: {} tokens, anonymous callers {}, team policies {}",
                 file,
                 tokens.entries().size(),
                 tokens.anonymous()
                         .map(c -> "in team " + c.team() + " with " + Scopes.names(c.scopes()))
-                        .orElse("refused"));
+                        .orElse("refused"),
+                tokens.teams().isEmpty() ? "none (every team: weight 1, no limit on builds)" : tokens.teams());
         return new ReloadingTokens(file, clock, tokens, modified);
     }
 

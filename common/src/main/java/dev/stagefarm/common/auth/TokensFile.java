@@ -13,8 +13,11 @@ import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.regex.Pattern;
 
 /**
@@ -22,8 +25,13 @@ import java.util.regex.Pattern;
  *
  * <pre>{@code
  * {"anonymous": {"team": "public", "scopes": ["read"]},
- *  "tokens": [{"name": "alice", "team": "team-a", "scopes": ["read", "write"], "sha256": "<64 hex>"}]}
+ *  "tokens": [{"name": "alice", "team": "team-a", "scopes": ["read", "write"], "sha256": "<64 hex>"}],
+ *  "teams": {"team-a": {"weight": 2, "max-builds": 20}, "*": {"max-builds": 10}}}
  * }</pre>
+ *
+ * {@code "teams"} is optional (files without it keep their meaning): per team, its fair-share
+ * {@code weight} (default 1) and {@code max-builds} in flight (default: no limit); {@code "*"}
+ * stands for every team not named.
  *
  * Every problem is reported with the file, the entry and what to write instead.
  */
@@ -56,9 +64,9 @@ public final class TokensFile {
         }
         for (var names = root.fieldNames(); names.hasNext(); ) {
             String field = names.next();
-            if (!field.equals("tokens") && !field.equals("anonymous")) {
+            if (!field.equals("tokens") && !field.equals("anonymous") && !field.equals("teams")) {
                 throw new InvalidTokensException(
-                        file, "unknown field \"" + field + "\"; only \"tokens\" and \"anonymous\" are read");
+                        file, "unknown field \"" + field + "\"; only \"tokens\", \"anonymous\" and \"teams\" are read");
             }
         }
         JsonNode list = root.path("tokens");
@@ -104,7 +112,66 @@ public final class TokensFile {
             throw new InvalidTokensException(
                     file, "it lists no tokens and no anonymous access, so nobody could call the server");
         }
-        return new Tokens(entries, anonymous);
+        return new Tokens(entries, anonymous, teams(file, root.path("teams")));
+    }
+
+    /** The optional {@code "teams"} object: per team name (or "*"), weight and max-builds. */
+    private static Map<String, TeamPolicy> teams(Path file, JsonNode teams) throws InvalidTokensException {
+        Map<String, TeamPolicy> out = new TreeMap<>();
+        if (teams.isMissingNode() || teams.isNull()) {
+            return out;
+        }
+        if (!teams.isObject()) {
+            throw new InvalidTokensException(
+                    file, "\"teams\" must be an object such as {\"team-a\": {\"weight\": 2, \"max-builds\": 10}}");
+        }
+        for (var it = teams.fields(); it.hasNext(); ) {
+            var e = it.next();
+            String team = e.getKey();
+            String where = "teams \"" + team + "\"";
+            if (!team.equals(Tokens.EVERY_OTHER_TEAM) && !TEAM.matcher(team).matches()) {
+                throw new InvalidTokensException(
+                        file,
+                        where + ": a team name is 1-63 lower-case letters, digits, '.', '_' or '-',"
+                                + " or \"*\" for every team not named");
+            }
+            JsonNode node = e.getValue();
+            if (!node.isObject()) {
+                throw new InvalidTokensException(
+                        file, where + " must be an object with \"weight\" and/or \"max-builds\"");
+            }
+            for (var names = node.fieldNames(); names.hasNext(); ) {
+                String field = names.next();
+                if (!field.equals("weight") && !field.equals("max-builds")) {
+                    throw new InvalidTokensException(
+                            file,
+                            where + ": unknown field \"" + field + "\"; a team has \"weight\" and \"max-builds\"");
+                }
+            }
+            double weight = 1;
+            JsonNode w = node.path("weight");
+            if (!w.isMissingNode()) {
+                if (!w.isNumber() || !(w.asDouble() > 0) || w.asDouble() > 1000) {
+                    throw new InvalidTokensException(
+                            file,
+                            where + ": \"weight\" must be a number above 0 and at most 1000 (1 is an equal share)");
+                }
+                weight = w.asDouble();
+            }
+            OptionalInt maxBuilds = OptionalInt.empty();
+            JsonNode m = node.path("max-builds");
+            if (!m.isMissingNode()) {
+                if (!m.isIntegralNumber() || m.asLong() < 1 || m.asLong() > 1_000_000) {
+                    throw new InvalidTokensException(
+                            file,
+                            where
+                                    + ": \"max-builds\" must be a whole number of builds, at least 1 (leave it out for no limit)");
+                }
+                maxBuilds = OptionalInt.of(m.asInt());
+            }
+            out.put(team, new TeamPolicy(weight, maxBuilds));
+        }
+        return out;
     }
 
     private static String text(Path file, JsonNode node, String field, String where) throws InvalidTokensException {

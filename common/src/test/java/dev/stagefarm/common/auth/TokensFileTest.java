@@ -40,6 +40,45 @@ class TokensFileTest {
     }
 
     @Test
+    void teamsHaveWeightsAndBuildLimitsAndFilesWithoutThemKeepTheirMeaning() throws Exception {
+        String token = "\"tokens\": [{\"name\": \"a\", \"team\": \"t\", \"scopes\": [\"read\"], \"sha256\": \""
+                + hash("t") + "\"}]";
+        Tokens old = TokensFile.read(file("{" + token + "}"));
+        assertThat(old.policy("t")).isEqualTo(TeamPolicy.DEFAULT);
+        assertThat(old.policy("t").weight()).isEqualTo(1.0);
+        assertThat(old.policy("t").maxBuilds()).isEmpty();
+
+        Tokens tokens = TokensFile.read(file("{" + token + ", \"teams\": {"
+                + "\"team-a\": {\"weight\": 2, \"max-builds\": 20}, \"team-b\": {\"weight\": 0.5},"
+                + "\"*\": {\"max-builds\": 3}}}"));
+        assertThat(tokens.policy("team-a")).isEqualTo(new TeamPolicy(2, java.util.OptionalInt.of(20)));
+        assertThat(tokens.policy("team-b"))
+                .as("a team's own entry, not \"*\"")
+                .isEqualTo(new TeamPolicy(0.5, java.util.OptionalInt.empty()));
+        assertThat(tokens.policy("unnamed")).isEqualTo(new TeamPolicy(1, java.util.OptionalInt.of(3)));
+    }
+
+    @Test
+    void aWrongTeamPolicySaysWhatToWrite() throws Exception {
+        String token = "\"tokens\": [{\"name\": \"a\", \"team\": \"t\", \"scopes\": [\"read\"], \"sha256\": \""
+                + hash("t") + "\"}]";
+        assertThatThrownBy(() -> TokensFile.read(file("{" + token + ", \"teams\": [1]}")))
+                .hasMessageContaining("\"teams\" must be an object such as");
+        assertThatThrownBy(() -> TokensFile.read(file("{" + token + ", \"teams\": {\"t\": {\"weight\": 0}}}")))
+                .hasMessageContaining("teams \"t\": \"weight\" must be a number above 0");
+        assertThatThrownBy(() -> TokensFile.read(file("{" + token + ", \"teams\": {\"t\": {\"weight\": \"2\"}}}")))
+                .hasMessageContaining("\"weight\" must be a number");
+        assertThatThrownBy(() -> TokensFile.read(file("{" + token + ", \"teams\": {\"t\": {\"max-builds\": 0}}}")))
+                .hasMessageContaining("\"max-builds\" must be a whole number of builds, at least 1");
+        assertThatThrownBy(() -> TokensFile.read(file("{" + token + ", \"teams\": {\"t\": {\"max-builds\": 2.5}}}")))
+                .hasMessageContaining("\"max-builds\" must be a whole number");
+        assertThatThrownBy(() -> TokensFile.read(file("{" + token + ", \"teams\": {\"t\": {\"maxBuilds\": 2}}}")))
+                .hasMessageContaining("unknown field \"maxBuilds\"; a team has \"weight\" and \"max-builds\"");
+        assertThatThrownBy(() -> TokensFile.read(file("{" + token + ", \"teams\": {\"Team A\": {\"weight\": 2}}}")))
+                .hasMessageContaining("teams \"Team A\": a team name is");
+    }
+
+    @Test
     void everyMistakeIsNamedWithWhatToWriteInstead() throws Exception {
         String ok = "\"sha256\": \"" + hash("t") + "\"";
         assertThatThrownBy(() -> TokensFile.read(dir.resolve("absent.json"))).hasMessageContaining("does not exist");

@@ -52,7 +52,12 @@ public final class JobDispatcher {
     private boolean closed;
 
     public JobDispatcher(WorkerPool pool, Duration workerWait, SchedulerMetrics metrics) {
-        this(pool, workerWait, metrics, InstantSource.system(), new Scheduler(InstantSource.system()));
+        this(pool, workerWait, metrics, new Scheduler(InstantSource.system()));
+    }
+
+    /** @param scheduler on the system clock, with the farm's team weights */
+    public JobDispatcher(WorkerPool pool, Duration workerWait, SchedulerMetrics metrics, Scheduler scheduler) {
+        this(pool, workerWait, metrics, InstantSource.system(), scheduler);
     }
 
     public JobDispatcher(

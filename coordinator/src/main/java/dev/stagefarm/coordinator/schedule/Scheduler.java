@@ -24,7 +24,9 @@ import java.util.function.ToDoubleFunction;
  * <p>A job waits here until a worker has a free slot; workers never hold a backlog. Which job
  * takes a free slot: first the team whose running jobs, divided by its weight, are fewest (so a
  * team with nothing running takes the next slot that frees, whatever another team has queued,
- * and teams with queued work take slots in turn); within the team, the earliest submitted
+ * and teams with queued work take slots in turn, a team of weight 2 twice as many as one of
+ * weight 1); on equal shares the heavier team, then the one served longest ago (so the slots
+ * split as close to the weights as whole slots allow); within the team, the earliest submitted
  * build; within the build, the longest chain of stages left. Which worker: among those with a
  * free slot, one that has not lost this job before, then the one holding most of the job's
  * input bytes, then the least loaded, then by name.
@@ -359,10 +361,14 @@ public final class Scheduler {
         return ids;
     }
 
-    /** The team with the smallest share of running work; on equal shares the one served longest ago. */
+    /**
+     * The team with the smallest share of running work; on equal shares the heavier one, then the
+     * one served longest ago. Weights are read on each call: a reloaded tokens file applies at once.
+     */
     private Optional<String> nextTeam(Set<String> skip) {
         String best = null;
         double bestShare = 0;
+        double bestWeight = 0;
         long bestServed = 0;
         Work bestHead = null;
         for (var e : queues.entrySet()) {
@@ -370,10 +376,14 @@ public final class Scheduler {
             if (skip.contains(team)) {
                 continue;
             }
-            double share = running(team) / Math.max(1e-9, teamWeight.applyAsDouble(team));
+            double weight = Math.max(1e-9, teamWeight.applyAsDouble(team));
+            double share = running(team) / weight;
             long served = lastServed.getOrDefault(team, -1L);
             Work head = e.getValue().first();
             int order = best == null ? -1 : Double.compare(share, bestShare);
+            if (order == 0) {
+                order = Double.compare(bestWeight, weight);
+            }
             if (order == 0) {
                 order = Long.compare(served, bestServed);
             }
@@ -383,6 +393,7 @@ public final class Scheduler {
             if (order < 0) {
                 best = team;
                 bestShare = share;
+                bestWeight = weight;
                 bestServed = served;
                 bestHead = head;
             }

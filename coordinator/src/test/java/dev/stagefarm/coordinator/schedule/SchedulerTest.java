@@ -174,6 +174,68 @@ class SchedulerTest {
         assertThat(placed).extracting(Scheduler.Placement::team).containsExactlyInAnyOrder("a", "a", "b");
     }
 
+    /** Weight 2 against 1 on 6 slots: 4 and 2, and still 4 and 2 after every job that ends. */
+    @Test
+    void weightsHoldWhileJobsEndAndNewOnesStart() {
+        Scheduler weighted = new Scheduler(clock, team -> team.equals("a") ? 2.0 : 1.0);
+        weighted.addWorker("w1#1", "w1", 6);
+        for (int i = 0; i < 40; i++) {
+            weighted.submit(job("a", "a1", i, 1, now));
+            weighted.submit(job("b", "b1", i, 1, now));
+        }
+        List<String> running = new ArrayList<>(
+                weighted.place().stream().map(Scheduler.Placement::wireId).toList());
+        for (int round = 0; round < 30; round++) {
+            assertThat(weighted.running("a")).as("round %d", round).isEqualTo(4);
+            assertThat(weighted.running("b")).as("round %d", round).isEqualTo(2);
+            tick(Duration.ofSeconds(1));
+            String oldest = running.removeFirst();
+            assertThat(weighted.finish(oldest, "w1#1")).isPresent();
+            running.addAll(
+                    weighted.place().stream().map(Scheduler.Placement::wireId).toList());
+        }
+    }
+
+    @Test
+    void unevenSlotsGoToTheHeavierTeamAndALightTeamWithNothingRunningIsNeverStarved() {
+        Map<String, Double> weights = new java.util.HashMap<>(Map.of("a", 10.0, "b", 1.0));
+        Scheduler weighted = new Scheduler(clock, weights::get);
+        weighted.addWorker("w1#1", "w1", 4);
+        for (int i = 0; i < 10; i++) {
+            weighted.submit(job("a", "a1", i, 1, now));
+        }
+        assertThat(weighted.place()).hasSize(4);
+        tick(Duration.ofSeconds(1));
+        weighted.submit(job("b", "b1", 0, 1, now));
+        weighted.submit(job("b", "b1", 1, 1, now));
+        assertThat(weighted.finish("a1-0", "w1#1")).isPresent();
+        assertThat(weighted.place())
+                .as("b, with nothing running, takes the slot that frees, whatever a's weight")
+                .extracting(Scheduler.Placement::team)
+                .containsExactly("b");
+
+        // 2:1 on 4 slots cannot split evenly: the heavier team gets the odd slot (3 and 1, not 2 and 2)
+        Scheduler uneven = new Scheduler(clock, team -> team.equals("a") ? 2.0 : 1.0);
+        uneven.addWorker("w1#1", "w1", 4);
+        for (int i = 0; i < 5; i++) {
+            uneven.submit(job("b", "b2", i, 1, now));
+            uneven.submit(job("a", "a2", i, 1, now));
+        }
+        assertThat(uneven.place()).extracting(Scheduler.Placement::team).containsExactlyInAnyOrder("a", "a", "a", "b");
+
+        // a reloaded tokens file: the next free slots follow the new weights
+        for (int i = 2; i < 10; i++) {
+            weighted.submit(job("b", "b1", i, 1, now));
+        }
+        weights.put("b", 10.0);
+        weights.put("a", 1.0);
+        for (int i = 1; i < 4; i++) {
+            assertThat(weighted.finish("a1-" + i, "w1#1")).isPresent();
+        }
+        // a has nothing running, so it takes one slot first; then b, now ten times heavier, the rest
+        assertThat(weighted.place()).extracting(Scheduler.Placement::team).containsExactly("a", "b", "b");
+    }
+
     @Test
     void theWorkerHoldingMostInputBytesWinsAmongFreeOnes() {
         scheduler.addWorker("w1#1", "w1", 1);
