@@ -157,6 +157,29 @@ class LayerWriterTest {
                 .hasMessageContaining("escapes");
     }
 
+    /** Early cut-off must not hide an ownership change: COPY --from keeps uid and gid. */
+    @Test
+    void anArtifactsContentDigestFollowsTheOwnerButNotTheMtime() throws Exception {
+        Path root = Files.createDirectories(tmp.resolve("rootfs"));
+        Path app =
+                Files.writeString(Files.createDirectories(root.resolve("out")).resolve("app"), "binary");
+        Digest before = writer.writeSelected(root, List.of("/out"), tmp.resolve("o1.tgz"))
+                .content();
+
+        Files.setLastModifiedTime(app, FileTime.from(Instant.parse("2020-01-01T00:00:00Z")));
+        assertThat(writer.writeSelected(root, List.of("/out"), tmp.resolve("o2.tgz"))
+                        .content())
+                .isEqualTo(before);
+        LinuxFiles.lchown(app, 1000, 0);
+        Digest user = writer.writeSelected(root, List.of("/out"), tmp.resolve("o3.tgz"))
+                .content();
+        LinuxFiles.lchown(app, 0, 1000);
+        Digest group = writer.writeSelected(root, List.of("/out"), tmp.resolve("o4.tgz"))
+                .content();
+
+        assertThat(List.of(user, group)).doesNotContain(before).doesNotHaveDuplicates();
+    }
+
     /** The escape: a stage's {@code /x/h -> /} must not export the worker's own files. */
     @Test
     void selectedPathsThroughASymlinkedParentAreRefusedAndNeverReadFromTheHost() throws Exception {
