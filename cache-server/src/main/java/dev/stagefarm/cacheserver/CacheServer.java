@@ -162,6 +162,9 @@ public final class CacheServer implements AutoCloseable {
             // and an RPC without a declared scope is refused (CacheScopes).
             builder.intercept(auth);
         }
+        // added last, so it runs first: a peer of another protocol hears that, not an auth error
+        builder.intercept(dev.stagefarm.common.version.VersionHeaders.server(
+                "cache-server", dev.stagefarm.common.version.FarmVersion.CURRENT));
         server = builder.addService(ServerInterceptors.intercept(contentStore, timer))
                 .addService(ServerInterceptors.intercept(actionCache, timer))
                 .addService(ServerInterceptors.intercept(admin, timer))

@@ -6,6 +6,8 @@ import dev.stagefarm.common.auth.Caller;
 import dev.stagefarm.common.auth.MethodScopes;
 import dev.stagefarm.common.auth.TeamPolicy;
 import dev.stagefarm.common.auth.Tokens;
+import dev.stagefarm.common.version.FarmVersion;
+import dev.stagefarm.common.version.VersionHeaders;
 import dev.stagefarm.coordinator.plan.RegistryBaseResolver;
 import dev.stagefarm.coordinator.schedule.JobDispatcher;
 import dev.stagefarm.coordinator.schedule.Scheduler;
@@ -81,6 +83,8 @@ public final class CoordinatorServer implements AutoCloseable {
         }
         // requests, responses and latency of every RPC, as Micrometer's gRPC binder counts them
         serverBuilder.intercept(new MetricCollectingServerInterceptor(meters));
+        // added last, so it runs first: a peer of another protocol hears that, not an auth error
+        serverBuilder.intercept(VersionHeaders.server("coordinator", FarmVersion.CURRENT));
         WorkerPool pool = new WorkerPool();
         FarmMetrics metrics = new FarmMetrics(meters, pool);
         // the tokens file in effect gives each team its fair-share weight and its limit on builds

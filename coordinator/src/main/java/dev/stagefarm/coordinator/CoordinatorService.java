@@ -1,5 +1,6 @@
 package dev.stagefarm.coordinator;
 
+import dev.stagefarm.common.version.FarmVersion;
 import dev.stagefarm.coordinator.schedule.JobDispatcher;
 import dev.stagefarm.coordinator.schedule.WorkerPool;
 import dev.stagefarm.coordinator.schedule.WorkerSession;
@@ -14,6 +15,7 @@ import dev.stagefarm.proto.farm.FarmInfo;
 import dev.stagefarm.proto.farm.FarmInfoRequest;
 import dev.stagefarm.proto.farm.ListWorkersRequest;
 import dev.stagefarm.proto.farm.ListWorkersResponse;
+import dev.stagefarm.proto.farm.WorkerHello;
 import dev.stagefarm.proto.farm.WorkerInfo;
 import dev.stagefarm.proto.farm.WorkerMessage;
 import io.grpc.Status;
@@ -56,13 +58,24 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
             @Override
             public void onNext(WorkerMessage message) {
                 switch (message.getKindCase()) {
-                    case HELLO ->
+                    case HELLO -> {
+                        if (!compatible(message.getHello(), responses)) {
+                            return;
+                        }
                         session = pool.join(
                                 message.getHello().getName(),
                                 message.getHello().getSlots(),
                                 responses,
                                 Set.copyOf(message.getHello().getEntitlementsList()),
                                 message.getHello().getWarningsList());
+                    }
+                    case STATUS -> {
+                        if (session != null) {
+                            session.reportDisk(
+                                    message.getStatus().getLocalDiskUsedBytes(),
+                                    message.getStatus().getLocalDiskBudgetBytes());
+                        }
+                    }
                     case EVENT -> dispatcher.onEvent(message.getEvent());
                     case RESULT -> {
                         if (session != null) {
@@ -96,6 +109,21 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
                 }
             }
         };
+    }
+
+    /**
+     * The worker's hello names its protocol: another one than ours ends the stream with one
+     * sentence, which the worker logs; it keeps retrying, as an upgrade may bring either side level.
+     */
+    private static boolean compatible(WorkerHello hello, StreamObserver<CoordinatorMessage> responses) {
+        FarmVersion worker = FarmVersion.announced(hello.getReleaseVersion(), hello.getProtocolVersion());
+        if (worker.compatibleWith(FarmVersion.CURRENT)) {
+            return true;
+        }
+        String sentence = FarmVersion.refusal("worker " + hello.getName(), worker, "coordinator", FarmVersion.CURRENT);
+        log.warn("refusing {}", sentence);
+        responses.onError(Status.FAILED_PRECONDITION.withDescription(sentence).asRuntimeException());
+        return false;
     }
 
     @Override
@@ -150,7 +178,9 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
                     .setRunningJobs(w.load())
                     .setSlots(w.slots())
                     .setDraining(w.draining())
-                    .addAllWarnings(w.warnings()));
+                    .addAllWarnings(w.warnings())
+                    .setLocalDiskUsedBytes(w.diskUsed())
+                    .setLocalDiskBudgetBytes(w.diskBudget()));
         }
         responses.onNext(reply.build());
         responses.onCompleted();

@@ -208,6 +208,36 @@ class ManifestsTest {
         });
     }
 
+    /**
+     * The kubelet evicts a worker whose emptyDir passes its limit, so the worker's own budget
+     * ({@code --max-local-size}, which evicts snapshots and blobs) sits at 75% of it, and the rest
+     * holds what the budget cannot evict: each slot's job in flight (~2Gi a golang stage), cache
+     * mounts, runc state and logs.
+     */
+    @Test
+    void aWorkersDiskBudgetLeavesItsJobsInFlightRoomBelowTheEphemeralStorageLimit() {
+        RENDERED.forEach((overlay, objects) -> {
+            Workloads.Container worker = container(objects, "Deployment", "stagefarm-worker");
+            long budget = Units.parseSize(flag(worker.args(), "--max-local-size"));
+            long limit = bytes(worker.spec()
+                    .path("resources")
+                    .path("limits")
+                    .path("ephemeral-storage")
+                    .asText());
+            for (JsonNode v : worker.pod().path("volumes")) {
+                if (v.path("name").asText().equals("root")) {
+                    limit = Math.min(
+                            limit, bytes(v.path("emptyDir").path("sizeLimit").asText()));
+                }
+            }
+            int slots = Integer.parseInt(flag(worker.args(), "--slots"));
+            assertThat((double) budget / limit).as(overlay).isBetween(0.70, 0.80);
+            assertThat(limit - budget)
+                    .as(overlay + ": room for --slots jobs in flight of 2Gi each")
+                    .isGreaterThanOrEqualTo(slots * (2L << 30));
+        });
+    }
+
     private List<String> kinds(String overlay) {
         return RENDERED.get(overlay).stream().map(o -> o.path("kind").asText()).toList();
     }

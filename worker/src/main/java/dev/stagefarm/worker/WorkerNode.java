@@ -1,13 +1,16 @@
 package dev.stagefarm.worker;
 
 import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.cacheclient.Units;
 import dev.stagefarm.common.auth.TeamChannel;
 import dev.stagefarm.common.client.ClientSecurity;
 import dev.stagefarm.common.client.GrpcChannels;
 import dev.stagefarm.oci.registry.CredentialStore;
 import dev.stagefarm.oci.registry.RegistryClient;
 import dev.stagefarm.oci.registry.RegistryConfig;
+import dev.stagefarm.proto.farm.WorkerStatus;
 import dev.stagefarm.worker.agent.WorkerAgent;
+import dev.stagefarm.worker.disk.DiskBudget;
 import dev.stagefarm.worker.exec.RuncExecutor;
 import dev.stagefarm.worker.exec.StepLimits;
 import dev.stagefarm.worker.job.JobRunner;
@@ -41,7 +44,8 @@ public final class WorkerNode implements AutoCloseable {
             ClientSecurity security,
             NetworkOptions network,
             Path runc,
-            StepLimits limits) {
+            StepLimits limits,
+            long maxLocalSize) {
 
         public Config(
                 String name,
@@ -52,12 +56,29 @@ public final class WorkerNode implements AutoCloseable {
                 int slots,
                 ClientSecurity security,
                 NetworkOptions network) {
-            this(name, coordinator, cache, root, registries, slots, security, network, null, StepLimits.DEFAULTS);
+            this(name, coordinator, cache, root, registries, slots, security, network, null, StepLimits.DEFAULTS, 0);
         }
 
         /** @param binary the runc binary; null finds it on PATH */
         public Config withSandbox(Path binary, StepLimits stepLimits) {
-            return new Config(name, coordinator, cache, root, registries, slots, security, network, binary, stepLimits);
+            return new Config(
+                    name,
+                    coordinator,
+                    cache,
+                    root,
+                    registries,
+                    slots,
+                    security,
+                    network,
+                    binary,
+                    stepLimits,
+                    maxLocalSize);
+        }
+
+        /** @param bytes the most the worker keeps under its root ({@code --max-local-size}); 0 for no limit */
+        public Config withMaxLocalSize(long bytes) {
+            return new Config(
+                    name, coordinator, cache, root, registries, slots, security, network, runc, limits, bytes);
         }
 
         /** A farm without tokens or TLS. */
@@ -125,16 +146,31 @@ public final class WorkerNode implements AutoCloseable {
         OverlaySnapshotter snapshots = OverlaySnapshotter.open(root.resolve("snapshots"));
         this.registry = new RegistryClient(config.registries(), CredentialStore.fromDockerConfig());
         this.coordinatorChannel = GrpcChannels.open(config.coordinator(), config.security(), true);
+        DiskBudget disk = new DiskBudget(config.maxLocalSize(), meters);
         JobRunner runner = WorkerParts.jobRunner(
-                config.name(), root, snapshots, runc, cache, registry, new WorkerMetrics(meters), coordinatorChannel);
+                config.name(),
+                root,
+                snapshots,
+                runc,
+                cache,
+                registry,
+                new WorkerMetrics(meters),
+                coordinatorChannel,
+                disk);
         this.agent = new WorkerAgent(
                 config.name(), config.slots(), config.network().allow(), coordinatorChannel, runner, runc.warnings());
+        agent.reportStatus(() -> WorkerStatus.newBuilder()
+                .setLocalDiskUsedBytes(disk.used())
+                .setLocalDiskBudgetBytes(disk.budget())
+                .build());
         log.info(
-                "worker {}: root {}, coordinator {}, cache {}",
+                "worker {}: root {}, coordinator {}, cache {}, local disk {} of {}",
                 config.name(),
                 root,
                 config.coordinator(),
-                config.cache());
+                config.cache(),
+                Units.formatSize(disk.used()),
+                disk.budget() > 0 ? "--max-local-size " + Units.formatSize(disk.budget()) : "no --max-local-size");
     }
 
     /** See {@link WorkerAgent#drain}. */

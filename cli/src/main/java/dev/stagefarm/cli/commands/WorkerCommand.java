@@ -81,6 +81,15 @@ public final class WorkerCommand implements Callable<Integer> {
                             + " this long; jobs still running then go back to the coordinator's queue (default: ${DEFAULT-VALUE}).")
     long drainTimeoutSeconds;
 
+    @Option(
+            names = "--max-local-size",
+            paramLabel = "SIZE",
+            description = "The most this worker keeps under --root, e.g. 20GiB: snapshots, blobs, artifacts and"
+                    + " contexts no running job uses are evicted, least recently used first, and fetched again"
+                    + " from the cache when needed. Keep it below the disk's size (on Kubernetes, below the"
+                    + " emptyDir's ephemeral-storage limit). Default: no limit.")
+    String maxLocalSize;
+
     @Mixin
     MetricsOption metrics;
 
@@ -109,7 +118,8 @@ public final class WorkerCommand implements Callable<Integer> {
                                                 slots,
                                                 auth.security(),
                                                 network)
-                                        .withSandbox(sandbox.runc(), sandbox.limits()),
+                                        .withSandbox(sandbox.runc(), sandbox.limits())
+                                        .withMaxLocalSize(maxLocalSizeBytes()),
                                 meters)
                         .start();
                 MetricsEndpoint endpoint = metrics.serve()) {
@@ -121,6 +131,22 @@ public final class WorkerCommand implements Callable<Integer> {
             node.drain(java.time.Duration.ofSeconds(drainTimeoutSeconds));
         }
         return 0;
+    }
+
+    private long maxLocalSizeBytes() {
+        if (maxLocalSize == null) {
+            return 0;
+        }
+        try {
+            long bytes = dev.stagefarm.cacheclient.Units.parseSize(maxLocalSize);
+            if (bytes <= 0) {
+                throw new IllegalArgumentException(
+                        "--max-local-size must be above 0: leave it out for no limit, or give a size such as 20GiB");
+            }
+            return bytes;
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--max-local-size: " + e.getMessage());
+        }
     }
 
     private NetworkOptions networkOptions() {

@@ -26,11 +26,11 @@ public final class WorkersCommand implements Callable<Integer> {
         ManagedChannel channel = GrpcChannels.open(coordinator, auth.security());
         try {
             var reply = CoordinatorGrpc.newBlockingStub(channel).listWorkers(ListWorkersRequest.getDefaultInstance());
-            System.out.printf("%-20s %-9s %-6s %s%n", "NAME", "STATE", "SLOTS", "RUNNING JOBS");
+            System.out.printf("%-20s %-9s %-6s %-13s %s%n", "NAME", "STATE", "SLOTS", "RUNNING JOBS", "DISK");
             for (WorkerInfo w : reply.getWorkersList()) {
                 System.out.printf(
-                        "%-20s %-9s %-6d %d%n",
-                        w.getName(), w.getDraining() ? "DRAINING" : "READY", w.getSlots(), w.getRunningJobs());
+                        "%-20s %-9s %-6d %-13d %s%n",
+                        w.getName(), w.getDraining() ? "DRAINING" : "READY", w.getSlots(), w.getRunningJobs(), disk(w));
                 for (String warning : w.getWarningsList()) {
                     System.out.printf("  warning: %s%n", warning);
                 }
@@ -39,6 +39,14 @@ public final class WorkersCommand implements Callable<Integer> {
         } finally {
             channel.shutdownNow();
         }
+    }
+
+    /** {@code 3.2 GiB/20.0 GiB}: the worker's local snapshots and blobs against its --max-local-size. */
+    static String disk(WorkerInfo w) {
+        String used = dev.stagefarm.cacheclient.Units.formatSize(w.getLocalDiskUsedBytes());
+        return w.getLocalDiskBudgetBytes() > 0
+                ? used + "/" + dev.stagefarm.cacheclient.Units.formatSize(w.getLocalDiskBudgetBytes())
+                : used + "/no budget";
     }
 
     @picocli.CommandLine.Command(

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** The worker's network flags: a bad value stops the worker before it starts, with a sentence. */
+/** The worker's flags: a bad value stops the worker before it starts, with a sentence. */
 class WorkerCommandTest {
 
     @TempDir
@@ -29,6 +29,35 @@ class WorkerCommandTest {
 
         assertThat(run.exit).isEqualTo(2);
         assertThat(run.err).contains("unknown entitlement security.insecure for --allow: the only one is network.host");
+    }
+
+    @Test
+    void aMaxLocalSizeThatIsNoSizeIsRefused() {
+        Run run = run("--max-local-size", "20 gigs");
+
+        assertThat(run.exit).isEqualTo(2);
+        assertThat(run.err).contains("--max-local-size: '20 gigs' is not a size: write a number with an optional unit");
+    }
+
+    @Test
+    void aMaxLocalSizeOfZeroIsRefusedWithWhatToDoInstead() {
+        Run run = run("--max-local-size", "0");
+
+        assertThat(run.exit).isEqualTo(2);
+        assertThat(run.err).contains("--max-local-size must be above 0: leave it out for no limit");
+    }
+
+    @Test
+    void theWorkersListShowsDiskUsedAgainstTheBudget() {
+        assertThat(WorkersCommand.disk(dev.stagefarm.proto.farm.WorkerInfo.newBuilder()
+                        .setLocalDiskUsedBytes(3L << 30)
+                        .setLocalDiskBudgetBytes(20L << 30)
+                        .build()))
+                .isEqualTo("3.0 GiB/20.0 GiB");
+        assertThat(WorkersCommand.disk(dev.stagefarm.proto.farm.WorkerInfo.newBuilder()
+                        .setLocalDiskUsedBytes(512)
+                        .build()))
+                .isEqualTo("512 B/no budget");
     }
 
     record Run(int exit, String err) {}

@@ -37,6 +37,10 @@ public final class GrpcChannels {
     /** Unix-socket channels' event loop (one thread: a CLI talks to one local farm). */
     private static final ClientEventLoop UNIX_CLIENTS = new ClientEventLoop("grpc-unix-client", 1);
 
+    /** Every call says which release and protocol it comes from (the version handshake). */
+    private static final io.grpc.ClientInterceptor ANNOUNCE =
+            dev.stagefarm.common.version.VersionHeaders.client(dev.stagefarm.common.version.FarmVersion.CURRENT);
+
     private GrpcChannels() {}
 
     public static ManagedChannel open(String address) {
@@ -64,10 +68,12 @@ public final class GrpcChannels {
                     .eventLoopGroup(UNIX_CLIENTS.group())
                     .usePlaintext()
                     .flowControlWindow(FLOW_CONTROL_WINDOW)
+                    .intercept(ANNOUNCE)
                     .build();
         }
         if (address.startsWith(IN_PROCESS)) {
             return InProcessChannelBuilder.forName(address.substring(IN_PROCESS.length()))
+                    .intercept(ANNOUNCE)
                     .build();
         }
         HostPort hp = HostPort.parse(address);
@@ -77,7 +83,8 @@ public final class GrpcChannels {
         NettyChannelBuilder builder = NettyChannelBuilder.forAddress(hp.host(), hp.port(), security.credentials())
                 .channelType(NioSocketChannel.class, java.net.InetSocketAddress.class)
                 .eventLoopGroup(TCP_CLIENTS.group())
-                .flowControlWindow(FLOW_CONTROL_WINDOW);
+                .flowControlWindow(FLOW_CONTROL_WINDOW)
+                .intercept(ANNOUNCE);
         return (keepalive ? Keepalive.client(builder) : builder).build();
     }
 

@@ -22,6 +22,8 @@ public final class WorkerSession {
     private final Set<String> runningJobs = ConcurrentHashMap.newKeySet();
     private volatile boolean alive = true;
     private volatile boolean draining;
+    private volatile long diskUsed;
+    private volatile long diskBudget;
     private final Set<String> entitlements;
     private final List<String> warnings;
 
@@ -61,6 +63,21 @@ public final class WorkerSession {
     /** What the worker said operators should know about it (its hello's warnings). */
     public List<String> warnings() {
         return warnings;
+    }
+
+    /** The worker's local disk, as it last reported it (0 before its first report). */
+    public long diskUsed() {
+        return diskUsed;
+    }
+
+    /** The worker's --max-local-size; 0 when it has none. */
+    public long diskBudget() {
+        return diskBudget;
+    }
+
+    public void reportDisk(long used, long budget) {
+        diskUsed = used;
+        diskBudget = budget;
     }
 
     public int load() {

@@ -1,5 +1,6 @@
 package dev.stagefarm.worker.agent;
 
+import dev.stagefarm.common.version.FarmVersion;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.CoordinatorMessage;
 import dev.stagefarm.proto.farm.Job;
@@ -8,6 +9,7 @@ import dev.stagefarm.proto.farm.JobResult;
 import dev.stagefarm.proto.farm.WorkerDraining;
 import dev.stagefarm.proto.farm.WorkerHello;
 import dev.stagefarm.proto.farm.WorkerMessage;
+import dev.stagefarm.proto.farm.WorkerStatus;
 import io.grpc.Channel;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
@@ -51,6 +53,7 @@ public final class WorkerAgent implements AutoCloseable {
     private final java.util.List<String> warnings;
     private volatile Session current;
     private volatile Runnable onDrainRequested = () -> {};
+    private volatile java.util.function.Supplier<WorkerStatus> status = WorkerStatus::getDefaultInstance;
 
     public WorkerAgent(String name, int slots, Channel coordinator, JobHandler handler) {
         this(name, slots, java.util.Set.of(), coordinator, handler, java.util.List.of());
@@ -74,6 +77,11 @@ public final class WorkerAgent implements AutoCloseable {
         this.coordinator = CoordinatorGrpc.newStub(coordinator);
         this.handler = handler;
         this.running = new Semaphore(slots);
+    }
+
+    /** What this worker reports of itself (its disk) after its hello and after each job. */
+    public void reportStatus(java.util.function.Supplier<WorkerStatus> status) {
+        this.status = status;
     }
 
     /** What to do when the coordinator asks this worker to drain ({@code stagefarm workers drain}). */
@@ -164,8 +172,15 @@ public final class WorkerAgent implements AutoCloseable {
                             .setName(name)
                             .setSlots(slots)
                             .addAllWarnings(warnings)
-                            .addAllEntitlements(entitlements.stream().sorted().toList()))
+                            .addAllEntitlements(entitlements.stream().sorted().toList())
+                            .setReleaseVersion(FarmVersion.CURRENT.release())
+                            .setProtocolVersion(FarmVersion.CURRENT.protocol()))
                     .build());
+            sendStatus();
+        }
+
+        void sendStatus() {
+            send(WorkerMessage.newBuilder().setStatus(status.get()).build());
         }
 
         synchronized void send(WorkerMessage message) {
@@ -225,6 +240,7 @@ public final class WorkerAgent implements AutoCloseable {
                 Thread.interrupted(); // a cancel that came late must not reach the next job on this thread
                 running.release();
             }
+            sendStatus(); // after the job's own eviction (JobHandler.run returns after it)
         }
 
         /** Ends the session from this side: the coordinator queues again whatever has not reported. */
@@ -238,6 +254,11 @@ public final class WorkerAgent implements AutoCloseable {
 
         @Override
         public void onError(Throwable t) {
+            io.grpc.Status s = io.grpc.Status.fromThrowable(t);
+            if (s.getCode() == io.grpc.Status.Code.FAILED_PRECONDITION) {
+                // the version handshake refused us: the sentence says which side to upgrade
+                log.error("worker {}: the coordinator refuses it: {}", name, s.getDescription());
+            }
             ended.countDown();
         }
 

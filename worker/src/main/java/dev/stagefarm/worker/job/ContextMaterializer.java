@@ -5,6 +5,8 @@ import dev.stagefarm.common.Digest;
 import dev.stagefarm.common.fs.FileTrees;
 import dev.stagefarm.proto.farm.ContextEntry;
 import dev.stagefarm.proto.farm.ContextManifest;
+import dev.stagefarm.worker.disk.DiskBudget;
+import dev.stagefarm.worker.disk.DiskUsage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -28,10 +30,33 @@ final class ContextMaterializer {
     private final ContentStore blobs;
     private final ConcurrentHashMap<String, Object> locks = new ConcurrentHashMap<>();
 
+    private final DiskBudget budget;
+
     ContextMaterializer(Path root, CacheClient cache, ContentStore blobs) throws IOException {
+        this(root, cache, blobs, DiskBudget.unlimited());
+    }
+
+    ContextMaterializer(Path root, CacheClient cache, ContentStore blobs, DiskBudget budget) throws IOException {
         this.root = Files.createDirectories(root);
         this.cache = cache;
         this.blobs = blobs;
+        this.budget = budget;
+        budget.register(DiskBudget.Kind.CONTEXT, name -> {
+            Files.deleteIfExists(this.root.resolve(name + ".done"));
+            Path gone = this.root.resolve(name + ".evicted-" + System.nanoTime());
+            Files.move(this.root.resolve(name), gone, StandardCopyOption.ATOMIC_MOVE);
+            return () -> FileTrees.deleteRecursively(gone);
+        });
+        try (java.util.stream.Stream<Path> entries = Files.list(this.root)) {
+            for (Path p : entries.toList()) {
+                String name = p.getFileName().toString();
+                if (!name.contains(".") && Files.exists(this.root.resolve(name + ".done"))) {
+                    budget.added(DiskBudget.Kind.CONTEXT, name, DiskUsage.of(p));
+                } else if (!name.endsWith(".done")) {
+                    FileTrees.deleteRecursively(p); // unfinished or half evicted when a worker died
+                }
+            }
+        }
     }
 
     /** The context's directory, fetching what this worker lacks; bytes fetched are added to {@code fetched}. */
@@ -39,7 +64,7 @@ final class ContextMaterializer {
         Path dir = root.resolve(contextDigest.encoded());
         Path done = root.resolve(contextDigest.encoded() + ".done");
         synchronized (locks.computeIfAbsent(contextDigest.encoded(), k -> new Object())) {
-            if (Files.exists(done)) {
+            if (budget.use(DiskBudget.Kind.CONTEXT, contextDigest.encoded(), () -> Files.exists(done))) {
                 return dir;
             }
             byte[] manifestBytes = cache.readBytes(contextDigest);
@@ -99,6 +124,7 @@ final class ContextMaterializer {
             FileTrees.deleteRecursively(dir);
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
             Files.createFile(done);
+            budget.added(DiskBudget.Kind.CONTEXT, contextDigest.encoded(), DiskUsage.of(dir));
             return dir;
         }
     }

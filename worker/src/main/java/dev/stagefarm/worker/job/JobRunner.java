@@ -13,6 +13,7 @@ import dev.stagefarm.proto.farm.LogLine;
 import dev.stagefarm.proto.farm.Step;
 import dev.stagefarm.proto.farm.StepEvent;
 import dev.stagefarm.worker.agent.WorkerAgent;
+import dev.stagefarm.worker.disk.DiskBudget;
 import dev.stagefarm.worker.snapshot.ActiveSnapshot;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import dev.stagefarm.worker.snapshot.ReadOnlyView;
@@ -45,6 +46,7 @@ public final class JobRunner implements WorkerAgent.JobHandler {
     private final ImageAssembler images;
 
     private final WorkerMetrics metrics;
+    private final DiskBudget disk;
 
     JobRunner(
             String workerName,
@@ -54,8 +56,10 @@ public final class JobRunner implements WorkerAgent.JobHandler {
             StageChains chains,
             StepExecutor steps,
             ImageAssembler images,
-            WorkerMetrics metrics) {
+            WorkerMetrics metrics,
+            DiskBudget disk) {
         this.metrics = metrics;
+        this.disk = disk;
         this.workerName = workerName;
         this.snapshots = snapshots;
         this.cache = cache;
@@ -69,8 +73,10 @@ public final class JobRunner implements WorkerAgent.JobHandler {
     public JobResult run(Job job, Consumer<JobEvent> events) {
         // The one place a job's team is set: every cache call the job makes, through whichever
         // component, carries it (the worker's cache channel reads it, see WorkerNode).
-        try {
-            return dev.stagefarm.common.auth.TeamChannel.callAs(job.getTeam(), () -> runInTeam(job, events));
+        // What the job uses stays on disk until it ends; then the budget evicts what it must.
+        try (DiskBudget.Lease lease = disk.lease()) {
+            return lease.call(
+                    () -> dev.stagefarm.common.auth.TeamChannel.callAs(job.getTeam(), () -> runInTeam(job, events)));
         } catch (Exception e) {
             throw new IllegalStateException("job " + job.getJobId() + " failed unexpectedly", e);
         }

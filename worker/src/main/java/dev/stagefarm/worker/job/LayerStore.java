@@ -14,6 +14,8 @@ import dev.stagefarm.oci.registry.RegistryClient;
 import dev.stagefarm.oci.registry.RegistryException;
 import dev.stagefarm.proto.cache.ArtifactResult;
 import dev.stagefarm.proto.cache.Layer;
+import dev.stagefarm.worker.disk.DiskBudget;
+import dev.stagefarm.worker.disk.DiskUsage;
 import dev.stagefarm.worker.snapshot.ActiveSnapshot;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import java.io.IOException;
@@ -55,6 +57,14 @@ public final class LayerStore {
             PARALLEL_FETCHES,
             Thread.ofPlatform().name("layer-fetch-", 0).daemon().factory());
 
+    /**
+     * Room made before unpacking, per byte of a compressed layer or artifact: gzip and zstd
+     * typically shrink a filesystem 2-4 times.
+     */
+    private static final int UNPACKED_PER_PACKED = 3;
+
+    private final DiskBudget budget;
+
     LayerStore(
             ContentStore blobs,
             CacheClient cache,
@@ -62,11 +72,37 @@ public final class LayerStore {
             OverlaySnapshotter snapshots,
             Path artifacts)
             throws IOException {
+        this(blobs, cache, registry, snapshots, artifacts, DiskBudget.unlimited());
+    }
+
+    LayerStore(
+            ContentStore blobs,
+            CacheClient cache,
+            RegistryClient registry,
+            OverlaySnapshotter snapshots,
+            Path artifacts,
+            DiskBudget budget)
+            throws IOException {
         this.blobs = blobs;
         this.cache = cache;
         this.registry = registry;
         this.snapshots = snapshots;
         this.artifacts = Files.createDirectories(artifacts);
+        this.budget = budget;
+        budget.register(DiskBudget.Kind.ARTIFACT, name -> {
+            Path gone = this.artifacts.resolve(name + ".evicted-" + System.nanoTime());
+            Files.move(this.artifacts.resolve(name), gone, StandardCopyOption.ATOMIC_MOVE);
+            return () -> FileTrees.deleteRecursively(gone);
+        });
+        try (java.util.stream.Stream<Path> dirs = Files.list(this.artifacts)) {
+            for (Path dir : dirs.toList()) {
+                if (dir.getFileName().toString().contains(".")) {
+                    FileTrees.deleteRecursively(dir); // half unpacked or half evicted when a worker died
+                } else {
+                    budget.added(DiskBudget.Kind.ARTIFACT, dir.getFileName().toString(), DiskUsage.of(dir));
+                }
+            }
+        }
     }
 
     /** Layers are keyed by content, so the same layer in two images is unpacked once. */
@@ -86,6 +122,7 @@ public final class LayerStore {
             if (local.isPresent()) {
                 return local.get();
             }
+            blobs.reserve(layer.getSize());
             Path temp = blobs.tempFile("layer");
             if (!layer.getSourceRepository().isEmpty()
                     && cache.findMissing(List.of(digest)).contains(digest)) {
@@ -135,6 +172,7 @@ public final class LayerStore {
             if (snapshots.exists(key)) {
                 return;
             }
+            budget.makeRoom(layer.getSize() * UNPACKED_PER_PACKED);
             try (ActiveSnapshot active = snapshots.prepareDirect()) {
                 LayerUnpacker.Result r = unpacker.unpack(
                         blob, active.upper(), LayerUnpacker.Mode.OVERLAY, Digest.parse(layer.getDigest()));
@@ -199,9 +237,10 @@ public final class LayerStore {
         Digest digest = Digest.parse(artifact.getDigest());
         Path dir = artifacts.resolve(digest.encoded());
         synchronized (locks.computeIfAbsent(artifact.getDigest(), k -> new Object())) {
-            if (Files.isDirectory(dir)) {
+            if (budget.use(DiskBudget.Kind.ARTIFACT, digest.encoded(), () -> Files.isDirectory(dir))) {
                 return dir;
             }
+            budget.makeRoom(artifact.getSize() * (1 + UNPACKED_PER_PACKED));
             Path blob = blobs.find(digest).orElse(null);
             if (blob == null) {
                 Path temp = blobs.tempFile("artifact");
@@ -213,6 +252,7 @@ public final class LayerStore {
             Files.createDirectories(tmp);
             unpacker.unpack(blob, tmp, LayerUnpacker.Mode.FLAT, digest);
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+            budget.added(DiskBudget.Kind.ARTIFACT, digest.encoded(), DiskUsage.of(dir));
             return dir;
         }
     }

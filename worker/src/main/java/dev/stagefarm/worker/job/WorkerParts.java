@@ -4,6 +4,7 @@ import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.oci.registry.RegistryClient;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.worker.cachemount.SharedCacheMounts;
+import dev.stagefarm.worker.disk.DiskBudget;
 import dev.stagefarm.worker.exec.RuncExecutor;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import java.io.IOException;
@@ -14,7 +15,10 @@ public final class WorkerParts {
 
     private WorkerParts() {}
 
-    /** @param coordinator the channel to the coordinator, through which ssh mounts reach the client's agents */
+    /**
+     * @param coordinator the channel to the coordinator, through which ssh mounts reach the client's agents
+     * @param disk the worker's --max-local-size: snapshots, blobs, artifacts and contexts count against it
+     */
     public static JobRunner jobRunner(
             String name,
             Path root,
@@ -23,17 +27,20 @@ public final class WorkerParts {
             CacheClient cache,
             RegistryClient registry,
             WorkerMetrics metrics,
-            io.grpc.Channel coordinator)
+            io.grpc.Channel coordinator,
+            DiskBudget disk)
             throws IOException {
-        ContentStore blobs = new ContentStore(root.resolve("content"));
-        LayerStore layers = new LayerStore(blobs, cache, registry, snapshots, root.resolve("artifacts"));
-        ContextMaterializer contexts = new ContextMaterializer(root.resolve("contexts"), cache, blobs);
+        snapshots.trackIn(disk);
+        ContentStore blobs = new ContentStore(root.resolve("content"), disk);
+        LayerStore layers = new LayerStore(blobs, cache, registry, snapshots, root.resolve("artifacts"), disk);
+        ContextMaterializer contexts = new ContextMaterializer(root.resolve("contexts"), cache, blobs, disk);
         StageChains chains = new StageChains(root.resolve("stages"));
         SharedCacheMounts sharedCaches = new SharedCacheMounts(
                 root.resolve("cache-mounts"), cache, metrics.mounts, SharedCacheMounts.MAX_FILE_BYTES);
         CoordinatorGrpc.CoordinatorStub relay = CoordinatorGrpc.newStub(coordinator);
         StepExecutor steps =
                 new StepExecutor(runc, contexts, chains, snapshots, layers, root, sharedCaches, relay::connectAgent);
-        return new JobRunner(name, snapshots, cache, layers, chains, steps, new ImageAssembler(cache, layers), metrics);
+        return new JobRunner(
+                name, snapshots, cache, layers, chains, steps, new ImageAssembler(cache, layers), metrics, disk);
     }
 }

@@ -2,6 +2,8 @@ package dev.stagefarm.worker.snapshot;
 
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.common.fs.FileTrees;
+import dev.stagefarm.worker.disk.DiskBudget;
+import dev.stagefarm.worker.disk.DiskUsage;
 import dev.stagefarm.worker.linux.MountInfo;
 import dev.stagefarm.worker.linux.Mounts;
 import java.io.IOException;
@@ -44,6 +46,7 @@ public final class OverlaySnapshotter {
     private final Path snapshots;
     private final Path keys;
     private final AtomicLong nextId;
+    private volatile DiskBudget budget = DiskBudget.unlimited();
 
     private OverlaySnapshotter(Path root, long nextId) {
         this.root = root;
@@ -74,18 +77,60 @@ public final class OverlaySnapshotter {
         return root;
     }
 
+    /**
+     * Counts committed snapshots in {@code diskBudget} from now on, those already here first
+     * (oldest id least recently used), and lets it evict them. A lookup ({@link #exists},
+     * {@link #committedDir}) pins the snapshot for the job making it.
+     */
+    public void trackIn(DiskBudget diskBudget) throws IOException {
+        diskBudget.register(DiskBudget.Kind.SNAPSHOT, this::unlink);
+        try (Stream<Path> dirs = Files.list(snapshots)) {
+            List<String> committed = dirs.map(d -> d.getFileName().toString())
+                    .filter(id -> id.chars().allMatch(Character::isDigit))
+                    .sorted(Comparator.comparingLong(Long::parseLong))
+                    .toList();
+            for (String id : committed) {
+                diskBudget.added(DiskBudget.Kind.SNAPSHOT, id, DiskUsage.of(snapshots.resolve(id)));
+            }
+        }
+        this.budget = diskBudget;
+    }
+
     public boolean exists(String key) {
-        return Files.isSymbolicLink(keyLink(key));
+        Path link = keyLink(key);
+        String id = targetId(link);
+        return id != null && budget.use(DiskBudget.Kind.SNAPSHOT, id, () -> id.equals(targetId(link)));
     }
 
     /** The directory holding the committed snapshot's files; usable as an overlay lower. Never write to it. */
     public Path committedDir(String key) throws NoSuchSnapshotException {
-        try {
-            Path target = Files.readSymbolicLink(keyLink(key));
-            return snapshots.resolve(target.getFileName()).resolve("fs");
-        } catch (IOException e) {
+        Path link = keyLink(key);
+        String id = targetId(link);
+        if (id == null || !budget.use(DiskBudget.Kind.SNAPSHOT, id, () -> id.equals(targetId(link)))) {
             throw new NoSuchSnapshotException(key);
         }
+        return snapshots.resolve(id).resolve("fs");
+    }
+
+    /** The snapshot id a key link names, or null without one. */
+    private static String targetId(Path link) {
+        try {
+            return Files.readSymbolicLink(link).getFileName().toString();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** Evicts snapshot {@code id}: every key naming it goes now, its files when the returned deletion runs. */
+    private DiskBudget.Deletion unlink(String id) throws IOException {
+        try (Stream<Path> links = Files.list(keys)) {
+            for (Path link : links.toList()) {
+                if (id.equals(targetId(link))) {
+                    Files.deleteIfExists(link);
+                }
+            }
+        }
+        return () -> FileTrees.deleteRecursively(snapshots.resolve(id));
     }
 
     /**
@@ -170,6 +215,7 @@ public final class OverlaySnapshotter {
         try {
             Files.createSymbolicLink(
                     keyLink(key), Path.of("..", "s", dir.getFileName().toString()));
+            budget.added(DiskBudget.Kind.SNAPSHOT, dir.getFileName().toString(), DiskUsage.of(dir));
             return dir.resolve("fs");
         } catch (FileAlreadyExistsException e) {
             log.debug("snapshot {} was committed concurrently; discarding {}", key, dir);
