@@ -34,14 +34,15 @@ class FarmViewEndToEndTest {
     private static final String ADMIN = "sf_admin_view_token";
     private static final String FARM = "sf_farm_view_token";
 
-    @TempDir
-    Path dir;
+    /** One farm for the class: its directory comes with {@link #startFarm}. */
+    private Path dir;
 
     private Farm farm;
     private String ui;
 
     @BeforeAll
-    void startFarm() throws Exception {
+    void startFarm(@TempDir Path dir) throws Exception {
+        this.dir = dir;
         Path tokens = Files.writeString(
                 dir.resolve("tokens.json"),
                 "{\"tokens\": [" + entry("alice", "team-a", "\"read\",\"write\"", ALICE) + ","

@@ -79,8 +79,11 @@ function renderWorkers(workers) {
     const used = Number(w.localDiskUsedBytes || 0);
     const budget = Number(w.localDiskBudgetBytes || 0);
     const disk = used || budget ? bytes(used) + (budget ? " of " + bytes(budget) : "") : "";
+    const warnings = w.warnings || [];
+    const warn = el("span", warnings.length ? warnings.length + " warning" + (warnings.length > 1 ? "s" : "") : "");
+    warn.title = warnings.join("\n");
     return row([w.name, el("span", w.state, "state s-" + w.state),
-      (w.runningJobs || 0) + " busy / " + (w.slots || 0), disk, (w.warnings || []).join("; ")]);
+      (w.runningJobs || 0) + " busy / " + (w.slots || 0), disk, warn]);
   }), "no worker connected");
 }
 
@@ -143,7 +146,17 @@ function renderTimeline(b) {
     l.appendChild(track);
     rows.push(l);
   }
-  if (rows.length === 0) rows.push(el("p", "no stage has started yet", "hint"));
+  if (rows.length === 0) {
+    rows.push(el("p", "no stage has started yet", "hint"));
+  } else {
+    const axis = el("div", null, "lane axis");
+    axis.appendChild(el("div", "", "lane-name"));
+    const scale = el("div", null, "lane-track scale");
+    scale.appendChild(el("span", "0s", "tick-start"));
+    scale.appendChild(el("span", Math.round(span / 1000) + "s" + (b.finishedAt ? "" : " (running)"), "tick-end"));
+    axis.appendChild(scale);
+    rows.push(axis);
+  }
   box.replaceChildren(...rows);
 }
 
