@@ -21,6 +21,7 @@ PACKAGES=(
   gcc libc6-dev    # the worker's sandbox test compiles a static syscall probe into a rootfs
   maven            # bootstraps the Maven Wrapper's properties (deploy/dev/maven.sh)
   zip unzip        # deploy/image/build.sh: cuts RocksDB's jar down to the image's platform
+  chromium         # the coordinator's web view, tested in headless Chromium over DevTools (FarmViewEndToEndTest)
 )
 
 if [ "${1:-}" = --check ]; then

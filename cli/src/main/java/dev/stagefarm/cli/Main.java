@@ -2,6 +2,7 @@ package dev.stagefarm.cli;
 
 import dev.stagefarm.cli.commands.AotWorkloadCommand;
 import dev.stagefarm.cli.commands.BuildCommand;
+import dev.stagefarm.cli.commands.BuildsCommand;
 import dev.stagefarm.cli.commands.CacheCommand;
 import dev.stagefarm.cli.commands.CacheServerCommand;
 import dev.stagefarm.cli.commands.ConfigDefaults;
@@ -30,6 +31,7 @@ public final class Main {
      */
     private static final List<Class<?>> SUBCOMMANDS = List.of(
             BuildCommand.class,
+            BuildsCommand.class,
             CacheCommand.class,
             CacheServerCommand.class,
             CoordinatorCommand.class,

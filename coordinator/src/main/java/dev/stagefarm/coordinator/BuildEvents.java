@@ -1,35 +1,91 @@
 package dev.stagefarm.coordinator;
 
+import dev.stagefarm.coordinator.builds.BuildRecord;
 import dev.stagefarm.proto.farm.BuildEvent;
+import dev.stagefarm.proto.farm.StageReport;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 
-/** A build's event stream to its client; stages report from several threads at once. */
+/**
+ * A build's event stream to its client; stages report from several threads at once. Every event
+ * also goes to the build's record ({@code stagefarm builds}, the web view), even once the client
+ * has gone.
+ */
 final class BuildEvents {
+
+    static final String CLIENT_WENT_AWAY = "build cancelled: its client went away";
 
     private final ServerCallStreamObserver<BuildEvent> stream;
     private boolean closed;
+    private volatile BuildRecord record;
 
-    private final List<Runnable> onCancel = new CopyOnWriteArrayList<>();
+    private final List<Consumer<String>> onCancel = new CopyOnWriteArrayList<>();
+    private volatile String cancelled;
 
     /** Call from the RPC method itself: gRPC takes the cancel handler only there. */
     BuildEvents(ServerCallStreamObserver<BuildEvent> stream) {
         this.stream = stream;
-        stream.setOnCancelHandler(() -> onCancel.forEach(Runnable::run));
+        stream.setOnCancelHandler(() -> cancel(CLIENT_WENT_AWAY));
     }
 
-    /** Runs {@code action} when the client goes away (Ctrl-C, a lost connection), at once if it has. */
-    void onCancel(Runnable action) {
+    /** The build's record from now on hears every event. */
+    void record(BuildRecord record) {
+        this.record = record;
+        record.onCancel(this::cancel);
+    }
+
+    /**
+     * Runs {@code action} with the reason when the build is to stop: its client went away (Ctrl-C,
+     * a lost connection) or {@code builds cancel} asked; at once if that happened already.
+     */
+    void onCancel(Consumer<String> action) {
         onCancel.add(action);
-        if (cancelled()) {
-            action.run();
+        String why = cancelled != null ? cancelled : stream.isCancelled() ? CLIENT_WENT_AWAY : null;
+        if (why != null) {
+            action.accept(why);
         }
     }
 
-    synchronized void send(BuildEvent event) {
-        if (!closed && !stream.isCancelled()) {
-            stream.onNext(event);
+    /** Stops the build, as its client going away would. */
+    void cancel(String why) {
+        synchronized (this) {
+            if (cancelled != null) {
+                return;
+            }
+            cancelled = why;
+        }
+        BuildRecord r = record;
+        if (r != null) {
+            r.cancel(why); // tells the record a failure from now on is a cancellation
+        }
+        onCancel.forEach(a -> a.accept(why));
+    }
+
+    void stageQueued(int index, String name, int steps) {
+        BuildRecord r = record;
+        if (r != null) {
+            r.stageQueued(index, name, steps);
+        }
+    }
+
+    void stageFinished(StageReport report) {
+        BuildRecord r = record;
+        if (r != null) {
+            r.stageFinished(report);
+        }
+    }
+
+    void send(BuildEvent event) {
+        BuildRecord r = record;
+        if (r != null) {
+            r.accept(event);
+        }
+        synchronized (this) {
+            if (!closed && !stream.isCancelled()) {
+                stream.onNext(event);
+            }
         }
     }
 

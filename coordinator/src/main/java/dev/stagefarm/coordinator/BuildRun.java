@@ -121,7 +121,7 @@ final class BuildRun {
         List<Integer> order = graph.reachable();
         int target = order.getLast();
         CompletableFuture<StageOutcome> firstFailure = new CompletableFuture<>();
-        events.onCancel(() -> cancel("build cancelled: its client went away"));
+        events.onCancel(this::cancel); // its client went away, or `builds cancel`
         try (ExecutorService stages = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int index : order) {
                 CompletableFuture<StageOutcome> stage =
@@ -195,10 +195,13 @@ final class BuildRun {
             Optional<StageOutcome> cached = fromCache(index, stage, plan, exports, image, started);
             if (cached.isPresent()) {
                 metrics.stagesCached.increment();
+                events.stageFinished(cached.get().report());
                 return cached.get();
             }
             metrics.stagesDispatched.increment();
+            events.stageQueued(index, stage.displayName(), plan.steps().size() + 1);
             StageOutcome ran = dispatch(index, stage, plan, exports, image, started);
+            events.stageFinished(ran.report());
             metrics.stageDuration.record(java.time.Duration.between(started, Instant.now()));
             return ran;
         } catch (DockerfileException e) {

@@ -2,6 +2,8 @@ package dev.stagefarm.coordinator;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.coordinator.builds.BuildBook;
+import dev.stagefarm.coordinator.builds.BuildRecord;
 import dev.stagefarm.coordinator.plan.BaseImageResolver;
 import dev.stagefarm.coordinator.plan.ContextIndex;
 import dev.stagefarm.coordinator.schedule.JobDispatcher;
@@ -29,10 +31,13 @@ final class BuildRunner {
     private final JobDispatcher dispatcher;
 
     private final FarmMetrics metrics;
+    private final BuildBook book;
     private static final java.util.Set<String> SUPPORTED_PLATFORMS = java.util.Set.of("linux/amd64", "linux/x86_64");
 
-    BuildRunner(CacheClient cache, BaseImageResolver bases, JobDispatcher dispatcher, FarmMetrics metrics) {
+    BuildRunner(
+            CacheClient cache, BaseImageResolver bases, JobDispatcher dispatcher, FarmMetrics metrics, BuildBook book) {
         this.metrics = metrics;
+        this.book = book;
         this.cache = cache;
         this.bases = bases;
         this.dispatcher = dispatcher;
@@ -42,17 +47,26 @@ final class BuildRunner {
     void run(BuildRequest request, String team, BuildEvents events) {
         var inProgress = metrics.buildsInProgress(team);
         inProgress.incrementAndGet();
+        String buildId = UUID.randomUUID().toString().substring(0, 8);
+        String fileName = request.getDockerfileName().isEmpty() ? "Dockerfile" : request.getDockerfileName();
+        BuildRecord record = book.open(buildId, team, fileName, request.getTarget());
+        events.record(record);
         try {
-            runCounted(request, team, events);
+            runCounted(request, team, events, buildId, fileName, record);
         } finally {
             inProgress.decrementAndGet();
+            record.endIfOpen();
         }
     }
 
-    private void runCounted(BuildRequest request, String team, BuildEvents events) {
+    private void runCounted(
+            BuildRequest request,
+            String team,
+            BuildEvents events,
+            String buildId,
+            String fileName,
+            BuildRecord record) {
         CacheClient cache = this.cache.forTeam(team);
-        String buildId = UUID.randomUUID().toString().substring(0, 8);
-        String fileName = request.getDockerfileName().isEmpty() ? "Dockerfile" : request.getDockerfileName();
         if (!request.getPlatform().isEmpty() && !SUPPORTED_PLATFORMS.contains(request.getPlatform())) {
             fail(
                     events,
@@ -74,6 +88,7 @@ final class BuildRunner {
                     buildId,
                     df.stages().size(),
                     graph.reachable().size());
+            record.stagesPlanned(graph.reachable().size());
             new BuildRun(
                             buildId,
                             team,

@@ -6,13 +6,19 @@ import dev.stagefarm.common.auth.Caller;
 import dev.stagefarm.common.auth.MethodScopes;
 import dev.stagefarm.common.auth.TeamPolicy;
 import dev.stagefarm.common.auth.Tokens;
+import dev.stagefarm.common.net.HostPort;
+import dev.stagefarm.common.server.ServerTls;
 import dev.stagefarm.common.version.FarmVersion;
 import dev.stagefarm.common.version.VersionHeaders;
+import dev.stagefarm.coordinator.builds.BuildBook;
+import dev.stagefarm.coordinator.builds.BuildControl;
 import dev.stagefarm.coordinator.plan.RegistryBaseResolver;
 import dev.stagefarm.coordinator.schedule.JobDispatcher;
 import dev.stagefarm.coordinator.schedule.Scheduler;
 import dev.stagefarm.coordinator.schedule.SchedulerMetrics;
 import dev.stagefarm.coordinator.schedule.WorkerPool;
+import dev.stagefarm.coordinator.web.FarmView;
+import dev.stagefarm.coordinator.web.FarmWebServer;
 import dev.stagefarm.oci.registry.RegistryClient;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import io.grpc.Server;
@@ -46,6 +52,9 @@ public final class CoordinatorServer implements AutoCloseable {
     private final boolean authenticated;
     private final JobDispatcher dispatcher;
     private final HealthStatusManager health = new HealthStatusManager();
+    private final BuildBook book = new BuildBook(java.time.InstantSource.system());
+    private final CoordinatorService service;
+    private final Supplier<Tokens> tokens;
 
     /**
      * @param serverBuilder where to listen (tests pass an in-process builder)
@@ -95,12 +104,13 @@ public final class CoordinatorServer implements AutoCloseable {
                 pool,
                 workerWait,
                 new SchedulerMetrics(meters),
-                new Scheduler(
-                        InstantSource.system(), team -> policies.apply(team).weight()));
-        BuildRunner builds = new BuildRunner(cache, new RegistryBaseResolver(registry), dispatcher, metrics);
+                new Scheduler(InstantSource.system(), team -> policies.apply(team).weight()));
+        this.tokens = tokens;
+        BuildRunner builds = new BuildRunner(cache, new RegistryBaseResolver(registry), dispatcher, metrics, book);
+        this.service = new CoordinatorService(
+                pool, dispatcher, builds, cacheAddress, new BuildAdmission(policies), new BuildControl(book));
         this.server = serverBuilder
-                .addService(
-                        new CoordinatorService(pool, dispatcher, builds, cacheAddress, new BuildAdmission(policies)))
+                .addService(service)
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .build();
@@ -113,6 +123,8 @@ public final class CoordinatorServer implements AutoCloseable {
                 .method(CoordinatorGrpc.getConnectMethod().getFullMethodName(), Caller.Scope.FARM)
                 .method(CoordinatorGrpc.getBuildMethod().getFullMethodName(), Caller.Scope.WRITE)
                 .method(CoordinatorGrpc.getDrainWorkerMethod().getFullMethodName(), Caller.Scope.ADMIN)
+                // and the build's own team, or admin: BuildControl checks that
+                .method(CoordinatorGrpc.getCancelBuildMethod().getFullMethodName(), Caller.Scope.WRITE)
                 .service("grpc.reflection.v1.ServerReflection", Caller.Scope.READ)
                 .open(HealthGrpc.SERVICE_NAME)
                 .build();
@@ -125,6 +137,33 @@ public final class CoordinatorServer implements AutoCloseable {
         server.start();
         log.info("coordinator listening on port {}", server.getPort());
         return this;
+    }
+
+    /**
+     * Serves the farm's read-only web page at {@code address} ({@code --ui}), with the same TLS
+     * as the gRPC port and the same tokens.
+     */
+    public FarmWebServer serveUi(HostPort address, ServerTls tls) throws IOException {
+        return FarmWebServer.start(address, tls, new FarmView(book, this::workers), tokens);
+    }
+
+    /** The workers as ListWorkers answers: the page shows whatever that message carries. */
+    private dev.stagefarm.proto.farm.ListWorkersResponse workers() {
+        var reply = new java.util.concurrent.atomic.AtomicReference<dev.stagefarm.proto.farm.ListWorkersResponse>();
+        service.listWorkers(
+                dev.stagefarm.proto.farm.ListWorkersRequest.getDefaultInstance(), new io.grpc.stub.StreamObserver<>() {
+                    @Override
+                    public void onNext(dev.stagefarm.proto.farm.ListWorkersResponse value) {
+                        reply.set(value);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {}
+
+                    @Override
+                    public void onCompleted() {}
+                });
+        return reply.get() == null ? dev.stagefarm.proto.farm.ListWorkersResponse.getDefaultInstance() : reply.get();
     }
 
     public int port() {

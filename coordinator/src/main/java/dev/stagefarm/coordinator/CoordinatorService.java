@@ -1,18 +1,24 @@
 package dev.stagefarm.coordinator;
 
 import dev.stagefarm.common.version.FarmVersion;
+import dev.stagefarm.coordinator.builds.BuildControl;
 import dev.stagefarm.coordinator.schedule.JobDispatcher;
 import dev.stagefarm.coordinator.schedule.WorkerPool;
 import dev.stagefarm.coordinator.schedule.WorkerSession;
 import dev.stagefarm.proto.farm.AgentFrame;
 import dev.stagefarm.proto.farm.BuildEvent;
+import dev.stagefarm.proto.farm.BuildLogsRequest;
 import dev.stagefarm.proto.farm.BuildRequest;
+import dev.stagefarm.proto.farm.CancelBuildRequest;
+import dev.stagefarm.proto.farm.CancelBuildResponse;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.CoordinatorMessage;
 import dev.stagefarm.proto.farm.DrainWorkerRequest;
 import dev.stagefarm.proto.farm.DrainWorkerResponse;
 import dev.stagefarm.proto.farm.FarmInfo;
 import dev.stagefarm.proto.farm.FarmInfoRequest;
+import dev.stagefarm.proto.farm.ListBuildsRequest;
+import dev.stagefarm.proto.farm.ListBuildsResponse;
 import dev.stagefarm.proto.farm.ListWorkersRequest;
 import dev.stagefarm.proto.farm.ListWorkersResponse;
 import dev.stagefarm.proto.farm.WorkerHello;
@@ -36,13 +42,16 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
     private final String cacheAddress;
     private final BuildAdmission admission;
     private final AgentRelay agents = new AgentRelay();
+    private final BuildControl control;
 
     CoordinatorService(
             WorkerPool pool,
             JobDispatcher dispatcher,
             BuildRunner builds,
             String cacheAddress,
-            BuildAdmission admission) {
+            BuildAdmission admission,
+            BuildControl control) {
+        this.control = control;
         this.cacheAddress = cacheAddress;
         this.admission = admission;
         this.pool = pool;
@@ -200,5 +209,22 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
         worker.get().drain();
         responses.onNext(DrainWorkerResponse.getDefaultInstance());
         responses.onCompleted();
+    }
+
+    // builds and the farm's web view
+
+    @Override
+    public void listBuilds(ListBuildsRequest request, StreamObserver<ListBuildsResponse> responses) {
+        control.list(request, responses);
+    }
+
+    @Override
+    public void cancelBuild(CancelBuildRequest request, StreamObserver<CancelBuildResponse> responses) {
+        control.cancel(request, responses);
+    }
+
+    @Override
+    public void buildLogs(BuildLogsRequest request, StreamObserver<BuildEvent> responses) {
+        control.logs(request, responses);
     }
 }

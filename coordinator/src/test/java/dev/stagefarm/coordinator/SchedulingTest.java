@@ -51,15 +51,23 @@ class SchedulingTest {
         dispatcher = new JobDispatcher(pool, workerWait, new SchedulerMetrics(meters));
         // Connect never touches the cache; Build (not exercised here) would
         cacheChannel = InProcessChannelBuilder.forName(name + "-cache").build();
+        var book = new dev.stagefarm.coordinator.builds.BuildBook(java.time.InstantSource.system());
         BuildRunner builds = new BuildRunner(
                 new CacheClient(cacheChannel),
                 image -> {
                     throw new AssertionError("no build runs in this test");
                 },
                 dispatcher,
-                metrics);
+                metrics,
+                book);
         server = InProcessServerBuilder.forName(name)
-                .addService(new CoordinatorService(pool, dispatcher, builds, "cache:9092", BuildAdmission.unlimited()))
+                .addService(new CoordinatorService(
+                        pool,
+                        dispatcher,
+                        builds,
+                        "cache:9092",
+                        BuildAdmission.unlimited(),
+                        new dev.stagefarm.coordinator.builds.BuildControl(book)))
                 .build()
                 .start();
         channel = InProcessChannelBuilder.forName(name).build();

@@ -46,6 +46,12 @@ final class Farm implements AutoCloseable {
     }
 
     Farm(Path dir, Security security, String... workers) throws IOException, InterruptedException {
+        this(dir, security, List.of(), workers);
+    }
+
+    /** @param coordinatorFlags more flags for the coordinator, e.g. {@code --ui 127.0.0.1:PORT} */
+    Farm(Path dir, Security security, List<String> coordinatorFlags, String... workers)
+            throws IOException, InterruptedException {
         this.dir = dir;
         this.security = security;
         Tools.requireAll();
@@ -62,10 +68,12 @@ final class Farm implements AutoCloseable {
                         "--data",
                         dir.resolve("cache").toString()));
         awaitPort(cache);
+        List<String> coordinatorExtra = new ArrayList<>(security.farmArgs());
+        coordinatorExtra.addAll(coordinatorFlags);
         start(
                 "coordinator",
                 with(
-                        security.farmArgs(),
+                        coordinatorExtra,
                         with(
                                 security.serverArgs(),
                                 "coordinator",
@@ -225,6 +233,18 @@ final class Farm implements AutoCloseable {
     Result build(String... args) throws IOException, InterruptedException {
         Path out = Files.createTempFile(dir, "build", ".log");
         return await(startBuild(out, args), out, args);
+    }
+
+    /** Runs another {@code stagefarm} command (e.g. {@code builds}) against this farm's coordinator. */
+    Result cli(String... args) throws IOException, InterruptedException {
+        Path out = Files.createTempFile(dir, "cli", ".log");
+        List<String> cmd = new ArrayList<>(List.of(LAUNCHER.toString()));
+        cmd.addAll(List.of(args));
+        Process p = cLocale(new ProcessBuilder(cmd))
+                .redirectErrorStream(true)
+                .redirectOutput(out.toFile())
+                .start();
+        return await(p, out, args);
     }
 
     /** Starts a build in the background; its output goes to {@code out}. */

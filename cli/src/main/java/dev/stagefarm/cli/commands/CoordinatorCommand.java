@@ -8,6 +8,7 @@ import dev.stagefarm.common.net.Keepalive;
 import dev.stagefarm.common.server.GrpcServers;
 import dev.stagefarm.common.server.MetricsEndpoint;
 import dev.stagefarm.coordinator.CoordinatorServer;
+import dev.stagefarm.coordinator.web.FarmWebServer;
 import dev.stagefarm.oci.registry.RegistryClient;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
@@ -34,6 +35,13 @@ public final class CoordinatorCommand implements Callable<Integer> {
 
     @Option(names = "--worker-wait", defaultValue = "60", description = "Seconds a build waits for a first worker.")
     int workerWaitSeconds;
+
+    @Option(
+            names = "--ui",
+            paramLabel = "HOST:PORT",
+            description = "Serve the farm's read-only web page here (off by default); TLS as the gRPC port,"
+                    + " sign-in with a token when --tokens is given.")
+    String ui;
 
     @Mixin
     MetricsOption metrics;
@@ -72,7 +80,8 @@ public final class CoordinatorCommand implements Callable<Integer> {
                                 meters,
                                 tokens)
                         .start();
-                MetricsEndpoint endpoint = metrics.serve()) {
+                MetricsEndpoint endpoint = metrics.serve();
+                FarmWebServer page = ui == null ? null : server.serveUi(HostPort.parse(ui), this.server.tls())) {
             Runtime.getRuntime().addShutdownHook(new Thread(server::close));
             server.awaitTermination();
         }

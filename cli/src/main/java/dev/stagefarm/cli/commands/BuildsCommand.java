@@ -1,0 +1,196 @@
+package dev.stagefarm.cli.commands;
+
+import dev.stagefarm.cli.build.ProgressPrinter;
+import dev.stagefarm.common.client.GrpcChannels;
+import dev.stagefarm.proto.farm.BuildEvent;
+import dev.stagefarm.proto.farm.BuildLogsRequest;
+import dev.stagefarm.proto.farm.BuildSummary;
+import dev.stagefarm.proto.farm.CancelBuildRequest;
+import dev.stagefarm.proto.farm.CoordinatorGrpc;
+import dev.stagefarm.proto.farm.ListBuildsRequest;
+import dev.stagefarm.proto.farm.ListBuildsResponse;
+import dev.stagefarm.proto.farm.TeamBuildCount;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Iterator;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+@Command(
+        name = "builds",
+        mixinStandardHelpOptions = true,
+        description = "List a coordinator's running and queued builds (your team's; other teams' as counts).",
+        subcommands = {BuildsCommand.Cancel.class, BuildsCommand.Logs.class})
+public final class BuildsCommand implements Callable<Integer> {
+
+    @Option(names = "--coordinator", description = "The coordinator, HOST:PORT.")
+    String coordinator;
+
+    @Mixin
+    ClientAuthOptions auth;
+
+    @Option(
+            names = {"-a", "--all"},
+            description = "Also the finished builds the coordinator keeps (the last 200).")
+    boolean all;
+
+    @Override
+    public Integer call() throws IOException {
+        return withStub(coordinator, auth, null, stub -> {
+            ListBuildsResponse reply = stub.listBuilds(
+                    ListBuildsRequest.newBuilder().setIncludeFinished(all).build());
+            print(reply, Instant.now(), System.out);
+            return 0;
+        });
+    }
+
+    static void print(ListBuildsResponse reply, Instant now, PrintStream out) {
+        out.printf("%-10s %-16s %-10s %-22s %-8s %s%n", "ID", "TEAM", "STATE", "PROGRESS", "AGE", "WORKERS");
+        for (BuildSummary b : reply.getBuildsList()) {
+            out.printf(
+                    "%-10s %-16s %-10s %-22s %-8s %s%n",
+                    b.getBuildId(),
+                    b.getTeam().isEmpty() ? "-" : b.getTeam(),
+                    b.getState().name(),
+                    b.getStepsDone() + "/" + b.getStepsTotal() + " steps, " + b.getStagesDone() + "/"
+                            + b.getStagesTotal() + " stages",
+                    age(b.getSubmittedAt(), now),
+                    String.join(",", b.getWorkersList()));
+        }
+        for (TeamBuildCount t : reply.getOtherTeamsList()) {
+            if (t.getRunning() + t.getQueued() > 0) {
+                out.printf(
+                        "team %s: %d running, %d queued (builds you may not see)%n",
+                        t.getTeam(), t.getRunning(), t.getQueued());
+            }
+        }
+    }
+
+    static String age(String since, Instant now) {
+        if (since.isEmpty()) {
+            return "";
+        }
+        long s = Math.max(0, Duration.between(Instant.parse(since), now).toSeconds());
+        return s < 60 ? s + "s" : s < 3600 ? s / 60 + "m" + s % 60 + "s" : s / 3600 + "h" + s % 3600 / 60 + "m";
+    }
+
+    @Command(
+            name = "cancel",
+            mixinStandardHelpOptions = true,
+            description = "Cancel a build (a write token of its team, or admin): its queued stages leave the queue,"
+                    + " its running steps are stopped.")
+    static final class Cancel implements Callable<Integer> {
+        @ParentCommand
+        BuildsCommand parent;
+
+        @Parameters(paramLabel = "ID", description = "The build's id, as `stagefarm builds` lists it.")
+        String id;
+
+        @Option(names = "--coordinator", description = "The coordinator, HOST:PORT.")
+        String coordinator;
+
+        @Mixin
+        ClientAuthOptions auth;
+
+        @Override
+        public Integer call() throws IOException {
+            return withStub(coordinator, auth, parent, stub -> {
+                stub.cancelBuild(CancelBuildRequest.newBuilder().setBuildId(id).build());
+                System.out.println(id + ": CANCELLED");
+                return 0;
+            });
+        }
+    }
+
+    @Command(
+            name = "logs",
+            mixinStandardHelpOptions = true,
+            description = "Print a build's progress and output as the coordinator kept it (the last 4 MiB, 256 KiB"
+                    + " once finished; 2 MiB per step).")
+    static final class Logs implements Callable<Integer> {
+        @ParentCommand
+        BuildsCommand parent;
+
+        @Parameters(paramLabel = "ID", description = "The build's id, as `stagefarm builds` lists it.")
+        String id;
+
+        @Option(
+                names = {"-f", "--follow"},
+                description = "Keep printing while the build runs.")
+        boolean follow;
+
+        @Option(names = "--coordinator", description = "The coordinator, HOST:PORT.")
+        String coordinator;
+
+        @Mixin
+        ClientAuthOptions auth;
+
+        @Override
+        public Integer call() throws IOException {
+            return withStub(coordinator, auth, parent, stub -> {
+                Iterator<BuildEvent> events = stub.buildLogs(BuildLogsRequest.newBuilder()
+                        .setBuildId(id)
+                        .setFollow(follow)
+                        .build());
+                ProgressPrinter printer = new ProgressPrinter(System.out);
+                int code = 0;
+                while (events.hasNext()) {
+                    BuildEvent e = events.next();
+                    switch (e.getKindCase()) {
+                        case RESULT -> System.out.println("build " + id + ": done");
+                        case ERROR -> {
+                            System.out.println(
+                                    "build " + id + ": " + e.getError().getMessage());
+                            code = 1;
+                        }
+                        default -> printer.accept(e);
+                    }
+                }
+                return code;
+            });
+        }
+    }
+
+    interface Call {
+        int run(CoordinatorGrpc.CoordinatorBlockingStub stub);
+    }
+
+    /** Runs one call; a refusal or an unreachable coordinator becomes one sentence on stderr. */
+    static int withStub(String coordinator, ClientAuthOptions auth, BuildsCommand parent, Call call)
+            throws IOException {
+        String address = coordinator != null ? coordinator : parent != null ? parent.coordinator : null;
+        ClientAuthOptions security = auth.security().token() == null && parent != null ? parent.auth : auth;
+        if (address == null) {
+            throw new IllegalArgumentException(
+                    "give the coordinator: --coordinator HOST:PORT, or coordinator= in the stagefarm config file");
+        }
+        ManagedChannel channel = GrpcChannels.open(address, security.security());
+        try {
+            return call.run(CoordinatorGrpc.newBlockingStub(channel));
+        } catch (StatusRuntimeException e) {
+            Status s = e.getStatus();
+            System.err.println(
+                    s.getCode() == Status.Code.UNAVAILABLE
+                            ? "error: cannot reach the coordinator at " + address + " (" + s.getDescription()
+                                    + "): is it running, and is --coordinator right?"
+                            : "error: "
+                                    + s.getCode()
+                                            .name()
+                                            .toLowerCase(Locale.ROOT)
+                                            .replace('_', ' ') + ": " + s.getDescription());
+            return 1;
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+}

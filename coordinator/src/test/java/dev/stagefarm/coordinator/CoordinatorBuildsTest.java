@@ -1,0 +1,316 @@
+package dev.stagefarm.coordinator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.cacheserver.CacheServer;
+import dev.stagefarm.cacheserver.CacheServerConfig;
+import dev.stagefarm.common.Digest;
+import dev.stagefarm.common.auth.BearerToken;
+import dev.stagefarm.common.auth.ReloadingTokens;
+import dev.stagefarm.common.auth.Tokens;
+import dev.stagefarm.common.net.HostPort;
+import dev.stagefarm.common.server.ServerTls;
+import dev.stagefarm.coordinator.web.FarmWebServer;
+import dev.stagefarm.oci.registry.CredentialStore;
+import dev.stagefarm.oci.registry.RegistryClient;
+import dev.stagefarm.oci.registry.RegistryConfig;
+import dev.stagefarm.proto.farm.BuildEvent;
+import dev.stagefarm.proto.farm.BuildLogsRequest;
+import dev.stagefarm.proto.farm.BuildRequest;
+import dev.stagefarm.proto.farm.BuildSummary;
+import dev.stagefarm.proto.farm.CancelBuildRequest;
+import dev.stagefarm.proto.farm.ContextEntry;
+import dev.stagefarm.proto.farm.ContextManifest;
+import dev.stagefarm.proto.farm.CoordinatorGrpc;
+import dev.stagefarm.proto.farm.Job;
+import dev.stagefarm.proto.farm.JobEvent;
+import dev.stagefarm.proto.farm.ListBuildsRequest;
+import dev.stagefarm.proto.farm.LogLine;
+import dev.stagefarm.proto.farm.StepEvent;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.ClientInterceptors;
+import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * ListBuilds, CancelBuild and BuildLogs through a real coordinator service with a tokens file, and
+ * its web view's JSON over HTTP: a team sees and cancels its own builds only, an admin sees all.
+ */
+class CoordinatorBuildsTest {
+
+    private static final String ALICE = "alice-token";
+    private static final String BOB = "bob-token";
+    private static final String READER = "reader-token";
+    private static final String ADMIN = "admin-token";
+    private static final String FARM = "farm-token";
+
+    @TempDir
+    Path dir;
+
+    private CacheServer cache;
+    private ManagedChannel cacheChannel;
+    private CoordinatorServer coordinator;
+    private ManagedChannel channel;
+
+    @BeforeEach
+    void start() throws Exception {
+        Path tokens = Files.writeString(
+                dir.resolve("tokens.json"),
+                "{\"tokens\": ["
+                        + entry("alice", "team-a", "\"read\",\"write\"", ALICE) + ","
+                        + entry("bob", "team-b", "\"read\",\"write\"", BOB) + ","
+                        + entry("reader", "team-a", "\"read\"", READER) + ","
+                        + entry("root", "ops", "\"read\",\"admin\"", ADMIN) + ","
+                        + entry("farm", "ops", "\"read\",\"write\",\"farm\"", FARM) + "]}");
+        String cacheName = InProcessServerBuilder.generateName();
+        cache = new CacheServer(
+                        new CacheServerConfig(HostPort.parse("127.0.0.1:0"), dir.resolve("cache"), 0, tokens),
+                        new SimpleMeterRegistry(),
+                        InProcessServerBuilder.forName(cacheName))
+                .start();
+        cacheChannel = InProcessChannelBuilder.forName(cacheName).build();
+        String name = InProcessServerBuilder.generateName();
+        coordinator = new CoordinatorServer(
+                        InProcessServerBuilder.forName(name),
+                        new CacheClient(as(cacheChannel, FARM)),
+                        "cache",
+                        new RegistryClient(RegistryConfig.defaults(), CredentialStore.none()),
+                        Duration.ofSeconds(20),
+                        new SimpleMeterRegistry(),
+                        ReloadingTokens.open(tokens, Clock.systemUTC()))
+                .start();
+        channel = InProcessChannelBuilder.forName(name).build();
+    }
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        coordinator.close();
+        cacheChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        cache.close();
+    }
+
+    @Test
+    void aTeamListsFollowsAndCancelsItsOwnBuildsOnly() throws Exception {
+        FakeWorker worker = FakeWorker.connect("w1", 1, as(channel, FARM));
+        CompletableFuture<String> build = submit(ALICE, uploadContext(ALICE));
+        Job job = worker.nextJob();
+        worker.report(JobEvent.newBuilder()
+                .setJobId(job.getJobId())
+                .setStep(StepEvent.newBuilder()
+                        .setStageIndex(0)
+                        .setStageName("stage-0")
+                        .setStepIndex(1)
+                        .setStatus(StepEvent.Status.STARTED)
+                        .setWorker("w1"))
+                .build());
+        worker.report(JobEvent.newBuilder()
+                .setJobId(job.getJobId())
+                .setLog(LogLine.newBuilder().setStageIndex(0).setStepIndex(1).setText("<script>x()</script>"))
+                .build());
+
+        BuildSummary listed = awaitRunning(ALICE);
+        String id = listed.getBuildId();
+        assertThat(listed.getTeam()).isEqualTo("team-a");
+        assertThat(listed.getWorkersList()).containsExactly("w1");
+        var asBob = stub(BOB).listBuilds(ListBuildsRequest.getDefaultInstance());
+        assertThat(asBob.getBuildsList()).isEmpty();
+        assertThat(asBob.getOtherTeams(0).getRunning()).isEqualTo(1);
+        assertThat(stub(ADMIN)
+                        .listBuilds(ListBuildsRequest.getDefaultInstance())
+                        .getBuildsList())
+                .extracting(BuildSummary::getBuildId)
+                .containsExactly(id);
+
+        Iterator<BuildEvent> follow = stub(ALICE)
+                .buildLogs(BuildLogsRequest.newBuilder()
+                        .setBuildId(id)
+                        .setFollow(true)
+                        .build());
+        assertThat(next(follow, BuildEvent::hasLog).getLog().getText()).isEqualTo("<script>x()</script>");
+
+        assertThatThrownBy(() -> stub(BOB)
+                        .cancelBuild(
+                                CancelBuildRequest.newBuilder().setBuildId(id).build()))
+                .as("another team's build is unknown to bob")
+                .isInstanceOfSatisfying(
+                        StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
+        assertThatThrownBy(() -> stub(BOB)
+                        .buildLogs(BuildLogsRequest.newBuilder().setBuildId(id).build())
+                        .hasNext())
+                .isInstanceOfSatisfying(
+                        StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
+        assertThatThrownBy(() -> stub(READER)
+                        .cancelBuild(
+                                CancelBuildRequest.newBuilder().setBuildId(id).build()))
+                .as("cancelling needs the write scope")
+                .isInstanceOfSatisfying(
+                        StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getDescription()).contains("needs the write scope"));
+
+        try (FarmWebServer web = coordinator.serveUi(HostPort.parse("127.0.0.1:0"), ServerTls.NONE)) {
+            String base = "http://127.0.0.1:" + web.address().port();
+            HttpResponse<String> asAlice = get(base + "/api/farm", ALICE);
+            assertThat(asAlice.statusCode()).isEqualTo(200);
+            assertThat(asAlice.body()).contains(id).contains("\"name\":\"w1\"").contains("\"state\":\"busy\"");
+            assertThat(get(base + "/api/farm", BOB).body())
+                    .doesNotContain(id)
+                    .contains("\"otherTeams\":[{\"team\":\"team-a\"");
+            assertThat(get(base + "/api/builds/" + id, BOB).statusCode()).isEqualTo(404);
+            HttpResponse<String> detail = get(base + "/api/builds/" + id, ALICE);
+            assertThat(detail.body()).contains("\"text\":\"<script>x()</script>\"");
+            assertThat(detail.headers().firstValue("Content-Type").orElse(""))
+                    .as("data, never a page a browser would render")
+                    .startsWith("application/json");
+            assertThat(detail.headers().firstValue("X-Content-Type-Options")).contains("nosniff");
+            HttpResponse<String> anonymous = get(base + "/api/farm", null);
+            assertThat(anonymous.statusCode()).isEqualTo(401);
+            assertThat(anonymous.body()).contains("sign in with a token");
+            HttpResponse<String> page = get(base + "/", null);
+            assertThat(page.statusCode())
+                    .as("the page itself loads before sign-in")
+                    .isEqualTo(200);
+            assertThat(page.headers().firstValue("Content-Security-Policy").orElse(""))
+                    .contains("script-src 'self'")
+                    .doesNotContain("unsafe-inline");
+            assertThat(get(base + "/api/farm?token=" + ALICE, null).statusCode())
+                    .as("a token in the URL is never read")
+                    .isEqualTo(401);
+        }
+
+        var cancelled = stub(ALICE)
+                .cancelBuild(CancelBuildRequest.newBuilder().setBuildId(id).build());
+        assertThat(cancelled.getBuild().getBuildId()).isEqualTo(id);
+        assertThat(worker.nextCancel(Duration.ofSeconds(5)))
+                .as("its running job is stopped")
+                .isEqualTo(job.getJobId());
+        assertThat(build.get(10, TimeUnit.SECONDS))
+                .isEqualTo("build cancelled by token 'alice' (stagefarm builds cancel)");
+        assertThat(next(follow, BuildEvent::hasError).getError().getMessage()).startsWith("build cancelled by token");
+        assertThat(follow.hasNext())
+                .as("the followed stream ends with the build")
+                .isFalse();
+        assertThat(stub(ALICE)
+                        .listBuilds(ListBuildsRequest.newBuilder()
+                                .setIncludeFinished(true)
+                                .build())
+                        .getBuilds(0)
+                        .getState())
+                .isEqualTo(BuildSummary.State.CANCELLED);
+    }
+
+    private static HttpResponse<String> get(String url, String token) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url));
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
+        return HttpClient.newHttpClient().send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private BuildSummary awaitRunning(String token) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (true) {
+            var builds = stub(token)
+                    .listBuilds(ListBuildsRequest.getDefaultInstance())
+                    .getBuildsList();
+            if (!builds.isEmpty() && builds.get(0).getState() == BuildSummary.State.RUNNING) {
+                return builds.get(0);
+            }
+            assertThat(System.nanoTime()).as("the build is listed as running").isLessThan(deadline);
+            Thread.sleep(50);
+        }
+    }
+
+    private static BuildEvent next(Iterator<BuildEvent> events, java.util.function.Predicate<BuildEvent> wanted) {
+        while (events.hasNext()) {
+            BuildEvent e = events.next();
+            if (wanted.test(e)) {
+                return e;
+            }
+        }
+        throw new AssertionError("the stream ended first");
+    }
+
+    private CoordinatorGrpc.CoordinatorBlockingStub stub(String token) {
+        return CoordinatorGrpc.newBlockingStub(as(channel, token)).withDeadlineAfter(20, TimeUnit.SECONDS);
+    }
+
+    private String uploadContext(String token) throws Exception {
+        CacheClient client = new CacheClient(as(cacheChannel, token));
+        byte[] file = "hello\n".getBytes();
+        Digest fileDigest = client.upload(file);
+        ContextManifest manifest = ContextManifest.newBuilder()
+                .addEntries(ContextEntry.newBuilder()
+                        .setPath("a")
+                        .setType(ContextEntry.Type.FILE)
+                        .setMode(0644)
+                        .setSize(file.length)
+                        .setDigest(fileDigest.toString()))
+                .build();
+        return client.upload(manifest.toByteArray()).toString();
+    }
+
+    private CompletableFuture<String> submit(String token, String context) {
+        BuildRequest request = BuildRequest.newBuilder()
+                .setDockerfile("FROM scratch\nCOPY a /a\n")
+                .setDockerfileName("Dockerfile")
+                .setContextDigest(context)
+                .setWantImage(true)
+                .build();
+        return CompletableFuture.supplyAsync(() -> {
+            Iterator<BuildEvent> events =
+                    CoordinatorGrpc.newBlockingStub(as(channel, token)).build(request);
+            while (events.hasNext()) {
+                BuildEvent e = events.next();
+                if (e.hasError()) {
+                    return e.getError().getMessage();
+                }
+            }
+            return "";
+        });
+    }
+
+    private static Channel as(Channel channel, String token) {
+        BearerToken credentials = BearerToken.of(token);
+        return ClientInterceptors.intercept(channel, new ClientInterceptor() {
+            @Override
+            public <Q, R> ClientCall<Q, R> interceptCall(
+                    MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
+                return next.newCall(method, options.withCallCredentials(credentials));
+            }
+        });
+    }
+
+    private static String entry(String name, String team, String scopes, String token) {
+        return "{\"name\": \"" + name + "\", \"team\": \"" + team + "\", \"scopes\": [" + scopes + "], \"sha256\": \""
+                + HexFormat.of().formatHex(Tokens.sha256(token)) + "\"}";
+    }
+}
