@@ -46,7 +46,10 @@ public final class BuildClient {
             boolean pull,
             Map<String, byte[]> secrets,
             List<SshSpec> ssh,
-            java.util.Set<String> entitlements) {
+            java.util.Set<String> entitlements,
+            Path iidFile,
+            boolean quiet,
+            List<BuildContextSpec> buildContexts) {
 
         /** A build asking for no entitlement. */
         public Request(
@@ -81,16 +84,29 @@ public final class BuildClient {
                     pull,
                     secrets,
                     ssh,
-                    java.util.Set.of());
+                    java.util.Set.of(),
+                    null,
+                    false,
+                    List.of());
         }
     }
 
     private final PrintStream out;
     private final PrintStream err;
+    private final PrintStream imageIdOut;
 
     public BuildClient(PrintStream out, PrintStream err) {
+        this(out, err, out);
+    }
+
+    /**
+     * @param out progress and export lines
+     * @param imageIdOut where {@code -q} prints the image id ({@code out} may then discard everything)
+     */
+    public BuildClient(PrintStream out, PrintStream err, PrintStream imageIdOut) {
         this.out = out;
         this.err = err;
+        this.imageIdOut = imageIdOut;
     }
 
     /** Runs the build; returns the process exit code. */
@@ -111,6 +127,11 @@ public final class BuildClient {
                     .getFarmInfo(FarmInfoRequest.getDefaultInstance())
                     .getCacheAddress();
             try (CacheClient cache = CacheClient.connect(cacheAddress, security)) {
+                if (req.outputs().isEmpty()) {
+                    // buildx's words: the user may well have expected an image somewhere
+                    err.println("WARNING: No output specified. Build result will only remain in the build cache."
+                            + " To push result image into registry use --push or to load image into docker use --load");
+                }
                 Digest contextDigest = uploadContext(cache, req);
                 BuildRequest.Builder submit = BuildRequest.newBuilder()
                         .setDockerfile(Files.readString(req.dockerfile()))
@@ -156,7 +177,10 @@ public final class BuildClient {
                     MetadataFile.write(req.metadataFile(), result, req.tags());
                 }
                 if (result.hasImage()) {
-                    out.println("image " + result.getImage().getManifestDigest());
+                    ImageId.report(result.getImage(), req.iidFile(), req.quiet() ? imageIdOut : null);
+                    if (!req.quiet()) {
+                        out.println("image " + result.getImage().getManifestDigest());
+                    }
                 }
                 return 0;
             }
