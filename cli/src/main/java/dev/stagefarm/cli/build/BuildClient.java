@@ -12,6 +12,7 @@ import dev.stagefarm.proto.farm.BuildRequest;
 import dev.stagefarm.proto.farm.BuildResult;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.FarmInfoRequest;
+import dev.stagefarm.proto.farm.NamedContext;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
@@ -132,11 +133,30 @@ public final class BuildClient {
                     err.println("WARNING: No output specified. Build result will only remain in the build cache."
                             + " To push result image into registry use --push or to load image into docker use --load");
                 }
-                Digest contextDigest = uploadContext(cache, req);
+                Digest contextDigest = uploadContext(
+                        cache, "context", req.context(), DockerIgnore.forBuild(req.context(), req.dockerfile()));
+                List<NamedContext> named = new java.util.ArrayList<>();
+                for (BuildContextSpec c : req.buildContexts()) {
+                    NamedContext.Builder n = NamedContext.newBuilder().setName(c.name());
+                    if (c.image().isPresent()) {
+                        n.setImage(c.image().get());
+                    } else {
+                        Path dir = c.directory().orElseThrow();
+                        // its own .dockerignore applies, as buildx reads one beside each local context
+                        n.setContextDigest(uploadContext(
+                                        cache,
+                                        "context " + c.name(),
+                                        dir,
+                                        DockerIgnore.forBuild(dir, dir.resolve("Dockerfile")))
+                                .toString());
+                    }
+                    named.add(n.build());
+                }
                 BuildRequest.Builder submit = BuildRequest.newBuilder()
                         .setDockerfile(Files.readString(req.dockerfile()))
                         .setDockerfileName(req.dockerfile().getFileName().toString())
                         .setContextDigest(contextDigest.toString())
+                        .addAllNamedContexts(named)
                         .putAllBuildArgs(req.buildArgs())
                         .setTarget(req.target())
                         .setWantImage(true)
@@ -203,10 +223,9 @@ public final class BuildClient {
         }
     }
 
-    private Digest uploadContext(CacheClient cache, Request req) throws IOException {
+    private Digest uploadContext(CacheClient cache, String what, Path dir, DockerIgnore ignore) throws IOException {
         long t0 = System.nanoTime();
-        ContextScanner.ScannedContext ctx =
-                new ContextScanner(DockerIgnore.forBuild(req.context(), req.dockerfile())).scan(req.context());
+        ContextScanner.ScannedContext ctx = new ContextScanner(ignore).scan(dir);
         Set<Digest> missing = cache.findMissing(ctx.files().keySet());
         long sent = 0;
         for (Digest d : missing) {
@@ -219,7 +238,8 @@ public final class BuildClient {
         Digest digest = Digest.of(manifest);
         cache.upload(manifest);
         out.printf(
-                "#0 context: %d entries, %.1f MB, %d blobs sent (%.1f MB) in %.2fs%n",
+                "#0 %s: %d entries, %.1f MB, %d blobs sent (%.1f MB) in %.2fs%n",
+                what,
                 ctx.manifest().getEntriesCount(),
                 ctx.totalBytes() / 1e6,
                 missing.size(),
