@@ -4,6 +4,7 @@ import dev.stagefarm.cli.commands.AotWorkloadCommand;
 import dev.stagefarm.cli.commands.BuildCommand;
 import dev.stagefarm.cli.commands.CacheCommand;
 import dev.stagefarm.cli.commands.CacheServerCommand;
+import dev.stagefarm.cli.commands.ConfigCommand;
 import dev.stagefarm.cli.commands.ConfigDefaults;
 import dev.stagefarm.cli.commands.CoordinatorCommand;
 import dev.stagefarm.cli.commands.FarmCommand;
@@ -32,6 +33,8 @@ public final class Main {
             BuildCommand.class,
             CacheCommand.class,
             CacheServerCommand.class,
+            CompletionCommand.class,
+            ConfigCommand.class,
             CoordinatorCommand.class,
             FarmCommand.class,
             TokenCommand.class,
