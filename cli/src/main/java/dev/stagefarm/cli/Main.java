@@ -5,6 +5,7 @@ import dev.stagefarm.cli.commands.BuildCommand;
 import dev.stagefarm.cli.commands.BuildsCommand;
 import dev.stagefarm.cli.commands.CacheCommand;
 import dev.stagefarm.cli.commands.CacheServerCommand;
+import dev.stagefarm.cli.commands.ConfigCommand;
 import dev.stagefarm.cli.commands.ConfigDefaults;
 import dev.stagefarm.cli.commands.CoordinatorCommand;
 import dev.stagefarm.cli.commands.FarmCommand;
@@ -34,6 +35,8 @@ public final class Main {
             BuildsCommand.class,
             CacheCommand.class,
             CacheServerCommand.class,
+            CompletionCommand.class,
+            ConfigCommand.class,
             CoordinatorCommand.class,
             FarmCommand.class,
             TokenCommand.class,

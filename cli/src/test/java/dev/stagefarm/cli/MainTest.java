@@ -35,4 +35,15 @@ class MainTest {
         assertThat(cli.execute("biuld")).isNotZero();
         assertThat(err.toString()).contains("Did you mean", "build");
     }
+
+    @Test
+    void completionCoversEverySubcommandAndOption() {
+        StringWriter out = new StringWriter();
+        CommandLine cli = Main.commandLine(new String[] {"completion", "bash"});
+        cli.setOut(new PrintWriter(out));
+        assertThat(cli.execute("completion", "bash")).isZero();
+        assertThat(out.toString())
+                .startsWith("#!/usr/bin/env bash")
+                .contains("complete -F _complete_stagefarm", "--build-context", "--iidfile", "cache-server", "show");
+    }
 }

@@ -6,6 +6,7 @@ import dev.stagefarm.coordinator.builds.BuildBook;
 import dev.stagefarm.coordinator.builds.BuildRecord;
 import dev.stagefarm.coordinator.plan.BaseImageResolver;
 import dev.stagefarm.coordinator.plan.ContextIndex;
+import dev.stagefarm.coordinator.plan.NamedContexts;
 import dev.stagefarm.coordinator.schedule.JobDispatcher;
 import dev.stagefarm.dockerfile.Dockerfile;
 import dev.stagefarm.dockerfile.DockerfileException;
@@ -75,12 +76,14 @@ final class BuildRunner {
             return;
         }
         try {
-            Dockerfile df = DockerfileParser.parse(request.getDockerfile(), fileName);
+            Optional<String> target =
+                    request.getTarget().isEmpty() ? Optional.empty() : Optional.of(request.getTarget());
+            NamedContexts named = NamedContexts.of(
+                    request.getNamedContextsList(),
+                    digest -> ContextManifest.parseFrom(cache.readBytes(Digest.parse(digest))));
+            Dockerfile df = named.replaceStages(DockerfileParser.parse(request.getDockerfile(), fileName), target);
             // the graph resolves FROM and --from with the build args, as the stages are built
-            StageGraph graph = StageGraph.build(
-                    df,
-                    request.getTarget().isEmpty() ? Optional.empty() : Optional.of(request.getTarget()),
-                    request.getBuildArgsMap());
+            StageGraph graph = StageGraph.build(df, target, request.getBuildArgsMap());
             ContextManifest manifest =
                     ContextManifest.parseFrom(cache.readBytes(Digest.parse(request.getContextDigest())));
             log.info(
@@ -95,10 +98,10 @@ final class BuildRunner {
                             request,
                             df,
                             graph,
-                            new ContextIndex(manifest),
+                            new ContextIndex(manifest, named),
                             graph.globalArgs(),
                             cache::getAction,
-                            bases,
+                            named.resolver(bases),
                             dispatcher,
                             events,
                             metrics)

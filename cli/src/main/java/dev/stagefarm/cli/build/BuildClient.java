@@ -12,6 +12,7 @@ import dev.stagefarm.proto.farm.BuildRequest;
 import dev.stagefarm.proto.farm.BuildResult;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.FarmInfoRequest;
+import dev.stagefarm.proto.farm.NamedContext;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
@@ -46,7 +47,10 @@ public final class BuildClient {
             boolean pull,
             Map<String, byte[]> secrets,
             List<SshSpec> ssh,
-            java.util.Set<String> entitlements) {
+            java.util.Set<String> entitlements,
+            Path iidFile,
+            boolean quiet,
+            List<BuildContextSpec> buildContexts) {
 
         /** A build asking for no entitlement. */
         public Request(
@@ -81,16 +85,29 @@ public final class BuildClient {
                     pull,
                     secrets,
                     ssh,
-                    java.util.Set.of());
+                    java.util.Set.of(),
+                    null,
+                    false,
+                    List.of());
         }
     }
 
     private final PrintStream out;
     private final PrintStream err;
+    private final PrintStream imageIdOut;
 
     public BuildClient(PrintStream out, PrintStream err) {
+        this(out, err, out);
+    }
+
+    /**
+     * @param out progress and export lines
+     * @param imageIdOut where {@code -q} prints the image id ({@code out} may then discard everything)
+     */
+    public BuildClient(PrintStream out, PrintStream err, PrintStream imageIdOut) {
         this.out = out;
         this.err = err;
+        this.imageIdOut = imageIdOut;
     }
 
     /** Runs the build; returns the process exit code. */
@@ -111,11 +128,35 @@ public final class BuildClient {
                     .getFarmInfo(FarmInfoRequest.getDefaultInstance())
                     .getCacheAddress();
             try (CacheClient cache = CacheClient.connect(cacheAddress, security)) {
-                Digest contextDigest = uploadContext(cache, req);
+                if (req.outputs().isEmpty()) {
+                    // buildx's words: the user may well have expected an image somewhere
+                    err.println("WARNING: No output specified. Build result will only remain in the build cache."
+                            + " To push result image into registry use --push or to load image into docker use --load");
+                }
+                Digest contextDigest = uploadContext(
+                        cache, "context", req.context(), DockerIgnore.forBuild(req.context(), req.dockerfile()));
+                List<NamedContext> named = new java.util.ArrayList<>();
+                for (BuildContextSpec c : req.buildContexts()) {
+                    NamedContext.Builder n = NamedContext.newBuilder().setName(c.name());
+                    if (c.image().isPresent()) {
+                        n.setImage(c.image().get());
+                    } else {
+                        Path dir = c.directory().orElseThrow();
+                        // its own .dockerignore applies, as buildx reads one beside each local context
+                        n.setContextDigest(uploadContext(
+                                        cache,
+                                        "context " + c.name(),
+                                        dir,
+                                        DockerIgnore.forBuild(dir, dir.resolve("Dockerfile")))
+                                .toString());
+                    }
+                    named.add(n.build());
+                }
                 BuildRequest.Builder submit = BuildRequest.newBuilder()
                         .setDockerfile(Files.readString(req.dockerfile()))
                         .setDockerfileName(req.dockerfile().getFileName().toString())
                         .setContextDigest(contextDigest.toString())
+                        .addAllNamedContexts(named)
                         .putAllBuildArgs(req.buildArgs())
                         .setTarget(req.target())
                         .setWantImage(true)
@@ -156,7 +197,10 @@ public final class BuildClient {
                     MetadataFile.write(req.metadataFile(), result, req.tags());
                 }
                 if (result.hasImage()) {
-                    out.println("image " + result.getImage().getManifestDigest());
+                    ImageId.report(result.getImage(), req.iidFile(), req.quiet() ? imageIdOut : null);
+                    if (!req.quiet()) {
+                        out.println("image " + result.getImage().getManifestDigest());
+                    }
                 }
                 return 0;
             }
@@ -179,10 +223,9 @@ public final class BuildClient {
         }
     }
 
-    private Digest uploadContext(CacheClient cache, Request req) throws IOException {
+    private Digest uploadContext(CacheClient cache, String what, Path dir, DockerIgnore ignore) throws IOException {
         long t0 = System.nanoTime();
-        ContextScanner.ScannedContext ctx =
-                new ContextScanner(DockerIgnore.forBuild(req.context(), req.dockerfile())).scan(req.context());
+        ContextScanner.ScannedContext ctx = new ContextScanner(ignore).scan(dir);
         Set<Digest> missing = cache.findMissing(ctx.files().keySet());
         long sent = 0;
         for (Digest d : missing) {
@@ -195,7 +238,8 @@ public final class BuildClient {
         Digest digest = Digest.of(manifest);
         cache.upload(manifest);
         out.printf(
-                "#0 context: %d entries, %.1f MB, %d blobs sent (%.1f MB) in %.2fs%n",
+                "#0 %s: %d entries, %.1f MB, %d blobs sent (%.1f MB) in %.2fs%n",
+                what,
                 ctx.manifest().getEntriesCount(),
                 ctx.totalBytes() / 1e6,
                 missing.size(),

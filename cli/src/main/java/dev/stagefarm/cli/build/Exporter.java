@@ -55,15 +55,27 @@ final class Exporter {
                     refs.add(ImageReference.parse(name.strip()));
                 }
             });
-            if (spec.type() != OutputSpec.Type.IMAGE) {
+            if (spec.type() == OutputSpec.Type.DOCKER || spec.type() == OutputSpec.Type.OCI) {
                 tags.forEach(t -> refs.add(ImageReference.parse(t)));
             }
+            String where = spec.dest().map(Path::toString).orElse(spec.name().orElse(""));
             switch (spec.type()) {
-                case DOCKER ->
-                    writeFile(
-                            spec.dest().orElseThrow(), o -> new DockerArchiveWriter().write(cache, manifest, refs, o));
+                case DOCKER -> {
+                    if (spec.load()) {
+                        where = load(manifest, refs);
+                    } else {
+                        writeFile(
+                                spec.dest().orElseThrow(),
+                                o -> new DockerArchiveWriter().write(cache, manifest, refs, o));
+                    }
+                }
                 case OCI ->
                     writeFile(spec.dest().orElseThrow(), o -> new OciLayoutWriter().write(cache, manifest, refs, o));
+                case LOCAL ->
+                    new FilesystemExporter(cache)
+                            .writeDirectory(manifest, spec.dest().orElseThrow());
+                case TAR ->
+                    new FilesystemExporter(cache).writeTar(manifest, spec.dest().orElseThrow());
                 case IMAGE -> {
                     if (!spec.push()) {
                         out.println("#export: type=image without push=true: nothing to do (no local image store)");
@@ -78,10 +90,25 @@ final class Exporter {
             }
             out.printf(
                     "#export %s %s done %.1fs%n",
-                    spec.type().name().toLowerCase(java.util.Locale.ROOT),
-                    spec.dest().map(Path::toString).orElse(spec.name().orElse("")),
-                    (System.nanoTime() - t0) / 1e9);
+                    spec.type().name().toLowerCase(java.util.Locale.ROOT), where, (System.nanoTime() - t0) / 1e9);
         }
+    }
+
+    /** {@code --load}: the docker tar, written to a temporary file, sent to the engine at DOCKER_HOST. */
+    private String load(ManifestBlob manifest, List<ImageReference> refs) throws IOException {
+        DockerEngine engine = DockerEngine.fromEnvironment(System.getenv());
+        Path tar = Files.createTempFile("stagefarm-load", ".tar");
+        try {
+            try (OutputStream o = new BufferedOutputStream(Files.newOutputStream(tar), 1 << 20)) {
+                new DockerArchiveWriter().write(cache, manifest, refs, o);
+            }
+            for (String line : engine.load(tar)) {
+                out.println("#export " + line);
+            }
+        } finally {
+            Files.deleteIfExists(tar);
+        }
+        return "into the Docker engine at " + engine.host();
     }
 
     private interface TarWriter {

@@ -1,11 +1,14 @@
 package dev.stagefarm.cli.commands;
 
 import dev.stagefarm.cli.build.BuildClient;
+import dev.stagefarm.cli.build.BuildContextSpec;
 import dev.stagefarm.cli.build.EmbeddedFarm;
 import dev.stagefarm.cli.build.LocalFarm;
 import dev.stagefarm.cli.build.OutputSpec;
 import dev.stagefarm.cli.build.SecretSpec;
 import dev.stagefarm.cli.build.SshSpec;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -54,8 +57,34 @@ public final class BuildCommand implements Callable<Integer> {
     @Option(
             names = {"-o", "--output"},
             paramLabel = "SPEC",
-            description = "type=docker,dest=PATH | type=oci,dest=PATH | type=image,name=REF,push=true (repeatable).")
+            description = "type=docker[,dest=PATH] | type=oci,dest=PATH | type=image,name=REF,push=true"
+                    + " | type=local,dest=DIR | type=tar,dest=FILE (repeatable). type=docker without dest loads"
+                    + " into the Docker engine at $DOCKER_HOST.")
     List<String> outputs = new ArrayList<>();
+
+    @Option(names = "--push", description = "Push the image to every -t name (--output type=registry).")
+    boolean push;
+
+    @Option(
+            names = "--load",
+            description = "Load the image into the Docker engine at $DOCKER_HOST (default: "
+                    + "unix:///var/run/docker.sock), as --output type=docker.")
+    boolean load;
+
+    @Option(names = "--iidfile", paramLabel = "FILE", description = "Write the image ID (its config digest) to FILE.")
+    Path iidFile;
+
+    @Option(
+            names = {"-q", "--quiet"},
+            description = "Print nothing but the image ID on stdout (errors still go to stderr).")
+    boolean quiet;
+
+    @Option(
+            names = "--build-context",
+            paramLabel = "NAME=PATH|docker-image://REF",
+            description = "A further context: FROM NAME and COPY --from=NAME use this directory or image"
+                    + " instead of a stage or image of that name (repeatable).")
+    List<String> buildContexts = new ArrayList<>();
 
     @Option(names = "--metadata-file", paramLabel = "PATH", description = "Write the build result's metadata as JSON.")
     Path metadataFile;
@@ -147,9 +176,14 @@ public final class BuildCommand implements Callable<Integer> {
             System.err.println("error: --progress " + progress + ": expected plain, tty or auto");
             return 1;
         }
-        List<OutputSpec> specs = new ArrayList<>();
-        for (String o : outputs) {
-            specs.add(OutputSpec.parse(o));
+        List<OutputSpec> specs = OutputSpec.resolve(outputs, tags, push, load);
+        List<BuildContextSpec> contexts = BuildContextSpec.parseAll(buildContexts);
+        for (BuildContextSpec c : contexts) {
+            if (c.directory().isPresent() && !Files.isDirectory(c.directory().get())) {
+                System.err.println("error: --build-context " + c.name() + "="
+                        + c.directory().get() + ": not a directory (give a directory or docker-image://REF)");
+                return 1;
+            }
         }
         BuildClient.Request request = new BuildClient.Request(
                 context,
@@ -167,26 +201,32 @@ public final class BuildCommand implements Callable<Integer> {
                 pull,
                 SecretSpec.readAll(secrets),
                 SshSpec.parseAll(ssh, System.getenv()),
-                allow);
+                allow,
+                iidFile,
+                quiet,
+                contexts);
         for (String e : allow) {
             if (!e.equals("network.host")) {
                 System.err.println("error: --allow " + e + ": the only entitlement is network.host");
                 return 1;
             }
         }
+        BuildClient client = quiet
+                ? new BuildClient(new PrintStream(OutputStream.nullOutputStream()), System.err, System.out)
+                : new BuildClient(System.out, System.err);
         if (coordinator != null) {
-            return new BuildClient(System.out, System.err).build(coordinator, auth.security(), request);
+            return client.build(coordinator, auth.security(), request);
         }
         if (data == null) {
             Optional<String> local = LocalFarm.running(LocalFarm.socketDir());
             if (local.isPresent()) {
-                return new BuildClient(System.out, System.err).build(local.get(), request);
+                return client.build(local.get(), request);
             }
         }
         Path dataDir =
                 data != null ? data : Path.of(System.getenv().getOrDefault("STAGEFARM_DATA", "/var/lib/stagefarm"));
         try (EmbeddedFarm farm = EmbeddedFarm.start(dataDir, embeddedWorkers, registries.config(), allow)) {
-            return new BuildClient(System.out, System.err).build(farm.coordinatorAddress(), request);
+            return client.build(farm.coordinatorAddress(), request);
         } catch (EmbeddedFarm.FarmBusyException e) {
             System.err.println("error: " + e.getMessage());
             return 1;

@@ -27,10 +27,42 @@ public final class ConfigDefaults implements IDefaultValueProvider {
 
     private final Properties file;
     private final Map<String, String> env;
+    private final Path path;
 
     ConfigDefaults(Properties file, Map<String, String> env) {
+        this(file, env, null);
+    }
+
+    ConfigDefaults(Properties file, Map<String, String> env, Path path) {
         this.file = file;
         this.env = env;
+        this.path = path;
+    }
+
+    /** The config file this process reads (it may not exist). */
+    public Path path() {
+        return path;
+    }
+
+    /** Whether the config file exists (an absent one is no error: every value has another source). */
+    public boolean fileExists() {
+        return path != null && Files.exists(path);
+    }
+
+    /**
+     * Where the default of option {@code key} (named as in the file) comes from: {@code STAGEFARM_TOKEN}
+     * for the token, else the file; empty when neither gives one. The same order as {@link #defaultValue}.
+     */
+    public java.util.Optional<String> sourceOf(String key) {
+        if (key.equals("token")
+                && env.get(TOKEN_ENV) != null
+                && !env.get(TOKEN_ENV).isBlank()) {
+            return java.util.Optional.of("environment variable " + TOKEN_ENV);
+        }
+        String value = file.getProperty(key);
+        return value == null || value.isBlank()
+                ? java.util.Optional.empty()
+                : java.util.Optional.of("config file " + path);
     }
 
     /** Reads the config file if there is one; a file that exists but cannot be read is an error. */
@@ -56,7 +88,7 @@ public final class ConfigDefaults implements IDefaultValueProvider {
                 }
             }
         }
-        return new ConfigDefaults(properties, env);
+        return new ConfigDefaults(properties, env, path);
     }
 
     @Override

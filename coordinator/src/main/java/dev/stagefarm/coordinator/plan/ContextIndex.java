@@ -4,8 +4,11 @@ import dev.stagefarm.common.GoGlob;
 import dev.stagefarm.common.fs.RootedPaths;
 import dev.stagefarm.proto.farm.ContextEntry;
 import dev.stagefarm.proto.farm.ContextManifest;
+import dev.stagefarm.proto.farm.CopySource;
+import dev.stagefarm.proto.farm.NamedContextSource;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 
@@ -16,9 +19,39 @@ import java.util.regex.Pattern;
 public final class ContextIndex {
 
     private final TreeMap<String, ContextEntry> entries = new TreeMap<>();
+    /** {@code --build-context NAME=PATH}: further directory contexts, see {@link NamedContexts}. */
+    private final NamedContexts named;
+
+    /** A directory context and the name it was given to the build. */
+    public record Named(String name, String digest, ContextIndex index) {}
 
     public ContextIndex(ContextManifest manifest) {
+        this(manifest, NamedContexts.NONE);
+    }
+
+    public ContextIndex(ContextManifest manifest, NamedContexts named) {
         manifest.getEntriesList().forEach(e -> entries.put(e.getPath(), e));
+        this.named = named;
+    }
+
+    /**
+     * The directory a COPY reads: this context without {@code --from}, a named directory context
+     * for {@code --from=NAME}; empty when {@code from} names a stage or an image.
+     */
+    Optional<ContextIndex> copyContext(String from) {
+        return from == null ? Optional.of(this) : named.directory(from).map(Named::index);
+    }
+
+    /** How a job names the directory {@link #copyContext} found. */
+    CopySource copySource(String from) {
+        return named.directory(from == null ? "" : from)
+                .filter(n -> from != null)
+                .map(n -> CopySource.newBuilder()
+                        .setNamedContext(NamedContextSource.newBuilder()
+                                .setName(n.name())
+                                .setContextDigest(n.digest()))
+                        .build())
+                .orElse(CopySource.newBuilder().setContext(true).build());
     }
 
     /**

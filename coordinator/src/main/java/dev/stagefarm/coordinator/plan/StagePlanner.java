@@ -414,11 +414,11 @@ public final class StagePlanner {
                         .setExtractArchives(false);
             } else if (c.checksum().isPresent()) {
                 throw new InvalidValueException("--checksum can only be used with an http(s) URL source");
-            } else if (from == null) {
+            } else if (in.context().copyContext(from).isPresent()) { // the context, or --build-context NAME=DIR
                 List<String> matching = new ArrayList<>();
                 for (String src : sources) {
                     List<dev.stagefarm.proto.farm.ContextEntry> selected =
-                            in.context().select(src);
+                            in.context().copyContext(from).get().select(src);
                     ContextIndex.addTo(k.add(src), ContextIndex.excluding(selected, src, excludes));
                     if (!selected.isEmpty()) {
                         matching.add(src);
@@ -426,9 +426,7 @@ public final class StagePlanner {
                 }
                 // a wildcard that matches nothing is left out, so the worker never sees it; as in
                 // BuildKit, "COPY a nomatch-* /d" then copies a to the file /d
-                op.clearSources()
-                        .addAllSources(matching)
-                        .setSource(CopySource.newBuilder().setContext(true));
+                op.clearSources().addAllSources(matching).setSource(in.context().copySource(from));
             } else {
                 OptionalInt ref = in.stageIndex(from);
                 if (ref.isPresent()) {

@@ -39,28 +39,32 @@ public final class LayerUnpacker {
         }
     }
 
+    /** The tar inside {@code layer}: gzip and zstd are told apart from a plain tar by their magic bytes. */
+    public static InputStream decompressed(InputStream layer) throws IOException {
+        BufferedInputStream peek = new BufferedInputStream(layer, 1 << 16);
+        peek.mark(4);
+        byte[] magic = peek.readNBytes(4);
+        peek.reset();
+        if (magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b) {
+            return new GZIPInputStream(peek, 1 << 16);
+        }
+        if (magic.length == 4
+                && (magic[0] & 0xff) == 0x28
+                && (magic[1] & 0xff) == 0xb5
+                && (magic[2] & 0xff) == 0x2f
+                && (magic[3] & 0xff) == 0xfd) {
+            return new com.github.luben.zstd.ZstdInputStream(peek);
+        }
+        return peek;
+    }
+
     /**
      * @param expectedDigest the digest the bytes of {@code layer} must have, or null to skip the check
      */
     public Result unpack(InputStream layer, Path dest, Mode mode, Digest expectedDigest) throws IOException {
         Files.createDirectories(dest);
         HashingInputStream raw = new HashingInputStream(layer);
-        BufferedInputStream peek = new BufferedInputStream(raw, 1 << 16);
-        peek.mark(4);
-        byte[] magic = peek.readNBytes(4);
-        peek.reset();
-        InputStream tarStream;
-        if (magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b) {
-            tarStream = new GZIPInputStream(peek, 1 << 16);
-        } else if (magic.length == 4
-                && (magic[0] & 0xff) == 0x28
-                && (magic[1] & 0xff) == 0xb5
-                && (magic[2] & 0xff) == 0x2f
-                && (magic[3] & 0xff) == 0xfd) {
-            tarStream = new com.github.luben.zstd.ZstdInputStream(peek);
-        } else {
-            tarStream = peek;
-        }
+        InputStream tarStream = decompressed(raw);
         HashingInputStream tarBytes = new HashingInputStream(tarStream);
         TarArchiveInputStream tar = new TarArchiveInputStream(tarBytes, "UTF-8");
         EntryApplier applier = new EntryApplier(dest, mode);

@@ -228,9 +228,13 @@ public final class StepExecutor {
             }
             default -> {}
         }
-        // COPY from the build context: the materialized context is owned by root, so files arrive
-        // owned by root unless --chown says otherwise, while ADD keeps a local archive's own owners
-        Path context = contexts.materialize(Digest.parse(job.getContextDigest()), fetched);
+        // COPY from the build context (or a --build-context directory): the materialized context is
+        // owned by root, so files arrive owned by root unless --chown says otherwise, while ADD keeps
+        // a local archive's own owners
+        String digest = op.getSource().hasNamedContext()
+                ? op.getSource().getNamedContext().getContextDigest()
+                : job.getContextDigest();
+        Path context = contexts.materialize(Digest.parse(digest), fetched);
         doCopy(where, op, context, rootfs, owner, chmod);
     }
 
