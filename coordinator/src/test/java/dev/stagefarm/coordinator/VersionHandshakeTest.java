@@ -127,6 +127,19 @@ class VersionHandshakeTest {
     }
 
     @Test
+    void aProtocolThatIsNoNumberIsRefusedNotServed() {
+        io.grpc.Metadata garbage = new io.grpc.Metadata();
+        garbage.put(VersionHeaders.PROTOCOL, "1; drop table");
+        Channel hostile =
+                ClientInterceptors.intercept(channel, io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(garbage));
+
+        assertThatThrownBy(() -> workers(hostile))
+                .isInstanceOfSatisfying(
+                        StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION));
+    }
+
+    @Test
     void aClientOfAnotherReleaseWithTheSameProtocolIsServed() {
         Channel older = ClientInterceptors.intercept(channel, VersionHeaders.client(OLDER_RELEASE));
 
