@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.cacheserver.CacheServer;
+import dev.stagefarm.cacheserver.CacheServerConfig;
+import dev.stagefarm.common.net.HostPort;
 import dev.stagefarm.common.version.FarmVersion;
 import dev.stagefarm.common.version.VersionHeaders;
 import dev.stagefarm.oci.registry.CredentialStore;
@@ -21,10 +24,14 @@ import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -120,10 +127,55 @@ class VersionHandshakeTest {
     }
 
     @Test
+    void aProtocolThatIsNoNumberIsRefusedNotServed() {
+        io.grpc.Metadata garbage = new io.grpc.Metadata();
+        garbage.put(VersionHeaders.PROTOCOL, "1; drop table");
+        Channel hostile =
+                ClientInterceptors.intercept(channel, io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(garbage));
+
+        assertThatThrownBy(() -> workers(hostile))
+                .isInstanceOfSatisfying(
+                        StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION));
+    }
+
+    @Test
     void aClientOfAnotherReleaseWithTheSameProtocolIsServed() {
         Channel older = ClientInterceptors.intercept(channel, VersionHeaders.client(OLDER_RELEASE));
 
         assertThat(workers(older)).isEmpty();
+    }
+
+    @Test
+    void theCacheServerRefusesAnotherProtocolAndServesAnotherRelease(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws Exception {
+        String name = InProcessServerBuilder.generateName();
+        try (CacheServer cache = new CacheServer(
+                        new CacheServerConfig(HostPort.parse("127.0.0.1:0"), dir.resolve("cache"), 0),
+                        new SimpleMeterRegistry(),
+                        InProcessServerBuilder.forName(name))
+                .start()) {
+            ManagedChannel raw = InProcessChannelBuilder.forName(name).build();
+            try {
+                HealthCheckRequest check = HealthCheckRequest.getDefaultInstance();
+                assertThatThrownBy(() -> HealthGrpc.newBlockingStub(
+                                        ClientInterceptors.intercept(raw, VersionHeaders.client(NEXT_PROTOCOL)))
+                                .check(check))
+                        .isInstanceOfSatisfying(
+                                StatusRuntimeException.class,
+                                e -> assertThat(e.getStatus().getDescription())
+                                        .startsWith(
+                                                "this client runs stagefarm 9.0.0 (protocol " + NEXT_PROTOCOL.protocol()
+                                                        + ") but the cache-server runs " + OURS.release()));
+                assertThat(HealthGrpc.newBlockingStub(
+                                        ClientInterceptors.intercept(raw, VersionHeaders.client(OLDER_RELEASE)))
+                                .check(check)
+                                .getStatus())
+                        .isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
+            } finally {
+                raw.shutdownNow();
+            }
+        }
     }
 
     @Test

@@ -146,7 +146,7 @@ public final class WorkerNode implements AutoCloseable {
         OverlaySnapshotter snapshots = OverlaySnapshotter.open(root.resolve("snapshots"));
         this.registry = new RegistryClient(config.registries(), CredentialStore.fromDockerConfig());
         this.coordinatorChannel = GrpcChannels.open(config.coordinator(), config.security(), true);
-        DiskBudget disk = new DiskBudget(config.maxLocalSize(), meters);
+        DiskBudget disk = new DiskBudget(config.maxLocalSize(), meters, config.name());
         JobRunner runner = WorkerParts.jobRunner(
                 config.name(),
                 root,

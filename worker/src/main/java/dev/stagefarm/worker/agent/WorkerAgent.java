@@ -235,12 +235,14 @@ public final class WorkerAgent implements AutoCloseable {
                             .build();
                 }
                 send(WorkerMessage.newBuilder().setResult(result).build());
+                // the disk after the job's own eviction (JobHandler.run returns after it), sent
+                // before the slot frees, so a drain waiting for the slot ends the stream after it
+                sendStatus();
             } finally {
                 jobThreads.remove(job.getJobId());
                 Thread.interrupted(); // a cancel that came late must not reach the next job on this thread
                 running.release();
             }
-            sendStatus(); // after the job's own eviction (JobHandler.run returns after it)
         }
 
         /** Ends the session from this side: the coordinator queues again whatever has not reported. */

@@ -64,16 +64,27 @@ public final class DiskBudget {
      *     {@code _evicted_bytes_total} go
      */
     public DiskBudget(long budget, MeterRegistry meters) {
+        this(budget, meters, "");
+    }
+
+    /**
+     * @param worker the worker's name, a tag on the metrics: an embedded farm runs several
+     *     workers on one registry, where a second untagged gauge would be ignored
+     */
+    public DiskBudget(long budget, MeterRegistry meters, String worker) {
         this.budget = Math.max(0, budget);
         Gauge.builder("stagefarm.worker.disk.used", this, DiskBudget::used)
+                .tag("worker", worker)
                 .baseUnit("bytes")
                 .description("the worker's snapshots, blobs, artifacts and contexts on its disk")
                 .register(meters);
         Gauge.builder("stagefarm.worker.disk.budget", this, DiskBudget::budget)
+                .tag("worker", worker)
                 .baseUnit("bytes")
                 .description("the worker's --max-local-size (0: none)")
                 .register(meters);
         this.evicted = Counter.builder("stagefarm.worker.disk.evicted")
+                .tag("worker", worker)
                 .baseUnit("bytes")
                 .description("bytes evicted to stay under --max-local-size")
                 .register(meters);
