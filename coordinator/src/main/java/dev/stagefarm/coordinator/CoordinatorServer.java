@@ -123,8 +123,7 @@ public final class CoordinatorServer implements AutoCloseable {
                 .method(CoordinatorGrpc.getConnectMethod().getFullMethodName(), Caller.Scope.FARM)
                 .method(CoordinatorGrpc.getBuildMethod().getFullMethodName(), Caller.Scope.WRITE)
                 .method(CoordinatorGrpc.getDrainWorkerMethod().getFullMethodName(), Caller.Scope.ADMIN)
-                // and the build's own team, or admin: BuildControl checks that
-                .method(CoordinatorGrpc.getCancelBuildMethod().getFullMethodName(), Caller.Scope.WRITE)
+                // CancelBuild: write in the build's own team, or admin; BuildControl checks both
                 .service("grpc.reflection.v1.ServerReflection", Caller.Scope.READ)
                 .open(HealthGrpc.SERVICE_NAME)
                 .build();

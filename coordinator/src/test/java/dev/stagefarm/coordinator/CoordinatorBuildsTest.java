@@ -235,6 +235,27 @@ class CoordinatorBuildsTest {
         return HttpClient.newHttpClient().send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    @Test
+    void anAdminTokenCancelsAnotherTeamsBuild() throws Exception {
+        FakeWorker worker = FakeWorker.connect("w1", 1, as(channel, FARM));
+        CompletableFuture<String> build = submit(BOB, uploadContext(BOB));
+        Job job = worker.nextJob();
+        worker.report(JobEvent.newBuilder()
+                .setJobId(job.getJobId())
+                .setStep(StepEvent.newBuilder()
+                        .setStageIndex(0)
+                        .setStepIndex(0)
+                        .setStatus(StepEvent.Status.STARTED)
+                        .setWorker("w1"))
+                .build());
+        String id = awaitRunning(ADMIN).getBuildId();
+
+        stub(ADMIN).cancelBuild(CancelBuildRequest.newBuilder().setBuildId(id).build());
+
+        assertThat(worker.nextCancel(Duration.ofSeconds(5))).isEqualTo(job.getJobId());
+        assertThat(build.get(10, TimeUnit.SECONDS)).startsWith("build cancelled by token 'root'");
+    }
+
     private BuildSummary awaitRunning(String token) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (true) {

@@ -1,7 +1,6 @@
 package dev.stagefarm.coordinator.builds;
 
 import dev.stagefarm.common.auth.Caller;
-import dev.stagefarm.proto.farm.BuildSummary;
 import dev.stagefarm.proto.farm.ListBuildsRequest;
 import dev.stagefarm.proto.farm.ListBuildsResponse;
 import dev.stagefarm.proto.farm.StageTimeline;
@@ -115,10 +114,5 @@ public final class BuildBook {
         }
         c.setQueuedStages(c.getQueuedStages() + b.stagesIn(StageTimeline.State.QUEUED));
         c.setRunningStages(c.getRunningStages() + b.stagesIn(StageTimeline.State.RUNNING));
-    }
-
-    /** For tests and the README's numbers: the summary of a build by id. */
-    public Optional<BuildSummary> summary(String id) {
-        return find(id).map(r -> r.summary(true));
     }
 }

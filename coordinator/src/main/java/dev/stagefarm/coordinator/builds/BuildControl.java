@@ -1,6 +1,7 @@
 package dev.stagefarm.coordinator.builds;
 
 import dev.stagefarm.common.auth.Caller;
+import dev.stagefarm.common.auth.Scopes;
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildLogsRequest;
 import dev.stagefarm.proto.farm.CancelBuildRequest;
@@ -28,7 +29,10 @@ public final class BuildControl {
         responses.onCompleted();
     }
 
-    /** Cancels through the build's own path, the one a client that goes away takes. */
+    /**
+     * Cancels through the build's own path, the one a client that goes away takes: a write token
+     * of the build's team, or an admin token (which sees every build).
+     */
     public void cancel(CancelBuildRequest request, StreamObserver<CancelBuildResponse> responses) {
         Caller caller = Caller.current();
         BuildRecord build;
@@ -36,6 +40,14 @@ public final class BuildControl {
             build = visible(caller, request.getBuildId());
         } catch (StatusRuntimeException e) {
             responses.onError(e);
+            return;
+        }
+        if (!caller.may(Caller.Scope.WRITE) && !BuildBook.seesAll(caller)) {
+            responses.onError(Status.PERMISSION_DENIED
+                    .withDescription("token '" + caller.name() + "' of team " + caller.team() + " has the scopes "
+                            + Scopes.names(caller.scopes()) + ", but cancelling a build needs the write scope (or"
+                            + " admin); use a token that has it")
+                    .asRuntimeException());
             return;
         }
         String by = caller.name().equals("anonymous") ? "" : " by token '" + caller.name() + "'";
