@@ -184,7 +184,8 @@ class BuildxFlagsEndToEndTest {
 
     @Test
     void buildContextsReplaceNamesAndStayInsideTheirDirectory() throws Exception {
-        Path assets = Files.createDirectories(dir.resolve("assets/sub"));
+        Path assets = dir.resolve("assets");
+        Files.createDirectories(assets.resolve("sub"));
         Files.writeString(assets.resolve("sub/b.txt"), "deep-" + nonce + "\n");
         Files.writeString(dir.resolve("assets/a.txt"), "asset-" + nonce + "\n");
         Path outside = Files.writeString(dir.resolve("outside-secret.txt"), "outside-" + nonce + "\n");
