@@ -231,7 +231,7 @@ class BuildxFlagsEndToEndTest {
                                     "FROM busybox\nCOPY --from=assets " + hostile + " /got\n")
                             .toString());
             assertThat(refused.exitCode()).as("COPY --from=assets %s", hostile).isNotZero();
-            assertThat(refused.stderr()).contains("\"" + hostile + "\" not found");
+            assertThat(refused.stderr()).contains("\"" + hostile + "\" not found in the build context assets");
             assertThat(escaped.resolve("got")).doesNotExist();
         }
 

@@ -52,7 +52,10 @@ public final class NamedContexts {
                                 new ContextIndex.Named(
                                         c.getName(),
                                         c.getContextDigest(),
-                                        new ContextIndex(manifests.read(c.getContextDigest()))));
+                                        new ContextIndex(
+                                                manifests.read(c.getContextDigest()),
+                                                NONE,
+                                                "build context " + c.getName())));
                     default ->
                         throw new IOException("--build-context " + c.getName() + " names neither a directory"
                                 + " nor an image; the client is newer than this coordinator");
@@ -133,8 +136,8 @@ public final class NamedContexts {
         return image -> {
             if (lookup(directories, image).isPresent()) {
                 throw new BaseImageResolver.BaseImageException(
-                        "--build-context " + image + " is a directory: COPY --from=" + image
-                                + " can use it, FROM cannot yet (give it as docker-image://REF)",
+                        "--build-context " + image + " is a directory: only COPY --from=" + image
+                                + " can use it yet (FROM and RUN --mount=from= need docker-image://REF)",
                         null);
             }
             Optional<String> ref = lookup(images, image);

@@ -104,9 +104,10 @@ class NamedContextsTest {
                         .build());
         assertThat(context.copySource(null).getContext()).isTrue();
         assertThatThrownBy(() -> context.copyContext("assets").orElseThrow().select("../../etc/passwd"))
-                .isInstanceOf(ContextIndex.MissingSourceException.class);
+                .isInstanceOf(ContextIndex.MissingSourceException.class)
+                .hasMessageStartingWith("\"../../etc/passwd\" not found in the build context assets");
         assertThatThrownBy(() -> named.resolver(image -> null).resolve("assets"))
-                .hasMessage("--build-context assets is a directory: COPY --from=assets can use it, FROM cannot yet"
-                        + " (give it as docker-image://REF)");
+                .hasMessage("--build-context assets is a directory: only COPY --from=assets can use it yet"
+                        + " (FROM and RUN --mount=from= need docker-image://REF)");
     }
 }
