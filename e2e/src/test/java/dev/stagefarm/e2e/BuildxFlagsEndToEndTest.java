@@ -235,11 +235,20 @@ class BuildxFlagsEndToEndTest {
             assertThat(escaped.resolve("got")).doesNotExist();
         }
 
+        // FROM a directory: its files are the stage's root; links stay links, never their targets
+        Path fromOut = dir.resolve("ctx-from-out");
         Run fromDirectory = stagefarm(
                 "--build-context",
                 "assets=" + dir.resolve("assets"),
-                context("ctx-from", "FROM assets\n").toString());
-        assertThat(fromDirectory.exitCode()).isNotZero();
-        assertThat(fromDirectory.stderr()).contains("--build-context assets is a directory");
+                "-o",
+                "type=local,dest=" + fromOut,
+                context("ctx-from", "FROM busybox AS tools\nFROM assets\nCOPY --from=tools /bin/busybox /bin/busybox\n")
+                        .toString());
+        assertThat(fromDirectory.exitCode()).as(fromDirectory.stderr()).isZero();
+        assertThat(fromOut.resolve("a.txt")).hasContent("asset-" + nonce);
+        assertThat(fromOut.resolve("sub/b.txt")).hasContent("deep-" + nonce);
+        assertThat(Files.readSymbolicLink(fromOut.resolve("leak"))).isEqualTo(outside);
+        assertThat(Files.readSymbolicLink(fromOut.resolve("etc-link"))).isEqualTo(Path.of("/etc"));
+        assertThat(fromOut.resolve("bin/busybox")).isRegularFile();
     }
 }

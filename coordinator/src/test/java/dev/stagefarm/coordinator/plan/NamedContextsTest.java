@@ -87,7 +87,7 @@ class NamedContextsTest {
     }
 
     @Test
-    void aDirectoryContextIsCopiedFromButCannotBeABase() throws Exception {
+    void aDirectoryContextIsCopiedFromAndWithoutItsLayerCannotBeABase() throws Exception {
         NamedContexts named = of(directory("assets"));
         ContextIndex context = new ContextIndex(ContextManifest.getDefaultInstance(), named);
 
@@ -109,5 +109,31 @@ class NamedContextsTest {
         assertThatThrownBy(() -> named.resolver(image -> null).resolve("assets"))
                 .hasMessage("--build-context assets is a directory: only COPY --from=assets can use it yet"
                         + " (FROM and RUN --mount=from= need docker-image://REF)");
+    }
+
+    @Test
+    void aDirectoryAStageStartsFromIsItsOneLayer() throws Exception {
+        dev.stagefarm.proto.cache.Layer layer = dev.stagefarm.proto.cache.Layer.newBuilder()
+                .setDigest("sha256:" + "c".repeat(64))
+                .setDiffId("sha256:" + "d".repeat(64))
+                .build();
+        NamedContexts named =
+                of(directory("assets").toBuilder().setBaseLayer(layer).build());
+        StageBase base = named.resolver(image -> {
+                    throw new AssertionError("no registry for a directory context");
+                })
+                .resolve("assets");
+        assertThat(base.image().getLayersList()).containsExactly(layer);
+        assertThat(base.image().getRegistryRepository())
+                .as("fetched from the cache")
+                .isEmpty();
+        assertThat(base.description()).isEqualTo("context assets");
+        assertThat(base.key())
+                .isNotEqualTo(of(directory("assets").toBuilder()
+                                .setBaseLayer(layer.toBuilder().setDiffId("sha256:" + "e".repeat(64)))
+                                .build())
+                        .resolver(image -> null)
+                        .resolve("assets")
+                        .key());
     }
 }
