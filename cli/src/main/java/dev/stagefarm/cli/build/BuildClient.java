@@ -134,7 +134,9 @@ public final class BuildClient {
                             + " To push result image into registry use --push or to load image into docker use --load");
                 }
                 Digest contextDigest = uploadContext(
-                        cache, "context", req.context(), DockerIgnore.forBuild(req.context(), req.dockerfile()));
+                                cache, "context", req.context(), DockerIgnore.forBuild(req.context(), req.dockerfile()))
+                        .digest();
+                String dockerfile = Files.readString(req.dockerfile());
                 List<NamedContext> named = new java.util.ArrayList<>();
                 for (BuildContextSpec c : req.buildContexts()) {
                     NamedContext.Builder n = NamedContext.newBuilder().setName(c.name());
@@ -143,17 +145,21 @@ public final class BuildClient {
                     } else {
                         Path dir = c.directory().orElseThrow();
                         // its own .dockerignore applies, as buildx reads one beside each local context
-                        n.setContextDigest(uploadContext(
-                                        cache,
-                                        "context " + c.name(),
-                                        dir,
-                                        DockerIgnore.forBuild(dir, dir.resolve("Dockerfile")))
-                                .toString());
+                        Uploaded up = uploadContext(
+                                cache,
+                                "context " + c.name(),
+                                dir,
+                                DockerIgnore.forBuild(dir, dir.resolve("Dockerfile")));
+                        n.setContextDigest(up.digest().toString());
+                        if (ContextLayer.isBase(
+                                dockerfile, req.dockerfile().getFileName().toString(), c.name())) {
+                            n.setBaseLayer(ContextLayer.upload(cache, dir, up.manifest()));
+                        }
                     }
                     named.add(n.build());
                 }
                 BuildRequest.Builder submit = BuildRequest.newBuilder()
-                        .setDockerfile(Files.readString(req.dockerfile()))
+                        .setDockerfile(dockerfile)
                         .setDockerfileName(req.dockerfile().getFileName().toString())
                         .setContextDigest(contextDigest.toString())
                         .addAllNamedContexts(named)
@@ -223,7 +229,9 @@ public final class BuildClient {
         }
     }
 
-    private Digest uploadContext(CacheClient cache, String what, Path dir, DockerIgnore ignore) throws IOException {
+    private record Uploaded(Digest digest, dev.stagefarm.proto.farm.ContextManifest manifest) {}
+
+    private Uploaded uploadContext(CacheClient cache, String what, Path dir, DockerIgnore ignore) throws IOException {
         long t0 = System.nanoTime();
         ContextScanner.ScannedContext ctx = new ContextScanner(ignore).scan(dir);
         Set<Digest> missing = cache.findMissing(ctx.files().keySet());
@@ -245,6 +253,6 @@ public final class BuildClient {
                 missing.size(),
                 sent / 1e6,
                 (System.nanoTime() - t0) / 1e9);
-        return digest;
+        return new Uploaded(digest, ctx.manifest());
     }
 }

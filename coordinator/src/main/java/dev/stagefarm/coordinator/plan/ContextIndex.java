@@ -21,6 +21,8 @@ public final class ContextIndex {
     private final TreeMap<String, ContextEntry> entries = new TreeMap<>();
     /** {@code --build-context NAME=PATH}: further directory contexts, see {@link NamedContexts}. */
     private final NamedContexts named;
+    /** How errors name this context: "build context", or "build context NAME" for a named one. */
+    private final String label;
 
     /** A directory context and the name it was given to the build. */
     public record Named(String name, String digest, ContextIndex index) {}
@@ -30,8 +32,13 @@ public final class ContextIndex {
     }
 
     public ContextIndex(ContextManifest manifest, NamedContexts named) {
+        this(manifest, named, "build context");
+    }
+
+    ContextIndex(ContextManifest manifest, NamedContexts named, String label) {
         manifest.getEntriesList().forEach(e -> entries.put(e.getPath(), e));
         this.named = named;
+        this.label = label;
     }
 
     /**
@@ -73,7 +80,7 @@ public final class ContextIndex {
             roots.add(clean);
         }
         if (roots.isEmpty() && !GoGlob.hasMeta(clean)) {
-            throw new MissingSourceException(source);
+            throw new MissingSourceException(source, label);
         }
         for (String root : roots) {
             out.add(entries.get(root));
@@ -86,7 +93,7 @@ public final class ContextIndex {
                     continue;
                 }
                 if (target == null || !entries.containsKey(target)) {
-                    throw new MissingSourceException(source);
+                    throw new MissingSourceException(source, label);
                 }
                 out.add(entries.get(target));
                 out.addAll(entries.subMap(target + "/", target + "/\uffff").values());
@@ -184,8 +191,8 @@ public final class ContextIndex {
     }
 
     static final class MissingSourceException extends Exception {
-        MissingSourceException(String source) {
-            super("\"" + source + "\" not found in the build context (is it left out by .dockerignore?)");
+        MissingSourceException(String source, String context) {
+            super("\"" + source + "\" not found in the " + context + " (is it left out by .dockerignore?)");
         }
     }
 }

@@ -3,6 +3,8 @@ package dev.stagefarm.coordinator.plan;
 import dev.stagefarm.dockerfile.Dockerfile;
 import dev.stagefarm.dockerfile.Stage;
 import dev.stagefarm.oci.ImageReference;
+import dev.stagefarm.proto.cache.Layer;
+import dev.stagefarm.proto.farm.BaseImage;
 import dev.stagefarm.proto.farm.ContextManifest;
 import dev.stagefarm.proto.farm.NamedContext;
 import java.io.IOException;
@@ -18,11 +20,12 @@ import java.util.Optional;
  * that context wherever the Dockerfile names a stage or an image ({@code FROM NAME},
  * {@code COPY --from=NAME}, {@code RUN --mount=from=NAME}); a stage of that name is replaced, and so
  * never built unless something else needs it. An image name matches in its normalized form too
- * ({@code alpine} is {@code docker.io/library/alpine:latest}).
+ * ({@code alpine} is {@code docker.io/library/alpine:latest}). A directory a stage starts FROM
+ * arrives as one layer the client made of its files.
  */
 public final class NamedContexts {
 
-    public static final NamedContexts NONE = new NamedContexts(Map.of(), Map.of());
+    public static final NamedContexts NONE = new NamedContexts(Map.of(), Map.of(), Map.of());
 
     /** Reads a directory context's manifest from the cache. */
     public interface ManifestReader {
@@ -33,17 +36,25 @@ public final class NamedContexts {
     private final Map<String, String> images;
     /** Directory contexts by name (lower-case, as written and normalized). */
     private final Map<String, ContextIndex.Named> directories;
+    /** The layers of directory contexts a stage starts FROM, by name as {@link #directories}. */
+    private final Map<String, Layer> baseLayers;
 
-    private NamedContexts(Map<String, String> images, Map<String, ContextIndex.Named> directories) {
+    private NamedContexts(
+            Map<String, String> images, Map<String, ContextIndex.Named> directories, Map<String, Layer> baseLayers) {
         this.images = images;
         this.directories = directories;
+        this.baseLayers = baseLayers;
     }
 
     public static NamedContexts of(List<NamedContext> contexts, ManifestReader manifests) throws IOException {
         Map<String, String> images = new LinkedHashMap<>();
         Map<String, ContextIndex.Named> directories = new LinkedHashMap<>();
+        Map<String, Layer> baseLayers = new LinkedHashMap<>();
         for (NamedContext c : contexts) {
             for (String key : keys(c.getName())) {
+                if (c.hasBaseLayer()) {
+                    baseLayers.put(key, c.getBaseLayer());
+                }
                 switch (c.getKindCase()) {
                     case IMAGE -> images.put(key, c.getImage());
                     case CONTEXT_DIGEST ->
@@ -52,14 +63,17 @@ public final class NamedContexts {
                                 new ContextIndex.Named(
                                         c.getName(),
                                         c.getContextDigest(),
-                                        new ContextIndex(manifests.read(c.getContextDigest()))));
+                                        new ContextIndex(
+                                                manifests.read(c.getContextDigest()),
+                                                NONE,
+                                                "build context " + c.getName())));
                     default ->
                         throw new IOException("--build-context " + c.getName() + " names neither a directory"
                                 + " nor an image; the client is newer than this coordinator");
                 }
             }
         }
-        return new NamedContexts(Map.copyOf(images), Map.copyOf(directories));
+        return new NamedContexts(Map.copyOf(images), Map.copyOf(directories), Map.copyOf(baseLayers));
     }
 
     /** The name as written, and as a normalized image reference when it parses as one. */
@@ -131,10 +145,26 @@ public final class NamedContexts {
      */
     public BaseImageResolver resolver(BaseImageResolver registry) {
         return image -> {
+            Optional<Layer> layer = lookup(baseLayers, image);
+            if (layer.isPresent()) {
+                // the directory's files are the stage's root, as FROM scratch + COPY . / would make it
+                return new StageBase(
+                        CacheKey.of("named-context")
+                                .add(layer.get().getDiffId())
+                                .build(),
+                        BaseImage.newBuilder()
+                                .addLayers(layer.get())
+                                .setDescription("context " + image)
+                                .build(),
+                        ImageConfigEditor.scratch(),
+                        List.of(),
+                        "context " + image,
+                        -1);
+            }
             if (lookup(directories, image).isPresent()) {
                 throw new BaseImageResolver.BaseImageException(
-                        "--build-context " + image + " is a directory: COPY --from=" + image
-                                + " can use it, FROM cannot yet (give it as docker-image://REF)",
+                        "--build-context " + image + " is a directory: only COPY --from=" + image
+                                + " can use it yet (FROM and RUN --mount=from= need docker-image://REF)",
                         null);
             }
             Optional<String> ref = lookup(images, image);

@@ -1,0 +1,151 @@
+package dev.stagefarm.e2e;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.zip.GZIPOutputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+
+/**
+ * Pushes an image made of hand-written tar layers to the local registry with the Distribution
+ * API alone: what a build author can publish and then name in FROM, entries no builder would
+ * write (paths through symlinks) included. Deliberately not stagefarm's own pusher.
+ */
+final class RawImagePush {
+
+    private RawImagePush() {}
+
+    /** One hand-written layer. */
+    static final class Layer {
+        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        private final TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes);
+
+        Layer symlink(String name, String target) throws IOException {
+            TarArchiveEntry e = new TarArchiveEntry(name, TarArchiveEntry.LF_SYMLINK);
+            e.setLinkName(target);
+            tar.putArchiveEntry(e);
+            tar.closeArchiveEntry();
+            return this;
+        }
+
+        Layer file(String name, String content) throws IOException {
+            byte[] data = content.getBytes(StandardCharsets.UTF_8);
+            TarArchiveEntry e = new TarArchiveEntry(name);
+            e.setMode(0100644);
+            e.setSize(data.length);
+            tar.putArchiveEntry(e);
+            tar.write(data);
+            tar.closeArchiveEntry();
+            return this;
+        }
+
+        byte[] tar() throws IOException {
+            tar.close();
+            return bytes.toByteArray();
+        }
+    }
+
+    /** Pushes the layers (gzip) as {@code 127.0.0.1:5000/REPOSITORY:TAG}. */
+    static void push(String repository, String tag, List<Layer> layers) throws Exception {
+        ObjectNode config =
+                Images.JSON.createObjectNode().put("architecture", "amd64").put("os", "linux");
+        config.putObject("config");
+        ArrayNode diffIds = config.putObject("rootfs").put("type", "layers").putArray("diff_ids");
+        ObjectNode manifest = Images.JSON
+                .createObjectNode()
+                .put("schemaVersion", 2)
+                .put("mediaType", "application/vnd.oci.image.manifest.v1+json");
+        ArrayNode layerDescriptors = manifest.putArray("layers");
+        for (Layer layer : layers) {
+            byte[] tar = layer.tar();
+            diffIds.add(sha256(tar));
+            ByteArrayOutputStream gz = new ByteArrayOutputStream();
+            try (GZIPOutputStream out = new GZIPOutputStream(gz)) {
+                out.write(tar);
+            }
+            layerDescriptors
+                    .addObject()
+                    .put("mediaType", "application/vnd.oci.image.layer.v1.tar+gzip")
+                    .put("digest", blob(repository, gz.toByteArray()))
+                    .put("size", gz.size());
+        }
+        byte[] configBytes = Images.JSON.writeValueAsBytes(config);
+        manifest.putObject("config")
+                .put("mediaType", "application/vnd.oci.image.config.v1+json")
+                .put("digest", blob(repository, configBytes))
+                .put("size", configBytes.length);
+        HttpResponse<String> put = http().send(
+                        HttpRequest.newBuilder(URI.create(base(repository) + "/manifests/" + tag))
+                                .header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+                                .PUT(HttpRequest.BodyPublishers.ofByteArray(Images.JSON.writeValueAsBytes(manifest)))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+        if (put.statusCode() != 201) {
+            throw new AssertionError("manifest push: HTTP " + put.statusCode() + " " + put.body());
+        }
+    }
+
+    /** Whether the registry holds {@code REPOSITORY:TAG}. */
+    static boolean exists(String repository, String tag) throws Exception {
+        return http().send(
+                                HttpRequest.newBuilder(URI.create(base(repository) + "/manifests/" + tag))
+                                        .method("HEAD", HttpRequest.BodyPublishers.noBody())
+                                        .header(
+                                                "Accept",
+                                                "application/vnd.oci.image.manifest.v1+json,"
+                                                        + " application/vnd.docker.distribution.manifest.v2+json")
+                                        .build(),
+                                HttpResponse.BodyHandlers.discarding())
+                        .statusCode()
+                == 200;
+    }
+
+    private static String blob(String repository, byte[] data) throws Exception {
+        String digest = sha256(data);
+        HttpResponse<String> start = http().send(
+                        HttpRequest.newBuilder(URI.create(base(repository) + "/blobs/uploads/"))
+                                .POST(HttpRequest.BodyPublishers.noBody())
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+        if (start.statusCode() != 202) {
+            throw new AssertionError("blob upload: HTTP " + start.statusCode() + " " + start.body());
+        }
+        String location = start.headers().firstValue("Location").orElseThrow();
+        URI upload = URI.create("http://" + Farm.REGISTRY).resolve(location);
+        String sep = upload.getQuery() == null ? "?" : "&";
+        HttpResponse<String> put = http().send(
+                        HttpRequest.newBuilder(URI.create(upload + sep + "digest=" + digest))
+                                .header("Content-Type", "application/octet-stream")
+                                .PUT(HttpRequest.BodyPublishers.ofByteArray(data))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+        if (put.statusCode() != 201) {
+            throw new AssertionError("blob upload: HTTP " + put.statusCode() + " " + put.body());
+        }
+        return digest;
+    }
+
+    private static String base(String repository) {
+        return "http://" + Farm.REGISTRY + "/v2/" + repository;
+    }
+
+    private static HttpClient http() {
+        return HttpClient.newHttpClient();
+    }
+
+    private static String sha256(byte[] data) throws NoSuchAlgorithmException {
+        return "sha256:"
+                + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+    }
+}
