@@ -58,6 +58,7 @@ public final class ClientDaemon {
                 return;
             }
             Files.deleteIfExists(socket); // left by a daemon that died: the lock says none runs
+            Files.writeString(pidFile(socket), ProcessHandle.current().pid() + "\n");
             try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
                 server.bind(UnixDomainSocketAddress.of(socket));
                 Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
@@ -83,9 +84,15 @@ public final class ClientDaemon {
                 }
             } finally {
                 Files.deleteIfExists(socket);
+                Files.deleteIfExists(pidFile(socket));
             }
         }
         log.info("client daemon idle for {}: exiting", idle);
+    }
+
+    /** Where the daemon serving {@code socket} writes its process id (for scripts that stop it). */
+    public static Path pidFile(Path socket) {
+        return socket.resolveSibling(socket.getFileName().toString().replaceFirst("\\.sock$", "") + ".pid");
     }
 
     private void closeWhenIdle(ServerSocketChannel server) {

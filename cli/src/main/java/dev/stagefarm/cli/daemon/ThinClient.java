@@ -42,6 +42,7 @@ public final class ThinClient {
     }
 
     private static int run(String[] args) throws IOException, InterruptedException {
+        trace("main");
         String jar = System.getProperty("stagefarm.jar");
         String launcher = System.getProperty("stagefarm.launcher");
         if (jar == null || launcher == null || args.length == 0 || !args[0].equals("build")) {
@@ -106,8 +107,14 @@ public final class ThinClient {
     private static int relay(DataInputStream in) throws IOException {
         OutputStream out = new FileOutputStream(FileDescriptor.out);
         OutputStream err = new FileOutputStream(FileDescriptor.err);
+        boolean trace = System.getenv("STAGEFARM_THIN_TRACE") != null;
+        trace("request sent");
         while (true) {
             byte type = in.readByte();
+            if (trace) {
+                trace("frame " + type);
+                trace = false;
+            }
             switch (type) {
                 case DaemonProtocol.STDOUT, DaemonProtocol.STDERR -> {
                     byte[] b = in.readNBytes(in.readInt());
@@ -121,6 +128,13 @@ public final class ThinClient {
                 }
                 default -> throw new IOException("unknown frame " + type);
             }
+        }
+    }
+
+    /** STAGEFARM_THIN_TRACE=1: the wall clock (ms) at each stage, on stderr, for bench/README.md's breakdown. */
+    private static void trace(String what) {
+        if (System.getenv("STAGEFARM_THIN_TRACE") != null) {
+            System.err.println("[thin " + System.currentTimeMillis() + "] " + what);
         }
     }
 
