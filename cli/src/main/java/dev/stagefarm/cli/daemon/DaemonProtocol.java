@@ -61,15 +61,22 @@ public final class DaemonProtocol {
         Path dir = xdgRuntimeDir != null && !xdgRuntimeDir.isBlank()
                 ? Path.of(xdgRuntimeDir, "stagefarm")
                 : Path.of(tmpDir, "stagefarm-" + uid);
-        if (!Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            try {
-                Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
-            } catch (java.nio.file.FileAlreadyExistsException raced) {
-                // another start made it first; checked below like any existing directory
+        int owner;
+        Set<PosixFilePermission> mode;
+        try {
+            if (!Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                try {
+                    Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
+                } catch (java.nio.file.FileAlreadyExistsException raced) {
+                    // another start made it first; checked below like any existing directory
+                }
             }
+            owner = (Integer) Files.getAttribute(dir, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            mode = Files.getPosixFilePermissions(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) {
+            throw new IOException(dir + " must be a directory of user " + uid + " with mode 0700 and is not usable ("
+                    + e + "); set XDG_RUNTIME_DIR, or STAGEFARM_NO_DAEMON=1");
         }
-        int owner = (Integer) Files.getAttribute(dir, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
-        Set<PosixFilePermission> mode = Files.getPosixFilePermissions(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS);
         if (owner != uid || !mode.equals(OWNER_ONLY)) {
             throw new IOException(dir + " must be a directory of user " + uid + " with mode 0700 (owner " + owner
                     + ", mode " + PosixFilePermissions.toString(mode) + "); remove it or set STAGEFARM_NO_DAEMON=1");
