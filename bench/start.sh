@@ -57,7 +57,7 @@ tcp_farm_stop() {
   local name pid
   for name in worker coordinator cache-server; do
     pid=${TCP_PIDS[$name]:-}
-    [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
     unset "TCP_PIDS[$name]"
   done
   return 0
@@ -67,7 +67,7 @@ tcp_farm_stop() {
 client_daemon_stop() {
   local p
   for p in "$WORK"/xdg/stagefarm/*.pid; do
-    [ -f "$p" ] && kill -TERM "$(cat "$p")" 2>/dev/null
+    if [ -f "$p" ]; then kill -TERM "$(cat "$p")" 2>/dev/null || true; rm -f "$p"; fi
   done
   return 0
 }
