@@ -58,12 +58,25 @@ final class Exporter {
             if (spec.type() != OutputSpec.Type.IMAGE) {
                 tags.forEach(t -> refs.add(ImageReference.parse(t)));
             }
+            ExportMark mark = ExportMark.of(spec.type().name(), manifestDigest, refs);
+            if (spec.dest().isPresent() && mark.isAt(spec.dest().get())) {
+                out.printf(
+                        "#export %s %s unchanged: it holds this image already%n",
+                        spec.type().name().toLowerCase(java.util.Locale.ROOT),
+                        spec.dest().get());
+                continue;
+            }
             switch (spec.type()) {
                 case DOCKER ->
                     writeFile(
-                            spec.dest().orElseThrow(), o -> new DockerArchiveWriter().write(cache, manifest, refs, o));
+                            spec.dest().orElseThrow(),
+                            mark,
+                            o -> new DockerArchiveWriter().write(cache, manifest, refs, o));
                 case OCI ->
-                    writeFile(spec.dest().orElseThrow(), o -> new OciLayoutWriter().write(cache, manifest, refs, o));
+                    writeFile(
+                            spec.dest().orElseThrow(),
+                            mark,
+                            o -> new OciLayoutWriter().write(cache, manifest, refs, o));
                 case IMAGE -> {
                     if (!spec.push()) {
                         out.println("#export: type=image without push=true: nothing to do (no local image store)");
@@ -89,7 +102,7 @@ final class Exporter {
     }
 
     /** Temp file and rename: a failed export never leaves a half-written archive under the name asked for. */
-    private static void writeFile(Path dest, TarWriter writer) throws IOException {
+    private static void writeFile(Path dest, ExportMark mark, TarWriter writer) throws IOException {
         Path parent = dest.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         Path tmp = Files.createTempFile(parent, ".stagefarm-export", ".tmp");
@@ -99,6 +112,7 @@ final class Exporter {
             Files.deleteIfExists(tmp);
             throw e;
         }
+        mark.mark(tmp); // the attribute moves with the file
         Files.move(tmp, dest, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 }
