@@ -85,6 +85,17 @@ class ResidentClientEndToEndTest {
         assertThat(dir.resolve("again.tar")).isNotEmptyFile();
         assertThat(daemonPid()).as("both builds ran in one resident client").isEqualTo(daemon);
 
+        // the same image to the same, untouched archive: not written again; once touched, written
+        Path tar = dir.resolve("out/image.tar");
+        var written = Files.getLastModifiedTime(tar);
+        Result same = stagefarm(dir, Map.of(), "build", "-o", "type=docker,dest=out/image.tar", "ctx");
+        assertThat(same.output()).contains("#export docker " + tar + " unchanged: it holds this image already");
+        assertThat(Files.getLastModifiedTime(tar)).isEqualTo(written);
+        Files.writeString(tar, "not an image any more");
+        Result rewritten = stagefarm(dir, Map.of(), "build", "-o", "type=docker,dest=out/image.tar", "ctx");
+        assertThat(rewritten.output()).contains("#export docker " + tar + " done");
+        assertThat(Files.size(tar)).isGreaterThan(1000);
+
         Files.writeString(context.resolve("Dockerfile"), "FROM busybox\nRUN exit 3\n");
         Result failed = stagefarm(dir, Map.of(), "build", "ctx");
         assertThat(failed.exitCode()).as(failed.output()).isEqualTo(1);
