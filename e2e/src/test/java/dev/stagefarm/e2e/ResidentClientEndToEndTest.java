@@ -61,7 +61,13 @@ class ResidentClientEndToEndTest {
         stagefarm(dir, Map.of(), "farm", "stop");
         for (Path runtime : List.of(runtimeDir.resolve("stagefarm"), Path.of("/tmp/stagefarm-" + NOBODY))) {
             for (Path pid : pidFiles(runtime)) {
-                ProcessHandle.of(Long.parseLong(Files.readString(pid).strip())).ifPresent(ProcessHandle::destroy);
+                ProcessHandle.of(Long.parseLong(Files.readString(pid).strip())).ifPresent(p -> {
+                    p.destroy();
+                    p.onExit().join();
+                });
+                assertThat(pid)
+                        .as("a stopped resident client removes its pid file")
+                        .doesNotExist();
             }
         }
     }

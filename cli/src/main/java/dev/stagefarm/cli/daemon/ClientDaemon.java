@@ -59,6 +59,15 @@ public final class ClientDaemon {
             }
             Files.deleteIfExists(socket); // left by a daemon that died: the lock says none runs
             Files.writeString(pidFile(socket), ProcessHandle.current().pid() + "\n");
+            // SIGTERM (a logout, a script stopping it) ends the JVM without the finally below
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    Files.deleteIfExists(socket);
+                    Files.deleteIfExists(pidFile(socket));
+                } catch (IOException e) {
+                    // the next daemon replaces both
+                }
+            }));
             try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
                 server.bind(UnixDomainSocketAddress.of(socket));
                 Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
