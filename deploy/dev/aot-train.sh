@@ -6,6 +6,9 @@
 # to cli/target/stagefarm.aot, which the launcher then maps at start-up. Best effort:
 # without root, runc or overlayfs the training build fails and the launcher simply runs without it.
 #
+# Then the thin start's own, small cache (cli/target/stagefarm-thin.aot): `--version`, and a build
+# handed to a resident client that this script starts in a private directory and stops again.
+#
 #   deploy/dev/aot-train.sh
 set -euo pipefail
 # shellcheck source=deploy/dev/lib.sh
@@ -24,4 +27,20 @@ if STAGEFARM_NO_AOT=1 STAGEFARM_JAVA_OPTS="-XX:AOTCacheOutput=$cache" \
 else
   rm -f "$cache"
   sf_log "AOT training skipped (the launcher runs without the cache): $(tail -n 2 "$work/log" | tr '\n' ' ')"
+fi
+
+thin=$STAGEFARM_ROOT/cli/target/stagefarm-thin.aot
+rm -f "$thin"
+mkdir -m 0700 "$work/xdg"
+# a missing context: the daemon answers with an error and exit code 1, the whole path of a build
+XDG_RUNTIME_DIR=$work/xdg STAGEFARM_THIN_JAVA_OPTS="-XX:AOTCacheOutput=$thin" \
+  "$STAGEFARM_ROOT/bin/stagefarm" build "$work/no-such-context" >"$work/thin.log" 2>&1 || true
+for pid in "$work"/xdg/stagefarm/*.pid; do
+  [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true
+done
+if grep -q 'is not a directory' "$work/thin.log" && [ -f "$thin" ]; then
+  sf_log "thin-start AOT cache written: $thin ($(du -h "$thin" | cut -f1))"
+else
+  rm -f "$thin"
+  sf_log "thin-start AOT training skipped: $(tail -n 2 "$work/thin.log" | tr '\n' ' ')"
 fi

@@ -14,6 +14,7 @@ final class Logging {
                 && (args[0].equals("build")
                         || args[0].equals("workers")
                         || args[0].equals("aot-workload")
+                        || args[0].equals("client-daemon")
                         || args[0].equals("farm") && !(args.length > 1 && args[1].equals("serve")));
         setDefault("org.slf4j.simpleLogger.defaultLogLevel", client ? "warn" : "info");
         setDefault("org.slf4j.simpleLogger.showDateTime", "true");

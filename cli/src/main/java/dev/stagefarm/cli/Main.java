@@ -6,6 +6,7 @@ import dev.stagefarm.cli.commands.BuildsCommand;
 import dev.stagefarm.cli.commands.CacheCommand;
 import dev.stagefarm.cli.commands.CacheServerCommand;
 import dev.stagefarm.cli.commands.ConfigCommand;
+import dev.stagefarm.cli.commands.ClientDaemonCommand;
 import dev.stagefarm.cli.commands.ConfigDefaults;
 import dev.stagefarm.cli.commands.CoordinatorCommand;
 import dev.stagefarm.cli.commands.FarmCommand;
@@ -20,7 +21,7 @@ import picocli.CommandLine.Command;
 @Command(
         name = "stagefarm",
         mixinStandardHelpOptions = true,
-        version = "stagefarm 0.1.0",
+        version = Version.TEXT,
         description = "A distributed build farm for multi-stage Dockerfiles.")
 public final class Main {
 
@@ -42,10 +43,23 @@ public final class Main {
             TokenCommand.class,
             WorkerCommand.class,
             WorkersCommand.class,
-            AotWorkloadCommand.class);
+            AotWorkloadCommand.class,
+            ClientDaemonCommand.class);
 
     static CommandLine commandLine(String[] args) {
-        CommandLine cli = new CommandLine(new Main());
+        return commandLine(args, CommandLine.defaultFactory());
+    }
+
+    /** The command line for {@code args}, its commands made by {@code factory}, configured as {@link #main} runs it. */
+    public static CommandLine commandLine(String[] args, CommandLine.IFactory factory, ConfigDefaults defaults) {
+        return commandLine(args, factory)
+                .setCaseInsensitiveEnumValuesAllowed(true)
+                .setDefaultValueProvider(defaults)
+                .setExecutionExceptionHandler(Main::userError);
+    }
+
+    private static CommandLine commandLine(String[] args, CommandLine.IFactory factory) {
+        CommandLine cli = new CommandLine(new Main(), factory);
         List<Class<?>> needed = SUBCOMMANDS.stream()
                 .filter(c ->
                         args.length > 0 && c.getAnnotation(Command.class).name().equals(args[0]))
@@ -80,11 +94,7 @@ public final class Main {
             System.exit(2);
             return;
         }
-        int code = commandLine(args)
-                .setCaseInsensitiveEnumValuesAllowed(true)
-                .setDefaultValueProvider(defaults)
-                .setExecutionExceptionHandler(Main::userError)
-                .execute(args);
+        int code = commandLine(args, CommandLine.defaultFactory(), defaults).execute(args);
         dev.stagefarm.common.client.GrpcChannels.stopClientThreads();
         System.exit(code);
     }

@@ -59,6 +59,15 @@ final class Exporter {
                 tags.forEach(t -> refs.add(ImageReference.parse(t)));
             }
             String where = spec.dest().map(Path::toString).orElse(spec.name().orElse(""));
+            ExportMark mark = ExportMark.of(spec.type().name(), manifestDigest, refs);
+            boolean archive = spec.type() == OutputSpec.Type.DOCKER || spec.type() == OutputSpec.Type.OCI;
+            if (archive && !spec.load() && spec.dest().isPresent() && mark.isAt(spec.dest().get())) {
+                out.printf(
+                        "#export %s %s unchanged: it holds this image already%n",
+                        spec.type().name().toLowerCase(java.util.Locale.ROOT),
+                        spec.dest().get());
+                continue;
+            }
             switch (spec.type()) {
                 case DOCKER -> {
                     if (spec.load()) {
@@ -66,14 +75,17 @@ final class Exporter {
                     } else {
                         writeFile(
                                 spec.dest().orElseThrow(),
+                                mark,
                                 o -> new DockerArchiveWriter().write(cache, manifest, refs, o));
                     }
                 }
                 case OCI ->
-                    writeFile(spec.dest().orElseThrow(), o -> new OciLayoutWriter().write(cache, manifest, refs, o));
+                    writeFile(
+                            spec.dest().orElseThrow(),
+                            mark,
+                            o -> new OciLayoutWriter().write(cache, manifest, refs, o));
                 case LOCAL ->
-                    new FilesystemExporter(cache)
-                            .writeDirectory(manifest, spec.dest().orElseThrow());
+                    new FilesystemExporter(cache).writeDirectory(manifest, spec.dest().orElseThrow());
                 case TAR ->
                     new FilesystemExporter(cache).writeTar(manifest, spec.dest().orElseThrow());
                 case IMAGE -> {
@@ -116,7 +128,7 @@ final class Exporter {
     }
 
     /** Temp file and rename: a failed export never leaves a half-written archive under the name asked for. */
-    private static void writeFile(Path dest, TarWriter writer) throws IOException {
+    private static void writeFile(Path dest, ExportMark mark, TarWriter writer) throws IOException {
         Path parent = dest.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         Path tmp = Files.createTempFile(parent, ".stagefarm-export", ".tmp");
@@ -126,6 +138,7 @@ final class Exporter {
             Files.deleteIfExists(tmp);
             throw e;
         }
+        mark.mark(tmp); // the attribute moves with the file
         Files.move(tmp, dest, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 }

@@ -25,7 +25,12 @@ public final class LocalFarm {
     private LocalFarm() {}
 
     public static Path socketDir() {
-        String fromEnv = System.getenv(SOCKET_DIR_ENV);
+        return socketDir(System.getenv());
+    }
+
+    /** The socket directory {@code env} names (a resident client passes its caller's environment). */
+    public static Path socketDir(java.util.Map<String, String> env) {
+        String fromEnv = env.get(SOCKET_DIR_ENV);
         return fromEnv == null || fromEnv.isBlank() ? DEFAULT_SOCKET_DIR : Path.of(fromEnv);
     }
 

@@ -33,6 +33,28 @@ import picocli.CommandLine.Parameters;
         })
 public final class BuildCommand implements Callable<Integer> {
 
+    /** Thrown instead of starting an embedded farm in a process that must not hold one (the resident client). */
+    public static final class NeedsOwnProcess extends RuntimeException {
+        NeedsOwnProcess() {
+            super("the embedded farm runs in a process of its own", null, false, false);
+        }
+    }
+
+    /** The caller's environment: this process's, or a thin start's when the resident client runs the build. */
+    private final Map<String, String> env;
+
+    private final boolean mayEmbedFarm;
+
+    public BuildCommand() {
+        this(System.getenv(), true);
+    }
+
+    /** A build for a caller with environment {@code env}; {@code mayEmbedFarm} false: never run the farm here. */
+    public BuildCommand(Map<String, String> env, boolean mayEmbedFarm) {
+        this.env = env;
+        this.mayEmbedFarm = mayEmbedFarm;
+    }
+
     @Parameters(index = "0", paramLabel = "CONTEXT", description = "The build context directory.")
     Path context;
 
@@ -200,7 +222,7 @@ public final class BuildCommand implements Callable<Integer> {
                 platform == null ? "" : platform,
                 pull,
                 SecretSpec.readAll(secrets),
-                SshSpec.parseAll(ssh, System.getenv()),
+                SshSpec.parseAll(ssh, env),
                 allow,
                 iidFile,
                 quiet,
@@ -218,13 +240,15 @@ public final class BuildCommand implements Callable<Integer> {
             return client.build(coordinator, auth.security(), request);
         }
         if (data == null) {
-            Optional<String> local = LocalFarm.running(LocalFarm.socketDir());
+            Optional<String> local = LocalFarm.running(LocalFarm.socketDir(env));
             if (local.isPresent()) {
                 return client.build(local.get(), request);
             }
         }
-        Path dataDir =
-                data != null ? data : Path.of(System.getenv().getOrDefault("STAGEFARM_DATA", "/var/lib/stagefarm"));
+        if (!mayEmbedFarm) {
+            throw new NeedsOwnProcess();
+        }
+        Path dataDir = data != null ? data : Path.of(env.getOrDefault("STAGEFARM_DATA", "/var/lib/stagefarm"));
         try (EmbeddedFarm farm = EmbeddedFarm.start(dataDir, embeddedWorkers, registries.config(), allow)) {
             return client.build(farm.coordinatorAddress(), request);
         } catch (EmbeddedFarm.FarmBusyException e) {
@@ -233,13 +257,13 @@ public final class BuildCommand implements Callable<Integer> {
         }
     }
 
-    private static Map<String, String> keyValues(List<String> pairs, String flag) {
+    private Map<String, String> keyValues(List<String> pairs, String flag) {
         Map<String, String> out = new LinkedHashMap<>();
         for (String pair : pairs) {
             int eq = pair.indexOf('=');
             if (eq <= 0) {
                 // buildx takes "--build-arg NAME" to mean: the value of NAME in this environment
-                String fromEnv = System.getenv(pair);
+                String fromEnv = env.get(pair);
                 if (eq < 0 && fromEnv != null) {
                     out.put(pair, fromEnv);
                     continue;

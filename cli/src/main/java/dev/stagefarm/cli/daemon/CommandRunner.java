@@ -1,0 +1,116 @@
+package dev.stagefarm.cli.daemon;
+
+import dev.stagefarm.cli.Main;
+import dev.stagefarm.cli.commands.BuildCommand;
+import dev.stagefarm.cli.commands.ConfigDefaults;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.Set;
+import picocli.CommandLine;
+
+/**
+ * Runs {@code stagefarm build} in the resident client as a process of its own would, for a caller
+ * in another directory with another environment: relative paths resolve against the caller's
+ * directory, the environment is the caller's. What it cannot do faithfully it hands back (the
+ * launcher then starts a JVM for it): the embedded farm (it belongs to one build's process),
+ * {@code --secret} and {@code --ssh} (they read files, variables and agent sockets of the caller).
+ */
+public final class CommandRunner implements ClientDaemon.Runner {
+
+    /** Options whose build runs in a JVM of its own. */
+    private static final Set<String> OWN_PROCESS_OPTIONS = Set.of("--data", "--secret", "--ssh");
+
+    private static final int HAND_BACK = Integer.MIN_VALUE;
+
+    @Override
+    public OptionalInt run(String cwd, String[] args, Map<String, String> env) {
+        if (args.length == 0 || !args[0].equals("build") || needsOwnProcess(args)) {
+            return OptionalInt.empty();
+        }
+        Path dir = Path.of(cwd);
+        ConfigDefaults defaults;
+        try {
+            defaults = ConfigDefaults.load(env);
+        } catch (IOException e) {
+            System.err.println("error: " + e.getMessage());
+            return OptionalInt.of(2);
+        }
+        CommandLine.IFactory factory = new CommandLine.IFactory() {
+            @Override
+            public <K> K create(Class<K> cls) throws Exception {
+                return cls == BuildCommand.class
+                        ? cls.cast(new BuildCommand(env, false))
+                        : CommandLine.defaultFactory().create(cls);
+            }
+        };
+        String[] resolved = absoluteOutputs(args, dir);
+        CommandLine cli = Main.commandLine(resolved, factory, defaults);
+        // after the subcommands were added: picocli registers a converter with those it has
+        cli.registerConverter(Path.class, dir::resolve);
+        CommandLine.IExecutionExceptionHandler userErrors = cli.getExecutionExceptionHandler();
+        cli.setExecutionExceptionHandler((e, command, parsed) -> e instanceof BuildCommand.NeedsOwnProcess
+                ? HAND_BACK
+                : userErrors.handleExecutionException(e, command, parsed));
+        int code = cli.execute(resolved);
+        if (Thread.interrupted()) {
+            return OptionalInt.of(130); // Ctrl-C: the client is gone, the build was cancelled
+        }
+        return code == HAND_BACK ? OptionalInt.empty() : OptionalInt.of(code);
+    }
+
+    private static boolean needsOwnProcess(String[] args) {
+        for (String a : args) {
+            if (a.equals("--")) {
+                return false;
+            }
+            int eq = a.indexOf('=');
+            if (OWN_PROCESS_OPTIONS.contains(eq < 0 ? a : a.substring(0, eq))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * {@code --output type=docker,dest=out.tar} names a file relative to the caller's directory,
+     * inside a string that picocli's path converter never sees; made absolute here.
+     */
+    static String[] absoluteOutputs(String[] args, Path dir) {
+        List<String> out = new ArrayList<>(args.length);
+        boolean nextIsOutput = false;
+        for (String a : args) {
+            if (nextIsOutput) {
+                out.add(absoluteDest(a, dir));
+                nextIsOutput = false;
+            } else if (a.equals("-o") || a.equals("--output")) {
+                out.add(a);
+                nextIsOutput = true;
+            } else if (a.startsWith("--output=")) {
+                out.add("--output=" + absoluteDest(a.substring("--output=".length()), dir));
+            } else if (a.startsWith("-o") && a.length() > 2 && !a.startsWith("-o=")) {
+                out.add("-o" + absoluteDest(a.substring(2), dir));
+            } else if (a.startsWith("-o=")) {
+                out.add("-o=" + absoluteDest(a.substring(3), dir));
+            } else {
+                out.add(a);
+            }
+        }
+        return out.toArray(String[]::new);
+    }
+
+    private static String absoluteDest(String spec, Path dir) {
+        List<String> parts = new ArrayList<>();
+        for (String part : spec.split(",", -1)) {
+            String key = part.strip();
+            parts.add(
+                    key.startsWith("dest=")
+                            ? "dest=" + dir.resolve(key.substring(5).strip())
+                            : part);
+        }
+        return String.join(",", parts);
+    }
+}

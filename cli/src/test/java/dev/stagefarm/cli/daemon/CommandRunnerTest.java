@@ -1,0 +1,56 @@
+package dev.stagefarm.cli.daemon;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+class CommandRunnerTest {
+
+    private static final Path CALLER = Path.of("/home/user/project");
+
+    @Test
+    void everySpellingOfOutputGetsItsDestinationResolvedAgainstTheCallersDirectory() {
+        String[] args = CommandRunner.absoluteOutputs(
+                new String[] {
+                    "build",
+                    "-o",
+                    "type=docker,dest=a.tar",
+                    "--output",
+                    "type=oci, dest=out/b.tar",
+                    "--output=type=docker,dest=/abs/c.tar",
+                    "-otype=docker,dest=d.tar",
+                    "-o=type=docker,dest=../e.tar",
+                    "-t",
+                    "dest=not-an-output",
+                    "."
+                },
+                CALLER);
+        assertThat(args)
+                .containsExactly(
+                        "build",
+                        "-o",
+                        "type=docker,dest=/home/user/project/a.tar",
+                        "--output",
+                        "type=oci,dest=/home/user/project/out/b.tar",
+                        "--output=type=docker,dest=/abs/c.tar",
+                        "-otype=docker,dest=/home/user/project/d.tar",
+                        "-o=type=docker,dest=/home/user/project/../e.tar",
+                        "-t",
+                        "dest=not-an-output",
+                        ".");
+    }
+
+    @Test
+    void whatReadsTheCallersFilesOrHoldsAFarmRunsInAJvmOfItsOwn() throws Exception {
+        CommandRunner runner = new CommandRunner();
+        assertThat(runner.run("/", new String[] {"build", "--data", "/d", "."}, java.util.Map.of()))
+                .isEmpty();
+        assertThat(runner.run("/", new String[] {"build", "--secret=id=a,src=f", "."}, java.util.Map.of()))
+                .isEmpty();
+        assertThat(runner.run("/", new String[] {"build", "--ssh", "default", "."}, java.util.Map.of()))
+                .isEmpty();
+        assertThat(runner.run("/", new String[] {"workers"}, java.util.Map.of()))
+                .isEmpty();
+    }
+}
