@@ -3,6 +3,9 @@ package dev.stagefarm.cli.build;
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.cli.context.ContextScanner;
 import dev.stagefarm.cli.context.DockerIgnore;
+import dev.stagefarm.cli.progress.BuildDisplay;
+import dev.stagefarm.cli.progress.ChromeTrace;
+import dev.stagefarm.cli.progress.Displays;
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.common.client.ClientSecurity;
 import dev.stagefarm.common.client.GrpcChannels;
@@ -87,10 +90,22 @@ public final class BuildClient {
 
     private final PrintStream out;
     private final PrintStream err;
+    private final String progress;
+    private final Path trace;
 
     public BuildClient(PrintStream out, PrintStream err) {
+        this(out, err, "plain", null);
+    }
+
+    /**
+     * @param progress a {@code --progress} mode (see {@link Displays})
+     * @param trace where to write the build's Chrome trace, or null
+     */
+    public BuildClient(PrintStream out, PrintStream err, String progress, Path trace) {
         this.out = out;
         this.err = err;
+        this.progress = Displays.check(progress);
+        this.trace = trace;
     }
 
     /** Runs the build; returns the process exit code. */
@@ -105,72 +120,33 @@ public final class BuildClient {
     public int build(String coordinatorAddress, ClientSecurity security, Request req) throws IOException {
         ManagedChannel channel = GrpcChannels.open(coordinatorAddress, security);
         AgentForwarder agents = null;
-        try {
-            var coordinator = CoordinatorGrpc.newBlockingStub(channel);
-            String cacheAddress = coordinator
-                    .getFarmInfo(FarmInfoRequest.getDefaultInstance())
-                    .getCacheAddress();
-            try (CacheClient cache = CacheClient.connect(cacheAddress, security)) {
-                Digest contextDigest = uploadContext(cache, req);
-                BuildRequest.Builder submit = BuildRequest.newBuilder()
-                        .setDockerfile(Files.readString(req.dockerfile()))
-                        .setDockerfileName(req.dockerfile().getFileName().toString())
-                        .setContextDigest(contextDigest.toString())
-                        .putAllBuildArgs(req.buildArgs())
-                        .setTarget(req.target())
-                        .setWantImage(true)
-                        .setNoCache(req.noCache())
-                        .putAllLabels(req.labels())
-                        .addAllNoCacheStages(req.noCacheStages())
-                        .setPlatform(req.platform())
-                        .setPull(req.pull())
-                        .addAllEntitlements(req.entitlements().stream().sorted().toList());
-                req.secrets()
-                        .forEach((id, value) -> submit.putSecrets(id, com.google.protobuf.ByteString.copyFrom(value)));
-                if (!req.ssh().isEmpty()) {
-                    String session = java.util.UUID.randomUUID().toString();
-                    agents = AgentForwarder.start(channel, session, req.ssh());
-                    submit.setSessionId(session);
-                    req.ssh().forEach(s -> submit.addSshIds(s.id()));
-                }
-                ProgressPrinter progress = new ProgressPrinter(out);
-                BuildResult result = null;
-                Iterator<BuildEvent> events = coordinator.build(submit.build());
-                while (events.hasNext()) {
-                    BuildEvent e = events.next();
-                    switch (e.getKindCase()) {
-                        case RESULT -> result = e.getResult();
-                        case ERROR -> {
-                            err.println("ERROR: " + e.getError().getMessage());
-                            return 1;
-                        }
-                        default -> progress.accept(e);
+        try (BuildDisplay display = Displays.open(progress, out, err)) {
+            try {
+                var coordinator = CoordinatorGrpc.newBlockingStub(channel);
+                String cacheAddress = coordinator
+                        .getFarmInfo(FarmInfoRequest.getDefaultInstance())
+                        .getCacheAddress();
+                try (CacheClient cache = CacheClient.connect(cacheAddress, security)) {
+                    Digest contextDigest = uploadContext(cache, req, display.info());
+                    BuildRequest.Builder submit = submission(req, contextDigest);
+                    if (!req.ssh().isEmpty()) {
+                        String session = java.util.UUID.randomUUID().toString();
+                        agents = AgentForwarder.start(channel, session, req.ssh());
+                        submit.setSessionId(session);
+                        req.ssh().forEach(s -> submit.addSshIds(s.id()));
                     }
+                    return run(coordinator, submit.build(), cache, req, display);
                 }
-                if (result == null) {
-                    err.println("ERROR: the coordinator ended the build without a result");
-                    return 1;
-                }
-                new Exporter(cache, req.registries(), out).export(result, req.tags(), req.outputs());
-                if (req.metadataFile() != null) {
-                    MetadataFile.write(req.metadataFile(), result, req.tags());
-                }
-                if (result.hasImage()) {
-                    out.println("image " + result.getImage().getManifestDigest());
-                }
-                return 0;
+            } catch (StatusRuntimeException e) {
+                display.error(FarmErrors.describe(coordinatorAddress, e));
+                return 1;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                display.error("interrupted");
+                return 1;
+            } finally {
+                writeTrace(display);
             }
-        } catch (StatusRuntimeException e) {
-            err.println("ERROR: farm at " + coordinatorAddress + " failed: "
-                    + e.getStatus().getCode()
-                    + (e.getStatus().getDescription() == null
-                            ? ""
-                            : ": " + e.getStatus().getDescription()));
-            return 1;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            err.println("ERROR: interrupted");
-            return 1;
         } finally {
             if (agents != null) {
                 agents.close();
@@ -179,7 +155,74 @@ public final class BuildClient {
         }
     }
 
-    private Digest uploadContext(CacheClient cache, Request req) throws IOException {
+    private static BuildRequest.Builder submission(Request req, Digest contextDigest) throws IOException {
+        BuildRequest.Builder submit = BuildRequest.newBuilder()
+                .setDockerfile(Files.readString(req.dockerfile()))
+                .setDockerfileName(req.dockerfile().getFileName().toString())
+                .setContextDigest(contextDigest.toString())
+                .putAllBuildArgs(req.buildArgs())
+                .setTarget(req.target())
+                .setWantImage(true)
+                .setNoCache(req.noCache())
+                .putAllLabels(req.labels())
+                .addAllNoCacheStages(req.noCacheStages())
+                .setPlatform(req.platform())
+                .setPull(req.pull())
+                .addAllEntitlements(req.entitlements().stream().sorted().toList());
+        req.secrets().forEach((id, value) -> submit.putSecrets(id, com.google.protobuf.ByteString.copyFrom(value)));
+        return submit;
+    }
+
+    /** Follows the build's events to its result, then writes the outputs. */
+    private int run(
+            CoordinatorGrpc.CoordinatorBlockingStub coordinator,
+            BuildRequest submit,
+            CacheClient cache,
+            Request req,
+            BuildDisplay display)
+            throws IOException, InterruptedException {
+        BuildResult result = null;
+        Iterator<BuildEvent> events = coordinator.build(submit);
+        while (events.hasNext()) {
+            BuildEvent e = events.next();
+            switch (e.getKindCase()) {
+                case RESULT -> result = e.getResult();
+                case ERROR -> {
+                    display.endEvents();
+                    display.error(e.getError().getMessage());
+                    return 1;
+                }
+                default -> display.event(e);
+            }
+        }
+        display.endEvents();
+        if (result == null) {
+            display.error("the coordinator ended the build without a result");
+            return 1;
+        }
+        new Exporter(cache, req.registries(), display.info()).export(result, req.tags(), req.outputs());
+        if (req.metadataFile() != null) {
+            MetadataFile.write(req.metadataFile(), result, req.tags());
+        }
+        if (result.hasImage()) {
+            display.info().println("image " + result.getImage().getManifestDigest());
+        }
+        display.summary(result);
+        return 0;
+    }
+
+    private void writeTrace(BuildDisplay display) {
+        if (trace == null) {
+            return;
+        }
+        try {
+            ChromeTrace.write(trace, display.timeline(), System.nanoTime());
+        } catch (IOException e) {
+            err.println("error: cannot write the trace to " + trace + ": " + e.getMessage());
+        }
+    }
+
+    private static Digest uploadContext(CacheClient cache, Request req, PrintStream out) throws IOException {
         long t0 = System.nanoTime();
         ContextScanner.ScannedContext ctx =
                 new ContextScanner(DockerIgnore.forBuild(req.context(), req.dockerfile())).scan(req.context());

@@ -62,10 +62,18 @@ public final class BuildCommand implements Callable<Integer> {
 
     @Option(
             names = "--progress",
-            defaultValue = "plain",
-            paramLabel = "plain|tty",
-            description = "Progress output (default: ${DEFAULT-VALUE}).")
+            defaultValue = "auto",
+            paramLabel = "auto|tty|plain|quiet|rawjson",
+            description = "Progress output: tty redraws each step in place (auto: tty on a terminal, else plain),"
+                    + " quiet shows only errors, rawjson one JSON event per line (default: ${DEFAULT-VALUE}).")
     String progress;
+
+    @Option(
+            names = "--trace",
+            paramLabel = "FILE",
+            description = "Write the build as a Chrome trace (open it in Perfetto): a track per worker, a slice per"
+                    + " step, queue waits and transfers.")
+    Path trace;
 
     @Option(names = "--no-cache", description = "Run every step, whatever the cache holds.")
     boolean noCache;
@@ -143,10 +151,7 @@ public final class BuildCommand implements Callable<Integer> {
             System.err.println("error: no Dockerfile at " + dockerfile + " (name one with -f)");
             return 1;
         }
-        if (!progress.equals("plain") && !progress.equals("tty") && !progress.equals("auto")) {
-            System.err.println("error: --progress " + progress + ": expected plain, tty or auto");
-            return 1;
-        }
+        dev.stagefarm.cli.progress.Displays.check(progress);
         List<OutputSpec> specs = new ArrayList<>();
         for (String o : outputs) {
             specs.add(OutputSpec.parse(o));
@@ -175,18 +180,19 @@ public final class BuildCommand implements Callable<Integer> {
             }
         }
         if (coordinator != null) {
-            return new BuildClient(System.out, System.err).build(coordinator, auth.security(), request);
+            return new BuildClient(System.out, System.err, progress, trace)
+                    .build(coordinator, auth.security(), request);
         }
         if (data == null) {
             Optional<String> local = LocalFarm.running(LocalFarm.socketDir());
             if (local.isPresent()) {
-                return new BuildClient(System.out, System.err).build(local.get(), request);
+                return new BuildClient(System.out, System.err, progress, trace).build(local.get(), request);
             }
         }
         Path dataDir =
                 data != null ? data : Path.of(System.getenv().getOrDefault("STAGEFARM_DATA", "/var/lib/stagefarm"));
         try (EmbeddedFarm farm = EmbeddedFarm.start(dataDir, embeddedWorkers, registries.config(), allow)) {
-            return new BuildClient(System.out, System.err).build(farm.coordinatorAddress(), request);
+            return new BuildClient(System.out, System.err, progress, trace).build(farm.coordinatorAddress(), request);
         } catch (EmbeddedFarm.FarmBusyException e) {
             System.err.println("error: " + e.getMessage());
             return 1;
