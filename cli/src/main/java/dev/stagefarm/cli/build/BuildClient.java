@@ -151,7 +151,21 @@ public final class BuildClient {
             if (agents != null) {
                 agents.close();
             }
-            channel.shutdownNow();
+            closeQuietly(channel);
+        }
+    }
+
+    /**
+     * Waits for the channel to end before the launcher stops the client event loop: a channel
+     * still retrying an unreachable farm would otherwise schedule its next attempt on a stopped
+     * loop, and gRPC prints that as a "Panic!" stack trace under the one-line error.
+     */
+    private static void closeQuietly(ManagedChannel channel) {
+        channel.shutdownNow();
+        try {
+            channel.awaitTermination(2, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
