@@ -67,6 +67,11 @@ class ProgressEndToEndTest {
         // redrawn in place: the cursor goes back up over the last frame and lines are erased
         assertThat(cold.output()).containsPattern("\u001b\\[[0-9]+A").contains("\u001b[K");
         assertThat(count(cold.output(), "[+] Building")).as("frames drawn").isGreaterThan(5);
+        // and the terminal is never asked anything: its answers would land in the user's shell
+        assertThat(cold.output())
+                .doesNotContainPattern("\u001b\\[\\?[0-9]+\\$p")
+                .doesNotContain("\u001b[c")
+                .doesNotContain("\u001b[6n");
         List<String> last = lastFrame(cold.output());
         for (String step : STEPS) {
             assertThat(last)

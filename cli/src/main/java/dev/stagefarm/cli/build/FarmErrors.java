@@ -15,8 +15,7 @@ final class FarmErrors {
             case UNAVAILABLE ->
                 "cannot reach the farm's coordinator at " + address
                         + " (nothing answers there, or it speaks TLS and --tls-ca is missing): start it,"
-                        + " or name the right one with --coordinator HOST:PORT"
-                        + (detail.isEmpty() ? "" : " [" + detail + "]");
+                        + " or name the right one with --coordinator HOST:PORT";
             // the servers' own sentences say which token and what to do
             case UNAUTHENTICATED, PERMISSION_DENIED ->
                 detail.isEmpty()

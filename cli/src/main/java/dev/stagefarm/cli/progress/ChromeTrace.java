@@ -109,7 +109,11 @@ public final class ChromeTrace {
         for (BuildTimeline.QueueWait q : t.queued()) {
             waits.add(new BuildTimeline.QueueWait(q.stage(), q.stageName(), "", q.start(), now));
         }
+        java.util.Set<Integer> named = new java.util.HashSet<>();
         for (BuildTimeline.QueueWait q : waits) {
+            if (named.add(q.stage())) {
+                meta(events, "thread_name", 1, q.stage() + 1, "stage " + q.stageName());
+            }
             slice(
                             events,
                             "queued: stage " + q.stageName(),

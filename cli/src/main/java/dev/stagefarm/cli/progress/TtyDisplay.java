@@ -61,6 +61,9 @@ final class TtyDisplay implements BuildDisplay {
                     .system(true)
                     .systemOutput(TerminalBuilder.SystemOutput.SysOutOrSysErr)
                     .dumb(true)
+                    // no probing of the terminal's modes: its answers arrive as input, which a
+                    // display that reads none would leave for the user's shell after the build
+                    .graphemeCluster(false)
                     .build();
             if (terminal.getType().startsWith(Terminal.TYPE_DUMB)) {
                 terminal.close();
