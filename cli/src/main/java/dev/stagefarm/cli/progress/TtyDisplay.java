@@ -64,6 +64,8 @@ final class TtyDisplay implements BuildDisplay {
                     // no probing of the terminal's modes: its answers arrive as input, which a
                     // display that reads none would leave for the user's shell after the build
                     .graphemeCluster(false)
+                    // Ctrl-C stays the JVM's (shutdown hooks run); the size is read at every frame
+                    .nativeSignals(false)
                     .build();
             if (terminal.getType().startsWith(Terminal.TYPE_DUMB)) {
                 terminal.close();
