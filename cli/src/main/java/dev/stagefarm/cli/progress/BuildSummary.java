@@ -13,7 +13,8 @@ import java.util.TreeMap;
 /**
  * The end of a build in figures: its time, steps run and cached, the bytes the workers fetched
  * for it (from the cache or other workers' artifacts) and each worker's busy time (its stages'
- * time on it, from the coordinator's report, so a worker's clock is compared only with itself).
+ * time on it, from the coordinator's report, so a worker's clock is compared only with itself;
+ * two stages side by side in two slots count twice, as slot-seconds).
  */
 public record BuildSummary(
         long totalNanos,

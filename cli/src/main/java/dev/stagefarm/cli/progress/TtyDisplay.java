@@ -44,9 +44,12 @@ final class TtyDisplay implements BuildDisplay {
     private boolean started;
 
     private boolean live = true;
+    /** The embedded farm's log lines, held for the space above the next frame. */
+    private final Optional<StderrAbove> logs;
 
     private TtyDisplay(Terminal terminal, PrintStream out, PrintStream err, LongSupplier clock) {
         this.terminal = terminal;
+        this.logs = StderrAbove.install();
         this.out = out;
         this.err = err;
         this.clock = clock;
@@ -84,7 +87,7 @@ final class TtyDisplay implements BuildDisplay {
     }
 
     private synchronized void frame() {
-        if (live && started) {
+        if (live) {
             draw(false);
         }
     }
@@ -99,7 +102,12 @@ final class TtyDisplay implements BuildDisplay {
         Size size = terminal.getSize();
         int cols = size.getColumns() > 0 ? size.getColumns() : 80;
         int rows = size.getRows() > 0 ? size.getRows() : 24;
-        List<String> lines = TtyRenderer.render(timeline, clock.getAsLong(), cols, rows, finished);
+        List<String> above = logs.map(StderrAbove::take).orElse(List.of());
+        if (!started && above.isEmpty()) {
+            return;
+        }
+        List<String> lines =
+                started ? TtyRenderer.render(timeline, clock.getAsLong(), cols, rows, finished) : List.of();
         var w = terminal.writer();
         if (drawn > 0) {
             terminal.puts(InfoCmp.Capability.carriage_return);
@@ -108,6 +116,11 @@ final class TtyDisplay implements BuildDisplay {
                     terminal.puts(InfoCmp.Capability.cursor_up);
                 }
             }
+        }
+        for (String line : above) {
+            w.write(TtyRenderer.clean(line));
+            terminal.puts(InfoCmp.Capability.clr_eol);
+            w.write('\n');
         }
         for (String line : lines) {
             w.write(line);
@@ -125,9 +138,8 @@ final class TtyDisplay implements BuildDisplay {
         synchronized (this) {
             if (live) {
                 live = false;
-                if (started) {
-                    draw(true);
-                }
+                draw(true);
+                logs.ifPresent(StderrAbove::restore);
             }
         }
     }
