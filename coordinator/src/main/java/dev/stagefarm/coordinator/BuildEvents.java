@@ -89,6 +89,18 @@ final class BuildEvents {
         }
     }
 
+    /** Hands on what a stage's job reports: its steps, their output, its queue wait, its transfers. */
+    void forward(dev.stagefarm.proto.farm.JobEvent event) {
+        BuildEvent.Builder out = BuildEvent.newBuilder();
+        switch (event.getKindCase()) {
+            case STEP -> send(out.setStep(event.getStep()).build());
+            case LOG -> send(out.setLog(event.getLog()).build());
+            case QUEUE -> send(out.setQueue(event.getQueue()).build());
+            case TRANSFER -> send(out.setTransfer(event.getTransfer()).build());
+            default -> {}
+        }
+    }
+
     synchronized boolean cancelled() {
         return stream.isCancelled();
     }

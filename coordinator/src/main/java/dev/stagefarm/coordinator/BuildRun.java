@@ -426,17 +426,17 @@ final class BuildRun {
                 worker -> localBytes(plan, worker),
                 Entitlements.needed(built));
         CompletableFuture<JobDispatcher.Dispatched> pending;
+        var queueMillis = new java.util.concurrent.atomic.AtomicLong();
         synchronized (jobs) {
             if (cancelled != null) {
                 throw new StageFailed(cancelled);
             }
             jobs.add(built.getJobId());
             pending = dispatcher.submit(built, ticket, event -> {
-                if (event.hasStep()) {
-                    events.send(BuildEvent.newBuilder().setStep(event.getStep()).build());
-                } else if (event.hasLog()) {
-                    events.send(BuildEvent.newBuilder().setLog(event.getLog()).build());
+                if (event.hasQueue()) {
+                    queueMillis.set(event.getQueue().getWaitedMillis());
                 }
+                events.forward(event);
             });
         }
         JobDispatcher.Dispatched done = pending.join();
@@ -456,6 +456,7 @@ final class BuildRun {
                 .setStartedAt(result.getStartedAt().isEmpty() ? started.toString() : result.getStartedAt())
                 .setFinishedAt(result.getFinishedAt().isEmpty() ? Instant.now().toString() : result.getFinishedAt())
                 .setFetchedBytes(result.getFetchedBytes())
+                .setQueueMillis(queueMillis.get())
                 .build();
         return new StageOutcome(
                 index,

@@ -104,7 +104,8 @@ public final class CoordinatorServer implements AutoCloseable {
                 pool,
                 workerWait,
                 new SchedulerMetrics(meters),
-                new Scheduler(InstantSource.system(), team -> policies.apply(team).weight()));
+                new Scheduler(
+                        InstantSource.system(), team -> policies.apply(team).weight()));
         this.tokens = tokens;
         BuildRunner builds = new BuildRunner(cache, new RegistryBaseResolver(registry), dispatcher, metrics, book);
         this.service = new CoordinatorService(

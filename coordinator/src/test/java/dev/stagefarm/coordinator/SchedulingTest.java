@@ -206,7 +206,13 @@ class SchedulingTest {
         w1.finish(job, "k");
 
         assertThat(result.get(10, TimeUnit.SECONDS).result().getOk()).isTrue();
-        assertThat(events).extracting(e -> e.getStep().getDescription()).containsExactly("[builder 2/6] WORKDIR /app");
+        assertThat(events.stream().filter(JobEvent::hasStep))
+                .extracting(e -> e.getStep().getDescription())
+                .containsExactly("[builder 2/6] WORKDIR /app");
+        // before it, the dispatcher's own word: queued, then taken by w1
+        assertThat(events.stream().filter(JobEvent::hasQueue))
+                .extracting(e -> e.getQueue().getWorker())
+                .containsExactly("", "w1");
     }
 
     @Test

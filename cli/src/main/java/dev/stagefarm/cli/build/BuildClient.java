@@ -3,6 +3,9 @@ package dev.stagefarm.cli.build;
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.cli.context.ContextScanner;
 import dev.stagefarm.cli.context.DockerIgnore;
+import dev.stagefarm.cli.progress.BuildDisplay;
+import dev.stagefarm.cli.progress.ChromeTrace;
+import dev.stagefarm.cli.progress.Displays;
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.common.client.ClientSecurity;
 import dev.stagefarm.common.client.GrpcChannels;
@@ -95,19 +98,25 @@ public final class BuildClient {
     private final PrintStream out;
     private final PrintStream err;
     private final PrintStream imageIdOut;
+    private final String progress;
+    private final Path trace;
 
     public BuildClient(PrintStream out, PrintStream err) {
-        this(out, err, out);
+        this(out, err, out, "plain", null);
     }
 
     /**
      * @param out progress and export lines
      * @param imageIdOut where {@code -q} prints the image id ({@code out} may then discard everything)
+     * @param progress a {@code --progress} mode (see {@link Displays})
+     * @param trace where to write the build's Chrome trace, or null
      */
-    public BuildClient(PrintStream out, PrintStream err, PrintStream imageIdOut) {
+    public BuildClient(PrintStream out, PrintStream err, PrintStream imageIdOut, String progress, Path trace) {
         this.out = out;
         this.err = err;
         this.imageIdOut = imageIdOut;
+        this.progress = Displays.check(progress);
+        this.trace = trace;
     }
 
     /** Runs the build; returns the process exit code. */
@@ -122,116 +131,158 @@ public final class BuildClient {
     public int build(String coordinatorAddress, ClientSecurity security, Request req) throws IOException {
         ManagedChannel channel = GrpcChannels.open(coordinatorAddress, security);
         AgentForwarder agents = null;
-        try {
-            var coordinator = CoordinatorGrpc.newBlockingStub(channel);
-            String cacheAddress = coordinator
-                    .getFarmInfo(FarmInfoRequest.getDefaultInstance())
-                    .getCacheAddress();
-            try (CacheClient cache = CacheClient.connect(cacheAddress, security)) {
-                if (req.outputs().isEmpty()) {
-                    // buildx's words: the user may well have expected an image somewhere
-                    err.println("WARNING: No output specified. Build result will only remain in the build cache."
-                            + " To push result image into registry use --push or to load image into docker use --load");
-                }
-                Digest contextDigest = uploadContext(
-                                cache, "context", req.context(), DockerIgnore.forBuild(req.context(), req.dockerfile()))
-                        .digest();
-                String dockerfile = Files.readString(req.dockerfile());
-                List<NamedContext> named = new java.util.ArrayList<>();
-                for (BuildContextSpec c : req.buildContexts()) {
-                    NamedContext.Builder n = NamedContext.newBuilder().setName(c.name());
-                    if (c.image().isPresent()) {
-                        n.setImage(c.image().get());
-                    } else {
-                        Path dir = c.directory().orElseThrow();
-                        // its own .dockerignore applies, as buildx reads one beside each local context
-                        Uploaded up = uploadContext(
-                                cache,
-                                "context " + c.name(),
-                                dir,
-                                DockerIgnore.forBuild(dir, dir.resolve("Dockerfile")));
-                        n.setContextDigest(up.digest().toString());
-                        if (ContextLayer.isBase(
-                                dockerfile, req.dockerfile().getFileName().toString(), c.name())) {
-                            n.setBaseLayer(ContextLayer.upload(cache, dir, up.manifest()));
-                        }
+        try (BuildDisplay display = Displays.open(progress, out, err)) {
+            try {
+                var coordinator = CoordinatorGrpc.newBlockingStub(channel);
+                String cacheAddress = coordinator
+                        .getFarmInfo(FarmInfoRequest.getDefaultInstance())
+                        .getCacheAddress();
+                try (CacheClient cache = CacheClient.connect(cacheAddress, security)) {
+                    if (req.outputs().isEmpty()) {
+                        // buildx's words: the user may well have expected an image somewhere
+                        err.println(
+                                "WARNING: No output specified. Build result will only remain in the build cache."
+                                        + " To push result image into registry use --push or to load image into docker use --load");
                     }
-                    named.add(n.build());
-                }
-                BuildRequest.Builder submit = BuildRequest.newBuilder()
-                        .setDockerfile(dockerfile)
-                        .setDockerfileName(req.dockerfile().getFileName().toString())
-                        .setContextDigest(contextDigest.toString())
-                        .addAllNamedContexts(named)
-                        .putAllBuildArgs(req.buildArgs())
-                        .setTarget(req.target())
-                        .setWantImage(true)
-                        .setNoCache(req.noCache())
-                        .putAllLabels(req.labels())
-                        .addAllNoCacheStages(req.noCacheStages())
-                        .setPlatform(req.platform())
-                        .setPull(req.pull())
-                        .addAllEntitlements(req.entitlements().stream().sorted().toList());
-                req.secrets()
-                        .forEach((id, value) -> submit.putSecrets(id, com.google.protobuf.ByteString.copyFrom(value)));
-                if (!req.ssh().isEmpty()) {
-                    String session = java.util.UUID.randomUUID().toString();
-                    agents = AgentForwarder.start(channel, session, req.ssh());
-                    submit.setSessionId(session);
-                    req.ssh().forEach(s -> submit.addSshIds(s.id()));
-                }
-                ProgressPrinter progress = new ProgressPrinter(out);
-                BuildResult result = null;
-                Iterator<BuildEvent> events = coordinator.build(submit.build());
-                while (events.hasNext()) {
-                    BuildEvent e = events.next();
-                    switch (e.getKindCase()) {
-                        case RESULT -> result = e.getResult();
-                        case ERROR -> {
-                            err.println("ERROR: " + e.getError().getMessage());
-                            return 1;
-                        }
-                        default -> progress.accept(e);
+                    BuildRequest.Builder submit = submission(cache, req, display.info());
+                    if (!req.ssh().isEmpty()) {
+                        String session = java.util.UUID.randomUUID().toString();
+                        agents = AgentForwarder.start(channel, session, req.ssh());
+                        submit.setSessionId(session);
+                        req.ssh().forEach(s -> submit.addSshIds(s.id()));
                     }
+                    return run(coordinator, submit.build(), cache, req, display);
                 }
-                if (result == null) {
-                    err.println("ERROR: the coordinator ended the build without a result");
-                    return 1;
-                }
-                new Exporter(cache, req.registries(), out).export(result, req.tags(), req.outputs());
-                if (req.metadataFile() != null) {
-                    MetadataFile.write(req.metadataFile(), result, req.tags());
-                }
-                if (result.hasImage()) {
-                    ImageId.report(result.getImage(), req.iidFile(), req.quiet() ? imageIdOut : null);
-                    if (!req.quiet()) {
-                        out.println("image " + result.getImage().getManifestDigest());
-                    }
-                }
-                return 0;
+            } catch (StatusRuntimeException e) {
+                display.error(FarmErrors.describe(coordinatorAddress, e));
+                return 1;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                display.error("interrupted");
+                return 1;
+            } finally {
+                writeTrace(display);
             }
-        } catch (StatusRuntimeException e) {
-            err.println("ERROR: farm at " + coordinatorAddress + " failed: "
-                    + e.getStatus().getCode()
-                    + (e.getStatus().getDescription() == null
-                            ? ""
-                            : ": " + e.getStatus().getDescription()));
-            return 1;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            err.println("ERROR: interrupted");
-            return 1;
         } finally {
             if (agents != null) {
                 agents.close();
             }
-            channel.shutdownNow();
+            closeQuietly(channel);
+        }
+    }
+
+    /**
+     * Waits for the channel to end before the launcher stops the client event loop: a channel
+     * still retrying an unreachable farm would otherwise schedule its next attempt on a stopped
+     * loop, and gRPC prints that as a "Panic!" stack trace under the one-line error.
+     */
+    private static void closeQuietly(ManagedChannel channel) {
+        channel.shutdownNow();
+        try {
+            channel.awaitTermination(2, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Uploads the context and the named directory contexts, then says what to build. */
+    private static BuildRequest.Builder submission(CacheClient cache, Request req, PrintStream out) throws IOException {
+        Digest contextDigest = uploadContext(
+                        cache, "context", req.context(), DockerIgnore.forBuild(req.context(), req.dockerfile()), out)
+                .digest();
+        String dockerfile = Files.readString(req.dockerfile());
+        List<NamedContext> named = new java.util.ArrayList<>();
+        for (BuildContextSpec c : req.buildContexts()) {
+            NamedContext.Builder n = NamedContext.newBuilder().setName(c.name());
+            if (c.image().isPresent()) {
+                n.setImage(c.image().get());
+            } else {
+                Path dir = c.directory().orElseThrow();
+                // its own .dockerignore applies, as buildx reads one beside each local context
+                Uploaded up = uploadContext(
+                        cache, "context " + c.name(), dir, DockerIgnore.forBuild(dir, dir.resolve("Dockerfile")), out);
+                n.setContextDigest(up.digest().toString());
+                if (ContextLayer.isBase(
+                        dockerfile, req.dockerfile().getFileName().toString(), c.name())) {
+                    n.setBaseLayer(ContextLayer.upload(cache, dir, up.manifest()));
+                }
+            }
+            named.add(n.build());
+        }
+        BuildRequest.Builder submit = BuildRequest.newBuilder()
+                .setDockerfile(dockerfile)
+                .setDockerfileName(req.dockerfile().getFileName().toString())
+                .setContextDigest(contextDigest.toString())
+                .addAllNamedContexts(named)
+                .putAllBuildArgs(req.buildArgs())
+                .setTarget(req.target())
+                .setWantImage(true)
+                .setNoCache(req.noCache())
+                .putAllLabels(req.labels())
+                .addAllNoCacheStages(req.noCacheStages())
+                .setPlatform(req.platform())
+                .setPull(req.pull())
+                .addAllEntitlements(req.entitlements().stream().sorted().toList());
+        req.secrets().forEach((id, value) -> submit.putSecrets(id, com.google.protobuf.ByteString.copyFrom(value)));
+        return submit;
+    }
+
+    /** Follows the build's events to its result, then writes the outputs. */
+    private int run(
+            CoordinatorGrpc.CoordinatorBlockingStub coordinator,
+            BuildRequest submit,
+            CacheClient cache,
+            Request req,
+            BuildDisplay display)
+            throws IOException, InterruptedException {
+        BuildResult result = null;
+        Iterator<BuildEvent> events = coordinator.build(submit);
+        while (events.hasNext()) {
+            BuildEvent e = events.next();
+            switch (e.getKindCase()) {
+                case RESULT -> result = e.getResult();
+                case ERROR -> {
+                    display.endEvents();
+                    display.error(e.getError().getMessage());
+                    return 1;
+                }
+                default -> display.event(e);
+            }
+        }
+        display.endEvents();
+        if (result == null) {
+            display.error("the coordinator ended the build without a result");
+            return 1;
+        }
+        new Exporter(cache, req.registries(), display.info()).export(result, req.tags(), req.outputs());
+        if (req.metadataFile() != null) {
+            MetadataFile.write(req.metadataFile(), result, req.tags());
+        }
+        if (result.hasImage()) {
+            ImageId.report(result.getImage(), req.iidFile(), req.quiet() ? imageIdOut : null);
+            if (!req.quiet()) {
+                display.info().println("image " + result.getImage().getManifestDigest());
+            }
+        }
+        display.summary(result);
+        return 0;
+    }
+
+    private void writeTrace(BuildDisplay display) {
+        if (trace == null) {
+            return;
+        }
+        try {
+            ChromeTrace.write(trace, display.timeline(), System.nanoTime());
+        } catch (IOException e) {
+            err.println("error: cannot write the trace to " + trace + ": " + e.getMessage());
         }
     }
 
     private record Uploaded(Digest digest, dev.stagefarm.proto.farm.ContextManifest manifest) {}
 
-    private Uploaded uploadContext(CacheClient cache, String what, Path dir, DockerIgnore ignore) throws IOException {
+    private static Uploaded uploadContext(
+            CacheClient cache, String what, Path dir, DockerIgnore ignore, PrintStream out) throws IOException {
         long t0 = System.nanoTime();
         ContextScanner.ScannedContext ctx = new ContextScanner(ignore).scan(dir);
         Set<Digest> missing = cache.findMissing(ctx.files().keySet());

@@ -61,7 +61,10 @@ final class Exporter {
             String where = spec.dest().map(Path::toString).orElse(spec.name().orElse(""));
             ExportMark mark = ExportMark.of(spec.type().name(), manifestDigest, refs);
             boolean archive = spec.type() == OutputSpec.Type.DOCKER || spec.type() == OutputSpec.Type.OCI;
-            if (archive && !spec.load() && spec.dest().isPresent() && mark.isAt(spec.dest().get())) {
+            if (archive
+                    && !spec.load()
+                    && spec.dest().isPresent()
+                    && mark.isAt(spec.dest().get())) {
                 out.printf(
                         "#export %s %s unchanged: it holds this image already%n",
                         spec.type().name().toLowerCase(java.util.Locale.ROOT),
@@ -85,7 +88,8 @@ final class Exporter {
                             mark,
                             o -> new OciLayoutWriter().write(cache, manifest, refs, o));
                 case LOCAL ->
-                    new FilesystemExporter(cache).writeDirectory(manifest, spec.dest().orElseThrow());
+                    new FilesystemExporter(cache)
+                            .writeDirectory(manifest, spec.dest().orElseThrow());
                 case TAR ->
                     new FilesystemExporter(cache).writeTar(manifest, spec.dest().orElseThrow());
                 case IMAGE -> {

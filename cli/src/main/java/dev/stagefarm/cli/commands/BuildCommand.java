@@ -113,10 +113,18 @@ public final class BuildCommand implements Callable<Integer> {
 
     @Option(
             names = "--progress",
-            defaultValue = "plain",
-            paramLabel = "plain|tty",
-            description = "Progress output (default: ${DEFAULT-VALUE}).")
+            defaultValue = "auto",
+            paramLabel = "auto|tty|plain|quiet|rawjson",
+            description = "Progress output: tty redraws each step in place (auto: tty on a terminal, else plain),"
+                    + " quiet shows only errors, rawjson one JSON event per line (default: ${DEFAULT-VALUE}).")
     String progress;
+
+    @Option(
+            names = "--trace",
+            paramLabel = "FILE",
+            description = "Write the build as a Chrome trace (open it in Perfetto): a track per worker, a slice per"
+                    + " step, queue waits and transfers.")
+    Path trace;
 
     @Option(names = "--no-cache", description = "Run every step, whatever the cache holds.")
     boolean noCache;
@@ -194,10 +202,7 @@ public final class BuildCommand implements Callable<Integer> {
             System.err.println("error: no Dockerfile at " + dockerfile + " (name one with -f)");
             return 1;
         }
-        if (!progress.equals("plain") && !progress.equals("tty") && !progress.equals("auto")) {
-            System.err.println("error: --progress " + progress + ": expected plain, tty or auto");
-            return 1;
-        }
+        dev.stagefarm.cli.progress.Displays.check(progress);
         List<OutputSpec> specs = OutputSpec.resolve(outputs, tags, push, load);
         List<BuildContextSpec> contexts = BuildContextSpec.parseAll(buildContexts);
         for (BuildContextSpec c : contexts) {
@@ -233,9 +238,11 @@ public final class BuildCommand implements Callable<Integer> {
                 return 1;
             }
         }
+        // -q: buildx's quiet progress, and only the image ID on stdout
         BuildClient client = quiet
-                ? new BuildClient(new PrintStream(OutputStream.nullOutputStream()), System.err, System.out)
-                : new BuildClient(System.out, System.err);
+                ? new BuildClient(
+                        new PrintStream(OutputStream.nullOutputStream()), System.err, System.out, "quiet", trace)
+                : new BuildClient(System.out, System.err, System.out, progress, trace);
         if (coordinator != null) {
             return client.build(coordinator, auth.security(), request);
         }

@@ -21,14 +21,17 @@ import picocli.CommandLine;
  */
 public final class CommandRunner implements ClientDaemon.Runner {
 
-    /** Options whose build runs in a JVM of its own. */
-    private static final Set<String> OWN_PROCESS_OPTIONS = Set.of("--data", "--secret", "--ssh");
+    /**
+     * Options whose build runs in a JVM of its own: the embedded farm, what reads the caller's
+     * files, variables and agent sockets, and {@code --load} (the caller's {@code DOCKER_HOST}).
+     */
+    private static final Set<String> OWN_PROCESS_OPTIONS = Set.of("--data", "--secret", "--ssh", "--load");
 
     private static final int HAND_BACK = Integer.MIN_VALUE;
 
     @Override
     public OptionalInt run(String cwd, String[] args, Map<String, String> env) {
-        if (args.length == 0 || !args[0].equals("build") || needsOwnProcess(args)) {
+        if (args.length == 0 || !args[0].equals("build") || needsOwnProcess(args) || drawsOnCallersTerminal(args)) {
             return OptionalInt.empty();
         }
         Path dir = Path.of(cwd);
@@ -62,8 +65,37 @@ public final class CommandRunner implements ClientDaemon.Runner {
         return code == HAND_BACK ? OptionalInt.empty() : OptionalInt.of(code);
     }
 
+    /**
+     * The tty display draws on the caller's terminal, which only a process attached to it can
+     * size and redraw: a build that would show it runs in a JVM of its own.
+     */
+    private static boolean drawsOnCallersTerminal(String[] args) {
+        Session session = Session.CURRENT.get();
+        if (session == null || !(session.stdoutIsTerminal || session.stderrIsTerminal)) {
+            return false;
+        }
+        String mode = "auto";
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("--")) {
+                break;
+            } else if (a.equals("-q") || a.equals("--quiet")) {
+                return false;
+            } else if (a.equals("--progress") && i + 1 < args.length) {
+                mode = args[i + 1];
+            } else if (a.startsWith("--progress=")) {
+                mode = a.substring("--progress=".length());
+            }
+        }
+        return mode.equals("auto") || mode.equals("tty");
+    }
+
     private static boolean needsOwnProcess(String[] args) {
         for (String a : args) {
+            // -o type=docker without dest loads into the caller's DOCKER_HOST, as --load does
+            if (a.contains("type=docker") && !a.contains("dest=")) {
+                return true;
+            }
             if (a.equals("--")) {
                 return false;
             }
@@ -76,14 +108,19 @@ public final class CommandRunner implements ClientDaemon.Runner {
     }
 
     /**
-     * {@code --output type=docker,dest=out.tar} names a file relative to the caller's directory,
-     * inside a string that picocli's path converter never sees; made absolute here.
+     * {@code --output type=docker,dest=out.tar} and {@code --build-context NAME=DIR} name paths
+     * relative to the caller's directory, inside strings that picocli's path converter never
+     * sees; made absolute here.
      */
     static String[] absoluteOutputs(String[] args, Path dir) {
         List<String> out = new ArrayList<>(args.length);
         boolean nextIsOutput = false;
+        boolean nextIsContext = false;
         for (String a : args) {
-            if (nextIsOutput) {
+            if (nextIsContext) {
+                out.add(absoluteContext(a, dir));
+                nextIsContext = false;
+            } else if (nextIsOutput) {
                 out.add(absoluteDest(a, dir));
                 nextIsOutput = false;
             } else if (a.equals("-o") || a.equals("--output")) {
@@ -95,11 +132,25 @@ public final class CommandRunner implements ClientDaemon.Runner {
                 out.add("-o" + absoluteDest(a.substring(2), dir));
             } else if (a.startsWith("-o=")) {
                 out.add("-o=" + absoluteDest(a.substring(3), dir));
+            } else if (a.equals("--build-context")) {
+                out.add(a);
+                nextIsContext = true;
+            } else if (a.startsWith("--build-context=")) {
+                out.add("--build-context=" + absoluteContext(a.substring("--build-context=".length()), dir));
             } else {
                 out.add(a);
             }
         }
         return out.toArray(String[]::new);
+    }
+
+    /** {@code --build-context NAME=DIR}: DIR relative to the caller's directory; an image stays as it is. */
+    private static String absoluteContext(String spec, Path dir) {
+        int eq = spec.indexOf('=');
+        if (eq < 0 || spec.substring(eq + 1).contains("://")) {
+            return spec;
+        }
+        return spec.substring(0, eq + 1) + dir.resolve(spec.substring(eq + 1));
     }
 
     private static String absoluteDest(String spec, Path dir) {

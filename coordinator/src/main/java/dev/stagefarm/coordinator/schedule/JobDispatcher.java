@@ -104,7 +104,9 @@ public final class JobDispatcher {
                 result.complete(failed(job.getJobId(), "", "coordinator shutting down"));
                 return result;
             }
-            waiting.put(job.getJobId(), new Waiting(job, clock.instant(), events, result));
+            Waiting w = new Waiting(job, clock.instant(), events, result);
+            waiting.put(job.getJobId(), w);
+            notifyQueue(w, "", Duration.ZERO);
             metrics.team(ticket.team());
             if (scheduler.submit(ticket)) {
                 wire.put(job.getJobId(), job);
@@ -279,6 +281,12 @@ public final class JobDispatcher {
             Job job = wire.get(p.wireId());
             WorkerSession session = sessions.get(p.workerId());
             metrics.jobWait.record(p.waited());
+            for (String id : p.jobs()) {
+                Waiting w = waiting.get(id);
+                if (w != null) {
+                    notifyQueue(w, session.name(), p.waited());
+                }
+            }
             log.info("job {} (stage {}) -> {}", p.wireId(), job.getStageName(), session.name());
             try {
                 session.send(job);
@@ -290,6 +298,22 @@ public final class JobDispatcher {
         if (noWorkersSince != null && scheduler.workerCount() == 0 && !waiting.isEmpty()) {
             checkWorkersLater();
         }
+    }
+
+    /**
+     * Tells a job's build that it queued or left the queue for a worker (the client draws queue
+     * waits from these). Called under the lock, so the two arrive in order; the build's
+     * listener only hands the event to its stream.
+     */
+    private static void notifyQueue(Waiting w, String worker, Duration waited) {
+        w.events.accept(JobEvent.newBuilder()
+                .setJobId(w.job.getJobId())
+                .setQueue(dev.stagefarm.proto.farm.QueueEvent.newBuilder()
+                        .setStageIndex(w.job.getStageIndex())
+                        .setStageName(w.job.getStageName())
+                        .setWorker(worker)
+                        .setWaitedMillis(waited.toMillis()))
+                .build());
     }
 
     private void checkWorkersLater() {

@@ -132,10 +132,41 @@ class JobDispatcherTest {
         assertThat(shared.result().getJobId()).isEqualTo("b2-0");
         assertThat(shared.result().getStageKey()).isEqualTo("k");
         assertThat(shared.worker()).isEqualTo("w1");
-        assertThat(eventsOfB).as("the shared run's progress").hasSize(1);
+        assertThat(eventsOfB.stream().filter(e -> !e.hasQueue()))
+                .as("the shared run's progress")
+                .hasSize(1);
         assertThat(toW1.sent.poll(200, TimeUnit.MILLISECONDS))
                 .as("a second run")
                 .isNull();
+    }
+
+    @Test
+    void aBuildHearsWhenItsJobQueuesAndWhichWorkerTakesItAfterHowLong() throws Exception {
+        java.util.List<JobEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+        dispatcher.submit(
+                Job.newBuilder()
+                        .setJobId("b-0")
+                        .setStageIndex(2)
+                        .setStageName("builder")
+                        .build(),
+                w -> 0,
+                events::add);
+        assertThat(events).hasSize(1);
+        assertThat(events.getFirst().getQueue().getWorker())
+                .as("queued, no worker yet")
+                .isEmpty();
+        assertThat(events.getFirst().getQueue().getStageName()).isEqualTo("builder");
+
+        Thread.sleep(50);
+        RecordingStream toW1 = new RecordingStream();
+        pool.join("w1", toW1);
+        toW1.next();
+
+        assertThat(events).hasSize(2);
+        var taken = events.get(1).getQueue();
+        assertThat(taken.getWorker()).isEqualTo("w1");
+        assertThat(taken.getStageIndex()).isEqualTo(2);
+        assertThat(taken.getWaitedMillis()).isGreaterThanOrEqualTo(50);
     }
 
     @Test

@@ -100,7 +100,7 @@ public final class JobRunner implements WorkerAgent.JobHandler {
             if (needsFilesystem) {
                 // pull and unpack the base now, so progress shows the time where it is spent
                 event(events, job, 0, from, StepEvent.Status.STARTED, 0);
-                chain.materialize();
+                new Transfer(events, job, 0, "layers", fetched).end(chain.materialize());
             }
             event(events, job, 0, from, StepEvent.Status.DONE, (System.nanoTime() - t0) / 1_000_000);
             for (int i = 0; i < job.getStepsCount(); i++) {
@@ -172,7 +172,8 @@ public final class JobRunner implements WorkerAgent.JobHandler {
             throws StepFailedException, IOException {
         long t0 = System.nanoTime();
         event(events, job, i + 1, step.getDescription(), StepEvent.Status.STARTED, 0);
-        List<String> lowers = chain.materialize();
+        List<String> lowers = new Transfer(events, job, i + 1, "layers", fetched).end(chain.materialize());
+        prefetchArtifact(job, step, i + 1, events, fetched);
         Optional<Layer> layer;
         try (ActiveSnapshot active = snapshots.prepare(lowers)) {
             Consumer<String> output = line -> events.accept(JobEvent.newBuilder()
@@ -210,6 +211,62 @@ public final class JobRunner implements WorkerAgent.JobHandler {
         metrics.stepDuration.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
         event(events, job, i + 1, step.getDescription(), StepEvent.Status.DONE, (System.nanoTime() - t0) / 1_000_000);
         return layer;
+    }
+
+    /**
+     * A COPY --from a stage that did not run here fetches that stage's artifact first, on its
+     * own, so progress and traces show the transfer apart from the copy (the copy then finds
+     * it on this worker).
+     */
+    private void prefetchArtifact(Job job, Step step, int index, Consumer<JobEvent> events, AtomicLong fetched)
+            throws IOException {
+        if (!step.hasCopy() || !step.getCopy().getSource().hasStage()) {
+            return;
+        }
+        var source = step.getCopy().getSource().getStage();
+        Optional<List<String>> local = chains.get(source.getStageKey());
+        if (source.hasArtifact() && !(local.isPresent() && local.get().stream().allMatch(snapshots::exists))) {
+            Transfer t = new Transfer(events, job, index, "artifact", fetched);
+            layers.artifactDir(source.getArtifact(), fetched);
+            t.end(null);
+        }
+    }
+
+    /** Bytes fetched from the cache between its start and {@link #end}: one event when any were. */
+    private final class Transfer {
+        private final Consumer<JobEvent> events;
+        private final Job job;
+        private final int step;
+        private final String what;
+        private final AtomicLong fetched;
+        private final long before;
+        private final long t0 = System.nanoTime();
+
+        Transfer(Consumer<JobEvent> events, Job job, int step, String what, AtomicLong fetched) {
+            this.events = events;
+            this.job = job;
+            this.step = step;
+            this.what = what;
+            this.fetched = fetched;
+            this.before = fetched.get();
+        }
+
+        <T> T end(T value) {
+            long bytes = fetched.get() - before;
+            if (bytes > 0) {
+                events.accept(JobEvent.newBuilder()
+                        .setJobId(job.getJobId())
+                        .setTransfer(dev.stagefarm.proto.farm.TransferEvent.newBuilder()
+                                .setStageIndex(job.getStageIndex())
+                                .setStepIndex(step)
+                                .setWorker(workerName)
+                                .setWhat(what)
+                                .setBytes(bytes)
+                                .setMillis((System.nanoTime() - t0) / 1_000_000))
+                        .build());
+            }
+            return value;
+        }
     }
 
     private ArtifactResult exportArtifact(Chain chain, ArtifactRequest export) throws IOException, StepFailedException {

@@ -1,4 +1,4 @@
-package dev.stagefarm.cli.build;
+package dev.stagefarm.cli.progress;
 
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.LogLine;

@@ -1,0 +1,129 @@
+package dev.stagefarm.cli.progress;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.stagefarm.proto.farm.BuildEvent;
+import dev.stagefarm.proto.farm.BuildResult;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.util.function.LongSupplier;
+
+/**
+ * {@code --progress rawjson}: one JSON object per line and event, for programs. Every object has
+ * {@code type} and {@code time} (seconds since the build began on this client); the last is a
+ * {@code summary} or an {@code error}.
+ */
+final class RawJsonDisplay implements BuildDisplay {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final PrintStream out;
+    private final PrintStream err;
+    private final LongSupplier clock;
+    private final BuildTimeline timeline;
+    private final PrintStream nowhere = new PrintStream(OutputStream.nullOutputStream());
+
+    RawJsonDisplay(PrintStream out, PrintStream err, LongSupplier clock) {
+        this.out = out;
+        this.err = err;
+        this.clock = clock;
+        this.timeline = new BuildTimeline(clock.getAsLong());
+    }
+
+    @Override
+    public synchronized void event(BuildEvent event) {
+        long now = clock.getAsLong();
+        timeline.accept(event, now);
+        ObjectNode o = node(event.getKindCase().name().toLowerCase(java.util.Locale.ROOT), now);
+        switch (event.getKindCase()) {
+            case STEP -> {
+                var s = event.getStep();
+                o.put("stage", s.getStageIndex())
+                        .put("stage_name", s.getStageName())
+                        .put("step", s.getStepIndex())
+                        .put("description", s.getDescription())
+                        .put("status", s.getStatus().name().toLowerCase(java.util.Locale.ROOT))
+                        .put("worker", s.getWorker())
+                        .put("millis", s.getMillis());
+            }
+            case LOG ->
+                o.put("stage", event.getLog().getStageIndex())
+                        .put("step", event.getLog().getStepIndex())
+                        .put("text", event.getLog().getText());
+            case QUEUE -> {
+                var q = event.getQueue();
+                o.put("stage", q.getStageIndex())
+                        .put("stage_name", q.getStageName())
+                        .put("state", q.getWorker().isEmpty() ? "queued" : "dispatched")
+                        .put("worker", q.getWorker())
+                        .put("waited_millis", q.getWaitedMillis());
+            }
+            case TRANSFER -> {
+                var t = event.getTransfer();
+                o.put("stage", t.getStageIndex())
+                        .put("step", t.getStepIndex())
+                        .put("worker", t.getWorker())
+                        .put("what", t.getWhat())
+                        .put("bytes", t.getBytes())
+                        .put("millis", t.getMillis());
+            }
+            default -> {
+                return;
+            }
+        }
+        print(o);
+    }
+
+    @Override
+    public void endEvents() {}
+
+    @Override
+    public PrintStream info() {
+        return nowhere;
+    }
+
+    @Override
+    public synchronized void summary(BuildResult result) {
+        long now = clock.getAsLong();
+        BuildSummary s = BuildSummary.of(timeline, result, now);
+        ObjectNode o = node("summary", now)
+                .put("total_millis", s.totalNanos() / 1_000_000)
+                .put("steps_run", s.stepsRun())
+                .put("steps_cached", s.stepsCached())
+                .put("fetched_bytes", s.fetchedBytes())
+                .put("queue_millis", s.queueMillis())
+                .put("image", result.hasImage() ? result.getImage().getManifestDigest() : "");
+        ObjectNode workers = o.putObject("workers");
+        s.workers()
+                .forEach((w, b) -> workers.putObject(w)
+                        .put("stages", b.stages())
+                        .put("busy_millis", b.time().toMillis()));
+        print(o);
+    }
+
+    @Override
+    public synchronized void error(String message) {
+        print(node("error", clock.getAsLong()).put("message", message));
+        err.println("ERROR: " + message);
+    }
+
+    @Override
+    public synchronized BuildTimeline timeline() {
+        return timeline;
+    }
+
+    @Override
+    public void close() {}
+
+    private ObjectNode node(String type, long now) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("type", type);
+        o.put("time", (now - timeline.started()) / 1e9);
+        return o;
+    }
+
+    private void print(ObjectNode o) {
+        out.println(o.toString());
+        out.flush();
+    }
+}
