@@ -46,7 +46,9 @@ final class ContextLayer {
                 .toList();
         Path tmp = Files.createTempFile("stagefarm-context-layer", ".tar.gz");
         try {
-            LayerBlob blob = new LayerWriter(LayerWriter.Options.defaults()).writeSelected(dir, paths, tmp);
+            LayerBlob blob = new LayerWriter(LayerWriter.Options.defaults())
+                    .writeSelected(dir, paths, tmp)
+                    .blob();
             cache.upload(blob.digest(), blob.size(), blob.file());
             return Layer.newBuilder()
                     .setDigest(blob.digest().toString())

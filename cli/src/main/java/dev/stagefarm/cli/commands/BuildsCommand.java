@@ -1,6 +1,6 @@
 package dev.stagefarm.cli.commands;
 
-import dev.stagefarm.cli.build.ProgressPrinter;
+import dev.stagefarm.cli.progress.ProgressPrinter;
 import dev.stagefarm.common.client.GrpcChannels;
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildLogsRequest;

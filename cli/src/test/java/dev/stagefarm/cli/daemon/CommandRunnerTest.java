@@ -52,5 +52,32 @@ class CommandRunnerTest {
                 .isEmpty();
         assertThat(runner.run("/", new String[] {"workers"}, java.util.Map.of()))
                 .isEmpty();
+        // the caller's DOCKER_HOST
+        assertThat(runner.run("/", new String[] {"build", "--load", "."}, java.util.Map.of()))
+                .isEmpty();
+        assertThat(runner.run("/", new String[] {"build", "-o", "type=docker", "."}, java.util.Map.of()))
+                .isEmpty();
+    }
+
+    @Test
+    void aBuildContextDirectoryIsTheCallersAndAnImageContextStaysAsItIs() {
+        String[] args = CommandRunner.absoluteOutputs(
+                new String[] {
+                    "build",
+                    "--build-context",
+                    "assets=../shared",
+                    "--build-context=base=docker-image://alpine:3",
+                    "--build-context=abs=/srv/x",
+                    "."
+                },
+                CALLER);
+        assertThat(args)
+                .containsExactly(
+                        "build",
+                        "--build-context",
+                        "assets=/home/user/project/../shared",
+                        "--build-context=base=docker-image://alpine:3",
+                        "--build-context=abs=/srv/x",
+                        ".");
     }
 }
