@@ -98,8 +98,8 @@ final class StageResolver {
                                 expand(kv.value(), env, args, e.line(), "ENV"));
                     }
                 }
-                case Instruction.Copy c
-                when c.from().isPresent() -> {
+                case Instruction.Copy c -> {
+                    if (c.from().isEmpty()) continue;
                     String from = expand(c.from().get(), env, args, c.line(), c.keyword());
                     Optional<Integer> source = stageReference(from, index, c.line(), c.keyword());
                     if (source.isPresent()) {
