@@ -1,5 +1,7 @@
 package dev.stagefarm.worker.net;
 
+import static org.awaitility.Awaitility.await;
+
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -45,9 +47,9 @@ final class OutsideHost implements AutoCloseable {
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .start();
-        for (int i = 0; i < 50 && !fromHost(address).contains("hello"); i++) {
-            Thread.sleep(100);
-        }
+        await("busybox httpd serving in " + name)
+                .atMost(Duration.ofSeconds(10))
+                .until(() -> fromHost(address).contains("hello"));
     }
 
     /** What the host itself gets from {@code http://target/hello}: proof that a refusal is the firewall's. */
