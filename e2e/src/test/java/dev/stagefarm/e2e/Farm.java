@@ -10,6 +10,10 @@ import dev.stagefarm.proto.farm.WorkerInfo;
 import io.grpc.ManagedChannel;
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -166,12 +170,11 @@ final class Farm implements AutoCloseable {
 
     /** What the coordinator's /metrics endpoint serves now. */
     String coordinatorMetrics() throws IOException, InterruptedException {
-        return java.net.http.HttpClient.newHttpClient()
+        return HttpClient.newHttpClient()
                 .send(
-                        java.net.http.HttpRequest.newBuilder(
-                                        java.net.URI.create("http://" + coordinatorMetrics + "/metrics"))
+                        HttpRequest.newBuilder(URI.create("http://" + coordinatorMetrics + "/metrics"))
                                 .build(),
-                        java.net.http.HttpResponse.BodyHandlers.ofString())
+                        HttpResponse.BodyHandlers.ofString())
                 .body();
     }
 

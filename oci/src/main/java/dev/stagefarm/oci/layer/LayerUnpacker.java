@@ -1,5 +1,6 @@
 package dev.stagefarm.oci.layer;
 
+import com.github.luben.zstd.ZstdInputStream;
 import dev.stagefarm.common.Digest;
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -57,7 +58,7 @@ public final class LayerUnpacker {
                 && (magic[1] & 0xff) == 0xb5
                 && (magic[2] & 0xff) == 0x2f
                 && (magic[3] & 0xff) == 0xfd) {
-            tarStream = new com.github.luben.zstd.ZstdInputStream(peek);
+            tarStream = new ZstdInputStream(peek);
         } else {
             tarStream = peek;
         }

@@ -6,6 +6,7 @@ import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.worker.cachemount.SharedCacheMounts;
 import dev.stagefarm.worker.exec.RuncExecutor;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
+import io.grpc.Channel;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -23,7 +24,7 @@ public final class WorkerParts {
             CacheClient cache,
             RegistryClient registry,
             WorkerMetrics metrics,
-            io.grpc.Channel coordinator)
+            Channel coordinator)
             throws IOException {
         ContentStore blobs = new ContentStore(root.resolve("content"));
         LayerStore layers = new LayerStore(blobs, cache, registry, snapshots, root.resolve("artifacts"));

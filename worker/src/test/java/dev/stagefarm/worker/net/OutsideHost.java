@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -68,7 +69,7 @@ final class OutsideHost implements AutoCloseable {
     }
 
     private static void sh(String command) throws IOException, InterruptedException {
-        Commands.run(List.of("sh", "-c", command), java.util.Map.of(), "");
+        Commands.run(List.of("sh", "-c", command), Map.of(), "");
     }
 
     @Override
