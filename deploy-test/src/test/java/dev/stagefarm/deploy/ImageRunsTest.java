@@ -190,7 +190,7 @@ class ImageRunsTest {
         await("a healthy /healthz on port " + port)
                 .atMost(Duration.ofSeconds(90))
                 .pollInterval(Duration.ofMillis(500))
-                .ignoreException(IOException.class)
+                .ignoreExceptionsInstanceOf(IOException.class)
                 .until(
                         () -> http.send(healthz, HttpResponse.BodyHandlers.ofString()),
                         r -> r.statusCode() == 200 && r.body().equals("ok\n"));

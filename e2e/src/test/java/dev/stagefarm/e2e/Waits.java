@@ -61,7 +61,7 @@ final class Waits {
         await("something listening on " + hostPort)
                 .atMost(Duration.ofSeconds(30))
                 .pollInterval(POLL)
-                .ignoreException(IOException.class)
+                .ignoreExceptionsInstanceOf(IOException.class)
                 .until(() -> {
                     try (Socket s = new Socket(hp[0], Integer.parseInt(hp[1]))) {
                         return true;
@@ -76,7 +76,7 @@ final class Waits {
         return await("an answer from " + url)
                 .atMost(timeout)
                 .pollInterval(Duration.ofMillis(200))
-                .ignoreException(IOException.class)
+                .ignoreExceptionsInstanceOf(IOException.class)
                 .until(
                         () -> http.send(
                                         HttpRequest.newBuilder(URI.create(url)).build(),
