@@ -4,6 +4,7 @@ import com.google.common.util.concurrent.ListenableFuture;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.stagefarm.common.BlobSource;
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.common.auth.TeamChannel;
 import dev.stagefarm.common.client.ClientSecurity;
 import dev.stagefarm.common.client.GrpcChannels;
 import dev.stagefarm.common.net.HostPort;
@@ -27,15 +28,19 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -57,7 +62,7 @@ public final class CacheClient implements BlobSource, AutoCloseable {
     /** FindMissing calls one findMissing keeps open at once. */
     static final int FIND_MISSING_IN_FLIGHT = 4;
 
-    private static final java.util.HexFormat HEX = java.util.HexFormat.of();
+    private static final HexFormat HEX = HexFormat.of();
     private static final long UNARY_DEADLINE_SECONDS = 60;
 
     private final ManagedChannel owned;
@@ -117,7 +122,7 @@ public final class CacheClient implements BlobSource, AutoCloseable {
      * team's namespace. Closing it leaves this client's channel open.
      */
     public CacheClient forTeam(String team) {
-        return new CacheClient(dev.stagefarm.common.auth.TeamChannel.bind(channel, team), null, dataReads);
+        return new CacheClient(TeamChannel.bind(channel, team), null, dataReads);
     }
 
     /**
@@ -164,7 +169,7 @@ public final class CacheClient implements BlobSource, AutoCloseable {
         } catch (InterruptedException e) {
             calls.forEach(c -> c.cancel(true));
             Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted while looking up " + all.size() + " blobs");
+            throw new InterruptedIOException("interrupted while looking up " + all.size() + " blobs");
         }
     }
 
@@ -234,7 +239,7 @@ public final class CacheClient implements BlobSource, AutoCloseable {
      * @return the digests of {@code blobs}, in order
      */
     public List<Digest> uploadAll(List<byte[]> blobs) throws IOException {
-        Map<Digest, byte[]> byDigest = new java.util.LinkedHashMap<>();
+        Map<Digest, byte[]> byDigest = new LinkedHashMap<>();
         List<Digest> digests = new ArrayList<>(blobs.size());
         for (byte[] data : blobs) {
             Digest d = Digest.of(data);
@@ -264,7 +269,7 @@ public final class CacheClient implements BlobSource, AutoCloseable {
         for (Digest digest : tooLarge) {
             try {
                 found.put(digest, readBytes(digest));
-            } catch (java.nio.file.NoSuchFileException gone) {
+            } catch (NoSuchFileException gone) {
                 // evicted between the two calls: a miss like any other
             }
         }

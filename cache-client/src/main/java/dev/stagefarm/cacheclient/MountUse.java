@@ -10,6 +10,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -94,7 +95,7 @@ public final class MountUse implements AutoCloseable {
         } catch (InterruptedException e) {
             requests.cancel("interrupted", e);
             Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("waiting for cache mount " + id);
+            throw new InterruptedIOException("waiting for cache mount " + id);
         } catch (ExecutionException e) {
             requests.cancel("failed", e.getCause());
             if (e.getCause() instanceof StatusRuntimeException s) {

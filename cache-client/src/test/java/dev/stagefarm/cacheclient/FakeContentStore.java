@@ -13,6 +13,7 @@ import dev.stagefarm.proto.cache.WriteResponse;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.io.ByteArrayOutputStream;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -40,8 +41,7 @@ final class FakeContentStore extends ContentStoreGrpc.ContentStoreImplBase {
             findMissingSizes.add(request.getSha256Count());
             for (int i = 0; i < request.getSha256Count(); i++) {
                 String digest = "sha256:"
-                        + java.util.HexFormat.of()
-                                .formatHex(request.getSha256(i).toByteArray());
+                        + HexFormat.of().formatHex(request.getSha256(i).toByteArray());
                 if (!blobs.containsKey(digest)) {
                     answer.addMissingIndex(i);
                 }

@@ -35,6 +35,7 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,7 +55,7 @@ public final class CacheServer implements AutoCloseable {
     static final int FLOW_CONTROL_WINDOW = 8 << 20;
 
     /** Interval and timeout of the server's pings to idle clients; a dead one is dropped within twice this. */
-    static final java.time.Duration KEEPALIVE = java.time.Duration.ofSeconds(15);
+    static final Duration KEEPALIVE = Duration.ofSeconds(15);
 
     private static final Logger log = LoggerFactory.getLogger(CacheServer.class);
 

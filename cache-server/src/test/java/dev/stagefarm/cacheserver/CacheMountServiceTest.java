@@ -24,6 +24,8 @@ import io.grpc.ClientInterceptors;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
@@ -34,6 +36,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -64,8 +67,8 @@ class CacheMountServiceTest {
     /** Stands in for the token interceptor: the team and scopes come from test headers. */
     private static final ServerInterceptor TEST_CALLER = new ServerInterceptor() {
         @Override
-        public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(
-                io.grpc.ServerCall<Q, R> call, Metadata headers, io.grpc.ServerCallHandler<Q, R> next) {
+        public <Q, R> ServerCall.Listener<Q> interceptCall(
+                ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
             String team = headers.get(TEAM);
             if (team == null) {
                 return next.startCall(call, headers);
@@ -337,8 +340,7 @@ class CacheMountServiceTest {
                             : new String(cache.readBytes(Digest.parse(e.getDigest())), StandardCharsets.UTF_8));
         }
         return out.entrySet().stream()
-                .collect(Collectors.toMap(
-                        Map.Entry::getKey, Map.Entry::getValue, (x, y) -> x, java.util.LinkedHashMap::new));
+                .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue, (x, y) -> x, LinkedHashMap::new));
     }
 
     /** A Use stream driven by hand, so a test can cancel it as a dying worker's connection would. */

@@ -2,8 +2,14 @@ package dev.stagefarm.cacheserver;
 
 import dev.stagefarm.common.net.HostPort;
 import dev.stagefarm.common.server.GrpcServers;
+import dev.stagefarm.common.server.ServerTls;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A cache-server in a process of its own, for tests that kill it and for the benchmark:
@@ -21,7 +27,7 @@ public final class CacheServerProcess {
                         new CacheServerConfig(listen, Path.of(args[0]), maxBytes),
                         new SimpleMeterRegistry(),
                         GrpcServers.netty(listen))
-                .withDataPort(listen, dev.stagefarm.common.server.ServerTls.NONE)
+                .withDataPort(listen, ServerTls.NONE)
                 .start();
         Runtime.getRuntime().addShutdownHook(new Thread(server::close));
         System.out.println("PORT " + server.port());
@@ -31,23 +37,27 @@ public final class CacheServerProcess {
 
     /** Starts one with this JVM's class path; returns the process once it printed its port. */
     static Started start(Path dataDir, Path log, String... jvmOptions) throws Exception {
-        return launch(CacheServerProcess.class, java.util.List.of(dataDir.toString()), log, jvmOptions);
+        return launch(CacheServerProcess.class, List.of(dataDir.toString()), log, jvmOptions);
     }
 
     /**
      * Starts {@code main} in a JVM of its own with this JVM's class path, its standard error
      * appended to {@code log}; returns once it printed {@code PORT n}.
      */
-    static Started launch(Class<?> main, java.util.List<String> args, Path log, String... jvmOptions) throws Exception {
-        java.util.List<String> command = new java.util.ArrayList<>();
+    static Started launch(Class<?> main, List<String> args, Path log, String... jvmOptions) throws Exception {
+        List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(java.util.List.of(jvmOptions));
-        command.addAll(java.util.List.of("-cp", System.getProperty("java.class.path"), main.getName()));
+        // RocksDB copies its native library to java.io.tmpdir and deletes it at a clean exit only: a
+        // killed server's copy (17 MB) stays in the test's directory, not in the system temp dir
+        Path tmp = Files.createDirectories(log.toAbsolutePath().resolveSibling("jvm-tmp"));
+        command.add("-Djava.io.tmpdir=" + tmp);
+        command.addAll(List.of(jvmOptions));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
         command.addAll(args);
         Process process = new ProcessBuilder(command)
                 .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .start();
-        var out = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream()));
+        var out = new BufferedReader(new InputStreamReader(process.getInputStream()));
         // A profiler agent in jvmOptions may print a line of its own first.
         String line = out.readLine();
         while (line != null && !line.startsWith("PORT ") && !line.contains("Exception")) {
@@ -56,7 +66,7 @@ public final class CacheServerProcess {
         if (line == null || !line.startsWith("PORT ")) {
             process.destroyForcibly();
             throw new IllegalStateException(main.getSimpleName() + " process did not start (printed " + line + "); see "
-                    + log + ":\n" + java.nio.file.Files.readString(log));
+                    + log + ":\n" + Files.readString(log));
         }
         return new Started(process, Integer.parseInt(line.substring(5).trim()));
     }

@@ -30,6 +30,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
@@ -290,13 +291,13 @@ class CacheServerTest {
                 .setOffset(MiB + MiB / 2)
                 .setLimit(MiB + 10)
                 .build());
-        assertThat(middle).isEqualTo(java.util.Arrays.copyOfRange(data, MiB + MiB / 2, 2 * MiB + MiB / 2 + 10));
+        assertThat(middle).isEqualTo(Arrays.copyOfRange(data, MiB + MiB / 2, 2 * MiB + MiB / 2 + 10));
 
         byte[] tail = read(ReadRequest.newBuilder()
                 .setDigest(digest.toString())
                 .setOffset(3L * MiB)
                 .build());
-        assertThat(tail).isEqualTo(java.util.Arrays.copyOfRange(data, 3 * MiB, data.length));
+        assertThat(tail).isEqualTo(Arrays.copyOfRange(data, 3 * MiB, data.length));
 
         assertThat(read(ReadRequest.newBuilder()
                         .setDigest(digest.toString())
@@ -345,7 +346,7 @@ class CacheServerTest {
                     assertThat(e.getStatus().getDescription()).contains(digest.toString(), "upload it again");
                 });
         // Chunk 0 was intact and went out; chunk 1 failed its checksum before any of it was sent.
-        assertThat(received.toByteArray()).isEqualTo(java.util.Arrays.copyOf(data, MiB));
+        assertThat(received.toByteArray()).isEqualTo(Arrays.copyOf(data, MiB));
         assertThat(client.findMissing(List.of(digest))).containsExactly(digest);
         assertThat(registry.get("stagefarm.cache.corrupt.blobs").counter().count())
                 .isEqualTo(1);
@@ -372,7 +373,7 @@ class CacheServerTest {
                         .setOffset(2L * MiB + 5)
                         .build())
                 .forEachRemaining(r -> tail.writeBytes(r.getData().toByteArray()));
-        assertThat(tail.toByteArray()).isEqualTo(java.util.Arrays.copyOfRange(data, 2 * MiB + 5, data.length));
+        assertThat(tail.toByteArray()).isEqualTo(Arrays.copyOfRange(data, 2 * MiB + 5, data.length));
         assertThatThrownBy(() -> client.readBytes(digest))
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining(digest.toString());

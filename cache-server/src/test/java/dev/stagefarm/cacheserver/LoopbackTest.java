@@ -24,6 +24,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -66,7 +67,7 @@ class LoopbackTest {
 
             // Over a real transport gRPC's 4 MiB limit applies: one oversized batch is refused whole,
             // while the client splits the same blobs into batches that pass.
-            List<byte[]> blobs = new java.util.ArrayList<>();
+            List<byte[]> blobs = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
                 blobs.add(TestServers.randomBytes(600 << 10, 12 + i));
             }

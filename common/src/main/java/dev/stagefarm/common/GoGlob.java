@@ -1,5 +1,6 @@
 package dev.stagefarm.common;
 
+import java.util.List;
 import java.util.regex.Pattern;
 
 /**
@@ -19,7 +20,7 @@ public final class GoGlob {
      * parent directories, as COPY --exclude decides. The coordinator keys a step on what this
      * keeps and the worker copies what this keeps, so both use this one.
      */
-    public static boolean excludes(java.util.List<Pattern> patterns, String path) {
+    public static boolean excludes(List<Pattern> patterns, String path) {
         for (String p = path; !p.isEmpty(); p = p.contains("/") ? p.substring(0, p.lastIndexOf('/')) : "") {
             String candidate = p;
             if (patterns.stream().anyMatch(x -> x.matcher(candidate).matches())) {

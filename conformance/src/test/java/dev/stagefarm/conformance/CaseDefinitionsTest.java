@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -17,7 +18,7 @@ class CaseDefinitionsTest {
 
     @Test
     void everyCaseParsesAndIsNumberedOnce() {
-        List<ConformanceCase> all = new java.util.ArrayList<>(ConformanceCase.all(ConformanceTest.CASES));
+        List<ConformanceCase> all = new ArrayList<>(ConformanceCase.all(ConformanceTest.CASES));
         all.addAll(ConformanceCase.all(PENDING));
         Set<String> numbers = new HashSet<>();
         for (ConformanceCase c : all) {

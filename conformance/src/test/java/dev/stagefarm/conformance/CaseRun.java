@@ -8,9 +8,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import java.util.regex.Pattern;
 
 /**
  * One case through the suite: its context laid out once, built once with stagefarm and checked
@@ -26,7 +29,7 @@ final class CaseRun {
     /** BuildKit builds alongside stagefarm's build of the same case: two builders, one wait. */
     private Future<BuildOutcome> buildkit;
     /** Known differences (by regex) that some mismatch of this case matched. */
-    private final java.util.Set<String> knownSeen = new java.util.HashSet<>();
+    private final Set<String> knownSeen = new HashSet<>();
 
     CaseRun(ConformanceCase c, Suite suite) {
         this.c = c;
@@ -95,7 +98,7 @@ final class CaseRun {
         List<String> left = new ArrayList<>();
         for (String m : mismatches) {
             boolean known = false;
-            for (java.util.regex.Pattern p : c.knownDifferences()) {
+            for (Pattern p : c.knownDifferences()) {
                 if (p.matcher(m).find()) {
                     knownSeen.add(p.pattern());
                     known = true;
@@ -110,7 +113,7 @@ final class CaseRun {
 
     private void assertNoStaleKnownDifferences() {
         List<String> stale = c.knownDifferences().stream()
-                .map(java.util.regex.Pattern::pattern)
+                .map(Pattern::pattern)
                 .filter(p -> !knownSeen.contains(p))
                 .toList();
         assertThat(stale)

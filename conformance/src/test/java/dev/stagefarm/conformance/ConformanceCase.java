@@ -6,12 +6,14 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -148,9 +150,9 @@ record ConformanceCase(String name, Path dir, JsonNode spec) {
      * differences"): matching lines do not fail the case, and a regex that matches nothing fails it,
      * so a fixed bug cannot leave a stale entry behind.
      */
-    List<java.util.regex.Pattern> knownDifferences() {
-        List<java.util.regex.Pattern> known = new java.util.ArrayList<>();
-        spec.path("known-differences").forEach(n -> known.add(java.util.regex.Pattern.compile(n.asText())));
+    List<Pattern> knownDifferences() {
+        List<Pattern> known = new ArrayList<>();
+        spec.path("known-differences").forEach(n -> known.add(Pattern.compile(n.asText())));
         return known;
     }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -41,7 +42,7 @@ class ConformanceTest {
     @TestFactory
     Stream<DynamicNode> cases() {
         // -Dconformance.only=REGEX runs the matching cases only, for working on one feature
-        java.util.regex.Pattern only = java.util.regex.Pattern.compile(System.getProperty("conformance.only", ".*"));
+        Pattern only = Pattern.compile(System.getProperty("conformance.only", ".*"));
         // -Dconformance.dir=pending tries the pending cases, to see which a new feature now passes
         Path dir =
                 Path.of(System.getProperty("conformance.dir", CASES.toString())).toAbsolutePath();

@@ -1,9 +1,13 @@
 package dev.stagefarm.conformance;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
@@ -72,7 +76,7 @@ final class Expectations {
                         path,
                         "type",
                         want.get("type").asText(),
-                        node.type().name().toLowerCase(java.util.Locale.ROOT));
+                        node.type().name().toLowerCase(Locale.ROOT));
             }
             if (want.has("content")) {
                 expect(path, "content", FileTree.Type.FILE.name(), node.type().name());
@@ -196,7 +200,7 @@ final class Expectations {
     }
 
     private void expect(String where, String what, Object want, Object got) {
-        if (!java.util.Objects.equals(want, got)) {
+        if (!Objects.equals(want, got)) {
             problems.add(where + ": " + what + " expected " + show(want) + ", got " + show(got));
         }
     }
@@ -207,8 +211,8 @@ final class Expectations {
 
     private static String readQuietly(FileTree tree, String path) {
         try {
-            return java.nio.file.Files.readString(tree.root().resolve(path.substring(1)));
-        } catch (java.io.IOException e) {
+            return Files.readString(tree.root().resolve(path.substring(1)));
+        } catch (IOException e) {
             return "<unreadable: " + e.getMessage() + ">";
         }
     }

@@ -76,7 +76,8 @@ final class Suite {
                 throw new IOException("something is still mounted under " + dir + " (" + f[1] + "): unmount it first");
             }
         }
-        Path log = Files.createTempFile("conformance-rm", ".log");
+        // the log sits beside the tree, in the suite's own directory: nothing is left in the system temp dir
+        Path log = Files.createTempFile(dir.toAbsolutePath().getParent(), ".rm-", ".log");
         try {
             Processes.check(List.of("rm", "-rf", "--one-file-system", dir.toString()), Map.of(), log);
         } finally {

@@ -7,6 +7,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
+import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -100,7 +101,7 @@ class TreeComparisonTest {
                         "/etc/extra: only in BuildKit's image (file 0644 0:0 0 bytes)");
     }
 
-    private static java.util.List<String> compare(Path stagefarm, Path buildkit) throws Exception {
+    private static List<String> compare(Path stagefarm, Path buildkit) throws Exception {
         return TreeComparison.compare(FileTree.read(stagefarm), FileTree.read(buildkit), BUILD_STARTED);
     }
 }

@@ -1,6 +1,7 @@
 package dev.stagefarm.coordinator;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.coordinator.schedule.JobDispatcher;
@@ -21,6 +22,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -276,8 +278,11 @@ class SchedulingTest {
     void aWorkerThatConnectsWhileAJobWaitsGetsIt() throws Exception {
         startCoordinator(Duration.ofSeconds(10));
         var result = dispatcher.submit(job("b1-0"), NO_LOCALITY, e -> {});
-        Thread.sleep(200);
-        assertThat(result).isNotDone();
+        // no worker: the job waits (and keeps waiting) instead of failing
+        await("the job still waiting")
+                .during(Duration.ofMillis(200))
+                .atMost(Duration.ofSeconds(2))
+                .until(() -> !result.isDone());
 
         FakeWorker w1 = worker("w1");
         Job job = w1.nextJob();
@@ -361,12 +366,10 @@ class SchedulingTest {
                 name + " running " + load + " jobs");
     }
 
-    private static void awaitUntil(java.util.function.BooleanSupplier condition, String what)
-            throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as("waiting for " + what).isLessThan(deadline);
-            Thread.sleep(10);
-        }
+    private static void awaitUntil(Callable<Boolean> condition, String what) {
+        await(what)
+                .atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(10))
+                .until(condition);
     }
 }

@@ -1,6 +1,7 @@
 package dev.stagefarm.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -19,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -39,7 +41,7 @@ class ImageRunsTest {
     private final Path root = Kustomize.k8sDir().getParent().getParent();
     private Path work;
 
-    @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.NEVER)
+    @TempDir(cleanup = CleanupMode.NEVER)
     Path temp;
 
     @Test
@@ -180,27 +182,18 @@ class ImageRunsTest {
         docker(command.toArray(String[]::new));
     }
 
-    private static void awaitHealthy(int port) throws Exception {
+    private static void awaitHealthy(int port) {
         HttpClient http =
                 HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-        String last = "no answer";
-        while (System.nanoTime() < deadline) {
-            try {
-                HttpResponse<String> r = http.send(
-                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/healthz"))
-                                .build(),
-                        HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 200 && r.body().equals("ok\n")) {
-                    return;
-                }
-                last = r.statusCode() + " " + r.body();
-            } catch (IOException e) {
-                last = e.toString();
-            }
-            Thread.sleep(500);
-        }
-        throw new AssertionError("no healthy /healthz on port " + port + " within 90 s: " + last);
+        HttpRequest healthz = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/healthz"))
+                .build();
+        await("a healthy /healthz on port " + port)
+                .atMost(Duration.ofSeconds(90))
+                .pollInterval(Duration.ofMillis(500))
+                .ignoreExceptionsInstanceOf(IOException.class)
+                .until(
+                        () -> http.send(healthz, HttpResponse.BodyHandlers.ofString()),
+                        r -> r.statusCode() == 200 && r.body().equals("ok\n"));
     }
 
     private static int freePort() throws IOException {

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.stagefarm.cacheclient.Units;
 import dev.stagefarm.cli.CliParser;
 import io.fabric8.kubernetes.api.model.Quantity;
+import java.math.RoundingMode;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -275,7 +276,7 @@ class ManifestsTest {
 
     private static long bytes(String quantity) {
         return Quantity.getAmountInBytes(new Quantity(quantity))
-                .setScale(0, java.math.RoundingMode.UP)
+                .setScale(0, RoundingMode.UP)
                 .longValueExact();
     }
 }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.stagefarm.cli.CliParser;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -107,9 +108,9 @@ class ValidatorsCatchMistakesTest {
 
     @Test
     void anArgumentNamingAnUndefinedVariableFails() {
-        assertThatThrownBy(() -> Workloads.expand("$(STAGEFARM_SLOTZ)", java.util.Map.of("STAGEFARM_SLOTS", "2"), "w"))
+        assertThatThrownBy(() -> Workloads.expand("$(STAGEFARM_SLOTZ)", Map.of("STAGEFARM_SLOTS", "2"), "w"))
                 .hasMessageContaining("$(STAGEFARM_SLOTZ), which the container's env does not define");
-        assertThat(Workloads.expand("--name=$(POD_NAME)", java.util.Map.of("POD_NAME", "w-1"), "w"))
+        assertThat(Workloads.expand("--name=$(POD_NAME)", Map.of("POD_NAME", "w-1"), "w"))
                 .isEqualTo("--name=w-1");
     }
 }

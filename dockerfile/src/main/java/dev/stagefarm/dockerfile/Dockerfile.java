@@ -1,6 +1,7 @@
 package dev.stagefarm.dockerfile;
 
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -19,7 +20,7 @@ public record Dockerfile(
 
     /** The stage with this name, compared case-insensitively as BuildKit does. */
     public Optional<Stage> stage(String name) {
-        String wanted = name.toLowerCase(java.util.Locale.ROOT);
+        String wanted = name.toLowerCase(Locale.ROOT);
         return stages.stream()
                 .filter(s -> s.name().filter(wanted::equals).isPresent())
                 .findFirst();

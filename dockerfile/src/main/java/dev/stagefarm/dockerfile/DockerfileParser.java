@@ -3,6 +3,7 @@ package dev.stagefarm.dockerfile;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -60,7 +61,7 @@ public final class DockerfileParser {
      */
     public static Instruction parseTrigger(String expression, String fileName, int line, char escape)
             throws DockerfileException {
-        String keyword = expression.strip().split("\\s+", 2)[0].toUpperCase(java.util.Locale.ROOT);
+        String keyword = expression.strip().split("\\s+", 2)[0].toUpperCase(Locale.ROOT);
         if (List.of("ONBUILD", "FROM", "MAINTAINER").contains(keyword)) {
             throw new DockerfileException(
                     fileName, line, Optional.of("ONBUILD"), keyword + " isn't allowed as an ONBUILD trigger");

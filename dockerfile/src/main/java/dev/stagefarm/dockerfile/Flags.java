@@ -3,6 +3,7 @@ package dev.stagefarm.dockerfile;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -52,7 +53,7 @@ final class Flags {
                 break;
             }
             int eq = word.indexOf('=');
-            String name = (eq < 0 ? word.substring(2) : word.substring(2, eq)).toLowerCase(java.util.Locale.ROOT);
+            String name = (eq < 0 ? word.substring(2) : word.substring(2, eq)).toLowerCase(Locale.ROOT);
             Kind kind = accepted.get(name);
             if (kind == null) {
                 throw new FlagException("unknown flag: --" + name + " ("

@@ -1,6 +1,7 @@
 package dev.stagefarm.dockerfile;
 
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -45,7 +46,7 @@ final class LineReader {
             if (!m.matches()) {
                 return;
             }
-            String name = m.group(1).toLowerCase(java.util.Locale.ROOT);
+            String name = m.group(1).toLowerCase(Locale.ROOT);
             if (!KNOWN_DIRECTIVES.contains(name)) {
                 return;
             }

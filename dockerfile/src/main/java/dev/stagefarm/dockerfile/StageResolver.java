@@ -9,6 +9,7 @@ import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Function;
 
 /**
  * Resolves one stage's FROM and {@code --from} references for {@link StageGraph}: FROM with the
@@ -98,8 +99,8 @@ final class StageResolver {
                                 expand(kv.value(), env, args, e.line(), "ENV"));
                     }
                 }
-                case Instruction.Copy c
-                when c.from().isPresent() -> {
+                case Instruction.Copy c -> {
+                    if (c.from().isEmpty()) continue;
                     String from = expand(c.from().get(), env, args, c.line(), c.keyword());
                     Optional<Integer> source = stageReference(from, index, c.line(), c.keyword());
                     if (source.isPresent()) {
@@ -185,8 +186,7 @@ final class StageResolver {
     }
 
     /** ENV wins over an ARG of the same name, as in the planner. */
-    private static java.util.function.Function<String, Optional<String>> lookup(
-            Map<String, String> env, ArgScope args) {
+    private static Function<String, Optional<String>> lookup(Map<String, String> env, ArgScope args) {
         return name -> env.containsKey(name) ? Optional.of(env.get(name)) : args.value(name);
     }
 

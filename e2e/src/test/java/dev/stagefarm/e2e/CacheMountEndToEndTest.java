@@ -2,10 +2,13 @@ package dev.stagefarm.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Tag;
@@ -81,13 +84,13 @@ class CacheMountEndToEndTest {
         try (Farm farm = new Farm(dir, "w1")) {
             Path holderOut = dir.resolve("holder.log");
             Process holder = farm.startBuild(holderOut, "--progress", "plain", "--no-cache", holderCtx.toString());
-            awaitOutput(holderOut, Pattern.compile("RUN echo holder.*\\(on (w1)\\)"), Duration.ofMinutes(3));
+            Waits.awaitMatch(holderOut, Pattern.compile("RUN echo holder.*\\(on (w1)\\)"), Duration.ofMinutes(3));
             farm.startWorker("w2");
             farm.awaitWorkers("w2");
 
             Path waiterOut = dir.resolve("waiter.log");
             Process waiter = farm.startBuild(waiterOut, "--progress", "plain", "--no-cache", waiterCtx.toString());
-            awaitOutput(
+            Waits.awaitMatch(
                     dir.resolve("logs/w2.log"),
                     Pattern.compile("cache mount (lock) is locked by another step"),
                     Duration.ofMinutes(3));
@@ -110,22 +113,11 @@ class CacheMountEndToEndTest {
             // the killed worker left overlay mounts behind: restarted, it clears them
             Path w1 = dir.resolve("workers/w1").toRealPath();
             farm.startWorker("w1");
-            awaitNoMountsBelow(w1);
+            Waits.awaitNoMountsBelow(w1);
         }
     }
 
     // ---- helpers ----
-
-    private static void awaitNoMountsBelow(Path root) throws Exception {
-        Instant deadline = Instant.now().plusSeconds(60);
-        while (Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
-                .anyMatch(l -> l.split(" ")[4].startsWith(root + "/"))) {
-            if (Instant.now().isAfter(deadline)) {
-                throw new AssertionError("mounts left below " + root + " after the worker restarted");
-            }
-            Thread.sleep(200);
-        }
-    }
 
     /** A module with three packages of its own, so a cold build compiles several and a warm one one. */
     private Path goContext(String greeting) throws Exception {
@@ -184,28 +176,13 @@ class CacheMountEndToEndTest {
 
     /** Runs {@code stagefarm ARGS} and returns what it printed; it must succeed. */
     private static String cli(String... args) throws Exception {
-        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(Farm.LAUNCHER.toString()));
-        cmd.addAll(java.util.List.of(args));
+        List<String> cmd = new ArrayList<>(List.of(Farm.LAUNCHER.toString()));
+        cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor())
                 .as("stagefarm " + String.join(" ", args) + ":\n" + out)
                 .isZero();
         return out;
-    }
-
-    private static String awaitOutput(Path file, Pattern pattern, Duration timeout) throws Exception {
-        Instant deadline = Instant.now().plus(timeout);
-        while (Instant.now().isBefore(deadline)) {
-            if (Files.exists(file)) {
-                Matcher m = pattern.matcher(Files.readString(file));
-                if (m.find()) {
-                    return m.group(1);
-                }
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError(pattern + " never appeared in " + file + ":\n"
-                + (Files.exists(file) ? Files.readString(file) : "(no file)"));
     }
 }

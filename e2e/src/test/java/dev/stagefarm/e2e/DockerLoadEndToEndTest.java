@@ -2,13 +2,8 @@ package dev.stagefarm.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,7 +40,8 @@ class DockerLoadEndToEndTest {
             String name = "stagefarm-e2e-" + Long.toHexString(System.nanoTime());
             docker("run", "-d", "--network", "host", "--name", name, "stagefarm-e2e/go-web:load");
             try {
-                assertThat(get("http://127.0.0.1:8080/")).contains("hello from stagefarm");
+                assertThat(Waits.awaitHttpBody("http://127.0.0.1:8080/", Duration.ofSeconds(20)))
+                        .contains("hello from stagefarm");
             } finally {
                 docker("rm", "-f", name);
             }
@@ -59,22 +55,5 @@ class DockerLoadEndToEndTest {
         cmd[2] = DOCKER_HOST;
         System.arraycopy(args, 0, cmd, 3, args.length);
         return Tools.run(dir, cmd);
-    }
-
-    private static String get(String url) throws Exception {
-        HttpClient http =
-                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
-        Instant deadline = Instant.now().plusSeconds(20);
-        while (true) {
-            try {
-                return http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString())
-                        .body();
-            } catch (java.io.IOException notYet) {
-                if (Instant.now().isAfter(deadline)) {
-                    throw new AssertionError("the container did not answer on " + url, notYet);
-                }
-                Thread.sleep(200);
-            }
-        }
     }
 }

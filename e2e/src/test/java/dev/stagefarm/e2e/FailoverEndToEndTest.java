@@ -3,11 +3,7 @@ package dev.stagefarm.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,7 +23,7 @@ class FailoverEndToEndTest {
             Path meta = dir.resolve("meta.json");
             Process build = farm.startBuild(out, "--no-cache", "--metadata-file", meta.toString(), ctx.toString());
 
-            String victim = awaitWorkerRunning(out);
+            String victim = Waits.awaitWorkerRunning(out, "RUN sleep 6 ");
             farm.kill(victim);
 
             Farm.Result result = farm.await(build, out);
@@ -42,40 +38,7 @@ class FailoverEndToEndTest {
             // root, it clears them before taking work
             Path victimRoot = dir.resolve("workers").resolve(victim).toRealPath();
             farm.startWorker(victim);
-            awaitNoMountsBelow(victimRoot);
+            Waits.awaitNoMountsBelow(victimRoot);
         }
-    }
-
-    private static void awaitNoMountsBelow(Path root) throws Exception {
-        Instant deadline = Instant.now().plusSeconds(60);
-        while (true) {
-            long mounts = Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
-                    .map(l -> l.split(" ")[4])
-                    .filter(p -> p.startsWith(root + "/"))
-                    .count();
-            if (mounts == 0) {
-                return;
-            }
-            if (Instant.now().isAfter(deadline)) {
-                throw new AssertionError(mounts + " mounts left below " + root + " after the worker restarted");
-            }
-            Thread.sleep(200);
-        }
-    }
-
-    /** Waits until progress says which worker runs the RUN step. */
-    private static String awaitWorkerRunning(Path out) throws Exception {
-        Pattern running = Pattern.compile("RUN sleep 6 .*\\(on (w\\d)\\)");
-        Instant deadline = Instant.now().plusSeconds(120);
-        while (Instant.now().isBefore(deadline)) {
-            if (Files.exists(out)) {
-                Matcher m = running.matcher(Files.readString(out));
-                if (m.find()) {
-                    return m.group(1);
-                }
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("the RUN step never started:\n" + Files.readString(out));
     }
 }

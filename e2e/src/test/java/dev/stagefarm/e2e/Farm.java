@@ -2,8 +2,18 @@ package dev.stagefarm.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.stagefarm.common.client.ClientSecurity;
+import dev.stagefarm.common.client.GrpcChannels;
+import dev.stagefarm.proto.farm.CoordinatorGrpc;
+import dev.stagefarm.proto.farm.ListWorkersRequest;
+import dev.stagefarm.proto.farm.WorkerInfo;
+import io.grpc.ManagedChannel;
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -12,6 +22,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * A farm of real processes on loopback, started through the project's own launcher: a
@@ -28,9 +40,8 @@ final class Farm implements AutoCloseable {
      * Tokens and TLS of a farm: what the servers are started with, and the farm token (and CA)
      * coordinator and workers present. {@link #NONE}: the open, plaintext farm.
      */
-    record Security(List<String> serverArgs, List<String> farmArgs, dev.stagefarm.common.client.ClientSecurity farm) {
-        static final Security NONE =
-                new Security(List.of(), List.of(), dev.stagefarm.common.client.ClientSecurity.NONE);
+    record Security(List<String> serverArgs, List<String> farmArgs, ClientSecurity farm) {
+        static final Security NONE = new Security(List.of(), List.of(), ClientSecurity.NONE);
     }
 
     private final Path dir;
@@ -67,7 +78,7 @@ final class Farm implements AutoCloseable {
                         cache,
                         "--data",
                         dir.resolve("cache").toString()));
-        awaitPort(cache);
+        Waits.awaitPort(cache);
         List<String> coordinatorExtra = new ArrayList<>(security.farmArgs());
         coordinatorExtra.addAll(coordinatorFlags);
         start(
@@ -87,7 +98,7 @@ final class Farm implements AutoCloseable {
                                 "docker.io=http://" + REGISTRY,
                                 "--insecure-registry",
                                 REGISTRY)));
-        awaitPort(coordinator);
+        Waits.awaitPort(coordinator);
         for (String w : workers) {
             startWorker(w);
         }
@@ -95,29 +106,17 @@ final class Farm implements AutoCloseable {
     }
 
     /** Waits until these workers hold a session with the coordinator, as `stagefarm workers` lists them. */
-    void awaitWorkers(String... names) throws InterruptedException {
-        io.grpc.ManagedChannel channel = dev.stagefarm.common.client.GrpcChannels.open(coordinator, security.farm());
+    void awaitWorkers(String... names) {
         try {
-            var stub = dev.stagefarm.proto.farm.CoordinatorGrpc.newBlockingStub(channel);
-            long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-            while (true) {
-                List<String> connected = stub
-                        .listWorkers(dev.stagefarm.proto.farm.ListWorkersRequest.getDefaultInstance())
-                        .getWorkersList()
-                        .stream()
-                        .map(dev.stagefarm.proto.farm.WorkerInfo::getName)
-                        .toList();
-                if (connected.containsAll(List.of(names))) {
-                    return;
-                }
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("workers " + List.of(names) + " did not connect in 90 s; connected: "
-                            + connected + " (logs in " + dir.resolve("logs") + ")");
-                }
-                Thread.sleep(200);
-            }
-        } finally {
-            channel.shutdownNow();
+            // (Awaitility named in full: this class has its own await, for builds)
+            Awaitility.await("workers " + List.of(names) + " connected")
+                    .atMost(Duration.ofSeconds(90))
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() ->
+                            workers().stream().map(WorkerInfo::getName).toList().containsAll(List.of(names)));
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError("workers " + List.of(names) + " did not connect in 90 s; connected: "
+                    + workers().stream().map(WorkerInfo::getName).toList() + " (logs in " + dir.resolve("logs") + ")");
         }
     }
 
@@ -179,12 +178,11 @@ final class Farm implements AutoCloseable {
 
     /** What the coordinator's /metrics endpoint serves now. */
     String coordinatorMetrics() throws IOException, InterruptedException {
-        return java.net.http.HttpClient.newHttpClient()
+        return HttpClient.newHttpClient()
                 .send(
-                        java.net.http.HttpRequest.newBuilder(
-                                        java.net.URI.create("http://" + coordinatorMetrics + "/metrics"))
+                        HttpRequest.newBuilder(URI.create("http://" + coordinatorMetrics + "/metrics"))
                                 .build(),
-                        java.net.http.HttpResponse.BodyHandlers.ofString())
+                        HttpResponse.BodyHandlers.ofString())
                 .body();
     }
 
@@ -199,11 +197,11 @@ final class Farm implements AutoCloseable {
     }
 
     /** The workers as `stagefarm workers` lists them. */
-    List<dev.stagefarm.proto.farm.WorkerInfo> workers() {
-        io.grpc.ManagedChannel channel = dev.stagefarm.common.client.GrpcChannels.open(coordinator, security.farm());
+    List<WorkerInfo> workers() {
+        ManagedChannel channel = GrpcChannels.open(coordinator, security.farm());
         try {
-            return dev.stagefarm.proto.farm.CoordinatorGrpc.newBlockingStub(channel)
-                    .listWorkers(dev.stagefarm.proto.farm.ListWorkersRequest.getDefaultInstance())
+            return CoordinatorGrpc.newBlockingStub(channel)
+                    .listWorkers(ListWorkersRequest.getDefaultInstance())
                     .getWorkersList();
         } finally {
             channel.shutdownNow();
@@ -293,19 +291,6 @@ final class Farm implements AutoCloseable {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
-    }
-
-    private static void awaitPort(String hostPort) throws InterruptedException {
-        String[] hp = hostPort.split(":");
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (System.nanoTime() < deadline) {
-            try (java.net.Socket s = new java.net.Socket(hp[0], Integer.parseInt(hp[1]))) {
-                return;
-            } catch (IOException notYet) {
-                Thread.sleep(100);
-            }
-        }
-        throw new AssertionError("nothing listens on " + hostPort + " after 30 s");
     }
 
     @Override

@@ -4,14 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -163,24 +158,7 @@ class GoWebEndToEndTest {
             assertThat(runc.exitValue())
                     .as(Files.readString(bundle.resolveSibling("runc.log")))
                     .isZero();
-            HttpClient http = HttpClient.newBuilder()
-                    .connectTimeout(Duration.ofSeconds(1))
-                    .build();
-            Instant deadline = Instant.now().plusSeconds(20);
-            while (true) {
-                try {
-                    return http.send(
-                                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:8080/"))
-                                            .build(),
-                                    HttpResponse.BodyHandlers.ofString())
-                            .body();
-                } catch (IOException notYet) {
-                    if (Instant.now().isAfter(deadline)) {
-                        throw new AssertionError("./main did not answer on 8080", notYet);
-                    }
-                    Thread.sleep(200);
-                }
-            }
+            return Waits.awaitHttpBody("http://127.0.0.1:8080/", Duration.ofSeconds(20));
         } finally {
             new ProcessBuilder("runc", "delete", "--force", id).start().waitFor(20, TimeUnit.SECONDS);
         }

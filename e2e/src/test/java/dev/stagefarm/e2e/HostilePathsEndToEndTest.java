@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -25,14 +26,15 @@ class HostilePathsEndToEndTest {
     @TempDir
     static Path dir;
 
-    static Farm farm;
+    /** Outside the farm's directory, as /etc/shadow would be: JUnit removes it, even after a failure. */
+    @TempDir
     static Path hostDir;
+
+    static Farm farm;
     static String marker;
 
     @BeforeAll
     static void start() throws Exception {
-        // the host file lives outside the farm's directory, as /etc/shadow would
-        hostDir = Files.createTempDirectory("stagefarm-hostile-host");
         marker = "host-only-" + UUID.randomUUID();
         Files.writeString(hostDir.resolve("secret.txt"), marker + "\n");
         farm = new Farm(dir.resolve("farm"), "w1");
@@ -43,8 +45,6 @@ class HostilePathsEndToEndTest {
         if (farm != null) {
             farm.close();
         }
-        Files.deleteIfExists(hostDir.resolve("secret.txt"));
-        Files.deleteIfExists(hostDir);
     }
 
     @AfterEach
@@ -100,7 +100,7 @@ class HostilePathsEndToEndTest {
             throws IOException, InterruptedException {
         Path ctx = Files.createDirectories(dir.resolve("ctx-" + name));
         Files.writeString(ctx.resolve("Dockerfile"), dockerfile);
-        String[] all = java.util.Arrays.copyOf(args, args.length + 1);
+        String[] all = Arrays.copyOf(args, args.length + 1);
         all[args.length] = ctx.toString();
         return farm.build(all);
     }

@@ -1,5 +1,7 @@
 package dev.stagefarm.e2e;
 
+import com.github.luben.zstd.ZstdInputStream;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -58,8 +60,8 @@ final class MarkerScan {
     /** As much as decompresses from offset {@code at}; a stream cut short still yields its start. */
     private static byte[] inflate(byte[] bytes, int at, boolean gzip) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        InputStream raw = new java.io.ByteArrayInputStream(bytes, at, bytes.length - at);
-        try (InputStream in = gzip ? new GZIPInputStream(raw) : new com.github.luben.zstd.ZstdInputStream(raw)) {
+        InputStream raw = new ByteArrayInputStream(bytes, at, bytes.length - at);
+        try (InputStream in = gzip ? new GZIPInputStream(raw) : new ZstdInputStream(raw)) {
             byte[] buf = new byte[8192];
             for (int n; out.size() < MAX_INFLATED && (n = in.read(buf)) > 0; ) {
                 out.write(buf, 0, n);

@@ -1,14 +1,12 @@
 package dev.stagefarm.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.UUID;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -61,17 +59,16 @@ class SharedQueueEndToEndTest {
         try (Farm farm = new Farm(dir, "w1", "w2")) {
             Path out = dir.resolve("stop.log");
             Process build = farm.startBuild(out, ctx.toString());
-            String victim = awaitWorkerRunning(out);
+            String victim = Waits.awaitWorkerRunning(out, "RUN echo ");
             long stopped = System.nanoTime();
             // the process stays, its socket stays open: only keepalive can tell
             farm.signal(victim, "STOP");
             try {
                 String other = victim.equals("w1") ? "w2" : "w1";
-                Instant deadline = Instant.now().plusSeconds(60);
-                while (farm.workers().stream().anyMatch(w -> w.getName().equals(victim))) {
-                    assertThat(Instant.now()).as(victim + " declared dead").isBefore(deadline);
-                    Thread.sleep(100);
-                }
+                await(victim + " declared dead")
+                        .atMost(Duration.ofSeconds(60))
+                        .until(() -> farm.workers().stream()
+                                .noneMatch(w -> w.getName().equals(victim)));
                 assertThat(Duration.ofNanos(System.nanoTime() - stopped))
                         .as("declared dead, its job queued again, within 15 s")
                         .isLessThan(Duration.ofSeconds(15));
@@ -85,7 +82,7 @@ class SharedQueueEndToEndTest {
             Path victimRoot = dir.resolve("workers").resolve(victim).toRealPath();
             farm.stop(victim);
             farm.startWorker(victim);
-            awaitNoMountsBelow(victimRoot);
+            Waits.awaitNoMountsBelow(victimRoot);
         }
     }
 
@@ -98,15 +95,14 @@ class SharedQueueEndToEndTest {
         try (Farm farm = new Farm(dir, "w1", "w2")) {
             Path out = dir.resolve("drain.log");
             Process build = farm.startBuild(out, ctx.toString());
-            String victim = awaitWorkerRunning(out);
+            String victim = Waits.awaitWorkerRunning(out, "RUN echo ");
 
             farm.signal(victim, "TERM");
 
-            Instant deadline = Instant.now().plusSeconds(10);
-            while (farm.workers().stream().noneMatch(w -> w.getName().equals(victim) && w.getDraining())) {
-                assertThat(Instant.now()).as(victim + " listed as DRAINING").isBefore(deadline);
-                Thread.sleep(100);
-            }
+            await(victim + " listed as DRAINING")
+                    .atMost(Duration.ofSeconds(10))
+                    .until(() ->
+                            farm.workers().stream().anyMatch(w -> w.getName().equals(victim) && w.getDraining()));
             Farm.Result result = farm.await(build, out);
             result.assertOk();
             assertThat(result.output())
@@ -115,36 +111,5 @@ class SharedQueueEndToEndTest {
                     .contains("(on " + victim + ")");
             assertThat(farm.awaitExit(victim, Duration.ofSeconds(30))).isZero();
         }
-    }
-
-    private static void awaitNoMountsBelow(Path root) throws Exception {
-        Instant deadline = Instant.now().plusSeconds(60);
-        while (true) {
-            long mounts = Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
-                    .map(l -> l.split(" ")[4])
-                    .filter(p -> p.startsWith(root + "/"))
-                    .count();
-            if (mounts == 0) {
-                return;
-            }
-            assertThat(Instant.now()).as("mounts left below " + root).isBefore(deadline);
-            Thread.sleep(200);
-        }
-    }
-
-    /** Waits until progress says which worker runs the RUN step. */
-    private static String awaitWorkerRunning(Path out) throws Exception {
-        Pattern running = Pattern.compile("RUN echo .*\\(on (w\\d)\\)");
-        Instant deadline = Instant.now().plusSeconds(120);
-        while (Instant.now().isBefore(deadline)) {
-            if (Files.exists(out)) {
-                Matcher m = running.matcher(Files.readString(out));
-                if (m.find()) {
-                    return m.group(1);
-                }
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("the RUN step never started:\n" + Files.readString(out));
     }
 }

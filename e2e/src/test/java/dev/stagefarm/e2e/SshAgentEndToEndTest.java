@@ -1,9 +1,11 @@
 package dev.stagefarm.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -29,9 +31,7 @@ class SshAgentEndToEndTest {
                 .redirectOutput(dir.resolve("agent.log").toFile())
                 .start();
         try {
-            for (int i = 0; i < 100 && !Files.exists(socket); i++) {
-                Thread.sleep(20);
-            }
+            await("ssh-agent's socket").atMost(Duration.ofSeconds(10)).until(() -> Files.exists(socket));
             ProcessBuilder add = new ProcessBuilder("ssh-add", defaultKey.toString()).redirectErrorStream(true);
             add.environment().put("SSH_AUTH_SOCK", socket.toString());
             assertThat(add.start().waitFor()).isZero();

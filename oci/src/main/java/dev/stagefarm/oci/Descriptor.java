@@ -1,6 +1,7 @@
 package dev.stagefarm.oci;
 
 import dev.stagefarm.common.Digest;
+import java.util.Collections;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SortedMap;
@@ -19,9 +20,7 @@ public record Descriptor(
         if (size < 0) {
             throw new IllegalArgumentException("negative size " + size + " for " + digest);
         }
-        annotations = annotations == null
-                ? Map.of()
-                : java.util.Collections.unmodifiableSortedMap(new TreeMap<>(annotations));
+        annotations = annotations == null ? Map.of() : Collections.unmodifiableSortedMap(new TreeMap<>(annotations));
     }
 
     public Descriptor(String mediaType, Digest digest, long size) {

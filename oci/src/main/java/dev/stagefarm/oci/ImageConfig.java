@@ -3,6 +3,8 @@ package dev.stagefarm.oci;
 import dev.stagefarm.common.Digest;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -253,7 +255,7 @@ public final class ImageConfig {
     }
 
     private List<Object> fields() {
-        return java.util.Arrays.asList(
+        return Arrays.asList(
                 architecture,
                 os,
                 variant,
@@ -355,12 +357,12 @@ public final class ImageConfig {
             return this;
         }
 
-        public Builder exposedPorts(java.util.Collection<String> v) {
+        public Builder exposedPorts(Collection<String> v) {
             exposedPorts = new TreeSet<>(v);
             return this;
         }
 
-        public Builder volumes(java.util.Collection<String> v) {
+        public Builder volumes(Collection<String> v) {
             volumes = new TreeSet<>(v);
             return this;
         }

@@ -1,5 +1,6 @@
 package dev.stagefarm.oci;
 
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -15,9 +16,7 @@ public record ImageManifest(
         }
         Objects.requireNonNull(config, "config");
         layers = List.copyOf(layers);
-        annotations = annotations == null
-                ? Map.of()
-                : java.util.Collections.unmodifiableSortedMap(new TreeMap<>(annotations));
+        annotations = annotations == null ? Map.of() : Collections.unmodifiableSortedMap(new TreeMap<>(annotations));
     }
 
     public ImageManifest(String mediaType, Descriptor config, List<Descriptor> layers) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.stagefarm.common.Digest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -64,7 +65,7 @@ class ImageReferenceTest {
                 .hasMessageContaining("image reference");
     }
 
-    @org.junit.jupiter.api.Test
+    @Test
     void familiarFormAndWithers() {
         ImageReference r = ImageReference.parse("golang");
         assertThat(r.toFamiliarString()).isEqualTo("golang:latest");

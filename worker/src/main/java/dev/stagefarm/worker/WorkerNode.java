@@ -11,6 +11,7 @@ import dev.stagefarm.oci.registry.RegistryConfig;
 import dev.stagefarm.proto.farm.WorkerStatus;
 import dev.stagefarm.worker.agent.WorkerAgent;
 import dev.stagefarm.worker.disk.DiskBudget;
+import dev.stagefarm.worker.exec.ExecException;
 import dev.stagefarm.worker.exec.RuncExecutor;
 import dev.stagefarm.worker.exec.StepLimits;
 import dev.stagefarm.worker.job.JobRunner;
@@ -25,6 +26,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -109,7 +113,7 @@ public final class WorkerNode implements AutoCloseable {
     public WorkerNode(Config config, MeterRegistry meters) throws IOException {
         Path root = Files.createDirectories(config.root()).toRealPath();
         // blobs, snapshots and runc state of every team's builds: for the worker's eyes only
-        Files.setPosixFilePermissions(root, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx------"));
         // The worker's farm token, acting for the team of the job running on the calling thread
         // (JobRunner sets it). With a token, a cache call outside a job fails instead of landing
         // in the farm token's own namespace, which every team's jobs would share.
@@ -135,7 +139,7 @@ public final class WorkerNode implements AutoCloseable {
         try {
             RuncExecutor.Config runcConfig = RuncExecutor.Config.defaults(root).withLimits(config.limits());
             runc = RuncExecutor.open(config.runc() == null ? runcConfig : runcConfig.withRunc(config.runc()), network);
-        } catch (dev.stagefarm.worker.exec.ExecException e) {
+        } catch (ExecException e) {
             network.close();
             throw new IOException("worker " + config.name() + ": runc is not usable: " + e.getMessage(), e);
         } catch (InterruptedException e) {
@@ -174,7 +178,7 @@ public final class WorkerNode implements AutoCloseable {
     }
 
     /** See {@link WorkerAgent#drain}. */
-    public boolean drain(java.time.Duration timeout) throws InterruptedException {
+    public boolean drain(Duration timeout) throws InterruptedException {
         return agent.drain(timeout);
     }
 
@@ -193,7 +197,7 @@ public final class WorkerNode implements AutoCloseable {
         agent.close();
         // let the session's last messages (results, its end) reach the coordinator
         coordinatorChannel.shutdown();
-        if (!coordinatorChannel.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS)) {
+        if (!coordinatorChannel.awaitTermination(5, TimeUnit.SECONDS)) {
             coordinatorChannel.shutdownNow();
         }
         cache.close();

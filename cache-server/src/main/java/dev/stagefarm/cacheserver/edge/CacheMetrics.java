@@ -4,9 +4,12 @@ import dev.stagefarm.cacheserver.store.RocksStore;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /** The cache-server's meters, registered in the registry it is given (never a global one). */
 public final class CacheMetrics {
@@ -19,7 +22,7 @@ public final class CacheMetrics {
     private final Counter bytesIn;
     private final Counter bytesOut;
     private final Counter corruptBlobs;
-    private final java.util.List<io.micrometer.core.instrument.Meter> storeMeters = new java.util.ArrayList<>();
+    private final List<Meter> storeMeters = new ArrayList<>();
 
     public CacheMetrics(MeterRegistry registry) {
         this.registry = registry;

@@ -27,6 +27,7 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -263,7 +264,7 @@ public final class CacheMountService extends CacheMountsGrpc.CacheMountsImplBase
     private static StatusRuntimeException denied(Caller caller, Caller.Scope scope) {
         return Status.PERMISSION_DENIED
                 .withDescription("token " + caller.name() + " lacks the "
-                        + scope.name().toLowerCase(java.util.Locale.ROOT) + " scope this cache-mount call needs")
+                        + scope.name().toLowerCase(Locale.ROOT) + " scope this cache-mount call needs")
                 .asRuntimeException();
     }
 

@@ -1,5 +1,6 @@
 package dev.stagefarm.cacheserver.service;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.stagefarm.cacheserver.dataport.DataPort;
 import dev.stagefarm.cacheserver.dataport.ReadTickets;
@@ -31,6 +32,7 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -99,7 +101,7 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
         try {
             boolean[] present = stores.current().present(sha256s);
             // Each missing digest once, in the order asked.
-            java.util.LinkedHashSet<String> missing = new java.util.LinkedHashSet<>();
+            LinkedHashSet<String> missing = new LinkedHashSet<>();
             for (int i = 0; i < present.length; i++) {
                 if (!present[i]) {
                     missing.add(texts.get(i));
@@ -126,7 +128,7 @@ public final class ContentStoreService extends ContentStoreGrpc.ContentStoreImpl
         }
         List<byte[]> sha256s = new ArrayList<>(request.getSha256Count());
         for (int i = 0; i < request.getSha256Count(); i++) {
-            com.google.protobuf.ByteString raw = request.getSha256(i);
+            ByteString raw = request.getSha256(i);
             if (raw.size() != Keys.DIGEST_BYTES) {
                 response.onError(Statuses.invalidArgument(
                         "FindMissing sha256 entry " + i + " has " + raw.size() + " bytes; a sha256 has 32"));

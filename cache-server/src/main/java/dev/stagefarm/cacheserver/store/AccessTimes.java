@@ -1,5 +1,6 @@
 package dev.stagefarm.cacheserver.store;
 
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -25,7 +26,7 @@ public final class AccessTimes {
 
     /** Removes and returns the pending times. */
     Map<BlobId, Long> drain() {
-        Map<BlobId, Long> out = new java.util.HashMap<>();
+        Map<BlobId, Long> out = new HashMap<>();
         for (BlobId d : pending.keySet()) {
             Long t = pending.remove(d);
             if (t != null) {

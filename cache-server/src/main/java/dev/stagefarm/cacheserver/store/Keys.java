@@ -3,6 +3,7 @@ package dev.stagefarm.cacheserver.store;
 import dev.stagefarm.common.Digest;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.HexFormat;
 
 /** Key layouts of the RocksDB column families. */
@@ -116,10 +117,10 @@ public final class Keys {
     /** Whether an {@code action_cache} key belongs to {@code namespace}. */
     static boolean inNamespace(byte[] key, int offset, byte[] prefix) {
         return key.length >= offset + prefix.length
-                && java.util.Arrays.equals(key, offset, offset + prefix.length, prefix, 0, prefix.length);
+                && Arrays.equals(key, offset, offset + prefix.length, prefix, 0, prefix.length);
     }
 
     private static Digest lastDigest(byte[] key) {
-        return Digest.fromBytes(java.util.Arrays.copyOfRange(key, key.length - DIGEST_BYTES, key.length));
+        return Digest.fromBytes(Arrays.copyOfRange(key, key.length - DIGEST_BYTES, key.length));
     }
 }

@@ -27,14 +27,22 @@ import io.grpc.Status;
 import io.grpc.netty.NettyChannelBuilder;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
+import java.net.SocketException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -79,7 +87,7 @@ class DataPortTest {
 
             Path dest = dir.resolve("large.bin");
             assertThat(client.download(largeDigest, dest)).isEqualTo(large.length);
-            assertThat(java.nio.file.Files.readAllBytes(dest)).isEqualTo(large);
+            assertThat(Files.readAllBytes(dest)).isEqualTo(large);
             assertThat(dataPortReads()).isEqualTo(1);
             assertThat(registry.get("stagefarm.cache.requests")
                             .tag("method", "DataPortRead")
@@ -109,8 +117,7 @@ class DataPortTest {
                 assertThat(opened.getDataPort()).isEqualTo(server.dataPort());
                 byte[] ticket = opened.getTicket().toByteArray();
 
-                assertThat(rawRead(server.dataPort(), ticket))
-                        .isEqualTo(java.util.Arrays.copyOfRange(large, MiB, large.length));
+                assertThat(rawRead(server.dataPort(), ticket)).isEqualTo(Arrays.copyOfRange(large, MiB, large.length));
                 assertThatThrownBy(() -> rawRead(server.dataPort(), ticket))
                         .hasMessageContaining("NOT_FOUND")
                         .hasMessageContaining("unknown or expired read ticket");
@@ -131,7 +138,7 @@ class DataPortTest {
             out.write(DataPort.MAGIC);
             out.write(ticket);
             DataInputStream in = new DataInputStream(socket.getInputStream());
-            java.io.ByteArrayOutputStream data = new java.io.ByteArrayOutputStream();
+            ByteArrayOutputStream data = new ByteArrayOutputStream();
             for (int n; (n = in.readInt()) != 0; ) {
                 if (n < 0) {
                     Status.Code code = Status.fromCodeValue(in.readInt()).getCode();
@@ -189,19 +196,18 @@ class DataPortTest {
                 assertThat(dataPortReads()).isEqualTo(1);
 
                 // A socket without a certificate gets no further than the handshake.
-                javax.net.ssl.SSLContext noCertificate =
-                        new ClientSecurity(null, pki.ca(), null, null, true).sslContext();
+                SSLContext noCertificate = new ClientSecurity(null, pki.ca(), null, null, true).sslContext();
                 try (Socket socket = noCertificate.getSocketFactory().createSocket("127.0.0.1", server.dataPort())) {
                     assertThatThrownBy(() -> {
                                 socket.getOutputStream().write(DataPort.MAGIC);
                                 socket.getOutputStream().write(new byte[ReadTickets.TICKET_BYTES]);
                                 socket.getInputStream().read();
                             })
-                            .isInstanceOf(java.io.IOException.class);
+                            .isInstanceOf(IOException.class);
                 }
                 // Nor does plaintext.
                 assertThatThrownBy(() -> rawRead(server.dataPort(), new byte[ReadTickets.TICKET_BYTES]))
-                        .isInstanceOf(java.io.IOException.class);
+                        .isInstanceOf(IOException.class);
             }
         }
     }
@@ -284,14 +290,14 @@ class DataPortTest {
                         ServerTls.NONE,
                         tickets,
                         new CacheMetrics(registry),
-                        java.time.Duration.ofMillis(200));
+                        Duration.ofMillis(200));
                 Socket idle = new Socket("127.0.0.1", port.port())) {
             // Without the server's watchdog this read would time out after 10 s and fail the test.
             idle.setSoTimeout(10_000);
             // The server hangs up without a word: end of stream, or a reset.
             try {
                 assertThat(idle.getInputStream().read()).isEqualTo(-1);
-            } catch (java.net.SocketException reset) {
+            } catch (SocketException reset) {
                 assertThat(reset).hasMessageContaining("reset");
             }
         }
@@ -308,7 +314,7 @@ class DataPortTest {
             }
 
             @Override
-            public java.nio.ByteBuffer next() {
+            public ByteBuffer next() {
                 return null;
             }
 

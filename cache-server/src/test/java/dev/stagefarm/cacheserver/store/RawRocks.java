@@ -3,6 +3,7 @@ package dev.stagefarm.cacheserver.store;
 import dev.stagefarm.common.Digest;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
@@ -40,7 +41,7 @@ public final class RawRocks {
             for (long i = 0; i < blob.chunkCount(); i++) {
                 byte[] key = Keys.chunk(id, i);
                 byte[] value = db.get(chunks, key);
-                db.put(chunks, key, java.util.Arrays.copyOf(value, value.length - ChunkSeal.TRAILER));
+                db.put(chunks, key, Arrays.copyOf(value, value.length - ChunkSeal.TRAILER));
             }
             db.put(
                     meta,

@@ -10,6 +10,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -110,7 +111,7 @@ class RocksStoreTest {
 
     @Test
     void findingNothingMissingAmongNoDigestsIsAnEmptyAnswer() throws Exception {
-        assertThat(store.missing(java.util.List.of())).isEmpty();
+        assertThat(store.missing(List.of())).isEmpty();
     }
 
     @Test
@@ -119,7 +120,7 @@ class RocksStoreTest {
         Digest digest = stored(data);
         assertThat(readAllReusing(digest, 0, 0)).isEqualTo(data);
         assertThat(readAllReusing(digest, CHUNK - 3, CHUNK + 6))
-                .isEqualTo(java.util.Arrays.copyOfRange(data, CHUNK - 3, 2 * CHUNK + 3));
+                .isEqualTo(Arrays.copyOfRange(data, CHUNK - 3, 2 * CHUNK + 3));
 
         rocks.close();
         RawRocks.flipByte(dir, digest, 2, 5);
@@ -127,7 +128,7 @@ class RocksStoreTest {
         assertThatThrownBy(() -> readAllReusing(digest, 0, 0))
                 .isInstanceOf(BlobCorruptException.class)
                 .hasMessageContaining("chunk 2");
-        assertThat(store.missing(java.util.List.of(digest))).containsExactly(digest);
+        assertThat(store.missing(List.of(digest))).containsExactly(digest);
     }
 
     @Test
@@ -138,8 +139,7 @@ class RocksStoreTest {
         RawRocks.unseal(dir, digest);
         reopen();
         // The range ends in chunk 1: chunks 2 and 3 are read after it, to check the whole blob's sha256.
-        assertThat(readAllReusing(digest, 10, CHUNK + 20))
-                .isEqualTo(java.util.Arrays.copyOfRange(data, 10, CHUNK + 30));
+        assertThat(readAllReusing(digest, 10, CHUNK + 20)).isEqualTo(Arrays.copyOfRange(data, 10, CHUNK + 30));
     }
 
     /** As a reader that is done with each piece before asking for the next, like the read pump. */

@@ -9,7 +9,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
@@ -42,7 +44,7 @@ class StoreFormatTest {
             NamespaceStore team = rocks.in(new Namespace("team-a"));
             assertThat(team.missing(List.of(digest))).isEqualTo(Set.of(digest));
             assertThat(team.getAction("step-1")).isEmpty();
-            assertThat(store.prune(0, java.time.Duration.ZERO).blobsDeleted())
+            assertThat(store.prune(0, Duration.ZERO).blobsDeleted())
                     .as("the LRU index moved too")
                     .isEqualTo(1);
         }
@@ -87,7 +89,7 @@ class StoreFormatTest {
                 RocksDB db = RocksDB.open(options, dir.toString(), descriptors, cfs)) {
             try {
                 for (int i = 0; i * RocksStore.CHUNK_SIZE < data.length; i++) {
-                    byte[] chunk = java.util.Arrays.copyOfRange(
+                    byte[] chunk = Arrays.copyOfRange(
                             data, i * RocksStore.CHUNK_SIZE, Math.min(data.length, (i + 1) * RocksStore.CHUNK_SIZE));
                     db.put(
                             cfs.get(1),

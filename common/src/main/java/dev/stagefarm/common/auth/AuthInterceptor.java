@@ -8,6 +8,7 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.grpc.StatusException;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -127,7 +128,7 @@ public final class AuthInterceptor implements ServerInterceptor {
                             + ", so it refuses it; this is a stagefarm bug, please report it");
         }
         if (!caller.may(needed.get())) {
-            String scope = needed.get().name().toLowerCase(java.util.Locale.ROOT);
+            String scope = needed.get().name().toLowerCase(Locale.ROOT);
             boolean anonymous = caller.name().equals("anonymous");
             throw refuse(
                     Status.PERMISSION_DENIED,

@@ -12,6 +12,8 @@ import io.netty.handler.ssl.SslProvider;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
 
 /**
  * How a client reaches a stagefarm server: its token (or none) and TLS. A CA to trust
@@ -48,7 +50,7 @@ public record ClientSecurity(String token, Path ca, Path cert, Path key, boolean
      * The same trust and client certificate as a JDK SSLContext, for a connection that is not
      * gRPC (the cache-server's data port); null without TLS.
      */
-    public javax.net.ssl.SSLContext sslContext() throws IOException {
+    public SSLContext sslContext() throws IOException {
         if (!tls) {
             return null;
         }
@@ -63,7 +65,7 @@ public record ClientSecurity(String token, Path ca, Path cert, Path key, boolean
                         ReadableFile.require(key, "--tls-key").toFile());
             }
             return ((JdkSslContext) builder.build()).context();
-        } catch (javax.net.ssl.SSLException | RuntimeException e) {
+        } catch (SSLException | RuntimeException e) {
             throw new IOException(
                     "cannot use the TLS files (--tls-ca " + ca + ", --tls-cert " + cert
                             + "; PEM certificates and a PKCS#8 PEM key expected): " + e.getMessage(),

@@ -8,7 +8,10 @@ import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.NettyChannelBuilder;
 import io.netty.channel.socket.nio.NioDomainSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import java.net.InetSocketAddress;
 import java.net.UnixDomainSocketAddress;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Channels to stagefarm's servers by address: {@code HOST:PORT} over HTTP/2 (plaintext, or TLS
@@ -29,7 +32,7 @@ public final class GrpcChannels {
      */
     private static final int FLOW_CONTROL_WINDOW = 8 << 20;
 
-    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(GrpcChannels.class);
+    private static final Logger log = LoggerFactory.getLogger(GrpcChannels.class);
 
     /** TCP channels' event loop, in place of gRPC's shared one, so that a CLI can stop it before exiting. */
     private static final ClientEventLoop TCP_CLIENTS = new ClientEventLoop("grpc-tcp-client", 0);
@@ -81,7 +84,7 @@ public final class GrpcChannels {
             log.warn("sending a token to {} without TLS: anyone on the path can read it; pass --tls-ca", address);
         }
         NettyChannelBuilder builder = NettyChannelBuilder.forAddress(hp.host(), hp.port(), security.credentials())
-                .channelType(NioSocketChannel.class, java.net.InetSocketAddress.class)
+                .channelType(NioSocketChannel.class, InetSocketAddress.class)
                 .eventLoopGroup(TCP_CLIENTS.group())
                 .flowControlWindow(FLOW_CONTROL_WINDOW)
                 .intercept(ANNOUNCE);

@@ -16,8 +16,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -106,7 +108,7 @@ public final class RootFs implements AutoCloseable {
     public InputStream newInputStream(String path) throws IOException {
         try (FileHandle h = handle(path, true)) {
             if (!h.stat().isRegular()) {
-                throw new java.nio.file.FileSystemException(path, null, "not a regular file");
+                throw new FileSystemException(path, null, "not a regular file");
             }
             return new FileInputStream(h.procPath().toFile());
         }
@@ -165,7 +167,7 @@ public final class RootFs implements AutoCloseable {
         Optional<FileStat> existing = stat(path);
         if (existing.isPresent()) {
             if (!existing.get().isDirectory()) {
-                throw new java.nio.file.NotDirectoryException(path);
+                throw new NotDirectoryException(path);
             }
             return;
         }
@@ -179,7 +181,7 @@ public final class RootFs implements AutoCloseable {
                     dir.chown(uid, gid);
                 }
             } else if (!s.get().isDirectory()) {
-                throw new java.nio.file.NotDirectoryException(at);
+                throw new NotDirectoryException(at);
             }
         }
     }

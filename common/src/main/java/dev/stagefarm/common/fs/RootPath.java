@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 
 /**
  * Resolves a path inside a container root filesystem the way the container would see it:
@@ -27,7 +28,7 @@ public final class RootPath {
     }
 
     private static Path walk(Path root, String path, boolean followLast) throws IOException {
-        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>();
+        ArrayDeque<String> todo = new ArrayDeque<>();
         for (String part : path.split("/")) {
             if (!part.isEmpty()) {
                 todo.add(part);
@@ -53,7 +54,7 @@ public final class RootPath {
                     throw new IOException("too many levels of symbolic links in " + path);
                 }
                 String target = Files.readSymbolicLink(next).toString();
-                java.util.ArrayDeque<String> rest = new java.util.ArrayDeque<>();
+                ArrayDeque<String> rest = new ArrayDeque<>();
                 for (String t : target.split("/")) {
                     if (!t.isEmpty()) {
                         rest.add(t);

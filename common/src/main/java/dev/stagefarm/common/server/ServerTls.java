@@ -10,6 +10,8 @@ import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 import java.io.IOException;
 import java.nio.file.Path;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
 
 /**
  * TLS of a server port ({@code --tls-cert}, {@code --tls-key}, {@code --tls-client-ca}).
@@ -69,7 +71,7 @@ public record ServerTls(Path cert, Path key, Path clientCa) {
      * (the cache-server's data port). Whoever binds it requires client certificates when
      * {@link #clientCa()} is set.
      */
-    public javax.net.ssl.SSLContext sslContext() throws IOException {
+    public SSLContext sslContext() throws IOException {
         try {
             SslContextBuilder builder = SslContextBuilder.forServer(
                             ReadableFile.require(cert, "--tls-cert").toFile(),
@@ -81,7 +83,7 @@ public record ServerTls(Path cert, Path key, Path clientCa) {
                         .clientAuth(ClientAuth.REQUIRE);
             }
             return ((JdkSslContext) builder.build()).context();
-        } catch (javax.net.ssl.SSLException | RuntimeException e) {
+        } catch (SSLException | RuntimeException e) {
             throw new IOException(
                     "cannot use --tls-cert " + cert + " / --tls-key " + key
                             + " (PEM certificate and PKCS#8 PEM key expected): " + e.getMessage(),

@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Clock;
 import java.time.Instant;
+import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.HexFormat;
 import java.util.Set;
@@ -108,11 +110,11 @@ class TokensFileTest {
                 + hash("one") + "\"}]}");
         Instant[] now = {Instant.parse("2026-11-28T00:00:00Z")};
         Clock clock = new Clock() {
-            public java.time.ZoneId getZone() {
+            public ZoneId getZone() {
                 return ZoneOffset.UTC;
             }
 
-            public Clock withZone(java.time.ZoneId zone) {
+            public Clock withZone(ZoneId zone) {
                 return this;
             }
 
@@ -127,13 +129,13 @@ class TokensFileTest {
                 path,
                 "{\"tokens\": [{\"name\": \"b\", \"team\": \"t\", \"scopes\": [\"read\"], \"sha256\": \"" + hash("two")
                         + "\"}]}");
-        Files.setLastModifiedTime(path, java.nio.file.attribute.FileTime.from(Instant.parse("2030-01-01T00:00:00Z")));
+        Files.setLastModifiedTime(path, FileTime.from(Instant.parse("2030-01-01T00:00:00Z")));
         now[0] = now[0].plusSeconds(2);
         assertThat(tokens.get().lookUp("two")).as("added").isPresent();
         assertThat(tokens.get().lookUp("one")).as("revoked").isEmpty();
 
         Files.writeString(path, "{ broken");
-        Files.setLastModifiedTime(path, java.nio.file.attribute.FileTime.from(Instant.parse("2031-01-01T00:00:00Z")));
+        Files.setLastModifiedTime(path, FileTime.from(Instant.parse("2031-01-01T00:00:00Z")));
         now[0] = now[0].plusSeconds(2);
         assertThat(tokens.get().lookUp("two")).as("a typo locks nobody out").isPresent();
     }

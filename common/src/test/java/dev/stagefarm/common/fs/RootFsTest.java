@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.stagefarm.common.linux.FileStat;
+import dev.stagefarm.common.linux.LinuxFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -172,8 +173,7 @@ class RootFsTest {
 
     @Test
     void aFifoIsRefusedRatherThanBlockingTheReader() throws Exception {
-        dev.stagefarm.common.linux.LinuxFiles.mknod(
-                root.resolve("etc/passwd"), dev.stagefarm.common.linux.LinuxFiles.S_IFIFO, 0644, 0, 0);
+        LinuxFiles.mknod(root.resolve("etc/passwd"), LinuxFiles.S_IFIFO, 0644, 0, 0);
         assertThatThrownBy(() -> read("/etc/passwd")).hasMessageContaining("not a regular file");
     }
 

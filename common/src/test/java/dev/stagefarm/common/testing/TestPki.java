@@ -3,6 +3,7 @@ package dev.stagefarm.common.testing;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -82,7 +83,7 @@ public record TestPki(Path ca, Path serverCert, Path serverKey, Path clientCert,
     }
 
     private static void openssl(Path dir, String... args) throws IOException, InterruptedException {
-        List<String> command = new java.util.ArrayList<>(List.of("openssl"));
+        List<String> command = new ArrayList<>(List.of("openssl"));
         command.addAll(List.of(args));
         Process process = new ProcessBuilder(command)
                 .directory(dir.toFile())

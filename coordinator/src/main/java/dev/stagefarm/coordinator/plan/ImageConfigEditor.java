@@ -1,66 +1,69 @@
 package dev.stagefarm.coordinator.plan;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.stagefarm.oci.Healthcheck;
+import dev.stagefarm.oci.HistoryEntry;
+import dev.stagefarm.oci.ImageConfig;
+import dev.stagefarm.oci.json.ImageConfigJson;
 import dev.stagefarm.proto.farm.History;
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
- * The image config a stage builds up, instruction by instruction. It edits the base image's own
- * JSON so that fields this builder does not model are carried through untouched.
+ * The image config a stage builds up, instruction by instruction: the oci module's immutable
+ * {@link ImageConfig}, replaced at each edit, read with the Dockerfile's defaults (workdir {@code /},
+ * shell {@code /bin/sh -c}). The model keeps the base image's fields it does not know, so they reach
+ * the final image untouched.
  */
 public final class ImageConfigEditor {
 
-    private static final ObjectMapper JSON =
-            new ObjectMapper().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
-
     static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-    private final ObjectNode root;
+    private ImageConfig config;
 
-    private ImageConfigEditor(ObjectNode root) {
-        this.root = root;
+    private ImageConfigEditor(ImageConfig config) {
+        this.config = config;
     }
 
     public static ImageConfigEditor scratch() {
-        ObjectNode root = JSON.createObjectNode();
-        root.put("architecture", "amd64");
-        root.put("os", "linux");
         // BuildKit gives FROM scratch the default PATH, so the image runs what it copies in
-        root.putObject("config").putArray("Env").add("PATH=" + DEFAULT_PATH);
-        return new ImageConfigEditor(root);
+        return new ImageConfigEditor(
+                ImageConfig.builder().env(List.of("PATH=" + DEFAULT_PATH)).build());
+    }
+
+    /** Edits start from {@code base}, a base image's config. */
+    static ImageConfigEditor of(ImageConfig base) {
+        return new ImageConfigEditor(base);
     }
 
     static ImageConfigEditor parse(byte[] json) {
         try {
-            return new ImageConfigEditor((ObjectNode) JSON.readTree(json));
-        } catch (IOException | ClassCastException e) {
-            throw new IllegalArgumentException("base image config is not a JSON object: " + e.getMessage(), e);
+            return new ImageConfigEditor(ImageConfigJson.parse(json));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("base image config: " + e.getMessage(), e);
         }
     }
 
     public ImageConfigEditor copy() {
-        return new ImageConfigEditor(root.deepCopy());
+        return new ImageConfigEditor(config);
     }
 
-    private ObjectNode config() {
-        JsonNode c = root.get("config");
-        return c instanceof ObjectNode o ? o : root.putObject("config");
+    /** The config as it stands. */
+    public ImageConfig config() {
+        return config;
     }
 
     /** Env in order, as a map; a later duplicate wins, as in the runtime. */
     Map<String, String> env() {
         Map<String, String> env = new LinkedHashMap<>();
-        for (String kv : strings(config().get("Env"))) {
+        for (String kv : config.env()) {
             int eq = kv.indexOf('=');
             env.put(eq < 0 ? kv : kv.substring(0, eq), eq < 0 ? "" : kv.substring(eq + 1));
         }
@@ -68,151 +71,138 @@ public final class ImageConfigEditor {
     }
 
     void setEnv(Map<String, String> env) {
-        ArrayNode a = config().putArray("Env");
-        env.forEach((k, v) -> a.add(k + "=" + v));
+        List<String> list = new ArrayList<>();
+        env.forEach((k, v) -> list.add(k + "=" + v));
+        config = config.withEnv(list);
     }
 
     String workdir() {
-        return text(config(), "WorkingDir").filter(s -> !s.isEmpty()).orElse("/");
+        String dir = config.workingDir();
+        return dir == null || dir.isEmpty() ? "/" : dir;
     }
 
     void setWorkdir(String dir) {
-        config().put("WorkingDir", dir);
+        config = config.withWorkingDir(dir);
     }
 
     String user() {
-        return text(config(), "User").orElse("");
+        return config.user() == null ? "" : config.user();
     }
 
     void setUser(String user) {
-        config().put("User", user);
+        config = config.withUser(user);
     }
 
     List<String> shell() {
-        List<String> shell = strings(config().get("Shell"));
-        return shell.isEmpty() ? List.of("/bin/sh", "-c") : shell;
+        List<String> shell = config.shell();
+        return shell == null || shell.isEmpty() ? List.of("/bin/sh", "-c") : shell;
     }
 
     void setShell(List<String> shell) {
-        putStrings("Shell", shell);
+        config = config.toBuilder().shell(shell).build();
     }
 
     void setCmd(List<String> cmd) {
-        putStrings("Cmd", cmd);
+        config = config.withCmd(cmd);
     }
 
+    /** Docker's {@code ArgsEscaped}, which the model keeps among the fields it does not interpret. */
     void setArgsEscaped() {
-        config().put("ArgsEscaped", true);
+        Map<String, String> extra = new TreeMap<>(config.extraRunFields());
+        extra.put("ArgsEscaped", "true");
+        config = config.toBuilder().extraRunFields(extra).build();
     }
 
     void clearCmd() {
-        config().putNull("Cmd");
+        config = config.withCmd(null);
     }
 
     void setEntrypoint(List<String> entrypoint) {
-        putStrings("Entrypoint", entrypoint);
+        config = config.withEntrypoint(entrypoint);
     }
 
     void addExposedPort(String port) {
-        ObjectNode ports =
-                config().get("ExposedPorts") instanceof ObjectNode o ? o : config().putObject("ExposedPorts");
-        ports.putObject(port);
+        TreeSet<String> ports = new TreeSet<>(config.exposedPorts());
+        ports.add(port);
+        config = config.toBuilder().exposedPorts(ports).build();
     }
 
     void addVolume(String path) {
-        ObjectNode vols = config().get("Volumes") instanceof ObjectNode o ? o : config().putObject("Volumes");
-        vols.putObject(path);
+        TreeSet<String> volumes = new TreeSet<>(config.volumes());
+        volumes.add(path);
+        config = config.toBuilder().volumes(volumes).build();
     }
 
     public void putLabel(String key, String value) {
-        ObjectNode labels = config().get("Labels") instanceof ObjectNode o ? o : config().putObject("Labels");
+        Map<String, String> labels = new TreeMap<>(config.labels());
         labels.put(key, value);
+        config = config.withLabels(labels);
     }
 
     void setStopSignal(String signal) {
-        config().put("StopSignal", signal);
+        config = config.toBuilder().stopSignal(signal).build();
     }
 
     void setHealthcheck(
             List<String> test,
-            Optional<Long> intervalNanos,
-            Optional<Long> timeoutNanos,
-            Optional<Long> startPeriodNanos,
-            Optional<Long> startIntervalNanos,
+            Optional<Duration> interval,
+            Optional<Duration> timeout,
+            Optional<Duration> startPeriod,
+            Optional<Duration> startInterval,
             Optional<Integer> retries) {
-        ObjectNode hc = config().putObject("Healthcheck");
-        ArrayNode t = hc.putArray("Test");
-        test.forEach(t::add);
-        intervalNanos.ifPresent(v -> hc.put("Interval", v));
-        timeoutNanos.ifPresent(v -> hc.put("Timeout", v));
-        startPeriodNanos.ifPresent(v -> hc.put("StartPeriod", v));
-        startIntervalNanos.ifPresent(v -> hc.put("StartInterval", v));
-        retries.ifPresent(v -> hc.put("Retries", v));
+        config = config.toBuilder()
+                .healthcheck(new Healthcheck(
+                        test,
+                        interval.orElse(null),
+                        timeout.orElse(null),
+                        startPeriod.orElse(null),
+                        startInterval.orElse(null),
+                        retries.orElse(0)))
+                .build();
     }
 
     void putAuthor(String author) {
-        root.put("author", author);
+        config = config.toBuilder().author(author).build();
     }
 
     void addOnBuild(String expression) {
-        ArrayNode a = config().get("OnBuild") instanceof ArrayNode o ? o : config().putArray("OnBuild");
-        a.add(expression);
+        List<String> triggers = new ArrayList<>(config.onBuild());
+        triggers.add(expression);
+        config = config.toBuilder().onBuild(triggers).build();
     }
 
     /** The base image's ONBUILD triggers, removed from this config: they fire once, in the next build. */
     List<String> takeOnBuild() {
-        List<String> triggers = strings(config().get("OnBuild"));
-        if (config().has("OnBuild")) {
-            config().putNull("OnBuild");
-        }
+        List<String> triggers = config.onBuild();
+        config = config.toBuilder().onBuild(List.of()).build();
         return triggers;
     }
 
     /** The base image's history entries, all marked as coming before this build's steps. */
     List<History> history() {
         List<History> out = new ArrayList<>();
-        if (root.get("history") instanceof ArrayNode arr) {
-            for (JsonNode h : arr) {
-                out.add(History.newBuilder()
-                        .setCreatedBy(h.path("created_by").asText(""))
-                        .setCreated(h.path("created").asText(""))
-                        .setComment(h.path("comment").asText(""))
-                        .setEmptyLayer(h.path("empty_layer").asBoolean(false))
-                        .setStepIndex(-1)
-                        .build());
-            }
+        for (HistoryEntry h : config.history()) {
+            out.add(History.newBuilder()
+                    .setCreatedBy(orEmpty(h.createdBy()))
+                    .setCreated(h.created() == null ? "" : DateTimeFormatter.ISO_INSTANT.format(h.created()))
+                    .setComment(orEmpty(h.comment()))
+                    .setEmptyLayer(h.emptyLayer())
+                    .setStepIndex(-1)
+                    .build());
         }
         return out;
     }
 
-    /** The config JSON without rootfs and history, which the assembling worker fills in. */
+    /** The config JSON without layers, history and creation time, which the assembling worker fills in. */
     public byte[] toJsonWithoutLayers() {
-        ObjectNode c = root.deepCopy();
-        c.remove("rootfs");
-        c.remove("history");
-        c.remove("created");
-        try {
-            return JSON.writeValueAsBytes(c);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return ImageConfigJson.toJson(config.toBuilder()
+                .diffIds(List.of())
+                .history(List.of())
+                .created(null)
+                .build());
     }
 
-    private void putStrings(String field, List<String> values) {
-        ArrayNode a = config().putArray(field);
-        values.forEach(a::add);
-    }
-
-    private static Optional<String> text(ObjectNode node, String field) {
-        JsonNode v = node.get(field);
-        return v == null || v.isNull() ? Optional.empty() : Optional.of(v.asText());
-    }
-
-    private static List<String> strings(JsonNode node) {
-        List<String> out = new ArrayList<>();
-        if (node instanceof ArrayNode arr) {
-            arr.forEach(n -> out.add(n.asText()));
-        }
-        return out;
+    private static String orEmpty(String s) {
+        return s == null ? "" : s;
     }
 }

@@ -53,7 +53,7 @@ public final class RegistryBaseResolver implements BaseImageResolver {
                     .setMediaType(d.mediaType())
                     .setSourceRepository(repository));
         }
-        ImageConfigEditor config = ImageConfigEditor.parse(resolved.configBytes());
+        ImageConfigEditor config = ImageConfigEditor.of(resolved.config());
         String pinned = resolved.ref().toString();
         return new StageBase(
                 CacheKey.of("from").add(resolved.manifestDigest().toString()).build(),

@@ -298,12 +298,7 @@ public final class StagePlanner {
                 }
                 case Instruction.Healthcheck h -> {
                     config.setHealthcheck(
-                            h.test(),
-                            h.interval().map(java.time.Duration::toNanos),
-                            h.timeout().map(java.time.Duration::toNanos),
-                            h.startPeriod().map(java.time.Duration::toNanos),
-                            h.startInterval().map(java.time.Duration::toNanos),
-                            h.retries());
+                            h.test(), h.interval(), h.timeout(), h.startPeriod(), h.startInterval(), h.retries());
                     configOnly(
                             ins,
                             HistoryText.healthcheck(

@@ -385,7 +385,7 @@ class StagePlannerFeaturesTest {
                         "[stage-0 2/4] COPY go.mod /src/",
                         "[stage-0 3/4] RUN echo triggered",
                         "[stage-0 4/4] RUN echo mine");
-        assertThat(config(plan).path("OnBuild").isNull()).isTrue();
+        assertThat(config(plan).path("OnBuild").isMissingNode()).isTrue();
     }
 
     // ---- history and config ----

@@ -260,7 +260,7 @@ class StagePlannerTest {
 
         JsonNode config = config(plan);
         assertThat(strings(config.path("Entrypoint"))).containsExactly("/app");
-        assertThat(config.path("Cmd").isNull()).isTrue();
+        assertThat(config.path("Cmd").isMissingNode()).isTrue();
         assertThat(strings(config.path("Env")))
                 .as("the rest of the base config stays")
                 .containsExactly("PATH=/bin");

@@ -6,6 +6,7 @@ import dev.stagefarm.oci.Descriptor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.HashSet;
 import java.util.Set;
@@ -87,7 +88,7 @@ final class ImageTar implements AutoCloseable {
         e.setGroupId(0);
         e.setUserName("");
         e.setGroupName("");
-        e.setModTime(java.nio.file.attribute.FileTime.from(Instant.EPOCH));
+        e.setModTime(FileTime.from(Instant.EPOCH));
         return e;
     }
 

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -140,7 +141,7 @@ public final class ImageConfigJson {
         return out;
     }
 
-    private static Map<String, Map<String, Object>> emptyObjects(java.util.Set<String> keys) {
+    private static Map<String, Map<String, Object>> emptyObjects(Set<String> keys) {
         if (keys.isEmpty()) {
             return null;
         }

@@ -3,8 +3,10 @@ package dev.stagefarm.oci.layer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.Deque;
 
 /** Paths inside a layer: relative, '/'-separated, never escaping the root. */
 final class LayerPaths {
@@ -42,7 +44,7 @@ final class LayerPaths {
     static String clean(String name) throws IOException {
         StringBuilder out = new StringBuilder();
         int depth = 0;
-        java.util.Deque<Integer> marks = new java.util.ArrayDeque<>();
+        Deque<Integer> marks = new ArrayDeque<>();
         for (String part : name.split("/")) {
             if (part.isEmpty() || part.equals(".")) {
                 continue;

@@ -1,5 +1,6 @@
 package dev.stagefarm.oci.layer;
 
+import com.github.luben.zstd.ZstdInputStream;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.zip.GZIPInputStream;
+import java.util.zip.GZIPOutputStream;
 
 /**
  * Turns a layer blob from one codec into another without touching the tar inside, so its diffID
@@ -34,7 +36,7 @@ public final class LayerRecompressor {
                         : new LayerWriter.LeveledGzip(compressed, options.gzipLevel());
                 tarBytes = new HashingOutputStream(codec);
                 tar.transferTo(tarBytes);
-                if (codec instanceof java.util.zip.GZIPOutputStream gzip) {
+                if (codec instanceof GZIPOutputStream gzip) {
                     gzip.finish();
                 } else {
                     codec.close();
@@ -61,7 +63,7 @@ public final class LayerRecompressor {
                 && (magic[1] & 0xff) == 0xb5
                 && (magic[2] & 0xff) == 0x2f
                 && (magic[3] & 0xff) == 0xfd) {
-            return new com.github.luben.zstd.ZstdInputStream(in);
+            return new ZstdInputStream(in);
         }
         return in;
     }

@@ -7,11 +7,14 @@ import static dev.stagefarm.common.linux.LinuxFiles.S_IFIFO;
 import static dev.stagefarm.common.linux.LinuxFiles.S_IFLNK;
 import static dev.stagefarm.common.linux.LinuxFiles.S_IFREG;
 
+import com.github.luben.zstd.ZstdOutputStream;
 import dev.stagefarm.common.fs.FileHandle;
 import dev.stagefarm.common.fs.RootFs;
 import dev.stagefarm.common.linux.FileStat;
 import dev.stagefarm.common.linux.LinuxFiles;
 import dev.stagefarm.common.linux.Native;
+import dev.stagefarm.oci.MediaTypes;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -24,6 +27,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.SortedSet;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.stream.Stream;
 import java.util.zip.Deflater;
@@ -95,9 +99,7 @@ public final class LayerWriter {
 
         /** The OCI media type of a layer tar in this codec. */
         public String ociMediaType() {
-            return this == GZIP
-                    ? dev.stagefarm.oci.MediaTypes.OCI_LAYER_GZIP
-                    : dev.stagefarm.oci.MediaTypes.OCI_LAYER_ZSTD;
+            return this == GZIP ? MediaTypes.OCI_LAYER_GZIP : MediaTypes.OCI_LAYER_ZSTD;
         }
     }
 
@@ -288,7 +290,7 @@ public final class LayerWriter {
      * {@code /proc/self/fd/N} is followed (to the file it names); a symlink is read without following.
      */
     private static Map<String, byte[]> xattrs(Path file, boolean link) throws IOException {
-        Map<String, byte[]> out = new java.util.TreeMap<>();
+        Map<String, byte[]> out = new TreeMap<>();
         for (String name : link ? LinuxFiles.llistXattr(file) : LinuxFiles.listXattr(file)) {
             if (!name.startsWith("trusted.overlay.")) {
                 (link ? LinuxFiles.lgetXattr(file, name) : LinuxFiles.getXattr(file, name))
@@ -308,8 +310,8 @@ public final class LayerWriter {
 
     /** A zstd stream with no checksum or size in its frames beyond the format's own: reproducible output. */
     static OutputStream zstd(OutputStream out, int level) throws IOException {
-        com.github.luben.zstd.ZstdOutputStream z = new com.github.luben.zstd.ZstdOutputStream(
-                new java.io.FilterOutputStream(out) {
+        ZstdOutputStream z = new ZstdOutputStream(
+                new FilterOutputStream(out) {
                     @Override
                     public void write(byte[] b, int off, int len) throws IOException {
                         out.write(b, off, len);

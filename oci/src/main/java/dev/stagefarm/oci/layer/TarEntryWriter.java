@@ -5,6 +5,7 @@ import static dev.stagefarm.common.linux.LinuxFiles.S_IFCHR;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
@@ -154,7 +155,7 @@ final class TarEntryWriter {
                     .newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(java.nio.ByteBuffer.wrap(v))
+                    .decode(ByteBuffer.wrap(v))
                     .toString();
         } catch (CharacterCodingException e) {
             return null;

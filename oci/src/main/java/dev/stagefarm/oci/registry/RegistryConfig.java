@@ -1,8 +1,10 @@
 package dev.stagefarm.oci.registry;
 
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,8 +24,8 @@ public record RegistryConfig(Map<String, List<URI>> mirrors, Set<String> insecur
     public RegistryConfig {
         Map<String, List<URI>> copy = new LinkedHashMap<>();
         mirrors.forEach((k, v) -> copy.put(k, List.copyOf(v)));
-        mirrors = java.util.Collections.unmodifiableMap(copy);
-        insecureRegistries = java.util.Collections.unmodifiableSet(new TreeSet<>(insecureRegistries));
+        mirrors = Collections.unmodifiableMap(copy);
+        insecureRegistries = Collections.unmodifiableSet(new TreeSet<>(insecureRegistries));
     }
 
     public static RegistryConfig defaults() {
@@ -91,7 +93,7 @@ public record RegistryConfig(Map<String, List<URI>> mirrors, Set<String> insecur
                 throw new IllegalArgumentException("not an http(s) URL");
             }
             return u;
-        } catch (java.net.URISyntaxException | IllegalArgumentException e) {
+        } catch (URISyntaxException | IllegalArgumentException e) {
             throw new IllegalArgumentException(
                     "--registry-mirror " + flag
                             + ": want registry=http(s)://host[:port], e.g. docker.io=http://127.0.0.1:5000",

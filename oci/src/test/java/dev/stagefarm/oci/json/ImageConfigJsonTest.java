@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class ImageConfigJsonTest {
@@ -77,7 +78,7 @@ class ImageConfigJsonTest {
         Digest layer = Digest.of(new byte[] {1});
         ImageConfig base = ImageConfig.builder()
                 .env(List.of("PATH=/bin"))
-                .labels(java.util.Map.of("z", "1", "a", "2"))
+                .labels(Map.of("z", "1", "a", "2"))
                 .created(Instant.EPOCH)
                 .build();
         ImageConfig next = base.withLayer(layer, HistoryEntry.of(Instant.EPOCH, "RUN x", false))

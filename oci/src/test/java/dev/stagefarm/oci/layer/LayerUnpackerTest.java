@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.common.linux.LinuxFiles;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -13,6 +14,8 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
+import java.util.IdentityHashMap;
+import java.util.Map;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.junit.jupiter.api.Tag;
@@ -82,7 +85,7 @@ class LayerUnpackerTest {
     void refusesEntriesEscapingTheRoot() throws Exception {
         byte[] dotdot = tar(e("../../evil", "x"));
         assertThatThrownBy(() -> unpacker.unpack(
-                        new java.io.ByteArrayInputStream(dotdot), tmp.resolve("a"), LayerUnpacker.Mode.FLAT, null))
+                        new ByteArrayInputStream(dotdot), tmp.resolve("a"), LayerUnpacker.Mode.FLAT, null))
                 .hasMessageContaining("escapes");
 
         TarArchiveEntry link = new TarArchiveEntry("etc", TarArchiveEntry.LF_SYMLINK);
@@ -90,10 +93,7 @@ class LayerUnpackerTest {
         byte[] viaSymlink = tar(link, e("etc/passwd", "pwned"));
         Files.createDirectories(tmp.resolve("victim"));
         assertThatThrownBy(() -> unpacker.unpack(
-                        new java.io.ByteArrayInputStream(viaSymlink),
-                        tmp.resolve("b"),
-                        LayerUnpacker.Mode.OVERLAY,
-                        null))
+                        new ByteArrayInputStream(viaSymlink), tmp.resolve("b"), LayerUnpacker.Mode.OVERLAY, null))
                 .hasMessageContaining("symlink");
         assertThat(tmp.resolve("victim/passwd")).doesNotExist();
     }
@@ -109,8 +109,8 @@ class LayerUnpackerTest {
         Files.createDirectories(tmp.resolve("victim"));
 
         for (LayerUnpacker.Mode mode : LayerUnpacker.Mode.values()) {
-            assertThatThrownBy(() -> unpacker.unpack(
-                            new java.io.ByteArrayInputStream(layer), tmp.resolve(mode.name()), mode, null))
+            assertThatThrownBy(() ->
+                            unpacker.unpack(new ByteArrayInputStream(layer), tmp.resolve(mode.name()), mode, null))
                     .hasMessageContaining("symlink");
         }
         assertThat(tmp.resolve("victim/passwd")).doesNotExist();
@@ -121,8 +121,8 @@ class LayerUnpackerTest {
         byte[] plain = tar(e("hello.txt", "hi"));
         Path dest = tmp.resolve("plain");
 
-        LayerUnpacker.Result r = unpacker.unpack(
-                new java.io.ByteArrayInputStream(plain), dest, LayerUnpacker.Mode.OVERLAY, Digest.of(plain));
+        LayerUnpacker.Result r =
+                unpacker.unpack(new ByteArrayInputStream(plain), dest, LayerUnpacker.Mode.OVERLAY, Digest.of(plain));
 
         assertThat(dest.resolve("hello.txt")).hasContent("hi");
         assertThat(r.diffId()).isEqualTo(Digest.of(plain));
@@ -130,12 +130,12 @@ class LayerUnpackerTest {
                 .isTrue();
         Digest wrong = Digest.of("other".getBytes(StandardCharsets.UTF_8));
         assertThatThrownBy(() -> unpacker.unpack(
-                        new java.io.ByteArrayInputStream(plain), tmp.resolve("p2"), LayerUnpacker.Mode.OVERLAY, wrong))
+                        new ByteArrayInputStream(plain), tmp.resolve("p2"), LayerUnpacker.Mode.OVERLAY, wrong))
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining("corrupt");
     }
 
-    private static final java.util.Map<TarArchiveEntry, byte[]> CONTENT = new java.util.IdentityHashMap<>();
+    private static final Map<TarArchiveEntry, byte[]> CONTENT = new IdentityHashMap<>();
 
     private static TarArchiveEntry e(String name, String content) {
         TarArchiveEntry e = new TarArchiveEntry(name, true);

@@ -13,11 +13,13 @@ import dev.stagefarm.oci.archive.RegistryPusher;
 import dev.stagefarm.oci.json.ManifestJson;
 import dev.stagefarm.oci.testing.LocalRegistry;
 import dev.stagefarm.oci.testing.TestImages;
+import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -185,14 +187,14 @@ class RegistryClientTest {
         byte[] actual = "what we send!".getBytes(StandardCharsets.UTF_8);
 
         assertThatThrownBy(() -> client.pushBlob(
-                        ref("stagefarm/lie:v1"), claimed, actual.length, d -> new java.io.ByteArrayInputStream(actual)))
+                        ref("stagefarm/lie:v1"), claimed, actual.length, d -> new ByteArrayInputStream(actual)))
                 .isInstanceOf(RegistryException.class)
                 .hasMessageContaining("DIGEST_INVALID");
     }
 
     @Test
     void closingAClientStopsItsHttpThreadsSoAProcessCanExitAtOnce() throws Exception {
-        java.util.Set<Thread> before = Thread.getAllStackTraces().keySet();
+        Set<Thread> before = Thread.getAllStackTraces().keySet();
         ImageReference target = ref("stagefarm/close:v1");
         TestImages img = TestImages.hello(tmp, "bye\n", "amd64", false);
         try (RegistryClient own = new RegistryClient(

@@ -2,7 +2,9 @@ package dev.stagefarm.oci.testing;
 
 import static org.awaitility.Awaitility.await;
 
+import dev.stagefarm.common.Digest;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -31,7 +33,7 @@ public final class LocalRegistry implements AutoCloseable {
     public static LocalRegistry start(Path dir) throws Exception {
         Tools.require(BINARY);
         int port;
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
         Path storage = Files.createDirectories(dir.resolve("storage"));
@@ -94,7 +96,7 @@ public final class LocalRegistry implements AutoCloseable {
     }
 
     /** Where the registry keeps a blob's bytes (Distribution's filesystem layout). */
-    public Path blobData(dev.stagefarm.common.Digest d) {
+    public Path blobData(Digest d) {
         return storage.resolve(
                 "docker/registry/v2/blobs/sha256/" + d.encoded().substring(0, 2) + "/" + d.encoded() + "/data");
     }

@@ -1,5 +1,6 @@
 package dev.stagefarm.oci.testing;
 
+import dev.stagefarm.common.Digest;
 import dev.stagefarm.oci.Descriptor;
 import dev.stagefarm.oci.HistoryEntry;
 import dev.stagefarm.oci.ImageConfig;
@@ -37,7 +38,7 @@ public record TestImages(FileBlobSource blobs, ManifestBlob manifest, LayerBlob 
                 docker ? MediaTypes.DOCKER_MANIFEST : MediaTypes.OCI_MANIFEST,
                 new Descriptor(
                         docker ? MediaTypes.DOCKER_CONFIG : MediaTypes.OCI_CONFIG,
-                        dev.stagefarm.common.Digest.of(configJson),
+                        Digest.of(configJson),
                         configJson.length),
                 List.of(new Descriptor(
                         docker ? MediaTypes.DOCKER_LAYER_GZIP : MediaTypes.OCI_LAYER_GZIP,

@@ -13,13 +13,16 @@ import dev.stagefarm.proto.farm.WorkerStatus;
 import io.grpc.Channel;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,12 +37,12 @@ public final class WorkerAgent implements AutoCloseable {
 
     /** Runs one job to its result, reporting progress as it goes. */
     public interface JobHandler {
-        JobResult run(Job job, java.util.function.Consumer<JobEvent> events);
+        JobResult run(Job job, Consumer<JobEvent> events);
     }
 
     private final String name;
     private final int slots;
-    private final java.util.Set<String> entitlements;
+    private final Set<String> entitlements;
     private final CoordinatorGrpc.CoordinatorStub coordinator;
     private final JobHandler handler;
     private final ExecutorService jobs = Executors.newVirtualThreadPerTaskExecutor();
@@ -50,13 +53,13 @@ public final class WorkerAgent implements AutoCloseable {
     private volatile boolean closed;
     private volatile boolean draining;
     private volatile Thread loop;
-    private final java.util.List<String> warnings;
+    private final List<String> warnings;
     private volatile Session current;
     private volatile Runnable onDrainRequested = () -> {};
     private volatile java.util.function.Supplier<WorkerStatus> status = WorkerStatus::getDefaultInstance;
 
     public WorkerAgent(String name, int slots, Channel coordinator, JobHandler handler) {
-        this(name, slots, java.util.Set.of(), coordinator, handler, java.util.List.of());
+        this(name, slots, Set.of(), coordinator, handler, List.of());
     }
 
     /**
@@ -66,14 +69,14 @@ public final class WorkerAgent implements AutoCloseable {
     public WorkerAgent(
             String name,
             int slots,
-            java.util.Set<String> entitlements,
+            Set<String> entitlements,
             Channel coordinator,
             JobHandler handler,
-            java.util.List<String> warnings) {
-        this.warnings = java.util.List.copyOf(warnings);
+            List<String> warnings) {
+        this.warnings = List.copyOf(warnings);
         this.name = name;
         this.slots = slots;
-        this.entitlements = java.util.Set.copyOf(entitlements);
+        this.entitlements = Set.copyOf(entitlements);
         this.coordinator = CoordinatorGrpc.newStub(coordinator);
         this.handler = handler;
         this.running = new Semaphore(slots);

@@ -1,5 +1,6 @@
 package dev.stagefarm.worker.cachemount;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import dev.stagefarm.proto.cache.MountEntry;
 import dev.stagefarm.proto.cache.MountHead;
 import dev.stagefarm.proto.cache.MountManifest;
@@ -46,7 +47,7 @@ final class LocalMount {
             }
         } catch (NoSuchFileException e) {
             // never synced here: everything the head lists is fetched
-        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        } catch (InvalidProtocolBufferException e) {
             known.clear(); // unreadable: fetch everything again rather than trust it
         }
     }

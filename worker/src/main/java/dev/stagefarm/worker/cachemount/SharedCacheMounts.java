@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,7 +72,7 @@ public final class SharedCacheMounts {
         if (!Files.isDirectory(root)) {
             return;
         }
-        try (java.util.stream.Stream<Path> entries = Files.list(root)) {
+        try (Stream<Path> entries = Files.list(root)) {
             for (Path p : entries.toList()) {
                 String name = p.getFileName().toString();
                 if (name.startsWith(PRIVATE_PREFIX) || name.startsWith(NEW_PREFIX)) {

@@ -2,6 +2,7 @@ package dev.stagefarm.worker.exec;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
+import java.util.Map;
 
 /** The parts of the OCI runtime spec (config.json) we write; wire format only, built by {@link RuntimeSpecFactory}. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -44,7 +45,7 @@ record OciRuntimeSpec(String ociVersion, Process process, Root root, String host
 
     /** {@code unified}: cgroup v2 files by name, for what the v1-shaped fields cannot say. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    record Resources(Memory memory, Pids pids, Cpu cpu, java.util.Map<String, String> unified) {}
+    record Resources(Memory memory, Pids pids, Cpu cpu, Map<String, String> unified) {}
 
     record Memory(long limit) {}
 

@@ -11,6 +11,7 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
@@ -400,7 +401,7 @@ public final class RuncExecutor {
             throws IOException, ExecException {
         try (RootFs fs = RootFs.open(rootfs)) {
             fs.createDirectories(cwd, 0755, user.uid(), user.gid());
-        } catch (java.nio.file.NotDirectoryException e) {
+        } catch (NotDirectoryException e) {
             throw new ExecException("working directory " + cwd + " is not a directory");
         } catch (IOException e) {
             throw new ExecException("cannot create working directory " + cwd + ": " + e.getMessage(), -1, e);

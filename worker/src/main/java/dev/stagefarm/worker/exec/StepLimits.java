@@ -1,6 +1,7 @@
 package dev.stagefarm.worker.exec;
 
 import java.time.Duration;
+import java.util.Locale;
 
 /**
  * What one RUN may use on a worker. Every field has a worker flag ({@code --step-memory},
@@ -71,7 +72,7 @@ public record StepLimits(
 
     /** "4g", "512m", "100k" or bytes, as docker run's --memory. */
     public static long parseBytes(String text) {
-        String t = text.strip().toLowerCase(java.util.Locale.ROOT).replaceFirst("i?b$|i$", "");
+        String t = text.strip().toLowerCase(Locale.ROOT).replaceFirst("i?b$|i$", "");
         long unit = 1;
         char last = t.isEmpty() ? ' ' : t.charAt(t.length() - 1);
         switch (last) {

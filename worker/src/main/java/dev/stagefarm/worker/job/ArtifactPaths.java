@@ -13,6 +13,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /** Which paths of a stage's filesystem go into the artifact a later {@code COPY --from} takes. */
 final class ArtifactPaths {
@@ -88,7 +89,7 @@ final class ArtifactPaths {
         if (!GoGlob.hasMeta(clean)) {
             return List.of(path);
         }
-        java.util.regex.Pattern pattern = GoGlob.compile(clean);
+        Pattern pattern = GoGlob.compile(clean);
         List<String> found;
         try (var walk = Files.walk(root, clean.split("/").length)) {
             found = walk.map(p -> root.relativize(p).toString())

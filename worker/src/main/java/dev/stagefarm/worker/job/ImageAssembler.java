@@ -16,6 +16,7 @@ import dev.stagefarm.proto.farm.History;
 import dev.stagefarm.proto.farm.ImageSpec;
 import java.io.IOException;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -47,7 +48,7 @@ final class ImageAssembler {
         ImageConfig base = ImageConfigJson.parse(spec.getConfigJson().toByteArray());
         // BuildKit stamps the image with the build time or SOURCE_DATE_EPOCH (history entries come
         // dated by the planner)
-        Instant now = sourceDateEpoch.orElseGet(() -> Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
+        Instant now = sourceDateEpoch.orElseGet(() -> Instant.now().truncatedTo(ChronoUnit.MILLIS));
         List<HistoryEntry> history = new ArrayList<>();
         for (History h : spec.getHistoryList()) {
             boolean empty = h.getStepIndex() >= 0 ? !stepsWithLayer.contains(h.getStepIndex()) : h.getEmptyLayer();

@@ -1,6 +1,7 @@
 package dev.stagefarm.worker.job;
 
 import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.common.auth.TeamChannel;
 import dev.stagefarm.proto.cache.ActionResult;
 import dev.stagefarm.proto.cache.ArtifactResult;
 import dev.stagefarm.proto.cache.Layer;
@@ -21,8 +22,12 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -75,8 +80,7 @@ public final class JobRunner implements WorkerAgent.JobHandler {
         // component, carries it (the worker's cache channel reads it, see WorkerNode).
         // What the job uses stays on disk until it ends; then the budget evicts what it must.
         try (DiskBudget.Lease lease = disk.lease()) {
-            return lease.call(
-                    () -> dev.stagefarm.common.auth.TeamChannel.callAs(job.getTeam(), () -> runInTeam(job, events)));
+            return lease.call(() -> TeamChannel.callAs(job.getTeam(), () -> runInTeam(job, events)));
         } catch (Exception e) {
             throw new IllegalStateException("job " + job.getJobId() + " failed unexpectedly", e);
         }
@@ -92,7 +96,7 @@ public final class JobRunner implements WorkerAgent.JobHandler {
         try {
             Chain chain = new Chain(job, fetched);
             List<Layer> imageLayers = new ArrayList<>(job.getBase().getLayersList());
-            java.util.Set<Integer> stepsWithLayer = new java.util.HashSet<>();
+            Set<Integer> stepsWithLayer = new HashSet<>();
             String from = "[" + job.getStageName() + " 1/" + (job.getStepsCount() + 1) + "] FROM " + describeBase(job);
             boolean needsFilesystem =
                     job.getExportsCount() > 0 || job.getStepsList().stream().anyMatch(s -> !s.getIsCached());
@@ -208,7 +212,7 @@ public final class JobRunner implements WorkerAgent.JobHandler {
         layer.ifPresent(l -> action.addBlobs(l.getDigest()));
         cache.putAction(step.getKey(), action.build());
         metrics.stepsRun.increment();
-        metrics.stepDuration.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+        metrics.stepDuration.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
         event(events, job, i + 1, step.getDescription(), StepEvent.Status.DONE, (System.nanoTime() - t0) / 1_000_000);
         return layer;
     }
@@ -332,7 +336,7 @@ public final class JobRunner implements WorkerAgent.JobHandler {
                     .map(Entry::layer)
                     .toList();
             // layers unpack one after another; the ones after the first download meanwhile
-            List<java.util.concurrent.Future<?>> background =
+            List<Future<?>> background =
                     toUnpack.size() > 1 ? layers.prefetch(toUnpack.subList(1, toUnpack.size()), fetched) : List.of();
             try {
                 List<String> keys = new ArrayList<>();

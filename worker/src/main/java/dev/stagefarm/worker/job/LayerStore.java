@@ -12,16 +12,21 @@ import dev.stagefarm.oci.layer.LayerUnpacker;
 import dev.stagefarm.oci.layer.LayerWriter;
 import dev.stagefarm.oci.registry.RegistryClient;
 import dev.stagefarm.oci.registry.RegistryException;
+import dev.stagefarm.proto.cache.ActionResult;
 import dev.stagefarm.proto.cache.ArtifactResult;
 import dev.stagefarm.proto.cache.Layer;
+import dev.stagefarm.proto.cache.StepResult;
 import dev.stagefarm.worker.disk.DiskBudget;
 import dev.stagefarm.worker.disk.DiskUsage;
 import dev.stagefarm.worker.snapshot.ActiveSnapshot;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
+import io.grpc.Context;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -29,6 +34,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Layers and artifacts on this worker: where their blobs come from (the local store, the
@@ -37,7 +44,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class LayerStore {
 
-    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(LayerStore.class);
+    private static final Logger log = LoggerFactory.getLogger(LayerStore.class);
     /** Layer blobs fetched at once in the background, as Docker's and containerd's default of 3 downloads. */
     private static final int PARALLEL_FETCHES = 3;
 
@@ -152,17 +159,16 @@ public final class LayerStore {
      */
     List<Future<?>> prefetch(List<Layer> layers, AtomicLong fetched) {
         return layers.stream()
-                .<Future<?>>map(layer ->
-                        fetches.submit(io.grpc.Context.current().wrap(() -> {
-                            try {
-                                blob(layer, fetched);
-                            } catch (IOException | RuntimeException e) {
-                                log.debug(
-                                        "background fetch of layer {} failed; the unpack fetches it again: {}",
-                                        layer.getDigest(),
-                                        e.toString());
-                            }
-                        })))
+                .<Future<?>>map(layer -> fetches.submit(Context.current().wrap(() -> {
+                    try {
+                        blob(layer, fetched);
+                    } catch (IOException | RuntimeException e) {
+                        log.debug(
+                                "background fetch of layer {} failed; the unpack fetches it again: {}",
+                                layer.getDigest(),
+                                e.toString());
+                    }
+                })))
                 .toList();
     }
 
@@ -190,8 +196,7 @@ public final class LayerStore {
      * nothing. Directories overlayfs only copied up are left out (compared with {@code lower}, the
      * filesystem the step ran on); with a SOURCE_DATE_EPOCH, later mtimes are clamped to it.
      */
-    Optional<Layer> publish(Path committedUpper, Path lower, Optional<java.time.Instant> sourceDateEpoch)
-            throws IOException {
+    Optional<Layer> publish(Path committedUpper, Path lower, Optional<Instant> sourceDateEpoch) throws IOException {
         Path temp = blobs.tempFile("new-layer");
         LayerWriter w = sourceDateEpoch
                 .map(t -> new LayerWriter(LayerWriter.Options.zstd().withSourceDateEpoch(t)))
@@ -218,7 +223,7 @@ public final class LayerStore {
         dev.stagefarm.oci.layer.ArtifactBlob artifact;
         try {
             artifact = writer.writeSelected(root, selected, temp);
-        } catch (java.nio.file.NoSuchFileException e) {
+        } catch (NoSuchFileException e) {
             Files.deleteIfExists(temp);
             throw new StepFailedException("COPY --from: " + e.getFile() + " does not exist in the stage's filesystem");
         }
@@ -283,10 +288,9 @@ public final class LayerStore {
                 .build();
         cache.putAction(
                 key,
-                dev.stagefarm.proto.cache.ActionResult.newBuilder()
+                ActionResult.newBuilder()
                         .addBlobs(result.getDigest())
-                        .setStep(dev.stagefarm.proto.cache.StepResult.newBuilder()
-                                .setLayer(result))
+                        .setStep(StepResult.newBuilder().setLayer(result))
                         .build());
         return result;
     }

@@ -1,5 +1,7 @@
 package dev.stagefarm.worker.job;
 
+import com.google.protobuf.ByteString;
+import dev.stagefarm.cacheclient.CacheException;
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.common.fs.FileTrees;
 import dev.stagefarm.common.fs.RootFs;
@@ -14,12 +16,17 @@ import dev.stagefarm.worker.cachemount.SharedCacheMounts;
 import dev.stagefarm.worker.exec.ProcessSpec.ExtraMount;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import dev.stagefarm.worker.snapshot.ReadOnlyView;
+import io.grpc.Status;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -146,8 +153,7 @@ final class RunMounts {
             Path dir = Files.createTempDirectory(
                     base,
                     "sf-run-",
-                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                            java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             undo.add(() -> FileTrees.deleteRecursively(dir));
             return dir;
         }
@@ -236,7 +242,7 @@ final class RunMounts {
                 Files.setAttribute(tmp, "unix:mode", c.getMode() == 0 ? 0755 : c.getMode());
                 try {
                     Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
-                } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
+                } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
                     Files.deleteIfExists(tmp); // another worker in this root made it first: use theirs
                 }
             }
@@ -284,8 +290,8 @@ final class RunMounts {
                     c.getId(),
                     c.getSharing(),
                     new SharedCacheMounts.RootOptions(c.getUid(), c.getGid(), c.getMode()));
-        } catch (dev.stagefarm.cacheclient.CacheException e) {
-            if (e.code() != io.grpc.Status.Code.UNIMPLEMENTED) {
+        } catch (CacheException e) {
+            if (e.code() != Status.Code.UNIMPLEMENTED) {
                 throw new MountException("cache " + c.getId() + ": " + e.getMessage());
             }
             // a cache-server from before shared mounts: keep the cache on this worker, as then
@@ -299,7 +305,7 @@ final class RunMounts {
     }
 
     private static void secret(Job job, String target, SecretMount s, Prepared p) throws IOException, MountException {
-        com.google.protobuf.ByteString value = job.getSecretsMap().get(s.getId());
+        ByteString value = job.getSecretsMap().get(s.getId());
         if (value == null) {
             if (s.getRequired()) {
                 throw new MountException("secret " + s.getId() + " is required but was not given:"
@@ -379,7 +385,7 @@ final class RunMounts {
         // resolved by the kernel inside the source's root: a link to "/" there is that root's "/"
         try (RootFs fs = RootFs.open(root)) {
             return fs.hostPath(b.getPath());
-        } catch (java.nio.file.NoSuchFileException e) {
+        } catch (NoSuchFileException e) {
             throw new MountException("--mount source \"" + b.getPath() + "\" not found");
         }
     }

@@ -15,6 +15,7 @@ import dev.stagefarm.proto.farm.RunOp;
 import dev.stagefarm.proto.farm.StageSource;
 import dev.stagefarm.proto.farm.Step;
 import dev.stagefarm.proto.farm.UrlSource;
+import dev.stagefarm.worker.cachemount.SharedCacheMounts;
 import dev.stagefarm.worker.exec.ContainerUser;
 import dev.stagefarm.worker.exec.ExecException;
 import dev.stagefarm.worker.exec.ExecResult;
@@ -29,7 +30,9 @@ import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import dev.stagefarm.worker.snapshot.ReadOnlyView;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
@@ -75,7 +78,7 @@ public final class StepExecutor {
             OverlaySnapshotter snapshots,
             LayerStore layers,
             Path workRoot,
-            dev.stagefarm.worker.cachemount.SharedCacheMounts sharedCaches,
+            SharedCacheMounts sharedCaches,
             SshAgentSocket.Connector agents) {
         this.runc = runc;
         this.contexts = contexts;
@@ -146,7 +149,7 @@ public final class StepExecutor {
                 }
             }
             fs.createDirectories(op.getPath(), 0755, owner.uid(), owner.gid());
-        } catch (java.nio.file.NotDirectoryException e) {
+        } catch (NotDirectoryException e) {
             throw new StepFailedException(where + "WORKDIR " + op.getPath() + ": a file is in the way");
         }
     }
@@ -154,7 +157,7 @@ public final class StepExecutor {
     private void run(String where, Job job, RunOp op, Path rootfs, Consumer<String> output, AtomicLong fetched)
             throws StepFailedException, IOException {
         try (RunMounts.Prepared prepared = mounts.prepare(job, op.getMountsList(), fetched)) {
-            List<String> env = new java.util.ArrayList<>(op.getEnvList());
+            List<String> env = new ArrayList<>(op.getEnvList());
             env.addAll(prepared.secretEnv); // only the process sees them: not the op, the key or the log
             ProcessSpec spec = new ProcessSpec(
                     op.getArgsList(),

@@ -7,6 +7,7 @@ import dev.stagefarm.worker.cachemount.SharedCacheMounts;
 import dev.stagefarm.worker.disk.DiskBudget;
 import dev.stagefarm.worker.exec.RuncExecutor;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
+import io.grpc.Channel;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -27,7 +28,7 @@ public final class WorkerParts {
             CacheClient cache,
             RegistryClient registry,
             WorkerMetrics metrics,
-            io.grpc.Channel coordinator,
+            Channel coordinator,
             DiskBudget disk)
             throws IOException {
         snapshots.trackIn(disk);

@@ -6,6 +6,7 @@ import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,14 +41,14 @@ public final class FarmEndpoints {
         return new ArrayList<>(out);
     }
 
-    static java.util.Optional<String> host(String endpoint) {
+    static Optional<String> host(String endpoint) {
         String e = endpoint.replaceFirst("^(dns|tcp)://?/?", "");
         if (e.contains("://") || e.startsWith("unix:") || e.startsWith("in-process:") || e.startsWith("inprocess:")) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
         int colon = e.lastIndexOf(':');
         String host = colon > 0 ? e.substring(0, colon) : e;
         host = host.replace("[", "").replace("]", "");
-        return host.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(host);
+        return host.isEmpty() ? Optional.empty() : Optional.of(host);
     }
 }

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The resolv.conf a step gets: the host's, minus what a step's namespace cannot reach. A loopback
@@ -48,15 +49,15 @@ record ResolvConf(String text, List<Inet4Address> nameservers) {
         return new ResolvConf(text.toString(), List.copyOf(servers));
     }
 
-    private static java.util.Optional<Inet4Address> reachable(String literal) {
+    private static Optional<Inet4Address> reachable(String literal) {
         try {
             InetAddress a = InetAddress.ofLiteral(literal.replaceFirst("%.*$", ""));
             if (a instanceof Inet4Address a4 && !a4.isLoopbackAddress() && !a4.isAnyLocalAddress()) {
-                return java.util.Optional.of(a4);
+                return Optional.of(a4);
             }
         } catch (IllegalArgumentException e) {
             // not an address: the resolver would ignore the line too
         }
-        return java.util.Optional.empty();
+        return Optional.empty();
     }
 }

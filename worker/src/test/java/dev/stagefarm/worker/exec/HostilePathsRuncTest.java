@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -62,7 +63,7 @@ class HostilePathsRuncTest {
             // the host's file would make "intruder" 4242; inside the rootfs the link leads nowhere
             List<String> out = run(ProcessSpec.of("id", "-u").withUser("4243"));
             assertThat(out).containsExactly("4243");
-            assertThat(org.assertj.core.api.Assertions.catchThrowable(
+            assertThat(Assertions.catchThrowable(
                             () -> run(ProcessSpec.of("id", "-u").withUser("intruder"))))
                     .hasMessageContaining("unable to find user intruder");
         } finally {

@@ -2,6 +2,7 @@ package dev.stagefarm.worker.exec;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -185,10 +186,9 @@ class RuncExecutorTest {
                 thrown.add(e);
             }
         });
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (!lines.contains("started") && thrown.isEmpty() && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        await("the step started or failed")
+                .atMost(Duration.ofSeconds(30))
+                .until(() -> lines.contains("started") || !thrown.isEmpty());
         assertThat(thrown).as("run failed before it started").isEmpty();
         assertThat(lines).contains("started");
         runner.interrupt();

@@ -2,6 +2,7 @@ package dev.stagefarm.worker.exec;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -72,7 +73,10 @@ class StepLimitsTest {
                 return e;
             }
         });
-        Thread.sleep(3000);
+        // the other step starts while the bomb is busy forking, not before it got going
+        await("the fork bomb underway")
+                .atMost(Duration.ofSeconds(30))
+                .until(() -> stepCounters("pids", "pids.current").stream().anyMatch(n -> n >= 32));
 
         long start = System.nanoTime();
         List<String> out = new ArrayList<>();

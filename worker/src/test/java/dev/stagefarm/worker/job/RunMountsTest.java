@@ -14,6 +14,8 @@ import dev.stagefarm.worker.exec.BusyboxRootfs;
 import dev.stagefarm.worker.exec.ExecResult;
 import dev.stagefarm.worker.exec.ProcessSpec;
 import dev.stagefarm.worker.exec.RuncExecutor;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -208,8 +210,8 @@ class RunMountsTest {
 
     private static boolean contains(Path p, String text) {
         try {
-            return new String(Files.readAllBytes(p), java.nio.charset.StandardCharsets.ISO_8859_1).contains(text);
-        } catch (java.io.IOException e) {
+            return new String(Files.readAllBytes(p), StandardCharsets.ISO_8859_1).contains(text);
+        } catch (IOException e) {
             return false;
         }
     }

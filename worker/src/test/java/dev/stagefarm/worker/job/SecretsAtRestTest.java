@@ -1,6 +1,7 @@
 package dev.stagefarm.worker.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.ByteString;
 import dev.stagefarm.proto.farm.Job;
@@ -84,7 +85,10 @@ class SecretsAtRestTest {
                     throw new RuntimeException(e);
                 }
             });
-            Thread.sleep(2000);
+            // the step has read its secret and sleeps: look while it runs
+            await("the step running with its secret")
+                    .atMost(Duration.ofSeconds(30))
+                    .until(() -> out.contains("same"));
 
             assertThat(filesHolding(workerRoot, secret))
                     .as("files under the worker root, while the step runs")

@@ -22,10 +22,13 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -90,8 +93,8 @@ class SharedCacheMountsTest {
                         "compiled",
                         "obj/main.o",
                         "600 1000:1000 "
-                                + java.time.LocalDateTime.of(2020, 1, 2, 3, 4, 5)
-                                        .atZone(java.time.ZoneId.systemDefault())
+                                + LocalDateTime.of(2020, 1, 2, 3, 4, 5)
+                                        .atZone(ZoneId.systemDefault())
                                         .toEpochSecond());
 
         b.run(mount, "rm -r /root/.cache/build/obj && echo new > /root/.cache/build/added");
@@ -186,8 +189,7 @@ class SharedCacheMountsTest {
 
         List<String> run(RunMount mount, String script) throws Exception {
             Path rootfs = BusyboxRootfs.create(Files.createTempDirectory(root, "rootfs-"));
-            try (RunMounts.Prepared p = mounts.prepare(
-                    Job.getDefaultInstance(), List.of(mount), new java.util.concurrent.atomic.AtomicLong())) {
+            try (RunMounts.Prepared p = mounts.prepare(Job.getDefaultInstance(), List.of(mount), new AtomicLong())) {
                 List<String> out = new ArrayList<>();
                 ExecResult r = runc.run(
                         rootfs,

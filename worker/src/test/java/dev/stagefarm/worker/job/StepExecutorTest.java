@@ -21,6 +21,7 @@ import dev.stagefarm.proto.farm.Step;
 import dev.stagefarm.proto.farm.UrlSource;
 import dev.stagefarm.worker.exec.BusyboxRootfs;
 import dev.stagefarm.worker.exec.RuncExecutor;
+import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -29,7 +30,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.GZIPOutputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -181,12 +186,11 @@ class StepExecutorTest {
 
     /** A gzip layer of regular files owned by 101, put in the worker's blob store as if pulled. */
     private static Layer store(ContentStore blobs, Map<String, String> files) throws Exception {
-        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-        try (var tar = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(
-                new java.util.zip.GZIPOutputStream(bytes))) {
-            for (var e : new java.util.TreeMap<>(files).entrySet()) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (var tar = new TarArchiveOutputStream(new GZIPOutputStream(bytes))) {
+            for (var e : new TreeMap<>(files).entrySet()) {
                 byte[] data = e.getValue().getBytes(StandardCharsets.UTF_8);
-                var entry = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(e.getKey());
+                var entry = new TarArchiveEntry(e.getKey());
                 entry.setSize(data.length);
                 entry.setMode(0100644);
                 entry.setIds(101, 101);

@@ -9,6 +9,7 @@ import dev.stagefarm.worker.exec.RuncExecutor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
@@ -64,7 +65,7 @@ class CniNetworkCleanupTest {
             assertThat(jumps("iptables", "filter", tag)).hasSize(3); // INPUT and FORWARD twice, once each
             assertThat(jumps("iptables", "nat", tag)).hasSize(1);
             RuncExecutor executor = RuncExecutor.open(RuncExecutor.Config.defaults(tmp.resolve("w-crash")), restarted);
-            List<String> out = new java.util.ArrayList<>();
+            List<String> out = new ArrayList<>();
             executor.run(rootfs, ProcessSpec.of("cat", "/proc/net/dev"), out::add, Duration.ofSeconds(60));
             assertThat(CniNetworkTest.interfaces(out)).containsExactlyInAnyOrder("lo", "eth0");
         }

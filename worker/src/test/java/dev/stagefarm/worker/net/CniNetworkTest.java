@@ -2,6 +2,7 @@ package dev.stagefarm.worker.net;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.stagefarm.worker.exec.BusyboxRootfs;
 import dev.stagefarm.worker.exec.ExecException;
@@ -21,8 +22,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -238,18 +242,15 @@ class CniNetworkTest {
         return accepted;
     }
 
-    private static String waitForAddress(Path file) throws Exception {
-        for (int i = 0; i < 100; i++) {
-            if (Files.exists(file)) {
-                String line = Files.readString(file);
-                java.util.regex.Matcher m = java.util.regex.Pattern.compile("inet (\\d+\\.\\d+\\.\\d+\\.\\d+)/")
-                        .matcher(line);
-                if (m.find()) {
-                    return m.group(1);
-                }
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("the listening step never wrote its address");
+    private static String waitForAddress(Path file) {
+        Pattern inet = Pattern.compile("inet (\\d+\\.\\d+\\.\\d+\\.\\d+)/");
+        return await("the listening step writes its address")
+                .atMost(Duration.ofSeconds(10))
+                .until(
+                        () -> {
+                            Matcher m = inet.matcher(Files.exists(file) ? Files.readString(file) : "");
+                            return m.find() ? m.group(1) : null;
+                        },
+                        Objects::nonNull);
     }
 }

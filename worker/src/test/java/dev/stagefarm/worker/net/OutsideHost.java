@@ -1,5 +1,7 @@
 package dev.stagefarm.worker.net;
 
+import static org.awaitility.Awaitility.await;
+
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -9,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -45,9 +48,9 @@ final class OutsideHost implements AutoCloseable {
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .start();
-        for (int i = 0; i < 50 && !fromHost(address).contains("hello"); i++) {
-            Thread.sleep(100);
-        }
+        await("busybox httpd serving in " + name)
+                .atMost(Duration.ofSeconds(10))
+                .until(() -> fromHost(address).contains("hello"));
     }
 
     /** What the host itself gets from {@code http://target/hello}: proof that a refusal is the firewall's. */
@@ -66,7 +69,7 @@ final class OutsideHost implements AutoCloseable {
     }
 
     private static void sh(String command) throws IOException, InterruptedException {
-        Commands.run(List.of("sh", "-c", command), java.util.Map.of(), "");
+        Commands.run(List.of("sh", "-c", command), Map.of(), "");
     }
 
     @Override

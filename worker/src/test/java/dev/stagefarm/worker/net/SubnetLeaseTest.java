@@ -47,7 +47,7 @@ class SubnetLeaseTest {
 
     /** A child JVM tries the same POSIX lock the kernel would give another worker process. */
     private static boolean lockedForAnotherProcess(Path file) throws Exception {
-        Path probe = Files.createTempFile("lease-probe", ".java");
+        Path probe = Files.createTempFile(file.getParent(), "lease-probe", ".java");
         Files.writeString(probe, """
                 import java.nio.channels.FileChannel;
                 import java.nio.file.*;
@@ -61,7 +61,8 @@ class SubnetLeaseTest {
                 """);
         String java = ProcessHandle.current().info().command().orElse("java");
         Process p = new ProcessBuilder(java, probe.toString(), file.toString())
-                .redirectErrorStream(true)
+                // stdout only: a JVM may note its options on stderr (JAVA_TOOL_OPTIONS)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
                 .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         p.waitFor();
