@@ -1,6 +1,8 @@
 package dev.stagefarm.coordinator.schedule;
 
+import com.google.protobuf.CodedOutputStream;
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.proto.farm.ImageSpec;
 import dev.stagefarm.proto.farm.Job;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -11,20 +13,25 @@ import java.nio.charset.StandardCharsets;
  * What makes two jobs the same work: the team and everything the worker is sent except the
  * ids that name the build. Two builds of the same stage with the same inputs get the same key;
  * a difference in anything a worker sees (secrets, ssh session, exports, image) keeps them apart.
+ * A final image counts by its cache key: its history carries the time it was planned, which two
+ * builds of the same image submitted a second apart do not share.
  */
 public final class WorkKeys {
 
     private WorkKeys() {}
 
     public static String of(String team, Job job) {
-        Job work = job.toBuilder().clearJobId().clearBuildId().build();
+        Job.Builder work = job.toBuilder().clearJobId().clearBuildId();
+        if (job.hasImage() && !job.getImage().getKey().isEmpty()) {
+            work.setImage(ImageSpec.newBuilder().setKey(job.getImage().getKey()));
+        }
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try {
             bytes.write(team.getBytes(StandardCharsets.UTF_8));
             bytes.write(0);
-            var out = com.google.protobuf.CodedOutputStream.newInstance(bytes);
+            var out = CodedOutputStream.newInstance(bytes);
             out.useDeterministicSerialization(); // map fields (secrets) in a stable order
-            work.writeTo(out);
+            work.build().writeTo(out);
             out.flush();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
