@@ -1,5 +1,7 @@
 package dev.stagefarm.cli;
 
+import java.util.List;
+
 /**
  * slf4j-simple is configured through system properties, which must be set before the first
  * logger exists. Servers log at info; the build client keeps its terminal for progress and
@@ -28,7 +30,7 @@ final class Logging {
 
     /** {@code build --progress quiet}: errors only, the embedded farm's warnings included. */
     private static boolean quiet(String[] args) {
-        java.util.List<String> a = java.util.List.of(args);
+        List<String> a = List.of(args);
         int i = a.indexOf("--progress");
         return a.contains("--progress=quiet")
                 || (i >= 0 && i + 1 < a.size() && a.get(i + 1).equals("quiet"));

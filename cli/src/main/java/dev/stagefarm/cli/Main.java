@@ -13,6 +13,9 @@ import dev.stagefarm.cli.commands.FarmCommand;
 import dev.stagefarm.cli.commands.TokenCommand;
 import dev.stagefarm.cli.commands.WorkerCommand;
 import dev.stagefarm.cli.commands.WorkersCommand;
+import dev.stagefarm.common.client.GrpcChannels;
+import java.io.IOException;
+import java.nio.file.NoSuchFileException;
 import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -74,10 +77,9 @@ public final class Main {
      * Anything else is ours, and keeps its trace.
      */
     private static int userError(Exception e, CommandLine command, CommandLine.ParseResult parsed) throws Exception {
-        if (e instanceof IllegalArgumentException || e instanceof java.io.IOException) {
-            String message = e instanceof java.nio.file.NoSuchFileException missing
-                    ? "no such file: " + missing.getFile()
-                    : e.getMessage();
+        if (e instanceof IllegalArgumentException || e instanceof IOException) {
+            String message =
+                    e instanceof NoSuchFileException missing ? "no such file: " + missing.getFile() : e.getMessage();
             command.getErr().println("error: " + message);
             return 1;
         }
@@ -89,13 +91,13 @@ public final class Main {
         ConfigDefaults defaults;
         try {
             defaults = ConfigDefaults.load(System.getenv());
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             System.err.println("error: " + e.getMessage());
             System.exit(2);
             return;
         }
         int code = commandLine(args, CommandLine.defaultFactory(), defaults).execute(args);
-        dev.stagefarm.common.client.GrpcChannels.stopClientThreads();
+        GrpcChannels.stopClientThreads();
         System.exit(code);
     }
 }

@@ -2,6 +2,7 @@ package dev.stagefarm.coordinator;
 
 import dev.stagefarm.coordinator.builds.BuildRecord;
 import dev.stagefarm.proto.farm.BuildEvent;
+import dev.stagefarm.proto.farm.JobEvent;
 import dev.stagefarm.proto.farm.StageReport;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.util.List;
@@ -90,7 +91,7 @@ final class BuildEvents {
     }
 
     /** Hands on what a stage's job reports: its steps, their output, its queue wait, its transfers. */
-    void forward(dev.stagefarm.proto.farm.JobEvent event) {
+    void forward(JobEvent event) {
         BuildEvent.Builder out = BuildEvent.newBuilder();
         switch (event.getKindCase()) {
             case STEP -> send(out.setStep(event.getStep()).build());

@@ -1,5 +1,6 @@
 package dev.stagefarm.coordinator;
 
+import com.google.protobuf.ByteString;
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.coordinator.plan.BaseImageResolver;
 import dev.stagefarm.coordinator.plan.CacheKey;
@@ -25,8 +26,11 @@ import dev.stagefarm.proto.cache.ArtifactResult;
 import dev.stagefarm.proto.cache.ImageResult;
 import dev.stagefarm.proto.cache.Layer;
 import dev.stagefarm.proto.farm.ArtifactRequest;
+import dev.stagefarm.proto.farm.BaseImage;
+import dev.stagefarm.proto.farm.BuildError;
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildRequest;
+import dev.stagefarm.proto.farm.BuildResult;
 import dev.stagefarm.proto.farm.History;
 import dev.stagefarm.proto.farm.ImageSource;
 import dev.stagefarm.proto.farm.ImageSpec;
@@ -37,6 +41,7 @@ import dev.stagefarm.proto.farm.StageSource;
 import dev.stagefarm.proto.farm.Step;
 import dev.stagefarm.proto.farm.StepEvent;
 import java.io.IOException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -44,11 +49,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One build: stages run as soon as the stages they depend on are done, each planned when its
@@ -136,7 +143,7 @@ final class BuildRun {
             try {
                 CompletableFuture.anyOf(outcomes.get(target), firstFailure).join();
                 StageOutcome last = outcomes.get(target).join();
-                var result = dev.stagefarm.proto.farm.BuildResult.newBuilder();
+                var result = BuildResult.newBuilder();
                 last.image().ifPresent(result::setImage);
                 for (int index : order) {
                     result.addStages(outcomes.get(index).join().report());
@@ -149,8 +156,7 @@ final class BuildRun {
                 cancel("build failed: " + message);
                 metrics.buildsFailed.increment();
                 events.send(BuildEvent.newBuilder()
-                        .setError(
-                                dev.stagefarm.proto.farm.BuildError.newBuilder().setMessage(message))
+                        .setError(BuildError.newBuilder().setMessage(message))
                         .build());
             }
         }
@@ -202,7 +208,7 @@ final class BuildRun {
             events.stageQueued(index, stage.displayName(), plan.steps().size() + 1);
             StageOutcome ran = dispatch(index, stage, plan, exports, image, started);
             events.stageFinished(ran.report());
-            metrics.stageDuration.record(java.time.Duration.between(started, Instant.now()));
+            metrics.stageDuration.record(Duration.between(started, Instant.now()));
             return ran;
         } catch (DockerfileException e) {
             throw new StageFailed(e.getMessage());
@@ -219,7 +225,7 @@ final class BuildRun {
             StageOutcome from = outcomes.get(baseStage.get()).join();
             return new StageBase(
                     from.stageKey(),
-                    dev.stagefarm.proto.farm.BaseImage.newBuilder()
+                    BaseImage.newBuilder()
                             .addAllLayers(from.layers())
                             .setStageKey(from.stageKey())
                             .build(),
@@ -245,7 +251,7 @@ final class BuildRun {
         if (image.equals("scratch")) {
             return new StageBase(
                     CacheKey.of("scratch").build(),
-                    dev.stagefarm.proto.farm.BaseImage.getDefaultInstance(),
+                    BaseImage.getDefaultInstance(),
                     ImageConfigEditor.scratch(),
                     List.of(),
                     "scratch",
@@ -301,7 +307,7 @@ final class BuildRun {
     private ImageSpec imageSpec(StagePlan plan) {
         // --label K=V lands on the result image only, as with buildx
         ImageConfigEditor labelled = plan.config().copy();
-        new java.util.TreeMap<>(request.getLabelsMap()).forEach(labelled::putLabel);
+        new TreeMap<>(request.getLabelsMap()).forEach(labelled::putLabel);
         byte[] config = labelled.toJsonWithoutLayers();
         CacheKey key = CacheKey.of("image")
                 .add("oci-manifest")
@@ -311,7 +317,7 @@ final class BuildRun {
             key.add(h.getCreatedBy()).add(h.getEmptyLayer()).add(Integer.toString(h.getStepIndex()));
         }
         return ImageSpec.newBuilder()
-                .setConfigJson(com.google.protobuf.ByteString.copyFrom(config))
+                .setConfigJson(ByteString.copyFrom(config))
                 .addAllHistory(plan.history())
                 .setKey(key.build())
                 .build();
@@ -426,7 +432,7 @@ final class BuildRun {
                 worker -> localBytes(plan, worker),
                 Entitlements.needed(built));
         CompletableFuture<JobDispatcher.Dispatched> pending;
-        var queueMillis = new java.util.concurrent.atomic.AtomicLong();
+        var queueMillis = new AtomicLong();
         synchronized (jobs) {
             if (cancelled != null) {
                 throw new StageFailed(cancelled);

@@ -18,6 +18,7 @@ import dev.stagefarm.proto.farm.BuildRequest;
 import dev.stagefarm.proto.farm.ContextManifest;
 import java.io.IOException;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,7 +34,7 @@ final class BuildRunner {
 
     private final FarmMetrics metrics;
     private final BuildBook book;
-    private static final java.util.Set<String> SUPPORTED_PLATFORMS = java.util.Set.of("linux/amd64", "linux/x86_64");
+    private static final Set<String> SUPPORTED_PLATFORMS = Set.of("linux/amd64", "linux/x86_64");
 
     BuildRunner(
             CacheClient cache, BaseImageResolver bases, JobDispatcher dispatcher, FarmMetrics metrics, BuildBook book) {

@@ -21,16 +21,20 @@ import dev.stagefarm.coordinator.web.FarmView;
 import dev.stagefarm.coordinator.web.FarmWebServer;
 import dev.stagefarm.oci.registry.RegistryClient;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
+import dev.stagefarm.proto.farm.ListWorkersRequest;
+import dev.stagefarm.proto.farm.ListWorkersResponse;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.grpc.MetricCollectingServerInterceptor;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.InstantSource;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -52,7 +56,7 @@ public final class CoordinatorServer implements AutoCloseable {
     private final boolean authenticated;
     private final JobDispatcher dispatcher;
     private final HealthStatusManager health = new HealthStatusManager();
-    private final BuildBook book = new BuildBook(java.time.InstantSource.system());
+    private final BuildBook book = new BuildBook(InstantSource.system());
     private final CoordinatorService service;
     private final Supplier<Tokens> tokens;
 
@@ -148,22 +152,21 @@ public final class CoordinatorServer implements AutoCloseable {
     }
 
     /** The workers as ListWorkers answers: the page shows whatever that message carries. */
-    private dev.stagefarm.proto.farm.ListWorkersResponse workers() {
-        var reply = new java.util.concurrent.atomic.AtomicReference<dev.stagefarm.proto.farm.ListWorkersResponse>();
-        service.listWorkers(
-                dev.stagefarm.proto.farm.ListWorkersRequest.getDefaultInstance(), new io.grpc.stub.StreamObserver<>() {
-                    @Override
-                    public void onNext(dev.stagefarm.proto.farm.ListWorkersResponse value) {
-                        reply.set(value);
-                    }
+    private ListWorkersResponse workers() {
+        var reply = new AtomicReference<ListWorkersResponse>();
+        service.listWorkers(ListWorkersRequest.getDefaultInstance(), new StreamObserver<>() {
+            @Override
+            public void onNext(ListWorkersResponse value) {
+                reply.set(value);
+            }
 
-                    @Override
-                    public void onError(Throwable t) {}
+            @Override
+            public void onError(Throwable t) {}
 
-                    @Override
-                    public void onCompleted() {}
-                });
-        return reply.get() == null ? dev.stagefarm.proto.farm.ListWorkersResponse.getDefaultInstance() : reply.get();
+            @Override
+            public void onCompleted() {}
+        });
+        return reply.get() == null ? ListWorkersResponse.getDefaultInstance() : reply.get();
     }
 
     public int port() {

@@ -1,5 +1,6 @@
 package dev.stagefarm.coordinator;
 
+import dev.stagefarm.common.auth.Caller;
 import dev.stagefarm.common.version.FarmVersion;
 import dev.stagefarm.coordinator.builds.BuildControl;
 import dev.stagefarm.coordinator.schedule.JobDispatcher;
@@ -139,7 +140,7 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
     public void build(BuildRequest request, StreamObserver<BuildEvent> responses) {
         var events = new BuildEvents((ServerCallStreamObserver<BuildEvent>) responses);
         // The submitter's team, from its token: the build's cache lookups and jobs work there.
-        String team = dev.stagefarm.common.auth.Caller.current().team();
+        String team = Caller.current().team();
         try {
             admission.admit(team); // before any work, so parallel submissions cannot slip past the limit
         } catch (BuildAdmission.TooManyBuilds e) {

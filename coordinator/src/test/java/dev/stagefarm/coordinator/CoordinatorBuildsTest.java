@@ -53,6 +53,7 @@ import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -270,7 +271,7 @@ class CoordinatorBuildsTest {
         }
     }
 
-    private static BuildEvent next(Iterator<BuildEvent> events, java.util.function.Predicate<BuildEvent> wanted) {
+    private static BuildEvent next(Iterator<BuildEvent> events, Predicate<BuildEvent> wanted) {
         while (events.hasNext()) {
             BuildEvent e = events.next();
             if (wanted.test(e)) {

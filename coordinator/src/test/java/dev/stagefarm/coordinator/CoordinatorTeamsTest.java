@@ -20,6 +20,7 @@ import dev.stagefarm.proto.farm.ContextEntry;
 import dev.stagefarm.proto.farm.ContextManifest;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.CoordinatorMessage;
+import dev.stagefarm.proto.farm.DrainWorkerRequest;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.WorkerHello;
 import dev.stagefarm.proto.farm.WorkerMessage;
@@ -40,9 +41,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -127,8 +134,8 @@ class CoordinatorTeamsTest {
     void aTeamCannotExceedItsBuildsInFlightBySubmittingInParallel() throws Exception {
         BlockingWorker worker = BlockingWorker.connect(as(channel, FARM), "w1");
         String context = uploadContext(BOB);
-        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
-        java.util.List<CompletableFuture<String>> builds = new java.util.ArrayList<>();
+        CountDownLatch go = new CountDownLatch(1);
+        List<CompletableFuture<String>> builds = new ArrayList<>();
         for (int i = 0; i < 12; i++) {
             builds.add(CompletableFuture.supplyAsync(
                     () -> {
@@ -139,7 +146,7 @@ class CoordinatorTeamsTest {
                         }
                         return submit(BOB, context).join();
                     },
-                    java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()));
+                    Executors.newVirtualThreadPerTaskExecutor()));
         }
         go.countDown();
 
@@ -151,7 +158,7 @@ class CoordinatorTeamsTest {
                 .as("an admitted build reached the worker")
                 .isNotNull();
         Thread.sleep(500); // time for a thirteenth admission to show, were there one
-        java.util.List<CompletableFuture<String>> refused =
+        List<CompletableFuture<String>> refused =
                 builds.stream().filter(CompletableFuture::isDone).toList();
         assertThat(refused).as("all but the two in flight refused").hasSize(10);
         for (CompletableFuture<String> build : refused) {
@@ -182,9 +189,8 @@ class CoordinatorTeamsTest {
     @Test
     void aBuildAuthorCannotDrainAWorker() {
         assertThatThrownBy(() -> CoordinatorGrpc.newBlockingStub(as(channel, ALICE))
-                        .drainWorker(dev.stagefarm.proto.farm.DrainWorkerRequest.newBuilder()
-                                .setName("w1")
-                                .build()))
+                        .drainWorker(
+                                DrainWorkerRequest.newBuilder().setName("w1").build()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
                     assertThat(e.getStatus().getDescription()).contains("needs the admin scope");
@@ -286,7 +292,7 @@ class CoordinatorTeamsTest {
 
     /** A worker session that only collects the jobs it is sent. */
     private static final class BlockingWorker {
-        final java.util.concurrent.BlockingQueue<Job> jobs = new java.util.concurrent.LinkedBlockingQueue<>();
+        final BlockingQueue<Job> jobs = new LinkedBlockingQueue<>();
 
         static BlockingWorker connect(Channel channel, String name) throws InterruptedException {
             BlockingWorker w = new BlockingWorker();

@@ -7,11 +7,13 @@ import dev.stagefarm.proto.farm.CoordinatorMessage;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobEvent;
 import dev.stagefarm.proto.farm.JobResult;
+import dev.stagefarm.proto.farm.WorkerDraining;
 import dev.stagefarm.proto.farm.WorkerHello;
 import dev.stagefarm.proto.farm.WorkerMessage;
 import io.grpc.Channel;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -46,19 +48,19 @@ final class FakeWorker {
 
     /** Opens the session and says hello; the caller waits for the coordinator to list it. */
     static FakeWorker connect(String name, Channel channel) {
-        return connect(name, 1, channel, java.util.List.of());
+        return connect(name, 1, channel, List.of());
     }
 
     static FakeWorker connect(String name, int slots, Channel channel) {
-        return connect(name, slots, channel, java.util.List.of());
+        return connect(name, slots, channel, List.of());
     }
 
     /** @param warnings what the worker tells operators about itself, as a real one does about its runc */
-    static FakeWorker connect(String name, Channel channel, java.util.List<String> warnings) {
+    static FakeWorker connect(String name, Channel channel, List<String> warnings) {
         return connect(name, 1, channel, warnings);
     }
 
-    static FakeWorker connect(String name, int slots, Channel channel, java.util.List<String> warnings) {
+    static FakeWorker connect(String name, int slots, Channel channel, List<String> warnings) {
         FakeWorker w = new FakeWorker(name, channel);
         w.toCoordinator.onNext(WorkerMessage.newBuilder()
                 .setHello(WorkerHello.newBuilder().setName(name).setSlots(slots).addAllWarnings(warnings))
@@ -110,7 +112,7 @@ final class FakeWorker {
     /** SIGTERM: the worker drains. */
     void drain() {
         toCoordinator.onNext(WorkerMessage.newBuilder()
-                .setDraining(dev.stagefarm.proto.farm.WorkerDraining.getDefaultInstance())
+                .setDraining(WorkerDraining.getDefaultInstance())
                 .build());
     }
 

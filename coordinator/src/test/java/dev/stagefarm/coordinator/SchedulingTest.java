@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.coordinator.builds.BuildBook;
+import dev.stagefarm.coordinator.builds.BuildControl;
 import dev.stagefarm.coordinator.schedule.JobDispatcher;
 import dev.stagefarm.coordinator.schedule.SchedulerMetrics;
 import dev.stagefarm.coordinator.schedule.WorkerPool;
@@ -20,6 +22,7 @@ import io.grpc.inprocess.InProcessServerBuilder;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.time.Duration;
+import java.time.InstantSource;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -53,7 +56,7 @@ class SchedulingTest {
         dispatcher = new JobDispatcher(pool, workerWait, new SchedulerMetrics(meters));
         // Connect never touches the cache; Build (not exercised here) would
         cacheChannel = InProcessChannelBuilder.forName(name + "-cache").build();
-        var book = new dev.stagefarm.coordinator.builds.BuildBook(java.time.InstantSource.system());
+        var book = new BuildBook(InstantSource.system());
         BuildRunner builds = new BuildRunner(
                 new CacheClient(cacheChannel),
                 image -> {
@@ -64,12 +67,7 @@ class SchedulingTest {
                 book);
         server = InProcessServerBuilder.forName(name)
                 .addService(new CoordinatorService(
-                        pool,
-                        dispatcher,
-                        builds,
-                        "cache:9092",
-                        BuildAdmission.unlimited(),
-                        new dev.stagefarm.coordinator.builds.BuildControl(book)))
+                        pool, dispatcher, builds, "cache:9092", BuildAdmission.unlimited(), new BuildControl(book)))
                 .build()
                 .start();
         channel = InProcessChannelBuilder.forName(name).build();

@@ -22,6 +22,7 @@ import dev.stagefarm.proto.farm.WorkerStatus;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
@@ -29,6 +30,7 @@ import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
@@ -39,6 +41,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Mixed versions during a rolling upgrade: an equal protocol works whatever the release, another is refused. */
 class VersionHandshakeTest {
@@ -128,10 +131,9 @@ class VersionHandshakeTest {
 
     @Test
     void aProtocolThatIsNoNumberIsRefusedNotServed() {
-        io.grpc.Metadata garbage = new io.grpc.Metadata();
+        Metadata garbage = new Metadata();
         garbage.put(VersionHeaders.PROTOCOL, "1; drop table");
-        Channel hostile =
-                ClientInterceptors.intercept(channel, io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(garbage));
+        Channel hostile = ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(garbage));
 
         assertThatThrownBy(() -> workers(hostile))
                 .isInstanceOfSatisfying(
@@ -147,8 +149,7 @@ class VersionHandshakeTest {
     }
 
     @Test
-    void theCacheServerRefusesAnotherProtocolAndServesAnotherRelease(@org.junit.jupiter.api.io.TempDir Path dir)
-            throws Exception {
+    void theCacheServerRefusesAnotherProtocolAndServesAnotherRelease(@TempDir Path dir) throws Exception {
         String name = InProcessServerBuilder.generateName();
         try (CacheServer cache = new CacheServer(
                         new CacheServerConfig(HostPort.parse("127.0.0.1:0"), dir.resolve("cache"), 0),

@@ -1,5 +1,6 @@
 package dev.stagefarm.cli.build;
 
+import com.google.protobuf.ByteString;
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.cli.context.ContextScanner;
 import dev.stagefarm.cli.context.DockerIgnore;
@@ -13,6 +14,7 @@ import dev.stagefarm.oci.registry.RegistryConfig;
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildRequest;
 import dev.stagefarm.proto.farm.BuildResult;
+import dev.stagefarm.proto.farm.ContextManifest;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.FarmInfoRequest;
 import dev.stagefarm.proto.farm.NamedContext;
@@ -22,10 +24,13 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The client side of a build: hashes the context, uploads only what the cache lacks, submits,
@@ -50,7 +55,7 @@ public final class BuildClient {
             boolean pull,
             Map<String, byte[]> secrets,
             List<SshSpec> ssh,
-            java.util.Set<String> entitlements,
+            Set<String> entitlements,
             Path iidFile,
             boolean quiet,
             List<BuildContextSpec> buildContexts) {
@@ -88,7 +93,7 @@ public final class BuildClient {
                     pull,
                     secrets,
                     ssh,
-                    java.util.Set.of(),
+                    Set.of(),
                     null,
                     false,
                     List.of());
@@ -146,7 +151,7 @@ public final class BuildClient {
                     }
                     BuildRequest.Builder submit = submission(cache, req, display.info());
                     if (!req.ssh().isEmpty()) {
-                        String session = java.util.UUID.randomUUID().toString();
+                        String session = UUID.randomUUID().toString();
                         agents = AgentForwarder.start(channel, session, req.ssh());
                         submit.setSessionId(session);
                         req.ssh().forEach(s -> submit.addSshIds(s.id()));
@@ -179,7 +184,7 @@ public final class BuildClient {
     private static void closeQuietly(ManagedChannel channel) {
         channel.shutdownNow();
         try {
-            channel.awaitTermination(2, java.util.concurrent.TimeUnit.SECONDS);
+            channel.awaitTermination(2, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -191,7 +196,7 @@ public final class BuildClient {
                         cache, "context", req.context(), DockerIgnore.forBuild(req.context(), req.dockerfile()), out)
                 .digest();
         String dockerfile = Files.readString(req.dockerfile());
-        List<NamedContext> named = new java.util.ArrayList<>();
+        List<NamedContext> named = new ArrayList<>();
         for (BuildContextSpec c : req.buildContexts()) {
             NamedContext.Builder n = NamedContext.newBuilder().setName(c.name());
             if (c.image().isPresent()) {
@@ -223,7 +228,7 @@ public final class BuildClient {
                 .setPlatform(req.platform())
                 .setPull(req.pull())
                 .addAllEntitlements(req.entitlements().stream().sorted().toList());
-        req.secrets().forEach((id, value) -> submit.putSecrets(id, com.google.protobuf.ByteString.copyFrom(value)));
+        req.secrets().forEach((id, value) -> submit.putSecrets(id, ByteString.copyFrom(value)));
         return submit;
     }
 
@@ -279,7 +284,7 @@ public final class BuildClient {
         }
     }
 
-    private record Uploaded(Digest digest, dev.stagefarm.proto.farm.ContextManifest manifest) {}
+    private record Uploaded(Digest digest, ContextManifest manifest) {}
 
     private static Uploaded uploadContext(
             CacheClient cache, String what, Path dir, DockerIgnore ignore, PrintStream out) throws IOException {

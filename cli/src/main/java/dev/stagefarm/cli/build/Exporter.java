@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /** Writes a finished image, read from the cache-server, to where {@code --output} says. */
 final class Exporter {
@@ -67,8 +68,7 @@ final class Exporter {
                     && mark.isAt(spec.dest().get())) {
                 out.printf(
                         "#export %s %s unchanged: it holds this image already%n",
-                        spec.type().name().toLowerCase(java.util.Locale.ROOT),
-                        spec.dest().get());
+                        spec.type().name().toLowerCase(Locale.ROOT), spec.dest().get());
                 continue;
             }
             switch (spec.type()) {
@@ -106,7 +106,7 @@ final class Exporter {
             }
             out.printf(
                     "#export %s %s done %.1fs%n",
-                    spec.type().name().toLowerCase(java.util.Locale.ROOT), where, (System.nanoTime() - t0) / 1e9);
+                    spec.type().name().toLowerCase(Locale.ROOT), where, (System.nanoTime() - t0) / 1e9);
         }
     }
 

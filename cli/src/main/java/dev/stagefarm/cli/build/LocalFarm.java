@@ -7,6 +7,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -29,7 +30,7 @@ public final class LocalFarm {
     }
 
     /** The socket directory {@code env} names (a resident client passes its caller's environment). */
-    public static Path socketDir(java.util.Map<String, String> env) {
+    public static Path socketDir(Map<String, String> env) {
         String fromEnv = env.get(SOCKET_DIR_ENV);
         return fromEnv == null || fromEnv.isBlank() ? DEFAULT_SOCKET_DIR : Path.of(fromEnv);
     }

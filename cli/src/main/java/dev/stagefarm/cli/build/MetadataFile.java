@@ -9,6 +9,7 @@ import dev.stagefarm.proto.farm.StageReport;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
 
 /** {@code --metadata-file}: buildx's keys where buildx has them, ours ({@code stagefarm.*}) beside. */
@@ -41,6 +42,6 @@ final class MetadataFile {
         Files.createDirectories(parent);
         Path tmp = Files.createTempFile(parent, ".metadata", ".json");
         json.writeValue(tmp.toFile(), root);
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
     }
 }

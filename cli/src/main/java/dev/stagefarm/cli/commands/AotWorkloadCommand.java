@@ -3,6 +3,7 @@ package dev.stagefarm.cli.commands;
 import dev.stagefarm.cli.build.BuildClient;
 import dev.stagefarm.cli.build.EmbeddedFarm;
 import dev.stagefarm.cli.build.OutputSpec;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -42,7 +43,7 @@ public final class AotWorkloadCommand implements Callable<Integer> {
                 1,
                 registries.config(),
                 Files.createDirectories(work.resolve("sockets")),
-                new io.micrometer.core.instrument.simple.SimpleMeterRegistry())) {
+                new SimpleMeterRegistry())) {
             farm.awaitWorkers();
             if (client.build(farm.coordinatorAddress(), request(work.resolve("farm.oci.tar"))) != 0) {
                 return 1;

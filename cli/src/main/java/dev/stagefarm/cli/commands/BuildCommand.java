@@ -7,15 +7,18 @@ import dev.stagefarm.cli.build.LocalFarm;
 import dev.stagefarm.cli.build.OutputSpec;
 import dev.stagefarm.cli.build.SecretSpec;
 import dev.stagefarm.cli.build.SshSpec;
+import dev.stagefarm.cli.progress.Displays;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -163,7 +166,7 @@ public final class BuildCommand implements Callable<Integer> {
             paramLabel = "ENTITLEMENT",
             description = "Ask for an entitlement the farm's workers must grant too (worker --allow): network.host"
                     + " for RUN --network=host (repeatable). The embedded farm's workers grant what the build asks.")
-    java.util.Set<String> allow = new java.util.LinkedHashSet<>();
+    Set<String> allow = new LinkedHashSet<>();
 
     @Option(
             names = "--coordinator",
@@ -202,7 +205,7 @@ public final class BuildCommand implements Callable<Integer> {
             System.err.println("error: no Dockerfile at " + dockerfile + " (name one with -f)");
             return 1;
         }
-        dev.stagefarm.cli.progress.Displays.check(progress);
+        Displays.check(progress);
         List<OutputSpec> specs = OutputSpec.resolve(outputs, tags, push, load);
         List<BuildContextSpec> contexts = BuildContextSpec.parseAll(buildContexts);
         for (BuildContextSpec c : contexts) {

@@ -7,6 +7,8 @@ import dev.stagefarm.proto.cache.PruneResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
@@ -46,7 +48,7 @@ public final class CacheCommand {
                 description = "Also show disk use, uploads in progress, evictions.")
         boolean verbose;
 
-        @picocli.CommandLine.Mixin
+        @CommandLine.Mixin
         ClientAuthOptions auth;
 
         @Override
@@ -109,7 +111,7 @@ public final class CacheCommand {
         @Option(names = "--all", description = "Delete every blob (when neither --keep-storage nor --filter is given).")
         boolean all;
 
-        @picocli.CommandLine.Mixin
+        @CommandLine.Mixin
         ClientAuthOptions auth;
 
         @Override
@@ -146,7 +148,7 @@ public final class CacheCommand {
             return Units.parseDuration(text.substring(eq + 1));
         }
 
-        private <T> T parse(java.util.function.Supplier<T> parser, String option) {
+        private <T> T parse(Supplier<T> parser, String option) {
             try {
                 return parser.get();
             } catch (IllegalArgumentException e) {

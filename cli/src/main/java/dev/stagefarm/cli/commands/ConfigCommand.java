@@ -1,6 +1,7 @@
 package dev.stagefarm.cli.commands;
 
 import dev.stagefarm.cli.build.LocalFarm;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -67,7 +68,7 @@ public final class ConfigCommand implements Callable<Integer> {
         record Setting(String name, String value, String source) {}
 
         @Override
-        public Integer call() throws java.io.IOException {
+        public Integer call() throws IOException {
             ConfigDefaults defaults = ConfigDefaults.load(env);
             ParseResult parsed = spec.commandLine().getParseResult();
             List<Setting> settings = new ArrayList<>();

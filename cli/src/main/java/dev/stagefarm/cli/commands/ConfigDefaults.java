@@ -5,6 +5,7 @@ import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import picocli.CommandLine.IDefaultValueProvider;
@@ -53,16 +54,14 @@ public final class ConfigDefaults implements IDefaultValueProvider {
      * Where the default of option {@code key} (named as in the file) comes from: {@code STAGEFARM_TOKEN}
      * for the token, else the file; empty when neither gives one. The same order as {@link #defaultValue}.
      */
-    public java.util.Optional<String> sourceOf(String key) {
+    public Optional<String> sourceOf(String key) {
         if (key.equals("token")
                 && env.get(TOKEN_ENV) != null
                 && !env.get(TOKEN_ENV).isBlank()) {
-            return java.util.Optional.of("environment variable " + TOKEN_ENV);
+            return Optional.of("environment variable " + TOKEN_ENV);
         }
         String value = file.getProperty(key);
-        return value == null || value.isBlank()
-                ? java.util.Optional.empty()
-                : java.util.Optional.of("config file " + path);
+        return value == null || value.isBlank() ? Optional.empty() : Optional.of("config file " + path);
     }
 
     /** Reads the config file if there is one; a file that exists but cannot be read is an error. */

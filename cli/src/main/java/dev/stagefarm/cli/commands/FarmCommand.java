@@ -7,11 +7,14 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -78,8 +81,7 @@ public final class FarmCommand {
                 return 1;
             }
             Files.createDirectories(socketDir);
-            Files.setPosixFilePermissions(
-                    socketDir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+            Files.setPosixFilePermissions(socketDir, PosixFilePermissions.fromString("rwx------"));
             CountDownLatch stop = new CountDownLatch(1);
             try (EmbeddedFarm served = EmbeddedFarm.serve(
                             farm.dataDir(), farm.workers, registries.config(), socketDir, metrics.registry());
@@ -174,8 +176,8 @@ public final class FarmCommand {
             }
             farm.get().destroy();
             try {
-                farm.get().onExit().get(60, java.util.concurrent.TimeUnit.SECONDS);
-            } catch (java.util.concurrent.TimeoutException e) {
+                farm.get().onExit().get(60, TimeUnit.SECONDS);
+            } catch (TimeoutException e) {
                 System.err.println(
                         "error: the local farm (pid " + farm.get().pid() + ") still runs 60 s after SIGTERM");
                 return 1;

@@ -9,6 +9,7 @@ import dev.stagefarm.common.auth.TokensFile;
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.HexFormat;
+import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -73,7 +74,7 @@ public final class TokenCommand {
             ObjectNode entry = json.createObjectNode().put("name", name).put("team", team);
             parsed.stream()
                     .sorted()
-                    .forEach(s -> entry.withArray("scopes").add(s.name().toLowerCase(java.util.Locale.ROOT)));
+                    .forEach(s -> entry.withArray("scopes").add(s.name().toLowerCase(Locale.ROOT)));
             entry.put("sha256", HexFormat.of().formatHex(Tokens.sha256(token)));
             System.out.println("token (give it to " + name + "; it is not stored anywhere):");
             System.out.println("  " + token);

@@ -1,17 +1,20 @@
 package dev.stagefarm.cli.commands;
 
+import dev.stagefarm.cacheclient.Units;
 import dev.stagefarm.common.server.MetricsEndpoint;
 import dev.stagefarm.worker.WorkerNode;
 import dev.stagefarm.worker.net.Cidr;
 import dev.stagefarm.worker.net.NetworkOptions;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -69,8 +72,8 @@ public final class WorkerCommand implements Callable<Integer> {
                     + " containernetworking-plugins).")
     Path cniPlugins;
 
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Option(
             names = "--drain-timeout",
@@ -128,7 +131,7 @@ public final class WorkerCommand implements Callable<Integer> {
             Signal.handle(new Signal("TERM"), signal -> stop.countDown());
             node.onDrainRequested(stop::countDown);
             stop.await();
-            node.drain(java.time.Duration.ofSeconds(drainTimeoutSeconds));
+            node.drain(Duration.ofSeconds(drainTimeoutSeconds));
         }
         return 0;
     }
@@ -138,14 +141,14 @@ public final class WorkerCommand implements Callable<Integer> {
             return 0;
         }
         try {
-            long bytes = dev.stagefarm.cacheclient.Units.parseSize(maxLocalSize);
+            long bytes = Units.parseSize(maxLocalSize);
             if (bytes <= 0) {
                 throw new IllegalArgumentException(
                         "--max-local-size must be above 0: leave it out for no limit, or give a size such as 20GiB");
             }
             return bytes;
         } catch (IllegalArgumentException e) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--max-local-size: " + e.getMessage());
+            throw new CommandLine.ParameterException(spec.commandLine(), "--max-local-size: " + e.getMessage());
         }
     }
 
@@ -153,7 +156,7 @@ public final class WorkerCommand implements Callable<Integer> {
         try {
             return new NetworkOptions(denyNet.stream().map(Cidr::parse).toList(), allow, netPool, cniPlugins);
         } catch (IllegalArgumentException e) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
     }
 }

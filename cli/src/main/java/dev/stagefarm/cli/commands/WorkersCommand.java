@@ -1,11 +1,16 @@
 package dev.stagefarm.cli.commands;
 
+import dev.stagefarm.cacheclient.Units;
 import dev.stagefarm.common.client.GrpcChannels;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
+import dev.stagefarm.proto.farm.DrainWorkerRequest;
 import dev.stagefarm.proto.farm.ListWorkersRequest;
 import dev.stagefarm.proto.farm.WorkerInfo;
 import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import java.io.IOException;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -18,11 +23,11 @@ public final class WorkersCommand implements Callable<Integer> {
     @Option(names = "--coordinator", required = true, description = "The coordinator, HOST:PORT.")
     String coordinator;
 
-    @picocli.CommandLine.Mixin
+    @CommandLine.Mixin
     ClientAuthOptions auth;
 
     @Override
-    public Integer call() throws java.io.IOException {
+    public Integer call() throws IOException {
         ManagedChannel channel = GrpcChannels.open(coordinator, auth.security());
         try {
             var reply = CoordinatorGrpc.newBlockingStub(channel).listWorkers(ListWorkersRequest.getDefaultInstance());
@@ -43,27 +48,25 @@ public final class WorkersCommand implements Callable<Integer> {
 
     /** {@code 3.2 GiB/20.0 GiB}: the worker's local snapshots and blobs against its --max-local-size. */
     static String disk(WorkerInfo w) {
-        String used = dev.stagefarm.cacheclient.Units.formatSize(w.getLocalDiskUsedBytes());
+        String used = Units.formatSize(w.getLocalDiskUsedBytes());
         return w.getLocalDiskBudgetBytes() > 0
-                ? used + "/" + dev.stagefarm.cacheclient.Units.formatSize(w.getLocalDiskBudgetBytes())
+                ? used + "/" + Units.formatSize(w.getLocalDiskBudgetBytes())
                 : used + "/no budget";
     }
 
-    @picocli.CommandLine.Command(
+    @CommandLine.Command(
             name = "drain",
             mixinStandardHelpOptions = true,
             description = "Drain a worker (admin token): it takes no new job, finishes those it runs, then exits.")
-    int drain(@picocli.CommandLine.Parameters(paramLabel = "NAME", description = "The worker's --name.") String name)
-            throws java.io.IOException {
+    int drain(@CommandLine.Parameters(paramLabel = "NAME", description = "The worker's --name.") String name)
+            throws IOException {
         ManagedChannel channel = GrpcChannels.open(coordinator, auth.security());
         try {
             CoordinatorGrpc.newBlockingStub(channel)
-                    .drainWorker(dev.stagefarm.proto.farm.DrainWorkerRequest.newBuilder()
-                            .setName(name)
-                            .build());
+                    .drainWorker(DrainWorkerRequest.newBuilder().setName(name).build());
             System.out.println(name + ": DRAINING");
             return 0;
-        } catch (io.grpc.StatusRuntimeException e) {
+        } catch (StatusRuntimeException e) {
             System.err.println("error: " + e.getStatus().getDescription());
             return 1;
         } finally {

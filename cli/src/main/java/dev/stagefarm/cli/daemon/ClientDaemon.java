@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.ServerSocketChannel;
@@ -20,6 +21,9 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.atomic.AtomicInteger;
+import jdk.net.ExtendedSocketOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * This user's resident build client: a warm JVM on a Unix socket in the user's private directory
@@ -34,7 +38,7 @@ public final class ClientDaemon {
         OptionalInt run(String cwd, String[] args, Map<String, String> env) throws InterruptedException;
     }
 
-    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ClientDaemon.class);
+    private static final Logger log = LoggerFactory.getLogger(ClientDaemon.class);
 
     private final Path socket;
     private final Duration idle;
@@ -78,7 +82,7 @@ public final class ClientDaemon {
                     SocketChannel connection;
                     try {
                         connection = server.accept();
-                    } catch (java.nio.channels.ClosedChannelException closedWhenIdle) {
+                    } catch (ClosedChannelException closedWhenIdle) {
                         break;
                     }
                     active.incrementAndGet();
@@ -125,7 +129,7 @@ public final class ClientDaemon {
     private void handle(SocketChannel connection) {
         try (connection) {
             String peer = connection
-                    .getOption(jdk.net.ExtendedSocketOptions.SO_PEERCRED)
+                    .getOption(ExtendedSocketOptions.SO_PEERCRED)
                     .user()
                     .getName();
             if (!peer.equals(System.getProperty("user.name"))) {

@@ -4,7 +4,9 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -64,15 +66,15 @@ public final class DaemonProtocol {
         int owner;
         Set<PosixFilePermission> mode;
         try {
-            if (!Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
                 try {
                     Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
-                } catch (java.nio.file.FileAlreadyExistsException raced) {
+                } catch (FileAlreadyExistsException raced) {
                     // another start made it first; checked below like any existing directory
                 }
             }
-            owner = (Integer) Files.getAttribute(dir, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
-            mode = Files.getPosixFilePermissions(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            owner = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+            mode = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
         } catch (IOException e) {
             throw new IOException(dir + " must be a directory of user " + uid + " with mode 0700 and is not usable ("
                     + e + "); set XDG_RUNTIME_DIR, or STAGEFARM_NO_DAEMON=1");

@@ -4,6 +4,7 @@ import dev.stagefarm.cli.Version;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import java.io.File;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -150,7 +151,7 @@ public final class ThinClient {
     private static SocketChannel startAndConnect(String launcher, Path socket, Path log)
             throws IOException, InterruptedException {
         Process daemon = new ProcessBuilder("setsid", launcher, "client-daemon", "--socket", socket.toString())
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .redirectErrorStream(true)
                 .start();

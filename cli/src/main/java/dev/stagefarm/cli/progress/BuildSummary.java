@@ -4,6 +4,7 @@ import dev.stagefarm.proto.farm.BuildResult;
 import dev.stagefarm.proto.farm.StageReport;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -40,7 +41,7 @@ public record BuildSummary(
             Duration d = Duration.ZERO;
             try {
                 d = Duration.between(Instant.parse(r.getStartedAt()), Instant.parse(r.getFinishedAt()));
-            } catch (java.time.format.DateTimeParseException e) {
+            } catch (DateTimeParseException e) {
                 // a report without times counts as a stage without a duration
             }
             Busy b = workers.getOrDefault(r.getWorker(), new Busy(0, Duration.ZERO));

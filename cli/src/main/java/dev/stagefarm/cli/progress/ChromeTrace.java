@@ -8,9 +8,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -109,7 +111,7 @@ public final class ChromeTrace {
         for (BuildTimeline.QueueWait q : t.queued()) {
             waits.add(new BuildTimeline.QueueWait(q.stage(), q.stageName(), "", q.start(), now));
         }
-        java.util.Set<Integer> named = new java.util.HashSet<>();
+        Set<Integer> named = new HashSet<>();
         for (BuildTimeline.QueueWait q : waits) {
             if (named.add(q.stage())) {
                 meta(events, "thread_name", 1, q.stage() + 1, "stage " + q.stageName());

@@ -6,6 +6,7 @@ import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildResult;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.util.Locale;
 import java.util.function.LongSupplier;
 
 /**
@@ -34,7 +35,7 @@ final class RawJsonDisplay implements BuildDisplay {
     public synchronized void event(BuildEvent event) {
         long now = clock.getAsLong();
         timeline.accept(event, now);
-        ObjectNode o = node(event.getKindCase().name().toLowerCase(java.util.Locale.ROOT), now);
+        ObjectNode o = node(event.getKindCase().name().toLowerCase(Locale.ROOT), now);
         switch (event.getKindCase()) {
             case STEP -> {
                 var s = event.getStep();
@@ -42,7 +43,7 @@ final class RawJsonDisplay implements BuildDisplay {
                         .put("stage_name", s.getStageName())
                         .put("step", s.getStepIndex())
                         .put("description", s.getDescription())
-                        .put("status", s.getStatus().name().toLowerCase(java.util.Locale.ROOT))
+                        .put("status", s.getStatus().name().toLowerCase(Locale.ROOT))
                         .put("worker", s.getWorker())
                         .put("millis", s.getMillis());
             }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.Test;
 
 class OutputSpecTest {
@@ -63,9 +64,7 @@ class OutputSpecTest {
                 .containsExactly(new OutputSpec(OutputSpec.Type.IMAGE, Optional.empty(), Optional.of("r/b"), true));
         assertThat(OutputSpec.resolve(List.of("type=local,dest=d"), List.of(), false, true))
                 .extracting(OutputSpec::type, OutputSpec::load)
-                .containsExactly(
-                        org.assertj.core.groups.Tuple.tuple(OutputSpec.Type.LOCAL, false),
-                        org.assertj.core.groups.Tuple.tuple(OutputSpec.Type.DOCKER, true));
+                .containsExactly(Tuple.tuple(OutputSpec.Type.LOCAL, false), Tuple.tuple(OutputSpec.Type.DOCKER, true));
         assertThat(OutputSpec.resolve(List.of("type=docker"), List.of(), false, true))
                 .as("--load beside -o type=docker loads once")
                 .hasSize(1);

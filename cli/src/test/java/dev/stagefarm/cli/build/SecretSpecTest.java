@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -38,6 +39,6 @@ class SecretSpecTest {
         assertThatThrownBy(() -> SecretSpec.readAll(List.of("id=a,env=STAGEFARM_SURELY_UNSET_VAR")))
                 .hasMessageContaining("STAGEFARM_SURELY_UNSET_VAR is not set");
         assertThatThrownBy(() -> SecretSpec.readAll(List.of("id=a,src=" + dir.resolve("missing"))))
-                .isInstanceOf(java.nio.file.NoSuchFileException.class);
+                .isInstanceOf(NoSuchFileException.class);
     }
 }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.stagefarm.common.client.ClientSecurity;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
@@ -34,7 +35,7 @@ class ConfigDefaultsTest {
         Path config = dir.resolve("config.properties");
         Files.writeString(config, "token=from-file\ncache=cache.example:7070\ntls-ca=" + dir.resolve("ca.pem") + "\n");
         Client client = new Client();
-        Map<String, String> withConfig = new java.util.HashMap<>(env);
+        Map<String, String> withConfig = new HashMap<>(env);
         withConfig.put("STAGEFARM_CONFIG", config.toString());
         new CommandLine(client)
                 .setDefaultValueProvider(ConfigDefaults.load(withConfig))

@@ -2,6 +2,7 @@ package dev.stagefarm.cli.commands;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.stagefarm.proto.farm.WorkerInfo;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
@@ -49,14 +50,13 @@ class WorkerCommandTest {
 
     @Test
     void theWorkersListShowsDiskUsedAgainstTheBudget() {
-        assertThat(WorkersCommand.disk(dev.stagefarm.proto.farm.WorkerInfo.newBuilder()
+        assertThat(WorkersCommand.disk(WorkerInfo.newBuilder()
                         .setLocalDiskUsedBytes(3L << 30)
                         .setLocalDiskBudgetBytes(20L << 30)
                         .build()))
                 .isEqualTo("3.0 GiB/20.0 GiB");
-        assertThat(WorkersCommand.disk(dev.stagefarm.proto.farm.WorkerInfo.newBuilder()
-                        .setLocalDiskUsedBytes(512)
-                        .build()))
+        assertThat(WorkersCommand.disk(
+                        WorkerInfo.newBuilder().setLocalDiskUsedBytes(512).build()))
                 .isEqualTo("512 B/no budget");
     }
 

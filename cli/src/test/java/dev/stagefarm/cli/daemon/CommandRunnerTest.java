@@ -3,6 +3,7 @@ package dev.stagefarm.cli.daemon;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class CommandRunnerTest {
@@ -44,18 +45,17 @@ class CommandRunnerTest {
     @Test
     void whatReadsTheCallersFilesOrHoldsAFarmRunsInAJvmOfItsOwn() throws Exception {
         CommandRunner runner = new CommandRunner();
-        assertThat(runner.run("/", new String[] {"build", "--data", "/d", "."}, java.util.Map.of()))
+        assertThat(runner.run("/", new String[] {"build", "--data", "/d", "."}, Map.of()))
                 .isEmpty();
-        assertThat(runner.run("/", new String[] {"build", "--secret=id=a,src=f", "."}, java.util.Map.of()))
+        assertThat(runner.run("/", new String[] {"build", "--secret=id=a,src=f", "."}, Map.of()))
                 .isEmpty();
-        assertThat(runner.run("/", new String[] {"build", "--ssh", "default", "."}, java.util.Map.of()))
+        assertThat(runner.run("/", new String[] {"build", "--ssh", "default", "."}, Map.of()))
                 .isEmpty();
-        assertThat(runner.run("/", new String[] {"workers"}, java.util.Map.of()))
-                .isEmpty();
+        assertThat(runner.run("/", new String[] {"workers"}, Map.of())).isEmpty();
         // the caller's DOCKER_HOST
-        assertThat(runner.run("/", new String[] {"build", "--load", "."}, java.util.Map.of()))
+        assertThat(runner.run("/", new String[] {"build", "--load", "."}, Map.of()))
                 .isEmpty();
-        assertThat(runner.run("/", new String[] {"build", "-o", "type=docker", "."}, java.util.Map.of()))
+        assertThat(runner.run("/", new String[] {"build", "-o", "type=docker", "."}, Map.of()))
                 .isEmpty();
     }
 

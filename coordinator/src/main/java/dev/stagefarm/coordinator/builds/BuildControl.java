@@ -14,6 +14,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.Locale;
 
 /** The builds RPCs ({@code ListBuilds}, {@code CancelBuild}, {@code BuildLogs}) for the service edge. */
 public final class BuildControl {
@@ -54,7 +55,7 @@ public final class BuildControl {
         if (!build.cancel("build cancelled" + by + " (stagefarm builds cancel)")) {
             responses.onError(Status.FAILED_PRECONDITION
                     .withDescription("build " + build.id() + " has already ended ("
-                            + build.state().name().toLowerCase(java.util.Locale.ROOT)
+                            + build.state().name().toLowerCase(Locale.ROOT)
                             + " or being cancelled): nothing to cancel")
                     .asRuntimeException());
             return;

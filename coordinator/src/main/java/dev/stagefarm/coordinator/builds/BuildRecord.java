@@ -1,5 +1,6 @@
 package dev.stagefarm.coordinator.builds;
 
+import dev.stagefarm.proto.farm.BuildError;
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildSummary;
 import dev.stagefarm.proto.farm.StageReport;
@@ -132,8 +133,7 @@ public final class BuildRecord {
                 BuildSummary.State.FAILED,
                 "the coordinator failed running this build (see its log)",
                 BuildEvent.newBuilder()
-                        .setError(dev.stagefarm.proto.farm.BuildError.newBuilder()
-                                .setMessage("the coordinator failed running this build"))
+                        .setError(BuildError.newBuilder().setMessage("the coordinator failed running this build"))
                         .build());
     }
 

@@ -5,6 +5,7 @@ import dev.stagefarm.proto.farm.StageRun;
 import dev.stagefarm.proto.farm.StageTimeline;
 import dev.stagefarm.proto.farm.StepEvent;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
@@ -154,7 +155,7 @@ final class StageRecord {
     private static Instant parse(String text, Instant otherwise) {
         try {
             return text.isEmpty() ? otherwise : Instant.parse(text);
-        } catch (java.time.format.DateTimeParseException e) {
+        } catch (DateTimeParseException e) {
             return otherwise;
         }
     }

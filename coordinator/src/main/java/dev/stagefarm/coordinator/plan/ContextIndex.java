@@ -6,6 +6,7 @@ import dev.stagefarm.proto.farm.ContextEntry;
 import dev.stagefarm.proto.farm.ContextManifest;
 import dev.stagefarm.proto.farm.CopySource;
 import dev.stagefarm.proto.farm.NamedContextSource;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -107,8 +108,8 @@ public final class ContextIndex {
      * (an absolute target starts at the context root); "" for the root, null for a link loop.
      */
     private String resolve(String path) {
-        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(List.of(path.split("/")));
-        java.util.ArrayDeque<String> done = new java.util.ArrayDeque<>();
+        ArrayDeque<String> todo = new ArrayDeque<>(List.of(path.split("/")));
+        ArrayDeque<String> done = new ArrayDeque<>();
         for (int links = 0; !todo.isEmpty(); ) {
             String part = todo.poll();
             if (part.isEmpty() || part.equals(".")) {

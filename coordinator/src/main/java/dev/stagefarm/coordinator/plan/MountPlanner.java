@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.OptionalInt;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Turns {@code RUN --mount=...} into the worker's mount specs with BuildKit's defaults, and adds
@@ -169,8 +170,7 @@ final class MountPlanner {
     /** Docker's RAMInBytes: a number with an optional b, k, m, g suffix (powers of 1024). */
     static long bytes(String text) {
         String t = text.strip().toLowerCase(Locale.ROOT);
-        var m = java.util.regex.Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([kmgtp]?)(i?b)?")
-                .matcher(t);
+        var m = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([kmgtp]?)(i?b)?").matcher(t);
         if (!m.matches()) {
             throw new IllegalArgumentException("size=" + text + ": expected a size such as 64m or 1g");
         }

@@ -1,6 +1,7 @@
 package dev.stagefarm.coordinator.plan;
 
 import dev.stagefarm.dockerfile.InvalidValueException;
+import java.time.DateTimeException;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
@@ -25,7 +26,7 @@ final class SourceDateEpoch {
         }
         try {
             return Optional.of(Instant.ofEpochSecond(Long.parseLong(raw.get().trim())));
-        } catch (NumberFormatException | java.time.DateTimeException e) {
+        } catch (NumberFormatException | DateTimeException e) {
             throw new InvalidValueException("invalid " + NAME + " \"" + raw.get()
                     + "\": expected whole seconds since 1970-01-01 UTC, e.g. $(git log -1 --pretty=%ct)");
         }

@@ -1,5 +1,7 @@
 package dev.stagefarm.coordinator.plan;
 
+import com.google.protobuf.ByteString;
+import dev.stagefarm.common.Digest;
 import dev.stagefarm.dockerfile.ArgDef;
 import dev.stagefarm.dockerfile.ArgScope;
 import dev.stagefarm.dockerfile.DockerfileException;
@@ -8,8 +10,10 @@ import dev.stagefarm.dockerfile.Heredoc;
 import dev.stagefarm.dockerfile.Instruction;
 import dev.stagefarm.dockerfile.InvalidValueException;
 import dev.stagefarm.dockerfile.KeyValue;
+import dev.stagefarm.dockerfile.RunMount;
 import dev.stagefarm.dockerfile.ShellWords;
 import dev.stagefarm.dockerfile.Stage;
+import dev.stagefarm.proto.farm.ContextEntry;
 import dev.stagefarm.proto.farm.CopyOp;
 import dev.stagefarm.proto.farm.CopySource;
 import dev.stagefarm.proto.farm.History;
@@ -20,6 +24,9 @@ import dev.stagefarm.proto.farm.RunOp;
 import dev.stagefarm.proto.farm.StageSource;
 import dev.stagefarm.proto.farm.Step;
 import dev.stagefarm.proto.farm.UrlSource;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -29,7 +36,9 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Function;
+import java.util.stream.Stream;
 
 /**
  * The frontend's second half: walks a stage's instructions with the state BuildKit keeps (ENV,
@@ -79,7 +88,7 @@ public final class StagePlanner {
     }
 
     public StagePlan plan(Stage stage, StageBase base) throws DockerfileException {
-        Optional<java.time.Instant> epoch;
+        Optional<Instant> epoch;
         try {
             epoch = SourceDateEpoch.of(in.buildArg(SourceDateEpoch.NAME), in.globalArgs());
         } catch (InvalidValueException e) {
@@ -140,13 +149,13 @@ public final class StagePlanner {
          */
         final String created;
 
-        State(Stage stage, StageBase base, Optional<java.time.Instant> epoch) {
+        State(Stage stage, StageBase base, Optional<Instant> epoch) {
             this.stage = stage;
             this.config = base.config().copy();
             this.env = config.env();
             this.args = base.args().map(ArgScope::copy).orElseGet(() -> new ArgScope(in::buildArg, in.globalArgs()));
-            this.created = epoch.orElseGet(java.time.Instant::now)
-                    .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+            this.created = epoch.orElseGet(Instant::now)
+                    .truncatedTo(ChronoUnit.SECONDS)
                     .toString();
             // layers made with an epoch have clamped mtimes: they must not be mistaken for others
             this.key = epoch.isEmpty()
@@ -160,7 +169,7 @@ public final class StagePlanner {
         }
 
         void countSteps(List<Instruction> triggers) {
-            filesystemSteps = (int) java.util.stream.Stream.concat(triggers.stream(), stage.instructions().stream())
+            filesystemSteps = (int) Stream.concat(triggers.stream(), stage.instructions().stream())
                     .filter(i -> i instanceof Instruction.Run
                             || i instanceof Instruction.Copy
                             || i instanceof Instruction.Workdir)
@@ -232,7 +241,7 @@ public final class StagePlanner {
                 case Instruction.Copy c -> copy(c);
                 case Instruction.Run r -> run(r);
                 case Instruction.Expose e -> {
-                    java.util.TreeSet<String> ports = new java.util.TreeSet<>();
+                    TreeSet<String> ports = new TreeSet<>();
                     for (String p : e.ports()) {
                         for (String w : words(p)) {
                             ports.addAll(Ports.parse(w));
@@ -331,7 +340,7 @@ public final class StagePlanner {
                 if (doc.isPresent()) {
                     Heredoc h = doc.get();
                     String body = h.expand() ? ShellWords.expandHeredoc(h.content(), this::lookup) : h.content();
-                    inline.put(h.name(), body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    inline.put(h.name(), body.getBytes(StandardCharsets.UTF_8));
                     sources.add(h.name());
                     shownSources.add("<<" + h.name());
                 } else {
@@ -381,8 +390,8 @@ public final class StagePlanner {
             if (!inline.isEmpty()) {
                 InlineSource.Builder files = InlineSource.newBuilder();
                 inline.forEach((name, bytes) -> {
-                    files.putFiles(name, com.google.protobuf.ByteString.copyFrom(bytes));
-                    k.add(name).add(dev.stagefarm.common.Digest.of(bytes).toString());
+                    files.putFiles(name, ByteString.copyFrom(bytes));
+                    k.add(name).add(Digest.of(bytes).toString());
                 });
                 op.setSource(CopySource.newBuilder().setInline(files)).setExtractArchives(false);
             } else if (from == null && sources.stream().anyMatch(StagePlanner::isUrl)) {
@@ -412,7 +421,7 @@ public final class StagePlanner {
             } else if (in.context().copyContext(from).isPresent()) { // the context, or --build-context NAME=DIR
                 List<String> matching = new ArrayList<>();
                 for (String src : sources) {
-                    List<dev.stagefarm.proto.farm.ContextEntry> selected =
+                    List<ContextEntry> selected =
                             in.context().copyContext(from).get().select(src);
                     ContextIndex.addTo(k.add(src), ContextIndex.excluding(selected, src, excludes));
                     if (!selected.isEmpty()) {
@@ -500,11 +509,10 @@ public final class StagePlanner {
             op.getMountsList()
                     .forEach(m -> k.add("script")
                             .add(m.getTarget())
-                            .add(dev.stagefarm.common.Digest.of(
-                                            m.getFile().getContent().toByteArray())
+                            .add(Digest.of(m.getFile().getContent().toByteArray())
                                     .toString()));
             MountPlanner mounts = new MountPlanner(in, sourceStages);
-            for (dev.stagefarm.dockerfile.RunMount m : r.mounts()) {
+            for (RunMount m : r.mounts()) {
                 op.addMounts(mounts.plan(expand(m.raw()), config.workdir(), k));
             }
             // BuildKit points SSH_AUTH_SOCK at the first ssh mount unless the step sets it itself

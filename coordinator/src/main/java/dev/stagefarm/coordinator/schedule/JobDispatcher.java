@@ -3,6 +3,7 @@ package dev.stagefarm.coordinator.schedule;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobEvent;
 import dev.stagefarm.proto.farm.JobResult;
+import dev.stagefarm.proto.farm.QueueEvent;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -17,6 +18,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.ToIntFunction;
 import java.util.function.ToLongFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -256,7 +258,7 @@ public final class JobDispatcher {
     }
 
     /** Reads the queue's state under its lock (for metrics and listings). */
-    public synchronized int read(java.util.function.ToIntFunction<Scheduler> what) {
+    public synchronized int read(ToIntFunction<Scheduler> what) {
         return what.applyAsInt(scheduler);
     }
 
@@ -308,7 +310,7 @@ public final class JobDispatcher {
     private static void notifyQueue(Waiting w, String worker, Duration waited) {
         w.events.accept(JobEvent.newBuilder()
                 .setJobId(w.job.getJobId())
-                .setQueue(dev.stagefarm.proto.farm.QueueEvent.newBuilder()
+                .setQueue(QueueEvent.newBuilder()
                         .setStageIndex(w.job.getStageIndex())
                         .setStageName(w.job.getStageName())
                         .setWorker(worker)

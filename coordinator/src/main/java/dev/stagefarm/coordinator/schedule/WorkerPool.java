@@ -5,6 +5,7 @@ import io.grpc.stub.StreamObserver;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -62,8 +63,8 @@ public final class WorkerPool {
         log.info("worker {} left ({} connected)", session.name(), workers.size());
     }
 
-    public java.util.Optional<WorkerSession> named(String name) {
-        return java.util.Optional.ofNullable(workers.get(name)).filter(WorkerSession::alive);
+    public Optional<WorkerSession> named(String name) {
+        return Optional.ofNullable(workers.get(name)).filter(WorkerSession::alive);
     }
 
     public List<WorkerSession> alive() {

@@ -1,5 +1,6 @@
 package dev.stagefarm.coordinator.web;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -99,7 +100,7 @@ public final class FarmView {
     private static JsonNode tree(MessageOrBuilder message) {
         try {
             return JSON.readTree(PRINTER.print(message));
-        } catch (InvalidProtocolBufferException | com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (InvalidProtocolBufferException | JsonProcessingException e) {
             throw new IllegalStateException("a farm message has no JSON form: " + e.getMessage(), e);
         }
     }

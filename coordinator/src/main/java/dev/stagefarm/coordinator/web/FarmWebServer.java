@@ -1,5 +1,6 @@
 package dev.stagefarm.coordinator.web;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
@@ -191,7 +192,7 @@ public final class FarmWebServer implements AutoCloseable {
     }
 
     private static void error(HttpExchange exchange, int status, String message) throws IOException {
-        var node = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        var node = JsonNodeFactory.instance.objectNode();
         json(exchange, status, node.put("error", message).toString());
     }
 

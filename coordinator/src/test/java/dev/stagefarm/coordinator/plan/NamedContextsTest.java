@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.stagefarm.dockerfile.Dockerfile;
 import dev.stagefarm.dockerfile.DockerfileParser;
 import dev.stagefarm.dockerfile.StageGraph;
+import dev.stagefarm.proto.cache.Layer;
 import dev.stagefarm.proto.farm.BaseImage;
 import dev.stagefarm.proto.farm.ContextEntry;
 import dev.stagefarm.proto.farm.ContextManifest;
@@ -113,7 +114,7 @@ class NamedContextsTest {
 
     @Test
     void aDirectoryAStageStartsFromIsItsOneLayer() throws Exception {
-        dev.stagefarm.proto.cache.Layer layer = dev.stagefarm.proto.cache.Layer.newBuilder()
+        Layer layer = Layer.newBuilder()
                 .setDigest("sha256:" + "c".repeat(64))
                 .setDiffId("sha256:" + "d".repeat(64))
                 .build();

@@ -6,20 +6,24 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.dockerfile.Dockerfile;
 import dev.stagefarm.dockerfile.DockerfileException;
 import dev.stagefarm.dockerfile.DockerfileParser;
 import dev.stagefarm.proto.cache.ArtifactResult;
+import dev.stagefarm.proto.cache.Layer;
 import dev.stagefarm.proto.farm.BaseImage;
 import dev.stagefarm.proto.farm.ContextEntry;
 import dev.stagefarm.proto.farm.ContextManifest;
 import dev.stagefarm.proto.farm.CopyOp;
 import dev.stagefarm.proto.farm.History;
+import dev.stagefarm.proto.farm.ImageSource;
 import dev.stagefarm.proto.farm.RunMount;
 import dev.stagefarm.proto.farm.RunOp;
 import dev.stagefarm.proto.farm.StageSource;
 import dev.stagefarm.proto.farm.Step;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,7 +36,7 @@ import org.junit.jupiter.api.Test;
 class StagePlannerFeaturesTest {
 
     /** What COPY --from=IMAGE resolves to; null: this build cannot resolve images. */
-    dev.stagefarm.proto.farm.ImageSource image;
+    ImageSource image;
 
     final Map<String, String> files = new LinkedHashMap<>(Map.of(
             "app/main.go", "package main\n",
@@ -214,9 +218,9 @@ class StagePlannerFeaturesTest {
 
     @Test
     void copyFromAnImageIsKeyedOnItsLayers() throws Exception {
-        image = dev.stagefarm.proto.farm.ImageSource.newBuilder()
+        image = ImageSource.newBuilder()
                 .setRegistryRepository("docker.io/library/nginx")
-                .addLayers(dev.stagefarm.proto.cache.Layer.newBuilder().setDigest("sha256:" + "1".repeat(64)))
+                .addLayers(Layer.newBuilder().setDigest("sha256:" + "1".repeat(64)))
                 .build();
         String text = "FROM scratch\nCOPY --from=nginx:latest /etc/nginx /etc/nginx\n";
         Step copy = plan(text).steps().getFirst();
@@ -456,7 +460,7 @@ class StagePlannerFeaturesTest {
                 .plan(parse(text).stages().getFirst(), scratchBase());
         StagePlan plain = plan(text);
 
-        assertThat(dated.sourceDateEpoch()).contains(java.time.Instant.ofEpochSecond(1700000000));
+        assertThat(dated.sourceDateEpoch()).contains(Instant.ofEpochSecond(1700000000));
         assertThat(dated.history()).extracting(History::getCreated).containsOnly("2023-11-14T22:13:20Z");
         assertThat(plain.sourceDateEpoch()).isEmpty();
         assertThat(plain.history().getFirst().getCreated()).isNotEqualTo("2023-11-14T22:13:20Z");
@@ -516,7 +520,7 @@ class StagePlannerFeaturesTest {
         return config(plan);
     }
 
-    private static dev.stagefarm.dockerfile.Dockerfile parse(String text) throws DockerfileException {
+    private static Dockerfile parse(String text) throws DockerfileException {
         return DockerfileParser.parse(text, "Dockerfile");
     }
 
@@ -561,7 +565,7 @@ class StagePlannerFeaturesTest {
                 return ref.equals("builder") || ref.equals("0") ? OptionalInt.of(0) : OptionalInt.empty();
             }
 
-            public Optional<dev.stagefarm.proto.farm.ImageSource> image(String ref) {
+            public Optional<ImageSource> image(String ref) {
                 return Optional.ofNullable(image);
             }
 

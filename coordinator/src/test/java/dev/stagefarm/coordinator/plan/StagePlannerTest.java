@@ -9,6 +9,7 @@ import dev.stagefarm.common.Digest;
 import dev.stagefarm.dockerfile.Dockerfile;
 import dev.stagefarm.dockerfile.DockerfileException;
 import dev.stagefarm.dockerfile.DockerfileParser;
+import dev.stagefarm.dockerfile.Stage;
 import dev.stagefarm.proto.cache.ArtifactResult;
 import dev.stagefarm.proto.farm.BaseImage;
 import dev.stagefarm.proto.farm.ContextEntry;
@@ -18,6 +19,7 @@ import dev.stagefarm.proto.farm.StageSource;
 import dev.stagefarm.proto.farm.Step;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -375,13 +377,13 @@ class StagePlannerTest {
     }
 
     private static List<String> strings(JsonNode array) {
-        List<String> out = new java.util.ArrayList<>();
+        List<String> out = new ArrayList<>();
         array.forEach(n -> out.add(n.asText()));
         return out;
     }
 
     /** The go-web final stage planned against a builder that ended with the given key and artifact. */
-    private record FinalStage(dev.stagefarm.dockerfile.Stage stage) {
+    private record FinalStage(Stage stage) {
         String copyKey(String builderKey, String blob, String content) throws DockerfileException {
             ContextIndex empty = new ContextIndex(ContextManifest.getDefaultInstance());
             ArtifactResult artifact = ArtifactResult.newBuilder()

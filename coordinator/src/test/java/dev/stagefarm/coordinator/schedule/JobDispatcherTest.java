@@ -9,7 +9,10 @@ import dev.stagefarm.proto.farm.JobResult;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -113,7 +116,7 @@ class JobDispatcherTest {
                 .setBuildId("b2")
                 .setStageKey("k")
                 .build();
-        java.util.List<JobEvent> eventsOfB = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<JobEvent> eventsOfB = new CopyOnWriteArrayList<>();
         var first = dispatcher.submit(a, ticket(a), e -> {});
         var second = dispatcher.submit(b, ticket(b), eventsOfB::add);
 
@@ -142,7 +145,7 @@ class JobDispatcherTest {
 
     @Test
     void aBuildHearsWhenItsJobQueuesAndWhichWorkerTakesItAfterHowLong() throws Exception {
-        java.util.List<JobEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<JobEvent> events = new CopyOnWriteArrayList<>();
         dispatcher.submit(
                 Job.newBuilder()
                         .setJobId("b-0")
@@ -216,7 +219,7 @@ class JobDispatcherTest {
 
     private static JobTicket ticket(Job job) {
         return new JobTicket(
-                job.getJobId(), "team", job.getBuildId(), WorkKeys.of("team", job), java.time.Instant.EPOCH, 1, w -> 0);
+                job.getJobId(), "team", job.getBuildId(), WorkKeys.of("team", job), Instant.EPOCH, 1, w -> 0);
     }
 
     private static final class RecordingStream implements StreamObserver<CoordinatorMessage> {

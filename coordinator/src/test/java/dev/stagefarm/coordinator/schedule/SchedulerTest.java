@@ -2,13 +2,16 @@ package dev.stagefarm.coordinator.schedule;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.stagefarm.proto.farm.Job;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.Test;
 
 /** The queue's order and fairness, on a clock the test moves. */
@@ -52,9 +55,7 @@ class SchedulerTest {
         List<Scheduler.Placement> first = scheduler.place();
         assertThat(first)
                 .extracting(Scheduler.Placement::wireId, Scheduler.Placement::workerId)
-                .containsExactlyInAnyOrder(
-                        org.assertj.core.groups.Tuple.tuple("b1-0", "w2#2"),
-                        org.assertj.core.groups.Tuple.tuple("b1-2", "w1#1"));
+                .containsExactlyInAnyOrder(Tuple.tuple("b1-0", "w2#2"), Tuple.tuple("b1-2", "w1#1"));
         assertThat(scheduler.isQueued("b1-1"))
                 .as("w1 is free but does not grant network.host")
                 .isTrue();
@@ -198,7 +199,7 @@ class SchedulerTest {
 
     @Test
     void unevenSlotsGoToTheHeavierTeamAndALightTeamWithNothingRunningIsNeverStarved() {
-        Map<String, Double> weights = new java.util.HashMap<>(Map.of("a", 10.0, "b", 1.0));
+        Map<String, Double> weights = new HashMap<>(Map.of("a", 10.0, "b", 1.0));
         Scheduler weighted = new Scheduler(clock, weights::get);
         weighted.addWorker("w1#1", "w1", 4);
         for (int i = 0; i < 10; i++) {
@@ -359,17 +360,9 @@ class SchedulerTest {
     /** Two teams' keys for one job: WorkKeys puts the team in the key. */
     private static final class WorkKey {
         static final String A = WorkKeys.of(
-                "a",
-                dev.stagefarm.proto.farm.Job.newBuilder()
-                        .setJobId("a1-0")
-                        .setStageKey("s")
-                        .build());
+                "a", Job.newBuilder().setJobId("a1-0").setStageKey("s").build());
         static final String B = WorkKeys.of(
-                "b",
-                dev.stagefarm.proto.farm.Job.newBuilder()
-                        .setJobId("b1-0")
-                        .setStageKey("s")
-                        .build());
+                "b", Job.newBuilder().setJobId("b1-0").setStageKey("s").build());
     }
 
     @Test
