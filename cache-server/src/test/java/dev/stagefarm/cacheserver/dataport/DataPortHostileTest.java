@@ -242,6 +242,34 @@ class DataPortHostileTest {
     }
 
     @Test
+    void aClientRefusedForItsAddressReadsOverGrpcAndUsesThePortAgainLater() throws Exception {
+        start(DataPortLimits.DEFAULTS.withTicketTimeout(PATIENT).withMaxConnections(4));
+        byte[] large = randomBytes(3 * MiB, 11);
+        Digest digest = upload(large);
+        // The one slot 127.0.0.1 gets (a quarter of 4) is taken.
+        Socket hoarder = connect("127.0.0.1");
+        try (CacheClient client = CacheClient.connect("127.0.0.1:" + server.port())) {
+            assertThat(client.readBytes(digest)).isEqualTo(large);
+            assertThat(requests("Read")).isEqualTo(1);
+            assertThat(requests("DataPortRead")).isZero();
+            assertThat(rejected("address_full")).isEqualTo(1);
+
+            // Refused is not unreachable: once the slot is free, reads take the data port again.
+            hoarder.close();
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+                assertThat(client.readBytes(digest)).isEqualTo(large);
+                assertThat(requests("DataPortRead")).isEqualTo(1);
+            });
+        }
+    }
+
+    private long requests(String method) {
+        return registry.find("stagefarm.cache.requests").tag("method", method).timers().stream()
+                .mapToLong(io.micrometer.core.instrument.Timer::count)
+                .sum();
+    }
+
+    @Test
     void whenThePortIsFullEveryNewConnectionIsClosed() throws Exception {
         start(DataPortLimits.DEFAULTS.withTicketTimeout(PATIENT).withMaxConnections(4));
         // One each from four addresses fills it (a quarter of 4 is 1 per address).
