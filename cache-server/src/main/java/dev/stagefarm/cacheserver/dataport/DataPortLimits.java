@@ -35,7 +35,8 @@ public record DataPortLimits(Duration ticketTimeout, int maxConnections) {
         }
         if (maxConnections < 1) {
             throw new IllegalArgumentException(
-                    "the data port needs at least 1 connection (--data-max-connections), not " + maxConnections);
+                    "--data-max-connections must be 1 or more (the data port serves one read per connection), not "
+                            + maxConnections);
         }
     }
 
