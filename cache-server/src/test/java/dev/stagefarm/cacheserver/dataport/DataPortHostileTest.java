@@ -7,10 +7,12 @@ import static org.awaitility.Awaitility.await;
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.cacheserver.CacheServer;
 import dev.stagefarm.cacheserver.CacheServerConfig;
+import dev.stagefarm.cacheserver.edge.CacheMetrics;
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.common.net.HostPort;
 import dev.stagefarm.common.server.GrpcServers;
 import dev.stagefarm.common.server.ServerTls;
+import dev.stagefarm.common.testing.TestPki;
 import dev.stagefarm.proto.cache.ContentStoreGrpc;
 import dev.stagefarm.proto.cache.ReadRequest;
 import io.grpc.ManagedChannel;
@@ -163,6 +165,26 @@ class DataPortHostileTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> closedByServer(idle));
         assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThanOrEqualTo(Duration.ofSeconds(2));
         assertThat(rejected("timeout")).isEqualTo(1);
+    }
+
+    @Test
+    void overTlsAClientThatNeverFinishesItsHandshakeIsClosedAtTheDeadline() throws Exception {
+        TestPki pki = TestPki.create(dir.resolve("pki"));
+        try (ReadTickets tickets = new ReadTickets(System::nanoTime);
+                DataPort port = DataPort.open(
+                        HostPort.parse("127.0.0.1:0"),
+                        new ServerTls(pki.serverCert(), pki.serverKey(), pki.ca()),
+                        tickets,
+                        new CacheMetrics(registry),
+                        DataPortLimits.DEFAULTS)) {
+            long started = System.nanoTime();
+            // Plain TCP to a TLS port: the server waits in its handshake for a ClientHello that never comes.
+            Socket silent = new Socket("127.0.0.1", port.port());
+            toClose.add(silent);
+            await().atMost(Duration.ofSeconds(5)).until(() -> closedByServer(silent));
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThanOrEqualTo(Duration.ofSeconds(2));
+            assertThat(rejected("timeout")).isEqualTo(1);
+        }
     }
 
     @Test
