@@ -56,10 +56,4 @@ final class Admission {
             perAddress.computeIfPresent(address, (a, held) -> held > 1 ? held - 1 : null);
         }
     }
-
-    int open() {
-        synchronized (perAddress) {
-            return total;
-        }
-    }
 }
