@@ -89,13 +89,23 @@ final class DataPortReads {
             return null;
         }
         try {
-            OutputStream out = socket.getOutputStream();
             byte[] request = new byte[MAGIC.length + opened.getTicket().size()];
             System.arraycopy(MAGIC, 0, request, 0, MAGIC.length);
             opened.getTicket().copyTo(request, MAGIC.length);
-            out.write(request);
-            out.flush();
-            return new Stream(socket, digest, opened.getSize(), host + ":" + opened.getDataPort());
+            Stream stream = new Stream(socket, digest, opened.getSize(), host + ":" + opened.getDataPort());
+            if (!stream.sendAndAwaitAnswer(request)) {
+                // The server hung up without a word: it refused this connection (too many open,
+                // or too many from this address). The port works; this read goes over gRPC.
+                log.debug(
+                        "cache-server {}: its data port {}:{} refused a connection; reading {} over gRPC",
+                        target,
+                        host,
+                        opened.getDataPort(),
+                        digest);
+                socket.close();
+                return null;
+            }
+            return stream;
         } catch (IOException | RuntimeException e) {
             socket.close();
             throw e;
@@ -171,6 +181,25 @@ final class DataPortReads {
             this.digest = digest;
             this.size = size;
             this.port = port;
+        }
+
+        /**
+         * Sends the request and waits for the server's first bytes; false when the connection
+         * breaks before any arrive, which is how the server refuses one.
+         */
+        boolean sendAndAwaitAnswer(byte[] request) {
+            buffer.compact();
+            try {
+                OutputStream out = socket.getOutputStream();
+                out.write(request);
+                out.flush();
+                // A blocking read: at least one byte, or the end.
+                return source.read(buffer) > 0;
+            } catch (IOException e) {
+                return false;
+            } finally {
+                buffer.flip();
+            }
         }
 
         @Override

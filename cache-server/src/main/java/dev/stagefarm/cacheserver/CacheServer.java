@@ -1,6 +1,7 @@
 package dev.stagefarm.cacheserver;
 
 import dev.stagefarm.cacheserver.dataport.DataPort;
+import dev.stagefarm.cacheserver.dataport.DataPortLimits;
 import dev.stagefarm.cacheserver.dataport.ReadTickets;
 import dev.stagefarm.cacheserver.edge.CacheMetrics;
 import dev.stagefarm.cacheserver.mounts.CacheMountService;
@@ -70,6 +71,7 @@ public final class CacheServer implements AutoCloseable {
     private Server server;
     private HostPort dataListen;
     private ServerTls dataTls = ServerTls.NONE;
+    private DataPortLimits dataLimits = DataPortLimits.DEFAULTS;
     private DataPort dataPort;
 
     public CacheServer(CacheServerConfig config, MeterRegistry registry, ServerBuilder<?> builder) {
@@ -89,11 +91,17 @@ public final class CacheServer implements AutoCloseable {
      * TLS as the gRPC port; see {@link DataPort}. Call before {@link #start()}.
      */
     public synchronized CacheServer withDataPort(HostPort listen, ServerTls tls) {
+        return withDataPort(listen, tls, DataPortLimits.DEFAULTS);
+    }
+
+    /** As {@link #withDataPort(HostPort, ServerTls)}, with the data port's connection limits. */
+    public synchronized CacheServer withDataPort(HostPort listen, ServerTls tls, DataPortLimits limits) {
         if (server != null) {
             throw new IllegalStateException("the data port is set before the cache-server starts");
         }
         this.dataListen = listen;
         this.dataTls = tls;
+        this.dataLimits = limits;
         return this;
     }
 
@@ -126,7 +134,7 @@ public final class CacheServer implements AutoCloseable {
         ReadTickets tickets = new ReadTickets(System::nanoTime);
         if (dataListen != null) {
             try {
-                dataPort = DataPort.open(dataListen, dataTls, tickets, metrics);
+                dataPort = DataPort.open(dataListen, dataTls, tickets, metrics, dataLimits);
             } catch (IOException e) {
                 metrics.unwatch();
                 store.close();

@@ -11,6 +11,7 @@ import io.grpc.Status;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
@@ -23,9 +24,11 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLServerSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,13 +53,6 @@ import org.slf4j.LoggerFactory;
 public final class DataPort implements AutoCloseable {
 
     public static final byte[] MAGIC = "SFD1".getBytes(StandardCharsets.US_ASCII);
-    /** How long a connection may take to send its ticket. */
-    static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
-    /**
-     * Connections served at once; more are closed at once. A valid one needs a ticket, and no
-     * more tickets than this wait at a time ({@link ReadTickets#MAX_OUTSTANDING}).
-     */
-    static final int MAX_CONNECTIONS = ReadTickets.MAX_OUTSTANDING;
 
     private static final Logger log = LoggerFactory.getLogger(DataPort.class);
 
@@ -76,13 +72,15 @@ public final class DataPort implements AutoCloseable {
     /** Expires tickets, and closes connections that send none in time. */
     private final ScheduledExecutorService timer;
 
-    private final Duration requestTimeout;
+    private final DataPortLimits limits;
+    private final Admission admission;
     private final Thread acceptor;
     private volatile boolean closed;
 
-    private DataPort(ServerSocket listener, ReadTickets tickets, CacheMetrics metrics, Duration requestTimeout) {
+    private DataPort(ServerSocket listener, ReadTickets tickets, CacheMetrics metrics, DataPortLimits limits) {
         this.listener = listener;
-        this.requestTimeout = requestTimeout;
+        this.limits = limits;
+        this.admission = new Admission(limits);
         this.tickets = tickets;
         this.metrics = metrics;
         this.timer = Executors.newSingleThreadScheduledExecutor(
@@ -93,12 +91,12 @@ public final class DataPort implements AutoCloseable {
     /** Binds {@code listen} (port 0: a free one) and starts serving the tickets {@code tickets} issues. */
     public static DataPort open(HostPort listen, ServerTls tls, ReadTickets tickets, CacheMetrics metrics)
             throws IOException {
-        return open(listen, tls, tickets, metrics, REQUEST_TIMEOUT);
+        return open(listen, tls, tickets, metrics, DataPortLimits.DEFAULTS);
     }
 
-    /** As {@link #open(HostPort, ServerTls, ReadTickets, CacheMetrics)}, closing connections silent for {@code requestTimeout}. */
+    /** As {@link #open(HostPort, ServerTls, ReadTickets, CacheMetrics)}, within {@code limits}. */
     public static DataPort open(
-            HostPort listen, ServerTls tls, ReadTickets tickets, CacheMetrics metrics, Duration requestTimeout)
+            HostPort listen, ServerTls tls, ReadTickets tickets, CacheMetrics metrics, DataPortLimits limits)
             throws IOException {
         ServerSocket listener;
         if (tls.enabled()) {
@@ -119,7 +117,7 @@ public final class DataPort implements AutoCloseable {
                             + "); choose another with --data-listen, or turn it off with --data-listen off",
                     e);
         }
-        DataPort port = new DataPort(listener, tickets, metrics, requestTimeout);
+        DataPort port = new DataPort(listener, tickets, metrics, limits);
         long every = ReadTickets.LIFETIME.toSeconds() / 3;
         port.timer.scheduleWithFixedDelay(tickets::expire, every, every, TimeUnit.SECONDS);
         port.acceptor.start();
@@ -134,28 +132,41 @@ public final class DataPort implements AutoCloseable {
         while (!closed) {
             try {
                 Socket socket = listener.accept();
-                if (open.size() >= MAX_CONNECTIONS) {
-                    log.warn(
-                            "cache-server: {} data port connections already open; closing the one from {}",
-                            MAX_CONNECTIONS,
-                            socket.getRemoteSocketAddress());
+                InetAddress caller = socket.getInetAddress();
+                Admission.Refusal refusal = admission.admit(caller);
+                if (refusal != null) {
+                    // Closed on the accept thread, before a thread or a buffer is spent on it.
+                    reject(
+                            socket,
+                            refusal.reason,
+                            refusal == Admission.Refusal.PORT_FULL
+                                    ? limits.maxConnections() + " connections open (--data-max-connections)"
+                                    : limits.maxPerAddress() + " connections from this address, a quarter of all");
                     closeQuietly(socket);
                     continue;
                 }
                 open.add(socket);
-                connections.execute(() -> {
-                    try (socket) {
-                        serve(socket);
-                    } catch (IOException e) {
-                        // The client went away (or never finished its TLS handshake): nothing to serve.
-                        log.debug(
-                                "cache-server: data port connection from {} ended: {}",
-                                socket.getRemoteSocketAddress(),
-                                e.toString());
-                    } finally {
-                        open.remove(socket);
-                    }
-                });
+                try {
+                    connections.execute(() -> {
+                        try (socket) {
+                            serve(socket);
+                        } catch (IOException e) {
+                            // The client went away (or never finished its TLS handshake): nothing to serve.
+                            log.debug(
+                                    "cache-server: data port connection from {} ended: {}",
+                                    socket.getRemoteSocketAddress(),
+                                    e.toString());
+                        } finally {
+                            open.remove(socket);
+                            admission.release(caller);
+                        }
+                    });
+                } catch (RejectedExecutionException e) {
+                    // Closing: the pool takes no more work.
+                    open.remove(socket);
+                    admission.release(caller);
+                    closeQuietly(socket);
+                }
             } catch (IOException e) {
                 if (!closed) {
                     log.warn("cache-server: data port accept failed: {}", e.toString());
@@ -174,15 +185,40 @@ public final class DataPort implements AutoCloseable {
         // A watchdog rather than SO_TIMEOUT: with a timeout the JDK switches the socket to
         // non-blocking for good, and every write that finds the send buffer full then costs a
         // poll(2) and a wake-up.
-        ScheduledFuture<?> watchdog =
-                timer.schedule(() -> closeQuietly(socket), requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
-        byte[] request;
+        // The whole request, from accept, within the limit: a deadline, not an idle timeout, so
+        // a client that trickles a byte a second is closed as surely as a silent one.
+        AtomicBoolean late = new AtomicBoolean();
+        ScheduledFuture<?> watchdog = timer.schedule(
+                () -> {
+                    late.set(true);
+                    closeQuietly(socket);
+                },
+                limits.ticketTimeout().toMillis(),
+                TimeUnit.MILLISECONDS);
+        byte[] magic;
+        byte[] ticket = null;
         try {
-            request = in.readNBytes(MAGIC.length + ReadTickets.TICKET_BYTES);
+            magic = in.readNBytes(MAGIC.length);
+            // Wrong magic ends the connection now, rather than waiting for a ticket's worth of bytes.
+            if (Arrays.equals(magic, MAGIC)) {
+                ticket = in.readNBytes(ReadTickets.TICKET_BYTES);
+            }
+        } catch (IOException e) {
+            if (!late.get()) {
+                throw e;
+            }
         } finally {
             watchdog.cancel(false);
         }
-        if (request.length < MAGIC.length || !Arrays.equals(request, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+        if (late.get()) {
+            reject(
+                    socket,
+                    "timeout",
+                    "no complete ticket within " + limits.ticketTimeout().toMillis() + " ms");
+            return;
+        }
+        if (ticket == null) {
+            reject(socket, "bad_request", "not the data port's protocol");
             fail(
                     out,
                     Status.Code.INVALID_ARGUMENT,
@@ -190,10 +226,9 @@ public final class DataPort implements AutoCloseable {
                             + " with OpenRead on the gRPC port");
             return;
         }
-        ReadTickets.Pending read = request.length == MAGIC.length + ReadTickets.TICKET_BYTES
-                ? tickets.redeem(Arrays.copyOfRange(request, MAGIC.length, request.length))
-                : null;
+        ReadTickets.Pending read = ticket.length == ReadTickets.TICKET_BYTES ? tickets.redeem(ticket) : null;
         if (read == null) {
+            reject(socket, "unknown_ticket", "an unknown, used or expired ticket");
             fail(
                     out,
                     Status.Code.NOT_FOUND,
@@ -293,6 +328,15 @@ public final class DataPort implements AutoCloseable {
             }
             out.flush();
         }
+    }
+
+    /**
+     * Counts and logs a connection turned away, at debug: a flood of them must not flood the
+     * log (the counter is what an operator watches). The caller closes it.
+     */
+    private void reject(Socket socket, String reason, String why) {
+        metrics.dataPortRejected(reason);
+        log.debug("cache-server: data port refused the connection from {}: {}", socket.getRemoteSocketAddress(), why);
     }
 
     private static void closeQuietly(Socket socket) {

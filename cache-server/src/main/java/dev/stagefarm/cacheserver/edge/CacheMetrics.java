@@ -111,6 +111,15 @@ public final class CacheMetrics {
         storeMeters.clear();
     }
 
+    /** A data port connection turned away: {@code reason} is timeout, bad_request, unknown_ticket, port_full or address_full. */
+    public void dataPortRejected(String reason) {
+        Counter.builder("stagefarm.dataport.rejected")
+                .description("Data port connections closed before serving a read, by reason")
+                .tag("reason", reason)
+                .register(registry)
+                .increment();
+    }
+
     public void requestTook(String method, String status, Duration took) {
         Timer.builder("stagefarm.cache.requests")
                 .description("Latency of cache RPCs, to the last message")

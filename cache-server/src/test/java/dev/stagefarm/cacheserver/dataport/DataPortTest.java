@@ -10,7 +10,6 @@ import dev.stagefarm.cacheclient.CacheException;
 import dev.stagefarm.cacheserver.CacheServer;
 import dev.stagefarm.cacheserver.CacheServerConfig;
 import dev.stagefarm.cacheserver.TestTokens;
-import dev.stagefarm.cacheserver.edge.CacheMetrics;
 import dev.stagefarm.cacheserver.store.BlobReader;
 import dev.stagefarm.cacheserver.store.RawRocks;
 import dev.stagefarm.common.Digest;
@@ -33,13 +32,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
-import java.net.SocketException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
@@ -279,27 +276,6 @@ class DataPortTest {
                             .count())
                     .isEqualTo(2);
             assertThat(dataPortReads()).isZero();
-        }
-    }
-
-    @Test
-    void aConnectionThatSendsNoTicketIsClosed() throws Exception {
-        try (ReadTickets tickets = new ReadTickets(System::nanoTime);
-                DataPort port = DataPort.open(
-                        HostPort.parse("127.0.0.1:0"),
-                        ServerTls.NONE,
-                        tickets,
-                        new CacheMetrics(registry),
-                        Duration.ofMillis(200));
-                Socket idle = new Socket("127.0.0.1", port.port())) {
-            // Without the server's watchdog this read would time out after 10 s and fail the test.
-            idle.setSoTimeout(10_000);
-            // The server hangs up without a word: end of stream, or a reset.
-            try {
-                assertThat(idle.getInputStream().read()).isEqualTo(-1);
-            } catch (SocketException reset) {
-                assertThat(reset).hasMessageContaining("reset");
-            }
         }
     }
 

@@ -2,6 +2,7 @@ package dev.stagefarm.cli.commands;
 
 import dev.stagefarm.cacheserver.CacheServer;
 import dev.stagefarm.cacheserver.CacheServerConfig;
+import dev.stagefarm.cacheserver.dataport.DataPortLimits;
 import dev.stagefarm.common.net.HostPort;
 import dev.stagefarm.common.server.GrpcServers;
 import dev.stagefarm.common.server.MetricsEndpoint;
@@ -34,6 +35,14 @@ public final class CacheServerCommand implements Callable<Integer> {
             })
     String dataListen;
 
+    @Option(
+            names = "--data-max-connections",
+            paramLabel = "N",
+            defaultValue = "" + DataPortLimits.MAX_CONNECTIONS,
+            description = "Data port connections open at once (default: ${DEFAULT-VALUE}); one client address holds"
+                    + " at most a quarter of them, and a connection that sends no ticket within 2 s is closed.")
+    int dataMaxConnections;
+
     @Option(names = "--data", required = true, description = "Directory for the RocksDB store.")
     Path data;
 
@@ -61,7 +70,8 @@ public final class CacheServerCommand implements Callable<Integer> {
                 GrpcServers.netty(address, security.tls()));
         HostPort dataAddress = dataAddress(address);
         if (dataAddress != null) {
-            configured.withDataPort(dataAddress, security.tls());
+            configured.withDataPort(
+                    dataAddress, security.tls(), DataPortLimits.DEFAULTS.withMaxConnections(dataMaxConnections));
         }
         try (CacheServer server = configured.start();
                 MetricsEndpoint endpoint = metrics.serve()) {
