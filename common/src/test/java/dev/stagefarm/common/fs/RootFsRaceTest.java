@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -47,15 +48,16 @@ class RootFsRaceTest {
 
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong swaps = new AtomicLong();
+        AtomicLong strays = new AtomicLong();
         Thread swapper = Thread.ofPlatform().start(() -> {
             while (!stop.get()) {
                 try {
                     String link = swaps.get() % 2 == 0 ? "abs" : "rel";
                     Files.move(root.resolve("d"), root.resolve("d.dir"), StandardCopyOption.ATOMIC_MOVE);
-                    Files.move(root.resolve(link), root.resolve("d"), StandardCopyOption.ATOMIC_MOVE);
+                    moveOntoD(root, link, strays);
                     LockSupport.parkNanos(20_000); // hold each state long enough to be met
                     Files.move(root.resolve("d"), root.resolve(link), StandardCopyOption.ATOMIC_MOVE);
-                    Files.move(root.resolve("d.dir"), root.resolve("d"), StandardCopyOption.ATOMIC_MOVE);
+                    moveOntoD(root, "d.dir", strays);
                     LockSupport.parkNanos(20_000);
                     swaps.incrementAndGet();
                 } catch (IOException e) {
@@ -116,6 +118,24 @@ class RootFsRaceTest {
             assertThat(s.count() - 1)
                     .as("some went through the link, re-rooted")
                     .isPositive();
+        }
+    }
+
+    /**
+     * Renames {@code from} to {@code d}. While {@code d} is away, the resolver's mkdirs may
+     * rightly create a new {@code d} (it is inside the root): that one is moved aside first.
+     */
+    private static void moveOntoD(Path root, String from, AtomicLong strays) throws IOException {
+        while (true) {
+            try {
+                Files.move(root.resolve(from), root.resolve("d"), StandardCopyOption.ATOMIC_MOVE);
+                return;
+            } catch (FileSystemException e) {
+                Files.move(
+                        root.resolve("d"),
+                        root.resolve("stray" + strays.incrementAndGet()),
+                        StandardCopyOption.ATOMIC_MOVE);
+            }
         }
     }
 }
