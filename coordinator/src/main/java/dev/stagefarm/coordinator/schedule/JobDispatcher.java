@@ -51,6 +51,8 @@ public final class JobDispatcher {
     private final Map<String, Job> wire = new HashMap<>();
     /** Builds told {@link #NO_WORKERS} since the farm last had a worker: each hears it once. */
     private final Set<String> toldNoWorkers = new HashSet<>();
+    /** False for a farm whose workers start with it (the CLI's embedded one): none is missing. */
+    private boolean sayNoWorkers = true;
 
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "job-dispatcher-timer");
@@ -322,7 +324,15 @@ public final class JobDispatcher {
 
     /** The note for a job queued while the farm has no worker: the line once per build, then none. */
     private String tellNoWorkers(Waiting w) {
-        return toldNoWorkers.add(w.job.getBuildId()) ? NO_WORKERS : "";
+        return sayNoWorkers && toldNoWorkers.add(w.job.getBuildId()) ? NO_WORKERS : "";
+    }
+
+    /**
+     * Whether builds hear {@link #NO_WORKERS}: not on a farm whose own workers are still
+     * starting, where the line would only alarm.
+     */
+    public synchronized void sayWhenNoWorkers(boolean say) {
+        sayNoWorkers = say;
     }
 
     /** Whether a job waits for a first worker as long as its build lasts. */

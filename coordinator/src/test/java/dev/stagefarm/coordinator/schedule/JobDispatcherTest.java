@@ -283,6 +283,22 @@ class JobDispatcherTest {
     }
 
     @Test
+    void aFarmWhoseWorkersStartWithItDoesNotAlarmItsFirstBuild() throws Exception {
+        WorkerPool pool = new WorkerPool();
+        JobDispatcher embedded = waitingForever(pool, Duration.ZERO);
+        embedded.sayWhenNoWorkers(false);
+        try {
+            java.util.List<JobEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+            embedded.submit(job("b1", "b1-0"), w -> 0, events::add);
+
+            assertThat(events).filteredOn(JobEvent::hasQueue).hasSize(1);
+            assertThat(notes(events)).isEmpty();
+        } finally {
+            embedded.close();
+        }
+    }
+
+    @Test
     void aFarmThatHadWorkersSaysSoNeitherToItsBuilds() throws Exception {
         WorkerPool pool = new WorkerPool();
         JobDispatcher farm = waitingForever(pool, Duration.ZERO);
