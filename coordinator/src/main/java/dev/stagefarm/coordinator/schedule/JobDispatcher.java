@@ -264,7 +264,7 @@ public final class JobDispatcher {
                 noWorkersSince = clock.instant();
                 checkWorkersLater();
                 // the builds still waiting learn why nothing moves (one queued job of each)
-                for (Waiting w : List.copyOf(waiting.values())) {
+                for (Waiting w : sayNoWorkers ? List.copyOf(waiting.values()) : List.<Waiting>of()) {
                     if (scheduler.isQueued(w.job.getJobId()) && !toldNoWorkers.contains(w.job.getBuildId())) {
                         notifyQueue(w, "", Duration.ZERO, tellNoWorkers(w));
                     }
