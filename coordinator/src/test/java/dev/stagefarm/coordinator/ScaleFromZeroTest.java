@@ -110,6 +110,32 @@ class ScaleFromZeroTest {
         assertThat(notes(events)).as("said once").hasSize(1);
     }
 
+    @Test
+    void aClientThatGoesAwayWhileWaitingForAFirstWorkerTakesItsBuildOutOfTheQueue() throws Exception {
+        List<BuildEvent> events = new CopyOnWriteArrayList<>();
+        String context = uploadContext();
+        io.grpc.Context.CancellableContext call = io.grpc.Context.current().withCancellation();
+        Iterator<BuildEvent> it = call.call(() -> CoordinatorGrpc.newBlockingStub(channel)
+                .build(BuildRequest.newBuilder()
+                        .setDockerfile("FROM scratch\nCOPY a /a\n")
+                        .setDockerfileName("Dockerfile")
+                        .setContextDigest(context)
+                        .build()));
+        CompletableFuture.runAsync(() -> {
+            try {
+                it.forEachRemaining(events::add);
+            } catch (RuntimeException cancelled) {
+                // the call's own cancellation
+            }
+        });
+        awaitUntil(() -> !notes(events).isEmpty(), "the line saying why the build waits");
+
+        call.cancel(null); // Ctrl-C
+
+        FakeWorker worker = FakeWorker.connect("w1", 1, channel);
+        worker.assertNoJobWithin(Duration.ofMillis(1500));
+    }
+
     private static List<String> notes(List<BuildEvent> events) {
         return events.stream()
                 .filter(BuildEvent::hasQueue)
