@@ -121,6 +121,15 @@ public final class CoordinatorServer implements AutoCloseable {
                 .build();
     }
 
+    /**
+     * For a farm whose workers start with it (the CLI's embedded farm): a build queued before
+     * they connect is not told the farm has none.
+     */
+    public CoordinatorServer withWorkersStartingAlongside() {
+        dispatcher.sayWhenNoWorkers(false);
+        return this;
+    }
+
     /** The scope each RPC needs: workers need a farm token, builds a token that may write. */
     private static MethodScopes scopes() {
         return MethodScopes.builder()

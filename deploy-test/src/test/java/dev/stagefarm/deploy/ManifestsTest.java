@@ -86,6 +86,22 @@ class ManifestsTest {
     }
 
     @Test
+    void aFarmScaledToZeroLetsItsFirstBuildWaitForKedaToWakeAWorker() {
+        assertThat(flag(
+                        container(RENDERED.get("prod"), "Deployment", "stagefarm-coordinator")
+                                .args(),
+                        "--worker-wait"))
+                .as("prod: KEDA takes minutes to bring the first worker; 0 waits as long as the build lasts")
+                .isEqualTo("0");
+        for (String overlay : List.of("dev", "prod-hpa")) {
+            assertThat(container(RENDERED.get(overlay), "Deployment", "stagefarm-coordinator")
+                            .args())
+                    .as(overlay + ": never without a worker for long, a build fails after the default wait")
+                    .doesNotContain("--worker-wait");
+        }
+    }
+
+    @Test
     void theAutoscalersAskForQueuedPlusRunningJobsOverTheWorkersSlots() {
         for (String overlay : List.of("prod", "prod-hpa")) {
             List<JsonNode> objects = RENDERED.get(overlay);

@@ -74,6 +74,7 @@ public final class EmbeddedFarm implements AutoCloseable {
                         coordinatorRegistry,
                         Duration.ofSeconds(30),
                         meters)
+                .withWorkersStartingAlongside()
                 .start();
         this.coordinatorAddress = addresses.coordinator();
         // Workers come up in the background: a build answered from the cache never waits for

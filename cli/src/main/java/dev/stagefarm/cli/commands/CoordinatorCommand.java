@@ -33,7 +33,13 @@ public final class CoordinatorCommand implements Callable<Integer> {
     @Option(names = "--cache", required = true, description = "The cache-server, HOST:PORT.")
     String cache;
 
-    @Option(names = "--worker-wait", defaultValue = "60", description = "Seconds a build waits for a first worker.")
+    @Option(
+            names = "--worker-wait",
+            defaultValue = "60",
+            paramLabel = "SECONDS",
+            description = "How long a build waits while no worker at all is connected before it fails"
+                    + " (default: ${DEFAULT-VALUE}); 0 waits as long as the build lasts, for a farm whose"
+                    + " autoscaler scales the workers to zero. Either way the build is told it waits.")
     int workerWaitSeconds;
 
     @Option(
@@ -58,6 +64,11 @@ public final class CoordinatorCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (workerWaitSeconds < 0) {
+            System.err.println("error: --worker-wait is a number of seconds, 0 or more (0 waits as long as the build"
+                    + " lasts): got " + workerWaitSeconds);
+            return 2;
+        }
         PrometheusMeterRegistry meters = metrics.registry();
         ClientSecurity toCache = cacheAuth.security();
         ReloadingTokens tokens = null;

@@ -96,6 +96,8 @@ public final class BuildTimeline {
     private final Map<Integer, QueueWait> waiting = new LinkedHashMap<>();
     private final List<QueueWait> waits = new ArrayList<>();
     private final List<Transfer> transfers = new ArrayList<>();
+    /** The farm's word on the queue (no worker at all), until a worker takes a stage. */
+    private String queueNote = "";
 
     public BuildTimeline(long startNanos) {
         this.started = startNanos;
@@ -167,9 +169,14 @@ public final class BuildTimeline {
 
     private void queue(QueueEvent e, long now) {
         if (e.getWorker().isEmpty()) {
-            waiting.put(e.getStageIndex(), new QueueWait(e.getStageIndex(), e.getStageName(), "", now, -1));
+            if (!e.getNote().isEmpty()) {
+                queueNote = e.getNote();
+            }
+            // said again (the farm lost its last worker): the wait began at the first word
+            waiting.putIfAbsent(e.getStageIndex(), new QueueWait(e.getStageIndex(), e.getStageName(), "", now, -1));
             return;
         }
+        queueNote = "";
         QueueWait queued = waiting.remove(e.getStageIndex());
         long start = queued != null ? queued.start() : now - e.getWaitedMillis() * 1_000_000;
         waits.add(new QueueWait(e.getStageIndex(), e.getStageName(), e.getWorker(), start, now));
@@ -193,6 +200,11 @@ public final class BuildTimeline {
     /** Stages queued now, waiting for a worker. */
     public List<QueueWait> queued() {
         return List.copyOf(waiting.values());
+    }
+
+    /** What the farm said of the queue while stages wait (no worker at all), else empty. */
+    public String queueNote() {
+        return waiting.isEmpty() ? "" : queueNote;
     }
 
     /** Queue waits that ended with a worker taking the stage. */

@@ -22,6 +22,12 @@ public final class ProgressPrinter {
         switch (event.getKindCase()) {
             case STEP -> step(event.getStep());
             case LOG -> log(event.getLog());
+            case QUEUE -> {
+                // the farm's own line (no worker at all): not a step's, so no vertex number
+                if (!event.getQueue().getNote().isEmpty()) {
+                    out.println(event.getQueue().getNote());
+                }
+            }
             default -> {}
         }
         out.flush();

@@ -58,6 +58,9 @@ final class RawJsonDisplay implements BuildDisplay {
                         .put("state", q.getWorker().isEmpty() ? "queued" : "dispatched")
                         .put("worker", q.getWorker())
                         .put("waited_millis", q.getWaitedMillis());
+                if (!q.getNote().isEmpty()) {
+                    o.put("note", q.getNote());
+                }
             }
             case TRANSFER -> {
                 var t = event.getTransfer();

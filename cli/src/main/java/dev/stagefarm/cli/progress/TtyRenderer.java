@@ -41,6 +41,9 @@ public final class TtyRenderer {
                 finishedLines.add(line);
             }
         }
+        if (!t.queueNote().isEmpty()) {
+            activeLines.add(fit(" => " + t.queueNote(), width));
+        }
         for (BuildTimeline.QueueWait q : t.queued()) {
             activeLines.add(columns(
                     " => [" + q.stageName() + "] waiting for a worker", "queued", seconds(now - q.start()), width));

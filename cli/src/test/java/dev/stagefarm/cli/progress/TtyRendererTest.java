@@ -90,6 +90,42 @@ class TtyRendererTest {
     }
 
     @Test
+    void aFarmWithoutWorkersSaysSoAboveTheQueuedStagesUntilAWorkerTakesOne() {
+        String note = "waiting for a worker: the farm has none right now";
+        t.accept(queued(0, "base", note), 0);
+        t.accept(queued(1, "builder", ""), 0);
+        List<String> waiting = TtyRenderer.render(t, 30 * S, 80, 24, false);
+        assertThat(waiting.subList(1, waiting.size()))
+                .hasSize(3)
+                .startsWith(" => " + note)
+                .filteredOn(l -> l.contains(note))
+                .hasSize(1);
+
+        t.accept(
+                BuildEvent.newBuilder()
+                        .setQueue(QueueEvent.newBuilder()
+                                .setStageIndex(0)
+                                .setStageName("base")
+                                .setWorker("w1")
+                                .setWaitedMillis(40_000))
+                        .build(),
+                40 * S);
+        assertThat(TtyRenderer.render(t, 41 * S, 80, 24, false)).noneMatch(l -> l.contains(note));
+        assertThat(t.queueWaits().getFirst().start())
+                .as("the wait began when the stage queued")
+                .isZero();
+    }
+
+    private static BuildEvent queued(int stage, String name, String note) {
+        return BuildEvent.newBuilder()
+                .setQueue(QueueEvent.newBuilder()
+                        .setStageIndex(stage)
+                        .setStageName(name)
+                        .setNote(note))
+                .build();
+    }
+
+    @Test
     void aBuildsOutputCannotMoveTheCursorOrClearTheScreen() {
         t.accept(step(0, 1, "[a 2/2] RUN evil", StepEvent.Status.STARTED, "w1"), 0);
         t.accept(log(0, 1, "\u001b[2J\u001b[10Aowned\r\u0007"), 0);

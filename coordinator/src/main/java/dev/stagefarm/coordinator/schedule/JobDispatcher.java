@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -33,7 +34,14 @@ public final class JobDispatcher {
 
     private static final Logger log = LoggerFactory.getLogger(JobDispatcher.class);
 
-    /** How long a job waits for any worker to be connected before the build fails. */
+    /** What a build's user reads while its jobs queue on a farm without any worker. */
+    public static final String NO_WORKERS = "waiting for a worker: the farm has none right now";
+
+    /**
+     * How long a job waits for any worker to be connected before the build fails; zero (or
+     * less) waits for as long as the build lasts: a farm scaled to zero gets its first worker
+     * when the autoscaler sees the queue, which takes minutes, not seconds.
+     */
     private final Duration workerWait;
 
     private final InstantSource clock;
@@ -43,6 +51,10 @@ public final class JobDispatcher {
     private final Map<String, Waiting> waiting = new HashMap<>();
     /** The job each run is sent as, by its wire id. */
     private final Map<String, Job> wire = new HashMap<>();
+    /** Builds told {@link #NO_WORKERS} since the farm last had a worker: each hears it once. */
+    private final Set<String> toldNoWorkers = new HashSet<>();
+    /** False for a farm whose workers start with it (the CLI's embedded one): none is missing. */
+    private boolean sayNoWorkers = true;
 
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "job-dispatcher-timer");
@@ -108,7 +120,7 @@ public final class JobDispatcher {
             }
             Waiting w = new Waiting(job, clock.instant(), events, result);
             waiting.put(job.getJobId(), w);
-            notifyQueue(w, "", Duration.ZERO);
+            notifyQueue(w, "", Duration.ZERO, scheduler.workerCount() == 0 ? tellNoWorkers(w) : "");
             metrics.team(ticket.team());
             if (scheduler.submit(ticket)) {
                 wire.put(job.getJobId(), job);
@@ -203,6 +215,7 @@ public final class JobDispatcher {
             sessions.put(session.id(), session);
             scheduler.addWorker(session.id(), session.name(), session.slots(), session.entitlements());
             noWorkersSince = null;
+            toldNoWorkers.clear();
             pump();
         }
     }
@@ -252,6 +265,12 @@ public final class JobDispatcher {
             if (scheduler.workerCount() == 0) {
                 noWorkersSince = clock.instant();
                 checkWorkersLater();
+                // the builds still waiting learn why nothing moves (one queued job of each)
+                for (Waiting w : sayNoWorkers ? List.copyOf(waiting.values()) : List.<Waiting>of()) {
+                    if (scheduler.isQueued(w.job.getJobId()) && !toldNoWorkers.contains(w.job.getBuildId())) {
+                        notifyQueue(w, "", Duration.ZERO, tellNoWorkers(w));
+                    }
+                }
             }
             pump();
         }
@@ -286,7 +305,7 @@ public final class JobDispatcher {
             for (String id : p.jobs()) {
                 Waiting w = waiting.get(id);
                 if (w != null) {
-                    notifyQueue(w, session.name(), p.waited());
+                    notifyQueue(w, session.name(), p.waited(), "");
                 }
             }
             log.info("job {} (stage {}) -> {}", p.wireId(), job.getStageName(), session.name());
@@ -300,6 +319,27 @@ public final class JobDispatcher {
         if (noWorkersSince != null && scheduler.workerCount() == 0 && !waiting.isEmpty()) {
             checkWorkersLater();
         }
+        if (waiting.isEmpty()) {
+            toldNoWorkers.clear();
+        }
+    }
+
+    /** The note for a job queued while the farm has no worker: the line once per build, then none. */
+    private String tellNoWorkers(Waiting w) {
+        return sayNoWorkers && toldNoWorkers.add(w.job.getBuildId()) ? NO_WORKERS : "";
+    }
+
+    /**
+     * Whether builds hear {@link #NO_WORKERS}: not on a farm whose own workers are still
+     * starting, where the line would only alarm.
+     */
+    public synchronized void sayWhenNoWorkers(boolean say) {
+        sayNoWorkers = say;
+    }
+
+    /** Whether a job waits for a first worker as long as its build lasts. */
+    private boolean waitsForever() {
+        return workerWait.isZero() || workerWait.isNegative();
     }
 
     /**
@@ -307,19 +347,20 @@ public final class JobDispatcher {
      * waits from these). Called under the lock, so the two arrive in order; the build's
      * listener only hands the event to its stream.
      */
-    private static void notifyQueue(Waiting w, String worker, Duration waited) {
+    private static void notifyQueue(Waiting w, String worker, Duration waited, String note) {
         w.events.accept(JobEvent.newBuilder()
                 .setJobId(w.job.getJobId())
                 .setQueue(QueueEvent.newBuilder()
                         .setStageIndex(w.job.getStageIndex())
                         .setStageName(w.job.getStageName())
                         .setWorker(worker)
-                        .setWaitedMillis(waited.toMillis()))
+                        .setWaitedMillis(waited.toMillis())
+                        .setNote(note))
                 .build());
     }
 
     private void checkWorkersLater() {
-        if (closed) {
+        if (closed || waitsForever()) {
             return;
         }
         try {

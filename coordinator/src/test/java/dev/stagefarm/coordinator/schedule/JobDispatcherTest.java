@@ -217,6 +217,174 @@ class JobDispatcherTest {
         }
     }
 
+    /** A farm scaled to zero: the dispatcher on a clock the test moves, waiting for workers as long as it takes. */
+    private volatile java.time.Instant now = java.time.Instant.parse("2026-12-03T12:00:00Z");
+
+    private JobDispatcher waitingForever(WorkerPool pool, Duration workerWait) {
+        return new JobDispatcher(
+                pool, workerWait, new SchedulerMetrics(new SimpleMeterRegistry()), () -> now, new Scheduler(() -> now));
+    }
+
+    private static Job job(String build, String id) {
+        return Job.newBuilder()
+                .setJobId(id)
+                .setBuildId(build)
+                .setStageName("stage-" + id)
+                .build();
+    }
+
+    private static java.util.List<String> notes(java.util.List<JobEvent> events) {
+        return events.stream()
+                .filter(JobEvent::hasQueue)
+                .map(e -> e.getQueue().getNote())
+                .filter(n -> !n.isEmpty())
+                .toList();
+    }
+
+    @Test
+    void onAFarmWithoutWorkersEachBuildHearsWhyOnceAndWaitsUntilOneJoins() throws Exception {
+        WorkerPool pool = new WorkerPool();
+        JobDispatcher farm = waitingForever(pool, Duration.ZERO);
+        try {
+            java.util.List<JobEvent> ofB1 = new java.util.concurrent.CopyOnWriteArrayList<>();
+            java.util.List<JobEvent> ofB2 = new java.util.concurrent.CopyOnWriteArrayList<>();
+            var first = farm.submit(job("b1", "b1-0"), w -> 0, ofB1::add);
+            var second = farm.submit(job("b1", "b1-1"), w -> 0, ofB1::add);
+            var other = farm.submit(job("b2", "b2-0"), w -> 0, ofB2::add);
+
+            assertThat(notes(ofB1)).containsExactly(JobDispatcher.NO_WORKERS);
+            assertThat(notes(ofB2)).containsExactly(JobDispatcher.NO_WORKERS);
+
+            now = now.plus(Duration.ofHours(3)); // KEDA, a node to provision, an image to pull
+            Thread.sleep(300); // a bounded wait's timer would have fired by now
+            assertThat(java.util.List.of(first, second, other))
+                    .as("jobs waiting for a first worker")
+                    .noneMatch(java.util.concurrent.CompletableFuture::isDone);
+
+            RecordingStream toW1 = new RecordingStream();
+            WorkerSession w1 = pool.join("w1", 3, toW1);
+            java.util.Set<String> sent = new java.util.HashSet<>();
+            for (int i = 0; i < 3; i++) {
+                sent.add(toW1.next().getJobId());
+            }
+            assertThat(sent).containsExactlyInAnyOrder("b1-0", "b1-1", "b2-0");
+            for (String id : sent) {
+                farm.onResult(
+                        w1,
+                        JobResult.newBuilder()
+                                .setJobId(id)
+                                .setOk(true)
+                                .setStageKey("k-" + id)
+                                .build());
+            }
+            assertThat(first.get(5, TimeUnit.SECONDS).result().getOk()).isTrue();
+            assertThat(other.get(5, TimeUnit.SECONDS).worker()).isEqualTo("w1");
+            assertThat(notes(ofB1)).as("said once per build").hasSize(1);
+        } finally {
+            farm.close();
+        }
+    }
+
+    @Test
+    void aFarmWhoseWorkersStartWithItDoesNotAlarmItsFirstBuild() throws Exception {
+        WorkerPool pool = new WorkerPool();
+        JobDispatcher embedded = waitingForever(pool, Duration.ZERO);
+        embedded.sayWhenNoWorkers(false);
+        try {
+            java.util.List<JobEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+            embedded.submit(job("b1", "b1-0"), w -> 0, events::add);
+
+            assertThat(events).filteredOn(JobEvent::hasQueue).hasSize(1);
+            assertThat(notes(events)).isEmpty();
+        } finally {
+            embedded.close();
+        }
+    }
+
+    @Test
+    void aFarmThatHadWorkersSaysSoNeitherToItsBuilds() throws Exception {
+        WorkerPool pool = new WorkerPool();
+        JobDispatcher farm = waitingForever(pool, Duration.ZERO);
+        try {
+            pool.join("w1", 1, new RecordingStream());
+            java.util.List<JobEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+            farm.submit(job("b1", "b1-0"), w -> 0, events::add);
+            farm.submit(job("b1", "b1-1"), w -> 0, events::add); // queued behind the busy slot
+
+            assertThat(events).filteredOn(JobEvent::hasQueue).isNotEmpty();
+            assertThat(notes(events)).as("a busy farm is not an empty one").isEmpty();
+        } finally {
+            farm.close();
+        }
+    }
+
+    @Test
+    void whenTheLastWorkerGoesTheBuildsStillQueuedHearWhy() throws Exception {
+        WorkerPool pool = new WorkerPool();
+        JobDispatcher farm = waitingForever(pool, Duration.ZERO);
+        try {
+            RecordingStream toW1 = new RecordingStream();
+            WorkerSession w1 = pool.join("w1", 1, toW1);
+            java.util.List<JobEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+            var running = farm.submit(job("b1", "b1-0"), w -> 0, events::add);
+            var queued = farm.submit(job("b1", "b1-1"), w -> 0, events::add);
+            toW1.next();
+
+            pool.leave(w1);
+            farm.onWorkerLost(w1);
+
+            assertThat(notes(events)).containsExactly(JobDispatcher.NO_WORKERS);
+            assertThat(running).isNotDone();
+            assertThat(queued).isNotDone();
+
+            RecordingStream toW2 = new RecordingStream();
+            pool.join("w2", 2, toW2);
+            assertThat(java.util.Set.of(toW2.next().getJobId(), toW2.next().getJobId()))
+                    .containsExactlyInAnyOrder("b1-0", "b1-1");
+        } finally {
+            farm.close();
+        }
+    }
+
+    @Test
+    void aCancelledBuildLeavesTheQueueAtOnceWhileItWaitsForAFirstWorker() throws Exception {
+        WorkerPool pool = new WorkerPool();
+        JobDispatcher farm = waitingForever(pool, Duration.ZERO);
+        try {
+            var waiting = farm.submit(job("b1", "b1-0"), w -> 0, e -> {});
+
+            farm.cancel("b1-0", "build cancelled by its client");
+
+            assertThat(waiting.get(1, TimeUnit.SECONDS).result().getError()).isEqualTo("build cancelled by its client");
+            assertThat(farm.read(s -> s.queued(""))).isZero();
+            RecordingStream toW1 = new RecordingStream();
+            pool.join("w1", 1, toW1);
+            assertThat(toW1.sent.poll(200, TimeUnit.MILLISECONDS))
+                    .as("a cancelled job sent")
+                    .isNull();
+        } finally {
+            farm.close();
+        }
+    }
+
+    @Test
+    void aBoundedWorkerWaitStillFailsTheBuildAfterTellingIt() throws Exception {
+        WorkerPool pool = new WorkerPool();
+        JobDispatcher farm = waitingForever(pool, Duration.ofMillis(500));
+        try {
+            java.util.List<JobEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+            var waiting = farm.submit(job("b1", "b1-0"), w -> 0, events::add);
+            assertThat(notes(events)).containsExactly(JobDispatcher.NO_WORKERS);
+
+            now = now.plus(Duration.ofSeconds(1));
+
+            assertThat(waiting.get(5, TimeUnit.SECONDS).result().getError())
+                    .startsWith("no worker connected within 500 ms");
+        } finally {
+            farm.close();
+        }
+    }
+
     private static JobTicket ticket(Job job) {
         return new JobTicket(
                 job.getJobId(), "team", job.getBuildId(), WorkKeys.of("team", job), Instant.EPOCH, 1, w -> 0);
