@@ -4,7 +4,9 @@ import dev.stagefarm.common.fs.FileTrees;
 import dev.stagefarm.worker.linux.Mounts;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A writable overlay mounted at {@link #merged()}: changes land in {@link #upper()} in overlayfs
@@ -12,6 +14,8 @@ import java.util.List;
  * Either {@link #commit(String)} it or {@link #close()} it to throw it away.
  */
 public final class ActiveSnapshot implements AutoCloseable {
+
+    private static final Duration UNMOUNT_PATIENCE = Duration.ofSeconds(1);
 
     private enum State {
         MOUNTED,
@@ -61,17 +65,33 @@ public final class ActiveSnapshot implements AutoCloseable {
         }
         if (mounted) {
             // Not a lazy detach: a process still inside could otherwise write into a published snapshot.
-            try {
-                Mounts.unmount(merged());
-            } catch (IOException e) {
-                throw new IOException(
-                        "cannot commit " + key + ": " + merged() + " is still in use (" + e.getMessage() + ")", e);
-            }
+            unmountForCommit(key);
         }
         state = State.COMMITTED;
         FileTrees.deleteRecursively(dir.resolve("work"));
         FileTrees.deleteRecursively(dir.resolve("merged"));
         return owner.publish(dir, key);
+    }
+
+    /**
+     * Unmounts the merged view, waiting up to a second while it is busy: a descriptor the step's
+     * last file operation held can still be closing when the step ends (EBUSY seen once in CI).
+     * Not a lazy detach: a process still inside could otherwise write into a published snapshot.
+     */
+    private void unmountForCommit(String key) throws IOException {
+        long deadline = System.nanoTime() + UNMOUNT_PATIENCE.toNanos();
+        while (true) {
+            try {
+                Mounts.unmount(merged());
+                return;
+            } catch (IOException e) {
+                if (System.nanoTime() > deadline) {
+                    throw new IOException(
+                            "cannot commit " + key + ": " + merged() + " is still in use (" + e.getMessage() + ")", e);
+                }
+                LockSupport.parkNanos(Duration.ofMillis(20).toNanos());
+            }
+        }
     }
 
     /** Unmounts and deletes the snapshot unless it was committed. Idempotent. */
