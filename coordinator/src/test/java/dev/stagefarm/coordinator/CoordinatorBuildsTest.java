@@ -2,54 +2,32 @@ package dev.stagefarm.coordinator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
-import dev.stagefarm.cacheclient.CacheClient;
-import dev.stagefarm.cacheserver.CacheServer;
-import dev.stagefarm.cacheserver.CacheServerConfig;
-import dev.stagefarm.common.Digest;
-import dev.stagefarm.common.auth.BearerToken;
-import dev.stagefarm.common.auth.ReloadingTokens;
-import dev.stagefarm.common.auth.Tokens;
 import dev.stagefarm.common.net.HostPort;
 import dev.stagefarm.common.server.ServerTls;
 import dev.stagefarm.coordinator.web.FarmWebServer;
-import dev.stagefarm.oci.registry.CredentialStore;
-import dev.stagefarm.oci.registry.RegistryClient;
-import dev.stagefarm.oci.registry.RegistryConfig;
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildLogsRequest;
 import dev.stagefarm.proto.farm.BuildRequest;
 import dev.stagefarm.proto.farm.BuildSummary;
 import dev.stagefarm.proto.farm.CancelBuildRequest;
-import dev.stagefarm.proto.farm.ContextEntry;
-import dev.stagefarm.proto.farm.ContextManifest;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobEvent;
 import dev.stagefarm.proto.farm.ListBuildsRequest;
 import dev.stagefarm.proto.farm.LogLine;
 import dev.stagefarm.proto.farm.StepEvent;
-import io.grpc.CallOptions;
 import io.grpc.Channel;
-import io.grpc.ClientCall;
-import io.grpc.ClientInterceptor;
-import io.grpc.ClientInterceptors;
-import io.grpc.ManagedChannel;
-import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.inprocess.InProcessChannelBuilder;
-import io.grpc.inprocess.InProcessServerBuilder;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -74,53 +52,32 @@ class CoordinatorBuildsTest {
     @TempDir
     Path dir;
 
-    private CacheServer cache;
-    private ManagedChannel cacheChannel;
-    private CoordinatorServer coordinator;
-    private ManagedChannel channel;
+    private InProcessFarm farm;
+    private Channel channel;
 
     @BeforeEach
     void start() throws Exception {
         Path tokens = Files.writeString(
                 dir.resolve("tokens.json"),
                 "{\"tokens\": ["
-                        + entry("alice", "team-a", "\"read\",\"write\"", ALICE) + ","
-                        + entry("bob", "team-b", "\"read\",\"write\"", BOB) + ","
-                        + entry("reader", "team-a", "\"read\"", READER) + ","
-                        + entry("root", "ops", "\"read\",\"admin\"", ADMIN) + ","
-                        + entry("farm", "ops", "\"read\",\"write\",\"farm\"", FARM) + "]}");
-        String cacheName = InProcessServerBuilder.generateName();
-        cache = new CacheServer(
-                        new CacheServerConfig(HostPort.parse("127.0.0.1:0"), dir.resolve("cache"), 0, tokens),
-                        new SimpleMeterRegistry(),
-                        InProcessServerBuilder.forName(cacheName))
-                .start();
-        cacheChannel = InProcessChannelBuilder.forName(cacheName).build();
-        String name = InProcessServerBuilder.generateName();
-        coordinator = new CoordinatorServer(
-                        InProcessServerBuilder.forName(name),
-                        new CacheClient(as(cacheChannel, FARM)),
-                        "cache",
-                        new RegistryClient(RegistryConfig.defaults(), CredentialStore.none()),
-                        Duration.ofSeconds(20),
-                        new SimpleMeterRegistry(),
-                        ReloadingTokens.open(tokens, Clock.systemUTC()))
-                .start();
-        channel = InProcessChannelBuilder.forName(name).build();
+                        + InProcessFarm.tokenEntry("alice", "team-a", "\"read\",\"write\"", ALICE) + ","
+                        + InProcessFarm.tokenEntry("bob", "team-b", "\"read\",\"write\"", BOB) + ","
+                        + InProcessFarm.tokenEntry("reader", "team-a", "\"read\"", READER) + ","
+                        + InProcessFarm.tokenEntry("root", "ops", "\"read\",\"admin\"", ADMIN) + ","
+                        + InProcessFarm.tokenEntry("farm", "ops", "\"read\",\"write\",\"farm\"", FARM) + "]}");
+        farm = InProcessFarm.withTokens(dir, tokens, FARM);
+        channel = farm.channel();
     }
 
     @AfterEach
     void stop() throws InterruptedException {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        coordinator.close();
-        cacheChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        cache.close();
+        farm.close();
     }
 
     @Test
     void aTeamListsFollowsAndCancelsItsOwnBuildsOnly() throws Exception {
-        FakeWorker worker = FakeWorker.connect("w1", 1, as(channel, FARM));
-        CompletableFuture<String> build = submit(ALICE, uploadContext(ALICE));
+        FakeWorker worker = FakeWorker.connect("w1", 1, farm.channel(FARM));
+        CompletableFuture<String> build = submit(ALICE, farm.uploadContext(ALICE));
         Job job = worker.nextJob();
         worker.report(JobEvent.newBuilder()
                 .setJobId(job.getJobId())
@@ -177,7 +134,7 @@ class CoordinatorBuildsTest {
                         StatusRuntimeException.class,
                         e -> assertThat(e.getStatus().getDescription()).contains("needs the write scope"));
 
-        try (FarmWebServer web = coordinator.serveUi(HostPort.parse("127.0.0.1:0"), ServerTls.NONE)) {
+        try (FarmWebServer web = farm.server().serveUi(HostPort.parse("127.0.0.1:0"), ServerTls.NONE)) {
             String base = "http://127.0.0.1:" + web.address().port();
             HttpResponse<String> asAlice = get(base + "/api/farm", ALICE);
             assertThat(asAlice.statusCode()).isEqualTo(200);
@@ -238,8 +195,8 @@ class CoordinatorBuildsTest {
 
     @Test
     void anAdminTokenCancelsAnotherTeamsBuild() throws Exception {
-        FakeWorker worker = FakeWorker.connect("w1", 1, as(channel, FARM));
-        CompletableFuture<String> build = submit(BOB, uploadContext(BOB));
+        FakeWorker worker = FakeWorker.connect("w1", 1, farm.channel(FARM));
+        CompletableFuture<String> build = submit(BOB, farm.uploadContext(BOB));
         Job job = worker.nextJob();
         worker.report(JobEvent.newBuilder()
                 .setJobId(job.getJobId())
@@ -257,18 +214,15 @@ class CoordinatorBuildsTest {
         assertThat(build.get(10, TimeUnit.SECONDS)).startsWith("build cancelled by token 'root'");
     }
 
-    private BuildSummary awaitRunning(String token) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (true) {
-            var builds = stub(token)
-                    .listBuilds(ListBuildsRequest.getDefaultInstance())
-                    .getBuildsList();
-            if (!builds.isEmpty() && builds.get(0).getState() == BuildSummary.State.RUNNING) {
-                return builds.get(0);
-            }
-            assertThat(System.nanoTime()).as("the build is listed as running").isLessThan(deadline);
-            Thread.sleep(50);
-        }
+    private BuildSummary awaitRunning(String token) {
+        return await("the build is listed as running")
+                .atMost(Duration.ofSeconds(10))
+                .until(
+                        () -> stub(token)
+                                .listBuilds(ListBuildsRequest.getDefaultInstance())
+                                .getBuildsList(),
+                        builds -> !builds.isEmpty() && builds.get(0).getState() == BuildSummary.State.RUNNING)
+                .get(0);
     }
 
     private static BuildEvent next(Iterator<BuildEvent> events, Predicate<BuildEvent> wanted) {
@@ -282,57 +236,14 @@ class CoordinatorBuildsTest {
     }
 
     private CoordinatorGrpc.CoordinatorBlockingStub stub(String token) {
-        return CoordinatorGrpc.newBlockingStub(as(channel, token)).withDeadlineAfter(20, TimeUnit.SECONDS);
-    }
-
-    private String uploadContext(String token) throws Exception {
-        CacheClient client = new CacheClient(as(cacheChannel, token));
-        byte[] file = "hello\n".getBytes();
-        Digest fileDigest = client.upload(file);
-        ContextManifest manifest = ContextManifest.newBuilder()
-                .addEntries(ContextEntry.newBuilder()
-                        .setPath("a")
-                        .setType(ContextEntry.Type.FILE)
-                        .setMode(0644)
-                        .setSize(file.length)
-                        .setDigest(fileDigest.toString()))
-                .build();
-        return client.upload(manifest.toByteArray()).toString();
+        return CoordinatorGrpc.newBlockingStub(farm.channel(token)).withDeadlineAfter(20, TimeUnit.SECONDS);
     }
 
     private CompletableFuture<String> submit(String token, String context) {
-        BuildRequest request = BuildRequest.newBuilder()
-                .setDockerfile("FROM scratch\nCOPY a /a\n")
-                .setDockerfileName("Dockerfile")
-                .setContextDigest(context)
-                .setWantImage(true)
-                .build();
-        return CompletableFuture.supplyAsync(() -> {
-            Iterator<BuildEvent> events =
-                    CoordinatorGrpc.newBlockingStub(as(channel, token)).build(request);
-            while (events.hasNext()) {
-                BuildEvent e = events.next();
-                if (e.hasError()) {
-                    return e.getError().getMessage();
-                }
-            }
-            return "";
-        });
+        return farm.submit(token, request(context));
     }
 
-    private static Channel as(Channel channel, String token) {
-        BearerToken credentials = BearerToken.of(token);
-        return ClientInterceptors.intercept(channel, new ClientInterceptor() {
-            @Override
-            public <Q, R> ClientCall<Q, R> interceptCall(
-                    MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
-                return next.newCall(method, options.withCallCredentials(credentials));
-            }
-        });
-    }
-
-    private static String entry(String name, String team, String scopes, String token) {
-        return "{\"name\": \"" + name + "\", \"team\": \"" + team + "\", \"scopes\": [" + scopes + "], \"sha256\": \""
-                + HexFormat.of().formatHex(Tokens.sha256(token)) + "\"}";
+    private static BuildRequest request(String context) {
+        return InProcessFarm.request("FROM scratch\nCOPY a /a\n", context);
     }
 }

@@ -2,54 +2,29 @@ package dev.stagefarm.coordinator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
-import dev.stagefarm.cacheclient.CacheClient;
-import dev.stagefarm.cacheserver.CacheServer;
-import dev.stagefarm.cacheserver.CacheServerConfig;
-import dev.stagefarm.common.Digest;
-import dev.stagefarm.common.auth.BearerToken;
-import dev.stagefarm.common.auth.ReloadingTokens;
-import dev.stagefarm.common.auth.Tokens;
-import dev.stagefarm.common.net.HostPort;
-import dev.stagefarm.oci.registry.CredentialStore;
-import dev.stagefarm.oci.registry.RegistryClient;
-import dev.stagefarm.oci.registry.RegistryConfig;
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildRequest;
-import dev.stagefarm.proto.farm.ContextEntry;
-import dev.stagefarm.proto.farm.ContextManifest;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.CoordinatorMessage;
 import dev.stagefarm.proto.farm.DrainWorkerRequest;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.WorkerHello;
 import dev.stagefarm.proto.farm.WorkerMessage;
-import io.grpc.CallOptions;
 import io.grpc.Channel;
-import io.grpc.ClientCall;
-import io.grpc.ClientInterceptor;
-import io.grpc.ClientInterceptors;
-import io.grpc.ManagedChannel;
-import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.inprocess.InProcessChannelBuilder;
-import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.StreamObserver;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -70,57 +45,35 @@ class CoordinatorTeamsTest {
     @TempDir
     Path dir;
 
-    private CacheServer cache;
-    private ManagedChannel cacheChannel;
-    private CoordinatorServer coordinator;
-    private ManagedChannel channel;
+    private InProcessFarm farm;
+    private Channel channel;
 
     @BeforeEach
     void start() throws Exception {
         Path tokens = Files.writeString(
                 dir.resolve("tokens.json"),
                 "{\"tokens\": ["
-                        + entry("alice", "team-a", "\"read\",\"write\"", ALICE) + ","
-                        + entry("bob", "team-b", "\"read\",\"write\"", BOB) + ","
-                        + entry("reader", "team-a", "\"read\"", READER) + ","
-                        + entry("farm", "ops", "\"read\",\"write\",\"farm\"", FARM) + "],"
+                        + InProcessFarm.tokenEntry("alice", "team-a", "\"read\",\"write\"", ALICE) + ","
+                        + InProcessFarm.tokenEntry("bob", "team-b", "\"read\",\"write\"", BOB) + ","
+                        + InProcessFarm.tokenEntry("reader", "team-a", "\"read\"", READER) + ","
+                        + InProcessFarm.tokenEntry("farm", "ops", "\"read\",\"write\",\"farm\"", FARM) + "],"
                         + " \"teams\": {\"team-b\": {\"max-builds\": 2, \"weight\": 2}}}");
-        String cacheName = InProcessServerBuilder.generateName();
-        cache = new CacheServer(
-                        new CacheServerConfig(HostPort.parse("127.0.0.1:0"), dir.resolve("cache"), 0, tokens),
-                        new SimpleMeterRegistry(),
-                        InProcessServerBuilder.forName(cacheName))
-                .start();
-        cacheChannel = InProcessChannelBuilder.forName(cacheName).build();
-        String name = InProcessServerBuilder.generateName();
-        coordinator = new CoordinatorServer(
-                        InProcessServerBuilder.forName(name),
-                        new CacheClient(as(cacheChannel, FARM)),
-                        "cache",
-                        new RegistryClient(RegistryConfig.defaults(), CredentialStore.none()),
-                        Duration.ofSeconds(20),
-                        new SimpleMeterRegistry(),
-                        ReloadingTokens.open(tokens, Clock.systemUTC()))
-                .start();
-        channel = InProcessChannelBuilder.forName(name).build();
+        farm = InProcessFarm.withTokens(dir, tokens, FARM);
+        channel = farm.channel();
     }
 
     @AfterEach
     void stop() throws InterruptedException {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        coordinator.close();
-        cacheChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        cache.close();
+        farm.close();
     }
 
     @Test
     void aBuildRunsInItsSubmittersTeamAndItsJobsCarryIt() throws Exception {
-        BlockingWorker worker = BlockingWorker.connect(as(channel, FARM), "w1");
-        String context = uploadContext(ALICE);
+        FakeWorker worker = FakeWorker.connect("w1", 1, farm.channel(FARM));
+        String context = farm.uploadContext(ALICE);
 
         CompletableFuture<String> alice = submit(ALICE, context);
-        Job job = worker.jobs.poll(20, TimeUnit.SECONDS);
-        assertThat(job).as("the stage went to the farm's worker").isNotNull();
+        Job job = worker.nextJob();
         assertThat(job.getTeam()).isEqualTo("team-a");
 
         assertThat(submit(BOB, context).get(20, TimeUnit.SECONDS))
@@ -132,8 +85,8 @@ class CoordinatorTeamsTest {
     /** Hostile: twelve builds sent at the same instant by a team limited to two in flight. */
     @Test
     void aTeamCannotExceedItsBuildsInFlightBySubmittingInParallel() throws Exception {
-        BlockingWorker worker = BlockingWorker.connect(as(channel, FARM), "w1");
-        String context = uploadContext(BOB);
+        FakeWorker worker = FakeWorker.connect("w1", 1, farm.channel(FARM));
+        String context = farm.uploadContext(BOB);
         CountDownLatch go = new CountDownLatch(1);
         List<CompletableFuture<String>> builds = new ArrayList<>();
         for (int i = 0; i < 12; i++) {
@@ -150,13 +103,9 @@ class CoordinatorTeamsTest {
         }
         go.countDown();
 
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (builds.stream().filter(CompletableFuture::isDone).count() < 10 && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
-        assertThat(worker.jobs.poll(20, TimeUnit.SECONDS))
-                .as("an admitted build reached the worker")
-                .isNotNull();
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> builds.stream().filter(CompletableFuture::isDone).count() >= 10);
+        worker.nextJob(); // an admitted build reached the worker
         Thread.sleep(500); // time for a thirteenth admission to show, were there one
         List<CompletableFuture<String>> refused =
                 builds.stream().filter(CompletableFuture::isDone).toList();
@@ -177,7 +126,7 @@ class CoordinatorTeamsTest {
         }
 
         // the limit is team-b's own: team A still builds
-        CompletableFuture<String> alice = submit(ALICE, uploadContext(ALICE));
+        CompletableFuture<String> alice = submit(ALICE, farm.uploadContext(ALICE));
         Thread.sleep(500);
         assertThat(alice)
                 .as("team A's build is admitted and waits for the worker")
@@ -188,7 +137,7 @@ class CoordinatorTeamsTest {
 
     @Test
     void aBuildAuthorCannotDrainAWorker() {
-        assertThatThrownBy(() -> CoordinatorGrpc.newBlockingStub(as(channel, ALICE))
+        assertThatThrownBy(() -> CoordinatorGrpc.newBlockingStub(farm.channel(ALICE))
                         .drainWorker(
                                 DrainWorkerRequest.newBuilder().setName("w1").build()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
@@ -200,7 +149,7 @@ class CoordinatorTeamsTest {
     @Test
     void onlyFarmTokensServeAsWorkersAndOnlyWritersBuild() throws Exception {
         CompletableFuture<Throwable> refused = new CompletableFuture<>();
-        StreamObserver<WorkerMessage> session = CoordinatorGrpc.newStub(as(channel, ALICE))
+        StreamObserver<WorkerMessage> session = CoordinatorGrpc.newStub(farm.channel(ALICE))
                 .connect(new StreamObserver<>() {
                     public void onNext(CoordinatorMessage m) {}
 
@@ -219,7 +168,7 @@ class CoordinatorTeamsTest {
         });
 
         Iterator<BuildEvent> readOnly =
-                CoordinatorGrpc.newBlockingStub(as(channel, READER)).build(request("sha256:" + "0".repeat(64)));
+                CoordinatorGrpc.newBlockingStub(farm.channel(READER)).build(request("sha256:" + "0".repeat(64)));
         assertThatThrownBy(readOnly::hasNext)
                 .isInstanceOfSatisfying(
                         StatusRuntimeException.class,
@@ -234,83 +183,11 @@ class CoordinatorTeamsTest {
                         e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED));
     }
 
-    /** Uploads a one-file context as {@code token}'s team; returns the manifest's digest. */
-    private String uploadContext(String token) throws Exception {
-        CacheClient client = new CacheClient(as(cacheChannel, token));
-        byte[] file = "hello\n".getBytes();
-        Digest fileDigest = client.upload(file);
-        ContextManifest manifest = ContextManifest.newBuilder()
-                .addEntries(ContextEntry.newBuilder()
-                        .setPath("a")
-                        .setType(ContextEntry.Type.FILE)
-                        .setMode(0644)
-                        .setSize(file.length)
-                        .setDigest(fileDigest.toString()))
-                .build();
-        return client.upload(manifest.toByteArray()).toString();
+    private CompletableFuture<String> submit(String token, String context) {
+        return farm.submit(token, request(context));
     }
 
     private static BuildRequest request(String context) {
-        return BuildRequest.newBuilder()
-                .setDockerfile("FROM scratch\nCOPY a /a\n")
-                .setDockerfileName("Dockerfile")
-                .setContextDigest(context)
-                .setWantImage(true)
-                .build();
-    }
-
-    /** Runs a build in the background; completes with its error message, or "" when it ends without one. */
-    private CompletableFuture<String> submit(String token, String context) {
-        return CompletableFuture.supplyAsync(() -> {
-            Iterator<BuildEvent> events =
-                    CoordinatorGrpc.newBlockingStub(as(channel, token)).build(request(context));
-            while (events.hasNext()) {
-                BuildEvent e = events.next();
-                if (e.hasError()) {
-                    return e.getError().getMessage();
-                }
-            }
-            return "";
-        });
-    }
-
-    private static Channel as(Channel channel, String token) {
-        BearerToken credentials = BearerToken.of(token);
-        return ClientInterceptors.intercept(channel, new ClientInterceptor() {
-            @Override
-            public <Q, R> ClientCall<Q, R> interceptCall(
-                    MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
-                return next.newCall(method, options.withCallCredentials(credentials));
-            }
-        });
-    }
-
-    private static String entry(String name, String team, String scopes, String token) {
-        return "{\"name\": \"" + name + "\", \"team\": \"" + team + "\", \"scopes\": [" + scopes + "], \"sha256\": \""
-                + HexFormat.of().formatHex(Tokens.sha256(token)) + "\"}";
-    }
-
-    /** A worker session that only collects the jobs it is sent. */
-    private static final class BlockingWorker {
-        final BlockingQueue<Job> jobs = new LinkedBlockingQueue<>();
-
-        static BlockingWorker connect(Channel channel, String name) throws InterruptedException {
-            BlockingWorker w = new BlockingWorker();
-            StreamObserver<WorkerMessage> out = CoordinatorGrpc.newStub(channel).connect(new StreamObserver<>() {
-                public void onNext(CoordinatorMessage m) {
-                    if (m.hasJob()) {
-                        w.jobs.add(m.getJob());
-                    }
-                }
-
-                public void onError(Throwable t) {}
-
-                public void onCompleted() {}
-            });
-            out.onNext(WorkerMessage.newBuilder()
-                    .setHello(WorkerHello.newBuilder().setName(name).setSlots(1))
-                    .build());
-            return w;
-        }
+        return InProcessFarm.request("FROM scratch\nCOPY a /a\n", context);
     }
 }

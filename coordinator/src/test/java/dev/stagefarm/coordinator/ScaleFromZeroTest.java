@@ -1,26 +1,17 @@
 package dev.stagefarm.coordinator;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
-import dev.stagefarm.cacheclient.CacheClient;
-import dev.stagefarm.cacheserver.CacheServer;
-import dev.stagefarm.cacheserver.CacheServerConfig;
-import dev.stagefarm.common.Digest;
-import dev.stagefarm.common.net.HostPort;
 import dev.stagefarm.coordinator.schedule.JobDispatcher;
-import dev.stagefarm.oci.registry.CredentialStore;
-import dev.stagefarm.oci.registry.RegistryClient;
-import dev.stagefarm.oci.registry.RegistryConfig;
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildRequest;
-import dev.stagefarm.proto.farm.ContextEntry;
-import dev.stagefarm.proto.farm.ContextManifest;
+import dev.stagefarm.proto.farm.BuildSummary;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.Job;
-import io.grpc.ManagedChannel;
-import io.grpc.inprocess.InProcessChannelBuilder;
-import io.grpc.inprocess.InProcessServerBuilder;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import dev.stagefarm.proto.farm.ListBuildsRequest;
+import io.grpc.Channel;
+import io.grpc.Context;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Iterator;
@@ -42,44 +33,24 @@ class ScaleFromZeroTest {
     @TempDir
     Path dir;
 
-    private CacheServer cache;
-    private ManagedChannel cacheChannel;
-    private CoordinatorServer coordinator;
-    private ManagedChannel channel;
+    private InProcessFarm farm;
+    private Channel channel;
 
     @BeforeEach
     void start() throws Exception {
-        String cacheName = InProcessServerBuilder.generateName();
-        cache = new CacheServer(
-                        new CacheServerConfig(HostPort.parse("127.0.0.1:0"), dir.resolve("cache"), 0),
-                        new SimpleMeterRegistry(),
-                        InProcessServerBuilder.forName(cacheName))
-                .start();
-        cacheChannel = InProcessChannelBuilder.forName(cacheName).build();
-        String name = InProcessServerBuilder.generateName();
-        coordinator = new CoordinatorServer(
-                        InProcessServerBuilder.forName(name),
-                        new CacheClient(cacheChannel),
-                        "cache",
-                        new RegistryClient(RegistryConfig.defaults(), CredentialStore.none()),
-                        Duration.ZERO,
-                        new SimpleMeterRegistry())
-                .start();
-        channel = InProcessChannelBuilder.forName(name).build();
+        farm = InProcessFarm.open(dir, Duration.ZERO);
+        channel = farm.channel();
     }
 
     @AfterEach
     void stop() throws InterruptedException {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        coordinator.close();
-        cacheChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        cache.close();
+        farm.close();
     }
 
     @Test
     void aBuildOnAFarmWithoutWorkersIsToldWhyItWaitsAndRunsWhenOneJoins() throws Exception {
         List<BuildEvent> events = new CopyOnWriteArrayList<>();
-        String context = uploadContext();
+        String context = farm.uploadContext();
         CompletableFuture<Void> build = CompletableFuture.runAsync(() -> {
             Iterator<BuildEvent> it = CoordinatorGrpc.newBlockingStub(channel)
                     .build(BuildRequest.newBuilder()
@@ -90,7 +61,9 @@ class ScaleFromZeroTest {
             it.forEachRemaining(events::add);
         });
 
-        awaitUntil(() -> !notes(events).isEmpty(), "the line saying why the build waits");
+        await("the line saying why the build waits")
+                .atMost(Duration.ofSeconds(10))
+                .until(() -> !notes(events).isEmpty());
         assertThat(notes(events)).containsExactly(JobDispatcher.NO_WORKERS);
         Thread.sleep(500); // longer than a zero-second bound would have let it live
         assertThat(build).as("the build waiting for a worker").isNotDone();
@@ -113,8 +86,8 @@ class ScaleFromZeroTest {
     @Test
     void aClientThatGoesAwayWhileWaitingForAFirstWorkerTakesItsBuildOutOfTheQueue() throws Exception {
         List<BuildEvent> events = new CopyOnWriteArrayList<>();
-        String context = uploadContext();
-        io.grpc.Context.CancellableContext call = io.grpc.Context.current().withCancellation();
+        String context = farm.uploadContext();
+        Context.CancellableContext call = Context.current().withCancellation();
         Iterator<BuildEvent> it = call.call(() -> CoordinatorGrpc.newBlockingStub(channel)
                 .build(BuildRequest.newBuilder()
                         .setDockerfile("FROM scratch\nCOPY a /a\n")
@@ -128,9 +101,21 @@ class ScaleFromZeroTest {
                 // the call's own cancellation
             }
         });
-        awaitUntil(() -> !notes(events).isEmpty(), "the line saying why the build waits");
+        await("the line saying why the build waits")
+                .atMost(Duration.ofSeconds(10))
+                .until(() -> !notes(events).isEmpty());
 
         call.cancel(null); // Ctrl-C
+        // the cancellation reaches the coordinator asynchronously, as over a real network
+        await("the build cancelled")
+                .atMost(Duration.ofSeconds(5))
+                .until(() -> CoordinatorGrpc.newBlockingStub(channel)
+                        .listBuilds(ListBuildsRequest.newBuilder()
+                                .setIncludeFinished(true)
+                                .build())
+                        .getBuildsList()
+                        .stream()
+                        .anyMatch(b -> b.getState() == BuildSummary.State.CANCELLED));
 
         FakeWorker worker = FakeWorker.connect("w1", 1, channel);
         worker.assertNoJobWithin(Duration.ofMillis(1500));
@@ -142,29 +127,5 @@ class ScaleFromZeroTest {
                 .map(e -> e.getQueue().getNote())
                 .filter(n -> !n.isEmpty())
                 .toList();
-    }
-
-    private static void awaitUntil(java.util.function.BooleanSupplier condition, String what)
-            throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as("waiting for %s", what).isLessThan(deadline);
-            Thread.sleep(20);
-        }
-    }
-
-    private String uploadContext() throws Exception {
-        CacheClient client = new CacheClient(cacheChannel);
-        byte[] file = "hello\n".getBytes();
-        Digest fileDigest = client.upload(file);
-        ContextManifest manifest = ContextManifest.newBuilder()
-                .addEntries(ContextEntry.newBuilder()
-                        .setPath("a")
-                        .setType(ContextEntry.Type.FILE)
-                        .setMode(0644)
-                        .setSize(file.length)
-                        .setDigest(fileDigest.toString()))
-                .build();
-        return client.upload(manifest.toByteArray()).toString();
     }
 }

@@ -2,6 +2,7 @@ package dev.stagefarm.coordinator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.cacheserver.CacheServer;
@@ -38,6 +39,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -104,13 +106,8 @@ class VersionHandshakeTest {
                         .setLocalDiskBudgetBytes(20L << 30))
                 .build());
 
-        WorkerInfo listed = awaitListed("w-old");
+        WorkerInfo listed = awaitListed("w-old", w -> w.getLocalDiskUsedBytes() != 0);
         assertThat(ended).isNotDone();
-        for (long deadline = System.nanoTime() + 5_000_000_000L;
-                listed.getLocalDiskUsedBytes() == 0 && System.nanoTime() < deadline; ) {
-            Thread.sleep(20);
-            listed = awaitListed("w-old");
-        }
         assertThat(listed.getLocalDiskUsedBytes()).isEqualTo(3L << 30);
         assertThat(listed.getLocalDiskBudgetBytes()).isEqualTo(20L << 30);
         worker.onCompleted();
@@ -213,16 +210,16 @@ class VersionHandshakeTest {
         return out;
     }
 
-    private WorkerInfo awaitListed(String name) throws InterruptedException {
-        for (long deadline = System.nanoTime() + 5_000_000_000L; System.nanoTime() < deadline; ) {
-            for (WorkerInfo w : workers(channel)) {
-                if (w.getName().equals(name)) {
-                    return w;
-                }
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError(name + " was never listed");
+    /** {@code name}'s line in the listing, once it is there and {@code ready}. */
+    private WorkerInfo awaitListed(String name, Predicate<WorkerInfo> ready) {
+        return await(name + " listed")
+                .atMost(Duration.ofSeconds(5))
+                .until(
+                        () -> workers(channel).stream()
+                                .filter(w -> w.getName().equals(name))
+                                .findFirst(),
+                        w -> w.isPresent() && ready.test(w.get()))
+                .orElseThrow();
     }
 
     private static List<WorkerInfo> workers(Channel channel) {
