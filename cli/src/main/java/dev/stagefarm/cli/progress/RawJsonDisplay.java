@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildResult;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.util.Locale;
 import java.util.function.LongSupplier;
@@ -14,27 +13,16 @@ import java.util.function.LongSupplier;
  * {@code type} and {@code time} (seconds since the build began on this client); the last is a
  * {@code summary} or an {@code error}.
  */
-final class RawJsonDisplay implements BuildDisplay {
+final class RawJsonDisplay extends TimelineDisplay {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final PrintStream out;
-    private final PrintStream err;
-    private final LongSupplier clock;
-    private final BuildTimeline timeline;
-    private final PrintStream nowhere = new PrintStream(OutputStream.nullOutputStream());
-
     RawJsonDisplay(PrintStream out, PrintStream err, LongSupplier clock) {
-        this.out = out;
-        this.err = err;
-        this.clock = clock;
-        this.timeline = new BuildTimeline(clock.getAsLong());
+        super(out, err, clock);
     }
 
     @Override
-    public synchronized void event(BuildEvent event) {
-        long now = clock.getAsLong();
-        timeline.accept(event, now);
+    void show(BuildEvent event, long now) {
         ObjectNode o = node(event.getKindCase().name().toLowerCase(Locale.ROOT), now);
         switch (event.getKindCase()) {
             case STEP -> {
@@ -78,12 +66,10 @@ final class RawJsonDisplay implements BuildDisplay {
         print(o);
     }
 
-    @Override
-    public void endEvents() {}
-
+    /** The client's own lines would break the one-object-per-line stream. */
     @Override
     public PrintStream info() {
-        return nowhere;
+        return NOWHERE;
     }
 
     @Override
@@ -108,16 +94,8 @@ final class RawJsonDisplay implements BuildDisplay {
     @Override
     public synchronized void error(String message) {
         print(node("error", clock.getAsLong()).put("message", message));
-        err.println("ERROR: " + message);
+        super.error(message);
     }
-
-    @Override
-    public synchronized BuildTimeline timeline() {
-        return timeline;
-    }
-
-    @Override
-    public void close() {}
 
     private ObjectNode node(String type, long now) {
         ObjectNode o = JSON.createObjectNode();

@@ -1,7 +1,6 @@
 package dev.stagefarm.cli.progress;
 
 import dev.stagefarm.proto.farm.BuildEvent;
-import dev.stagefarm.proto.farm.BuildResult;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.List;
@@ -23,16 +22,12 @@ import org.jline.utils.InfoCmp;
  * diffs lines but probes the terminal with queries whose answers would land in the user's
  * shell after the build; a progress display reads no input.)
  */
-final class TtyDisplay implements BuildDisplay {
+final class TtyDisplay extends TimelineDisplay {
 
     /** Frames per second: a timer that moves by a tenth of a second reads as live. */
     static final long FRAME_MILLIS = 100;
 
     private final Terminal terminal;
-    private final PrintStream out;
-    private final PrintStream err;
-    private final LongSupplier clock;
-    private final BuildTimeline timeline;
     private final ScheduledExecutorService frames = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "tty-progress");
         t.setDaemon(true);
@@ -48,12 +43,9 @@ final class TtyDisplay implements BuildDisplay {
     private final Optional<StderrAbove> logs;
 
     private TtyDisplay(Terminal terminal, PrintStream out, PrintStream err, LongSupplier clock) {
+        super(out, err, clock);
         this.terminal = terminal;
         this.logs = StderrAbove.install();
-        this.out = out;
-        this.err = err;
-        this.clock = clock;
-        this.timeline = new BuildTimeline(clock.getAsLong());
         frames.scheduleAtFixedRate(this::frame, FRAME_MILLIS, FRAME_MILLIS, TimeUnit.MILLISECONDS);
     }
 
@@ -81,8 +73,7 @@ final class TtyDisplay implements BuildDisplay {
     }
 
     @Override
-    public synchronized void event(BuildEvent event) {
-        timeline.accept(event, clock.getAsLong());
+    void show(BuildEvent event, long now) {
         started = true;
     }
 
@@ -145,25 +136,9 @@ final class TtyDisplay implements BuildDisplay {
     }
 
     @Override
-    public PrintStream info() {
-        return out;
-    }
-
-    @Override
-    public synchronized void summary(BuildResult result) {
-        BuildSummary.of(timeline, result, clock.getAsLong()).lines().forEach(out::println);
-        out.flush();
-    }
-
-    @Override
     public void error(String message) {
         endEvents();
-        err.println("ERROR: " + message);
-    }
-
-    @Override
-    public synchronized BuildTimeline timeline() {
-        return timeline;
+        super.error(message);
     }
 
     @Override
