@@ -6,8 +6,6 @@ import dev.stagefarm.cli.build.OutputSpec;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -55,21 +53,7 @@ public final class AotWorkloadCommand implements Callable<Integer> {
     }
 
     private BuildClient.Request request(Path output) {
-        return new BuildClient.Request(
-                context,
-                context.resolve("Dockerfile"),
-                List.of("aot:train"),
-                "",
-                Map.of(),
-                Map.of(),
-                List.of(OutputSpec.parse("type=oci,dest=" + output)),
-                null,
-                false,
-                registries.config(),
-                List.of(),
-                "",
-                false,
-                Map.of(),
-                List.of());
+        return BuildClient.Request.plain(
+                context, "aot:train", OutputSpec.parse("type=oci,dest=" + output), registries.config());
     }
 }
