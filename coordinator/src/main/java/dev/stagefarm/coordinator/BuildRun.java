@@ -16,7 +16,6 @@ import dev.stagefarm.coordinator.schedule.JobTicket;
 import dev.stagefarm.coordinator.schedule.WorkKeys;
 import dev.stagefarm.dockerfile.Dockerfile;
 import dev.stagefarm.dockerfile.DockerfileException;
-import dev.stagefarm.dockerfile.Instruction;
 import dev.stagefarm.dockerfile.InvalidValueException;
 import dev.stagefarm.dockerfile.ShellWords;
 import dev.stagefarm.dockerfile.Stage;
@@ -260,44 +259,26 @@ final class BuildRun {
         return bases.resolve(image);
     }
 
-    /** One artifact per consuming COPY: exactly the paths it takes from this stage. */
+    /**
+     * One artifact per consuming COPY: exactly the paths it takes from this stage, expanded in the
+     * consuming stage's scope, as its planner will ask for them ({@link Inputs#stageSource}).
+     */
     private List<ArtifactRequest> exports(int index, String stageKey) {
         Map<String, ArtifactRequest> out = new LinkedHashMap<>();
-        for (int consumer : graph.reachable()) {
-            Stage s = dockerfile.stages().get(consumer);
-            for (Instruction ins : s.instructions()) {
-                if (ins instanceof Instruction.Copy c
-                        && c.from().isPresent()
-                        && graph.stageReference(c.from().get(), consumer).orElse(-1) == index) {
-                    List<String> paths = globalPaths(c.sources());
-                    String id = artifactId(paths);
-                    out.putIfAbsent(
-                            id,
-                            ArtifactRequest.newBuilder()
-                                    .addAllPaths(paths)
-                                    // v2: an artifact holds the targets of symlinks named as sources too;
-                                    // v3: it carries its content digest, which later keys use
-                                    .setKey(CacheKey.of("artifact-v3")
-                                            .add(stageKey)
-                                            .add(paths)
-                                            .build())
-                                    .build());
-                }
-            }
+        for (List<String> paths : graph.copySourcesFrom(index)) {
+            out.putIfAbsent(
+                    artifactId(paths),
+                    ArtifactRequest.newBuilder()
+                            .addAllPaths(paths)
+                            // v2: an artifact holds the targets of symlinks named as sources too;
+                            // v3: it carries its content digest, which later keys use
+                            .setKey(CacheKey.of("artifact-v3")
+                                    .add(stageKey)
+                                    .add(paths)
+                                    .build())
+                            .build());
         }
         return List.copyOf(out.values());
-    }
-
-    private List<String> globalPaths(List<String> sources) {
-        List<String> out = new ArrayList<>();
-        for (String src : sources) {
-            try {
-                out.add(ShellWords.expand(src, StagePlanner.globalLookup(globals), dockerfile.escape()));
-            } catch (InvalidValueException e) {
-                out.add(src);
-            }
-        }
-        return out;
     }
 
     static String artifactId(List<String> paths) {
@@ -583,7 +564,7 @@ final class BuildRun {
         @Override
         public StageSource stageSource(int source, List<String> sources) {
             StageOutcome from = outcomes.get(source).join();
-            ArtifactResult artifact = from.artifacts().get(artifactId(globalPaths(sources)));
+            ArtifactResult artifact = from.artifacts().get(artifactId(sources));
             StageSource.Builder s =
                     StageSource.newBuilder().setStageIndex(source).setStageKey(from.stageKey());
             if (artifact != null) {

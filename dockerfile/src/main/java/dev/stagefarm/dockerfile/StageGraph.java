@@ -164,6 +164,20 @@ public final class StageGraph {
         return copiedPaths;
     }
 
+    /**
+     * The sources of every {@code COPY --from} in a reachable stage that takes from {@code stage},
+     * one list per instruction, each expanded with the ARGs and ENVs its own stage has declared
+     * before it (as the stage's planner expands them, short of ENVs its base image sets).
+     */
+    public List<List<String>> copySourcesFrom(int stage) {
+        linksOf(stage);
+        List<List<String>> out = new ArrayList<>();
+        for (int consumer : reachable) {
+            out.addAll(links.get(consumer).copySources().getOrDefault(stage, List.of()));
+        }
+        return out;
+    }
+
     private StageLinks linksOf(int stage) {
         StageLinks l = links.get(stage);
         if (l == null) {
@@ -173,13 +187,17 @@ public final class StageGraph {
         return l;
     }
 
-    /** What one stage refers to. {@code copies} maps a source stage to the paths taken from it. */
+    /**
+     * What one stage refers to. {@code copies} maps a source stage to the paths taken from it;
+     * {@code copySources} to the expanded sources of each {@code COPY --from} naming it, in order.
+     */
     record StageLinks(
             Optional<Integer> baseStage,
             Optional<String> baseImage,
             Set<Integer> dependencies,
             Set<String> images,
-            Map<Integer, Set<String>> copies) {}
+            Map<Integer, Set<String>> copies,
+            Map<Integer, List<List<String>>> copySources) {}
 
     static String lower(String s) {
         return s.toLowerCase(Locale.ROOT);

@@ -1,8 +1,10 @@
 package dev.stagefarm.dockerfile;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -73,6 +75,7 @@ final class StageResolver {
         baseStage.ifPresent(dependencies::add);
         Set<String> images = new LinkedHashSet<>();
         Map<Integer, Set<String>> copies = new TreeMap<>();
+        Map<Integer, List<List<String>>> copySources = new TreeMap<>();
         Map<String, String> env = new LinkedHashMap<>();
         ArgScope args = new ArgScope(name -> Optional.ofNullable(buildArgs.get(name)), globals);
         if (baseStage.isPresent()) {
@@ -106,9 +109,14 @@ final class StageResolver {
                     if (source.isPresent()) {
                         dependencies.add(source.get());
                         Set<String> paths = copies.computeIfAbsent(source.get(), k -> new TreeSet<>());
+                        List<String> sources = new ArrayList<>();
                         for (String src : c.sources()) {
-                            paths.add(expand(src, env, args, c.line(), c.keyword()));
+                            sources.add(expand(src, env, args, c.line(), c.keyword()));
                         }
+                        paths.addAll(sources);
+                        copySources
+                                .computeIfAbsent(source.get(), k -> new ArrayList<>())
+                                .add(List.copyOf(sources));
                     } else {
                         images.add(from);
                     }
@@ -131,8 +139,8 @@ final class StageResolver {
             }
         }
         endScopes.put(index, new Scope(env, args));
-        StageGraph.StageLinks links =
-                new StageGraph.StageLinks(baseStage, baseImage, Set.copyOf(dependencies), Set.copyOf(images), copies);
+        StageGraph.StageLinks links = new StageGraph.StageLinks(
+                baseStage, baseImage, Set.copyOf(dependencies), Set.copyOf(images), copies, copySources);
         resolved.put(index, links);
         return links;
     }

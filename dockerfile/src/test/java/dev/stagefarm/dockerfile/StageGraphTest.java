@@ -3,6 +3,7 @@ package dev.stagefarm.dockerfile;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -27,6 +28,32 @@ class StageGraphTest {
         assertThat(graph.pathsCopiedFrom(0)).containsExactly("/app/main");
         assertThat(graph.pathsCopiedFrom(1)).isEmpty();
         assertThat(graph.copiedPaths()).isEqualTo(Map.of(0, Set.of("/app/main")));
+    }
+
+    /**
+     * Each COPY --from gets its own list of sources, expanded as its stage's planner expands them:
+     * with an ARG only that stage declares (given by --build-arg), and with its ENV.
+     */
+    @Test
+    void eachCopyFromListsItsSourcesExpandedInItsOwnStage() throws Exception {
+        Dockerfile df = parse("""
+                FROM busybox AS builder
+                RUN mkdir -p /out
+                FROM busybox
+                ARG TARGET=linux
+                ENV OUT=/out
+                COPY --from=builder ${OUT}/${TARGET}/app /app
+                COPY --from=builder /etc/a /etc/b /etc/
+                COPY --from=builder ${OUT}/${TARGET}/app /again
+                """);
+
+        StageGraph byDefault = StageGraph.build(df, Optional.empty());
+        StageGraph given = StageGraph.build(df, Optional.empty(), Map.of("TARGET", "arm"));
+
+        assertThat(byDefault.copySourcesFrom(0))
+                .containsExactly(List.of("/out/linux/app"), List.of("/etc/a", "/etc/b"), List.of("/out/linux/app"));
+        assertThat(given.copySourcesFrom(0)).first().isEqualTo(List.of("/out/arm/app"));
+        assertThat(given.copySourcesFrom(1)).isEmpty();
     }
 
     static final String MULTI = """
