@@ -61,8 +61,30 @@ class SchedulerLocalityTest {
         scheduler.holdings().held("w2#2", "a", GOLANG, 290 * MIB);
         scheduler.holdings().held("w2#2", "a", "snapshot:layer:sha256:golang-diff", 800 * MIB);
 
-        assertThat(placedOn("b2-0")).isEmpty(); // not submitted yet: nothing placed
         scheduler.submit(job("a", "b2-0", JobInput.of(300 * MIB, GOLANG, "snapshot:layer:sha256:golang-diff")));
+        assertThat(placedOn("b2-0"))
+                .as("the worker holding the base, not w1 first by name")
+                .contains("w2#2");
+        assertThat(scheduler
+                        .holdings()
+                        .bytesByWorker(
+                                "a", List.of(JobInput.of(300 * MIB, GOLANG, "snapshot:layer:sha256:golang-diff"))))
+                .as("an input held under two keys counts once, at the size the job names")
+                .containsExactly(java.util.Map.entry("w2#2", 300 * MIB));
+    }
+
+    @Test
+    void whatAWorkerHoldsForOneTeamDoesNotAttractAnotherTeamsJob() {
+        scheduler.addWorker("w1#1", "w1", 1);
+        scheduler.addWorker("w2#2", "w2", 1);
+        scheduler.holdings().held("w2#2", "a", GOLANG, 300 * MIB);
+
+        scheduler.submit(job("b", "b1-0", JobInput.of(300 * MIB, GOLANG)));
+        assertThat(placedOn("b1-0"))
+                .as("team b gets nothing from team a's content")
+                .contains("w1#1");
+        assertThat(scheduler.holdings().bytesByWorker("b", List.of(JobInput.of(0, GOLANG))))
+                .isEmpty();
     }
 
     @Test
