@@ -90,6 +90,31 @@ public final class CoordinatorCommand implements Callable<Integer> {
     @Mixin
     RegistryOptions registries;
 
+    /** The --locality-* flags; an IllegalArgumentException names the flag and what to write. */
+    Locality locality() {
+        Duration wait = duration("--locality-wait", localityWait);
+        Duration minSaving = duration("--locality-min-saving", localityMinSaving);
+        long rate;
+        try {
+            rate = Units.parseSize(localityRate);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--locality-rate: " + e.getMessage());
+        }
+        if (rate <= 0) {
+            throw new IllegalArgumentException(
+                    "--locality-rate is bytes a second and must be more than 0, such as 100MiB: got " + localityRate);
+        }
+        return Locality.DEFAULTS.withWait(wait, minSaving).withRate(rate);
+    }
+
+    private static Duration duration(String flag, String text) {
+        try {
+            return Units.parseDuration(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(flag + ": " + e.getMessage());
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         if (workerWaitSeconds < 0) {
@@ -99,11 +124,9 @@ public final class CoordinatorCommand implements Callable<Integer> {
         }
         Locality locality;
         try {
-            locality = Locality.DEFAULTS
-                    .withWait(Units.parseDuration(localityWait), Units.parseDuration(localityMinSaving))
-                    .withRate(Units.parseSize(localityRate));
+            locality = locality();
         } catch (IllegalArgumentException e) {
-            System.err.println("error: --locality-wait, --locality-min-saving, --locality-rate: " + e.getMessage());
+            System.err.println("error: " + e.getMessage());
             return 2;
         }
         PrometheusMeterRegistry meters = metrics.registry();
