@@ -1,5 +1,6 @@
 package dev.stagefarm.coordinator.schedule;
 
+import dev.stagefarm.cacheclient.Units;
 import dev.stagefarm.proto.farm.Holding;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobEvent;
@@ -353,6 +354,14 @@ public final class JobDispatcher {
         if (noWorkersSince != null && scheduler.workerCount() == 0 && !waiting.isEmpty()) {
             checkWorkersLater();
         }
+        for (Scheduler.LocalityWait lw : scheduler.localityWaitsBegun()) {
+            for (String id : lw.jobs()) {
+                Waiting w = waiting.get(id);
+                if (w != null) {
+                    notifyQueue(w, "", Duration.ZERO, localityNote(w, lw));
+                }
+            }
+        }
         scheduler.nextLocalityDeadline().ifPresent(this::placeAgainAt);
         if (waiting.isEmpty()) {
             toldNoWorkers.clear();
@@ -392,6 +401,13 @@ public final class JobDispatcher {
                         .setWaitedMillis(waited.toMillis())
                         .setNote(note))
                 .build());
+    }
+
+    /** What a build's user reads when one of its stages waits for a better-placed worker. */
+    static String localityNote(Waiting w, Scheduler.LocalityWait lw) {
+        return "stage " + w.job.getStageName() + " waits up to " + lw.upTo().toMillis() + " ms for worker "
+                + lw.workerName() + ", which holds " + Units.formatSize(lw.savedBytes())
+                + " more of its inputs (--locality-wait)";
     }
 
     /** Places again when a job stops waiting for a better-placed worker (one timer at a time, the earliest). */

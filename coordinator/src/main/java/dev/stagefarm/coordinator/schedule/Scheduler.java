@@ -60,6 +60,8 @@ public final class Scheduler {
     private final LocalityIndex holdings;
     /** Queued work waiting for a better-placed worker. */
     private final Set<Work> deferred = new HashSet<>();
+    /** Waits begun since {@link #localityWaitsBegun} was last called. */
+    private final List<LocalityWait> waitsBegun = new ArrayList<>();
 
     private final Map<String, Slots> workers = new TreeMap<>();
     private final Map<String, Work> byKey = new HashMap<>();
@@ -149,6 +151,9 @@ public final class Scheduler {
 
     /** A job lost with its worker, too often to try again. */
     public record Exhausted(String wireId, Set<String> jobs, List<String> lostOn) {}
+
+    /** A job began to wait for a busy worker that holds {@code savedBytes} more of its inputs. */
+    public record LocalityWait(String wireId, String workerName, long savedBytes, Duration upTo, Set<String> jobs) {}
 
     /** What {@link #withdraw} did. */
     public sealed interface Withdrawal {
@@ -459,6 +464,13 @@ public final class Scheduler {
                 .min(Comparator.naturalOrder());
     }
 
+    /** The waits for a better-placed worker begun since the last call, for telling their builds. */
+    public List<LocalityWait> localityWaitsBegun() {
+        List<LocalityWait> begun = List.copyOf(waitsBegun);
+        waitsBegun.clear();
+        return begun;
+    }
+
     /** Whether queued work lets a free slot go now to wait for a better-placed worker. */
     public boolean waitingForLocality(String jobId) {
         Work w = byJob.get(jobId);
@@ -482,19 +494,19 @@ public final class Scheduler {
             return false; // a team with nothing running never waits
         }
         long here = bytes(w, free, held);
-        long best = workers.values().stream()
+        Optional<Slots> better = workers.values().stream()
                 .filter(s -> s.free() == 0 && !s.draining)
                 .filter(s -> s.grants.containsAll(w.first.needs()) && !w.lostOn.contains(s.name))
-                .mapToLong(s -> bytes(w, s, held))
-                .max()
-                .orElse(0);
-        Duration wait = locality.waitFor(best - here);
+                .max(Comparator.comparingLong(s -> bytes(w, s, held)));
+        long saved = better.map(s -> bytes(w, s, held) - here).orElse(0L);
+        Duration wait = locality.waitFor(saved);
         if (wait.isZero()) {
             return false;
         }
         if (w.deferredSince == null) {
             w.deferredSince = now;
             deferred.add(w);
+            waitsBegun.add(new LocalityWait(w.wireId, better.get().name, saved, wait, Set.copyOf(w.members)));
         }
         w.deferUntil = w.deferredSince.plus(wait);
         return now.isBefore(w.deferUntil);

@@ -429,12 +429,17 @@ class JobDispatcherTest {
                                     .setDiffId("sha256:go-diff")
                                     .setSize(300L << 20)))
                     .build();
-            waits.submit(next, w -> 0, e -> {});
+            List<JobEvent> events = new CopyOnWriteArrayList<>();
+            waits.submit(next.toBuilder().setStageName("builder").build(), w -> 0, events::add);
             assertThat(toW1.next().getJobId())
                     .as("sent to the free worker once its wait for w2 ended")
                     .isEqualTo("b1-0");
             assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(limit);
             assertThat(toW2.sent).isEmpty();
+            assertThat(events)
+                    .extracting(e -> e.getQueue().getNote())
+                    .contains("stage builder waits up to 400 ms for worker w2, which holds 300.0 MiB more of its"
+                            + " inputs (--locality-wait)");
         } finally {
             waits.close();
         }

@@ -121,9 +121,14 @@ class SchedulerLocalityTest {
                 .as("w1 is free, but w2 would spare 300 MiB (3 s at 100 MiB/s)")
                 .isEmpty();
         assertThat(scheduler.waitingForLocality("b1-0")).isTrue();
+        assertThat(scheduler.localityWaitsBegun())
+                .as("told once, with the worker and the bytes it would spare")
+                .containsExactly(
+                        new Scheduler.LocalityWait("b1-0", "w2", 300 * MIB, Locality.DEFAULT_MAX_WAIT, Set.of("b1-0")));
         assertThat(scheduler.nextLocalityDeadline()).contains(now.plus(Locality.DEFAULT_MAX_WAIT));
 
         tick(Duration.ofMillis(2999));
+        assertThat(scheduler.localityWaitsBegun()).as("a wait begins once").isEmpty();
         assertThat(scheduler.place())
                 .as("still within spark.locality.wait's 3 s")
                 .isEmpty();
