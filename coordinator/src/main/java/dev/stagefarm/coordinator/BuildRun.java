@@ -12,6 +12,7 @@ import dev.stagefarm.coordinator.plan.StagePlan;
 import dev.stagefarm.coordinator.plan.StagePlanner;
 import dev.stagefarm.coordinator.schedule.CriticalPaths;
 import dev.stagefarm.coordinator.schedule.JobDispatcher;
+import dev.stagefarm.coordinator.schedule.JobInputs;
 import dev.stagefarm.coordinator.schedule.JobTicket;
 import dev.stagefarm.coordinator.schedule.WorkKeys;
 import dev.stagefarm.dockerfile.Dockerfile;
@@ -411,7 +412,8 @@ final class BuildRun {
                 submitted,
                 criticalPath.getOrDefault(index, 1),
                 worker -> localBytes(plan, worker),
-                Entitlements.needed(built));
+                Entitlements.needed(built),
+                JobInputs.of(built));
         CompletableFuture<JobDispatcher.Dispatched> pending;
         var queueMillis = new AtomicLong();
         synchronized (jobs) {

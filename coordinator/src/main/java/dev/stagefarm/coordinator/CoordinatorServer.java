@@ -1,6 +1,7 @@
 package dev.stagefarm.coordinator;
 
 import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.cacheclient.Units;
 import dev.stagefarm.common.auth.AuthInterceptor;
 import dev.stagefarm.common.auth.Caller;
 import dev.stagefarm.common.auth.MethodScopes;
@@ -14,6 +15,7 @@ import dev.stagefarm.coordinator.builds.BuildBook;
 import dev.stagefarm.coordinator.builds.BuildControl;
 import dev.stagefarm.coordinator.plan.RegistryBaseResolver;
 import dev.stagefarm.coordinator.schedule.JobDispatcher;
+import dev.stagefarm.coordinator.schedule.Locality;
 import dev.stagefarm.coordinator.schedule.Scheduler;
 import dev.stagefarm.coordinator.schedule.SchedulerMetrics;
 import dev.stagefarm.coordinator.schedule.WorkerPool;
@@ -90,6 +92,19 @@ public final class CoordinatorServer implements AutoCloseable {
             Duration workerWait,
             MeterRegistry meters,
             Supplier<Tokens> tokens) {
+        this(serverBuilder, cache, cacheAddress, registry, workerWait, meters, tokens, Locality.DEFAULTS);
+    }
+
+    /** @param locality how long a job may wait for a worker holding more of its inputs ({@code --locality-*}) */
+    public CoordinatorServer(
+            ServerBuilder<?> serverBuilder,
+            CacheClient cache,
+            String cacheAddress,
+            RegistryClient registry,
+            Duration workerWait,
+            MeterRegistry meters,
+            Supplier<Tokens> tokens,
+            Locality locality) {
         this.authenticated = tokens != null;
         if (tokens != null) {
             serverBuilder.intercept(new AuthInterceptor("coordinator", tokens, scopes()));
@@ -109,7 +124,15 @@ public final class CoordinatorServer implements AutoCloseable {
                 workerWait,
                 new SchedulerMetrics(meters),
                 new Scheduler(
-                        InstantSource.system(), team -> policies.apply(team).weight()));
+                        InstantSource.system(), team -> policies.apply(team).weight(), locality));
+        log.info(
+                "locality: a job waits up to {} ms for a worker holding more of its inputs when that saves at least"
+                        + " {} ms of transfer at {}/s; index bounds {} entries per worker, {} in all",
+                locality.maxWait().toMillis(),
+                locality.minSaving().toMillis(),
+                Units.formatSize(locality.bytesPerSecond()),
+                locality.perWorker(),
+                locality.total());
         this.tokens = tokens;
         BuildRunner builds = new BuildRunner(cache, new RegistryBaseResolver(registry), dispatcher, metrics, book);
         this.service = new CoordinatorService(

@@ -86,6 +86,11 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
                                     message.getStatus().getLocalDiskBudgetBytes());
                         }
                     }
+                    case HOLDINGS -> {
+                        if (session != null) {
+                            dispatcher.onHoldings(session, message.getHoldings());
+                        }
+                    }
                     case EVENT -> dispatcher.onEvent(message.getEvent());
                     case RESULT -> {
                         if (session != null) {
@@ -190,7 +195,8 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
                     .setDraining(w.draining())
                     .addAllWarnings(w.warnings())
                     .setLocalDiskUsedBytes(w.diskUsed())
-                    .setLocalDiskBudgetBytes(w.diskBudget()));
+                    .setLocalDiskBudgetBytes(w.diskBudget())
+                    .setIndexedHoldings(dispatcher.read(s -> s.holdings().size(w.id()))));
         }
         responses.onNext(reply.build());
         responses.onCompleted();

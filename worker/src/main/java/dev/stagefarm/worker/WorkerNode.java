@@ -163,6 +163,7 @@ public final class WorkerNode implements AutoCloseable {
                 disk);
         this.agent = new WorkerAgent(
                 config.name(), config.slots(), config.network().allow(), coordinatorChannel, runner, runc.warnings());
+        agent.reportHoldings(disk.holdings());
         agent.reportStatus(() -> WorkerStatus.newBuilder()
                 .setLocalDiskUsedBytes(disk.used())
                 .setLocalDiskBudgetBytes(disk.budget())

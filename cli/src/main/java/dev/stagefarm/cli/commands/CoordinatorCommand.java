@@ -1,6 +1,7 @@
 package dev.stagefarm.cli.commands;
 
 import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.cacheclient.Units;
 import dev.stagefarm.common.auth.ReloadingTokens;
 import dev.stagefarm.common.client.ClientSecurity;
 import dev.stagefarm.common.net.HostPort;
@@ -8,6 +9,7 @@ import dev.stagefarm.common.net.Keepalive;
 import dev.stagefarm.common.server.GrpcServers;
 import dev.stagefarm.common.server.MetricsEndpoint;
 import dev.stagefarm.coordinator.CoordinatorServer;
+import dev.stagefarm.coordinator.schedule.Locality;
 import dev.stagefarm.coordinator.web.FarmWebServer;
 import dev.stagefarm.oci.registry.RegistryClient;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -43,6 +45,32 @@ public final class CoordinatorCommand implements Callable<Integer> {
     int workerWaitSeconds;
 
     @Option(
+            names = "--locality-wait",
+            defaultValue = "3s",
+            paramLabel = "DURATION",
+            description = "The longest a job waits for a busy worker that holds more of its inputs, instead of"
+                    + " taking a free one (delay scheduling, as spark.locality.wait; default: ${DEFAULT-VALUE});"
+                    + " 0 never waits.")
+    String localityWait;
+
+    @Option(
+            names = "--locality-min-saving",
+            defaultValue = "1s",
+            paramLabel = "DURATION",
+            description = "A job waits for a better-placed worker only when that spares at least this much"
+                    + " transfer time at --locality-rate, and never longer than the time it spares"
+                    + " (default: ${DEFAULT-VALUE}).")
+    String localityMinSaving;
+
+    @Option(
+            names = "--locality-rate",
+            defaultValue = "100MiB",
+            paramLabel = "SIZE",
+            description = "The rate per second at which a worker is assumed to fetch and unpack inputs it lacks"
+                    + " (default: ${DEFAULT-VALUE}).")
+    String localityRate;
+
+    @Option(
             names = "--ui",
             paramLabel = "HOST:PORT",
             description = "Serve the farm's read-only web page here (off by default); TLS as the gRPC port,"
@@ -62,11 +90,43 @@ public final class CoordinatorCommand implements Callable<Integer> {
     @Mixin
     RegistryOptions registries;
 
+    /** The --locality-* flags; an IllegalArgumentException names the flag and what to write. */
+    Locality locality() {
+        Duration wait = duration("--locality-wait", localityWait);
+        Duration minSaving = duration("--locality-min-saving", localityMinSaving);
+        long rate;
+        try {
+            rate = Units.parseSize(localityRate);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--locality-rate: " + e.getMessage());
+        }
+        if (rate <= 0) {
+            throw new IllegalArgumentException(
+                    "--locality-rate is bytes a second and must be more than 0, such as 100MiB: got " + localityRate);
+        }
+        return Locality.DEFAULTS.withWait(wait, minSaving).withRate(rate);
+    }
+
+    private static Duration duration(String flag, String text) {
+        try {
+            return Units.parseDuration(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(flag + ": " + e.getMessage());
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         if (workerWaitSeconds < 0) {
             System.err.println("error: --worker-wait is a number of seconds, 0 or more (0 waits as long as the build"
                     + " lasts): got " + workerWaitSeconds);
+            return 2;
+        }
+        Locality locality;
+        try {
+            locality = locality();
+        } catch (IllegalArgumentException e) {
+            System.err.println("error: " + e.getMessage());
             return 2;
         }
         PrometheusMeterRegistry meters = metrics.registry();
@@ -89,7 +149,8 @@ public final class CoordinatorCommand implements Callable<Integer> {
                                 registry,
                                 Duration.ofSeconds(workerWaitSeconds),
                                 meters,
-                                tokens)
+                                tokens,
+                                locality)
                         .start();
                 MetricsEndpoint endpoint = metrics.serve();
                 FarmWebServer page = ui == null ? null : server.serveUi(HostPort.parse(ui), this.server.tls())) {

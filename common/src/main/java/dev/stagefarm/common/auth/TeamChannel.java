@@ -45,6 +45,11 @@ public final class TeamChannel {
         return ClientInterceptors.intercept(channel, header(TEAM::get, required));
     }
 
+    /** The team {@link #callAs} set for the calling thread's job; null outside a job. */
+    public static String current() {
+        return TEAM.get();
+    }
+
     /** Runs {@code work} acting for {@code team}: calls through {@link #fromContext} channels send it. */
     public static <T> T callAs(String team, Callable<T> work) throws Exception {
         return Context.current().withValue(TEAM, team == null ? "" : team).call(work);

@@ -1,9 +1,12 @@
 package dev.stagefarm.coordinator.schedule;
 
+import dev.stagefarm.cacheclient.Units;
+import dev.stagefarm.proto.farm.Holding;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobEvent;
 import dev.stagefarm.proto.farm.JobResult;
 import dev.stagefarm.proto.farm.QueueEvent;
+import dev.stagefarm.proto.farm.WorkerHoldings;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -63,6 +66,9 @@ public final class JobDispatcher {
     });
     private final WorkerPool pool;
     private Instant noWorkersSince;
+    /** When a timer will place again for a job waiting for a better-placed worker; null: none set. */
+    private Instant localityTimer;
+
     private boolean closed;
 
     public JobDispatcher(WorkerPool pool, Duration workerWait, SchedulerMetrics metrics) {
@@ -106,7 +112,14 @@ public final class JobDispatcher {
      */
     public CompletableFuture<Dispatched> submit(Job job, ToLongFunction<String> locality, Consumer<JobEvent> events) {
         JobTicket ticket = new JobTicket(
-                job.getJobId(), job.getTeam(), job.getBuildId(), "job:" + job.getJobId(), clock.instant(), 1, locality);
+                        job.getJobId(),
+                        job.getTeam(),
+                        job.getBuildId(),
+                        "job:" + job.getJobId(),
+                        clock.instant(),
+                        1,
+                        locality)
+                .withInputs(JobInputs.of(job));
         return submit(job, ticket, events);
     }
 
@@ -276,6 +289,28 @@ public final class JobDispatcher {
         }
     }
 
+    /**
+     * A worker's report of what it holds, for the locality index: a full set replaces what it
+     * reported before. Entries of a session the dispatcher does not know (gone) are dropped.
+     */
+    public void onHoldings(WorkerSession from, WorkerHoldings holdings) {
+        synchronized (this) {
+            if (!sessions.containsKey(from.id())) {
+                return;
+            }
+            LocalityIndex index = scheduler.holdings();
+            if (holdings.getFull()) {
+                index.forgetWorker(from.id());
+            }
+            for (Holding h : holdings.getEvictedList()) {
+                index.evicted(from.id(), h.getTeam(), h.getKey());
+            }
+            for (Holding h : holdings.getAddedList()) {
+                index.held(from.id(), h.getTeam(), h.getKey(), h.getSize());
+            }
+        }
+    }
+
     /** Reads the queue's state under its lock (for metrics and listings). */
     public synchronized int read(ToIntFunction<Scheduler> what) {
         return what.applyAsInt(scheduler);
@@ -319,6 +354,15 @@ public final class JobDispatcher {
         if (noWorkersSince != null && scheduler.workerCount() == 0 && !waiting.isEmpty()) {
             checkWorkersLater();
         }
+        for (Scheduler.LocalityWait lw : scheduler.localityWaitsBegun()) {
+            for (String id : lw.jobs()) {
+                Waiting w = waiting.get(id);
+                if (w != null) {
+                    notifyQueue(w, "", Duration.ZERO, localityNote(w, lw));
+                }
+            }
+        }
+        scheduler.nextLocalityDeadline().ifPresent(this::placeAgainAt);
         if (waiting.isEmpty()) {
             toldNoWorkers.clear();
         }
@@ -357,6 +401,37 @@ public final class JobDispatcher {
                         .setWaitedMillis(waited.toMillis())
                         .setNote(note))
                 .build());
+    }
+
+    /** What a build's user reads when one of its stages waits for a better-placed worker. */
+    static String localityNote(Waiting w, Scheduler.LocalityWait lw) {
+        return "stage " + w.job.getStageName() + " waits up to " + lw.upTo().toMillis() + " ms for worker "
+                + lw.workerName() + ", which holds " + Units.formatSize(lw.savedBytes())
+                + " more of its inputs (--locality-wait)";
+    }
+
+    /** Places again when a job stops waiting for a better-placed worker (one timer at a time, the earliest). */
+    private void placeAgainAt(Instant deadline) {
+        if (localityTimer != null && !localityTimer.isAfter(deadline)) {
+            return;
+        }
+        localityTimer = deadline;
+        long millis = Math.max(0, Duration.between(clock.instant(), deadline).toMillis()) + 1;
+        try {
+            timers.schedule(
+                    () -> {
+                        synchronized (this) {
+                            if (deadline.equals(localityTimer)) {
+                                localityTimer = null;
+                            }
+                            pump();
+                        }
+                    },
+                    millis,
+                    TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closing) {
+            // close() fails every job anyway
+        }
     }
 
     private void checkWorkersLater() {

@@ -1,6 +1,7 @@
 package dev.stagefarm.coordinator.schedule;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Set;
 import java.util.function.ToLongFunction;
 
@@ -13,7 +14,11 @@ import java.util.function.ToLongFunction;
  * @param buildSubmitted when the job's build was submitted: earlier builds of a team go first
  * @param criticalPath the longest chain of stages left from this job to the build's target
  *                     (this stage included): within a build the longest chain goes first
- * @param localBytes bytes of the job's inputs a worker (by name) already holds
+ * @param localBytes bytes of the job's inputs a worker (by name) already holds, as the build
+ *                   knows it (the stages it ran itself)
+ * @param inputs what the job reads that a worker may hold from earlier builds: looked up in
+ *               the {@link LocalityIndex} of the job's team; a worker counts the larger of this
+ *               and {@code localBytes}
  */
 public record JobTicket(
         String jobId,
@@ -23,10 +28,25 @@ public record JobTicket(
         Instant buildSubmitted,
         int criticalPath,
         ToLongFunction<String> localBytes,
-        Set<String> needs) {
+        Set<String> needs,
+        List<JobInput> inputs) {
 
     public JobTicket {
         needs = Set.copyOf(needs);
+        inputs = List.copyOf(inputs);
+    }
+
+    /** A job with no inputs for the locality index to look up. */
+    public JobTicket(
+            String jobId,
+            String team,
+            String buildId,
+            String workKey,
+            Instant buildSubmitted,
+            int criticalPath,
+            ToLongFunction<String> localBytes,
+            Set<String> needs) {
+        this(jobId, team, buildId, workKey, buildSubmitted, criticalPath, localBytes, needs, List.of());
     }
 
     /** A job that needs no entitlement: any worker may take it. */
@@ -38,7 +58,12 @@ public record JobTicket(
             Instant buildSubmitted,
             int criticalPath,
             ToLongFunction<String> localBytes) {
-        this(jobId, team, buildId, workKey, buildSubmitted, criticalPath, localBytes, Set.of());
+        this(jobId, team, buildId, workKey, buildSubmitted, criticalPath, localBytes, Set.of(), List.of());
+    }
+
+    /** The same job with these inputs for the locality index. */
+    public JobTicket withInputs(List<JobInput> inputs) {
+        return new JobTicket(jobId, team, buildId, workKey, buildSubmitted, criticalPath, localBytes, needs, inputs);
     }
 
     /** A ticket whose work is its own: nothing else is ever merged with it. */

@@ -31,6 +31,21 @@ import java.util.function.ToDoubleFunction;
  * free slot, one that has not lost this job before, then the one holding most of the job's
  * input bytes, then the least loaded, then by name.
  *
+ * <p>Input bytes a worker holds: the larger of what the build knows ({@link
+ * JobTicket#localBytes}: the stages it ran there, so a final stage lands on the holder of its
+ * {@code --from} artifacts when that worker is free) and what the worker reported holding for
+ * the job's team across builds ({@link #holdings()}, looked up by {@link JobTicket#inputs}).
+ *
+ * <p>Delay scheduling, as Spark's {@code spark.locality.wait} (numbers in {@link Locality},
+ * coordinator flags {@code --locality-wait}, {@code --locality-min-saving}, {@code
+ * --locality-rate}): when a busy worker holds {@code S} more bytes of a job's inputs than the
+ * best free one, the job lets the free slot go to the jobs behind it and waits for the busy
+ * worker, if fetching {@code S} at the assumed rate (default 100 MiB/s) takes at least the
+ * minimum saving (default 1 s), and for at most {@code min(S / rate, locality wait)} (default
+ * 3 s) from the first time it was passed over; then it takes any free worker. A job whose team
+ * has nothing running never waits, so locality cannot starve a team. {@link
+ * #nextLocalityDeadline} tells the owner when to call {@link #place} again.
+ *
  * <p>Identical work (same work key, which includes the team) queued or running twice is one
  * {@link Work} with two members: it runs once and every member gets its result.
  */
@@ -41,6 +56,13 @@ public final class Scheduler {
 
     private final InstantSource clock;
     private final ToDoubleFunction<String> teamWeight;
+    private final Locality locality;
+    private final LocalityIndex holdings;
+    /** Queued work waiting for a better-placed worker. */
+    private final Set<Work> deferred = new HashSet<>();
+    /** Waits begun since {@link #localityWaitsBegun} was last called. */
+    private final List<LocalityWait> waitsBegun = new ArrayList<>();
+
     private final Map<String, Slots> workers = new TreeMap<>();
     private final Map<String, Work> byKey = new HashMap<>();
     private final Map<String, Work> byJob = new HashMap<>();
@@ -55,8 +77,15 @@ public final class Scheduler {
 
     /** @param teamWeight a team's share of the slots relative to other teams (1 unless told) */
     public Scheduler(InstantSource clock, ToDoubleFunction<String> teamWeight) {
+        this(clock, teamWeight, Locality.DEFAULTS);
+    }
+
+    /** @param locality how long a job may wait for a better-placed worker, and the index's bounds */
+    public Scheduler(InstantSource clock, ToDoubleFunction<String> teamWeight, Locality locality) {
         this.clock = clock;
         this.teamWeight = teamWeight;
+        this.locality = locality;
+        this.holdings = new LocalityIndex(locality);
     }
 
     public Scheduler(InstantSource clock) {
@@ -93,6 +122,10 @@ public final class Scheduler {
         final Instant queuedAt;
         final List<String> lostOn = new ArrayList<>();
         Slots worker;
+        /** When it first let a free slot go to wait for a better-placed worker; null if never. */
+        Instant deferredSince;
+        /** Until when it waits for that worker. */
+        Instant deferUntil;
 
         Work(JobTicket first, long sequence, Instant queuedAt) {
             this.first = first;
@@ -119,6 +152,9 @@ public final class Scheduler {
     /** A job lost with its worker, too often to try again. */
     public record Exhausted(String wireId, Set<String> jobs, List<String> lostOn) {}
 
+    /** A job began to wait for a busy worker that holds {@code savedBytes} more of its inputs. */
+    public record LocalityWait(String wireId, String workerName, long savedBytes, Duration upTo, Set<String> jobs) {}
+
     /** What {@link #withdraw} did. */
     public sealed interface Withdrawal {
         /** Nothing to do: unknown, or left in the queue or running for other jobs. */
@@ -143,6 +179,7 @@ public final class Scheduler {
      */
     public List<Exhausted> removeWorker(String id) {
         Slots gone = workers.remove(id);
+        holdings.forgetWorker(id);
         List<Exhausted> exhausted = new ArrayList<>();
         if (gone == null) {
             return exhausted;
@@ -195,6 +232,7 @@ public final class Scheduler {
     public List<Placement> place() {
         List<Placement> out = new ArrayList<>();
         Set<String> stuck = new HashSet<>();
+        Instant now = clock.instant();
         while (true) {
             Optional<String> team = nextTeam(stuck);
             if (team.isEmpty()) {
@@ -204,7 +242,11 @@ public final class Scheduler {
             Work w = null;
             Optional<Slots> worker = Optional.empty();
             for (Work candidate : queue) {
-                worker = bestWorker(candidate);
+                Map<String, Long> held = holdings.bytesByWorker(candidate.first.team(), candidate.first.inputs());
+                worker = bestWorker(candidate, held);
+                if (worker.isPresent() && waitsForBetter(candidate, worker.get(), held, now)) {
+                    continue; // its free slot goes to the jobs behind it
+                }
                 if (worker.isPresent()) {
                     w = candidate;
                     break;
@@ -221,6 +263,7 @@ public final class Scheduler {
             if (queue.isEmpty()) {
                 queues.remove(team.get());
             }
+            deferred.remove(w);
             w.worker = worker.get();
             worker.get().running.add(w);
             running.merge(w.first.team(), 1, Integer::sum);
@@ -401,12 +444,80 @@ public final class Scheduler {
         return Optional.ofNullable(best);
     }
 
-    private Optional<Slots> bestWorker(Work w) {
+    /**
+     * The index that workers' reports of what they hold feed ({@code held}, {@code evicted},
+     * {@code forgetWorker} by worker id); a worker removed here is forgotten there.
+     */
+    public LocalityIndex holdings() {
+        return holdings;
+    }
+
+    public Locality locality() {
+        return locality;
+    }
+
+    /** When a job waiting for a better-placed worker stops waiting: call {@link #place} then. */
+    public Optional<Instant> nextLocalityDeadline() {
+        return deferred.stream()
+                .filter(w -> w.worker == null && w.deferUntil != null)
+                .map(w -> w.deferUntil)
+                .min(Comparator.naturalOrder());
+    }
+
+    /** The waits for a better-placed worker begun since the last call, for telling their builds. */
+    public List<LocalityWait> localityWaitsBegun() {
+        List<LocalityWait> begun = List.copyOf(waitsBegun);
+        waitsBegun.clear();
+        return begun;
+    }
+
+    /** Whether queued work lets a free slot go now to wait for a better-placed worker. */
+    public boolean waitingForLocality(String jobId) {
+        Work w = byJob.get(jobId);
+        return w != null
+                && w.worker == null
+                && w.deferUntil != null
+                && clock.instant().isBefore(w.deferUntil);
+    }
+
+    /** Input bytes of {@code w} that worker {@code s} holds: the build's knowledge or the index's. */
+    private static long bytes(Work w, Slots s, Map<String, Long> held) {
+        return Math.max(w.first.localBytes().applyAsLong(s.name), held.getOrDefault(s.id, 0L));
+    }
+
+    /**
+     * The delay-scheduling rule (see the class comment): true while {@code w} should leave
+     * {@code free} to others and wait for a busy worker holding enough more of its inputs.
+     */
+    private boolean waitsForBetter(Work w, Slots free, Map<String, Long> held, Instant now) {
+        if (locality.maxWait().isZero() || running(w.first.team()) == 0) {
+            return false; // a team with nothing running never waits
+        }
+        long here = bytes(w, free, held);
+        Optional<Slots> better = workers.values().stream()
+                .filter(s -> s.free() == 0 && !s.draining)
+                .filter(s -> s.grants.containsAll(w.first.needs()) && !w.lostOn.contains(s.name))
+                .max(Comparator.comparingLong(s -> bytes(w, s, held)));
+        long saved = better.map(s -> bytes(w, s, held) - here).orElse(0L);
+        Duration wait = locality.waitFor(saved);
+        if (wait.isZero()) {
+            return false;
+        }
+        if (w.deferredSince == null) {
+            w.deferredSince = now;
+            deferred.add(w);
+            waitsBegun.add(new LocalityWait(w.wireId, better.get().name, saved, wait, Set.copyOf(w.members)));
+        }
+        w.deferUntil = w.deferredSince.plus(wait);
+        return now.isBefore(w.deferUntil);
+    }
+
+    private Optional<Slots> bestWorker(Work w, Map<String, Long> held) {
         return workers.values().stream()
                 .filter(s -> s.free() > 0)
                 .filter(s -> s.grants.containsAll(w.first.needs()))
                 .max(Comparator.<Slots>comparingInt(s -> w.lostOn.contains(s.name) ? 0 : 1)
-                        .thenComparingLong(s -> w.first.localBytes().applyAsLong(s.name))
+                        .thenComparingLong(s -> bytes(w, s, held))
                         .thenComparingInt(Slots::free)
                         .thenComparing(s -> s.name, Comparator.reverseOrder())
                         .thenComparing(s -> s.id, Comparator.reverseOrder()));
@@ -417,6 +528,7 @@ public final class Scheduler {
     }
 
     private void unqueue(Work w) {
+        deferred.remove(w);
         TreeSet<Work> q = queues.get(w.first.team());
         if (q != null) {
             q.remove(w);
@@ -427,6 +539,7 @@ public final class Scheduler {
     }
 
     private void forget(Work w) {
+        deferred.remove(w);
         byKey.remove(w.first.workKey(), w);
         byWire.remove(w.wireId, w);
         w.members.forEach(m -> byJob.remove(m, w));

@@ -390,6 +390,61 @@ class JobDispatcherTest {
                 job.getJobId(), "team", job.getBuildId(), WorkKeys.of("team", job), Instant.EPOCH, 1, w -> 0);
     }
 
+    @Test
+    void whatAWorkerReportsHoldingDrawsAJobWhichWaitsForItOnlyUntilItsLimit() throws Exception {
+        WorkerPool farm = new WorkerPool();
+        Duration limit = Duration.ofMillis(400);
+        JobDispatcher waits = new JobDispatcher(
+                farm,
+                Duration.ofSeconds(5),
+                new SchedulerMetrics(new SimpleMeterRegistry()),
+                new Scheduler(
+                        java.time.InstantSource.system(),
+                        t -> 1.0,
+                        Locality.DEFAULTS.withWait(limit, Duration.ofMillis(100))));
+        try {
+            RecordingStream toW1 = new RecordingStream();
+            RecordingStream toW2 = new RecordingStream();
+            WorkerSession w2 = farm.join("w2", toW2);
+            waits.submit(Job.newBuilder().setJobId("b0-0").setTeam("a").build(), w -> 0, e -> {});
+            assertThat(toW2.next().getJobId()).isEqualTo("b0-0");
+            waits.onHoldings(
+                    w2,
+                    dev.stagefarm.proto.farm.WorkerHoldings.newBuilder()
+                            .setFull(true)
+                            .addAdded(dev.stagefarm.proto.farm.Holding.newBuilder()
+                                    .setTeam("a")
+                                    .setKey("sha256:go")
+                                    .setSize(300L << 20))
+                            .build());
+            farm.join("w1", toW1);
+
+            long start = System.nanoTime();
+            Job next = Job.newBuilder()
+                    .setJobId("b1-0")
+                    .setTeam("a")
+                    .setBase(dev.stagefarm.proto.farm.BaseImage.newBuilder()
+                            .addLayers(dev.stagefarm.proto.cache.Layer.newBuilder()
+                                    .setDigest("sha256:go")
+                                    .setDiffId("sha256:go-diff")
+                                    .setSize(300L << 20)))
+                    .build();
+            List<JobEvent> events = new CopyOnWriteArrayList<>();
+            waits.submit(next.toBuilder().setStageName("builder").build(), w -> 0, events::add);
+            assertThat(toW1.next().getJobId())
+                    .as("sent to the free worker once its wait for w2 ended")
+                    .isEqualTo("b1-0");
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(limit);
+            assertThat(toW2.sent).isEmpty();
+            assertThat(events)
+                    .extracting(e -> e.getQueue().getNote())
+                    .contains("stage builder waits up to 400 ms for worker w2, which holds 300.0 MiB more of its"
+                            + " inputs (--locality-wait)");
+        } finally {
+            waits.close();
+        }
+    }
+
     private static final class RecordingStream implements StreamObserver<CoordinatorMessage> {
         final BlockingQueue<Job> sent = new LinkedBlockingQueue<>();
 

@@ -10,6 +10,7 @@ import dev.stagefarm.proto.farm.WorkerDraining;
 import dev.stagefarm.proto.farm.WorkerHello;
 import dev.stagefarm.proto.farm.WorkerMessage;
 import dev.stagefarm.proto.farm.WorkerStatus;
+import dev.stagefarm.worker.disk.Holdings;
 import io.grpc.Channel;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
@@ -57,6 +58,7 @@ public final class WorkerAgent implements AutoCloseable {
     private volatile Session current;
     private volatile Runnable onDrainRequested = () -> {};
     private volatile java.util.function.Supplier<WorkerStatus> status = WorkerStatus::getDefaultInstance;
+    private volatile HoldingsReporter holdings;
 
     public WorkerAgent(String name, int slots, Channel coordinator, JobHandler handler) {
         this(name, slots, Set.of(), coordinator, handler, List.of());
@@ -85,6 +87,11 @@ public final class WorkerAgent implements AutoCloseable {
     /** What this worker reports of itself (its disk) after its hello and after each job. */
     public void reportStatus(java.util.function.Supplier<WorkerStatus> status) {
         this.status = status;
+    }
+
+    /** Reports what this worker's disk holds to each session, for the coordinator's placement. */
+    public void reportHoldings(Holdings held) {
+        holdings = new HoldingsReporter(held);
     }
 
     /** What to do when the coordinator asks this worker to drain ({@code stagefarm workers drain}). */
@@ -144,6 +151,9 @@ public final class WorkerAgent implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             }
+            if (holdings != null) {
+                holdings.disconnected();
+            }
             if (closed) {
                 return;
             }
@@ -180,6 +190,9 @@ public final class WorkerAgent implements AutoCloseable {
                             .setProtocolVersion(FarmVersion.CURRENT.protocol()))
                     .build());
             sendStatus();
+            if (holdings != null) {
+                holdings.connected(this::send);
+            }
         }
 
         void sendStatus() {
@@ -288,6 +301,9 @@ public final class WorkerAgent implements AutoCloseable {
         }
         jobs.shutdownNow();
         jobs.awaitTermination(5, TimeUnit.SECONDS);
+        if (holdings != null) {
+            holdings.close();
+        }
         // end the session from this side, after the jobs' last messages: the coordinator ends
         // its side and the channel can shut down at once instead of waiting out its timeout
         Session session = current;

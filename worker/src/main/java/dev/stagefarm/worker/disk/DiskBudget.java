@@ -1,6 +1,7 @@
 package dev.stagefarm.worker.disk;
 
 import dev.stagefarm.cacheclient.Units;
+import dev.stagefarm.common.auth.TeamChannel;
 import io.grpc.Context;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -55,6 +56,7 @@ public final class DiskBudget {
 
     private final long budget;
     private final LruPolicy lru = new LruPolicy();
+    private final Holdings holdings = new Holdings();
     private final Map<Kind, Remover> removers = new EnumMap<>(Kind.class);
     private final Counter evicted;
 
@@ -105,6 +107,11 @@ public final class DiskBudget {
         return budget;
     }
 
+    /** What this disk holds for which team, for the coordinator's locality index. */
+    public Holdings holdings() {
+        return holdings;
+    }
+
     public synchronized long used() {
         return lru.used();
     }
@@ -115,17 +122,34 @@ public final class DiskBudget {
      * eviction falls between the check and the pin.
      */
     public synchronized boolean use(Kind kind, String name, BooleanSupplier present) {
+        return use(kind, name, null, present);
+    }
+
+    /**
+     * As {@link #use(Kind, String, BooleanSupplier)}, for an entry found under {@code key} (a
+     * snapshot's key), which it is then reported under too.
+     */
+    public synchronized boolean use(Kind kind, String name, String key, BooleanSupplier present) {
         String id = id(kind, name);
         Lease lease = LEASE.get();
         if (lease != null) {
             lease.pin(id);
         }
         lru.touch(id);
-        return present.getAsBoolean();
+        boolean there = present.getAsBoolean();
+        if (there && lru.contains(id)) {
+            holdings.held(id, keys(kind, name, key), -1, TeamChannel.current());
+        }
+        return there;
     }
 
     /** A new entry of {@code bytes}, pinned for the current job; then evicts others if over budget. */
     public void added(Kind kind, String name, long bytes) {
+        added(kind, name, bytes, null);
+    }
+
+    /** As {@link #added(Kind, String, long)}, for an entry found by {@code key} (a snapshot's key). */
+    public void added(Kind kind, String name, long bytes, String key) {
         synchronized (this) {
             String id = id(kind, name);
             Lease lease = LEASE.get();
@@ -133,8 +157,30 @@ public final class DiskBudget {
                 lease.pin(id);
             }
             lru.add(id, bytes);
+            holdings.held(id, keys(kind, name, key), bytes, TeamChannel.current());
         }
         makeRoom(0);
+    }
+
+    /** An entry is now also found by {@code key} (a snapshot's alias). */
+    public synchronized void alsoKnownAs(Kind kind, String name, String key) {
+        String id = id(kind, name);
+        if (lru.contains(id)) {
+            holdings.held(id, keys(kind, name, key), -1, TeamChannel.current());
+        }
+    }
+
+    /**
+     * The keys the coordinator knows an entry by: blobs and artifacts by digest, contexts by
+     * theirs, snapshots only when they hold one layer (key {@code layer:<diffID>}), which is how
+     * jobs name their inputs; a step's own snapshot keys mean nothing outside this worker.
+     */
+    private static List<String> keys(Kind kind, String name, String key) {
+        return switch (kind) {
+            case BLOB, ARTIFACT -> List.of("sha256:" + name);
+            case CONTEXT -> List.of("context:sha256:" + name);
+            case SNAPSHOT -> key != null && key.startsWith("layer:") ? List.of("snapshot:" + key) : List.of();
+        };
     }
 
     /** Evicts until {@code incoming} more bytes fit, as far as unpinned entries allow. */
@@ -151,6 +197,7 @@ public final class DiskBudget {
                 String name = v.id().substring(colon + 1);
                 try {
                     deletions.add(removers.get(kind).unlink(name));
+                    holdings.evicted(v.id());
                     freed += v.bytes();
                     log.info(
                             "evicted {} {} ({}) to stay under --max-local-size {}",

@@ -99,14 +99,14 @@ public final class OverlaySnapshotter {
     public boolean exists(String key) {
         Path link = keyLink(key);
         String id = targetId(link);
-        return id != null && budget.use(DiskBudget.Kind.SNAPSHOT, id, () -> id.equals(targetId(link)));
+        return id != null && budget.use(DiskBudget.Kind.SNAPSHOT, id, key, () -> id.equals(targetId(link)));
     }
 
     /** The directory holding the committed snapshot's files; usable as an overlay lower. Never write to it. */
     public Path committedDir(String key) throws NoSuchSnapshotException {
         Path link = keyLink(key);
         String id = targetId(link);
-        if (id == null || !budget.use(DiskBudget.Kind.SNAPSHOT, id, () -> id.equals(targetId(link)))) {
+        if (id == null || !budget.use(DiskBudget.Kind.SNAPSHOT, id, key, () -> id.equals(targetId(link)))) {
             throw new NoSuchSnapshotException(key);
         }
         return snapshots.resolve(id).resolve("fs");
@@ -205,6 +205,7 @@ public final class OverlaySnapshotter {
         Path target = Files.readSymbolicLink(keyLink(existing));
         try {
             Files.createSymbolicLink(keyLink(alias), target);
+            budget.alsoKnownAs(DiskBudget.Kind.SNAPSHOT, target.getFileName().toString(), alias);
         } catch (FileAlreadyExistsException e) {
             // the same content is already known under that key
         }
@@ -215,7 +216,7 @@ public final class OverlaySnapshotter {
         try {
             Files.createSymbolicLink(
                     keyLink(key), Path.of("..", "s", dir.getFileName().toString()));
-            budget.added(DiskBudget.Kind.SNAPSHOT, dir.getFileName().toString(), DiskUsage.of(dir));
+            budget.added(DiskBudget.Kind.SNAPSHOT, dir.getFileName().toString(), DiskUsage.of(dir), key);
             return dir.resolve("fs");
         } catch (FileAlreadyExistsException e) {
             log.debug("snapshot {} was committed concurrently; discarding {}", key, dir);
