@@ -1,5 +1,6 @@
 package dev.stagefarm.bench.sim;
 
+import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.Graphics2D;
@@ -39,7 +40,11 @@ final class Plot {
     private static final List<Row> ROWS = List.of(
             new Row("makespan / lower bound", "ratio (1 = optimal)", Point::ratioToLowerBound, 0),
             new Row("mean queue wait per job", "seconds (0 drawn at 0.01)", p -> p.meanWaitNanos() / 1e9, 0.01),
-            new Row("coordinator CPU per placed job", "microseconds", p -> p.cpuNanosPerPlacement() / 1e3, 0.1));
+            new Row("coordinator CPU per placed job", "microseconds", p -> p.cpuNanosPerPlacement() / 1e3, 0));
+
+    /** Dark enough to read on white, told apart without red-green. */
+    private static final List<Color> COLOURS = List.of(
+            new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c), new Color(0x9467bd), new Color(0x111111));
 
     private Plot() {}
 
@@ -90,12 +95,18 @@ final class Plot {
             LogAxis values = new LogAxis(row.axis());
             values.setBase(10);
             values.setSmallestValue(row.floor());
+            values.setTickUnit(new NumberTickUnit(1)); // a tick per decade
             values.setNumberFormatOverride(new DecimalFormat("0.##"));
             plot.setRangeAxis(values);
         } else {
             ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
         }
-        plot.setRenderer(new XYLineAndShapeRenderer(true, true));
+        XYLineAndShapeRenderer lines = new XYLineAndShapeRenderer(true, true);
+        for (int i = 0; i < data.getSeriesCount(); i++) {
+            lines.setSeriesPaint(i, COLOURS.get(i % COLOURS.size()));
+            lines.setSeriesStroke(i, new BasicStroke(2f));
+        }
+        plot.setRenderer(lines);
         plot.setBackgroundPaint(Color.WHITE);
         plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
         plot.setRangeGridlinePaint(Color.LIGHT_GRAY);

@@ -11,14 +11,19 @@ final class Report {
 
     private Report() {}
 
-    static String markdown(Recorded recorded, Path data, List<Point> points, Throughput.Round rate, Instant when) {
+    static String markdown(
+            Recorded recorded, Path data, List<Point> points, Throughput.Round rate, Instant when, String load) {
         StringBuilder md = new StringBuilder();
         md.append("# Scale-out, simulated (`bench/sim/run`)\n\n");
         md.append("Written by `bench/sim/run` on ")
                 .append(when.truncatedTo(ChronoUnit.SECONDS))
-                .append(" from `")
+                .append(" (")
+                .append(load)
+                .append(", ")
+                .append(Runtime.getRuntime().availableProcessors())
+                .append(" cores) from `")
                 .append(data.getFileName())
-                .append("` (see [bench/README.md](../README.md#scale-out-simulated-benchmsim)). ")
+                .append("` (see [bench/README.md](../README.md#scale-out-simulated-benchsim)). ")
                 .append("Each point: N builds of one graph submitted together (1 ms apart, ")
                 .append(Sweep.TEAMS)
                 .append(" teams in turn) to W workers of ")
@@ -27,8 +32,8 @@ final class Report {
                 .append("*bound* = max(critical path, all work / all slots); *ratio* = makespan / bound; ")
                 .append("*build / cp* = a build's mean time over its critical path; *wait* = mean time a job ")
                 .append("queued; *CPU* = the coordinator thread's CPU time in `submit`, `place` and `finish`, per ")
-                .append("placed job. Fetch rate between workers: ")
-                .append(String.format(Locale.ROOT, "%.0f MB/s", recorded.fetchBytesPerSecond() / 1e6))
+                .append("placed job (the median of 3 runs of the point). Fetch rate between workers: ")
+                .append(String.format(Locale.ROOT, "%.1f MB/s", recorded.fetchBytesPerSecond() / 1e6))
                 .append(".\n\n");
         md.append(String.format(
                 Locale.ROOT,
