@@ -22,6 +22,7 @@ PACKAGES=(
   maven            # bootstraps the Maven Wrapper's properties (deploy/dev/maven.sh)
   zip unzip        # deploy/image/build.sh: cuts RocksDB's jar down to the image's platform
   chromium         # the coordinator's web view, tested in headless Chromium over DevTools (FarmViewEndToEndTest)
+  fonts-dejavu-core  # bench/sim/run draws its PNG with JFreeChart (headless Java2D needs a font)
 )
 
 if [ "${1:-}" = --check ]; then
