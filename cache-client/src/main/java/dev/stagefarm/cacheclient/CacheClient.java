@@ -100,6 +100,14 @@ public final class CacheClient implements BlobSource, AutoCloseable {
                 new AtomicBoolean());
     }
 
+    /**
+     * A client over a channel the caller owns and closes, wrapped (e.g. by {@code TeamChannel});
+     * {@code reconnect} makes the managed channel under it connect at once (see {@link Retry}).
+     */
+    public CacheClient(Channel channel, Runnable reconnect) {
+        this(channel, null, null, reconnect, new AtomicBoolean());
+    }
+
     private CacheClient(
             Channel channel,
             ManagedChannel owned,

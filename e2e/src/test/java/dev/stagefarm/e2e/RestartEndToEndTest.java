@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.UUID;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -52,6 +53,35 @@ class RestartEndToEndTest {
                     .resolve("rootfs");
             assertThat(rootfs.resolve("stamp")).exists();
             assertThat(Files.readString(rootfs.resolve("first")).trim()).isEqualTo(nonce);
+        }
+    }
+
+    @Test
+    void aCacheServerRestartedMidRunIsRiddenOutAndTheBuildCompletes() throws Exception {
+        Path ctx = Files.createDirectories(dir.resolve("cachectx"));
+        String nonce = UUID.randomUUID().toString();
+        // a layer of several MiB: its upload is a stream of chunks, not one message
+        Files.writeString(
+                ctx.resolve("Dockerfile"),
+                "FROM busybox\n"
+                        + "RUN echo " + nonce + " && sleep 4 && head -c 6000000 /dev/urandom > /blob\n"
+                        + "RUN ls -l /blob > /listing\n");
+        try (Farm farm = new Farm(dir, "w1")) {
+            Path out = dir.resolve("cache-restart.log");
+            Path oci = dir.resolve("cache-restart.oci.tar");
+            Process build = farm.startBuild(out, "-t", "cache:e2e", "--output", "type=oci,dest=" + oci, ctx.toString());
+            Waits.awaitWorkerRunning(out, "RUN echo " + nonce);
+
+            farm.stop("cache-server");
+            // the outage: the RUN ends meanwhile, and its upload must wait for the server
+            Thread.sleep(Duration.ofSeconds(15));
+            farm.restart("cache-server");
+
+            farm.await(build, out).assertOk();
+            Path rootfs = Images.unpackOci(oci, Files.createDirectories(dir.resolve("cache-unpacked")), "e2e")
+                    .resolve("rootfs");
+            assertThat(Files.size(rootfs.resolve("blob"))).isEqualTo(6_000_000L);
+            assertThat(rootfs.resolve("listing")).exists();
         }
     }
 }

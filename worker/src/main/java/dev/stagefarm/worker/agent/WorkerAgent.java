@@ -12,6 +12,8 @@ import dev.stagefarm.proto.farm.WorkerHello;
 import dev.stagefarm.proto.farm.WorkerMessage;
 import dev.stagefarm.proto.farm.WorkerStatus;
 import io.grpc.Channel;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.List;
@@ -170,7 +172,7 @@ public final class WorkerAgent implements AutoCloseable {
         }
     }
 
-    private final class Session implements StreamObserver<CoordinatorMessage> {
+    private final class Session implements ClientResponseObserver<WorkerMessage, CoordinatorMessage> {
         private final CountDownLatch ended;
         private StreamObserver<WorkerMessage> out;
 
@@ -178,8 +180,36 @@ public final class WorkerAgent implements AutoCloseable {
             this.ended = ended;
         }
 
-        /** Whether the hello went out and the stream has not ended: results go here, not to {@link #unreported}. */
+        /**
+         * Whether the stream is up (gRPC says it is ready) and has not ended: results go here,
+         * not to {@link #unreported}. A coordinator that is still away fails the call before
+         * it is ready, so what waits for it is not lost in a stream that never started.
+         */
         private volatile boolean live;
+
+        private volatile boolean over;
+        private volatile boolean helloSent;
+        private volatile ClientCallStreamObserver<WorkerMessage> call;
+
+        @Override
+        public void beforeStart(ClientCallStreamObserver<WorkerMessage> stream) {
+            call = stream;
+            stream.setOnReadyHandler(this::ready);
+        }
+
+        private void ready() {
+            synchronized (reports) {
+                if (over || live || !helloSent) {
+                    return;
+                }
+                for (JobResult r : unreported.values()) {
+                    send(WorkerMessage.newBuilder().setResult(r).build());
+                    runningJobs.remove(r.getJobId());
+                }
+                unreported.clear();
+                live = true;
+            }
+        }
 
         void open() {
             synchronized (reports) {
@@ -199,24 +229,25 @@ public final class WorkerAgent implements AutoCloseable {
                         .setStageName(job.getStageName())
                         .setFinished(unreported.containsKey(id))));
                 send(WorkerMessage.newBuilder().setHello(hello).build());
+                helloSent = true;
+                if (call != null && call.isReady()) {
+                    ready(); // it became ready before the hello went out
+                }
                 if (hello.getRunningCount() > 0) {
                     log.info(
                             "worker {}: told the coordinator of {} jobs from before it reconnected",
                             name,
                             hello.getRunningCount());
                 }
-                for (JobResult r : unreported.values()) {
-                    send(WorkerMessage.newBuilder().setResult(r).build());
-                    runningJobs.remove(r.getJobId());
-                }
-                unreported.clear();
-                live = true;
             }
             sendStatus();
         }
 
         void ended() {
-            live = false;
+            synchronized (reports) {
+                over = true;
+                live = false;
+            }
             ended.countDown();
         }
 
