@@ -237,6 +237,25 @@ class CoordinatorRestartTest {
         assertThat(again.cancelled.poll(5, TimeUnit.SECONDS)).isEqualTo("old-1");
     }
 
+    @Test
+    void anotherTeamsResubmissionOfTheSameStageNeverJoinsAReportedRun() throws Exception {
+        // a build author of team b who writes team a's Dockerfile and claims a resubmission
+        RecordingStream toW1 = new RecordingStream();
+        WorkerSession w1 = reconnect("w1", toW1, reported(BEFORE));
+        Job theirs =
+                AGAIN.toBuilder().setJobId("b-1").setBuildId("b").setTeam("b").build();
+        JobTicket ticket = new JobTicket("b-1", "b", "b", WorkKeys.of("b", theirs), Instant.EPOCH, 1, w -> 0);
+        CompletableFuture<JobDispatcher.Dispatched> result = dispatcher.submit(theirs, ticket, true, e -> {});
+
+        dispatcher.onResult(w1, ok("old-1"));
+        assertThat(result).as("team a's result is not team b's").isNotDone();
+        now = now.plus(Reconnects.WINDOW);
+        dispatcher.releaseHeld();
+        assertThat(toW1.next().getJobId())
+                .as("it runs on its own, after the window")
+                .isEqualTo("b-1");
+    }
+
     private static final class RecordingStream implements StreamObserver<CoordinatorMessage> {
         final BlockingQueue<Job> sent = new LinkedBlockingQueue<>();
         final BlockingQueue<String> cancelled = new LinkedBlockingQueue<>();
