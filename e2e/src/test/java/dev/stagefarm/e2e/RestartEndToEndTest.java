@@ -53,6 +53,11 @@ class RestartEndToEndTest {
                     .resolve("rootfs");
             assertThat(rootfs.resolve("stamp")).exists();
             assertThat(Files.readString(rootfs.resolve("first")).trim()).isEqualTo(nonce);
+            assertThat(Files.readString(dir.resolve("logs/w1.log")))
+                    .as("the worker kept its job and told the new coordinator")
+                    .contains("told the coordinator of 1 jobs from before it reconnected");
+            assertThat(Files.readString(dir.resolve("logs/coordinator.log")))
+                    .containsPattern("worker w1 runs job \\S+ .*still: adopted");
         }
     }
 
@@ -82,6 +87,9 @@ class RestartEndToEndTest {
                     .resolve("rootfs");
             assertThat(Files.size(rootfs.resolve("blob"))).isEqualTo(6_000_000L);
             assertThat(rootfs.resolve("listing")).exists();
+            assertThat(Files.readString(dir.resolve("logs/w1.log")))
+                    .as("the worker waited for the cache-server")
+                    .contains("unreachable; trying again for up to 45 s");
         }
     }
 }
