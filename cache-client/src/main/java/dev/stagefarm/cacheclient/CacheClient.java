@@ -48,6 +48,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The cache-server's client: blobs by digest (find, upload, download, stream) and action
@@ -77,17 +78,45 @@ public final class CacheClient implements BlobSource, AutoCloseable {
     private final MountClient mounts;
     /** Reads through OpenRead and the data port; null over a channel without a TCP host (in-process, Unix socket). */
     private final DataPortReads dataReads;
+    /** Makes the channel under this client reconnect at once (see {@link Retry}). */
+    private final Runnable reconnect;
+    /**
+     * Whether the server ever answered this client (or another for a team on its channel): only
+     * then is an unreachable server waited for. One never reached (wrong address, TLS to a
+     * plaintext port) fails at once, as a misconfiguration should.
+     */
+    private final AtomicBoolean answered;
 
     /** Files smaller than this travel in batch calls in {@link #uploadAll(Map)}. */
     public static final long SMALL_FILE_BYTES = 1 << 20;
 
     /** A client over a channel the caller owns and closes (tests pass an in-process channel). */
     public CacheClient(Channel channel) {
-        this(channel, null, null);
+        this(
+                channel,
+                null,
+                null,
+                channel instanceof ManagedChannel m ? m::resetConnectBackoff : () -> {},
+                new AtomicBoolean());
     }
 
-    private CacheClient(Channel channel, ManagedChannel owned, DataPortReads dataReads) {
+    /**
+     * A client over a channel the caller owns and closes, wrapped (e.g. by {@code TeamChannel});
+     * {@code reconnect} makes the managed channel under it connect at once (see {@link Retry}).
+     */
+    public CacheClient(Channel channel, Runnable reconnect) {
+        this(channel, null, null, reconnect, new AtomicBoolean());
+    }
+
+    private CacheClient(
+            Channel channel,
+            ManagedChannel owned,
+            DataPortReads dataReads,
+            Runnable reconnect,
+            AtomicBoolean answered) {
         this.owned = owned;
+        this.reconnect = reconnect;
+        this.answered = answered;
         this.dataReads = dataReads;
         this.channel = channel;
         this.target = channel.authority();
@@ -113,7 +142,9 @@ public final class CacheClient implements BlobSource, AutoCloseable {
         return new CacheClient(
                 channel,
                 channel,
-                tcp ? new DataPortReads(HostPort.parse(hostPort).host(), security, channel.authority()) : null);
+                tcp ? new DataPortReads(HostPort.parse(hostPort).host(), security, channel.authority()) : null,
+                channel::resetConnectBackoff,
+                new AtomicBoolean());
     }
 
     /**
@@ -122,7 +153,7 @@ public final class CacheClient implements BlobSource, AutoCloseable {
      * team's namespace. Closing it leaves this client's channel open.
      */
     public CacheClient forTeam(String team) {
-        return new CacheClient(TeamChannel.bind(channel, team), null, dataReads);
+        return new CacheClient(TeamChannel.bind(channel, team), null, dataReads, reconnect, answered);
     }
 
     /**
@@ -130,6 +161,10 @@ public final class CacheClient implements BlobSource, AutoCloseable {
      * calls, up to {@link #FIND_MISSING_IN_FLIGHT} at once, so the server answers them in parallel.
      */
     public Set<Digest> findMissing(Collection<Digest> digests) throws IOException {
+        return retrying(() -> findMissingOnce(digests));
+    }
+
+    private Set<Digest> findMissingOnce(Collection<Digest> digests) throws IOException {
         List<Digest> all = new ArrayList<>(new LinkedHashSet<>(digests));
         List<List<Digest>> batches = new ArrayList<>();
         for (int from = 0; from < all.size(); from += FIND_MISSING_BATCH) {
@@ -192,6 +227,13 @@ public final class CacheClient implements BlobSource, AutoCloseable {
 
     /** Uploads {@code size} bytes of {@code file} as {@code digest}, unless the cache holds it already. */
     public void upload(Digest digest, long size, Path file) throws IOException {
+        retrying(() -> {
+            uploadOnce(digest, size, file);
+            return null;
+        });
+    }
+
+    private void uploadOnce(Digest digest, long size, Path file) throws IOException {
         if (!isMissing(digest)) {
             return;
         }
@@ -202,6 +244,10 @@ public final class CacheClient implements BlobSource, AutoCloseable {
 
     /** Uploads {@code data} unless the cache holds it already; returns its digest. */
     public Digest upload(byte[] data) throws IOException {
+        return retrying(() -> uploadOnce(data));
+    }
+
+    private Digest uploadOnce(byte[] data) throws IOException {
         Digest digest = Digest.of(data);
         if (isMissing(digest)) {
             new BlobUpload(contentAsync, content, digest, UploadContent.of(data), target).run();
@@ -216,6 +262,10 @@ public final class CacheClient implements BlobSource, AutoCloseable {
      * @return the digests that were uploaded (the others were there already)
      */
     public Set<Digest> uploadAll(Map<Digest, Path> files) throws IOException {
+        return retrying(() -> uploadAllOnce(files));
+    }
+
+    private Set<Digest> uploadAllOnce(Map<Digest, Path> files) throws IOException {
         Set<Digest> missing = findMissing(files.keySet());
         BatchTransfers.Uploader batch = batches.new Uploader();
         for (Digest digest : missing) {
@@ -239,6 +289,10 @@ public final class CacheClient implements BlobSource, AutoCloseable {
      * @return the digests of {@code blobs}, in order
      */
     public List<Digest> uploadAll(List<byte[]> blobs) throws IOException {
+        return retrying(() -> uploadAllOnce(blobs));
+    }
+
+    private List<Digest> uploadAllOnce(List<byte[]> blobs) throws IOException {
         Map<Digest, byte[]> byDigest = new LinkedHashMap<>();
         List<Digest> digests = new ArrayList<>(blobs.size());
         for (byte[] data : blobs) {
@@ -264,6 +318,10 @@ public final class CacheClient implements BlobSource, AutoCloseable {
      * large for a batch streamed. Blobs the cache lacks are absent from the map.
      */
     public Map<Digest, byte[]> readAll(Collection<Digest> digests) throws IOException {
+        return retrying(() -> readAllOnce(digests));
+    }
+
+    private Map<Digest, byte[]> readAllOnce(Collection<Digest> digests) throws IOException {
         List<Digest> tooLarge = new ArrayList<>();
         Map<Digest, byte[]> found = batches.read(new ArrayList<>(new LinkedHashSet<>(digests)), tooLarge);
         for (Digest digest : tooLarge) {
@@ -278,6 +336,10 @@ public final class CacheClient implements BlobSource, AutoCloseable {
 
     /** Blob count, stored bytes, action entries and the size budget of the cache. */
     public GetStatsResponse stats() throws IOException {
+        return retrying(() -> statsOnce());
+    }
+
+    private GetStatsResponse statsOnce() throws IOException {
         try {
             return admin.withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS)
                     .getStats(GetStatsRequest.getDefaultInstance());
@@ -310,6 +372,10 @@ public final class CacheClient implements BlobSource, AutoCloseable {
      * @return the blob's size
      */
     public long download(Digest digest, Path dest) throws IOException {
+        return retrying(() -> downloadOnce(digest, dest));
+    }
+
+    private long downloadOnce(Digest digest, Path dest) throws IOException {
         Path dir = dest.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path temp = Files.createTempFile(dir, "." + dest.getFileName() + ".", ".part");
@@ -329,6 +395,10 @@ public final class CacheClient implements BlobSource, AutoCloseable {
 
     /** A whole blob in memory, verified: for manifests, configs and other small blobs. */
     public byte[] readBytes(Digest digest) throws IOException {
+        return retrying(() -> readBytesOnce(digest));
+    }
+
+    private byte[] readBytesOnce(Digest digest) throws IOException {
         try (InputStream in = open(digest)) {
             return in.readAllBytes();
         }
@@ -342,6 +412,10 @@ public final class CacheClient implements BlobSource, AutoCloseable {
      */
     @Override
     public InputStream open(Digest digest) throws IOException {
+        return retrying(() -> openOnce(digest));
+    }
+
+    private InputStream openOnce(Digest digest) throws IOException {
         ReadRequest request =
                 ReadRequest.newBuilder().setDigest(digest.toString()).build();
         if (dataReads != null && dataReads.usable()) {
@@ -371,6 +445,10 @@ public final class CacheClient implements BlobSource, AutoCloseable {
 
     /** The cached result for {@code key}; empty on a miss, including when a blob it needs is gone. */
     public Optional<ActionResult> getAction(String key) throws IOException {
+        return retrying(() -> getActionOnce(key));
+    }
+
+    private Optional<ActionResult> getActionOnce(String key) throws IOException {
         try {
             return Optional.of(actions.withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS)
                     .getActionResult(
@@ -385,6 +463,13 @@ public final class CacheClient implements BlobSource, AutoCloseable {
 
     /** Records {@code result} for {@code key}; upload the blobs it lists first, or it will read as a miss. */
     public void putAction(String key, ActionResult result) throws IOException {
+        retrying(() -> {
+            putActionOnce(key, result);
+            return null;
+        });
+    }
+
+    private void putActionOnce(String key, ActionResult result) throws IOException {
         try {
             actions.withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS)
                     .updateActionResult(UpdateActionResultRequest.newBuilder()
@@ -414,6 +499,26 @@ public final class CacheClient implements BlobSource, AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+    }
+
+    /** An operation made again while the cache-server is unreachable, for a bounded time ({@link Retry}). */
+    private <T> T retrying(Retry.Call<T> call) throws IOException {
+        Retry.Call<T> noting = () -> {
+            try {
+                T result = call.call();
+                answered.set(true);
+                return result;
+            } catch (CacheException e) {
+                if (e.code() != Status.Code.UNAVAILABLE) {
+                    answered.set(true);
+                }
+                throw e;
+            } catch (NoSuchFileException e) {
+                answered.set(true);
+                throw e;
+            }
+        };
+        return answered.get() ? Retry.whileUnavailable(target, reconnect, noting) : noting.call();
     }
 
     private boolean isMissing(Digest digest) throws IOException {

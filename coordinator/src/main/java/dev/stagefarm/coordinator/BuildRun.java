@@ -421,7 +421,7 @@ final class BuildRun {
                 throw new StageFailed(cancelled);
             }
             jobs.add(built.getJobId());
-            pending = dispatcher.submit(built, ticket, event -> {
+            pending = dispatcher.submit(built, ticket, request.getResubmission() > 1, event -> {
                 if (event.hasQueue()) {
                     queueMillis.set(event.getQueue().getWaitedMillis());
                 }

@@ -77,7 +77,8 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
                                 message.getHello().getSlots(),
                                 responses,
                                 Set.copyOf(message.getHello().getEntitlementsList()),
-                                message.getHello().getWarningsList());
+                                message.getHello().getWarningsList(),
+                                message.getHello().getRunningList());
                     }
                     case STATUS -> {
                         if (session != null) {

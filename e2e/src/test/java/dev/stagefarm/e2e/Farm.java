@@ -47,6 +47,8 @@ final class Farm implements AutoCloseable {
     private final Path dir;
     private final Security security;
     private final Map<String, Process> processes = new LinkedHashMap<>();
+    private final String[] cacheArgs;
+    private final String[] coordinatorArgs;
     final String cache;
     final String coordinator;
     /** The coordinator's Prometheus endpoint. */
@@ -69,35 +71,33 @@ final class Farm implements AutoCloseable {
         cache = "127.0.0.1:" + freePort();
         coordinator = "127.0.0.1:" + freePort();
         coordinatorMetrics = "127.0.0.1:" + freePort();
-        start(
+        cacheArgs = with(
+                security.serverArgs(),
                 "cache-server",
-                with(
-                        security.serverArgs(),
-                        "cache-server",
-                        "--listen",
-                        cache,
-                        "--data",
-                        dir.resolve("cache").toString()));
+                "--listen",
+                cache,
+                "--data",
+                dir.resolve("cache").toString());
+        start("cache-server", cacheArgs);
         Waits.awaitPort(cache);
         List<String> coordinatorExtra = new ArrayList<>(security.farmArgs());
         coordinatorExtra.addAll(coordinatorFlags);
-        start(
-                "coordinator",
+        coordinatorArgs = with(
+                coordinatorExtra,
                 with(
-                        coordinatorExtra,
-                        with(
-                                security.serverArgs(),
-                                "coordinator",
-                                "--listen",
-                                coordinator,
-                                "--cache",
-                                cache,
-                                "--metrics",
-                                coordinatorMetrics,
-                                "--registry-mirror",
-                                "docker.io=http://" + REGISTRY,
-                                "--insecure-registry",
-                                REGISTRY)));
+                        security.serverArgs(),
+                        "coordinator",
+                        "--listen",
+                        coordinator,
+                        "--cache",
+                        cache,
+                        "--metrics",
+                        coordinatorMetrics,
+                        "--registry-mirror",
+                        "docker.io=http://" + REGISTRY,
+                        "--insecure-registry",
+                        REGISTRY));
+        start("coordinator", coordinatorArgs);
         Waits.awaitPort(coordinator);
         for (String w : workers) {
             startWorker(w);
@@ -157,6 +157,21 @@ final class Farm implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts a server the test stopped or killed ({@code coordinator} or {@code cache-server})
+     * again, on the same address and state, as a restarted pod or service would come back; its
+     * log goes on in the same file.
+     */
+    void restart(String name) throws IOException {
+        String[] args = switch (name) {
+            case "coordinator" -> coordinatorArgs;
+            case "cache-server" -> cacheArgs;
+            default -> throw new IllegalArgumentException(name);
+        };
+        assertThat(processes).as("%s is stopped before it restarts", name).doesNotContainKey(name);
+        start(name, args);
+    }
+
     /** {@code args} followed by {@code extra}. */
     private static String[] with(List<String> extra, String... args) {
         List<String> all = new ArrayList<>(List.of(args));
@@ -171,7 +186,7 @@ final class Farm implements AutoCloseable {
         Path log = Files.createDirectories(dir.resolve("logs")).resolve(name + ".log");
         Process p = cLocale(new ProcessBuilder(cmd))
                 .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .start();
         processes.put(name, p);
     }

@@ -119,7 +119,8 @@ public final class WorkerNode implements AutoCloseable {
         // in the farm token's own namespace, which every team's jobs would share.
         this.cacheChannel = GrpcChannels.open(config.cache(), config.security());
         this.cache = new CacheClient(
-                TeamChannel.fromContext(cacheChannel, config.security().token() != null));
+                TeamChannel.fromContext(cacheChannel, config.security().token() != null),
+                cacheChannel::resetConnectBackoff);
         RuncExecutor runc;
         try {
             this.network = CniNetwork.open(new CniNetwork.Config(

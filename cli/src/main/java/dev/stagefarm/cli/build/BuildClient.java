@@ -226,7 +226,7 @@ public final class BuildClient {
             BuildDisplay display)
             throws IOException, InterruptedException {
         BuildResult result = null;
-        Iterator<BuildEvent> events = coordinator.build(submit);
+        Iterator<BuildEvent> events = new ResubmittingEvents(coordinator, submit, display.info());
         while (events.hasNext()) {
             BuildEvent e = events.next();
             switch (e.getKindCase()) {

@@ -7,6 +7,7 @@ import dev.stagefarm.proto.farm.JobEvent;
 import dev.stagefarm.proto.farm.JobResult;
 import dev.stagefarm.proto.farm.QueueEvent;
 import dev.stagefarm.proto.farm.WorkerHoldings;
+import dev.stagefarm.proto.farm.RunningJob;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -65,6 +66,7 @@ public final class JobDispatcher {
         return t;
     });
     private final WorkerPool pool;
+    private final Reconnects reconnects;
     private Instant noWorkersSince;
     /** When a timer will place again for a job waiting for a better-placed worker; null: none set. */
     private Instant localityTimer;
@@ -88,6 +90,7 @@ public final class JobDispatcher {
         this.clock = clock;
         this.scheduler = scheduler;
         this.noWorkersSince = clock.instant();
+        this.reconnects = new Reconnects(clock);
         metrics.watch(this);
         pool.onJoin(this::onWorkerJoined);
     }
@@ -99,7 +102,11 @@ public final class JobDispatcher {
 
     /** A job waiting for its result: who hears about it. */
     private record Waiting(
-            Job job, Instant queuedAt, Consumer<JobEvent> events, CompletableFuture<Dispatched> result) {}
+            Job job,
+            Instant queuedAt,
+            Consumer<JobEvent> events,
+            CompletableFuture<Dispatched> result,
+            String adoptionKey) {}
 
     /** The worker that ran a job to its end, and what it reported. */
     public record Dispatched(String worker, JobResult result) {}
@@ -125,28 +132,80 @@ public final class JobDispatcher {
 
     /** Queues a job; it runs when the queue's order gives it a free slot. */
     public CompletableFuture<Dispatched> submit(Job job, JobTicket ticket, Consumer<JobEvent> events) {
+        return submit(job, ticket, false, events);
+    }
+
+    /**
+     * Queues a job, or holds it for a while when its build is a resubmission whose work may still
+     * run on a worker that has not reconnected yet ({@link Reconnects}).
+     *
+     * @param resubmitted the job's build was resubmitted after its coordinator went away
+     */
+    public CompletableFuture<Dispatched> submit(
+            Job job, JobTicket ticket, boolean resubmitted, Consumer<JobEvent> events) {
         CompletableFuture<Dispatched> result = new CompletableFuture<>();
         synchronized (this) {
             if (closed) {
                 result.complete(failed(job.getJobId(), "", "coordinator shutting down"));
                 return result;
             }
-            Waiting w = new Waiting(job, clock.instant(), events, result);
+            String adoptionKey = WorkKeys.adoption(ticket.team(), job);
+            Waiting w = new Waiting(job, clock.instant(), events, result, adoptionKey);
+            var kept = reconnects.unclaimed(adoptionKey);
+            if (kept.isPresent()) {
+                log.info("job {}: a run of its work went on through a coordinator restart: its result", job.getJobId());
+                result.complete(new Dispatched(
+                        kept.get().worker(),
+                        kept.get().result().toBuilder().setJobId(job.getJobId()).build()));
+                return result;
+            }
             waiting.put(job.getJobId(), w);
             notifyQueue(w, "", Duration.ZERO, scheduler.workerCount() == 0 ? tellNoWorkers(w) : "");
             metrics.team(ticket.team());
-            if (scheduler.submit(ticket)) {
-                wire.put(job.getJobId(), job);
-            } else {
-                metrics.jobsShared.increment();
+            if (reconnects.holds(resubmitted) && !scheduler.hasWork(adoptionKey)) {
                 log.info(
-                        "job {} (stage {}): identical work is already queued or running, sharing its result",
+                        "job {} (stage {}) of a resubmitted build: held until {} for workers that may run it still",
                         job.getJobId(),
-                        job.getStageName());
+                        job.getStageName(),
+                        reconnects.windowEnds());
+                reconnects.hold(new Reconnects.Held(job, ticket, adoptionKey));
+                releaseHeldLater();
+                return result;
             }
+            enqueue(job, ticket, adoptionKey);
             pump();
         }
         return result;
+    }
+
+    /** Hands a job to the scheduler: a run of its own, or one identical work already has. */
+    private void enqueue(Job job, JobTicket ticket, String adoptionKey) {
+        if (scheduler.hasWork(adoptionKey)) {
+            // a run a reconnected worker reported: the job waits for it
+            ticket = new JobTicket(
+                    ticket.jobId(),
+                    ticket.team(),
+                    ticket.buildId(),
+                    adoptionKey,
+                    ticket.buildSubmitted(),
+                    ticket.criticalPath(),
+                    ticket.localBytes(),
+                    ticket.needs());
+        }
+        if (scheduler.submit(ticket)) {
+            wire.put(job.getJobId(), job.toBuilder().setWorkKey(adoptionKey).build());
+            return;
+        }
+        metrics.jobsShared.increment();
+        String wireId = scheduler.wireIdOf(job.getJobId()).orElseThrow();
+        // an adopted run has no job of its own: this one is sent should the run be lost
+        wire.putIfAbsent(
+                wireId, job.toBuilder().setJobId(wireId).setWorkKey(adoptionKey).build());
+        log.info(
+                "job {} (stage {}): identical work is already queued or running ({}), sharing its result",
+                job.getJobId(),
+                job.getStageName(),
+                wireId);
     }
 
     /**
@@ -166,6 +225,10 @@ public final class JobDispatcher {
             for (String jobId : jobIds) {
                 Waiting w = waiting.remove(jobId);
                 if (w == null) {
+                    continue;
+                }
+                if (reconnects.drop(jobId)) {
+                    w.result.complete(failed(jobId, "", why));
                     continue;
                 }
                 if (scheduler.withdraw(jobId) instanceof Scheduler.Withdrawal.Stop stop) {
@@ -204,6 +267,7 @@ public final class JobDispatcher {
         synchronized (this) {
             var finished = scheduler.finish(result.getJobId(), from.id());
             if (finished.isPresent()) {
+                reconnects.ended(result.getJobId(), !finished.get().jobs().isEmpty(), from.name(), result);
                 wire.remove(result.getJobId());
                 for (String id : finished.get().jobs()) {
                     Waiting w = waiting.remove(id);
@@ -227,9 +291,66 @@ public final class JobDispatcher {
             }
             sessions.put(session.id(), session);
             scheduler.addWorker(session.id(), session.name(), session.slots(), session.entitlements());
+            session.reported().forEach(r -> adopt(session, r));
             noWorkersSince = null;
             toldNoWorkers.clear();
             pump();
+        }
+    }
+
+    /**
+     * A run the worker kept going while it had no coordinator (or lost its stream): it keeps its
+     * slot and the jobs that want its work wait for it, instead of running it a second time.
+     */
+    private void adopt(WorkerSession session, RunningJob run) {
+        if (run.getWorkKey().isEmpty()) {
+            return; // a worker of an older release: nothing to match it by
+        }
+        String wireId = run.getJobId();
+        // queued jobs of a resubmission with the same work become that run
+        for (Waiting w : List.copyOf(waiting.values())) {
+            if (!wire.containsKey(wireId)
+                    && w.adoptionKey.equals(run.getWorkKey())
+                    && scheduler.isQueued(w.job.getJobId())) {
+                String before = scheduler.wireIdOf(w.job.getJobId()).orElseThrow();
+                if (scheduler.adoptQueued(w.job.getJobId(), session.id(), wireId)) {
+                    Job job = wire.remove(before);
+                    wire.put(
+                            wireId,
+                            (job == null ? w.job : job)
+                                    .toBuilder().setJobId(wireId).build());
+                    session.adopted(wireId);
+                    reconnects.adopted(wireId, run.getWorkKey());
+                    log.info("worker {} runs job {} still: adopted for queued job {}", session.name(), wireId, before);
+                    return;
+                }
+            }
+        }
+        Scheduler.Adoption adoption = scheduler.adopt(session.id(), wireId, run.getTeam(), run.getWorkKey());
+        if (adoption.duplicate()) {
+            log.info(
+                    "worker {} runs job {} still, but identical work runs elsewhere: stopping it",
+                    session.name(),
+                    wireId);
+            session.cancel(wireId);
+            return;
+        }
+        if (!adoption.replaced().isEmpty()) {
+            Job job = wire.remove(adoption.replaced());
+            if (job != null) {
+                wire.put(wireId, job.toBuilder().setJobId(wireId).build());
+            }
+        }
+        session.adopted(wireId);
+        reconnects.adopted(wireId, run.getWorkKey());
+        log.info(
+                "worker {} runs job {} (stage {}) still: adopted{}",
+                session.name(),
+                wireId,
+                run.getStageName(),
+                run.getFinished() ? ", its result follows" : "");
+        for (Reconnects.Held h : reconnects.releaseMatching(run.getWorkKey())) {
+            enqueue(h.job(), h.ticket(), h.adoptionKey());
         }
     }
 
@@ -324,6 +445,7 @@ public final class JobDispatcher {
                 e.getValue().result.complete(failed(e.getKey(), "", "coordinator shutting down"));
             }
             waiting.clear();
+            reconnects.releaseIfOver(); // (held ones are among the waiting just ended)
         }
         timers.shutdownNow();
     }
@@ -431,6 +553,34 @@ public final class JobDispatcher {
                     TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException closing) {
             // close() fails every job anyway
+        }
+    }
+
+    private void releaseHeldLater() {
+        long delay = Duration.between(clock.instant(), reconnects.windowEnds()).toMillis() + 1;
+        try {
+            timers.schedule(this::releaseHeld, Math.max(1, delay), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closing) {
+            // close() ends every job anyway
+        }
+    }
+
+    /** Queues the jobs held for reconnecting workers once the window is over. */
+    public void releaseHeld() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            List<Reconnects.Held> over = reconnects.releaseIfOver();
+            for (Reconnects.Held h : over) {
+                if (waiting.containsKey(h.job().getJobId())) {
+                    enqueue(h.job(), h.ticket(), h.adoptionKey());
+                }
+            }
+            if (!over.isEmpty()) {
+                log.info("reconnection window over: {} held jobs queued", over.size());
+                pump();
+            }
         }
     }
 

@@ -116,7 +116,9 @@ public final class Scheduler {
     /** One piece of work: queued or running, wanted by one or more jobs. */
     private static final class Work {
         final JobTicket first;
-        final String wireId;
+        /** The id it runs under on its worker: its first job's, or an adopted run's (see {@link #adopt}). */
+        String wireId;
+
         final Set<String> members = new LinkedHashSet<>();
         final long sequence;
         final Instant queuedAt;
@@ -186,6 +188,10 @@ public final class Scheduler {
         }
         for (Work w : gone.running) {
             if (w.members.isEmpty()) {
+                if (byWire.get(w.wireId) == w) { // adopted, and no job came for it
+                    decrement(w.first.team());
+                    forget(w);
+                }
                 continue; // withdrawn: no job waits for it any more
             }
             w.worker = null;
@@ -402,6 +408,88 @@ public final class Scheduler {
             s.running.forEach(w -> ids.add(w.wireId));
         }
         return ids;
+    }
+
+    /**
+     * What {@link #adopt} made of a run a worker reported.
+     *
+     * @param duplicate identical work runs on another worker already: this run is not wanted, stop it
+     * @param replaced the id of queued work the run became (its jobs now wait for the run), or empty
+     */
+    public record Adoption(boolean duplicate, String replaced) {}
+
+    /**
+     * A worker that reconnects (to a restarted coordinator, or after a cut stream) reports a run
+     * it kept going: the run takes one of its slots as if placed there, and jobs submitted with
+     * {@code workKey} join it instead of running it again. Work with that key running on an
+     * earlier session of the same worker moves to this one; running on another worker, it makes
+     * this run a duplicate.
+     */
+    public Adoption adopt(String workerId, String wireId, String team, String workKey) {
+        Slots s = workers.get(workerId);
+        if (s == null) {
+            throw new IllegalArgumentException("no worker " + workerId);
+        }
+        Work same = byWire.containsKey(wireId) ? byWire.get(wireId) : byKey.get(workKey);
+        if (same != null && same.worker == null) {
+            String replaced = same.wireId;
+            takeOver(same, s, wireId);
+            return new Adoption(false, replaced);
+        }
+        if (same != null) {
+            if (!same.worker.name.equals(s.name) || !same.wireId.equals(wireId)) {
+                return new Adoption(true, "");
+            }
+            same.worker.running.remove(same);
+            same.worker = s;
+            s.running.add(same);
+            return new Adoption(false, "");
+        }
+        Work w = new Work(
+                new JobTicket(wireId, team, "", workKey, clock.instant(), 1, x -> 0), sequence++, clock.instant());
+        w.members.clear(); // until a job with its key comes
+        byKey.put(workKey, w);
+        byWire.put(wireId, w);
+        w.worker = s;
+        s.running.add(w);
+        running.merge(team, 1, Integer::sum);
+        return new Adoption(false, "");
+    }
+
+    /**
+     * Queued work that a reconnecting worker turns out to run already (under {@code wireId}):
+     * it leaves the queue and runs there.
+     *
+     * @return false when the job is not queued
+     */
+    public boolean adoptQueued(String jobId, String workerId, String wireId) {
+        Work w = byJob.get(jobId);
+        Slots s = workers.get(workerId);
+        if (w == null || w.worker != null || s == null) {
+            return false;
+        }
+        takeOver(w, s, wireId);
+        return true;
+    }
+
+    /** Whether work with this key is queued or running. */
+    public boolean hasWork(String workKey) {
+        return byKey.containsKey(workKey);
+    }
+
+    /** The id the run a job waits for goes by on its worker (empty when the job is unknown). */
+    public Optional<String> wireIdOf(String jobId) {
+        return Optional.ofNullable(byJob.get(jobId)).map(w -> w.wireId);
+    }
+
+    private void takeOver(Work w, Slots s, String wireId) {
+        unqueue(w);
+        byWire.remove(w.wireId, w);
+        w.wireId = wireId;
+        byWire.put(wireId, w);
+        w.worker = s;
+        s.running.add(w);
+        running.merge(w.first.team(), 1, Integer::sum);
     }
 
     /**

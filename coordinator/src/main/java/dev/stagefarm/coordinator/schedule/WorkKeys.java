@@ -4,6 +4,7 @@ import com.google.protobuf.CodedOutputStream;
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.proto.farm.ImageSpec;
 import dev.stagefarm.proto.farm.Job;
+import dev.stagefarm.proto.farm.Step;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -21,7 +22,7 @@ public final class WorkKeys {
     private WorkKeys() {}
 
     public static String of(String team, Job job) {
-        Job.Builder work = job.toBuilder().clearJobId().clearBuildId();
+        Job.Builder work = job.toBuilder().clearJobId().clearBuildId().clearWorkKey();
         if (job.hasImage() && !job.getImage().getKey().isEmpty()) {
             work.setImage(ImageSpec.newBuilder().setKey(job.getImage().getKey()));
         }
@@ -37,5 +38,19 @@ public final class WorkKeys {
             throw new UncheckedIOException(e);
         }
         return team + "/" + Digest.of(bytes.toByteArray());
+    }
+
+    /**
+     * What a run a worker kept going through a coordinator restart is matched by: the work's key
+     * without the steps found cached when it was planned (the run may have stored some of its
+     * own steps since, so its resubmission finds them cached) and without the client's agent
+     * session (a resubmission opens another).
+     */
+    public static String adoption(String team, Job job) {
+        Job.Builder work = job.toBuilder().clearAgentSessionId();
+        for (Step.Builder step : work.getStepsBuilderList()) {
+            step.clearCached().clearIsCached();
+        }
+        return "adopt:" + of(team, work.build());
     }
 }

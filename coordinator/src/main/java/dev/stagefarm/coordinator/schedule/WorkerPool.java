@@ -1,6 +1,7 @@
 package dev.stagefarm.coordinator.schedule;
 
 import dev.stagefarm.proto.farm.CoordinatorMessage;
+import dev.stagefarm.proto.farm.RunningJob;
 import io.grpc.stub.StreamObserver;
 import java.util.Comparator;
 import java.util.List;
@@ -46,7 +47,19 @@ public final class WorkerPool {
             StreamObserver<CoordinatorMessage> stream,
             Set<String> entitlements,
             List<String> warnings) {
+        return join(name, slots, stream, entitlements, warnings, List.of());
+    }
+
+    /** @param running the runs the worker kept going from an earlier session (its hello's), to adopt */
+    public WorkerSession join(
+            String name,
+            int slots,
+            StreamObserver<CoordinatorMessage> stream,
+            Set<String> entitlements,
+            List<String> warnings,
+            List<RunningJob> running) {
         WorkerSession session = new WorkerSession(name, slots, stream, entitlements, warnings);
+        session.reported(running);
         WorkerSession previous = workers.put(name, session);
         if (previous != null) {
             // A worker that reconnects under its name replaces its stale session.

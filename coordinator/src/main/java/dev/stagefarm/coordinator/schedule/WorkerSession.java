@@ -4,6 +4,7 @@ import dev.stagefarm.proto.farm.CancelJob;
 import dev.stagefarm.proto.farm.CoordinatorMessage;
 import dev.stagefarm.proto.farm.DrainRequest;
 import dev.stagefarm.proto.farm.Job;
+import dev.stagefarm.proto.farm.RunningJob;
 import io.grpc.stub.StreamObserver;
 import java.util.List;
 import java.util.Set;
@@ -26,6 +27,8 @@ public final class WorkerSession {
     private volatile long diskBudget;
     private final Set<String> entitlements;
     private final List<String> warnings;
+    /** Runs the worker kept going from an earlier session, as its hello told (adopted on join). */
+    private volatile List<RunningJob> reported = List.of();
 
     WorkerSession(
             String name,
@@ -90,6 +93,20 @@ public final class WorkerSession {
 
     Set<String> runningJobs() {
         return Set.copyOf(runningJobs);
+    }
+
+    /** The runs the worker's hello reported (empty for a worker that ran nothing before). */
+    public List<RunningJob> reported() {
+        return reported;
+    }
+
+    void reported(List<RunningJob> running) {
+        reported = List.copyOf(running);
+    }
+
+    /** A run the worker reported in its hello is now counted as this session's. */
+    void adopted(String jobId) {
+        runningJobs.add(jobId);
     }
 
     /** gRPC stream observers are not thread-safe: every send goes through here. */

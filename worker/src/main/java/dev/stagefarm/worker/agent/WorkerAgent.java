@@ -6,12 +6,15 @@ import dev.stagefarm.proto.farm.CoordinatorMessage;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobEvent;
 import dev.stagefarm.proto.farm.JobResult;
+import dev.stagefarm.proto.farm.RunningJob;
 import dev.stagefarm.proto.farm.WorkerDraining;
 import dev.stagefarm.proto.farm.WorkerHello;
 import dev.stagefarm.proto.farm.WorkerMessage;
 import dev.stagefarm.proto.farm.WorkerStatus;
 import dev.stagefarm.worker.disk.Holdings;
 import io.grpc.Channel;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.List;
@@ -50,6 +53,16 @@ public final class WorkerAgent implements AutoCloseable {
     private final Semaphore running;
     /** The thread of each job running now: cancelling a job interrupts it, which kills its container. */
     private final Map<String, Thread> jobThreads = new ConcurrentHashMap<>();
+    /**
+     * The jobs running now, and those that ended while no coordinator listened with their
+     * results: a job outlives the session it came on (a coordinator restart), and the next
+     * session's hello reports both, so the new coordinator adopts them instead of running them
+     * again. Guarded by {@link #reports}, with {@link #current}'s liveness.
+     */
+    private final Map<String, Job> runningJobs = new ConcurrentHashMap<>();
+
+    private final Map<String, JobResult> unreported = new java.util.LinkedHashMap<>();
+    private final Object reports = new Object();
 
     private volatile boolean closed;
     private volatile boolean draining;
@@ -169,7 +182,7 @@ public final class WorkerAgent implements AutoCloseable {
         }
     }
 
-    private final class Session implements StreamObserver<CoordinatorMessage> {
+    private final class Session implements ClientResponseObserver<WorkerMessage, CoordinatorMessage> {
         private final CountDownLatch ended;
         private StreamObserver<WorkerMessage> out;
 
@@ -177,22 +190,78 @@ public final class WorkerAgent implements AutoCloseable {
             this.ended = ended;
         }
 
+        /**
+         * Whether the stream is up (gRPC says it is ready) and has not ended: results go here,
+         * not to {@link #unreported}. A coordinator that is still away fails the call before
+         * it is ready, so what waits for it is not lost in a stream that never started.
+         */
+        private volatile boolean live;
+
+        private volatile boolean over;
+        private volatile boolean helloSent;
+        private volatile ClientCallStreamObserver<WorkerMessage> call;
+
+        @Override
+        public void beforeStart(ClientCallStreamObserver<WorkerMessage> stream) {
+            call = stream;
+            stream.setOnReadyHandler(this::ready);
+        }
+
+        private void ready() {
+            synchronized (reports) {
+                if (over || live || !helloSent) {
+                    return;
+                }
+                for (JobResult r : unreported.values()) {
+                    send(WorkerMessage.newBuilder().setResult(r).build());
+                    runningJobs.remove(r.getJobId());
+                }
+                unreported.clear();
+                live = true;
+            }
+        }
+
         void open() {
-            current = this;
-            out = coordinator.connect(this);
-            send(WorkerMessage.newBuilder()
-                    .setHello(WorkerHello.newBuilder()
-                            .setName(name)
-                            .setSlots(slots)
-                            .addAllWarnings(warnings)
-                            .addAllEntitlements(entitlements.stream().sorted().toList())
-                            .setReleaseVersion(FarmVersion.CURRENT.release())
-                            .setProtocolVersion(FarmVersion.CURRENT.protocol()))
-                    .build());
+            synchronized (reports) {
+                current = this;
+                out = coordinator.connect(this);
+                WorkerHello.Builder hello = WorkerHello.newBuilder()
+                        .setName(name)
+                        .setSlots(slots)
+                        .addAllWarnings(warnings)
+                        .addAllEntitlements(entitlements.stream().sorted().toList())
+                        .setReleaseVersion(FarmVersion.CURRENT.release())
+                        .setProtocolVersion(FarmVersion.CURRENT.protocol());
+                runningJobs.forEach((id, job) -> hello.addRunning(RunningJob.newBuilder()
+                        .setJobId(id)
+                        .setWorkKey(job.getWorkKey())
+                        .setTeam(job.getTeam())
+                        .setStageName(job.getStageName())
+                        .setFinished(unreported.containsKey(id))));
+                send(WorkerMessage.newBuilder().setHello(hello).build());
+                helloSent = true;
+                if (call != null && call.isReady()) {
+                    ready(); // it became ready before the hello went out
+                }
+                if (hello.getRunningCount() > 0) {
+                    log.info(
+                            "worker {}: told the coordinator of {} jobs from before it reconnected",
+                            name,
+                            hello.getRunningCount());
+                }
+            }
             sendStatus();
             if (holdings != null) {
                 holdings.connected(this::send);
             }
+        }
+
+        void ended() {
+            synchronized (reports) {
+                over = true;
+                live = false;
+            }
+            ended.countDown();
         }
 
         void sendStatus() {
@@ -211,6 +280,7 @@ public final class WorkerAgent implements AutoCloseable {
         public void onNext(CoordinatorMessage message) {
             if (message.hasJob()) {
                 Job job = message.getJob();
+                runningJobs.put(job.getJobId(), job);
                 jobs.execute(() -> runJob(job));
             } else if (message.hasDrain() && !draining) {
                 log.info("worker {}: the coordinator asks it to drain", name);
@@ -223,6 +293,34 @@ public final class WorkerAgent implements AutoCloseable {
                             name,
                             message.getCancel().getJobId());
                     t.interrupt();
+                }
+            }
+        }
+
+        /** Sends on the session open now, if any; an event without one is dropped. */
+        private void sendNow(WorkerMessage message) {
+            Session s = current;
+            if (s != null && s.live) {
+                s.send(message);
+            }
+        }
+
+        /**
+         * A job's result goes to the coordinator of now: the one it came from may have gone away
+         * meanwhile. With none listening, it waits for the next session's hello.
+         */
+        private void report(Job job, JobResult result) {
+            synchronized (reports) {
+                Session s = current;
+                if (s != null && s.live) {
+                    s.send(WorkerMessage.newBuilder().setResult(result).build());
+                    runningJobs.remove(job.getJobId());
+                } else {
+                    log.info(
+                            "worker {}: job {} ended with no coordinator listening; it reports it on reconnecting",
+                            name,
+                            job.getJobId());
+                    unreported.put(job.getJobId(), result);
                 }
             }
         }
@@ -240,7 +338,7 @@ public final class WorkerAgent implements AutoCloseable {
                 try {
                     result = handler.run(
                             job,
-                            event -> send(
+                            event -> sendNow(
                                     WorkerMessage.newBuilder().setEvent(event).build()));
                 } catch (RuntimeException e) {
                     log.error("job {} crashed", job.getJobId(), e);
@@ -250,10 +348,10 @@ public final class WorkerAgent implements AutoCloseable {
                             .setError("worker " + name + " failed: " + e)
                             .build();
                 }
-                send(WorkerMessage.newBuilder().setResult(result).build());
+                report(job, result);
                 // the disk after the job's own eviction (JobHandler.run returns after it), sent
                 // before the slot frees, so a drain waiting for the slot ends the stream after it
-                sendStatus();
+                sendNow(WorkerMessage.newBuilder().setStatus(status.get()).build());
             } finally {
                 jobThreads.remove(job.getJobId());
                 Thread.interrupted(); // a cancel that came late must not reach the next job on this thread
@@ -277,7 +375,7 @@ public final class WorkerAgent implements AutoCloseable {
                 // the version handshake refused us: the sentence says which side to upgrade
                 log.error("worker {}: the coordinator refuses it: {}", name, s.getDescription());
             }
-            ended.countDown();
+            ended();
         }
 
         @Override
@@ -289,7 +387,7 @@ public final class WorkerAgent implements AutoCloseable {
                     // already closed
                 }
             }
-            ended.countDown();
+            ended();
         }
     }
 
