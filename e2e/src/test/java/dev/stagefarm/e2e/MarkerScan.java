@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,7 +29,9 @@ final class MarkerScan {
         byte[] m = marker.getBytes(StandardCharsets.UTF_8);
         List<String> found = new ArrayList<>();
         try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path f : walk.filter(Files::isRegularFile).toList()) {
+            // a build's links point at host paths: read files, never what a link names
+            for (Path f : walk.filter(f -> Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS))
+                    .toList()) {
                 byte[] bytes;
                 try {
                     bytes = Files.readAllBytes(f);

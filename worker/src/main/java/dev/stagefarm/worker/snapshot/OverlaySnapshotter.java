@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
@@ -229,12 +230,19 @@ public final class OverlaySnapshotter {
         FileTrees.deleteRecursively(dir);
     }
 
+    /**
+     * The chain's directories, top-most first, each once. Two steps that make the same layer (the
+     * same file written twice within a second) share one snapshot, and overlayfs refuses a
+     * directory given twice ("overlapping layers", ELOOP). Keeping only its top-most place shows
+     * the same files: everything the lower copy holds, the upper copy holds too, above whatever
+     * lies between them.
+     */
     private List<Path> lowersTopFirst(List<String> chain) throws NoSuchSnapshotException {
-        List<Path> lowers = new ArrayList<>(chain.size());
-        for (String key : chain) {
-            lowers.addFirst(committedDir(key));
+        LinkedHashSet<Path> lowers = new LinkedHashSet<>();
+        for (String key : chain.reversed()) {
+            lowers.add(committedDir(key));
         }
-        return lowers;
+        return List.copyOf(lowers);
     }
 
     private Path newSnapshotDir() throws IOException {

@@ -153,6 +153,29 @@ class OverlaySnapshotterTest {
         }
     }
 
+    /**
+     * Two steps that write the same file with the same bytes make one layer: the chain names one
+     * snapshot twice, with another between, and it still mounts (overlayfs refuses a directory
+     * given twice) and shows what the steps wrote.
+     */
+    @Test
+    void aChainThatNamesOneSnapshotTwiceMountsAndShowsTheTopMostCopy() throws IOException {
+        commit(List.of(), "write-f", merged -> Files.writeString(merged.resolve("f"), "same"));
+        commit(List.of("write-f"), "change-f", merged -> {
+            Files.writeString(merged.resolve("f"), "changed");
+            Files.writeString(merged.resolve("g"), "between");
+        });
+        snapshotter.alias("write-f", "write-f-again");
+
+        try (ActiveSnapshot s = snapshotter.prepare(List.of("write-f", "change-f", "write-f-again"))) {
+            assertThat(s.merged().resolve("f")).hasContent("same");
+            assertThat(s.merged().resolve("g")).hasContent("between");
+        }
+        try (ReadOnlyView view = snapshotter.mountReadOnly(List.of("write-f", "change-f", "write-f-again"))) {
+            assertThat(view.path().resolve("f")).hasContent("same");
+        }
+    }
+
     @Test
     void unknownParentIsAClearError() {
         assertThatThrownBy(() -> snapshotter.prepare(List.of("nope")))
