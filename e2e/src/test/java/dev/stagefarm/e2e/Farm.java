@@ -271,6 +271,31 @@ final class Farm implements AutoCloseable {
                 .start();
     }
 
+    /**
+     * Starts a build as a shell starts a foreground job: in a process group of its own, whose id
+     * is the returned process's pid, so that {@code kill -INT -PID} is the user's Ctrl-C.
+     */
+    Process startBuildAsForegroundJob(Path out, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(
+                "setsid", LAUNCHER.toString(), "build", "--coordinator", coordinator, "--insecure-registry", REGISTRY));
+        cmd.addAll(List.of(args));
+        return cLocale(new ProcessBuilder(cmd))
+                .redirectErrorStream(true)
+                .redirectOutput(out.toFile())
+                .start();
+    }
+
+    /** The containers runc knows on a worker, as {@code runc --root ROOT/runc list} shows them. */
+    List<String> runcContainers(String worker) throws IOException, InterruptedException {
+        Path runcRoot = dir.resolve("workers").resolve(worker).resolve("runc");
+        Process p = new ProcessBuilder(Tools.which("runc").toString(), "--root", runcRoot.toString(), "list", "--quiet")
+                .redirectErrorStream(true)
+                .start();
+        String listed = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as("runc list: %s", listed).isZero();
+        return listed.lines().filter(l -> !l.isBlank()).toList();
+    }
+
     Result await(Process p, Path out, String... args) throws IOException, InterruptedException {
         boolean done = p.waitFor(15, TimeUnit.MINUTES);
         if (!done) {
