@@ -20,6 +20,7 @@ import dev.stagefarm.worker.job.WorkerParts;
 import dev.stagefarm.worker.net.CniNetwork;
 import dev.stagefarm.worker.net.FarmEndpoints;
 import dev.stagefarm.worker.net.NetworkOptions;
+import dev.stagefarm.worker.ops.InputLimits;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import io.grpc.ManagedChannel;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -49,7 +50,8 @@ public final class WorkerNode implements AutoCloseable {
             NetworkOptions network,
             Path runc,
             StepLimits limits,
-            long maxLocalSize) {
+            long maxLocalSize,
+            InputLimits inputs) {
 
         public Config(
                 String name,
@@ -60,7 +62,19 @@ public final class WorkerNode implements AutoCloseable {
                 int slots,
                 ClientSecurity security,
                 NetworkOptions network) {
-            this(name, coordinator, cache, root, registries, slots, security, network, null, StepLimits.DEFAULTS, 0);
+            this(
+                    name,
+                    coordinator,
+                    cache,
+                    root,
+                    registries,
+                    slots,
+                    security,
+                    network,
+                    null,
+                    StepLimits.DEFAULTS,
+                    0,
+                    InputLimits.DEFAULTS);
         }
 
         /** @param binary the runc binary; null finds it on PATH */
@@ -76,13 +90,31 @@ public final class WorkerNode implements AutoCloseable {
                     network,
                     binary,
                     stepLimits,
-                    maxLocalSize);
+                    maxLocalSize,
+                    inputs);
         }
 
         /** @param bytes the most the worker keeps under its root ({@code --max-local-size}); 0 for no limit */
         public Config withMaxLocalSize(long bytes) {
             return new Config(
-                    name, coordinator, cache, root, registries, slots, security, network, runc, limits, bytes);
+                    name, coordinator, cache, root, registries, slots, security, network, runc, limits, bytes, inputs);
+        }
+
+        /** @param newInputs what ADD may fetch and unpack ({@code --max-fetch-size}, {@code --allow-fetch}, ...) */
+        public Config withInputs(InputLimits newInputs) {
+            return new Config(
+                    name,
+                    coordinator,
+                    cache,
+                    root,
+                    registries,
+                    slots,
+                    security,
+                    network,
+                    runc,
+                    limits,
+                    maxLocalSize,
+                    newInputs);
         }
 
         /** A farm without tokens or TLS. */
@@ -160,7 +192,8 @@ public final class WorkerNode implements AutoCloseable {
                 registry,
                 new WorkerMetrics(meters),
                 coordinatorChannel,
-                disk);
+                disk,
+                config.inputs());
         this.agent = new WorkerAgent(
                 config.name(), config.slots(), config.network().allow(), coordinatorChannel, runner, runc.warnings());
         agent.reportStatus(() -> WorkerStatus.newBuilder()

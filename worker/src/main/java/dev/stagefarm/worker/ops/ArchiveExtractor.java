@@ -4,10 +4,10 @@ import dev.stagefarm.common.fs.RootPath;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -27,6 +27,22 @@ import org.apache.commons.compress.compressors.xz.XZUtils;
 final class ArchiveExtractor {
 
     /**
+     * An xz or lzma header names the dictionary the decoder allocates: xz -9 needs 64 MiB, a
+     * hostile header asks for gigabytes. Past this the file is not read as compressed.
+     */
+    private static final int DECODER_MEMORY_KIB = 256 * 1024;
+
+    private final InputLimits limits;
+
+    ArchiveExtractor(InputLimits limits) {
+        this.limits = limits;
+    }
+
+    ArchiveExtractor() {
+        this(InputLimits.DEFAULTS);
+    }
+
+    /**
      * Whether the file, once decompressed, starts with a tar header, as Docker decides. A small
      * compressed file is judged by what it decompresses to too: a gzipped text file is copied.
      */
@@ -34,7 +50,8 @@ final class ArchiveExtractor {
         if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
             return false;
         }
-        try (InputStream in = open(file)) {
+        try (InputStream in =
+                open(file, new ExtractBudget(limits, file.getFileName().toString()))) {
             byte[] header = in.readNBytes(512);
             return header.length == 512 && TarArchiveInputStream.matches(header, header.length);
         } catch (IOException notAnArchive) {
@@ -46,16 +63,16 @@ final class ArchiveExtractor {
     private static final Set<String> COMPRESSIONS =
             Set.of(CompressorStreamFactory.GZIP, CompressorStreamFactory.BZIP2, CompressorStreamFactory.XZ);
 
-    private static InputStream open(Path file) throws IOException {
-        InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
+    private static InputStream open(Path file, ExtractBudget budget) throws IOException {
+        InputStream in = new BufferedInputStream(budget.compressed(Files.newInputStream(file)), 1 << 16);
         String kind;
         try {
             kind = CompressorStreamFactory.detect(in);
         } catch (CompressorException plain) {
-            return in;
+            return budget.expanded(in);
         }
         if (!COMPRESSIONS.contains(kind)) {
-            return in;
+            return budget.expanded(in);
         }
         if (kind.equals(CompressorStreamFactory.XZ) && !XZUtils.isXZCompressionAvailable()) {
             // a worker built without org.tukaani:xz would quietly copy .tar.xz files instead
@@ -63,16 +80,35 @@ final class ArchiveExtractor {
             throw new IllegalStateException("org.tukaani:xz is missing from this worker's class path");
         }
         try {
-            return new CompressorStreamFactory().createCompressorInputStream(kind, in);
+            return budget.expanded(
+                    new CompressorStreamFactory(false, DECODER_MEMORY_KIB).createCompressorInputStream(kind, in));
         } catch (CompressorException corrupt) {
-            return in; // not a readable stream of that kind: Docker copies such a file as it is
+            // not a readable stream of that kind: Docker copies such a file as it is
+            return budget.expanded(in);
         }
     }
 
-    void extract(Path archive, Path dest, Optional<Owner> owner) throws IOException {
+    /**
+     * Unpacks into {@code dest}, within the worker's {@link InputLimits}.
+     *
+     * @throws CopyException when the archive goes past a limit: one sentence naming the flag to raise
+     */
+    void extract(Path archive, Path dest, Optional<Owner> owner) throws CopyException, IOException {
+        ExtractBudget budget = new ExtractBudget(limits, archive.getFileName().toString());
         List<Runnable> dirTimes = new ArrayList<>();
-        try (TarArchiveInputStream tar = new TarArchiveInputStream(open(archive))) {
-            for (TarArchiveEntry e; (e = tar.getNextEntry()) != null; ) {
+        byte[] buffer = new byte[1 << 16];
+        try (TarArchiveInputStream tar = new TarArchiveInputStream(open(archive, budget))) {
+            for (TarArchiveEntry e = null; ; ) {
+                // what the last entry left unread is data, not header: drain it, counted, before the next
+                while (e != null && tar.read(buffer) > 0) {
+                    // counted by the budget as it passes
+                }
+                budget.headers();
+                e = tar.getNextEntry();
+                if (e == null) {
+                    break;
+                }
+                budget.entry();
                 String name = CopyExecutor.clean(e.getName());
                 if (name.isEmpty()) {
                     applyMeta(dest, e, owner, dirTimes);
@@ -94,12 +130,20 @@ final class ArchiveExtractor {
                     continue; // a hard link shares its target's metadata
                 } else if (e.isFile()) {
                     replace(target);
-                    Files.copy(tar, target, StandardCopyOption.REPLACE_EXISTING);
+                    try (OutputStream out = Files.newOutputStream(target)) {
+                        for (int n; (n = tar.read(buffer)) > 0; ) {
+                            // the entry's size is a header's claim (and sparse entries expand): count what is written
+                            budget.wrote(n);
+                            out.write(buffer, 0, n);
+                        }
+                    }
                 } else {
                     continue; // device nodes and fifos have no place in an image built here
                 }
                 applyMeta(target, e, owner, dirTimes);
             }
+        } catch (ExtractBudget.LimitException e) {
+            throw new CopyException(e.getMessage());
         }
         // directory times last: writing into a directory changes its mtime
         dirTimes.reversed().forEach(Runnable::run);

@@ -62,7 +62,16 @@ public final class CopyExecutor {
      */
     private record Match(Path path, String name, String kept) {}
 
-    private final ArchiveExtractor archives = new ArchiveExtractor();
+    private final ArchiveExtractor archives;
+
+    /** @param limits how far ADD may unpack a local archive */
+    public CopyExecutor(InputLimits limits) {
+        this.archives = new ArchiveExtractor(limits);
+    }
+
+    public CopyExecutor() {
+        this(InputLimits.DEFAULTS);
+    }
 
     public void copy(Request req, Path rootfs) throws CopyException, IOException {
         List<Pattern> excludes =
