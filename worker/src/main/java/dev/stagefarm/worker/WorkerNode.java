@@ -17,6 +17,7 @@ import dev.stagefarm.worker.exec.StepLimits;
 import dev.stagefarm.worker.job.JobRunner;
 import dev.stagefarm.worker.job.WorkerMetrics;
 import dev.stagefarm.worker.job.WorkerParts;
+import dev.stagefarm.worker.net.Cidr;
 import dev.stagefarm.worker.net.CniNetwork;
 import dev.stagefarm.worker.net.FarmEndpoints;
 import dev.stagefarm.worker.net.NetworkOptions;
@@ -29,6 +30,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -152,12 +154,14 @@ public final class WorkerNode implements AutoCloseable {
         this.cacheChannel = GrpcChannels.open(config.cache(), config.security());
         this.cache = new CacheClient(
                 TeamChannel.fromContext(cacheChannel, config.security().token() != null));
+        // kept from steps and from ADD's fetches alike
+        List<Cidr> refused = FarmEndpoints.refused(config.network().deny(), config.coordinator(), config.cache());
         RuncExecutor runc;
         try {
             this.network = CniNetwork.open(new CniNetwork.Config(
                     config.network().cniPlugins(),
                     root.toString(),
-                    FarmEndpoints.refused(config.network().deny(), config.coordinator(), config.cache()),
+                    refused,
                     config.network().allowsHost(),
                     config.network().poolSize(),
                     Path.of("/etc/resolv.conf"),
@@ -193,7 +197,7 @@ public final class WorkerNode implements AutoCloseable {
                 new WorkerMetrics(meters),
                 coordinatorChannel,
                 disk,
-                config.inputs());
+                config.inputs().withDenyFetch(refused));
         this.agent = new WorkerAgent(
                 config.name(), config.slots(), config.network().allow(), coordinatorChannel, runner, runc.warnings());
         agent.reportStatus(() -> WorkerStatus.newBuilder()

@@ -53,7 +53,8 @@ public final class InputLimitsOptions {
                 size(maxExtractSize, "--max-extract-size"),
                 maxExtractEntries,
                 maxExtractRatio,
-                endpoints(allowFetch));
+                endpoints(allowFetch),
+                List.of());
     }
 
     private static long size(String text, String flag) {

@@ -1,6 +1,7 @@
 package dev.stagefarm.worker.ops;
 
 import dev.stagefarm.common.net.HostPort;
+import dev.stagefarm.worker.net.Cidr;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -21,9 +22,11 @@ import org.apache.hc.client5.http.DnsResolver;
 final class FetchPolicy implements DnsResolver {
 
     private final List<HostPort> allowed;
+    private final List<Cidr> denied;
 
-    FetchPolicy(List<HostPort> allowed) {
+    FetchPolicy(List<HostPort> allowed, List<Cidr> denied) {
         this.allowed = List.copyOf(allowed);
+        this.denied = List.copyOf(denied);
     }
 
     @Override
@@ -32,7 +35,7 @@ final class FetchPolicy implements DnsResolver {
         List<InetSocketAddress> usable = new ArrayList<>();
         FetchRefusedException refused = null;
         for (InetAddress a : all) {
-            Optional<String> kind = refusedKind(a);
+            Optional<String> kind = refusedKind(a).or(() -> deniedRange(a));
             if (kind.isEmpty() || allows(host, a, port)) {
                 usable.add(new InetSocketAddress(a, port));
             } else if (refused == null) {
@@ -54,6 +57,18 @@ final class FetchPolicy implements DnsResolver {
     @Override
     public String resolveCanonicalHostname(String host) {
         return host; // never used to pick an address; no reverse lookups on a build author's behalf
+    }
+
+    private Optional<String> deniedRange(InetAddress a) {
+        if (a instanceof Inet4Address v4) {
+            for (Cidr range : denied) {
+                if (range.contains(v4)) {
+                    return Optional.of("in " + range + ", a range this farm refuses (--deny-net, or the farm's own"
+                            + " endpoints)");
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     private boolean allows(String host, InetAddress address, int port) {

@@ -55,7 +55,7 @@ public final class UrlFetcher {
         this.limits = limits;
         this.http = Suppliers.memoize(() -> HttpClients.custom()
                 .setConnectionManager(PoolingHttpClientConnectionManagerBuilder.create()
-                        .setDnsResolver(new FetchPolicy(limits.allowFetch()))
+                        .setDnsResolver(new FetchPolicy(limits.allowFetch(), limits.denyFetch()))
                         .setDefaultConnectionConfig(ConnectionConfig.custom()
                                 .setConnectTimeout(Timeout.ofSeconds(30))
                                 .setSocketTimeout(Timeout.ofMinutes(2))

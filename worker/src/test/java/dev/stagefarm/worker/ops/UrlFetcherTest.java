@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.sun.net.httpserver.HttpServer;
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.common.net.HostPort;
+import dev.stagefarm.worker.net.Cidr;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -189,6 +190,17 @@ class UrlFetcherTest {
             assertThat(Duration.ofNanos(System.nanoTime() - started)).as(c[0]).isLessThan(Duration.ofSeconds(5));
         }
         assertThat(serverHits).hasValue(0);
+    }
+
+    @Test
+    void aPublicRangeTheFarmDeniesIsRefusedToo() {
+        // --deny-net and the farm's own endpoints keep ADD away as they keep RUN steps away
+        UrlFetcher denying = new UrlFetcher(InputLimits.DEFAULTS.withDenyFetch(List.of(Cidr.parse("203.0.113.0/24"))));
+        assertThatThrownBy(() -> denying.fetch("http://203.0.113.7/x", Optional.empty(), dir))
+                .isInstanceOf(CopyException.class)
+                .hasMessage("fetching http://203.0.113.7/x refused: 203.0.113.7 is in 203.0.113.0/24, a range this"
+                        + " farm refuses (--deny-net, or the farm's own endpoints), which builds may not fetch from"
+                        + " (a farm operator can allow it with the worker flag --allow-fetch 203.0.113.7:80)");
     }
 
     @Test
