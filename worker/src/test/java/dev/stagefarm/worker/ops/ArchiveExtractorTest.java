@@ -142,6 +142,97 @@ class ArchiveExtractorTest {
                         "archive long.tar has an entry header over 16.0 MiB, which ADD does not extract: repack it");
     }
 
+    @Test
+    void linksInTheArchiveLeadNowhereOutsideTheDestination() throws Exception {
+        Path host = Files.createDirectories(tmp.resolve("host"));
+        Files.writeString(host.resolve("secret"), "host secret\n");
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes)) {
+            symlink(tar, "up", "../../../../../../../../" + host);
+            symlink(tar, "abs", host.toString());
+            file(tar, "up/planted", "from the archive\n");
+            file(tar, "abs/planted", "from the archive\n");
+            TarArchiveEntry hard = new TarArchiveEntry("stolen", TarConstants.LF_LINK);
+            hard.setLinkName(host.resolve("secret").toString());
+            tar.putArchiveEntry(hard);
+            tar.closeArchiveEntry();
+        }
+        Path archive = tmp.resolve("links.tar");
+        Files.write(archive, bytes.toByteArray());
+        Path dest = Files.createDirectories(tmp.resolve("out-links"));
+
+        // the hard link names a file the destination does not have: refused, as in a chroot
+        assertThatThrownBy(() -> archives.extract(archive, dest, Optional.empty()))
+                .isInstanceOf(java.nio.file.NoSuchFileException.class);
+
+        assertThat(host).isDirectoryNotContaining("glob:**/planted");
+        assertThat(host.resolve("secret")).hasContent("host secret\n");
+        // both links were followed inside the destination, as Docker's chrooted untar does
+        assertThat(dest.resolve(host.toString().substring(1)).resolve("planted"))
+                .hasContent("from the archive\n");
+    }
+
+    @Test
+    void aDirectorySwappedForALinkToTheHostDuringExtractionGetsNothingOutside() throws Exception {
+        Path host = Files.createDirectories(tmp.resolve("host-race"));
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes)) {
+            for (int i = 0; i < 3_000; i++) {
+                file(tar, "d/f" + i, "x");
+            }
+        }
+        Path archive = tmp.resolve("race.tar");
+        Files.write(archive, bytes.toByteArray());
+        Path dest = Files.createDirectories(tmp.resolve("out-race"));
+        Files.createDirectories(dest.resolve("d"));
+
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread swapper = Thread.ofPlatform().start(() -> {
+            // what a RUN step sharing the directory could do meanwhile
+            while (!stop.get()) {
+                try {
+                    Files.move(dest.resolve("d"), dest.resolve("d.real"));
+                    Files.createSymbolicLink(dest.resolve("d"), host);
+                    Files.delete(dest.resolve("d"));
+                    Files.move(dest.resolve("d.real"), dest.resolve("d"));
+                } catch (IOException raced) {
+                    // the extractor may have made d again in between: keep going
+                }
+            }
+        });
+        int attempts = 0;
+        try {
+            for (; attempts < 5; attempts++) {
+                try {
+                    archives.extract(archive, dest, Optional.empty());
+                } catch (IOException raced) {
+                    // a vanished parent fails the extraction; it must never write outside
+                }
+            }
+        } finally {
+            stop.set(true);
+            swapper.join();
+        }
+        assertThat(host).isEmptyDirectory();
+    }
+
+    private static void symlink(TarArchiveOutputStream tar, String name, String target) throws IOException {
+        TarArchiveEntry e = new TarArchiveEntry(name, TarConstants.LF_SYMLINK);
+        e.setLinkName(target);
+        tar.putArchiveEntry(e);
+        tar.closeArchiveEntry();
+    }
+
+    private static void file(TarArchiveOutputStream tar, String name, String content) throws IOException {
+        byte[] data = content.getBytes(StandardCharsets.UTF_8);
+        TarArchiveEntry e = new TarArchiveEntry(name);
+        e.setSize(data.length);
+        e.setMode(0100644);
+        tar.putArchiveEntry(e);
+        tar.write(data);
+        tar.closeArchiveEntry();
+    }
+
     /**
      * A gzipped tar of one file of {@code size} zero bytes, built without compressing them: every
      * MiB of zeros after a full flush compresses to the same few hundred bytes, repeated.
