@@ -405,6 +405,22 @@ public final class CacheClient implements BlobSource, AutoCloseable {
     }
 
     /**
+     * A whole blob in memory, verified, for a blob whose size someone else chose (a client names
+     * its context's manifest): at most {@code maxBytes + 1} bytes are ever read.
+     *
+     * @throws BlobTooLargeException when the blob is larger than {@code maxBytes}
+     */
+    public byte[] readBytes(Digest digest, int maxBytes) throws IOException {
+        try (InputStream in = open(digest)) {
+            byte[] bytes = in.readNBytes(maxBytes + 1); // to EOF when it fits, where the stream verifies it
+            if (bytes.length > maxBytes) {
+                throw new BlobTooLargeException(digest, maxBytes);
+            }
+            return bytes;
+        }
+    }
+
+    /**
      * Streams a blob. The stream throws {@link BlobIntegrityException} instead of reaching EOF
      * when the bytes do not match the digest.
      *

@@ -66,6 +66,19 @@ class CacheClientTest {
     }
 
     @Test
+    void aBoundedReadStopsPastItsLimitAndStillVerifiesWhatFits() throws Exception {
+        byte[] data = random(3 << 20);
+        Digest digest = client.upload(data);
+
+        assertThat(client.readBytes(digest, 4 << 20)).isEqualTo(data);
+        assertThatThrownBy(() -> client.readBytes(digest, 1 << 20))
+                .isInstanceOf(BlobTooLargeException.class)
+                .hasMessage("blob " + digest + " is larger than 1.0 MiB");
+        fake.damageReads = true;
+        assertThatThrownBy(() -> client.readBytes(digest, 4 << 20)).isInstanceOf(BlobIntegrityException.class);
+    }
+
+    @Test
     void aFailedDownloadLeavesNoFileBehind() throws Exception {
         Digest digest = client.upload(random(100_000));
         fake.damageReads = true;

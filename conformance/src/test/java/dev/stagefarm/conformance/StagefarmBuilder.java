@@ -52,6 +52,10 @@ final class StagefarmBuilder {
                 "--registry-mirror",
                 "docker.io=http://" + REGISTRY,
                 "--insecure-registry",
+                REGISTRY,
+                // case 86 ADDs a URL on the local registry, a loopback address the farm refuses
+                // unless its operator allows that one endpoint (the same as a farm in production)
+                "--allow-fetch",
                 REGISTRY));
         c.target().ifPresent(t -> cmd.addAll(List.of("--target", t)));
         c.buildArgs().forEach((k, v) -> cmd.addAll(List.of("--build-arg", k + "=" + v)));

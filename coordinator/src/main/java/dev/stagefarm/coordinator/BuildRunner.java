@@ -1,6 +1,8 @@
 package dev.stagefarm.coordinator;
 
+import dev.stagefarm.cacheclient.BlobTooLargeException;
 import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.cacheclient.Units;
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.coordinator.builds.BuildBook;
 import dev.stagefarm.coordinator.builds.BuildRecord;
@@ -34,6 +36,12 @@ final class BuildRunner {
 
     private final FarmMetrics metrics;
     private final BuildBook book;
+    /**
+     * The most of a context's manifest (its file list, ~130 bytes a file) the coordinator holds in
+     * memory for one build: a client names it and chooses its size.
+     */
+    static final int MAX_CONTEXT_MANIFEST_BYTES = 64 << 20;
+
     private static final Set<String> SUPPORTED_PLATFORMS = Set.of("linux/amd64", "linux/x86_64");
 
     BuildRunner(
@@ -81,12 +89,13 @@ final class BuildRunner {
                     request.getTarget().isEmpty() ? Optional.empty() : Optional.of(request.getTarget());
             NamedContexts named = NamedContexts.of(
                     request.getNamedContextsList(),
-                    digest -> ContextManifest.parseFrom(cache.readBytes(Digest.parse(digest))));
+                    digest -> ContextManifest.parseFrom(
+                            cache.readBytes(Digest.parse(digest), MAX_CONTEXT_MANIFEST_BYTES)));
             Dockerfile df = named.replaceStages(DockerfileParser.parse(request.getDockerfile(), fileName), target);
             // the graph resolves FROM and --from with the build args, as the stages are built
             StageGraph graph = StageGraph.build(df, target, request.getBuildArgsMap());
-            ContextManifest manifest =
-                    ContextManifest.parseFrom(cache.readBytes(Digest.parse(request.getContextDigest())));
+            ContextManifest manifest = ContextManifest.parseFrom(
+                    cache.readBytes(Digest.parse(request.getContextDigest()), MAX_CONTEXT_MANIFEST_BYTES));
             log.info(
                     "build {}: {} stages, {} to build",
                     buildId,
@@ -110,6 +119,13 @@ final class BuildRunner {
             return;
         } catch (DockerfileException e) {
             fail(events, e.getMessage());
+        } catch (BlobTooLargeException e) {
+            fail(
+                    events,
+                    "the build context's file list " + e.digest() + " is larger than "
+                            + Units.formatSize(e.limit())
+                            + " (about half a million files), more than a build may send: leave files out with a"
+                            + " .dockerignore");
         } catch (IOException e) {
             fail(events, "could not read the build context from the cache-server: " + e.getMessage());
         }

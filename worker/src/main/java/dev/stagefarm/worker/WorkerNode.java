@@ -17,9 +17,11 @@ import dev.stagefarm.worker.exec.StepLimits;
 import dev.stagefarm.worker.job.JobRunner;
 import dev.stagefarm.worker.job.WorkerMetrics;
 import dev.stagefarm.worker.job.WorkerParts;
+import dev.stagefarm.worker.net.Cidr;
 import dev.stagefarm.worker.net.CniNetwork;
 import dev.stagefarm.worker.net.FarmEndpoints;
 import dev.stagefarm.worker.net.NetworkOptions;
+import dev.stagefarm.worker.ops.InputLimits;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import io.grpc.ManagedChannel;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -28,6 +30,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,7 +52,8 @@ public final class WorkerNode implements AutoCloseable {
             NetworkOptions network,
             Path runc,
             StepLimits limits,
-            long maxLocalSize) {
+            long maxLocalSize,
+            InputLimits inputs) {
 
         public Config(
                 String name,
@@ -60,7 +64,19 @@ public final class WorkerNode implements AutoCloseable {
                 int slots,
                 ClientSecurity security,
                 NetworkOptions network) {
-            this(name, coordinator, cache, root, registries, slots, security, network, null, StepLimits.DEFAULTS, 0);
+            this(
+                    name,
+                    coordinator,
+                    cache,
+                    root,
+                    registries,
+                    slots,
+                    security,
+                    network,
+                    null,
+                    StepLimits.DEFAULTS,
+                    0,
+                    InputLimits.DEFAULTS);
         }
 
         /** @param binary the runc binary; null finds it on PATH */
@@ -76,13 +92,31 @@ public final class WorkerNode implements AutoCloseable {
                     network,
                     binary,
                     stepLimits,
-                    maxLocalSize);
+                    maxLocalSize,
+                    inputs);
         }
 
         /** @param bytes the most the worker keeps under its root ({@code --max-local-size}); 0 for no limit */
         public Config withMaxLocalSize(long bytes) {
             return new Config(
-                    name, coordinator, cache, root, registries, slots, security, network, runc, limits, bytes);
+                    name, coordinator, cache, root, registries, slots, security, network, runc, limits, bytes, inputs);
+        }
+
+        /** @param newInputs what ADD may fetch and unpack ({@code --max-fetch-size}, {@code --allow-fetch}, ...) */
+        public Config withInputs(InputLimits newInputs) {
+            return new Config(
+                    name,
+                    coordinator,
+                    cache,
+                    root,
+                    registries,
+                    slots,
+                    security,
+                    network,
+                    runc,
+                    limits,
+                    maxLocalSize,
+                    newInputs);
         }
 
         /** A farm without tokens or TLS. */
@@ -121,12 +155,14 @@ public final class WorkerNode implements AutoCloseable {
         this.cache = new CacheClient(
                 TeamChannel.fromContext(cacheChannel, config.security().token() != null),
                 cacheChannel::resetConnectBackoff);
+        // kept from steps and from ADD's fetches alike
+        List<Cidr> refused = FarmEndpoints.refused(config.network().deny(), config.coordinator(), config.cache());
         RuncExecutor runc;
         try {
             this.network = CniNetwork.open(new CniNetwork.Config(
                     config.network().cniPlugins(),
                     root.toString(),
-                    FarmEndpoints.refused(config.network().deny(), config.coordinator(), config.cache()),
+                    refused,
                     config.network().allowsHost(),
                     config.network().poolSize(),
                     Path.of("/etc/resolv.conf"),
@@ -161,7 +197,8 @@ public final class WorkerNode implements AutoCloseable {
                 registry,
                 new WorkerMetrics(meters),
                 coordinatorChannel,
-                disk);
+                disk,
+                config.inputs().withDenyFetch(refused));
         this.agent = new WorkerAgent(
                 config.name(), config.slots(), config.network().allow(), coordinatorChannel, runner, runc.warnings());
         agent.reportHoldings(disk.holdings());

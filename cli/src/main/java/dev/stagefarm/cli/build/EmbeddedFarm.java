@@ -13,6 +13,7 @@ import dev.stagefarm.oci.registry.RegistryClient;
 import dev.stagefarm.oci.registry.RegistryConfig;
 import dev.stagefarm.worker.WorkerNode;
 import dev.stagefarm.worker.net.NetworkOptions;
+import dev.stagefarm.worker.ops.InputLimits;
 import io.grpc.ServerBuilder;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -57,7 +58,8 @@ public final class EmbeddedFarm implements AutoCloseable {
             RegistryConfig registries,
             Addresses addresses,
             MeterRegistry meters,
-            Set<String> workerEntitlements)
+            Set<String> workerEntitlements,
+            List<HostPort> allowFetch)
             throws IOException {
         lockFile = lock(dataDir);
         cacheServer = new CacheServer(
@@ -82,14 +84,15 @@ public final class EmbeddedFarm implements AutoCloseable {
         for (int i = 1; i <= workerCount; i++) {
             String name = "w" + i;
             WorkerNode.Config config = new WorkerNode.Config(
-                    name,
-                    addresses.coordinator(),
-                    addresses.cache(),
-                    dataDir.resolve("workers").resolve(name),
-                    registries,
-                    2,
-                    ClientSecurity.NONE,
-                    NetworkOptions.defaults().withAllow(workerEntitlements));
+                            name,
+                            addresses.coordinator(),
+                            addresses.cache(),
+                            dataDir.resolve("workers").resolve(name),
+                            registries,
+                            2,
+                            ClientSecurity.NONE,
+                            NetworkOptions.defaults().withAllow(workerEntitlements))
+                    .withInputs(InputLimits.DEFAULTS.withAllowFetch(allowFetch));
             workers.add(CompletableFuture.supplyAsync(() -> startWorker(config, meters)));
         }
     }
@@ -157,17 +160,25 @@ public final class EmbeddedFarm implements AutoCloseable {
 
     /** A farm for this process only, over the in-process transport. */
     public static EmbeddedFarm start(Path dataDir, int workers, RegistryConfig registries) throws IOException {
-        return start(dataDir, workers, registries, Set.of());
+        return start(dataDir, workers, registries, Set.of(), List.of());
     }
 
     /**
      * A farm for one build, whose workers grant {@code entitlements}: the user who runs it is
-     * its operator too, so a build's own {@code --allow} is enough here.
+     * its operator too, so a build's own {@code --allow} is enough here; {@code allowFetch} are the
+     * workers' {@code --allow-fetch} endpoints.
      */
-    public static EmbeddedFarm start(Path dataDir, int workers, RegistryConfig registries, Set<String> entitlements)
+    public static EmbeddedFarm start(
+            Path dataDir, int workers, RegistryConfig registries, Set<String> entitlements, List<HostPort> allowFetch)
             throws IOException {
         return new EmbeddedFarm(
-                dataDir, workers, registries, Addresses.inProcess(), new SimpleMeterRegistry(), entitlements);
+                dataDir,
+                workers,
+                registries,
+                Addresses.inProcess(),
+                new SimpleMeterRegistry(),
+                entitlements,
+                allowFetch);
     }
 
     /**
@@ -175,9 +186,14 @@ public final class EmbeddedFarm implements AutoCloseable {
      * ({@value #COORDINATOR_SOCKET} for builds).
      */
     public static EmbeddedFarm serve(
-            Path dataDir, int workers, RegistryConfig registries, Path socketDir, MeterRegistry meters)
+            Path dataDir,
+            int workers,
+            RegistryConfig registries,
+            Path socketDir,
+            MeterRegistry meters,
+            List<HostPort> allowFetch)
             throws IOException {
-        return new EmbeddedFarm(dataDir, workers, registries, Addresses.unix(socketDir), meters, Set.of());
+        return new EmbeddedFarm(dataDir, workers, registries, Addresses.unix(socketDir), meters, Set.of(), allowFetch);
     }
 
     public String coordinatorAddress() {

@@ -41,7 +41,8 @@ public final class AotWorkloadCommand implements Callable<Integer> {
                 1,
                 registries.config(),
                 Files.createDirectories(work.resolve("sockets")),
-                new SimpleMeterRegistry())) {
+                new SimpleMeterRegistry(),
+                List.of())) {
             farm.awaitWorkers();
             if (client.build(farm.coordinatorAddress(), request(work.resolve("farm.oci.tar"))) != 0) {
                 return 1;

@@ -8,6 +8,7 @@ import dev.stagefarm.cli.build.OutputSpec;
 import dev.stagefarm.cli.build.SecretSpec;
 import dev.stagefarm.cli.build.SshSpec;
 import dev.stagefarm.cli.progress.Displays;
+import dev.stagefarm.common.net.HostPort;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -169,6 +170,15 @@ public final class BuildCommand implements Callable<Integer> {
     Set<String> allow = new LinkedHashSet<>();
 
     @Option(
+            names = "--allow-fetch",
+            paramLabel = "HOST:PORT",
+            description =
+                    "The embedded farm's workers let ADD fetch from this endpoint although it is loopback,"
+                            + " link-local or private, e.g. a local file server (repeatable). A farm of its own"
+                            + " (--coordinator, the local farm) takes it from its operator: worker or farm start --allow-fetch.")
+    List<String> allowFetch = new ArrayList<>();
+
+    @Option(
             names = "--coordinator",
             paramLabel = "HOST:PORT",
             description = "Use this farm instead of the embedded one.")
@@ -246,12 +256,15 @@ public final class BuildCommand implements Callable<Integer> {
                 ? new BuildClient(
                         new PrintStream(OutputStream.nullOutputStream()), System.err, System.out, "quiet", trace)
                 : new BuildClient(System.out, System.err, System.out, progress, trace);
+        List<HostPort> fetchable = InputLimitsOptions.endpoints(allowFetch);
         if (coordinator != null) {
+            warnAllowFetchUnused();
             return client.build(coordinator, auth.security(), request);
         }
         if (data == null) {
             Optional<String> local = LocalFarm.running(LocalFarm.socketDir(env));
             if (local.isPresent()) {
+                warnAllowFetchUnused();
                 return client.build(local.get(), request);
             }
         }
@@ -259,11 +272,18 @@ public final class BuildCommand implements Callable<Integer> {
             throw new NeedsOwnProcess();
         }
         Path dataDir = data != null ? data : Path.of(env.getOrDefault("STAGEFARM_DATA", "/var/lib/stagefarm"));
-        try (EmbeddedFarm farm = EmbeddedFarm.start(dataDir, embeddedWorkers, registries.config(), allow)) {
+        try (EmbeddedFarm farm = EmbeddedFarm.start(dataDir, embeddedWorkers, registries.config(), allow, fetchable)) {
             return client.build(farm.coordinatorAddress(), request);
         } catch (EmbeddedFarm.FarmBusyException e) {
             System.err.println("error: " + e.getMessage());
             return 1;
+        }
+    }
+
+    private void warnAllowFetchUnused() {
+        if (!allowFetch.isEmpty()) {
+            System.err.println("warning: --allow-fetch applies to the embedded farm only; this farm's operator"
+                    + " grants it with worker --allow-fetch or farm start --allow-fetch");
         }
     }
 

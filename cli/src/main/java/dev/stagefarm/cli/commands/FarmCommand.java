@@ -2,6 +2,7 @@ package dev.stagefarm.cli.commands;
 
 import dev.stagefarm.cli.build.EmbeddedFarm;
 import dev.stagefarm.cli.build.LocalFarm;
+import dev.stagefarm.common.net.HostPort;
 import dev.stagefarm.common.server.MetricsEndpoint;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -49,12 +50,26 @@ public final class FarmCommand {
         @Option(names = "--workers", defaultValue = "2", description = "Workers (default: ${DEFAULT-VALUE}).")
         int workers;
 
+        @Option(
+                names = "--allow-fetch",
+                paramLabel = "HOST:PORT",
+                description = "Let ADD fetch from this endpoint although it is loopback, link-local or private,"
+                        + " e.g. a local registry (repeatable); every other such address is refused.")
+        List<String> allowFetch = new ArrayList<>();
+
+        List<HostPort> allowFetch() {
+            return InputLimitsOptions.endpoints(allowFetch);
+        }
+
         Path dataDir() {
             return data != null ? data : Path.of(System.getenv().getOrDefault("STAGEFARM_DATA", "/var/lib/stagefarm"));
         }
 
         List<String> asArguments() {
-            return List.of("--data", dataDir().toString(), "--workers", Integer.toString(workers));
+            List<String> args =
+                    new ArrayList<>(List.of("--data", dataDir().toString(), "--workers", Integer.toString(workers)));
+            allowFetch.forEach(a -> args.addAll(List.of("--allow-fetch", a)));
+            return args;
         }
     }
 
@@ -84,7 +99,12 @@ public final class FarmCommand {
             Files.setPosixFilePermissions(socketDir, PosixFilePermissions.fromString("rwx------"));
             CountDownLatch stop = new CountDownLatch(1);
             try (EmbeddedFarm served = EmbeddedFarm.serve(
-                            farm.dataDir(), farm.workers, registries.config(), socketDir, metrics.registry());
+                            farm.dataDir(),
+                            farm.workers,
+                            registries.config(),
+                            socketDir,
+                            metrics.registry(),
+                            farm.allowFetch());
                     MetricsEndpoint endpoint = metrics.serve()) {
                 Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
                 served.awaitWorkers();
@@ -119,6 +139,7 @@ public final class FarmCommand {
 
         @Override
         public Integer call() throws Exception {
+            farm.allowFetch(); // a wrong value is told here, not in the background farm's log
             Path socketDir = LocalFarm.socketDir();
             if (LocalFarm.running(socketDir).isPresent()) {
                 System.out.println("stagefarm farm: already running at " + LocalFarm.address(socketDir));

@@ -5,6 +5,7 @@ import dev.stagefarm.common.server.MetricsEndpoint;
 import dev.stagefarm.worker.WorkerNode;
 import dev.stagefarm.worker.net.Cidr;
 import dev.stagefarm.worker.net.NetworkOptions;
+import dev.stagefarm.worker.ops.InputLimits;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -106,6 +107,9 @@ public final class WorkerCommand implements Callable<Integer> {
     @Mixin
     StepSandboxOptions sandbox;
 
+    @Mixin
+    InputLimitsOptions inputs;
+
     @Override
     public Integer call() throws Exception {
         NetworkOptions network = networkOptions();
@@ -122,7 +126,8 @@ public final class WorkerCommand implements Callable<Integer> {
                                                 auth.security(),
                                                 network)
                                         .withSandbox(sandbox.runc(), sandbox.limits())
-                                        .withMaxLocalSize(maxLocalSizeBytes()),
+                                        .withMaxLocalSize(maxLocalSizeBytes())
+                                        .withInputs(inputLimits()),
                                 meters)
                         .start();
                 MetricsEndpoint endpoint = metrics.serve()) {
@@ -149,6 +154,14 @@ public final class WorkerCommand implements Callable<Integer> {
             return bytes;
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--max-local-size: " + e.getMessage());
+        }
+    }
+
+    private InputLimits inputLimits() {
+        try {
+            return inputs.limits();
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
     }
 

@@ -49,6 +49,22 @@ class WorkerCommandTest {
     }
 
     @Test
+    void anAllowFetchWithoutAPortIsRefused() {
+        Run run = run("--allow-fetch", "127.0.0.1:5000", "--allow-fetch", "127.0.0.1");
+
+        assertThat(run.exit).isEqualTo(2);
+        assertThat(run.err).contains("--allow-fetch 127.0.0.1: expected host:port such as 127.0.0.1:5000");
+    }
+
+    @Test
+    void fetchAndExtractLimitsMustBeSizesAboveZero() {
+        assertThat(run("--max-fetch-size", "huge").err)
+                .contains("--max-fetch-size: 'huge' is not a size: write a number with an optional unit");
+        assertThat(run("--max-extract-ratio", "0").err).contains("--max-extract-ratio must be above 0, not 0");
+        assertThat(run("--max-extract-size", "0").exit).isEqualTo(2);
+    }
+
+    @Test
     void theWorkersListShowsDiskUsedAgainstTheBudget() {
         assertThat(WorkersCommand.disk(WorkerInfo.newBuilder()
                         .setLocalDiskUsedBytes(3L << 30)

@@ -2,10 +2,14 @@ package dev.stagefarm.common.fs;
 
 import dev.stagefarm.common.linux.FdCalls;
 import dev.stagefarm.common.linux.FileStat;
+import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
@@ -74,6 +78,66 @@ public final class FileHandle implements AutoCloseable {
     /** Removes the entry {@code name} of this directory (an empty directory when {@code dir}). */
     public void remove(String name, boolean dir) throws IOException {
         FdCalls.unlinkat(fd, checkName(name), dir ? FdCalls.AT_REMOVEDIR : 0);
+    }
+
+    /** What the entry {@code name} of this directory is (a link not followed), or empty when there is none. */
+    public Optional<FileStat> childStat(String name) throws IOException {
+        try {
+            return Optional.of(FdCalls.statx(fd, checkName(name), FdCalls.AT_SYMLINK_NOFOLLOW));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** A new directory {@code name} in this one. */
+    public void mkdir(String name, int mode) throws IOException {
+        FdCalls.mkdirat(fd, checkName(name), mode);
+    }
+
+    /** A new symlink {@code name} in this directory, pointing at {@code target} (never followed here). */
+    public void symlink(String name, String target) throws IOException {
+        FdCalls.symlinkat(target, fd, checkName(name));
+    }
+
+    /** A new hard link {@code name} in this directory to the file {@code target} is open on. */
+    public void link(String name, FileHandle target) throws IOException {
+        FdCalls.linkat(FdCalls.AT_FDCWD, target.procPath().toString(), fd, checkName(name), FdCalls.AT_SYMLINK_FOLLOW);
+    }
+
+    /**
+     * Creates or truncates the regular file {@code name} in this directory; a symlink there is an
+     * error (ELOOP), never followed.
+     */
+    public OutputStream newOutputStream(String name, int mode) throws IOException {
+        try (FileHandle f = new FileHandle(FdCalls.openat2(
+                fd,
+                checkName(name),
+                FdCalls.O_WRONLY | FdCalls.O_CREAT | FdCalls.O_TRUNC | FdCalls.O_NOFOLLOW,
+                mode,
+                FdCalls.RESOLVE_BENEATH | FdCalls.RESOLVE_NO_SYMLINKS | FdCalls.RESOLVE_NO_MAGICLINKS))) {
+            return new FileOutputStream(f.procPath().toFile());
+        }
+    }
+
+    /** Removes the entry {@code name} of this directory, a whole tree if it is one; links are removed, not followed. */
+    public void removeTree(String name) throws IOException {
+        Optional<FileStat> s = childStat(name);
+        if (s.isEmpty()) {
+            return;
+        }
+        if (s.get().isDirectory()) {
+            try (FileHandle dir = new FileHandle(FdCalls.openat2(
+                    fd,
+                    checkName(name),
+                    FdCalls.O_PATH | FdCalls.O_DIRECTORY | FdCalls.O_NOFOLLOW,
+                    0,
+                    FdCalls.RESOLVE_BENEATH | FdCalls.RESOLVE_NO_SYMLINKS | FdCalls.RESOLVE_NO_MAGICLINKS))) {
+                for (String child : dir.list()) {
+                    dir.removeTree(child);
+                }
+            }
+        }
+        remove(name, s.get().isDirectory());
     }
 
     private static String checkName(String name) {

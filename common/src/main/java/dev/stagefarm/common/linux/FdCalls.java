@@ -24,6 +24,7 @@ public final class FdCalls {
     public static final int AT_FDCWD = -100;
     public static final int AT_SYMLINK_NOFOLLOW = 0x100;
     public static final int AT_REMOVEDIR = 0x200;
+    public static final int AT_SYMLINK_FOLLOW = 0x400;
     public static final int AT_EMPTY_PATH = 0x1000;
 
     public static final int O_RDONLY = 0;
@@ -58,6 +59,8 @@ public final class FdCalls {
     private static final MethodHandle MKDIRAT = Native.downcall("mkdirat", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle UNLINKAT = Native.downcall("unlinkat", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle SYMLINKAT = Native.downcall("symlinkat", JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
+    private static final MethodHandle LINKAT =
+            Native.downcall("linkat", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle FCHOWNAT =
             Native.downcall("fchownat", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT);
     private static final MethodHandle FCHMODAT =
@@ -115,6 +118,12 @@ public final class FdCalls {
 
     public static void symlinkat(String target, int dirfd, String name) throws IOException {
         call("symlinkat", name, a -> (int) SYMLINKAT.invokeExact(a.state, a.str(target), dirfd, a.str(name)));
+    }
+
+    /** A hard link {@code name} in {@code newdirfd} to {@code oldpath}, e.g. {@code /proc/self/fd/N} with AT_SYMLINK_FOLLOW. */
+    public static void linkat(int olddirfd, String oldpath, int newdirfd, String name, int flags) throws IOException {
+        call("linkat", name, a ->
+                (int) LINKAT.invokeExact(a.state, olddirfd, a.str(oldpath), newdirfd, a.str(name), flags));
     }
 
     public static void fchownat(int dirfd, String path, int uid, int gid, int flags) throws IOException {

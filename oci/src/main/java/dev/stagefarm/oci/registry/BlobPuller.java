@@ -59,12 +59,15 @@ final class BlobPuller {
         }
     }
 
-    /** Reads a small blob (an image config) into memory, verified. */
+    static final int MAX_CONFIG_BYTES = 8 << 20;
+
+    /** Reads a small blob (an image config) into memory, verified; at most its descriptor's size is read. */
     static byte[] pullSmall(RegistryTransport transport, URI base, String repository, Descriptor d)
             throws RegistryException {
-        if (d.size() > 64L << 20) {
-            throw new RegistryException(
-                    "blob " + d.digest() + " claims " + d.size() + " bytes, too big for an image config");
+        if (d.size() < 0 || d.size() > MAX_CONFIG_BYTES) {
+            // held in the coordinator's memory for the build: real configs are tens of KiB
+            throw new RegistryException("image config " + d.digest() + " in " + repository + " claims " + d.size()
+                    + " bytes, more than the 8 MiB a config may have: use another base image");
         }
         HttpResponse<InputStream> r = open(transport, base, repository, d.digest());
         byte[] bytes;

@@ -24,6 +24,7 @@ import dev.stagefarm.worker.exec.RuncExecutor;
 import dev.stagefarm.worker.ops.CopyException;
 import dev.stagefarm.worker.ops.CopyExecutor;
 import dev.stagefarm.worker.ops.FileMode;
+import dev.stagefarm.worker.ops.InputLimits;
 import dev.stagefarm.worker.ops.Owner;
 import dev.stagefarm.worker.ops.UrlFetcher;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
@@ -42,13 +43,13 @@ import java.util.function.Consumer;
 public final class StepExecutor {
 
     private final RuncExecutor runc;
-    private final CopyExecutor copier = new CopyExecutor();
+    private final CopyExecutor copier;
     private final ContextMaterializer contexts;
     private final StageChains chains;
     private final OverlaySnapshotter snapshots;
     private final LayerStore layers;
     private final RunMounts mounts;
-    private final UrlFetcher urls = new UrlFetcher();
+    private final UrlFetcher urls;
     private final LayerUnpacker unpacker = new LayerUnpacker();
     private final Path scratch;
 
@@ -64,12 +65,13 @@ public final class StepExecutor {
             OverlaySnapshotter snapshots,
             LayerStore layers,
             Path workRoot) {
-        this(runc, contexts, chains, snapshots, layers, workRoot, null, null);
+        this(runc, contexts, chains, snapshots, layers, workRoot, null, null, InputLimits.DEFAULTS);
     }
 
     /**
      * @param sharedCaches RUN --mount=type=cache shared by the farm; null keeps caches on this worker
      * @param agents relays RUN --mount=type=ssh to the build client's agents; null where there is none (tests)
+     * @param inputs what ADD may fetch and unpack (the worker's --max-fetch-size, --allow-fetch, ...)
      */
     StepExecutor(
             RuncExecutor runc,
@@ -79,8 +81,11 @@ public final class StepExecutor {
             LayerStore layers,
             Path workRoot,
             SharedCacheMounts sharedCaches,
-            SshAgentSocket.Connector agents) {
+            SshAgentSocket.Connector agents,
+            InputLimits inputs) {
         this.runc = runc;
+        this.copier = new CopyExecutor(inputs);
+        this.urls = new UrlFetcher(inputs);
         this.contexts = contexts;
         this.chains = chains;
         this.snapshots = snapshots;

@@ -6,6 +6,7 @@ import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.worker.cachemount.SharedCacheMounts;
 import dev.stagefarm.worker.disk.DiskBudget;
 import dev.stagefarm.worker.exec.RuncExecutor;
+import dev.stagefarm.worker.ops.InputLimits;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import io.grpc.Channel;
 import java.io.IOException;
@@ -19,6 +20,7 @@ public final class WorkerParts {
     /**
      * @param coordinator the channel to the coordinator, through which ssh mounts reach the client's agents
      * @param disk the worker's --max-local-size: snapshots, blobs, artifacts and contexts count against it
+     * @param inputs what ADD may fetch and unpack
      */
     public static JobRunner jobRunner(
             String name,
@@ -29,7 +31,8 @@ public final class WorkerParts {
             RegistryClient registry,
             WorkerMetrics metrics,
             Channel coordinator,
-            DiskBudget disk)
+            DiskBudget disk,
+            InputLimits inputs)
             throws IOException {
         snapshots.trackIn(disk);
         ContentStore blobs = new ContentStore(root.resolve("content"), disk);
@@ -39,8 +42,8 @@ public final class WorkerParts {
         SharedCacheMounts sharedCaches = new SharedCacheMounts(
                 root.resolve("cache-mounts"), cache, metrics.mounts, SharedCacheMounts.MAX_FILE_BYTES);
         CoordinatorGrpc.CoordinatorStub relay = CoordinatorGrpc.newStub(coordinator);
-        StepExecutor steps =
-                new StepExecutor(runc, contexts, chains, snapshots, layers, root, sharedCaches, relay::connectAgent);
+        StepExecutor steps = new StepExecutor(
+                runc, contexts, chains, snapshots, layers, root, sharedCaches, relay::connectAgent, inputs);
         return new JobRunner(
                 name, snapshots, cache, layers, chains, steps, new ImageAssembler(cache, layers), metrics, disk);
     }

@@ -46,6 +46,10 @@ public record Cidr(int network, int prefix) {
         return new Cidr(((b[0] & 0xff) << 24) | ((b[1] & 0xff) << 16) | ((b[2] & 0xff) << 8) | (b[3] & 0xff), 32);
     }
 
+    public boolean contains(Inet4Address address) {
+        return (of(address).network & mask(prefix)) == network;
+    }
+
     /** The {@code n}-th address in the range (1 is the first after the network address). */
     String host(int n) {
         return dotted(network + n);

@@ -1,17 +1,18 @@
 package dev.stagefarm.worker.ops;
 
-import dev.stagefarm.common.fs.RootPath;
+import dev.stagefarm.common.fs.FileHandle;
+import dev.stagefarm.common.fs.RootFs;
+import dev.stagefarm.common.linux.FileStat;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.List;
+import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.Optional;
 import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -27,6 +28,22 @@ import org.apache.commons.compress.compressors.xz.XZUtils;
 final class ArchiveExtractor {
 
     /**
+     * An xz or lzma header names the dictionary the decoder allocates: xz -9 needs 64 MiB, a
+     * hostile header asks for gigabytes. Past this the file is not read as compressed.
+     */
+    private static final int DECODER_MEMORY_KIB = 256 * 1024;
+
+    private final InputLimits limits;
+
+    ArchiveExtractor(InputLimits limits) {
+        this.limits = limits;
+    }
+
+    ArchiveExtractor() {
+        this(InputLimits.DEFAULTS);
+    }
+
+    /**
      * Whether the file, once decompressed, starts with a tar header, as Docker decides. A small
      * compressed file is judged by what it decompresses to too: a gzipped text file is copied.
      */
@@ -34,7 +51,8 @@ final class ArchiveExtractor {
         if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
             return false;
         }
-        try (InputStream in = open(file)) {
+        try (InputStream in =
+                open(file, new ExtractBudget(limits, file.getFileName().toString()))) {
             byte[] header = in.readNBytes(512);
             return header.length == 512 && TarArchiveInputStream.matches(header, header.length);
         } catch (IOException notAnArchive) {
@@ -46,16 +64,16 @@ final class ArchiveExtractor {
     private static final Set<String> COMPRESSIONS =
             Set.of(CompressorStreamFactory.GZIP, CompressorStreamFactory.BZIP2, CompressorStreamFactory.XZ);
 
-    private static InputStream open(Path file) throws IOException {
-        InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
+    private static InputStream open(Path file, ExtractBudget budget) throws IOException {
+        InputStream in = new BufferedInputStream(budget.compressed(Files.newInputStream(file)), 1 << 16);
         String kind;
         try {
             kind = CompressorStreamFactory.detect(in);
         } catch (CompressorException plain) {
-            return in;
+            return budget.expanded(in);
         }
         if (!COMPRESSIONS.contains(kind)) {
-            return in;
+            return budget.expanded(in);
         }
         if (kind.equals(CompressorStreamFactory.XZ) && !XZUtils.isXZCompressionAvailable()) {
             // a worker built without org.tukaani:xz would quietly copy .tar.xz files instead
@@ -63,79 +81,123 @@ final class ArchiveExtractor {
             throw new IllegalStateException("org.tukaani:xz is missing from this worker's class path");
         }
         try {
-            return new CompressorStreamFactory().createCompressorInputStream(kind, in);
+            return budget.expanded(
+                    new CompressorStreamFactory(false, DECODER_MEMORY_KIB).createCompressorInputStream(kind, in));
         } catch (CompressorException corrupt) {
-            return in; // not a readable stream of that kind: Docker copies such a file as it is
+            // not a readable stream of that kind: Docker copies such a file as it is
+            return budget.expanded(in);
         }
     }
 
-    void extract(Path archive, Path dest, Optional<Owner> owner) throws IOException {
-        List<Runnable> dirTimes = new ArrayList<>();
-        try (TarArchiveInputStream tar = new TarArchiveInputStream(open(archive))) {
-            for (TarArchiveEntry e; (e = tar.getNextEntry()) != null; ) {
+    /**
+     * Unpacks into {@code dest} as into a chroot, within the worker's {@link InputLimits}: every
+     * entry is created through a descriptor of its parent directory, resolved by the kernel inside
+     * {@code dest} ({@link RootFs}), so no symlink in the archive or already in the stage leads out.
+     *
+     * @throws CopyException when the archive goes past a limit: one sentence naming the flag to raise
+     */
+    void extract(Path archive, Path dest, Optional<Owner> owner) throws CopyException, IOException {
+        ExtractBudget budget = new ExtractBudget(limits, archive.getFileName().toString());
+        LinkedHashMap<String, FileTime> dirTimes = new LinkedHashMap<>();
+        byte[] buffer = new byte[1 << 16];
+        try (RootFs fs = RootFs.open(dest);
+                TarArchiveInputStream tar = new TarArchiveInputStream(open(archive, budget))) {
+            for (TarArchiveEntry e = null; ; ) {
+                // what the last entry left unread is data, not header: drain it, counted, before the next
+                while (e != null && tar.read(buffer) > 0) {
+                    // counted by the budget as it passes
+                }
+                budget.headers();
+                e = tar.getNextEntry();
+                if (e == null) {
+                    break;
+                }
+                budget.entry();
                 String name = CopyExecutor.clean(e.getName());
                 if (name.isEmpty()) {
-                    applyMeta(dest, e, owner, dirTimes);
+                    try (FileHandle root = fs.handle("", false)) {
+                        applyMeta(root, e, owner);
+                    }
+                    dirTimes.put("", mtime(e));
                     continue;
                 }
-                Path target = RootPath.resolveNoFollow(dest, name);
-                Files.createDirectories(target.getParent());
-                if (e.isDirectory()) {
-                    if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
-                        Files.deleteIfExists(target);
-                        Files.createDirectory(target);
+                int slash = name.lastIndexOf('/');
+                String leaf = name.substring(slash + 1);
+                try (FileHandle parent = fs.mkdirs(slash < 0 ? "" : name.substring(0, slash), 0755)) {
+                    if (!unpack(fs, parent, leaf, e, tar, budget, buffer)) {
+                        continue;
                     }
-                } else if (e.isSymbolicLink()) {
-                    replace(target);
-                    Files.createSymbolicLink(target, Path.of(e.getLinkName()));
-                } else if (e.isLink()) {
-                    replace(target);
-                    Files.createLink(target, RootPath.resolveNoFollow(dest, CopyExecutor.clean(e.getLinkName())));
-                    continue; // a hard link shares its target's metadata
-                } else if (e.isFile()) {
-                    replace(target);
-                    Files.copy(tar, target, StandardCopyOption.REPLACE_EXISTING);
-                } else {
-                    continue; // device nodes and fifos have no place in an image built here
+                    try (FileHandle entry = parent.child(leaf)) {
+                        applyMeta(entry, e, owner);
+                    }
                 }
-                applyMeta(target, e, owner, dirTimes);
+                if (e.isDirectory()) {
+                    dirTimes.put(name, mtime(e));
+                }
             }
+            // directory times last: writing into a directory changes its mtime
+            for (var d : dirTimes.reversed().entrySet()) {
+                Instant t = d.getValue().toInstant();
+                fs.setTimes(d.getKey(), t.getEpochSecond(), t.getNano());
+            }
+        } catch (ExtractBudget.LimitException e) {
+            throw new CopyException(e.getMessage());
         }
-        // directory times last: writing into a directory changes its mtime
-        dirTimes.reversed().forEach(Runnable::run);
     }
 
-    private static void replace(Path target) throws IOException {
-        if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
-            try (var walk = Files.walk(target)) {
-                for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.delete(p);
+    /** Creates one entry in {@code parent}; false when it takes no metadata of its own (skipped, hard link). */
+    private static boolean unpack(
+            RootFs fs,
+            FileHandle parent,
+            String leaf,
+            TarArchiveEntry e,
+            TarArchiveInputStream tar,
+            ExtractBudget budget,
+            byte[] buffer)
+            throws IOException {
+        if (e.isDirectory()) {
+            if (!parent.childStat(leaf).map(FileStat::isDirectory).orElse(false)) {
+                parent.removeTree(leaf);
+                parent.mkdir(leaf, 0755);
+            }
+        } else if (e.isSymbolicLink()) {
+            parent.removeTree(leaf);
+            parent.symlink(leaf, e.getLinkName());
+        } else if (e.isLink()) {
+            parent.removeTree(leaf);
+            try (FileHandle target = fs.handle(CopyExecutor.clean(e.getLinkName()), false)) {
+                parent.link(leaf, target);
+            }
+            return false; // a hard link shares its target's metadata
+        } else if (e.isFile()) {
+            parent.removeTree(leaf);
+            try (OutputStream out = parent.newOutputStream(leaf, 0600)) {
+                for (int n; (n = tar.read(buffer)) > 0; ) {
+                    // the entry's size is a header's claim (and sparse entries expand): count what is written
+                    budget.wrote(n);
+                    out.write(buffer, 0, n);
                 }
             }
         } else {
-            Files.deleteIfExists(target);
+            return false; // device nodes and fifos have no place in an image built here
         }
+        return true;
     }
 
-    private static void applyMeta(Path target, TarArchiveEntry e, Optional<Owner> owner, List<Runnable> dirTimes)
-            throws IOException {
+    private static FileTime mtime(TarArchiveEntry e) {
+        return FileTime.from(e.getLastModifiedTime().toInstant());
+    }
+
+    private static void applyMeta(FileHandle target, TarArchiveEntry e, Optional<Owner> owner) throws IOException {
         Owner o = owner.orElse(new Owner((int) e.getLongUserId(), (int) e.getLongGroupId()));
-        CopyExecutor.chown(target, o);
+        target.chown(o.uid(), o.gid());
         if (e.isSymbolicLink()) {
             return;
         }
-        Files.setAttribute(target, "unix:mode", e.getMode() & 07777);
-        FileTime mtime = FileTime.from(e.getLastModifiedTime().toInstant());
-        if (e.isDirectory()) {
-            dirTimes.add(() -> {
-                try {
-                    Files.setLastModifiedTime(target, mtime);
-                } catch (IOException ignored) {
-                    // a time is not worth failing a build over
-                }
-            });
-        } else {
-            Files.setLastModifiedTime(target, mtime);
+        target.chmod(e.getMode() & 07777);
+        if (!e.isDirectory()) {
+            Instant t = mtime(e).toInstant();
+            target.setTimes(t.getEpochSecond(), t.getNano());
         }
     }
 }

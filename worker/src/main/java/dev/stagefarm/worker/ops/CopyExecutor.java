@@ -1,6 +1,8 @@
 package dev.stagefarm.worker.ops;
 
 import dev.stagefarm.common.GoGlob;
+import dev.stagefarm.common.fs.FileHandle;
+import dev.stagefarm.common.fs.RootFs;
 import dev.stagefarm.common.fs.RootPath;
 import dev.stagefarm.common.fs.RootedPaths;
 import java.io.IOException;
@@ -62,7 +64,16 @@ public final class CopyExecutor {
      */
     private record Match(Path path, String name, String kept) {}
 
-    private final ArchiveExtractor archives = new ArchiveExtractor();
+    private final ArchiveExtractor archives;
+
+    /** @param limits how far ADD may unpack a local archive */
+    public CopyExecutor(InputLimits limits) {
+        this.archives = new ArchiveExtractor(limits);
+    }
+
+    public CopyExecutor() {
+        this(InputLimits.DEFAULTS);
+    }
 
     public void copy(Request req, Path rootfs) throws CopyException, IOException {
         List<Pattern> excludes =
@@ -100,7 +111,12 @@ public final class CopyExecutor {
             } else if (req.extractArchives() && archives.isArchive(source)) {
                 Path into = m.kept().isEmpty() ? target : base.getParent();
                 mkdirs(rootfs, into, req.owner());
-                archives.extract(source, into, req.owner());
+                // the kernel resolves the destination again inside the stage's root, and the archive is
+                // unpacked below the descriptor it returned, whatever the path leads to meanwhile
+                try (RootFs stage = RootFs.open(rootfs);
+                        FileHandle dir = stage.handle(rootfs.relativize(into).toString(), true)) {
+                    archives.extract(source, dir.procPath(), req.owner());
+                }
             } else {
                 Path to = !m.kept().isEmpty() ? base : destIsDir ? target.resolve(m.name()) : target;
                 mkdirs(rootfs, to.getParent(), req.owner());

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.google.protobuf.ByteString;
 import com.sun.net.httpserver.HttpServer;
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.common.net.HostPort;
 import dev.stagefarm.proto.cache.Layer;
 import dev.stagefarm.proto.farm.CopyOp;
 import dev.stagefarm.proto.farm.CopySource;
@@ -21,6 +22,7 @@ import dev.stagefarm.proto.farm.Step;
 import dev.stagefarm.proto.farm.UrlSource;
 import dev.stagefarm.worker.exec.BusyboxRootfs;
 import dev.stagefarm.worker.exec.RuncExecutor;
+import dev.stagefarm.worker.ops.InputLimits;
 import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -49,6 +51,7 @@ class StepExecutorTest {
     static Path tmp;
 
     static StepExecutor steps;
+    static RuncExecutor runc;
 
     Path rootfs;
     final Job job = Job.newBuilder()
@@ -58,7 +61,7 @@ class StepExecutorTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        RuncExecutor runc = RuncExecutor.open(RuncExecutor.Config.defaults(tmp.resolve("worker")));
+        runc = RuncExecutor.open(RuncExecutor.Config.defaults(tmp.resolve("worker")));
         steps = new StepExecutor(runc, null, null, null, null, tmp.resolve("worker"));
     }
 
@@ -137,17 +140,47 @@ class StepExecutorTest {
         });
         server.start();
         try {
-            String url = "http://127.0.0.1:" + server.getAddress().getPort() + "/dl/tool.txt";
-            execute(add(url, Digest.of(body).toString()));
+            HostPort endpoint = new HostPort("127.0.0.1", server.getAddress().getPort());
+            String url = "http://" + endpoint + "/dl/tool.txt";
+            // the server is on the worker's loopback: refused unless the farm allows it
+            assertThatThrownBy(() -> execute(add(url, Digest.of(body).toString())))
+                    .isInstanceOf(StepFailedException.class)
+                    .hasMessage("Dockerfile:4: ADD: fetching " + url + " refused: 127.0.0.1 is a loopback address,"
+                            + " which builds may not fetch from (a farm operator can allow it with the worker flag"
+                            + " --allow-fetch " + endpoint + ")");
+            assertThat(rootfs.resolve("opt/tool.txt")).doesNotExist();
+
+            StepExecutor allowing = new StepExecutor(
+                    runc,
+                    null,
+                    null,
+                    null,
+                    null,
+                    tmp.resolve("worker"),
+                    null,
+                    null,
+                    InputLimits.DEFAULTS.withAllowFetch(List.of(endpoint)));
+            allowing.execute(job, add(url, Digest.of(body).toString()), rootfs, line -> {}, new AtomicLong());
             assertThat(rootfs.resolve("opt/tool.txt")).hasBinaryContent(body);
             assertThat((Integer) Files.getAttribute(rootfs.resolve("opt/tool.txt"), "unix:mode") & 07777)
                     .isEqualTo(0600);
 
-            assertThatThrownBy(() -> execute(add(url, "sha256:" + "0".repeat(64))))
+            assertThatThrownBy(() -> allowing.execute(
+                            job, add(url, "sha256:" + "0".repeat(64)), rootfs, line -> {}, new AtomicLong()))
                     .hasMessageStartingWith("Dockerfile:4: ADD: checksum of " + url + " does not match");
         } finally {
             server.stop(0);
         }
+    }
+
+    @Test
+    void addOfTheCloudMetadataAddressIsRefusedNamingTheLineAndTheFlag() {
+        String url = "http://169.254.169.254/latest/meta-data/iam/security-credentials/";
+        assertThatThrownBy(() -> execute(add(url, "")))
+                .isInstanceOf(StepFailedException.class)
+                .hasMessage("Dockerfile:4: ADD: fetching " + url + " refused: 169.254.169.254 is a link-local address,"
+                        + " which builds may not fetch from (a farm operator can allow it with the worker flag"
+                        + " --allow-fetch 169.254.169.254:80)");
     }
 
     @Test
