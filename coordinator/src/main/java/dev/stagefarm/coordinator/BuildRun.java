@@ -411,13 +411,16 @@ final class BuildRun {
                 .setContextDigest(request.getContextDigest())
                 .addAllExports(exports)
                 .setDockerfileName(dockerfile.fileName())
-                .setStageKey(plan.stageKey())
-                // handed on as they came: never part of a key, a log or the cache
-                .putAllSecrets(request.getSecretsMap())
-                .setAgentSessionId(request.getSessionId())
-                .addAllSshIds(request.getSshIdsList());
+                .setStageKey(plan.stageKey());
         for (Step step : plan.steps()) {
             job.addSteps(noCache(stage) ? step : markCached(step));
+        }
+        // handed on as they came (never part of a key, a log or the cache), and only those this
+        // job's own steps mount: a worker never holds another stage's secrets or agents
+        job.putAllSecrets(JobSecrets.secrets(request.getSecretsMap(), job.getStepsList()));
+        List<String> sshIds = JobSecrets.sshIds(request.getSshIdsList(), job.getStepsList());
+        if (!sshIds.isEmpty()) {
+            job.setAgentSessionId(request.getSessionId()).addAllSshIds(sshIds);
         }
         image.ifPresent(job::setImage);
         plan.sourceDateEpoch().ifPresent(t -> job.setSourceDateEpoch(t.getEpochSecond()));

@@ -92,6 +92,11 @@ public final class WorkerSession {
         return Set.copyOf(runningJobs);
     }
 
+    /** Whether this session was sent the job and has not answered it yet. */
+    boolean runs(String jobId) {
+        return runningJobs.contains(jobId);
+    }
+
     /** gRPC stream observers are not thread-safe: every send goes through here. */
     synchronized void send(Job job) {
         runningJobs.add(job.getJobId());
