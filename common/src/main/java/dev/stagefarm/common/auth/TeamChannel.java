@@ -45,6 +45,12 @@ public final class TeamChannel {
         return ClientInterceptors.intercept(channel, header(TEAM::get, required));
     }
 
+    /** The team {@link #callAs} set on this thread; {@code ""} outside a job (or for a farm without teams). */
+    public static String current() {
+        String team = TEAM.get();
+        return team == null ? "" : team;
+    }
+
     /** Runs {@code work} acting for {@code team}: calls through {@link #fromContext} channels send it. */
     public static <T> T callAs(String team, Callable<T> work) throws Exception {
         return Context.current().withValue(TEAM, team == null ? "" : team).call(work);

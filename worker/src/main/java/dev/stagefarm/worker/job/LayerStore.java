@@ -71,6 +71,7 @@ public final class LayerStore {
     private static final int UNPACKED_PER_PACKED = 3;
 
     private final DiskBudget budget;
+    private final TeamBlobs teams;
 
     LayerStore(
             ContentStore blobs,
@@ -90,6 +91,19 @@ public final class LayerStore {
             Path artifacts,
             DiskBudget budget)
             throws IOException {
+        this(blobs, cache, registry, snapshots, artifacts, budget, new TeamBlobs(cache));
+    }
+
+    LayerStore(
+            ContentStore blobs,
+            CacheClient cache,
+            RegistryClient registry,
+            OverlaySnapshotter snapshots,
+            Path artifacts,
+            DiskBudget budget,
+            TeamBlobs teams)
+            throws IOException {
+        this.teams = teams;
         this.blobs = blobs;
         this.cache = cache;
         this.registry = registry;
@@ -112,21 +126,26 @@ public final class LayerStore {
         }
     }
 
-    /** Layers are keyed by content, so the same layer in two images is unpacked once. */
-    static String snapshotKey(Layer layer) {
-        return "layer:" + layer.getDiffId();
+    /**
+     * Layers are keyed by content, so the same layer in two images of a team is unpacked once,
+     * and by team: a snapshot is found by the diffID an image config claims, which a build author
+     * can forge, and a team's snapshots are only ever its own unpacks and steps. (The empty team of
+     * a farm without tokens keeps the key it always had.)
+     */
+    static String snapshotKey(String team, Layer layer) {
+        return (team.isEmpty() ? "" : "team:" + team + ":") + "layer:" + layer.getDiffId();
     }
 
-    /** The layer's compressed blob on this worker, fetching it if needed. */
+    /** The layer's compressed blob on this worker, fetching it if needed (or the job's team may not use ours). */
     Path blob(Layer layer, AtomicLong fetched) throws IOException {
         Digest digest = Digest.parse(layer.getDigest());
         Optional<Path> local = blobs.find(digest);
-        if (local.isPresent()) {
+        if (local.isPresent() && teams.usable(digest)) {
             return local.get();
         }
         synchronized (locks.computeIfAbsent(layer.getDigest(), k -> new Object())) {
             local = blobs.find(digest);
-            if (local.isPresent()) {
+            if (local.isPresent() && teams.usable(digest)) {
                 return local.get();
             }
             blobs.reserve(layer.getSize());
@@ -145,8 +164,23 @@ public final class LayerStore {
             } else {
                 fetched.addAndGet(cache.download(digest, temp));
             }
-            return blobs.commit(temp, digest);
+            Path stored = blobs.commit(temp, digest);
+            teams.allow(digest);
+            return stored;
         }
+    }
+
+    /** A blob of the job's team's cache, here: ours when the team may use it, else fetched from its cache. */
+    private Path cacheBlob(Digest digest, AtomicLong fetched) throws IOException {
+        Optional<Path> local = blobs.find(digest);
+        if (local.isPresent() && teams.usable(digest)) {
+            return local.get();
+        }
+        Path temp = blobs.tempFile("blob");
+        fetched.addAndGet(cache.download(digest, temp));
+        Path stored = blobs.commit(temp, digest);
+        teams.allow(digest);
+        return stored;
     }
 
     /**
@@ -208,6 +242,7 @@ public final class LayerStore {
         }
         Path stored = blobs.commit(temp, blob.digest());
         cache.upload(blob.digest(), blob.size(), stored);
+        teams.allow(blob.digest());
         return Optional.of(Layer.newBuilder()
                 .setDigest(blob.digest().toString())
                 .setDiffId(blob.diffId().toString())
@@ -230,6 +265,7 @@ public final class LayerStore {
         LayerBlob blob = artifact.blob();
         Path stored = blobs.commit(temp, blob.digest());
         cache.upload(blob.digest(), blob.size(), stored);
+        teams.allow(blob.digest());
         return ArtifactResult.newBuilder()
                 .setDigest(blob.digest().toString())
                 .setSize(blob.size())
@@ -237,21 +273,22 @@ public final class LayerStore {
                 .build();
     }
 
-    /** An artifact unpacked on this worker, fetched from the cache once. */
+    /**
+     * An artifact unpacked on this worker, fetched from the cache once. Another team's unpack is
+     * used only once the job's team showed it holds the artifact: in its cache, or by fetching it.
+     */
     Path artifactDir(ArtifactResult artifact, AtomicLong fetched) throws IOException {
         Digest digest = Digest.parse(artifact.getDigest());
         Path dir = artifacts.resolve(digest.encoded());
         synchronized (locks.computeIfAbsent(artifact.getDigest(), k -> new Object())) {
             if (budget.use(DiskBudget.Kind.ARTIFACT, digest.encoded(), () -> Files.isDirectory(dir))) {
+                if (!teams.usable(digest)) {
+                    cacheBlob(digest, fetched); // fails, as on a worker without it, when the team's cache lacks it
+                }
                 return dir;
             }
             budget.makeRoom(artifact.getSize() * (1 + UNPACKED_PER_PACKED));
-            Path blob = blobs.find(digest).orElse(null);
-            if (blob == null) {
-                Path temp = blobs.tempFile("artifact");
-                fetched.addAndGet(cache.download(digest, temp));
-                blob = blobs.commit(temp, digest);
-            }
+            Path blob = cacheBlob(digest, fetched);
             Path tmp = artifacts.resolve(digest.encoded() + ".tmp");
             FileTrees.deleteRecursively(tmp);
             Files.createDirectories(tmp);

@@ -33,8 +33,9 @@ public final class WorkerParts {
             throws IOException {
         snapshots.trackIn(disk);
         ContentStore blobs = new ContentStore(root.resolve("content"), disk);
-        LayerStore layers = new LayerStore(blobs, cache, registry, snapshots, root.resolve("artifacts"), disk);
-        ContextMaterializer contexts = new ContextMaterializer(root.resolve("contexts"), cache, blobs, disk);
+        TeamBlobs teams = new TeamBlobs(cache);
+        LayerStore layers = new LayerStore(blobs, cache, registry, snapshots, root.resolve("artifacts"), disk, teams);
+        ContextMaterializer contexts = new ContextMaterializer(root.resolve("contexts"), cache, blobs, disk, teams);
         StageChains chains = new StageChains(root.resolve("stages"));
         SharedCacheMounts sharedCaches = new SharedCacheMounts(
                 root.resolve("cache-mounts"), cache, metrics.mounts, SharedCacheMounts.MAX_FILE_BYTES);
