@@ -415,13 +415,7 @@ final class BuildRun {
         for (Step step : plan.steps()) {
             job.addSteps(noCache(stage) ? step : markCached(step));
         }
-        // handed on as they came (never part of a key, a log or the cache), and only those this
-        // job's own steps mount: a worker never holds another stage's secrets or agents
-        job.putAllSecrets(JobSecrets.secrets(request.getSecretsMap(), job.getStepsList()));
-        List<String> sshIds = JobSecrets.sshIds(request.getSshIdsList(), job.getStepsList());
-        if (!sshIds.isEmpty()) {
-            job.setAgentSessionId(request.getSessionId()).addAllSshIds(sshIds);
-        }
+        JobSecrets.attach(job, request);
         image.ifPresent(job::setImage);
         plan.sourceDateEpoch().ifPresent(t -> job.setSourceDateEpoch(t.getEpochSecond()));
         Job built = job.build();

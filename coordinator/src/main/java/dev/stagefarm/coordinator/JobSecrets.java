@@ -1,6 +1,8 @@
 package dev.stagefarm.coordinator;
 
 import com.google.protobuf.ByteString;
+import dev.stagefarm.proto.farm.BuildRequest;
+import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.RunMount;
 import dev.stagefarm.proto.farm.Step;
 import java.util.LinkedHashMap;
@@ -17,6 +19,18 @@ import java.util.Set;
 final class JobSecrets {
 
     private JobSecrets() {}
+
+    /**
+     * Hands {@code job} the build's secrets and agents its steps mount, as they came (never part
+     * of a key, a log or the cache); call once its steps are added.
+     */
+    static void attach(Job.Builder job, BuildRequest request) {
+        job.putAllSecrets(secrets(request.getSecretsMap(), job.getStepsList()));
+        List<String> sshIds = sshIds(request.getSshIdsList(), job.getStepsList());
+        if (!sshIds.isEmpty()) {
+            job.setAgentSessionId(request.getSessionId()).addAllSshIds(sshIds);
+        }
+    }
 
     /** The secrets that {@code steps} mount with {@code RUN --mount=type=secret}, from {@code all}. */
     static Map<String, ByteString> secrets(Map<String, ByteString> all, List<Step> steps) {

@@ -8,6 +8,7 @@ import dev.stagefarm.common.client.GrpcChannels;
 import dev.stagefarm.oci.registry.CredentialStore;
 import dev.stagefarm.oci.registry.RegistryClient;
 import dev.stagefarm.oci.registry.RegistryConfig;
+import dev.stagefarm.oci.registry.TeamRegistries;
 import dev.stagefarm.proto.farm.WorkerStatus;
 import dev.stagefarm.worker.agent.WorkerAgent;
 import dev.stagefarm.worker.disk.DiskBudget;
@@ -49,7 +50,55 @@ public final class WorkerNode implements AutoCloseable {
             NetworkOptions network,
             Path runc,
             StepLimits limits,
-            long maxLocalSize) {
+            long maxLocalSize,
+            Path teamRegistryAuth) {
+
+        public Config(
+                String name,
+                String coordinator,
+                String cache,
+                Path root,
+                RegistryConfig registries,
+                int slots,
+                ClientSecurity security,
+                NetworkOptions network,
+                Path runc,
+                StepLimits limits,
+                long maxLocalSize) {
+            this(
+                    name,
+                    coordinator,
+                    cache,
+                    root,
+                    registries,
+                    slots,
+                    security,
+                    network,
+                    runc,
+                    limits,
+                    maxLocalSize,
+                    null);
+        }
+
+        /**
+         * @param dir one Docker config.json per team ({@code TEAM.json}): a team's base layers are
+         *     pulled with its own credentials, over the worker's; null: every team uses the worker's
+         */
+        public Config withTeamRegistryAuth(Path dir) {
+            return new Config(
+                    name,
+                    coordinator,
+                    cache,
+                    root,
+                    registries,
+                    slots,
+                    security,
+                    network,
+                    runc,
+                    limits,
+                    maxLocalSize,
+                    dir);
+        }
 
         public Config(
                 String name,
@@ -76,13 +125,25 @@ public final class WorkerNode implements AutoCloseable {
                     network,
                     binary,
                     stepLimits,
-                    maxLocalSize);
+                    maxLocalSize,
+                    teamRegistryAuth);
         }
 
         /** @param bytes the most the worker keeps under its root ({@code --max-local-size}); 0 for no limit */
         public Config withMaxLocalSize(long bytes) {
             return new Config(
-                    name, coordinator, cache, root, registries, slots, security, network, runc, limits, bytes);
+                    name,
+                    coordinator,
+                    cache,
+                    root,
+                    registries,
+                    slots,
+                    security,
+                    network,
+                    runc,
+                    limits,
+                    bytes,
+                    teamRegistryAuth);
         }
 
         /** A farm without tokens or TLS. */
@@ -108,6 +169,7 @@ public final class WorkerNode implements AutoCloseable {
     private final CacheClient cache;
     private final WorkerAgent agent;
     private final RegistryClient registry;
+    private final TeamRegistries teamRegistries;
     private final CniNetwork network;
 
     public WorkerNode(Config config, MeterRegistry meters) throws IOException {
@@ -148,7 +210,11 @@ public final class WorkerNode implements AutoCloseable {
             throw new IOException("interrupted while starting", e);
         }
         OverlaySnapshotter snapshots = OverlaySnapshotter.open(root.resolve("snapshots"));
-        this.registry = new RegistryClient(config.registries(), CredentialStore.fromDockerConfig());
+        CredentialStore credentials = CredentialStore.fromDockerConfig();
+        this.registry = new RegistryClient(config.registries(), credentials);
+        this.teamRegistries = config.teamRegistryAuth() == null
+                ? TeamRegistries.farmOnly(registry)
+                : TeamRegistries.fromDirectory(config.teamRegistryAuth(), config.registries(), credentials, registry);
         this.coordinatorChannel = GrpcChannels.open(config.coordinator(), config.security(), true);
         DiskBudget disk = new DiskBudget(config.maxLocalSize(), meters, config.name());
         JobRunner runner = WorkerParts.jobRunner(
@@ -157,7 +223,7 @@ public final class WorkerNode implements AutoCloseable {
                 snapshots,
                 runc,
                 cache,
-                registry,
+                teamRegistries,
                 new WorkerMetrics(meters),
                 coordinatorChannel,
                 disk);
@@ -202,6 +268,7 @@ public final class WorkerNode implements AutoCloseable {
         }
         cache.close();
         cacheChannel.shutdownNow();
+        teamRegistries.close();
         registry.close();
         network.close();
     }

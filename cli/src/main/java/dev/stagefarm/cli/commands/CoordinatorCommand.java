@@ -9,7 +9,9 @@ import dev.stagefarm.common.server.GrpcServers;
 import dev.stagefarm.common.server.MetricsEndpoint;
 import dev.stagefarm.coordinator.CoordinatorServer;
 import dev.stagefarm.coordinator.web.FarmWebServer;
+import dev.stagefarm.oci.registry.CredentialStore;
 import dev.stagefarm.oci.registry.RegistryClient;
+import dev.stagefarm.oci.registry.TeamRegistries;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -62,6 +64,9 @@ public final class CoordinatorCommand implements Callable<Integer> {
     @Mixin
     RegistryOptions registries;
 
+    @Mixin
+    TeamRegistryOption teamRegistries;
+
     @Override
     public Integer call() throws Exception {
         if (workerWaitSeconds < 0) {
@@ -82,6 +87,13 @@ public final class CoordinatorCommand implements Callable<Integer> {
         }
         try (CacheClient client = CacheClient.connect(cache, toCache);
                 RegistryClient registry = registries.client();
+                TeamRegistries teams = teamRegistries.dir() == null
+                        ? TeamRegistries.farmOnly(registry)
+                        : TeamRegistries.fromDirectory(
+                                teamRegistries.dir(),
+                                registries.config(),
+                                CredentialStore.fromDockerConfig(),
+                                registry);
                 CoordinatorServer server = new CoordinatorServer(
                                 Keepalive.server(GrpcServers.netty(HostPort.parse(listen), this.server.tls())),
                                 client,
@@ -90,6 +102,7 @@ public final class CoordinatorCommand implements Callable<Integer> {
                                 Duration.ofSeconds(workerWaitSeconds),
                                 meters,
                                 tokens)
+                        .withTeamRegistries(teams)
                         .start();
                 MetricsEndpoint endpoint = metrics.serve();
                 FarmWebServer page = ui == null ? null : server.serveUi(HostPort.parse(ui), this.server.tls())) {

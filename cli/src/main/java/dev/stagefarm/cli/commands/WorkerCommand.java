@@ -104,6 +104,9 @@ public final class WorkerCommand implements Callable<Integer> {
     RegistryOptions registries;
 
     @Mixin
+    TeamRegistryOption teamRegistries;
+
+    @Mixin
     StepSandboxOptions sandbox;
 
     @Override
@@ -122,7 +125,8 @@ public final class WorkerCommand implements Callable<Integer> {
                                                 auth.security(),
                                                 network)
                                         .withSandbox(sandbox.runc(), sandbox.limits())
-                                        .withMaxLocalSize(maxLocalSizeBytes()),
+                                        .withMaxLocalSize(maxLocalSizeBytes())
+                                        .withTeamRegistryAuth(teamRegistries.dir()),
                                 meters)
                         .start();
                 MetricsEndpoint endpoint = metrics.serve()) {

@@ -2,6 +2,7 @@ package dev.stagefarm.worker.job;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.common.auth.TeamChannel;
 import dev.stagefarm.common.fs.FileTrees;
 import dev.stagefarm.oci.Descriptor;
 import dev.stagefarm.oci.ImageReference;
@@ -34,6 +35,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,7 +52,9 @@ public final class LayerStore {
 
     private final ContentStore blobs;
     private final CacheClient cache;
-    private final RegistryClient registry;
+    /** The registry client of a team (by name): its own credentials over the worker's. */
+    private final Function<String, RegistryClient> registries;
+
     private final OverlaySnapshotter snapshots;
     /** Layers and artifacts travel inside the farm as zstd-1: ~15x faster to make than gzip. */
     private final LayerWriter writer = new LayerWriter(LayerWriter.Options.zstd());
@@ -91,13 +95,13 @@ public final class LayerStore {
             Path artifacts,
             DiskBudget budget)
             throws IOException {
-        this(blobs, cache, registry, snapshots, artifacts, budget, new TeamBlobs(cache));
+        this(blobs, cache, team -> registry, snapshots, artifacts, budget, new TeamBlobs(cache));
     }
 
     LayerStore(
             ContentStore blobs,
             CacheClient cache,
-            RegistryClient registry,
+            Function<String, RegistryClient> registries,
             OverlaySnapshotter snapshots,
             Path artifacts,
             DiskBudget budget,
@@ -106,7 +110,7 @@ public final class LayerStore {
         this.teams = teams;
         this.blobs = blobs;
         this.cache = cache;
-        this.registry = registry;
+        this.registries = registries;
         this.snapshots = snapshots;
         this.artifacts = Files.createDirectories(artifacts);
         this.budget = budget;
@@ -153,10 +157,13 @@ public final class LayerStore {
             if (!layer.getSourceRepository().isEmpty()
                     && cache.findMissing(List.of(digest)).contains(digest)) {
                 try {
-                    registry.fetchBlob(
-                            ImageReference.parse(layer.getSourceRepository()),
-                            new Descriptor(layer.getMediaType(), digest, layer.getSize()),
-                            temp);
+                    // the job's team's credentials: a private base image is pulled as that team, never as another
+                    registries
+                            .apply(TeamChannel.current())
+                            .fetchBlob(
+                                    ImageReference.parse(layer.getSourceRepository()),
+                                    new Descriptor(layer.getMediaType(), digest, layer.getSize()),
+                                    temp);
                 } catch (RegistryException e) {
                     throw new IOException(
                             "pull layer " + digest + " from " + layer.getSourceRepository() + ": " + e.getMessage(), e);
