@@ -73,6 +73,8 @@ public final class CacheServer implements AutoCloseable {
     private ServerTls dataTls = ServerTls.NONE;
     private DataPortLimits dataLimits = DataPortLimits.DEFAULTS;
     private DataPort dataPort;
+    /** --team-quota TEAM=SIZE: bytes per team, before the tokens file's cache-quota. */
+    private java.util.Map<String, Long> teamQuotas = java.util.Map.of();
 
     public CacheServer(CacheServerConfig config, MeterRegistry registry, ServerBuilder<?> builder) {
         this(config, registry, builder, Clock.systemUTC());
@@ -105,24 +107,39 @@ public final class CacheServer implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Per-team cache quotas in bytes ({@code --team-quota}); a team named here ignores the tokens
+     * file's {@code cache-quota}. Call before {@link #start()}.
+     */
+    public synchronized CacheServer withTeamQuotas(java.util.Map<String, Long> quotas) {
+        this.teamQuotas = java.util.Map.copyOf(quotas);
+        return this;
+    }
+
     /** Opens the store and starts serving. */
     public synchronized CacheServer start() throws IOException {
         if (server != null) {
             throw new IllegalStateException("cache-server already started");
         }
         AuthInterceptor auth = null;
+        ReloadingTokens tokens = null;
         if (config.tokensFile() == null) {
             log.warn(ANONYMOUS_ACCESS);
         } else {
             try {
-                auth = new AuthInterceptor(
-                        "cache-server", ReloadingTokens.open(config.tokensFile(), clock), CacheScopes.all());
+                tokens = ReloadingTokens.open(config.tokensFile(), clock);
+                auth = new AuthInterceptor("cache-server", tokens, CacheScopes.all());
             } catch (InvalidTokensException e) {
                 throw new IOException(e.getMessage(), e);
             }
         }
         try {
-            store = RocksStore.open(config.dataDir(), StoreOptions.DEFAULTS.withMaxBytes(config.maxBytes()), clock);
+            store = RocksStore.open(
+                    config.dataDir(),
+                    StoreOptions.DEFAULTS
+                            .withMaxBytes(config.maxBytes())
+                            .withTeamQuotas(TeamQuotas.of(teamQuotas, tokens)),
+                    clock);
         } catch (StoreException e) {
             throw new IOException(
                     "cache-server cannot open its store in " + config.dataDir() + ": " + e.getMessage(), e);

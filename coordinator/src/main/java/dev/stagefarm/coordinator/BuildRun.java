@@ -393,14 +393,11 @@ final class BuildRun {
                 .setContextDigest(request.getContextDigest())
                 .addAllExports(exports)
                 .setDockerfileName(dockerfile.fileName())
-                .setStageKey(plan.stageKey())
-                // handed on as they came: never part of a key, a log or the cache
-                .putAllSecrets(request.getSecretsMap())
-                .setAgentSessionId(request.getSessionId())
-                .addAllSshIds(request.getSshIdsList());
+                .setStageKey(plan.stageKey());
         for (Step step : plan.steps()) {
             job.addSteps(noCache(stage) ? step : markCached(step));
         }
+        JobSecrets.attach(job, request);
         image.ifPresent(job::setImage);
         plan.sourceDateEpoch().ifPresent(t -> job.setSourceDateEpoch(t.getEpochSecond()));
         Job built = job.build();

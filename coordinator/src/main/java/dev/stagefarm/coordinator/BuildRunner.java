@@ -31,7 +31,9 @@ final class BuildRunner {
     private static final Logger log = LoggerFactory.getLogger(BuildRunner.class);
 
     private final CacheClient cache;
-    private final BaseImageResolver bases;
+    /** Resolves FROM images for a team: with that team's registry credentials, never another's. */
+    private final java.util.function.Function<String, BaseImageResolver> bases;
+
     private final JobDispatcher dispatcher;
 
     private final FarmMetrics metrics;
@@ -45,7 +47,11 @@ final class BuildRunner {
     private static final Set<String> SUPPORTED_PLATFORMS = Set.of("linux/amd64", "linux/x86_64");
 
     BuildRunner(
-            CacheClient cache, BaseImageResolver bases, JobDispatcher dispatcher, FarmMetrics metrics, BuildBook book) {
+            CacheClient cache,
+            java.util.function.Function<String, BaseImageResolver> bases,
+            JobDispatcher dispatcher,
+            FarmMetrics metrics,
+            BuildBook book) {
         this.metrics = metrics;
         this.book = book;
         this.cache = cache;
@@ -111,7 +117,7 @@ final class BuildRunner {
                             new ContextIndex(manifest, named),
                             graph.globalArgs(),
                             cache::getAction,
-                            named.resolver(bases),
+                            named.resolver(bases.apply(team)),
                             dispatcher,
                             events,
                             metrics)

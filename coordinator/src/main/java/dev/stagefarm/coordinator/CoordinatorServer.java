@@ -22,6 +22,7 @@ import dev.stagefarm.coordinator.schedule.WorkerPool;
 import dev.stagefarm.coordinator.web.FarmView;
 import dev.stagefarm.coordinator.web.FarmWebServer;
 import dev.stagefarm.oci.registry.RegistryClient;
+import dev.stagefarm.oci.registry.TeamRegistries;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.ListWorkersRequest;
 import dev.stagefarm.proto.farm.ListWorkersResponse;
@@ -61,6 +62,8 @@ public final class CoordinatorServer implements AutoCloseable {
     private final BuildBook book = new BuildBook(InstantSource.system());
     private final CoordinatorService service;
     private final Supplier<Tokens> tokens;
+    /** Each team's registry client (its own credentials over the farm's); the farm's for all until set. */
+    private volatile TeamRegistries registries;
 
     /**
      * @param serverBuilder where to listen (tests pass an in-process builder)
@@ -134,7 +137,9 @@ public final class CoordinatorServer implements AutoCloseable {
                 locality.perWorker(),
                 locality.total());
         this.tokens = tokens;
-        BuildRunner builds = new BuildRunner(cache, new RegistryBaseResolver(registry), dispatcher, metrics, book);
+        this.registries = TeamRegistries.farmOnly(registry);
+        BuildRunner builds = new BuildRunner(
+                cache, team -> new RegistryBaseResolver(registries.forTeam(team)), dispatcher, metrics, book);
         this.service = new CoordinatorService(
                 pool, dispatcher, builds, cacheAddress, new BuildAdmission(policies), new BuildControl(book));
         this.server = serverBuilder
@@ -164,6 +169,15 @@ public final class CoordinatorServer implements AutoCloseable {
                 .service("grpc.reflection.v1.ServerReflection", Caller.Scope.READ)
                 .open(HealthGrpc.SERVICE_NAME)
                 .build();
+    }
+
+    /**
+     * Pull each team's FROM images with that team's own registry credentials ({@code
+     * --team-registry-auth}); teams without any use the farm's. Call before {@link #start()}.
+     */
+    public CoordinatorServer withTeamRegistries(TeamRegistries teams) {
+        this.registries = teams;
+        return this;
     }
 
     public CoordinatorServer start() throws IOException {

@@ -92,7 +92,11 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
                             dispatcher.onHoldings(session, message.getHoldings());
                         }
                     }
-                    case EVENT -> dispatcher.onEvent(message.getEvent());
+                    case EVENT -> {
+                        if (session != null) {
+                            dispatcher.onEvent(session, message.getEvent());
+                        }
+                    }
                     case RESULT -> {
                         if (session != null) {
                             dispatcher.onResult(session, message.getResult());
@@ -154,9 +158,24 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
                     Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()).asRuntimeException());
             return;
         }
+        // --ssh: the build reaches its client's agents only through a ticket of its own
+        String agentTicket = "";
+        if (!request.getSessionId().isEmpty()) {
+            try {
+                agentTicket = agents.claim(request.getSessionId(), Caller.current());
+            } catch (AgentRelay.Refused e) {
+                admission.release(team);
+                responses.onError(
+                        Status.PERMISSION_DENIED.withDescription(e.getMessage()).asRuntimeException());
+                return;
+            }
+        }
+        BuildRequest claimed = request.toBuilder().setSessionId(agentTicket).build();
+        String ticket = agentTicket;
         Thread.ofVirtual().name("build").start(() -> {
             try {
-                builds.run(request, team, events);
+                builds.run(claimed, team, events);
+                agents.release(ticket); // before the client hears the end
                 events.complete();
             } catch (RuntimeException e) {
                 log.error("build failed unexpectedly", e);
@@ -164,6 +183,7 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
                         .withDescription("coordinator error: " + e)
                         .asRuntimeException());
             } finally {
+                agents.release(ticket);
                 admission.release(team);
             }
         });

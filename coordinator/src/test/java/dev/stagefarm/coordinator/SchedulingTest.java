@@ -59,7 +59,7 @@ class SchedulingTest {
         var book = new BuildBook(InstantSource.system());
         BuildRunner builds = new BuildRunner(
                 new CacheClient(cacheChannel),
-                image -> {
+                team -> image -> {
                     throw new AssertionError("no build runs in this test");
                 },
                 dispatcher,

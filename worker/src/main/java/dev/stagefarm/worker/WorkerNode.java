@@ -8,6 +8,7 @@ import dev.stagefarm.common.client.GrpcChannels;
 import dev.stagefarm.oci.registry.CredentialStore;
 import dev.stagefarm.oci.registry.RegistryClient;
 import dev.stagefarm.oci.registry.RegistryConfig;
+import dev.stagefarm.oci.registry.TeamRegistries;
 import dev.stagefarm.proto.farm.WorkerStatus;
 import dev.stagefarm.worker.agent.WorkerAgent;
 import dev.stagefarm.worker.disk.DiskBudget;
@@ -53,7 +54,29 @@ public final class WorkerNode implements AutoCloseable {
             Path runc,
             StepLimits limits,
             long maxLocalSize,
-            InputLimits inputs) {
+            InputLimits inputs,
+            Path teamRegistryAuth) {
+
+        /**
+         * @param dir one Docker config.json per team ({@code TEAM.json}): a team's base layers are
+         *     pulled with its own credentials, over the worker's; null: every team uses the worker's
+         */
+        public Config withTeamRegistryAuth(Path dir) {
+            return new Config(
+                    name,
+                    coordinator,
+                    cache,
+                    root,
+                    registries,
+                    slots,
+                    security,
+                    network,
+                    runc,
+                    limits,
+                    maxLocalSize,
+                    inputs,
+                    dir);
+        }
 
         public Config(
                 String name,
@@ -76,7 +99,8 @@ public final class WorkerNode implements AutoCloseable {
                     null,
                     StepLimits.DEFAULTS,
                     0,
-                    InputLimits.DEFAULTS);
+                    InputLimits.DEFAULTS,
+                    null);
         }
 
         /** @param binary the runc binary; null finds it on PATH */
@@ -93,13 +117,26 @@ public final class WorkerNode implements AutoCloseable {
                     binary,
                     stepLimits,
                     maxLocalSize,
-                    inputs);
+                    inputs,
+                    teamRegistryAuth);
         }
 
         /** @param bytes the most the worker keeps under its root ({@code --max-local-size}); 0 for no limit */
         public Config withMaxLocalSize(long bytes) {
             return new Config(
-                    name, coordinator, cache, root, registries, slots, security, network, runc, limits, bytes, inputs);
+                    name,
+                    coordinator,
+                    cache,
+                    root,
+                    registries,
+                    slots,
+                    security,
+                    network,
+                    runc,
+                    limits,
+                    bytes,
+                    inputs,
+                    teamRegistryAuth);
         }
 
         /** @param newInputs what ADD may fetch and unpack ({@code --max-fetch-size}, {@code --allow-fetch}, ...) */
@@ -116,7 +153,8 @@ public final class WorkerNode implements AutoCloseable {
                     runc,
                     limits,
                     maxLocalSize,
-                    newInputs);
+                    newInputs,
+                    teamRegistryAuth);
         }
 
         /** A farm without tokens or TLS. */
@@ -142,6 +180,7 @@ public final class WorkerNode implements AutoCloseable {
     private final CacheClient cache;
     private final WorkerAgent agent;
     private final RegistryClient registry;
+    private final TeamRegistries teamRegistries;
     private final CniNetwork network;
 
     public WorkerNode(Config config, MeterRegistry meters) throws IOException {
@@ -185,7 +224,11 @@ public final class WorkerNode implements AutoCloseable {
             throw new IOException("interrupted while starting", e);
         }
         OverlaySnapshotter snapshots = OverlaySnapshotter.open(root.resolve("snapshots"));
-        this.registry = new RegistryClient(config.registries(), CredentialStore.fromDockerConfig());
+        CredentialStore credentials = CredentialStore.fromDockerConfig();
+        this.registry = new RegistryClient(config.registries(), credentials);
+        this.teamRegistries = config.teamRegistryAuth() == null
+                ? TeamRegistries.farmOnly(registry)
+                : TeamRegistries.fromDirectory(config.teamRegistryAuth(), config.registries(), credentials, registry);
         this.coordinatorChannel = GrpcChannels.open(config.coordinator(), config.security(), true);
         DiskBudget disk = new DiskBudget(config.maxLocalSize(), meters, config.name());
         JobRunner runner = WorkerParts.jobRunner(
@@ -194,7 +237,7 @@ public final class WorkerNode implements AutoCloseable {
                 snapshots,
                 runc,
                 cache,
-                registry,
+                teamRegistries,
                 new WorkerMetrics(meters),
                 coordinatorChannel,
                 disk,
@@ -241,6 +284,7 @@ public final class WorkerNode implements AutoCloseable {
         }
         cache.close();
         cacheChannel.shutdownNow();
+        teamRegistries.close();
         registry.close();
         network.close();
     }

@@ -15,8 +15,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Removes least recently used blobs by walking {@code blob_lru} from the oldest: on its own to
- * keep the server under --max-size (on a background thread, which also writes the pending access
- * times every second), and on request for one namespace ({@link #prune}).
+ * keep each team under its quota and the server under --max-size (on a background thread, which
+ * also writes the pending access times every second), and on request for one namespace
+ * ({@link #prune}). A team over its quota loses its own oldest blobs first, so one team filling
+ * the cache cannot push every other team's out.
  */
 final class Eviction {
 
@@ -79,6 +81,38 @@ final class Eviction {
                 options.maxBytes(),
                 evicted.storedBytes());
         return evicted;
+    }
+
+    /** Whether the namespace stores more than its team's quota. */
+    boolean overQuota(Namespace namespace) {
+        long quota = options.quota(namespace);
+        return quota > 0 && counts.in(namespace).bytes.get() > quota;
+    }
+
+    /** Evicts, in each team over its quota, that team's least recently used blobs down to 95% of the quota. */
+    PruneResult evictTeamsOverQuota() throws StoreException {
+        long deleted = 0;
+        long freed = 0;
+        for (Namespace namespace : java.util.List.copyOf(counts.namespaces())) {
+            if (!overQuota(namespace)) {
+                continue;
+            }
+            long quota = options.quota(namespace);
+            PruneResult evicted = removeOldest(namespace, StoreOptions.target(quota), Long.MAX_VALUE);
+            counts.evictedBlobs.addAndGet(evicted.blobsDeleted());
+            counts.evictedBytes.addAndGet(evicted.bytesFreed());
+            deleted += evicted.blobsDeleted();
+            freed += evicted.bytesFreed();
+            log.info(
+                    "cache-server: evicted {} blobs ({} bytes) of {} to keep it under its quota of {} bytes; {} bytes stored",
+                    evicted.blobsDeleted(),
+                    evicted.bytesFreed(),
+                    namespace,
+                    quota,
+                    evicted.storedBytes());
+        }
+        return new PruneResult(
+                deleted, freed, counts.blobs().get(), counts.bytes().get());
     }
 
     /** Writes the access times noted since the last time. */
@@ -151,6 +185,7 @@ final class Eviction {
         evictionQueued.set(false);
         try {
             flushAccessTimes();
+            evictTeamsOverQuota();
             evictIfOverBudget();
         } catch (StoreException | RuntimeException e) {
             // Keep the schedule alive: the next pass retries.

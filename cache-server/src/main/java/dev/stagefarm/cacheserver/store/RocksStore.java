@@ -89,6 +89,11 @@ public final class RocksStore implements AutoCloseable {
         return eviction.evictIfOverBudget();
     }
 
+    /** Evicts in each team over its quota; runs on its own after commits; for tests. */
+    PruneResult evictTeamsOverQuota() throws StoreException {
+        return eviction.evictTeamsOverQuota();
+    }
+
     /** Writes the access times noted since the last time; for tests. */
     void flushAccessTimes() throws StoreException {
         eviction.flushAccessTimes();

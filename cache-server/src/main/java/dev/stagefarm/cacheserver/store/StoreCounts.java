@@ -41,6 +41,11 @@ final class StoreCounts {
         return stored.mayContain(salt, sha256);
     }
 
+    /** Every namespace counted so far (those that ever held a blob or action result since the server started). */
+    java.util.Set<Namespace> namespaces() {
+        return namespaces.keySet();
+    }
+
     NamespaceCounts in(Namespace namespace) {
         return namespaces.computeIfAbsent(namespace, n -> new NamespaceCounts());
     }

@@ -90,7 +90,7 @@ final class Uploads {
      */
     void commitNew(RocksBatch batch, BlobId id, long size, int chunkSize) throws StoreException {
         long stored = rows.commitNew(batch, id, size, chunkSize);
-        if (stored > options.maxBytes() && options.maxBytes() > 0) {
+        if ((stored > options.maxBytes() && options.maxBytes() > 0) || eviction.overQuota(id.namespace())) {
             eviction.request();
         }
     }

@@ -1,17 +1,23 @@
 package dev.stagefarm.cli.commands;
 
+import dev.stagefarm.cacheclient.Units;
 import dev.stagefarm.cacheserver.CacheServer;
 import dev.stagefarm.cacheserver.CacheServerConfig;
 import dev.stagefarm.cacheserver.dataport.DataPortLimits;
+import dev.stagefarm.common.auth.TokensFile;
 import dev.stagefarm.common.net.HostPort;
 import dev.stagefarm.common.server.GrpcServers;
 import dev.stagefarm.common.server.MetricsEndpoint;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(
         name = "cache-server",
@@ -54,6 +60,16 @@ public final class CacheServerCommand implements Callable<Integer> {
                     "Keep stored blobs under SIZE (e.g. 20GB, 512MiB; binary units), evicting the least recently used.")
     long maxSize;
 
+    @Option(
+            names = "--team-quota",
+            paramLabel = "TEAM=SIZE",
+            description = "Keep team TEAM's blobs under SIZE (e.g. 50GiB), evicting that team's least recently used"
+                    + " first and no other team's; repeatable. Overrides the tokens file's \"cache-quota\".")
+    Map<String, String> teamQuotas = new LinkedHashMap<>();
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Mixin
     MetricsOption metrics;
 
@@ -68,6 +84,7 @@ public final class CacheServerCommand implements Callable<Integer> {
                 new CacheServerConfig(address, data, maxSize, security.tokens()),
                 registry,
                 GrpcServers.netty(address, security.tls()));
+        configured.withTeamQuotas(quotas());
         HostPort dataAddress = dataAddress(address);
         if (dataAddress != null) {
             configured.withDataPort(
@@ -79,6 +96,31 @@ public final class CacheServerCommand implements Callable<Integer> {
             server.awaitTermination();
         }
         return 0;
+    }
+
+    /** --team-quota, in bytes by team; a wrong entry is refused with what to write. */
+    Map<String, Long> quotas() {
+        Map<String, Long> bytes = new LinkedHashMap<>();
+        for (var e : teamQuotas.entrySet()) {
+            if (!TokensFile.TEAM.matcher(e.getKey()).matches()) {
+                throw new CommandLine.ParameterException(
+                        spec.commandLine(),
+                        "--team-quota " + e.getKey() + "=" + e.getValue()
+                                + ": a team name is 1-63 lower-case letters, digits, '.', '_' or '-'");
+            }
+            try {
+                long size = Units.parseSize(e.getValue());
+                if (size < 1) {
+                    throw new IllegalArgumentException("a quota must be at least 1 byte");
+                }
+                bytes.put(e.getKey(), size);
+            } catch (IllegalArgumentException bad) {
+                throw new CommandLine.ParameterException(
+                        spec.commandLine(),
+                        "--team-quota " + e.getKey() + "=" + e.getValue() + ": " + bad.getMessage());
+            }
+        }
+        return bytes;
     }
 
     /** Where the data port listens; null when it is off. */

@@ -11,7 +11,9 @@ import dev.stagefarm.common.server.MetricsEndpoint;
 import dev.stagefarm.coordinator.CoordinatorServer;
 import dev.stagefarm.coordinator.schedule.Locality;
 import dev.stagefarm.coordinator.web.FarmWebServer;
+import dev.stagefarm.oci.registry.CredentialStore;
 import dev.stagefarm.oci.registry.RegistryClient;
+import dev.stagefarm.oci.registry.TeamRegistries;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -115,6 +117,9 @@ public final class CoordinatorCommand implements Callable<Integer> {
         }
     }
 
+    @Mixin
+    TeamRegistryOption teamRegistries;
+
     @Override
     public Integer call() throws Exception {
         if (workerWaitSeconds < 0) {
@@ -142,6 +147,13 @@ public final class CoordinatorCommand implements Callable<Integer> {
         }
         try (CacheClient client = CacheClient.connect(cache, toCache);
                 RegistryClient registry = registries.client();
+                TeamRegistries teams = teamRegistries.dir() == null
+                        ? TeamRegistries.farmOnly(registry)
+                        : TeamRegistries.fromDirectory(
+                                teamRegistries.dir(),
+                                registries.config(),
+                                CredentialStore.fromDockerConfig(),
+                                registry);
                 CoordinatorServer server = new CoordinatorServer(
                                 Keepalive.server(GrpcServers.netty(HostPort.parse(listen), this.server.tls())),
                                 client,
@@ -151,6 +163,7 @@ public final class CoordinatorCommand implements Callable<Integer> {
                                 meters,
                                 tokens,
                                 locality)
+                        .withTeamRegistries(teams)
                         .start();
                 MetricsEndpoint endpoint = metrics.serve();
                 FarmWebServer page = ui == null ? null : server.serveUi(HostPort.parse(ui), this.server.tls())) {

@@ -105,6 +105,9 @@ public final class WorkerCommand implements Callable<Integer> {
     RegistryOptions registries;
 
     @Mixin
+    TeamRegistryOption teamRegistries;
+
+    @Mixin
     StepSandboxOptions sandbox;
 
     @Mixin
@@ -128,6 +131,7 @@ public final class WorkerCommand implements Callable<Integer> {
                                         .withSandbox(sandbox.runc(), sandbox.limits())
                                         .withMaxLocalSize(maxLocalSizeBytes())
                                         .withInputs(inputLimits()),
+                                        .withTeamRegistryAuth(teamRegistries.dir()),
                                 meters)
                         .start();
                 MetricsEndpoint endpoint = metrics.serve()) {

@@ -45,9 +45,10 @@ public final class TeamChannel {
         return ClientInterceptors.intercept(channel, header(TEAM::get, required));
     }
 
-    /** The team {@link #callAs} set for the calling thread's job; null outside a job. */
+    /** The team {@link #callAs} set on this thread; {@code ""} outside a job (or for a farm without teams). */
     public static String current() {
-        return TEAM.get();
+        String team = TEAM.get();
+        return team == null ? "" : team;
     }
 
     /** Runs {@code work} acting for {@code team}: calls through {@link #fromContext} channels send it. */

@@ -16,6 +16,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
@@ -26,11 +27,12 @@ import java.util.regex.Pattern;
  * <pre>{@code
  * {"anonymous": {"team": "public", "scopes": ["read"]},
  *  "tokens": [{"name": "alice", "team": "team-a", "scopes": ["read", "write"], "sha256": "<64 hex>"}],
- *  "teams": {"team-a": {"weight": 2, "max-builds": 20}, "*": {"max-builds": 10}}}
+ *  "teams": {"team-a": {"weight": 2, "max-builds": 20, "cache-quota": "50GiB"}, "*": {"max-builds": 10}}}
  * }</pre>
  *
  * {@code "teams"} is optional (files without it keep their meaning): per team, its fair-share
- * {@code weight} (default 1) and {@code max-builds} in flight (default: no limit); {@code "*"}
+ * {@code weight} (default 1), {@code max-builds} in flight (default: no limit) and the bytes of
+ * blobs it may keep in the cache-server, {@code cache-quota} (default: none); {@code "*"}
  * stands for every team not named.
  *
  * Every problem is reported with the file, the entry and what to write instead.
@@ -115,6 +117,32 @@ public final class TokensFile {
         return new Tokens(entries, anonymous, teams(file, root.path("teams")));
     }
 
+    private static final Pattern SIZE = Pattern.compile("(\\d{1,15})\\s*([kmgt]?)(i?b)?");
+
+    /** A size in bytes: a whole number, or a string with a binary unit ("50GiB", "512MB", "1T"). */
+    private static OptionalLong cacheQuota(Path file, String where, JsonNode q) throws InvalidTokensException {
+        if (q.isMissingNode()) {
+            return OptionalLong.empty();
+        }
+        long bytes = -1;
+        if (q.isIntegralNumber()) {
+            bytes = q.asLong();
+        } else if (q.isTextual()) {
+            var m = SIZE.matcher(q.asText().trim().toLowerCase(Locale.ROOT));
+            if (m.matches()) {
+                int power = m.group(2).isEmpty() ? 0 : "kmgt".indexOf(m.group(2)) + 1;
+                bytes = Long.parseLong(m.group(1)) << (10 * power);
+            }
+        }
+        if (bytes < 1) {
+            throw new InvalidTokensException(
+                    file,
+                    where + ": \"cache-quota\" must be a size such as \"50GiB\" or \"512MiB\" (binary units)"
+                            + " or a whole number of bytes, at least 1 (leave it out for no quota)");
+        }
+        return OptionalLong.of(bytes);
+    }
+
     /** The optional {@code "teams"} object: per team name (or "*"), weight and max-builds. */
     private static Map<String, TeamPolicy> teams(Path file, JsonNode teams) throws InvalidTokensException {
         Map<String, TeamPolicy> out = new TreeMap<>();
@@ -142,10 +170,11 @@ public final class TokensFile {
             }
             for (var names = node.fieldNames(); names.hasNext(); ) {
                 String field = names.next();
-                if (!field.equals("weight") && !field.equals("max-builds")) {
+                if (!field.equals("weight") && !field.equals("max-builds") && !field.equals("cache-quota")) {
                     throw new InvalidTokensException(
                             file,
-                            where + ": unknown field \"" + field + "\"; a team has \"weight\" and \"max-builds\"");
+                            where + ": unknown field \"" + field
+                                    + "\"; a team has \"weight\", \"max-builds\" and \"cache-quota\"");
                 }
             }
             double weight = 1;
@@ -169,7 +198,7 @@ public final class TokensFile {
                 }
                 maxBuilds = OptionalInt.of(m.asInt());
             }
-            out.put(team, new TeamPolicy(weight, maxBuilds));
+            out.put(team, new TeamPolicy(weight, maxBuilds, cacheQuota(file, where, node.path("cache-quota"))));
         }
         return out;
     }

@@ -58,6 +58,19 @@ class TokensFileTest {
                 .as("a team's own entry, not \"*\"")
                 .isEqualTo(new TeamPolicy(0.5, java.util.OptionalInt.empty()));
         assertThat(tokens.policy("unnamed")).isEqualTo(new TeamPolicy(1, java.util.OptionalInt.of(3)));
+        assertThat(tokens.policy("team-a").cacheQuota()).isEmpty();
+    }
+
+    @Test
+    void aTeamsCacheQuotaIsASizeOrBytes() throws Exception {
+        String token = "\"tokens\": [{\"name\": \"a\", \"team\": \"t\", \"scopes\": [\"read\"], \"sha256\": \""
+                + hash("t") + "\"}]";
+        Tokens tokens = TokensFile.read(file("{" + token + ", \"teams\": {"
+                + "\"team-a\": {\"cache-quota\": \"50GiB\"}, \"team-b\": {\"cache-quota\": 4096},"
+                + "\"*\": {\"cache-quota\": \"512 MB\"}}}"));
+        assertThat(tokens.policy("team-a").cacheQuota()).hasValue(50L << 30);
+        assertThat(tokens.policy("team-b").cacheQuota()).hasValue(4096);
+        assertThat(tokens.policy("other").cacheQuota()).hasValue(512L << 20);
     }
 
     @Test
@@ -75,7 +88,12 @@ class TokensFileTest {
         assertThatThrownBy(() -> TokensFile.read(file("{" + token + ", \"teams\": {\"t\": {\"max-builds\": 2.5}}}")))
                 .hasMessageContaining("\"max-builds\" must be a whole number");
         assertThatThrownBy(() -> TokensFile.read(file("{" + token + ", \"teams\": {\"t\": {\"maxBuilds\": 2}}}")))
-                .hasMessageContaining("unknown field \"maxBuilds\"; a team has \"weight\" and \"max-builds\"");
+                .hasMessageContaining("unknown field \"maxBuilds\"; a team has \"weight\", \"max-builds\" and");
+        assertThatThrownBy(
+                        () -> TokensFile.read(file("{" + token + ", \"teams\": {\"t\": {\"cache-quota\": \"lots\"}}}")))
+                .hasMessageContaining("teams \"t\": \"cache-quota\" must be a size such as \"50GiB\"");
+        assertThatThrownBy(() -> TokensFile.read(file("{" + token + ", \"teams\": {\"t\": {\"cache-quota\": 0}}}")))
+                .hasMessageContaining("\"cache-quota\" must be a size");
         assertThatThrownBy(() -> TokensFile.read(file("{" + token + ", \"teams\": {\"Team A\": {\"weight\": 2}}}")))
                 .hasMessageContaining("teams \"Team A\": a team name is");
     }

@@ -249,7 +249,15 @@ public final class JobDispatcher {
         }
     }
 
-    public void onEvent(JobEvent event) {
+    /**
+     * A worker's progress report. Only the worker running the job is heard: any other (a stale
+     * session, a compromised worker) could otherwise write into another build's output.
+     */
+    public void onEvent(WorkerSession from, JobEvent event) {
+        if (!from.runs(event.getJobId())) {
+            refuse(from, "an event", event.getJobId(), metrics.refusedEvents);
+            return;
+        }
         List<Consumer<JobEvent>> to = new ArrayList<>();
         synchronized (this) {
             for (String id : scheduler.jobsOf(event.getJobId())) {
@@ -262,7 +270,15 @@ public final class JobDispatcher {
         to.forEach(c -> c.accept(event));
     }
 
+    /**
+     * A worker's result ends a job only when that worker was given it: a result for another
+     * worker's job (or a job never sent anywhere) never completes it, whatever it claims.
+     */
     public void onResult(WorkerSession from, JobResult result) {
+        if (!from.runs(result.getJobId())) {
+            refuse(from, "a result", result.getJobId(), metrics.refusedResults);
+            return;
+        }
         from.finished(result.getJobId());
         synchronized (this) {
             var finished = scheduler.finish(result.getJobId(), from.id());
@@ -280,6 +296,16 @@ public final class JobDispatcher {
             // else a late answer from a worker the job was taken away from, or of a cancelled run
             pump();
         }
+    }
+
+    private static void refuse(
+            WorkerSession from, String what, String jobId, io.micrometer.core.instrument.Counter counter) {
+        counter.increment();
+        log.warn(
+                "worker {} sent {} for job {}, which it was not given or has already answered: ignored",
+                from.name(),
+                what,
+                jobId);
     }
 
     private void onWorkerJoined(WorkerSession session) {

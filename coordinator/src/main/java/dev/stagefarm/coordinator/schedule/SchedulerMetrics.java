@@ -22,6 +22,8 @@ public final class SchedulerMetrics {
     final Counter jobsRedispatched;
     final Counter jobsShared;
     final Timer jobWait;
+    final Counter refusedEvents;
+    final Counter refusedResults;
 
     public SchedulerMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -31,9 +33,18 @@ public final class SchedulerMetrics {
         jobsShared = Counter.builder("stagefarm.jobs.shared")
                 .description("jobs that joined identical work already queued or running instead of running again")
                 .register(registry);
+        refusedEvents = refused("event");
+        refusedResults = refused("result");
         jobWait = Timer.builder("stagefarm.job.wait")
                 .description("time from a job's queueing to its start on a worker")
                 .publishPercentileHistogram()
+                .register(registry);
+    }
+
+    private Counter refused(String kind) {
+        return Counter.builder("stagefarm.worker.reports.refused")
+                .description("events and results a worker sent for a job it was not given (or no longer runs), ignored")
+                .tag("kind", kind)
                 .register(registry);
     }
 

@@ -109,6 +109,11 @@ public final class WorkerSession {
         runningJobs.add(jobId);
     }
 
+    /** Whether this session was sent the job and has not answered it yet. */
+    boolean runs(String jobId) {
+        return runningJobs.contains(jobId);
+    }
+
     /** gRPC stream observers are not thread-safe: every send goes through here. */
     synchronized void send(Job job) {
         runningJobs.add(job.getJobId());

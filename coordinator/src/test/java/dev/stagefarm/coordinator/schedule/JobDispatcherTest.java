@@ -22,8 +22,9 @@ import org.junit.jupiter.api.Test;
 class JobDispatcherTest {
 
     private final WorkerPool pool = new WorkerPool();
+    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
     private final JobDispatcher dispatcher =
-            new JobDispatcher(pool, Duration.ofSeconds(5), new SchedulerMetrics(new SimpleMeterRegistry()));
+            new JobDispatcher(pool, Duration.ofSeconds(5), new SchedulerMetrics(meters));
 
     @AfterEach
     void close() {
@@ -63,6 +64,57 @@ class JobDispatcherTest {
         JobDispatcher.Dispatched done = result.get(5, TimeUnit.SECONDS);
         assertThat(done.worker()).isEqualTo("w2");
         assertThat(done.result().getOk()).isTrue();
+        assertThat(w2.load()).isZero();
+    }
+
+    @Test
+    void aWorkerCannotReportOrFinishAJobItWasNotGiven() throws Exception {
+        RecordingStream toW1 = new RecordingStream();
+        WorkerSession w1 = pool.join("w1", toW1);
+        WorkerSession w2 = pool.join("w2", new RecordingStream());
+        List<JobEvent> events = new CopyOnWriteArrayList<>();
+        var result = dispatcher.submit(
+                Job.newBuilder().setJobId("b-0").setStageName("builder").build(), w -> 0, events::add);
+        assertThat(toW1.next().getJobId()).isEqualTo("b-0");
+        int queueEvents = events.size();
+
+        // w2 (hostile, or confused) forges progress and a result for w1's job, and for one never sent
+        dispatcher.onEvent(w2, JobEvent.newBuilder().setJobId("b-0").build());
+        dispatcher.onResult(
+                w2,
+                JobResult.newBuilder()
+                        .setJobId("b-0")
+                        .setOk(true)
+                        .setStageKey("forged")
+                        .build());
+        dispatcher.onResult(
+                w2, JobResult.newBuilder().setJobId("nobody-0").setOk(false).build());
+
+        assertThat(result).as("another worker's result ends nothing").isNotDone();
+        assertThat(events).as("nor reaches the build's output").hasSize(queueEvents);
+        assertThat(meters.get("stagefarm.worker.reports.refused")
+                        .tag("kind", "result")
+                        .counter()
+                        .count())
+                .isEqualTo(2);
+        assertThat(meters.get("stagefarm.worker.reports.refused")
+                        .tag("kind", "event")
+                        .counter()
+                        .count())
+                .isEqualTo(1);
+
+        dispatcher.onEvent(w1, JobEvent.newBuilder().setJobId("b-0").build());
+        dispatcher.onResult(
+                w1,
+                JobResult.newBuilder()
+                        .setJobId("b-0")
+                        .setOk(true)
+                        .setStageKey("k")
+                        .build());
+        JobDispatcher.Dispatched done = result.get(5, TimeUnit.SECONDS);
+        assertThat(done.worker()).isEqualTo("w1");
+        assertThat(done.result().getStageKey()).isEqualTo("k");
+        assertThat(events).hasSize(queueEvents + 1);
         assertThat(w2.load()).isZero();
     }
 
@@ -121,7 +173,7 @@ class JobDispatcherTest {
         var second = dispatcher.submit(b, ticket(b), eventsOfB::add);
 
         assertThat(toW1.next().getJobId()).isEqualTo("b1-0");
-        dispatcher.onEvent(JobEvent.newBuilder().setJobId("b1-0").build());
+        dispatcher.onEvent(w1, JobEvent.newBuilder().setJobId("b1-0").build());
         dispatcher.onResult(
                 w1,
                 JobResult.newBuilder()

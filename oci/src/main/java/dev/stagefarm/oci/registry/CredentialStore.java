@@ -69,6 +69,13 @@ public final class CredentialStore {
         return new CredentialStore(out);
     }
 
+    /** These credentials, then {@code fallback}'s for the hosts these do not name. */
+    public CredentialStore withFallback(CredentialStore fallback) {
+        Map<String, Credential> merged = new HashMap<>(fallback.byHost);
+        merged.putAll(byHost);
+        return new CredentialStore(merged);
+    }
+
     /** Credentials for a registry or mirror host ({@code host[:port]}); docker.io's API host maps to docker.io. */
     public Optional<Credential> forHost(String host) {
         Credential c = byHost.get(host);

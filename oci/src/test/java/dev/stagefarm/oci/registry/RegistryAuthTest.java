@@ -100,6 +100,47 @@ class RegistryAuthTest {
     }
 
     @Test
+    void eachTeamPullsWithItsOwnCredentialsAndNeverAnothers() throws Exception {
+        TestImages img = TestImages.hello(tmp, "t", "amd64", false);
+        String host = start(img, "Basic", "team-a-robot");
+        ImageReference ref = ImageReference.parse(host + "/team/app:v1");
+        java.nio.file.Path dir = java.nio.file.Files.createDirectories(tmp.resolve("team-auth"));
+        java.nio.file.Files.writeString(dir.resolve("team-a.json"), dockerConfig(host, "team-a-robot:pw"));
+        // team B holds credentials too, for another registry only
+        java.nio.file.Files.writeString(dir.resolve("team-b.json"), dockerConfig("registry.example:443", "b:pw"));
+        RegistryConfig config = RegistryConfig.fromFlags(List.of(), List.of(host));
+        try (RegistryClient farm = new RegistryClient(config, CredentialStore.none());
+                TeamRegistries teams = TeamRegistries.fromDirectory(dir, config, CredentialStore.none(), farm)) {
+            assertThat(teams.teams()).containsExactly("team-a", "team-b");
+
+            assertThat(teams.forTeam("team-a")
+                            .resolve(ref, Platform.LINUX_AMD64)
+                            .manifestDigest())
+                    .isEqualTo(img.manifest().digest());
+            for (String other : List.of("team-b", "team-c", "")) {
+                assertThatThrownBy(() -> teams.forTeam(other).resolve(ref, Platform.LINUX_AMD64))
+                        .as("team %s pulls team A's private image", other)
+                        .isInstanceOf(RegistryException.class);
+            }
+        }
+        // the farm's own credentials still serve a team for hosts its file does not name
+        try (RegistryClient farm = new RegistryClient(config, CredentialStore.none());
+                TeamRegistries teams = TeamRegistries.fromDirectory(
+                        dir, config, CredentialStore.of(Map.of(host, new Credential("team-a-robot", "pw"))), farm)) {
+            assertThat(teams.forTeam("team-b")
+                            .resolve(ref, Platform.LINUX_AMD64)
+                            .manifestDigest())
+                    .isEqualTo(img.manifest().digest());
+        }
+    }
+
+    private static String dockerConfig(String host, String userPassword) {
+        return "{\"auths\": {\"" + host + "\": {\"auth\": \""
+                + java.util.Base64.getEncoder().encodeToString(userPassword.getBytes(StandardCharsets.UTF_8))
+                + "\"}}}";
+    }
+
+    @Test
     void anonymousBearerTokenIsFetchedOnceAndReused() throws Exception {
         TestImages img = TestImages.hello(tmp, "t", "amd64", false);
         String host = start(img, "Bearer", null);

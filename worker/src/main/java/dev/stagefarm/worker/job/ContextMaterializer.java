@@ -13,8 +13,10 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
 
 /**
  * Lays out a build context on this worker from its manifest and the cache's blobs, once per
@@ -31,12 +33,20 @@ final class ContextMaterializer {
     private final ConcurrentHashMap<String, Object> locks = new ConcurrentHashMap<>();
 
     private final DiskBudget budget;
+    /** Contexts and their files are kept once per digest; a team uses them only if its cache has them. */
+    private final TeamBlobs teams;
 
     ContextMaterializer(Path root, CacheClient cache, ContentStore blobs) throws IOException {
         this(root, cache, blobs, DiskBudget.unlimited());
     }
 
     ContextMaterializer(Path root, CacheClient cache, ContentStore blobs, DiskBudget budget) throws IOException {
+        this(root, cache, blobs, budget, new TeamBlobs(cache));
+    }
+
+    ContextMaterializer(Path root, CacheClient cache, ContentStore blobs, DiskBudget budget, TeamBlobs teams)
+            throws IOException {
+        this.teams = teams;
         this.root = Files.createDirectories(root);
         this.cache = cache;
         this.blobs = blobs;
@@ -64,12 +74,35 @@ final class ContextMaterializer {
         Path dir = root.resolve(contextDigest.encoded());
         Path done = root.resolve(contextDigest.encoded() + ".done");
         synchronized (locks.computeIfAbsent(contextDigest.encoded(), k -> new Object())) {
-            if (budget.use(DiskBudget.Kind.CONTEXT, contextDigest.encoded(), () -> Files.exists(done))) {
+            String laidOut = "context:" + contextDigest;
+            boolean here = budget.use(DiskBudget.Kind.CONTEXT, contextDigest.encoded(), () -> Files.exists(done));
+            if (here && teams.knows(laidOut)) {
                 return dir;
             }
+            // fails, as on a worker without it, when the team's cache lacks the manifest
             byte[] manifestBytes = cache.readBytes(contextDigest);
             fetched.addAndGet(manifestBytes.length);
             ContextManifest manifest = ContextManifest.parseFrom(manifestBytes);
+            Set<Digest> files = manifest.getEntriesList().stream()
+                    .filter(e -> e.getType() == ContextEntry.Type.FILE)
+                    .map(e -> Digest.parse(e.getDigest()))
+                    .collect(Collectors.toSet());
+            if (here) {
+                // laid out for another team: its files serve this one only if this team's cache has them all
+                Set<Digest> lacking = new java.util.TreeSet<>(java.util.Comparator.comparing(Digest::toString));
+                lacking.addAll(files);
+                lacking.removeAll(teams.usable(files));
+                if (!lacking.isEmpty()) {
+                    throw new IOException("context " + contextDigest + " names "
+                            + lacking.iterator().next()
+                            + ", which is not in your team's cache: send the build context again");
+                }
+                teams.learn(laidOut);
+                return dir;
+            }
+            // a manifest names file blobs by digest: only those of the job's team's cache are taken from our disk
+            Set<Digest> usable = teams.usable(
+                    files.stream().filter(d -> blobs.find(d).isPresent()).collect(Collectors.toSet()));
             Path tmp = root.resolve(contextDigest.encoded() + ".tmp");
             FileTrees.deleteRecursively(tmp);
             Files.createDirectories(tmp);
@@ -96,11 +129,12 @@ final class ContextMaterializer {
                     }
                     case FILE -> {
                         Digest d = Digest.parse(e.getDigest());
-                        Path blob = blobs.find(d).orElse(null);
+                        Path blob = usable.contains(d) ? blobs.find(d).orElse(null) : null;
                         if (blob == null) {
                             Path temp = blobs.tempFile("ctx");
                             fetched.addAndGet(cache.download(d, temp));
                             blob = blobs.commit(temp, d);
+                            teams.allow(d);
                         }
                         Files.copy(blob, target, StandardCopyOption.REPLACE_EXISTING);
                     }
@@ -125,6 +159,7 @@ final class ContextMaterializer {
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
             Files.createFile(done);
             budget.added(DiskBudget.Kind.CONTEXT, contextDigest.encoded(), DiskUsage.of(dir));
+            teams.learn(laidOut);
             return dir;
         }
     }

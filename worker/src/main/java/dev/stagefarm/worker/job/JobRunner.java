@@ -119,7 +119,7 @@ public final class JobRunner implements WorkerAgent.JobHandler {
             }
             Optional<List<String>> local = chain.materializedKeys();
             if (local.isPresent()) {
-                chains.put(job.getStageKey(), local.get());
+                chains.put(job.getTeam(), job.getStageKey(), local.get());
             }
             for (ArtifactRequest export : job.getExportsList()) {
                 result.addArtifacts(exportArtifact(chain, export));
@@ -202,7 +202,7 @@ public final class JobRunner implements WorkerAgent.JobHandler {
                 layer = layers.publish(committed, below.path(), sourceDateEpoch(job));
             }
             if (layer.isPresent()) {
-                snapshots.alias(runKey, LayerStore.snapshotKey(layer.get()));
+                snapshots.alias(runKey, LayerStore.snapshotKey(job.getTeam(), layer.get()));
             }
         }
         layer.ifPresent(chain::add);
@@ -228,7 +228,7 @@ public final class JobRunner implements WorkerAgent.JobHandler {
             return;
         }
         var source = step.getCopy().getSource().getStage();
-        Optional<List<String>> local = chains.get(source.getStageKey());
+        Optional<List<String>> local = chains.get(job.getTeam(), source.getStageKey());
         if (source.hasArtifact() && !(local.isPresent() && local.get().stream().allMatch(snapshots::exists))) {
             Transfer t = new Transfer(events, job, index, "artifact", fetched);
             layers.artifactDir(source.getArtifact(), fetched);
@@ -312,22 +312,24 @@ public final class JobRunner implements WorkerAgent.JobHandler {
 
         private final List<Entry> entries = new ArrayList<>();
         private final AtomicLong fetched;
+        private final String team;
 
         Chain(Job job, AtomicLong fetched) throws IOException {
             this.fetched = fetched;
-            Optional<List<String>> local = chains.get(job.getBase().getStageKey());
+            this.team = job.getTeam();
+            Optional<List<String>> local = chains.get(team, job.getBase().getStageKey());
             if (local.isPresent() && local.get().stream().allMatch(snapshots::exists)) {
                 local.get().forEach(k -> entries.add(new Entry(k, null)));
             } else {
                 for (Layer l : job.getBase().getLayersList()) {
-                    entries.add(new Entry(LayerStore.snapshotKey(l), l));
+                    entries.add(new Entry(LayerStore.snapshotKey(team, l), l));
                 }
             }
         }
 
         /** A layer on top of the chain, found locally by its content or unpacked when needed. */
         void add(Layer layer) {
-            entries.add(new Entry(LayerStore.snapshotKey(layer), layer));
+            entries.add(new Entry(LayerStore.snapshotKey(team, layer), layer));
         }
 
         List<String> materialize() throws IOException, StepFailedException {

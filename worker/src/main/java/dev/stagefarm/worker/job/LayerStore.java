@@ -2,6 +2,7 @@ package dev.stagefarm.worker.job;
 
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.common.auth.TeamChannel;
 import dev.stagefarm.common.fs.FileTrees;
 import dev.stagefarm.oci.Descriptor;
 import dev.stagefarm.oci.ImageReference;
@@ -34,6 +35,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,7 +52,9 @@ public final class LayerStore {
 
     private final ContentStore blobs;
     private final CacheClient cache;
-    private final RegistryClient registry;
+    /** The registry client of a team (by name): its own credentials over the worker's. */
+    private final Function<String, RegistryClient> registries;
+
     private final OverlaySnapshotter snapshots;
     /** Layers and artifacts travel inside the farm as zstd-1: ~15x faster to make than gzip. */
     private final LayerWriter writer = new LayerWriter(LayerWriter.Options.zstd());
@@ -71,6 +75,7 @@ public final class LayerStore {
     private static final int UNPACKED_PER_PACKED = 3;
 
     private final DiskBudget budget;
+    private final TeamBlobs teams;
 
     LayerStore(
             ContentStore blobs,
@@ -90,9 +95,22 @@ public final class LayerStore {
             Path artifacts,
             DiskBudget budget)
             throws IOException {
+        this(blobs, cache, team -> registry, snapshots, artifacts, budget, new TeamBlobs(cache));
+    }
+
+    LayerStore(
+            ContentStore blobs,
+            CacheClient cache,
+            Function<String, RegistryClient> registries,
+            OverlaySnapshotter snapshots,
+            Path artifacts,
+            DiskBudget budget,
+            TeamBlobs teams)
+            throws IOException {
+        this.teams = teams;
         this.blobs = blobs;
         this.cache = cache;
-        this.registry = registry;
+        this.registries = registries;
         this.snapshots = snapshots;
         this.artifacts = Files.createDirectories(artifacts);
         this.budget = budget;
@@ -112,21 +130,26 @@ public final class LayerStore {
         }
     }
 
-    /** Layers are keyed by content, so the same layer in two images is unpacked once. */
-    static String snapshotKey(Layer layer) {
-        return "layer:" + layer.getDiffId();
+    /**
+     * Layers are keyed by content, so the same layer in two images of a team is unpacked once,
+     * and by team: a snapshot is found by the diffID an image config claims, which a build author
+     * can forge, and a team's snapshots are only ever its own unpacks and steps. (The empty team of
+     * a farm without tokens keeps the key it always had.)
+     */
+    static String snapshotKey(String team, Layer layer) {
+        return (team.isEmpty() ? "" : "team:" + team + ":") + "layer:" + layer.getDiffId();
     }
 
-    /** The layer's compressed blob on this worker, fetching it if needed. */
+    /** The layer's compressed blob on this worker, fetching it if needed (or the job's team may not use ours). */
     Path blob(Layer layer, AtomicLong fetched) throws IOException {
         Digest digest = Digest.parse(layer.getDigest());
         Optional<Path> local = blobs.find(digest);
-        if (local.isPresent()) {
+        if (local.isPresent() && teams.usable(digest)) {
             return local.get();
         }
         synchronized (locks.computeIfAbsent(layer.getDigest(), k -> new Object())) {
             local = blobs.find(digest);
-            if (local.isPresent()) {
+            if (local.isPresent() && teams.usable(digest)) {
                 return local.get();
             }
             blobs.reserve(layer.getSize());
@@ -134,10 +157,13 @@ public final class LayerStore {
             if (!layer.getSourceRepository().isEmpty()
                     && cache.findMissing(List.of(digest)).contains(digest)) {
                 try {
-                    registry.fetchBlob(
-                            ImageReference.parse(layer.getSourceRepository()),
-                            new Descriptor(layer.getMediaType(), digest, layer.getSize()),
-                            temp);
+                    // the job's team's credentials: a private base image is pulled as that team, never as another
+                    registries
+                            .apply(TeamChannel.current())
+                            .fetchBlob(
+                                    ImageReference.parse(layer.getSourceRepository()),
+                                    new Descriptor(layer.getMediaType(), digest, layer.getSize()),
+                                    temp);
                 } catch (RegistryException e) {
                     throw new IOException(
                             "pull layer " + digest + " from " + layer.getSourceRepository() + ": " + e.getMessage(), e);
@@ -145,8 +171,23 @@ public final class LayerStore {
             } else {
                 fetched.addAndGet(cache.download(digest, temp));
             }
-            return blobs.commit(temp, digest);
+            Path stored = blobs.commit(temp, digest);
+            teams.allow(digest);
+            return stored;
         }
+    }
+
+    /** A blob of the job's team's cache, here: ours when the team may use it, else fetched from its cache. */
+    private Path cacheBlob(Digest digest, AtomicLong fetched) throws IOException {
+        Optional<Path> local = blobs.find(digest);
+        if (local.isPresent() && teams.usable(digest)) {
+            return local.get();
+        }
+        Path temp = blobs.tempFile("blob");
+        fetched.addAndGet(cache.download(digest, temp));
+        Path stored = blobs.commit(temp, digest);
+        teams.allow(digest);
+        return stored;
     }
 
     /**
@@ -208,6 +249,7 @@ public final class LayerStore {
         }
         Path stored = blobs.commit(temp, blob.digest());
         cache.upload(blob.digest(), blob.size(), stored);
+        teams.allow(blob.digest());
         return Optional.of(Layer.newBuilder()
                 .setDigest(blob.digest().toString())
                 .setDiffId(blob.diffId().toString())
@@ -230,6 +272,7 @@ public final class LayerStore {
         LayerBlob blob = artifact.blob();
         Path stored = blobs.commit(temp, blob.digest());
         cache.upload(blob.digest(), blob.size(), stored);
+        teams.allow(blob.digest());
         return ArtifactResult.newBuilder()
                 .setDigest(blob.digest().toString())
                 .setSize(blob.size())
@@ -237,21 +280,22 @@ public final class LayerStore {
                 .build();
     }
 
-    /** An artifact unpacked on this worker, fetched from the cache once. */
+    /**
+     * An artifact unpacked on this worker, fetched from the cache once. Another team's unpack is
+     * used only once the job's team showed it holds the artifact: in its cache, or by fetching it.
+     */
     Path artifactDir(ArtifactResult artifact, AtomicLong fetched) throws IOException {
         Digest digest = Digest.parse(artifact.getDigest());
         Path dir = artifacts.resolve(digest.encoded());
         synchronized (locks.computeIfAbsent(artifact.getDigest(), k -> new Object())) {
             if (budget.use(DiskBudget.Kind.ARTIFACT, digest.encoded(), () -> Files.isDirectory(dir))) {
+                if (!teams.usable(digest)) {
+                    cacheBlob(digest, fetched); // fails, as on a worker without it, when the team's cache lacks it
+                }
                 return dir;
             }
             budget.makeRoom(artifact.getSize() * (1 + UNPACKED_PER_PACKED));
-            Path blob = blobs.find(digest).orElse(null);
-            if (blob == null) {
-                Path temp = blobs.tempFile("artifact");
-                fetched.addAndGet(cache.download(digest, temp));
-                blob = blobs.commit(temp, digest);
-            }
+            Path blob = cacheBlob(digest, fetched);
             Path tmp = artifacts.resolve(digest.encoded() + ".tmp");
             FileTrees.deleteRecursively(tmp);
             Files.createDirectories(tmp);

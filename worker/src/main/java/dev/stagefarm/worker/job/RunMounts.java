@@ -194,7 +194,7 @@ final class RunMounts {
                     case CACHE -> {
                         Path dir = shared != null
                                 ? sharedCache(job, m.getTarget(), m.getCache(), p)
-                                : cache(m.getTarget(), m.getCache(), p);
+                                : cache(job.getTeam(), m.getTarget(), m.getCache(), p);
                         if (m.getCache().hasSeed()) {
                             seed(job, m.getCache(), dir, p, fetched);
                         }
@@ -212,8 +212,11 @@ final class RunMounts {
         }
     }
 
-    private Path cache(String target, CacheMount c, Prepared p) throws IOException {
-        String name = Digest.of(c.getId().getBytes(StandardCharsets.UTF_8)).encoded();
+    /** A cache mount kept on this worker, one per team and id: a team never sees another's cache. */
+    private Path cache(String team, String target, CacheMount c, Prepared p) throws IOException {
+        // the empty team (a farm without tokens) keeps the directory it always had
+        String owned = team.isEmpty() ? c.getId() : team + "\0" + c.getId();
+        String name = Digest.of(owned.getBytes(StandardCharsets.UTF_8)).encoded();
         ReentrantLock lock = cacheLocks.computeIfAbsent(name, k -> new ReentrantLock());
         Path dir = cacheRoot.resolve(name);
         switch (c.getSharing()) {
@@ -295,7 +298,7 @@ final class RunMounts {
                 throw new MountException("cache " + c.getId() + ": " + e.getMessage());
             }
             // a cache-server from before shared mounts: keep the cache on this worker, as then
-            return cache(target, c, p);
+            return cache(job.getTeam(), target, c, p);
         } catch (IOException e) {
             throw new MountException("cache " + c.getId() + ": " + e.getMessage());
         }
@@ -368,7 +371,7 @@ final class RunMounts {
         Path root;
         if (b.getSource().hasStage()) {
             StageSource source = b.getSource().getStage();
-            Optional<List<String>> local = chains.get(source.getStageKey());
+            Optional<List<String>> local = chains.get(job.getTeam(), source.getStageKey());
             if (local.isPresent() && local.get().stream().allMatch(snapshots::exists)) {
                 ReadOnlyView view = snapshots.mountReadOnly(local.get());
                 p.undo.add(view);

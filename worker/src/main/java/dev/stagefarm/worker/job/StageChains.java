@@ -10,8 +10,11 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Which snapshots make up each stage this worker has built, by stage key, so a later stage here
- * (FROM it, or COPY --from it) uses them directly instead of fetching anything.
+ * Which snapshots make up each stage this worker has built, by team and stage key, so a later
+ * stage here (FROM it, or COPY --from it) uses them directly instead of fetching anything. By
+ * team: two teams' builds of one Dockerfile have the same stage keys, but a non-deterministic
+ * step (a download, a date, random bytes) leaves each team its own files, and a later stage of
+ * one team must never run on the other's.
  */
 final class StageChains {
 
@@ -21,17 +24,17 @@ final class StageChains {
         this.dir = Files.createDirectories(dir);
     }
 
-    void put(String stageKey, List<String> chain) throws IOException {
+    void put(String team, String stageKey, List<String> chain) throws IOException {
         Path tmp = Files.createTempFile(dir, "chain", ".tmp");
         Files.writeString(tmp, String.join("\n", chain), StandardCharsets.UTF_8);
-        Files.move(tmp, file(stageKey), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(tmp, file(team, stageKey), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
-    Optional<List<String>> get(String stageKey) throws IOException {
+    Optional<List<String>> get(String team, String stageKey) throws IOException {
         if (stageKey.isEmpty()) {
             return Optional.empty();
         }
-        Path f = file(stageKey);
+        Path f = file(team, stageKey);
         if (!Files.exists(f)) {
             return Optional.empty();
         }
@@ -39,7 +42,9 @@ final class StageChains {
         return Optional.of(text.isEmpty() ? List.of() : List.of(text.split("\n")));
     }
 
-    private Path file(String stageKey) {
-        return dir.resolve(Digest.of(stageKey.getBytes(StandardCharsets.UTF_8)).encoded());
+    private Path file(String team, String stageKey) {
+        // the empty team (a farm without tokens) keeps the name it always had
+        String name = team.isEmpty() ? stageKey : team + "\0" + stageKey;
+        return dir.resolve(Digest.of(name.getBytes(StandardCharsets.UTF_8)).encoded());
     }
 }

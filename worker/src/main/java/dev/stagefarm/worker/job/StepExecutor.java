@@ -227,7 +227,7 @@ public final class StepExecutor {
         }
         switch (op.getSource().getKindCase()) {
             case STAGE -> {
-                copyFromStage(where, op, rootfs, owner, chmod, fetched);
+                copyFromStage(where, job.getTeam(), op, rootfs, owner, chmod, fetched);
                 return;
             }
             case INLINE, URL, IMAGE -> {
@@ -298,10 +298,16 @@ public final class StepExecutor {
     }
 
     private void copyFromStage(
-            String where, CopyOp op, Path rootfs, Optional<Owner> owner, Optional<FileMode> chmod, AtomicLong fetched)
+            String where,
+            String team,
+            CopyOp op,
+            Path rootfs,
+            Optional<Owner> owner,
+            Optional<FileMode> chmod,
+            AtomicLong fetched)
             throws StepFailedException, IOException {
         StageSource source = op.getSource().getStage();
-        Optional<List<String>> local = chains.get(source.getStageKey());
+        Optional<List<String>> local = chains.get(team, source.getStageKey());
         if (local.isPresent() && local.get().stream().allMatch(snapshots::exists)) {
             // the stage ran here: copy straight from its snapshots, nothing crosses the network
             try (ReadOnlyView view = snapshots.mountReadOnly(local.get())) {

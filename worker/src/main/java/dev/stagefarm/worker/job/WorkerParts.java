@@ -1,7 +1,7 @@
 package dev.stagefarm.worker.job;
 
 import dev.stagefarm.cacheclient.CacheClient;
-import dev.stagefarm.oci.registry.RegistryClient;
+import dev.stagefarm.oci.registry.TeamRegistries;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.worker.cachemount.SharedCacheMounts;
 import dev.stagefarm.worker.disk.DiskBudget;
@@ -28,7 +28,7 @@ public final class WorkerParts {
             OverlaySnapshotter snapshots,
             RuncExecutor runc,
             CacheClient cache,
-            RegistryClient registry,
+            TeamRegistries registries,
             WorkerMetrics metrics,
             Channel coordinator,
             DiskBudget disk,
@@ -36,8 +36,10 @@ public final class WorkerParts {
             throws IOException {
         snapshots.trackIn(disk);
         ContentStore blobs = new ContentStore(root.resolve("content"), disk);
-        LayerStore layers = new LayerStore(blobs, cache, registry, snapshots, root.resolve("artifacts"), disk);
-        ContextMaterializer contexts = new ContextMaterializer(root.resolve("contexts"), cache, blobs, disk);
+        TeamBlobs teams = new TeamBlobs(cache);
+        LayerStore layers =
+                new LayerStore(blobs, cache, registries::forTeam, snapshots, root.resolve("artifacts"), disk, teams);
+        ContextMaterializer contexts = new ContextMaterializer(root.resolve("contexts"), cache, blobs, disk, teams);
         StageChains chains = new StageChains(root.resolve("stages"));
         SharedCacheMounts sharedCaches = new SharedCacheMounts(
                 root.resolve("cache-mounts"), cache, metrics.mounts, SharedCacheMounts.MAX_FILE_BYTES);

@@ -74,6 +74,23 @@ class RunMountsTest {
     }
 
     @Test
+    void twoTeamsUsingOneCacheIdOnAWorkerSeeTwoCaches() throws Exception {
+        Path rootfs = rootfs("cache-teams");
+        RunMount cache = RunMount.newBuilder()
+                .setTarget("/cache")
+                .setCache(CacheMount.newBuilder().setId("go-build").setSharing("shared"))
+                .build();
+        Job alice = Job.newBuilder().setTeam("team-a").build();
+        Job bob = Job.newBuilder().setTeam("team-b").build();
+
+        run(rootfs, List.of(cache), alice, "echo alice > /cache/planted");
+        // bob's build of the same Dockerfile neither reads nor poisons alice's cache
+        assertThat(run(rootfs, List.of(cache), bob, "ls -A /cache; echo bob > /cache/planted"))
+                .isEmpty();
+        assertThat(run(rootfs, List.of(cache), alice, "cat /cache/planted")).containsExactly("alice");
+    }
+
+    @Test
     void aCacheMountIsCreatedWithItsOwnerAndMode() throws Exception {
         Path rootfs = rootfs("cache-owner");
         RunMount cache = RunMount.newBuilder()
