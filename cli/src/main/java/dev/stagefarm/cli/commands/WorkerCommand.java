@@ -130,7 +130,7 @@ public final class WorkerCommand implements Callable<Integer> {
                                                 network)
                                         .withSandbox(sandbox.runc(), sandbox.limits())
                                         .withMaxLocalSize(maxLocalSizeBytes())
-                                        .withInputs(inputLimits()),
+                                        .withInputs(inputLimits())
                                         .withTeamRegistryAuth(teamRegistries.dir()),
                                 meters)
                         .start();

@@ -99,7 +99,7 @@ class CoordinatorRestartTest {
         RecordingStream toW1 = new RecordingStream();
         WorkerSession w1 = reconnect("w1", toW1, reported(BEFORE));
         assertThat(w1.load()).as("the reported run holds its slot").isEqualTo(1);
-        dispatcher.onEvent(JobEvent.newBuilder().setJobId("old-1").build());
+        dispatcher.onEvent(w1, JobEvent.newBuilder().setJobId("old-1").build());
         dispatcher.onResult(w1, ok("old-1"));
 
         JobDispatcher.Dispatched done = result.get(5, TimeUnit.SECONDS);
