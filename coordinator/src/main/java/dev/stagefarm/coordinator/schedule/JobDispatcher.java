@@ -1,11 +1,9 @@
 package dev.stagefarm.coordinator.schedule;
 
-import dev.stagefarm.cacheclient.Units;
 import dev.stagefarm.proto.farm.Holding;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobEvent;
 import dev.stagefarm.proto.farm.JobResult;
-import dev.stagefarm.proto.farm.QueueEvent;
 import dev.stagefarm.proto.farm.RunningJob;
 import dev.stagefarm.proto.farm.WorkerHoldings;
 import java.time.Duration;
@@ -18,10 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.ToIntFunction;
 import java.util.function.ToLongFunction;
@@ -60,11 +54,7 @@ public final class JobDispatcher {
     /** False for a farm whose workers start with it (the CLI's embedded one): none is missing. */
     private boolean sayNoWorkers = true;
 
-    private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "job-dispatcher-timer");
-        t.setDaemon(true);
-        return t;
-    });
+    private final DispatchTimers timers = new DispatchTimers();
     private final WorkerPool pool;
     private final Reconnects reconnects;
     private Instant noWorkersSince;
@@ -118,16 +108,7 @@ public final class JobDispatcher {
      * @param locality bytes of the job's inputs a worker (by name) already holds
      */
     public CompletableFuture<Dispatched> submit(Job job, ToLongFunction<String> locality, Consumer<JobEvent> events) {
-        JobTicket ticket = new JobTicket(
-                        job.getJobId(),
-                        job.getTeam(),
-                        job.getBuildId(),
-                        "job:" + job.getJobId(),
-                        clock.instant(),
-                        1,
-                        locality)
-                .withInputs(JobInputs.of(job));
-        return submit(job, ticket, events);
+        return submit(job, JobTicket.alone(job, clock.instant(), locality), events);
     }
 
     /** Queues a job; it runs when the queue's order gives it a free slot. */
@@ -473,7 +454,7 @@ public final class JobDispatcher {
             waiting.clear();
             reconnects.releaseIfOver(); // (held ones are among the waiting just ended)
         }
-        timers.shutdownNow();
+        timers.close();
     }
 
     /** Sends every job the scheduler can place now. */
@@ -506,7 +487,7 @@ public final class JobDispatcher {
             for (String id : lw.jobs()) {
                 Waiting w = waiting.get(id);
                 if (w != null) {
-                    notifyQueue(w, "", Duration.ZERO, localityNote(w, lw));
+                    notifyQueue(w, "", Duration.ZERO, QueueNotes.localityWait(w.job, lw));
                 }
             }
         }
@@ -535,27 +516,11 @@ public final class JobDispatcher {
     }
 
     /**
-     * Tells a job's build that it queued or left the queue for a worker (the client draws queue
-     * waits from these). Called under the lock, so the two arrive in order; the build's
-     * listener only hands the event to its stream.
+     * Tells a job's build that it queued or left the queue for a worker. Called under the lock, so
+     * the two arrive in order; the build's listener only hands the event to its stream.
      */
     private static void notifyQueue(Waiting w, String worker, Duration waited, String note) {
-        w.events.accept(JobEvent.newBuilder()
-                .setJobId(w.job.getJobId())
-                .setQueue(QueueEvent.newBuilder()
-                        .setStageIndex(w.job.getStageIndex())
-                        .setStageName(w.job.getStageName())
-                        .setWorker(worker)
-                        .setWaitedMillis(waited.toMillis())
-                        .setNote(note))
-                .build());
-    }
-
-    /** What a build's user reads when one of its stages waits for a better-placed worker. */
-    static String localityNote(Waiting w, Scheduler.LocalityWait lw) {
-        return "stage " + w.job.getStageName() + " waits up to " + lw.upTo().toMillis() + " ms for worker "
-                + lw.workerName() + ", which holds " + Units.formatSize(lw.savedBytes())
-                + " more of its inputs (--locality-wait)";
+        w.events.accept(QueueNotes.queued(w.job, worker, waited, note));
     }
 
     /** Places again when a job stops waiting for a better-placed worker (one timer at a time, the earliest). */
@@ -564,31 +529,18 @@ public final class JobDispatcher {
             return;
         }
         localityTimer = deadline;
-        long millis = Math.max(0, Duration.between(clock.instant(), deadline).toMillis()) + 1;
-        try {
-            timers.schedule(
-                    () -> {
-                        synchronized (this) {
-                            if (deadline.equals(localityTimer)) {
-                                localityTimer = null;
-                            }
-                            pump();
-                        }
-                    },
-                    millis,
-                    TimeUnit.MILLISECONDS);
-        } catch (RejectedExecutionException closing) {
-            // close() fails every job anyway
-        }
+        timers.after(Duration.between(clock.instant(), deadline), () -> {
+            synchronized (this) {
+                if (deadline.equals(localityTimer)) {
+                    localityTimer = null;
+                }
+                pump();
+            }
+        });
     }
 
     private void releaseHeldLater() {
-        long delay = Duration.between(clock.instant(), reconnects.windowEnds()).toMillis() + 1;
-        try {
-            timers.schedule(this::releaseHeld, Math.max(1, delay), TimeUnit.MILLISECONDS);
-        } catch (RejectedExecutionException closing) {
-            // close() ends every job anyway
-        }
+        timers.after(Duration.between(clock.instant(), reconnects.windowEnds()), this::releaseHeld);
     }
 
     /** Queues the jobs held for reconnecting workers once the window is over. */
@@ -611,13 +563,8 @@ public final class JobDispatcher {
     }
 
     private void checkWorkersLater() {
-        if (closed || waitsForever()) {
-            return;
-        }
-        try {
-            timers.schedule(this::failWithoutWorkers, workerWait.toMillis() + 1, TimeUnit.MILLISECONDS);
-        } catch (RejectedExecutionException closing) {
-            // close() fails every job anyway
+        if (!closed && !waitsForever()) {
+            timers.after(workerWait, this::failWithoutWorkers);
         }
     }
 
@@ -639,31 +586,15 @@ public final class JobDispatcher {
                     wire.remove(member);
                     Waiting m = waiting.remove(member);
                     if (m != null) {
-                        m.result.complete(failed(
-                                member,
-                                "",
-                                lostOn.isEmpty()
-                                        ? "no worker connected within " + seconds(workerWait)
-                                                + ": start one with `stagefarm worker --coordinator HOST:PORT ...`"
-                                        : "every worker that took stage " + w.job.getStageName() + " went away: "
-                                                + lostOn));
+                        m.result.complete(
+                                failed(member, "", QueueNotes.noWorker(workerWait, w.job.getStageName(), lostOn)));
                     }
                 }
             }
         }
     }
 
-    private static String seconds(Duration d) {
-        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
-    }
-
     private static Dispatched failed(String jobId, String worker, String message) {
-        return new Dispatched(
-                worker,
-                JobResult.newBuilder()
-                        .setJobId(jobId)
-                        .setOk(false)
-                        .setError(message)
-                        .build());
+        return new Dispatched(worker, QueueNotes.failure(jobId, message));
     }
 }

@@ -1,5 +1,6 @@
 package dev.stagefarm.coordinator.schedule;
 
+import dev.stagefarm.proto.farm.Job;
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
@@ -59,6 +60,18 @@ public record JobTicket(
             int criticalPath,
             ToLongFunction<String> localBytes) {
         this(jobId, team, buildId, workKey, buildSubmitted, criticalPath, localBytes, Set.of(), List.of());
+    }
+
+    /**
+     * A job of its own, never merged with another, for callers that know nothing of the build
+     * around it.
+     *
+     * @param localBytes bytes of the job's inputs a worker (by name) already holds
+     */
+    public static JobTicket alone(Job job, Instant now, ToLongFunction<String> localBytes) {
+        return new JobTicket(
+                        job.getJobId(), job.getTeam(), job.getBuildId(), "job:" + job.getJobId(), now, 1, localBytes)
+                .withInputs(JobInputs.of(job));
     }
 
     /** The same job with these inputs for the locality index. */

@@ -92,52 +92,6 @@ public final class Scheduler {
         this(clock, team -> 1.0);
     }
 
-    /** A worker's slots and what runs in them. */
-    private static final class Slots {
-        final String id;
-        final String name;
-        final int slots;
-        final Set<String> grants;
-        final Set<Work> running = new LinkedHashSet<>();
-        boolean draining;
-
-        Slots(String id, String name, int slots, Set<String> grants) {
-            this.id = id;
-            this.name = name;
-            this.slots = Math.max(1, slots);
-            this.grants = Set.copyOf(grants);
-        }
-
-        int free() {
-            return draining ? 0 : Math.max(0, slots - running.size());
-        }
-    }
-
-    /** One piece of work: queued or running, wanted by one or more jobs. */
-    private static final class Work {
-        final JobTicket first;
-        /** The id it runs under on its worker: its first job's, or an adopted run's (see {@link #adopt}). */
-        String wireId;
-
-        final Set<String> members = new LinkedHashSet<>();
-        final long sequence;
-        final Instant queuedAt;
-        final List<String> lostOn = new ArrayList<>();
-        Slots worker;
-        /** When it first let a free slot go to wait for a better-placed worker; null if never. */
-        Instant deferredSince;
-        /** Until when it waits for that worker. */
-        Instant deferUntil;
-
-        Work(JobTicket first, long sequence, Instant queuedAt) {
-            this.first = first;
-            this.wireId = first.jobId();
-            this.sequence = sequence;
-            this.queuedAt = queuedAt;
-            members.add(first.jobId());
-        }
-    }
-
     private static final Comparator<Work> WITHIN_TEAM = Comparator.<Work, Instant>comparing(
                     w -> w.first.buildSubmitted())
             .thenComparing(w -> w.first.buildId())
