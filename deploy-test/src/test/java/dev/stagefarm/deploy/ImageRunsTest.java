@@ -16,8 +16,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.CleanupMode;
@@ -25,40 +29,147 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The image as the pods run it: deploy/image/build.sh builds it with stagefarm, the private
- * Docker engine runs the cache-server, the coordinator and a worker from it (host network: that
+ * Docker engine runs the cache-server, the coordinator and workers from it (host network: that
  * engine has no bridge; the servers as uid 10001 on a read-only root as under `restricted`; the
- * worker with what the privileged namespace grants), and the host's CLI builds examples/go-web
- * through them.
+ * workers with what the privileged namespace grants), and the host's CLI builds through them:
+ * examples/go-web, and a build whose worker is stopped as Kubernetes stops a pod during its RUN.
  */
 @Tag("e2e")
 class ImageRunsTest {
 
     private static final String IMAGE = "stagefarm:0.1.0";
     private static final Duration BUILD_TIMEOUT = Duration.ofMinutes(20);
+    /** The workers' --drain-timeout here; the drain test's `docker stop -t` gives them longer. */
+    private static final int DRAIN_TIMEOUT = 30;
+
+    private static final Path ROOT = Kustomize.k8sDir().getParent().getParent();
 
     private final String run = "sfimg-" + UUID.randomUUID().toString().substring(0, 8);
     private final List<String> started = new ArrayList<>();
-    private final Path root = Kustomize.k8sDir().getParent().getParent();
+    private final Path root = ROOT;
     private Path work;
+    private int coordinator;
+    private int coordinatorMetrics;
 
     @TempDir(cleanup = CleanupMode.NEVER)
     Path temp;
 
-    @Test
-    void theComponentsRunFromTheImageAndBuildGoWeb() throws Exception {
-        work = temp;
-        Path tar = work.resolve("stagefarm.tar");
-        exec(Duration.ofMinutes(30), root.resolve("deploy/image/build.sh").toString(), "--output", tar.toString());
+    /**
+     * Builds the image with build.sh, once for the class. {@code -Dstagefarm.image.tar=PATH} loads a
+     * tarball build.sh wrote earlier instead (a developer's shortcut; `.ci/run` never sets it).
+     */
+    @BeforeAll
+    static void buildAndLoadTheImage(@TempDir Path dir) throws Exception {
+        String prebuilt = System.getProperty("stagefarm.image.tar", "");
+        Path tar = prebuilt.isEmpty() ? dir.resolve("stagefarm.tar") : Path.of(prebuilt);
+        if (prebuilt.isEmpty()) {
+            exec(Duration.ofMinutes(30), ROOT.resolve("deploy/image/build.sh").toString(), "--output", tar.toString());
+        }
         String loaded = docker("load", "-i", tar.toString());
         assertThat(loaded).contains("Loaded image: " + IMAGE);
         long size = Long.parseLong(
                 docker("image", "inspect", IMAGE, "--format", "{{.Size}}").strip());
         assertThat(size).as("unpacked image size").isLessThanOrEqualTo(300L * 1000 * 1000);
+    }
 
-        int cache = freePort(), data = freePort(), coordinator = freePort();
-        int cacheMetrics = freePort(), coordinatorMetrics = freePort(), workerMetrics = freePort();
+    @Test
+    void theComponentsRunFromTheImageAndBuildGoWeb() throws Exception {
+        startFarm("w1");
+        Path oci = work.resolve("go-web.oci.tar");
+        Path metadata = work.resolve("meta.json");
+        String out = exec(
+                BUILD_TIMEOUT,
+                root.resolve("bin/stagefarm").toString(),
+                "build",
+                "--coordinator",
+                "127.0.0.1:" + coordinator,
+                "-t",
+                "go-web:" + run,
+                "--output",
+                "type=oci,dest=" + oci,
+                "--metadata-file",
+                metadata.toString(),
+                "--progress",
+                "plain",
+                root.resolve("examples/go-web").toString());
+        assertThat(out).contains("(on " + run + "-w1)");
+        assertThat(Files.size(oci)).isPositive();
+        assertThat(Files.readString(metadata)).contains("containerimage.digest").contains(run + "-w1");
+    }
+
+    /**
+     * Scale-in as the kubelet does it: SIGTERM to the worker's container during a RUN, SIGKILL only
+     * after the grace period, which is longer than the drain timeout (terminationGracePeriodSeconds
+     * 660 against --drain-timeout 600 in the manifests; `docker stop -t` here). The worker finishes
+     * the RUN, reports it and exits 0 before the kill; the build succeeds and the step ran once
+     * (SharedQueueEndToEndTest's drain test, with the image's entrypoint as PID 1).
+     */
+    @Test
+    void aWorkerStoppedDuringARunWithGraceBeyondItsDrainTimeoutFinishesItOnceAndTheBuildSucceeds() throws Exception {
+        startFarm("w1", "w2");
+        Path ctx = Files.createDirectories(work.resolve("drain"));
+        // the nonce keeps the step out of any cache; 8 s is well inside the drain timeout
+        Files.writeString(
+                ctx.resolve("Dockerfile"),
+                "FROM busybox\nRUN echo " + UUID.randomUUID() + " && sleep 8 && echo drained > /drained\n");
+        Path progress = work.resolve("drain.log");
+        Process build = new ProcessBuilder(
+                        root.resolve("bin/stagefarm").toString(),
+                        "build",
+                        "--coordinator",
+                        "127.0.0.1:" + coordinator,
+                        "--progress",
+                        "plain",
+                        "--output",
+                        "type=oci,dest=" + work.resolve("drain.oci.tar"),
+                        ctx.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(progress.toFile())
+                .start();
+        Pattern running = Pattern.compile("RUN echo .*\\(on (" + Pattern.quote(run) + "-w\\d)\\)");
+        String victim = await("the RUN started on a worker")
+                .atMost(Duration.ofMinutes(3))
+                .pollInterval(Duration.ofMillis(100))
+                .until(
+                        () -> {
+                            Matcher m = running.matcher(Files.readString(progress));
+                            return m.find() ? m.group(1) : null;
+                        },
+                        w -> w != null);
+
+        int grace = DRAIN_TIMEOUT * 2;
+        long stopping = System.nanoTime();
+        CompletableFuture<String> stop =
+                CompletableFuture.supplyAsync(() -> dockerUnchecked("stop", "-t", Integer.toString(grace), victim));
+
+        assertThat(build.waitFor(BUILD_TIMEOUT.toSeconds(), TimeUnit.SECONDS))
+                .as("the build finished")
+                .isTrue();
+        String out = Files.readString(progress);
+        assertThat(build.exitValue()).as("the build succeeded:\n" + out).isZero();
+        assertThat(out)
+                .as("the RUN finished on the stopped worker, and ran once")
+                .containsOnlyOnce("RUN echo")
+                .contains("(on " + victim + ")");
+        stop.get(grace + 30L, TimeUnit.SECONDS);
+        Duration stopped = Duration.ofNanos(System.nanoTime() - stopping);
+        assertThat(docker("inspect", "--format", "{{.State.ExitCode}}", victim).strip())
+                .as("the worker exited by itself, drained (137 would be docker's SIGKILL)")
+                .isEqualTo("0");
+        assertThat(stopped).as("it exited before the grace period ran out").isLessThan(Duration.ofSeconds(grace));
+        assertThat(docker("logs", victim)).contains("draining");
+        assertThat(scrape(coordinatorMetrics))
+                .as("no job was handed back and run again")
+                .containsPattern("stagefarm_jobs_redispatched_total(\\{[^}]*\\})? 0\\.0");
+    }
+
+    /** The cache-server, the coordinator and workers named {@code RUN-w…} (their containers too), from the image. */
+    private void startFarm(String... workers) throws Exception {
+        work = temp;
+        int cache = freePort(), data = freePort(), cacheMetrics = freePort();
+        coordinator = freePort();
+        coordinatorMetrics = freePort();
         Path cacheData = Files.createDirectories(work.resolve("cache"));
-        Path workerRoot = Files.createDirectories(work.resolve("worker"));
         exec(Duration.ofSeconds(10), "chown", "10001:10001", cacheData.toString());
         List<String> mirror = List.of(
                 "--registry-mirror", "docker.io=http://127.0.0.1:5000", "--insecure-registry", "127.0.0.1:5000");
@@ -95,64 +206,89 @@ class ImageRunsTest {
                                 "--metrics",
                                 "127.0.0.1:" + coordinatorMetrics),
                         mirror));
-        // What `privileged: true` gives the pod, spelled out: this machine's engine cannot grant
-        // CAP_SYS_RESOURCE (its own bounding set lacks it), so --privileged itself is refused here.
-        start(
-                "worker",
-                List.of(
-                        "--cgroupns",
-                        "host",
-                        "--cap-add",
-                        "ALL",
-                        "--cap-drop",
-                        "SYS_RESOURCE",
-                        "--security-opt",
-                        "seccomp=unconfined",
-                        "--security-opt",
-                        "apparmor=unconfined",
-                        "--security-opt",
-                        "systempaths=unconfined",
-                        "-v",
-                        "/sys/fs/cgroup:/sys/fs/cgroup:rw"),
-                List.of("-v", workerRoot + ":/var/lib/stagefarm-worker"),
-                concat(
-                        List.of(
-                                "worker",
-                                "--coordinator",
-                                "127.0.0.1:" + coordinator,
-                                "--cache",
-                                "127.0.0.1:" + cache,
-                                "--root",
-                                "/var/lib/stagefarm-worker",
-                                "--name",
-                                run + "-w1",
-                                "--metrics",
-                                "127.0.0.1:" + workerMetrics),
-                        mirror));
-        for (int port : List.of(cacheMetrics, coordinatorMetrics, workerMetrics)) {
+        List<Integer> metrics = new ArrayList<>(List.of(cacheMetrics, coordinatorMetrics));
+        for (String worker : workers) {
+            int workerMetrics = freePort();
+            metrics.add(workerMetrics);
+            Path workerRoot = Files.createDirectories(work.resolve(worker));
+            Files.createDirectories(Path.of("/run/stagefarm-net"));
+            // What `privileged: true` gives the pod, spelled out: this machine's engine cannot grant
+            // CAP_SYS_RESOURCE (its own bounding set lacks it), so --privileged itself is refused here.
+            start(
+                    worker,
+                    List.of(
+                            "--cgroupns",
+                            "host",
+                            "--cap-add",
+                            "ALL",
+                            "--cap-drop",
+                            "SYS_RESOURCE",
+                            "--security-opt",
+                            "seccomp=unconfined",
+                            "--security-opt",
+                            "apparmor=unconfined",
+                            "--security-opt",
+                            "systempaths=unconfined",
+                            "-v",
+                            "/sys/fs/cgroup:/sys/fs/cgroup:rw"),
+                    // Pods have a network namespace each; these containers share the host's. So the
+                    // workers here need what distinct pods have anyway: distinct roots (the step
+                    // network's bridge and iptables chains are named from the root) and one subnet
+                    // lease directory, the host's, where each takes a /24 no other worker holds.
+                    List.of(
+                            "-v",
+                            workerRoot + ":/var/lib/stagefarm-worker",
+                            "-v",
+                            "/run/stagefarm-net:/run/stagefarm-net"),
+                    concat(
+                            List.of(
+                                    "worker",
+                                    "--coordinator",
+                                    "127.0.0.1:" + coordinator,
+                                    "--cache",
+                                    "127.0.0.1:" + cache,
+                                    "--root",
+                                    "/var/lib/stagefarm-worker/" + run + "-" + worker,
+                                    "--name",
+                                    run + "-" + worker,
+                                    "--drain-timeout",
+                                    Integer.toString(DRAIN_TIMEOUT),
+                                    "--metrics",
+                                    "127.0.0.1:" + workerMetrics),
+                            mirror));
+        }
+        for (int port : metrics) {
             awaitHealthy(port);
         }
+        await(workers.length + " workers connected to the coordinator")
+                .atMost(Duration.ofSeconds(90))
+                .pollInterval(Duration.ofMillis(500))
+                .until(() -> scrape(coordinatorMetrics), m -> connected(m) >= workers.length);
+    }
 
-        Path oci = work.resolve("go-web.oci.tar");
-        Path metadata = work.resolve("meta.json");
-        String out = exec(
-                BUILD_TIMEOUT,
-                root.resolve("bin/stagefarm").toString(),
-                "build",
-                "--coordinator",
-                "127.0.0.1:" + coordinator,
-                "-t",
-                "go-web:" + run,
-                "--output",
-                "type=oci,dest=" + oci,
-                "--metadata-file",
-                metadata.toString(),
-                "--progress",
-                "plain",
-                root.resolve("examples/go-web").toString());
-        assertThat(out).contains("(on " + run + "-w1)");
-        assertThat(Files.size(oci)).isPositive();
-        assertThat(Files.readString(metadata)).contains("containerimage.digest").contains(run + "-w1");
+    /** {@code stagefarm_workers_connected} in a scrape. */
+    private static double connected(String metrics) {
+        Matcher m = Pattern.compile("(?m)^stagefarm_workers_connected(\\{[^}]*\\})? ([0-9.]+)$")
+                .matcher(metrics);
+        return m.find() ? Double.parseDouble(m.group(2)) : 0;
+    }
+
+    private static String scrape(int port) throws IOException, InterruptedException {
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            return http.send(
+                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString())
+                    .body();
+        }
+    }
+
+    private static String dockerUnchecked(String... args) {
+        try {
+            return docker(args);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @AfterEach
@@ -208,16 +344,16 @@ class ImageRunsTest {
         return all;
     }
 
-    private String docker(String... args) throws Exception {
+    private static String docker(String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of("docker", "-H", dockerHost()));
         command.addAll(List.of(args));
         return exec(Duration.ofMinutes(5), command.toArray(String[]::new));
     }
 
     /** The private engine of deploy/dev/dockerd.sh (its `env` prints the DOCKER_HOST to use). */
-    private String dockerHost() throws Exception {
+    private static String dockerHost() throws Exception {
         String env = exec(
-                Duration.ofSeconds(30), root.resolve("deploy/dev/dockerd.sh").toString(), "env");
+                Duration.ofSeconds(30), ROOT.resolve("deploy/dev/dockerd.sh").toString(), "env");
         return env.replaceAll("(?s).*DOCKER_HOST=['\"]?([^'\"\\s]+).*", "$1");
     }
 
