@@ -55,23 +55,43 @@ class ScaleOnTheQueueTest {
         startServers();
         assertThat(rule.desired(scrape())).as("an idle farm wants no worker").isZero();
 
-        // a burst, a trickle (demand falls: workers drain away while builds run), another burst
+        // A burst, a trickle (one build at a time: demand falls, workers drain away while it runs),
+        // another burst. Phases follow the builds, not a clock, so a slow machine changes nothing.
         List<Process> builds = new ArrayList<>();
         List<Path> logs = new ArrayList<>();
         Deque<String> workers = new ArrayDeque<>();
         List<String> events = new ArrayList<>();
-        int peak = 0, removedDuringBuilds = 0, started = 0, below = 0;
-        long[] submitAtMillis = {0, 0, 0, 0, 20_000, 35_000, 50_000, 65_000, 66_000, 67_000};
+        int peak = 0, removedDuringBuilds = 0, addedAfterRemoval = 0, started = 0, below = 0, trickled = 0;
+        Phase phase = Phase.BURST;
         long t0 = System.currentTimeMillis();
-        int submitted = 0;
-        while (submitted < submitAtMillis.length || builds.stream().anyMatch(Process::isAlive)) {
-            long now = System.currentTimeMillis() - t0;
-            while (submitted < submitAtMillis.length && submitAtMillis[submitted] <= now) {
-                Path log = dir.resolve("build-" + submitted + ".log");
-                builds.add(startBuild(submitted, log));
-                logs.add(log);
-                submitted++;
+        while (phase != Phase.DONE) {
+            long inFlight = builds.stream().filter(Process::isAlive).count();
+            switch (phase) {
+                case BURST -> {
+                    for (int i = 0; i < 4; i++) {
+                        builds.add(startBuild(builds.size(), logs));
+                    }
+                    phase = Phase.TRICKLE;
+                }
+                case TRICKLE -> {
+                    // until a worker was removed (at least 2 builds, at most 8)
+                    if (inFlight == 0 && (trickled < 2 || removedDuringBuilds == 0) && trickled < 8) {
+                        builds.add(startBuild(builds.size(), logs));
+                        trickled++;
+                    } else if (inFlight == 0) {
+                        phase = Phase.SECOND_BURST;
+                    }
+                }
+                case SECOND_BURST -> {
+                    for (int i = 0; i < 3; i++) {
+                        builds.add(startBuild(builds.size(), logs));
+                    }
+                    phase = Phase.DRAIN_OUT;
+                }
+                case DRAIN_OUT -> phase = inFlight == 0 ? Phase.DONE : Phase.DRAIN_OUT;
+                case DONE -> {}
             }
+            long now = (System.currentTimeMillis() - t0) / 1000;
             int desired = Math.min(rule.desired(scrape()), MOST_WORKERS);
             if (desired > workers.size()) {
                 below = 0;
@@ -79,14 +99,17 @@ class ScaleOnTheQueueTest {
                     String name = run + "-w" + ++started;
                     startWorker(name, rule.slotsPerWorker());
                     workers.addLast(name);
-                    events.add(now / 1000 + "s +" + name + " (desired " + desired + ")");
+                    events.add(now + "s +" + name + " (desired " + desired + ")");
+                    if (events.stream().anyMatch(e -> e.contains(" -"))) {
+                        addedAfterRemoval++;
+                    }
                 }
             } else if (desired < workers.size() && ++below >= SCALE_IN_AFTER) {
                 below = 0;
                 // one at a time, oldest first, busy or not: the drain must make either safe
                 String name = workers.removeFirst();
                 signal(name, "TERM");
-                events.add(now / 1000 + "s -" + name + " (desired " + desired + ")");
+                events.add(now + "s -" + name + " (desired " + desired + ")");
                 if (builds.stream().anyMatch(Process::isAlive)) {
                     removedDuringBuilds++;
                 }
@@ -97,7 +120,7 @@ class ScaleOnTheQueueTest {
             Thread.sleep(1000);
             assertThat(System.currentTimeMillis() - t0)
                     .as("the stream of builds took too long: " + events)
-                    .isLessThan(TimeUnit.MINUTES.toMillis(15));
+                    .isLessThan(TimeUnit.MINUTES.toMillis(20));
         }
         System.out.println("scaling: " + events);
 
@@ -124,8 +147,18 @@ class ScaleOnTheQueueTest {
                 .containsPattern("stagefarm_jobs_redispatched_total(\\{[^}]*\\})? 0\\.0");
     }
 
+    private enum Phase {
+        BURST,
+        TRICKLE,
+        SECOND_BURST,
+        DRAIN_OUT,
+        DONE
+    }
+
     /** Build {@code i}: two stages that run at once, then a final stage that takes from both. */
-    private Process startBuild(int i, Path log) throws IOException {
+    private Process startBuild(int i, List<Path> logs) throws IOException {
+        Path log = dir.resolve("build-" + i + ".log");
+        logs.add(log);
         Path ctx = Files.createDirectories(dir.resolve("ctx-" + i));
         String nonce = UUID.randomUUID().toString();
         Files.writeString(ctx.resolve("Dockerfile"), """
