@@ -43,6 +43,7 @@ class ImageRunsTest {
     private static final int DRAIN_TIMEOUT = 30;
 
     private static final Path ROOT = Kustomize.k8sDir().getParent().getParent();
+    private static final String SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount";
 
     private final String run = "sfimg-" + UUID.randomUUID().toString().substring(0, 8);
     private final List<String> started = new ArrayList<>();
@@ -108,10 +109,14 @@ class ImageRunsTest {
     void aWorkerStoppedDuringARunWithGraceBeyondItsDrainTimeoutFinishesItOnceAndTheBuildSucceeds() throws Exception {
         startFarm("w1", "w2");
         Path ctx = Files.createDirectories(work.resolve("drain"));
-        // the nonce keeps the step out of any cache; 8 s is well inside the drain timeout
+        // the nonce keeps the step out of any cache; 8 s is well inside the drain timeout. The
+        // second step is hostile: the worker's service-account token (which may patch pods) is
+        // mounted in its container, as in the pod, and no step may read it.
         Files.writeString(
                 ctx.resolve("Dockerfile"),
-                "FROM busybox\nRUN echo " + UUID.randomUUID() + " && sleep 8 && echo drained > /drained\n");
+                "FROM busybox\nRUN echo " + UUID.randomUUID() + " && sleep 8 && echo drained > /drained\n"
+                        + "RUN test ! -e " + SERVICE_ACCOUNT + "/token"
+                        + " && ! grep -rqs " + fakeToken() + " /proc/1/environ /var/run /run /etc\n");
         Path progress = work.resolve("drain.log");
         Process build = new ProcessBuilder(
                         root.resolve("bin/stagefarm").toString(),
@@ -206,6 +211,8 @@ class ImageRunsTest {
                                 "--metrics",
                                 "127.0.0.1:" + coordinatorMetrics),
                         mirror));
+        Path serviceAccount = Files.createDirectories(work.resolve("serviceaccount"));
+        Files.writeString(serviceAccount.resolve("token"), fakeToken());
         List<Integer> metrics = new ArrayList<>(List.of(cacheMetrics, coordinatorMetrics));
         for (String worker : workers) {
             int workerMetrics = freePort();
@@ -239,7 +246,10 @@ class ImageRunsTest {
                             "-v",
                             workerRoot + ":/var/lib/stagefarm-worker",
                             "-v",
-                            "/run/stagefarm-net:/run/stagefarm-net"),
+                            "/run/stagefarm-net:/run/stagefarm-net",
+                            // what automountServiceAccountToken gives the pod
+                            "-v",
+                            serviceAccount + ":" + SERVICE_ACCOUNT + ":ro"),
                     concat(
                             List.of(
                                     "worker",
@@ -264,6 +274,11 @@ class ImageRunsTest {
                 .atMost(Duration.ofSeconds(90))
                 .pollInterval(Duration.ofMillis(500))
                 .until(() -> scrape(coordinatorMetrics), m -> connected(m) >= workers.length);
+    }
+
+    /** The pod's service-account token as these workers' containers have it (no API server here). */
+    private String fakeToken() {
+        return "sa-token-" + run;
     }
 
     /** {@code stagefarm_workers_connected} in a scrape. */
