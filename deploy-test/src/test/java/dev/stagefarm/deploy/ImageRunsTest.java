@@ -3,6 +3,12 @@ package dev.stagefarm.deploy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -14,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -44,6 +51,7 @@ class ImageRunsTest {
 
     private static final Path ROOT = Kustomize.k8sDir().getParent().getParent();
     private static final String SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount";
+    private static final String WORKERS_NAMESPACE = "stagefarm-workers";
 
     private final String run = "sfimg-" + UUID.randomUUID().toString().substring(0, 8);
     private final List<String> started = new ArrayList<>();
@@ -51,6 +59,11 @@ class ImageRunsTest {
     private Path work;
     private int coordinator;
     private int coordinatorMetrics;
+    /** The API server the workers annotate their pods on (fabric8's, CRUD, HTTPS): none runs here. */
+    private final MockWebServer apiWeb = new MockWebServer();
+
+    private KubernetesMockServer api;
+    private KubernetesClient kube;
 
     @TempDir(cleanup = CleanupMode.NEVER)
     Path temp;
@@ -78,7 +91,7 @@ class ImageRunsTest {
         startFarm("w1");
         Path oci = work.resolve("go-web.oci.tar");
         Path metadata = work.resolve("meta.json");
-        String out = exec(
+        CompletableFuture<String> building = CompletableFuture.supplyAsync(() -> execUnchecked(
                 BUILD_TIMEOUT,
                 root.resolve("bin/stagefarm").toString(),
                 "build",
@@ -92,7 +105,19 @@ class ImageRunsTest {
                 metadata.toString(),
                 "--progress",
                 "plain",
-                root.resolve("examples/go-web").toString());
+                root.resolve("examples/go-web").toString()));
+        // the worker keeps its pod's pod-deletion-cost current: busy while it builds, low after
+        int busiest = 0;
+        while (!building.isDone()) {
+            busiest = Math.max(busiest, deletionCost("w1"));
+            Thread.sleep(500);
+        }
+        String out = building.get();
+        assertThat(busiest).as("pod-deletion-cost while a job ran").isGreaterThanOrEqualTo(1_000_000);
+        await("pod-deletion-cost back to idle")
+                .atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(500))
+                .until(() -> deletionCost("w1"), c -> c > 0 && c < 1_000_000);
         assertThat(out).contains("(on " + run + "-w1)");
         assertThat(Files.size(oci)).isPositive();
         assertThat(Files.readString(metadata)).contains("containerimage.digest").contains(run + "-w1");
@@ -213,12 +238,24 @@ class ImageRunsTest {
                         mirror));
         Path serviceAccount = Files.createDirectories(work.resolve("serviceaccount"));
         Files.writeString(serviceAccount.resolve("token"), fakeToken());
+        api = new KubernetesMockServer(new Context(), apiWeb, new HashMap<>(), new KubernetesCrudDispatcher(), true);
+        api.init();
+        kube = api.createClient();
+        Files.copy(Path.of(apiWeb.getSelfSignedCertificate().certificatePath()), serviceAccount.resolve("ca.crt"));
         List<Integer> metrics = new ArrayList<>(List.of(cacheMetrics, coordinatorMetrics));
         for (String worker : workers) {
             int workerMetrics = freePort();
             metrics.add(workerMetrics);
             Path workerRoot = Files.createDirectories(work.resolve(worker));
             Files.createDirectories(Path.of("/run/stagefarm-net"));
+            kube.pods()
+                    .inNamespace(WORKERS_NAMESPACE)
+                    .resource(new PodBuilder()
+                            .withNewMetadata()
+                            .withName(run + "-" + worker)
+                            .endMetadata()
+                            .build())
+                    .create();
             // What `privileged: true` gives the pod, spelled out: this machine's engine cannot grant
             // CAP_SYS_RESOURCE (its own bounding set lacks it), so --privileged itself is refused here.
             start(
@@ -247,9 +284,17 @@ class ImageRunsTest {
                             workerRoot + ":/var/lib/stagefarm-worker",
                             "-v",
                             "/run/stagefarm-net:/run/stagefarm-net",
-                            // what automountServiceAccountToken gives the pod
+                            // what automountServiceAccountToken, the downward API and the kubelet give the pod
                             "-v",
-                            serviceAccount + ":" + SERVICE_ACCOUNT + ":ro"),
+                            serviceAccount + ":" + SERVICE_ACCOUNT + ":ro",
+                            "-e",
+                            "POD_NAME=" + run + "-" + worker,
+                            "-e",
+                            "POD_NAMESPACE=" + WORKERS_NAMESPACE,
+                            "-e",
+                            "KUBERNETES_SERVICE_HOST=127.0.0.1",
+                            "-e",
+                            "KUBERNETES_SERVICE_PORT=" + apiWeb.getPort()),
                     concat(
                             List.of(
                                     "worker",
@@ -279,6 +324,26 @@ class ImageRunsTest {
     /** The pod's service-account token as these workers' containers have it (no API server here). */
     private String fakeToken() {
         return "sa-token-" + run;
+    }
+
+    /** The pod-deletion-cost on worker {@code w}'s pod; -1 while it has none. */
+    private int deletionCost(String worker) {
+        var annotations = kube.pods()
+                .inNamespace(WORKERS_NAMESPACE)
+                .withName(run + "-" + worker)
+                .get()
+                .getMetadata()
+                .getAnnotations();
+        String cost = annotations == null ? null : annotations.get("controller.kubernetes.io/pod-deletion-cost");
+        return cost == null ? -1 : Integer.parseInt(cost);
+    }
+
+    private static String execUnchecked(Duration timeout, String... command) {
+        try {
+            return exec(timeout, command);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** {@code stagefarm_workers_connected} in a scrape. */
@@ -315,6 +380,10 @@ class ImageRunsTest {
                 // the container never started; its start() already failed the test
             }
             docker("rm", "-f", name);
+        }
+        if (kube != null) {
+            kube.close();
+            api.destroy();
         }
         if (work != null) {
             // the worker's snapshot trees (its overlay mounts went with its container)
