@@ -255,6 +255,58 @@ class ManifestsTest {
         });
     }
 
+    /**
+     * The worker patches its own pod's pod-deletion-cost: its pod mounts the service account's
+     * token, knows its name and namespace from the downward API, and that account may patch pods
+     * in the workers' namespace and do nothing else, anywhere else.
+     */
+    @Test
+    void aWorkerMayPatchThePodsOfItsNamespaceAndNothingElse() {
+        RENDERED.forEach((overlay, objects) -> {
+            Workloads.Container worker = container(objects, "Deployment", "stagefarm-worker");
+            String account = worker.pod().path("serviceAccountName").asText();
+            assertThat(worker.pod().path("automountServiceAccountToken").asBoolean())
+                    .as(overlay)
+                    .isTrue();
+            assertThat(fieldRef(worker, "POD_NAME")).as(overlay).isEqualTo("metadata.name");
+            assertThat(fieldRef(worker, "POD_NAMESPACE")).as(overlay).isEqualTo("metadata.namespace");
+            List<String> grants = new ArrayList<>();
+            for (JsonNode binding : objects) {
+                String kind = binding.path("kind").asText();
+                assertThat(kind).as(overlay + ": no cluster-wide grant").isNotIn("ClusterRole", "ClusterRoleBinding");
+                if (!kind.equals("RoleBinding")) {
+                    continue;
+                }
+                String namespace = binding.path("metadata").path("namespace").asText();
+                boolean forWorker = false;
+                for (JsonNode subject : binding.path("subjects")) {
+                    forWorker |= subject.path("name").asText().equals(account)
+                            && subject.path("namespace").asText().equals("stagefarm-workers");
+                }
+                if (!forWorker) {
+                    continue;
+                }
+                JsonNode role = find(
+                        objects, "Role", binding.path("roleRef").path("name").asText());
+                assertThat(role.path("metadata").path("namespace").asText()).isEqualTo(namespace);
+                for (JsonNode rule : role.path("rules")) {
+                    grants.add(namespace + " " + rule.path("apiGroups") + " " + rule.path("resources") + " "
+                            + rule.path("verbs") + (rule.has("resourceNames") ? " names" : ""));
+                }
+            }
+            assertThat(grants).as(overlay).containsExactly("stagefarm-workers [\"\"] [\"pods\"] [\"patch\"]");
+        });
+    }
+
+    private static String fieldRef(Workloads.Container c, String env) {
+        for (JsonNode e : c.spec().path("env")) {
+            if (e.path("name").asText().equals(env)) {
+                return e.path("valueFrom").path("fieldRef").path("fieldPath").asText();
+            }
+        }
+        throw new AssertionError(c.owner() + " has no env " + env);
+    }
+
     private List<String> kinds(String overlay) {
         return RENDERED.get(overlay).stream().map(o -> o.path("kind").asText()).toList();
     }

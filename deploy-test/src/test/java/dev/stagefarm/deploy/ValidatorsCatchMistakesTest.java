@@ -45,6 +45,29 @@ class ValidatorsCatchMistakesTest {
     }
 
     @Test
+    void aMisspeltRuleInTheWorkersRoleIsRefused() {
+        JsonNode role = ManifestsTest.find(dev, "Role", "stagefarm-worker-deletion-cost")
+                .deepCopy();
+        assertThat(ApiSchema.problems(role)).isEmpty();
+        ((ObjectNode) role.path("rules").get(0)).putArray("verb").add("patch");
+        assertThat(String.join("\n", ApiSchema.problems(role))).contains("unknown field rules[0].verb");
+    }
+
+    /** The scale test's reading of the ScaledObject: Prometheus' answer over the threshold, rounded up. */
+    @Test
+    void theScaleTestsRuleIsTheScaledObjectsQueryOverItsThreshold() throws Exception {
+        ScalingRule rule = ScalingRule.fromProdOverlay();
+        assertThat(rule.slotsPerWorker()).isEqualTo(2);
+        assertThat(rule.desired("# no team has had a job yet\n")).isZero();
+        assertThat(rule.desired("stagefarm_jobs_queued{team=\"a\"} 3.0\nstagefarm_jobs_queued{team=\"b\"} 1.0\n"))
+                .as("queued only: sum(running) is empty, `or vector(0)` makes it 0")
+                .isEqualTo(2);
+        assertThat(rule.desired("stagefarm_jobs_queued{team=\"a\"} 3.0\nstagefarm_jobs_running{team=\"a\"} 2.0\n"
+                        + "stagefarm_jobs_running_other 9.0\n"))
+                .isEqualTo(3);
+    }
+
+    @Test
     void aKindWithoutASchemaIsRefusedNotPassed() throws Exception {
         JsonNode unknown = Kustomize.parse("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n")
                 .getFirst();

@@ -19,6 +19,7 @@ import dev.stagefarm.worker.job.JobRunner;
 import dev.stagefarm.worker.job.WorkerMetrics;
 import dev.stagefarm.worker.job.WorkerParts;
 import dev.stagefarm.worker.net.Cidr;
+import dev.stagefarm.worker.kube.PodDeletionCost;
 import dev.stagefarm.worker.net.CniNetwork;
 import dev.stagefarm.worker.net.FarmEndpoints;
 import dev.stagefarm.worker.net.NetworkOptions;
@@ -32,6 +33,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -182,6 +184,7 @@ public final class WorkerNode implements AutoCloseable {
     private final RegistryClient registry;
     private final TeamRegistries teamRegistries;
     private final CniNetwork network;
+    private final Optional<PodDeletionCost> deletionCost;
 
     public WorkerNode(Config config, MeterRegistry meters) throws IOException {
         Path root = Files.createDirectories(config.root()).toRealPath();
@@ -249,6 +252,9 @@ public final class WorkerNode implements AutoCloseable {
                 .setLocalDiskUsedBytes(disk.used())
                 .setLocalDiskBudgetBytes(disk.budget())
                 .build());
+        // in a pod: scale-in removes idle, empty workers first (deploy/README.md, "Scaling")
+        this.deletionCost =
+                PodDeletionCost.inThisPod(config.name(), () -> PodDeletionCost.of(agent.runningJobs(), disk.used()));
         log.info(
                 "worker {}: root {}, coordinator {}, cache {}, local disk {} of {}",
                 config.name(),
@@ -276,6 +282,7 @@ public final class WorkerNode implements AutoCloseable {
 
     @Override
     public void close() throws InterruptedException {
+        deletionCost.ifPresent(PodDeletionCost::close);
         agent.close();
         // let the session's last messages (results, its end) reach the coordinator
         coordinatorChannel.shutdown();

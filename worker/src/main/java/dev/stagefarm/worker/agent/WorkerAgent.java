@@ -97,6 +97,11 @@ public final class WorkerAgent implements AutoCloseable {
         this.running = new Semaphore(slots);
     }
 
+    /** The jobs running on this worker now. */
+    public int runningJobs() {
+        return jobThreads.size();
+    }
+
     /** What this worker reports of itself (its disk) after its hello and after each job. */
     public void reportStatus(java.util.function.Supplier<WorkerStatus> status) {
         this.status = status;
