@@ -10,6 +10,7 @@ import io.grpc.ForwardingClientCall;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 
@@ -49,6 +50,11 @@ public final class TeamChannel {
     public static String current() {
         String team = TEAM.get();
         return team == null ? "" : team;
+    }
+
+    /** The team of the job running on this thread; empty outside a job ({@code ""} is a farm without teams). */
+    public static Optional<String> ofJob() {
+        return Optional.ofNullable(TEAM.get());
     }
 
     /** Runs {@code work} acting for {@code team}: calls through {@link #fromContext} channels send it. */

@@ -138,7 +138,7 @@ public final class DiskBudget {
         lru.touch(id);
         boolean there = present.getAsBoolean();
         if (there && lru.contains(id)) {
-            holdings.held(id, keys(kind, name, key), -1, TeamChannel.current());
+            holdings.held(id, keys(kind, name, key), -1, TeamChannel.ofJob().orElse(null));
         }
         return there;
     }
@@ -157,7 +157,7 @@ public final class DiskBudget {
                 lease.pin(id);
             }
             lru.add(id, bytes);
-            holdings.held(id, keys(kind, name, key), bytes, TeamChannel.current());
+            holdings.held(id, keys(kind, name, key), bytes, TeamChannel.ofJob().orElse(null));
         }
         makeRoom(0);
     }
@@ -166,7 +166,7 @@ public final class DiskBudget {
     public synchronized void alsoKnownAs(Kind kind, String name, String key) {
         String id = id(kind, name);
         if (lru.contains(id)) {
-            holdings.held(id, keys(kind, name, key), -1, TeamChannel.current());
+            holdings.held(id, keys(kind, name, key), -1, TeamChannel.ofJob().orElse(null));
         }
     }
 
