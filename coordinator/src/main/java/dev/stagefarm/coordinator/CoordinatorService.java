@@ -100,6 +100,8 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
                     case RESULT -> {
                         if (session != null) {
                             dispatcher.onResult(session, message.getResult());
+                            // also for a result refused as late or unknown: nothing here wants it again
+                            session.received(message.getResult().getJobId());
                         }
                     }
                     case DRAINING -> {

@@ -4,6 +4,7 @@ import dev.stagefarm.proto.farm.CancelJob;
 import dev.stagefarm.proto.farm.CoordinatorMessage;
 import dev.stagefarm.proto.farm.DrainRequest;
 import dev.stagefarm.proto.farm.Job;
+import dev.stagefarm.proto.farm.ResultReceived;
 import dev.stagefarm.proto.farm.RunningJob;
 import io.grpc.stub.StreamObserver;
 import java.util.List;
@@ -125,6 +126,17 @@ public final class WorkerSession {
         stream.onNext(CoordinatorMessage.newBuilder()
                 .setCancel(CancelJob.newBuilder().setJobId(jobId))
                 .build());
+    }
+
+    /** Tells the worker its result for the job is held here: it need not report it again. */
+    public synchronized void received(String jobId) {
+        try {
+            stream.onNext(CoordinatorMessage.newBuilder()
+                    .setReceived(ResultReceived.newBuilder().setJobId(jobId))
+                    .build());
+        } catch (RuntimeException streamClosed) {
+            // the worker went away meanwhile: it reports the result again in its next hello
+        }
     }
 
     /** Asks the worker to drain, as SIGTERM would: it finishes its jobs, then exits. */

@@ -17,6 +17,7 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -61,7 +62,7 @@ public final class WorkerAgent implements AutoCloseable {
      */
     private final Map<String, Job> runningJobs = new ConcurrentHashMap<>();
 
-    private final Map<String, JobResult> unreported = new java.util.LinkedHashMap<>();
+    private final Map<String, JobResult> unreported = new LinkedHashMap<>();
     private final Object reports = new Object();
 
     private volatile boolean closed;
@@ -100,6 +101,14 @@ public final class WorkerAgent implements AutoCloseable {
     /** The jobs running on this worker now. */
     public int runningJobs() {
         return jobThreads.size();
+    }
+
+    /** The results this worker holds that no coordinator has confirmed yet. */
+    public int unconfirmedResults() {
+        synchronized (reports) {
+            Session s = current;
+            return unreported.size() + (s == null ? 0 : s.unconfirmed.size());
+        }
     }
 
     /** What this worker reports of itself (its disk) after its hello and after each job. */
@@ -203,6 +212,14 @@ public final class WorkerAgent implements AutoCloseable {
         private volatile boolean live;
 
         private volatile boolean over;
+        /**
+         * Results sent on this session that the coordinator has not confirmed: a stream can take
+         * a message after its other end has gone (gRPC reports the break later), so a result
+         * stays the worker's until {@code received}; if the session ends first, it is reported
+         * again on the next one. Guarded by {@link #reports}.
+         */
+        private final Map<String, JobResult> unconfirmed = new LinkedHashMap<>();
+
         private volatile boolean helloSent;
         private volatile ClientCallStreamObserver<WorkerMessage> call;
 
@@ -219,7 +236,7 @@ public final class WorkerAgent implements AutoCloseable {
                 }
                 for (JobResult r : unreported.values()) {
                     send(WorkerMessage.newBuilder().setResult(r).build());
-                    runningJobs.remove(r.getJobId());
+                    unconfirmed.put(r.getJobId(), r);
                 }
                 unreported.clear();
                 live = true;
@@ -265,6 +282,8 @@ public final class WorkerAgent implements AutoCloseable {
             synchronized (reports) {
                 over = true;
                 live = false;
+                unreported.putAll(unconfirmed);
+                unconfirmed.clear();
             }
             ended.countDown();
         }
@@ -290,6 +309,13 @@ public final class WorkerAgent implements AutoCloseable {
             } else if (message.hasDrain() && !draining) {
                 log.info("worker {}: the coordinator asks it to drain", name);
                 onDrainRequested.run();
+            } else if (message.hasReceived()) {
+                synchronized (reports) {
+                    String id = message.getReceived().getJobId();
+                    if (unconfirmed.remove(id) != null) {
+                        runningJobs.remove(id);
+                    }
+                }
             } else if (message.hasCancel()) {
                 Thread t = jobThreads.get(message.getCancel().getJobId());
                 if (t != null) {
@@ -319,7 +345,7 @@ public final class WorkerAgent implements AutoCloseable {
                 Session s = current;
                 if (s != null && s.live) {
                     s.send(WorkerMessage.newBuilder().setResult(result).build());
-                    runningJobs.remove(job.getJobId());
+                    s.unconfirmed.put(job.getJobId(), result);
                 } else {
                     log.info(
                             "worker {}: job {} ended with no coordinator listening; it reports it on reconnecting",
