@@ -1,5 +1,6 @@
 package dev.stagefarm.cli;
 
+import dev.stagefarm.cli.build.FarmErrors;
 import dev.stagefarm.cli.commands.AotWorkloadCommand;
 import dev.stagefarm.cli.commands.BuildCommand;
 import dev.stagefarm.cli.commands.BuildsCommand;
@@ -14,6 +15,7 @@ import dev.stagefarm.cli.commands.TokenCommand;
 import dev.stagefarm.cli.commands.WorkerCommand;
 import dev.stagefarm.cli.commands.WorkersCommand;
 import dev.stagefarm.common.client.GrpcChannels;
+import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.util.List;
@@ -72,7 +74,8 @@ public final class Main {
     }
 
     /**
-     * A bad flag value, a file that cannot be read, a refused token, an unreachable server, a
+     * A bad flag value, a file that cannot be read, a refused token, an unreachable server (a
+     * gRPC status from any command: one sentence naming the server and the flag to fix), a
      * missing certificate: the user's to fix, so one line that says what, not a stack trace.
      * Anything else is ours, and keeps its trace.
      */
@@ -81,6 +84,10 @@ public final class Main {
             String message =
                     e instanceof NoSuchFileException missing ? "no such file: " + missing.getFile() : e.getMessage();
             command.getErr().println("error: " + message);
+            return 1;
+        }
+        if (e instanceof StatusRuntimeException refused) {
+            command.getErr().println("error: " + FarmErrors.describe(command, refused));
             return 1;
         }
         throw e;

@@ -1,24 +1,18 @@
 package dev.stagefarm.cli.commands;
 
 import dev.stagefarm.cli.progress.ProgressPrinter;
-import dev.stagefarm.common.client.GrpcChannels;
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildLogsRequest;
 import dev.stagefarm.proto.farm.BuildSummary;
 import dev.stagefarm.proto.farm.CancelBuildRequest;
-import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.ListBuildsRequest;
 import dev.stagefarm.proto.farm.ListBuildsResponse;
 import dev.stagefarm.proto.farm.TeamBuildCount;
-import io.grpc.ManagedChannel;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Iterator;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -161,36 +155,14 @@ public final class BuildsCommand implements Callable<Integer> {
         }
     }
 
-    interface Call {
-        int run(CoordinatorGrpc.CoordinatorBlockingStub stub);
-    }
-
-    /** Runs one call; a refusal or an unreachable coordinator becomes one sentence on stderr. */
-    static int withStub(String coordinator, ClientAuthOptions auth, BuildsCommand parent, Call call)
+    private static int withStub(
+            String coordinator, ClientAuthOptions auth, BuildsCommand parent, CoordinatorCall.Call call)
             throws IOException {
-        String address = coordinator != null ? coordinator : parent != null ? parent.coordinator : null;
-        ClientAuthOptions security = auth.security().token() == null && parent != null ? parent.auth : auth;
-        if (address == null) {
-            throw new IllegalArgumentException(
-                    "give the coordinator: --coordinator HOST:PORT, or coordinator= in the stagefarm config file");
-        }
-        ManagedChannel channel = GrpcChannels.open(address, security.security());
-        try {
-            return call.run(CoordinatorGrpc.newBlockingStub(channel));
-        } catch (StatusRuntimeException e) {
-            Status s = e.getStatus();
-            System.err.println(
-                    s.getCode() == Status.Code.UNAVAILABLE
-                            ? "error: cannot reach the coordinator at " + address + " (" + s.getDescription()
-                                    + "): is it running, and is --coordinator right?"
-                            : "error: "
-                                    + s.getCode()
-                                            .name()
-                                            .toLowerCase(Locale.ROOT)
-                                            .replace('_', ' ') + ": " + s.getDescription());
-            return 1;
-        } finally {
-            channel.shutdownNow();
-        }
+        return CoordinatorCall.run(
+                coordinator,
+                auth,
+                parent == null ? null : parent.coordinator,
+                parent == null ? null : parent.auth,
+                call);
     }
 }

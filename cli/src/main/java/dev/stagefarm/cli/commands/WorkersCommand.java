@@ -1,13 +1,9 @@
 package dev.stagefarm.cli.commands;
 
 import dev.stagefarm.cacheclient.Units;
-import dev.stagefarm.common.client.GrpcChannels;
-import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.DrainWorkerRequest;
 import dev.stagefarm.proto.farm.ListWorkersRequest;
 import dev.stagefarm.proto.farm.WorkerInfo;
-import io.grpc.ManagedChannel;
-import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -17,10 +13,11 @@ import picocli.CommandLine.Option;
 @Command(
         name = "workers",
         mixinStandardHelpOptions = true,
+        subcommands = WorkersCommand.Drain.class,
         description = "List the workers connected to a coordinator.")
 public final class WorkersCommand implements Callable<Integer> {
 
-    @Option(names = "--coordinator", required = true, description = "The coordinator, HOST:PORT.")
+    @Option(names = "--coordinator", description = "The coordinator, HOST:PORT.")
     String coordinator;
 
     @CommandLine.Mixin
@@ -28,9 +25,8 @@ public final class WorkersCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        ManagedChannel channel = GrpcChannels.open(coordinator, auth.security());
-        try {
-            var reply = CoordinatorGrpc.newBlockingStub(channel).listWorkers(ListWorkersRequest.getDefaultInstance());
+        return CoordinatorCall.run(coordinator, auth, null, null, stub -> {
+            var reply = stub.listWorkers(ListWorkersRequest.getDefaultInstance());
             System.out.printf("%-20s %-9s %-6s %-13s %s%n", "NAME", "STATE", "SLOTS", "RUNNING JOBS", "DISK");
             for (WorkerInfo w : reply.getWorkersList()) {
                 System.out.printf(
@@ -41,9 +37,7 @@ public final class WorkersCommand implements Callable<Integer> {
                 }
             }
             return 0;
-        } finally {
-            channel.shutdownNow();
-        }
+        });
     }
 
     /** {@code 3.2 GiB/20.0 GiB}: the worker's local snapshots and blobs against its --max-local-size. */
@@ -54,23 +48,30 @@ public final class WorkersCommand implements Callable<Integer> {
                 : used + "/no budget";
     }
 
-    @CommandLine.Command(
+    @Command(
             name = "drain",
             mixinStandardHelpOptions = true,
             description = "Drain a worker (admin token): it takes no new job, finishes those it runs, then exits.")
-    int drain(@CommandLine.Parameters(paramLabel = "NAME", description = "The worker's --name.") String name)
-            throws IOException {
-        ManagedChannel channel = GrpcChannels.open(coordinator, auth.security());
-        try {
-            CoordinatorGrpc.newBlockingStub(channel)
-                    .drainWorker(DrainWorkerRequest.newBuilder().setName(name).build());
-            System.out.println(name + ": DRAINING");
-            return 0;
-        } catch (StatusRuntimeException e) {
-            System.err.println("error: " + e.getStatus().getDescription());
-            return 1;
-        } finally {
-            channel.shutdownNow();
+    static final class Drain implements Callable<Integer> {
+        @CommandLine.ParentCommand
+        WorkersCommand parent;
+
+        @CommandLine.Parameters(paramLabel = "NAME", description = "The worker's --name.")
+        String name;
+
+        @Option(names = "--coordinator", description = "The coordinator, HOST:PORT.")
+        String coordinator;
+
+        @CommandLine.Mixin
+        ClientAuthOptions auth;
+
+        @Override
+        public Integer call() throws IOException {
+            return CoordinatorCall.run(coordinator, auth, parent.coordinator, parent.auth, stub -> {
+                stub.drainWorker(DrainWorkerRequest.newBuilder().setName(name).build());
+                System.out.println(name + ": DRAINING");
+                return 0;
+            });
         }
     }
 }

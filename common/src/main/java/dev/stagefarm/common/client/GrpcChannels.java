@@ -10,6 +10,7 @@ import io.netty.channel.socket.nio.NioDomainSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import java.net.InetSocketAddress;
 import java.net.UnixDomainSocketAddress;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -103,6 +104,20 @@ public final class GrpcChannels {
     public static void stopClientThreads() {
         TCP_CLIENTS.stop();
         UNIX_CLIENTS.stop();
+    }
+
+    /**
+     * Closes a command's channel and waits (briefly) for its transports to end, so that a
+     * reconnect gRPC had scheduled does not reach an event loop {@link #stopClientThreads}
+     * already stopped (Netty then logs a warning with a stack trace at the user).
+     */
+    public static void close(ManagedChannel channel) {
+        channel.shutdownNow();
+        try {
+            channel.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** A server reachable at {@code inprocess:NAME} by {@link #open}. */
