@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
@@ -238,7 +239,16 @@ class ImageRunsTest {
                         mirror));
         Path serviceAccount = Files.createDirectories(work.resolve("serviceaccount"));
         Files.writeString(serviceAccount.resolve("token"), fakeToken());
-        api = new KubernetesMockServer(new Context(), apiWeb, new HashMap<>(), new KubernetesCrudDispatcher(), true);
+        api = new KubernetesMockServer(new Context(), apiWeb, new HashMap<>(), new KubernetesCrudDispatcher(), true) {
+            @Override
+            protected Config initConfig() {
+                // fabric8's 10 s to get a TLS connection to the Vert.x server runs out on a loaded CI machine
+                Config config = super.initConfig();
+                config.setConnectionTimeout(120_000);
+                config.setRequestTimeout(120_000);
+                return config;
+            }
+        };
         api.init();
         kube = api.createClient();
         Files.copy(Path.of(apiWeb.getSelfSignedCertificate().certificatePath()), serviceAccount.resolve("ca.crt"));

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
@@ -47,7 +48,17 @@ class PodDeletionCostTest {
 
     @BeforeEach
     void startApiServer() throws Exception {
-        server = new KubernetesMockServer(new Context(), web, new HashMap<>(), new KubernetesCrudDispatcher(), true);
+        server = new KubernetesMockServer(new Context(), web, new HashMap<>(), new KubernetesCrudDispatcher(), true) {
+            @Override
+            protected Config initConfig() {
+                // the test's own client (it creates the pod) over TLS to a Vert.x server: fabric8's
+                // 10 s to get a connection ran out on a loaded 2-core CI machine
+                Config config = super.initConfig();
+                config.setConnectionTimeout(120_000);
+                config.setRequestTimeout(120_000);
+                return config;
+            }
+        };
         server.init();
         kube = server.createClient();
         kube.pods()
@@ -59,7 +70,7 @@ class PodDeletionCostTest {
                         .endMetadata()
                         .build())
                 .create();
-        web.takeRequest(5, TimeUnit.SECONDS); // the create above
+        web.takeRequest(60, TimeUnit.SECONDS); // the create above
         Path sa = Files.createDirectories(dir.resolve("serviceaccount"));
         Files.writeString(sa.resolve("token"), "token-one\n");
         Files.copy(Path.of(web.getSelfSignedCertificate().certificatePath()), sa.resolve("ca.crt"));
@@ -91,7 +102,7 @@ class PodDeletionCostTest {
                 Duration.ofSeconds(10),
                 "w1")) {
             assertThat(cost.update()).isTrue();
-            RecordedRequest patch = web.takeRequest(5, TimeUnit.SECONDS);
+            RecordedRequest patch = web.takeRequest(60, TimeUnit.SECONDS);
             assertThat(patch.getMethod()).isEqualTo("PATCH");
             assertThat(patch.getPath()).isEqualTo("/api/v1/namespaces/" + NAMESPACE + "/pods/" + POD);
             assertThat(patch.getHeader("Content-Type")).isEqualTo("application/merge-patch+json");
@@ -156,11 +167,11 @@ class PodDeletionCostTest {
     void theTokenIsReadAgainForEveryPatchAsTheKubeletRotatesIt() throws Exception {
         try (PodPatcher patcher = new PodPatcher(inCluster)) {
             patcher.annotate(PodDeletionCost.ANNOTATION, "1");
-            assertThat(web.takeRequest(5, TimeUnit.SECONDS).getHeader("Authorization"))
+            assertThat(web.takeRequest(60, TimeUnit.SECONDS).getHeader("Authorization"))
                     .isEqualTo("Bearer token-one");
             Files.writeString(inCluster.tokenFile(), "token-two");
             patcher.annotate(PodDeletionCost.ANNOTATION, "2");
-            assertThat(web.takeRequest(5, TimeUnit.SECONDS).getHeader("Authorization"))
+            assertThat(web.takeRequest(60, TimeUnit.SECONDS).getHeader("Authorization"))
                     .isEqualTo("Bearer token-two");
         }
     }
