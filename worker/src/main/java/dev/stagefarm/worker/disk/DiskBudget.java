@@ -20,7 +20,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The worker's {@code --max-local-size}: snapshots, blobs, artifacts and contexts on its disk,
- * evicted least recently used first so that they stay under the budget. What a running job
+ * evicted least recently used first so that they stay under the budget, from the team that holds
+ * the most bytes first ({@link LruPolicy}): one team's builds cannot push every other team's
+ * snapshots off a shared worker. What a running job
  * uses is pinned by its {@link Lease} until the job ends, so the budget is exceeded by at most
  * what the jobs in flight hold. Evicting only makes an entry unreachable (under the lock, fast)
  * and then deletes its files (outside the lock); whoever needed it fetches it again from the
@@ -59,6 +61,9 @@ public final class DiskBudget {
     private final Holdings holdings = new Holdings();
     private final Map<Kind, Remover> removers = new EnumMap<>(Kind.class);
     private final Counter evicted;
+    private final MeterRegistry meters;
+    private final String worker;
+    private final Set<String> teamsMetered = new HashSet<>();
 
     /**
      * @param budget bytes; 0 or less counts usage but never evicts
@@ -75,6 +80,8 @@ public final class DiskBudget {
      */
     public DiskBudget(long budget, MeterRegistry meters, String worker) {
         this.budget = Math.max(0, budget);
+        this.meters = meters;
+        this.worker = worker;
         Gauge.builder("stagefarm.worker.disk.used", this, DiskBudget::used)
                 .tag("worker", worker)
                 .baseUnit("bytes")
@@ -156,10 +163,29 @@ public final class DiskBudget {
             if (lease != null) {
                 lease.pin(id);
             }
-            lru.add(id, bytes);
+            String team = TeamChannel.ofJob().orElse("");
+            lru.add(id, bytes, team);
+            meterTeam(team);
             holdings.held(id, keys(kind, name, key), bytes, TeamChannel.ofJob().orElse(null));
         }
         makeRoom(0);
+    }
+
+    /** A team's share of the disk, from its first entry on (at zero once it holds nothing). */
+    private void meterTeam(String team) {
+        if (teamsMetered.add(team)) {
+            Gauge.builder("stagefarm.worker.disk.team.used", this, b -> b.usedBy(team))
+                    .tag("worker", worker)
+                    .tag("team", team.isEmpty() ? "(none)" : team)
+                    .baseUnit("bytes")
+                    .description("the bytes a team's entries take on the worker's disk; the team holding the"
+                            + " most is evicted from first")
+                    .register(meters);
+        }
+    }
+
+    private synchronized long usedBy(String team) {
+        return lru.usedByTeam().getOrDefault(team, 0L);
     }
 
     /** An entry is now also found by {@code key} (a snapshot's alias). */
@@ -200,10 +226,11 @@ public final class DiskBudget {
                     holdings.evicted(v.id());
                     freed += v.bytes();
                     log.info(
-                            "evicted {} {} ({}) to stay under --max-local-size {}",
+                            "evicted {} {} ({}, team {}) to stay under --max-local-size {}",
                             kind.name().toLowerCase(java.util.Locale.ROOT),
                             name,
                             Units.formatSize(v.bytes()),
+                            v.team().isEmpty() ? "(none)" : v.team(),
                             Units.formatSize(budget));
                 } catch (IOException | RuntimeException e) {
                     log.warn("could not evict {}: {}", v.id(), e.toString());

@@ -2,6 +2,7 @@ package dev.stagefarm.worker.disk;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.stagefarm.common.auth.TeamChannel;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -117,6 +118,29 @@ class DiskBudgetTest {
         Files.write(tree.resolve("five-k"), new byte[5000]);
 
         assertThat(DiskUsage.of(tree)).isEqualTo(4096 /* dir */ + 4096 + 8192);
+    }
+
+    @Test
+    void eachTeamsShareOfTheDiskIsAGaugeAndTheLargestShareIsEvictedFirst() throws Exception {
+        for (String[] entry : new String[][] {{"alice", "a1"}, {"bob", "b1"}, {"bob", "b2"}, {"bob", "b3"}}) {
+            TeamChannel.callAs(entry[0], () -> {
+                try (DiskBudget.Lease lease = budget.lease()) {
+                    return lease.call(() -> blob(entry[1], 30));
+                }
+            });
+        }
+
+        assertThat(evicted).as("bob's oldest, not alice's older one").containsExactly("b1");
+        assertThat(meters.get("stagefarm.worker.disk.team.used")
+                        .tag("team", "alice")
+                        .gauge()
+                        .value())
+                .isEqualTo(30.0 * KIB);
+        assertThat(meters.get("stagefarm.worker.disk.team.used")
+                        .tag("team", "bob")
+                        .gauge()
+                        .value())
+                .isEqualTo(60.0 * KIB);
     }
 
     private Object blob(String name, long kib) throws IOException {

@@ -68,4 +68,41 @@ class LruPolicyTest {
 
         assertThat(lru.used()).isEqualTo(25);
     }
+
+    @Test
+    void aTeamFillingTheDiskEvictsItsOwnEntriesBeforeAnotherTeamsOlderOnes() {
+        lru.add("alice-base", 20, "alice"); // the oldest entry on the disk
+        for (int i = 1; i <= 4; i++) {
+            lru.add("bob-" + i, 30, "bob");
+        }
+
+        assertThat(lru.evict(100, 0))
+                .as("bob holds the most: his least recently used go until the disk fits")
+                .containsExactly(new LruPolicy.Victim("bob-1", 30, "bob"), new LruPolicy.Victim("bob-2", 30, "bob"));
+        assertThat(lru.contains("alice-base")).isTrue();
+        assertThat(lru.usedByTeam()).containsEntry("alice", 20L).containsEntry("bob", 60L);
+    }
+
+    @Test
+    void onceTheTeamsHoldAboutTheSameTheLeastRecentlyUsedOfTheLargerGoesFirst() {
+        lru.add("alice-1", 40, "alice");
+        lru.add("bob-1", 30, "bob");
+        lru.add("bob-2", 20, "bob");
+        lru.add("alice-2", 15, "alice");
+
+        assertThat(lru.evict(80, 0)).containsExactly(new LruPolicy.Victim("alice-1", 40, "alice"));
+        assertThat(lru.evict(40, 0))
+                .as("bob now holds 50 against alice's 15")
+                .containsExactly(new LruPolicy.Victim("bob-1", 30, "bob"));
+    }
+
+    @Test
+    void whenTheLargerTeamsEntriesAreAllInUseTheOthersGive() {
+        lru.add("bob-running", 90, "bob");
+        lru.pin("bob-running");
+        lru.add("alice-old", 30, "alice");
+
+        assertThat(lru.evict(100, 0)).containsExactly(new LruPolicy.Victim("alice-old", 30, "alice"));
+        assertThat(lru.usedByTeam()).containsOnlyKeys("bob");
+    }
 }
