@@ -126,7 +126,7 @@ public final class CacheClient implements BlobSource, AutoCloseable {
         this.actions = ActionCacheGrpc.newBlockingStub(channel);
         this.admin = CacheAdminGrpc.newBlockingStub(channel);
         this.batches = new BatchTransfers(content, target);
-        this.mounts = new MountClient(channel);
+        this.mounts = new MountClient(channel, reconnect);
     }
 
     /** Connects in plaintext to a cache-server at {@code host:port}; {@link #close()} closes the channel. */

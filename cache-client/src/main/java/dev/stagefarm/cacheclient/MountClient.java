@@ -18,7 +18,9 @@ import java.util.function.IntConsumer;
 
 /**
  * The client of shared cache mounts ({@code stagefarm.v1.CacheMounts}): uses and leases, heads,
- * publishes. The manifests and files are blobs: move them with {@link CacheClient}.
+ * publishes. The manifests and files are blobs: move them with {@link CacheClient}. Like the
+ * blob calls, each call rides out a cache-server that is away for a while ({@link Retry}): a
+ * step that opens its cache mount during a cache-server restart waits for it instead of failing.
  */
 public final class MountClient {
 
@@ -29,11 +31,18 @@ public final class MountClient {
     private final CacheMountsGrpc.CacheMountsStub async;
     private final CacheMountsGrpc.CacheMountsBlockingStub blocking;
     private final String target;
+    private final Runnable reconnect;
 
-    public MountClient(Channel channel) {
+    /** @param reconnect makes the channel under it connect at once (see {@link Retry}) */
+    public MountClient(Channel channel, Runnable reconnect) {
         this.async = CacheMountsGrpc.newStub(channel);
         this.blocking = CacheMountsGrpc.newBlockingStub(channel);
         this.target = channel.authority();
+        this.reconnect = reconnect;
+    }
+
+    private <T> T retrying(Retry.Call<T> call) throws IOException {
+        return Retry.whileUnavailable(target, reconnect, call);
     }
 
     /**
@@ -45,16 +54,18 @@ public final class MountClient {
      * @param maxWait   how long to wait for the grant before giving up
      */
     public MountUse use(String id, MountSharing sharing, IntConsumer onWaiting, Duration maxWait) throws IOException {
-        return MountUse.open(async, id, sharing, onWaiting, maxWait, target);
+        return retrying(() -> MountUse.open(async, id, sharing, onWaiting, maxWait, target));
     }
 
     public MountHead head(String id) throws IOException {
-        try {
-            return blocking.withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS)
-                    .getHead(GetMountHeadRequest.newBuilder().setId(id).build());
-        } catch (StatusRuntimeException e) {
-            throw CacheErrors.translate(e, "reading the head of cache mount " + id, null, target);
-        }
+        return retrying(() -> {
+            try {
+                return blocking.withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS)
+                        .getHead(GetMountHeadRequest.newBuilder().setId(id).build());
+            } catch (StatusRuntimeException e) {
+                throw CacheErrors.translate(e, "reading the head of cache mount " + id, null, target);
+            }
+        });
     }
 
     /**
@@ -68,18 +79,22 @@ public final class MountClient {
 
     /** The same, naming the use by its id; {@code baseGeneration} is the generation the step started from. */
     public MountHead publish(String id, String useId, long baseGeneration, Digest delta) throws IOException {
-        try {
-            return blocking.withDeadlineAfter(PUBLISH_DEADLINE_SECONDS, TimeUnit.SECONDS)
-                    .publish(PublishMountRequest.newBuilder()
-                            .setId(id)
-                            .setUseId(useId)
-                            .setDeltaDigest(delta.toString())
-                            .setBaseGeneration(baseGeneration)
-                            .build())
-                    .getHead();
-        } catch (StatusRuntimeException e) {
-            throw CacheErrors.translate(e, "publishing to cache mount " + id, null, target);
-        }
+        // a restarted server has forgotten the use: it then refuses the publish (the step's
+        // changes are dropped, as for any use whose lease was lost), which is not retried
+        return retrying(() -> {
+            try {
+                return blocking.withDeadlineAfter(PUBLISH_DEADLINE_SECONDS, TimeUnit.SECONDS)
+                        .publish(PublishMountRequest.newBuilder()
+                                .setId(id)
+                                .setUseId(useId)
+                                .setDeltaDigest(delta.toString())
+                                .setBaseGeneration(baseGeneration)
+                                .build())
+                        .getHead();
+            } catch (StatusRuntimeException e) {
+                throw CacheErrors.translate(e, "publishing to cache mount " + id, null, target);
+            }
+        });
     }
 
     /** The mounts of the caller's team. */
@@ -89,6 +104,7 @@ public final class MountClient {
                     .listMounts(ListMountsRequest.getDefaultInstance())
                     .getMountsList();
         } catch (StatusRuntimeException e) {
+            // a person's command: an unreachable server is said at once, not waited for
             throw CacheErrors.translate(e, "listing cache mounts", null, target);
         }
     }

@@ -70,7 +70,10 @@ class RestartEndToEndTest {
                 ctx.resolve("Dockerfile"),
                 "FROM busybox\n"
                         + "RUN echo " + nonce + " && sleep 4 && head -c 6000000 /dev/urandom > /blob\n"
-                        + "RUN ls -l /blob > /listing\n");
+                        + "RUN ls -l /blob > /listing\n"
+                        // a step opening a shared cache mount right after the outage
+                        + "RUN --mount=type=cache,id=restart-" + nonce + ",target=/var/cache/r"
+                        + " echo kept > /var/cache/r/note && cp /var/cache/r/note /mounted\n");
         try (Farm farm = new Farm(dir, "w1")) {
             Path out = dir.resolve("cache-restart.log");
             Path oci = dir.resolve("cache-restart.oci.tar");
@@ -87,6 +90,7 @@ class RestartEndToEndTest {
                     .resolve("rootfs");
             assertThat(Files.size(rootfs.resolve("blob"))).isEqualTo(6_000_000L);
             assertThat(rootfs.resolve("listing")).exists();
+            assertThat(Files.readString(rootfs.resolve("mounted"))).isEqualTo("kept\n");
             assertThat(Files.readString(dir.resolve("logs/w1.log")))
                     .as("the worker waited for the cache-server")
                     .contains("unreachable; trying again for up to 45 s");
