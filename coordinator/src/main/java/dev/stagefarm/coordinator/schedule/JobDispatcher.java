@@ -236,7 +236,7 @@ public final class JobDispatcher {
      */
     public void onEvent(WorkerSession from, JobEvent event) {
         if (!from.runs(event.getJobId())) {
-            refuse(from, "an event", event.getJobId(), metrics.refusedEvents);
+            metrics.refusedEvent(from.name(), event.getJobId());
             return;
         }
         List<Consumer<JobEvent>> to = new ArrayList<>();
@@ -257,7 +257,7 @@ public final class JobDispatcher {
      */
     public void onResult(WorkerSession from, JobResult result) {
         if (!from.runs(result.getJobId())) {
-            refuse(from, "a result", result.getJobId(), metrics.refusedResults);
+            metrics.refusedResult(from.name(), result.getJobId());
             return;
         }
         from.finished(result.getJobId());
@@ -277,16 +277,6 @@ public final class JobDispatcher {
             // else a late answer from a worker the job was taken away from, or of a cancelled run
             pump();
         }
-    }
-
-    private static void refuse(
-            WorkerSession from, String what, String jobId, io.micrometer.core.instrument.Counter counter) {
-        counter.increment();
-        log.warn(
-                "worker {} sent {} for job {}, which it was not given or has already answered: ignored",
-                from.name(),
-                what,
-                jobId);
     }
 
     private void onWorkerJoined(WorkerSession session) {
@@ -442,6 +432,11 @@ public final class JobDispatcher {
     /** Reads the queue's state under its lock (for metrics and listings). */
     public synchronized int read(ToIntFunction<Scheduler> what) {
         return what.applyAsInt(scheduler);
+    }
+
+    /** A team's jobs waiting: queued, and held for workers that may still run them (a restart). */
+    public synchronized int waiting(String team) {
+        return scheduler.queued(team) + reconnects.heldFor(team);
     }
 
     /** Ends every job: the coordinator is closing. */

@@ -91,6 +91,15 @@ final class Reconnects {
         return held.size();
     }
 
+    /** A team's held jobs: still waiting for a slot, as an autoscaler should count them. */
+    int heldFor(String team) {
+        int n = 0;
+        for (Held h : held.values()) {
+            n += h.ticket().team().equals(team) ? 1 : 0;
+        }
+        return n;
+    }
+
     void adopted(String wireId, String adoptionKey) {
         adopted.put(wireId, adoptionKey);
     }

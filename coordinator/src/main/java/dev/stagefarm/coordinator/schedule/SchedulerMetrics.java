@@ -7,6 +7,8 @@ import io.micrometer.core.instrument.Timer;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.ToIntFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What the queue shows an autoscaler and a person. The names are a contract (the KEDA
@@ -16,14 +18,16 @@ import java.util.function.ToIntFunction;
  */
 public final class SchedulerMetrics {
 
+    private static final Logger log = LoggerFactory.getLogger(SchedulerMetrics.class);
+
     private final MeterRegistry registry;
     private final Set<String> teams = ConcurrentHashMap.newKeySet();
     private JobDispatcher dispatcher;
     final Counter jobsRedispatched;
     final Counter jobsShared;
     final Timer jobWait;
-    final Counter refusedEvents;
-    final Counter refusedResults;
+    private final Counter refusedEvents;
+    private final Counter refusedResults;
 
     public SchedulerMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -39,6 +43,23 @@ public final class SchedulerMetrics {
                 .description("time from a job's queueing to its start on a worker")
                 .publishPercentileHistogram()
                 .register(registry);
+    }
+
+    void refusedEvent(String worker, String jobId) {
+        refused(refusedEvents, worker, "an event", jobId);
+    }
+
+    void refusedResult(String worker, String jobId) {
+        refused(refusedResults, worker, "a result", jobId);
+    }
+
+    private static void refused(Counter counter, String worker, String what, String jobId) {
+        counter.increment();
+        log.warn(
+                "worker {} sent {} for job {}, which it was not given or has already answered: ignored",
+                worker,
+                what,
+                jobId);
     }
 
     private Counter refused(String kind) {
@@ -62,8 +83,9 @@ public final class SchedulerMetrics {
     /** A team's gauges, from its first job on (a team seen once stays listed, at zero when idle). */
     void team(String team) {
         if (teams.add(team)) {
-            Gauge.builder("stagefarm.jobs.queued", () -> read(s -> s.queued(team)))
-                    .description("jobs waiting in the coordinator's queue for a free slot")
+            Gauge.builder("stagefarm.jobs.queued", () -> dispatcher == null ? 0 : dispatcher.waiting(team))
+                    .description("jobs waiting in the coordinator's queue for a free slot (with those held for"
+                            + " reconnecting workers after a restart)")
                     .tag("team", team)
                     .register(registry);
             Gauge.builder("stagefarm.jobs.running", () -> read(s -> s.running(team)))

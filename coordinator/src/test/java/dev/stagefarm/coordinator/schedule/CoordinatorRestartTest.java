@@ -32,8 +32,9 @@ class CoordinatorRestartTest {
 
     private volatile Instant now = Instant.parse("2026-12-04T00:00:00Z");
     private final WorkerPool pool = new WorkerPool();
-    private final JobDispatcher dispatcher = new JobDispatcher(
-            pool, Duration.ZERO, new SchedulerMetrics(new SimpleMeterRegistry()), () -> now, new Scheduler(() -> now));
+    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    private final JobDispatcher dispatcher =
+            new JobDispatcher(pool, Duration.ZERO, new SchedulerMetrics(meters), () -> now, new Scheduler(() -> now));
 
     @AfterEach
     void close() {
@@ -123,6 +124,9 @@ class CoordinatorRestartTest {
         assertThat(toW2.sent.poll(100, TimeUnit.MILLISECONDS))
                 .as("still within the window")
                 .isNull();
+        assertThat(queued("team"))
+                .as("a held job waits for a slot as a queued one does: an autoscaler must see it")
+                .isEqualTo(1.0);
 
         now = now.plusMillis(2);
         dispatcher.releaseHeld();
@@ -131,8 +135,13 @@ class CoordinatorRestartTest {
         assertThat(sent.getWorkKey())
                 .as("the key the worker reports should this coordinator go too")
                 .isEqualTo(WorkKeys.adoption("team", AGAIN));
+        assertThat(queued("team")).as("running now, not waiting").isZero();
         dispatcher.onResult(pool.named("w2").orElseThrow(), ok("new-1"));
         assertThat(result.get(5, TimeUnit.SECONDS).result().getOk()).isTrue();
+    }
+
+    private double queued(String team) {
+        return meters.get("stagefarm.jobs.queued").tag("team", team).gauge().value();
     }
 
     @Test
