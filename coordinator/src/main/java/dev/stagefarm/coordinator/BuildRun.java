@@ -10,10 +10,10 @@ import dev.stagefarm.coordinator.plan.ImageSources;
 import dev.stagefarm.coordinator.plan.StageBase;
 import dev.stagefarm.coordinator.plan.StagePlan;
 import dev.stagefarm.coordinator.plan.StagePlanner;
-import dev.stagefarm.coordinator.schedule.CriticalPaths;
 import dev.stagefarm.coordinator.schedule.JobDispatcher;
 import dev.stagefarm.coordinator.schedule.JobInputs;
 import dev.stagefarm.coordinator.schedule.JobTicket;
+import dev.stagefarm.coordinator.schedule.StageTimings;
 import dev.stagefarm.coordinator.schedule.WorkKeys;
 import dev.stagefarm.dockerfile.Dockerfile;
 import dev.stagefarm.dockerfile.DockerfileException;
@@ -84,8 +84,10 @@ final class BuildRun {
     private String cancelled;
     /** When the build was submitted: the queue serves a team's earlier builds first. */
     private final Instant submitted = Instant.now();
-    /** Per stage, the longest chain of stages left to the target: the queue runs long chains first. */
-    private final Map<Integer, Integer> criticalPath;
+    /** Per stage, the longest chain of work left to the target (ms): the queue runs long chains first. */
+    private final Map<Integer, Long> criticalPath;
+    /** Where the steps this build runs record how long they took. */
+    private final BuildTimings timings;
 
     /** The action cache as planning sees it. */
     interface ActionLookup {
@@ -103,6 +105,7 @@ final class BuildRun {
             ActionLookup cache,
             BaseImageResolver bases,
             JobDispatcher dispatcher,
+            BuildTimings timings,
             BuildEvents events,
             FarmMetrics metrics) {
         this.metrics = metrics;
@@ -117,7 +120,8 @@ final class BuildRun {
         this.bases = bases;
         this.dispatcher = dispatcher;
         this.events = events;
-        this.criticalPath = CriticalPaths.of(graph.reachable(), graph::dependencies);
+        this.timings = timings;
+        this.criticalPath = timings.criticalPaths(graph);
     }
 
     /**
@@ -407,7 +411,7 @@ final class BuildRun {
                 buildId,
                 WorkKeys.of(team, built),
                 submitted,
-                criticalPath.getOrDefault(index, 1),
+                criticalPath.getOrDefault(index, StageTimings.UNKNOWN_STEP.toMillis()),
                 worker -> localBytes(plan, worker),
                 Entitlements.needed(built),
                 JobInputs.of(built));
@@ -422,6 +426,7 @@ final class BuildRun {
                 if (event.hasQueue()) {
                     queueMillis.set(event.getQueue().getWaitedMillis());
                 }
+                timings.record(index, plan.steps(), event);
                 events.forward(event);
             });
         }

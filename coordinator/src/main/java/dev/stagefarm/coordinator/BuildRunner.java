@@ -10,6 +10,7 @@ import dev.stagefarm.coordinator.plan.BaseImageResolver;
 import dev.stagefarm.coordinator.plan.ContextIndex;
 import dev.stagefarm.coordinator.plan.NamedContexts;
 import dev.stagefarm.coordinator.schedule.JobDispatcher;
+import dev.stagefarm.coordinator.schedule.StageTimings;
 import dev.stagefarm.dockerfile.Dockerfile;
 import dev.stagefarm.dockerfile.DockerfileException;
 import dev.stagefarm.dockerfile.DockerfileParser;
@@ -35,6 +36,8 @@ final class BuildRunner {
     private final java.util.function.Function<String, BaseImageResolver> bases;
 
     private final JobDispatcher dispatcher;
+    /** How long each team's steps took, for every build's critical paths. */
+    private final StageTimings timings;
 
     private final FarmMetrics metrics;
     private final BuildBook book;
@@ -50,8 +53,10 @@ final class BuildRunner {
             CacheClient cache,
             java.util.function.Function<String, BaseImageResolver> bases,
             JobDispatcher dispatcher,
+            StageTimings timings,
             FarmMetrics metrics,
             BuildBook book) {
+        this.timings = timings;
         this.metrics = metrics;
         this.book = book;
         this.cache = cache;
@@ -119,6 +124,7 @@ final class BuildRunner {
                             cache::getAction,
                             named.resolver(bases.apply(team)),
                             dispatcher,
+                            new BuildTimings(timings, team, df),
                             events,
                             metrics)
                     .execute();

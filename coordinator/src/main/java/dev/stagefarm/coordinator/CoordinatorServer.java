@@ -18,6 +18,7 @@ import dev.stagefarm.coordinator.schedule.JobDispatcher;
 import dev.stagefarm.coordinator.schedule.Locality;
 import dev.stagefarm.coordinator.schedule.Scheduler;
 import dev.stagefarm.coordinator.schedule.SchedulerMetrics;
+import dev.stagefarm.coordinator.schedule.StageTimings;
 import dev.stagefarm.coordinator.schedule.WorkerPool;
 import dev.stagefarm.coordinator.web.FarmView;
 import dev.stagefarm.coordinator.web.FarmWebServer;
@@ -139,7 +140,12 @@ public final class CoordinatorServer implements AutoCloseable {
         this.tokens = tokens;
         this.registries = TeamRegistries.farmOnly(registry);
         BuildRunner builds = new BuildRunner(
-                cache, team -> new RegistryBaseResolver(registries.forTeam(team)), dispatcher, metrics, book);
+                cache,
+                team -> new RegistryBaseResolver(registries.forTeam(team)),
+                dispatcher,
+                new StageTimings(InstantSource.system()),
+                metrics,
+                book);
         this.service = new CoordinatorService(
                 pool, dispatcher, builds, cacheAddress, new BuildAdmission(policies), new BuildControl(book));
         this.server = serverBuilder

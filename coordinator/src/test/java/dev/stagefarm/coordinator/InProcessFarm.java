@@ -25,6 +25,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -46,6 +47,7 @@ final class InProcessFarm implements AutoCloseable {
     private final ManagedChannel cacheChannel;
     private final CoordinatorServer coordinator;
     private final ManagedChannel channel;
+    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
 
     private InProcessFarm(Path dir, Duration workerWait, Path tokens, String farmToken) throws Exception {
         String cacheName = InProcessServerBuilder.generateName();
@@ -62,7 +64,7 @@ final class InProcessFarm implements AutoCloseable {
                         "cache",
                         new RegistryClient(RegistryConfig.defaults(), CredentialStore.none()),
                         workerWait,
-                        new SimpleMeterRegistry(),
+                        meters,
                         tokens == null ? null : ReloadingTokens.open(tokens, Clock.systemUTC()))
                 .start();
         channel = InProcessChannelBuilder.forName(name).build();
@@ -85,6 +87,13 @@ final class InProcessFarm implements AutoCloseable {
     /** The coordinator's server, for what tests start beside it (its web view). */
     CoordinatorServer server() {
         return coordinator;
+    }
+
+    /** Jobs of every team waiting in the coordinator's queue, as its {@code stagefarm_jobs_queued} gauges say. */
+    int jobsQueued() {
+        return (int) meters.find("stagefarm.jobs.queued").gauges().stream()
+                .mapToDouble(Gauge::value)
+                .sum();
     }
 
     /** The coordinator, as an anonymous caller. */

@@ -8,6 +8,7 @@ import dev.stagefarm.coordinator.builds.BuildBook;
 import dev.stagefarm.coordinator.builds.BuildControl;
 import dev.stagefarm.coordinator.schedule.JobDispatcher;
 import dev.stagefarm.coordinator.schedule.SchedulerMetrics;
+import dev.stagefarm.coordinator.schedule.StageTimings;
 import dev.stagefarm.coordinator.schedule.WorkerPool;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.Job;
@@ -63,6 +64,7 @@ class SchedulingTest {
                     throw new AssertionError("no build runs in this test");
                 },
                 dispatcher,
+                new StageTimings(InstantSource.system()),
                 metrics,
                 book);
         server = InProcessServerBuilder.forName(name)

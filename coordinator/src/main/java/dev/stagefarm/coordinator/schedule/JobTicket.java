@@ -13,8 +13,9 @@ import java.util.function.ToLongFunction;
  * @param workKey what the job computes, for running identical work once: two tickets with the
  *                same key (which includes the team) get one run and share its result
  * @param buildSubmitted when the job's build was submitted: earlier builds of a team go first
- * @param criticalPath the longest chain of stages left from this job to the build's target
- *                     (this stage included): within a build the longest chain goes first
+ * @param criticalPath the longest chain of work left from this job to the build's target (this
+ *                     stage included), in milliseconds: each stage weighs its steps' recorded
+ *                     durations ({@link StageTimings}); within a build the longest chain goes first
  * @param localBytes bytes of the job's inputs a worker (by name) already holds, as the build
  *                   knows it (the stages it ran itself)
  * @param inputs what the job reads that a worker may hold from earlier builds: looked up in
@@ -27,7 +28,7 @@ public record JobTicket(
         String buildId,
         String workKey,
         Instant buildSubmitted,
-        int criticalPath,
+        long criticalPath,
         ToLongFunction<String> localBytes,
         Set<String> needs,
         List<JobInput> inputs) {
@@ -44,7 +45,7 @@ public record JobTicket(
             String buildId,
             String workKey,
             Instant buildSubmitted,
-            int criticalPath,
+            long criticalPath,
             ToLongFunction<String> localBytes,
             Set<String> needs) {
         this(jobId, team, buildId, workKey, buildSubmitted, criticalPath, localBytes, needs, List.of());
@@ -57,7 +58,7 @@ public record JobTicket(
             String buildId,
             String workKey,
             Instant buildSubmitted,
-            int criticalPath,
+            long criticalPath,
             ToLongFunction<String> localBytes) {
         this(jobId, team, buildId, workKey, buildSubmitted, criticalPath, localBytes, Set.of(), List.of());
     }

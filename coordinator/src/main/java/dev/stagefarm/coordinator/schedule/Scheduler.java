@@ -27,9 +27,10 @@ import java.util.function.ToDoubleFunction;
  * and teams with queued work take slots in turn, a team of weight 2 twice as many as one of
  * weight 1); on equal shares the heavier team, then the one served longest ago (so the slots
  * split as close to the weights as whole slots allow); within the team, the earliest submitted
- * build; within the build, the longest chain of stages left. Which worker: among those with a
- * free slot, one that has not lost this job before, then the one holding most of the job's
- * input bytes, then the least loaded, then by name.
+ * build; within the build, the longest chain of work left (its steps' recorded durations, see
+ * {@link StageTimings}). Which worker: among those with a free slot, one that has not lost this
+ * job before, then the one holding most of the job's input bytes, then the least loaded, then by
+ * name.
  *
  * <p>Input bytes a worker holds: the larger of what the build knows ({@link
  * JobTicket#localBytes}: the stages it ran there, so a final stage lands on the holder of its
@@ -96,7 +97,7 @@ public final class Scheduler {
                     w -> w.first.buildSubmitted())
             .thenComparing(w -> w.first.buildId())
             .thenComparing(
-                    Comparator.<Work>comparingInt(w -> w.first.criticalPath()).reversed())
+                    Comparator.<Work>comparingLong(w -> w.first.criticalPath()).reversed())
             .thenComparingLong(w -> w.sequence);
 
     /** A job sent to a worker: the id it runs under there, and every job that waits for it. */

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.IntToLongFunction;
 
 /**
  * A build's stage graph with recorded costs. Stages come each after the ones it depends on, the
@@ -45,10 +46,13 @@ record Graph(String name, List<Stage> stages) {
         return out;
     }
 
-    /** What the coordinator gives each job as its place in the build: the longest chain of stages from it, in stages. */
-    Map<Integer, Integer> chainLengths() {
+    /**
+     * What the coordinator gives each job as its place in the build: the longest chain of work
+     * from it, each stage weighing what {@code weight} says (its steps' recorded durations, in ms).
+     */
+    Map<Integer, Long> criticalPaths(IntToLongFunction weight) {
         List<Integer> order = stages.stream().map(Stage::index).toList();
-        return CriticalPaths.of(order, i -> stages.get(i).deps());
+        return CriticalPaths.weighted(order, i -> stages.get(i).deps(), weight);
     }
 
     /** The longest chain of work through the graph: no build of it can take less, however many workers. */

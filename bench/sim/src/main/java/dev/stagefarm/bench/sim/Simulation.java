@@ -2,8 +2,10 @@ package dev.stagefarm.bench.sim;
 
 import dev.stagefarm.coordinator.schedule.JobTicket;
 import dev.stagefarm.coordinator.schedule.Scheduler;
+import dev.stagefarm.coordinator.schedule.StageTimings;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -22,7 +24,8 @@ import java.util.function.Supplier;
  *
  * <p>It drives the scheduler as {@code JobDispatcher} and {@code BuildRun} do: a stage's job is
  * submitted when the stages it depends on are done, with the build's submit time, the stage's
- * chain length from {@code CriticalPaths} and, as locality, the bytes of its inputs a worker
+ * critical path from {@code CriticalPaths} (weighted by what earlier builds of the graph recorded
+ * in {@code StageTimings}, each stage one step) and, as locality, the bytes of its inputs a worker
  * already holds; after every submit or finish the queue places what it can, and a placed job
  * runs for its recorded work plus the time to fetch the input bytes its worker lacks. Workers
  * start with the base images (a farm that has run before); what they fetch or produce they keep.
@@ -33,6 +36,9 @@ final class Simulation {
 
     private final SimClock clock = new SimClock();
     private final Scheduler scheduler = new Scheduler(clock);
+    /** What each finished stage took, as the coordinator records it: later builds of a graph order by it. */
+    private final StageTimings timings = new StageTimings(clock);
+
     private final double fetchBytesPerNano;
     private final PriorityQueue<Event> events =
             new PriorityQueue<>(Comparator.comparingLong(Event::at).thenComparingLong(Event::seq));
@@ -64,14 +70,14 @@ final class Simulation {
     private static final class Running {
         final BuildSpec spec;
         final int[] waitingFor;
-        final Map<Integer, Integer> chain;
+        final Map<Integer, Long> chain;
         final List<List<Integer>> dependents;
         int done;
         long end = -1;
 
-        Running(BuildSpec spec) {
+        Running(BuildSpec spec, Map<Integer, Long> chain) {
             this.spec = spec;
-            this.chain = spec.graph().chainLengths();
+            this.chain = chain;
             this.dependents = spec.graph().dependents();
             this.waitingFor = new int[spec.graph().size()];
             for (Stage s : spec.graph().stages()) {
@@ -121,7 +127,8 @@ final class Simulation {
         if (builds.containsKey(spec.id())) {
             throw new IllegalArgumentException("build " + spec.id() + " submitted twice");
         }
-        Running b = new Running(spec);
+        Running b = new Running(
+                spec, spec.graph().criticalPaths(i -> timings.weightMillis(spec.team(), stepName(spec, i))));
         builds.put(spec.id(), b);
         for (int root : spec.graph().roots()) {
             submit(b, root);
@@ -138,7 +145,7 @@ final class Simulation {
                 b.spec.id(),
                 outputKey(b.spec, stage),
                 SimClock.at(b.spec.submitNanos()),
-                b.chain.getOrDefault(stage, 1),
+                b.chain.getOrDefault(stage, StageTimings.UNKNOWN_STEP.toMillis()),
                 worker -> localBytes(b.spec, stage, worker));
         timed(() -> scheduler.submit(ticket));
     }
@@ -172,6 +179,10 @@ final class Simulation {
         for (String job : finished.get().jobs()) {
             JobRef ref = jobs.get(job);
             held.get(worker).add(outputKey(ref.build.spec, ref.stage));
+            timings.record(
+                    ref.build.spec.team(),
+                    stepName(ref.build.spec, ref.stage),
+                    Duration.ofMillis(ref.build.spec.graph().stage(ref.stage).workMillis()));
             if (ended.put(
                             job,
                             new SimResult.Job(
@@ -196,6 +207,11 @@ final class Simulation {
                 }
             }
         }
+    }
+
+    /** A stage as {@link StageTimings} knows it: its Dockerfile's text (the graph), whatever the sources. */
+    private static String stepName(BuildSpec b, int stage) {
+        return b.graph().name() + "#" + stage;
     }
 
     /** What a stage produces, as the locality index would name it: the team's content, not the build. */

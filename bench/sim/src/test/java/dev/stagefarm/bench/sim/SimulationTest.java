@@ -163,7 +163,7 @@ class SimulationTest {
         assertThat(goWeb.stage(1).deps()).containsExactly(0);
         assertThat(goWeb.stage(0).outBytes()).isPositive(); // the go binary the final stage copies
         assertThat(graph32.size()).isEqualTo(32);
-        assertThat(graph32.chainLengths()).containsEntry(0, 6).containsEntry(31, 1);
+        assertThat(graph32.criticalPaths(i -> 1)).containsEntry(0, 6L).containsEntry(31, 1L);
         assertThat(graph32.stages()).allMatch(s -> s.workMillis() > 0);
         assertThat(data.fetchBytesPerSecond()).isPositive();
     }
@@ -187,9 +187,41 @@ class SimulationTest {
     }
 
     @Test
-    void chainLengthsComeFromTheCoordinatorsCriticalPaths() {
-        Map<Integer, Integer> chain = wide(1_000, 0).chainLengths();
+    void criticalPathsComeFromTheCoordinatorsCriticalPaths() {
+        Map<Integer, Long> chain = wide(1_000, 0).criticalPaths(i -> i == 8 ? 100 : 1_000);
 
-        assertThat(chain).containsEntry(0, 2).containsEntry(8, 1);
+        assertThat(chain).containsEntry(0, 1_100L).containsEntry(8, 100L);
+    }
+
+    /**
+     * Two chains of three short stages and one long stage, then a final one, on 2 slots. A graph
+     * never seen orders by steps, so the chains go first and the long stage waits; the next build
+     * of the graph knows the long stage's time and starts it at once.
+     */
+    @Test
+    void theNextBuildOfAGraphRunsItsLongestRecordedChainFirst() {
+        Graph graph = new Graph(
+                "chains",
+                List.of(
+                        new Stage(0, "x1", Set.of(), 200, 0),
+                        new Stage(1, "x2", Set.of(0), 200, 0),
+                        new Stage(2, "x3", Set.of(1), 200, 0),
+                        new Stage(3, "y1", Set.of(), 200, 0),
+                        new Stage(4, "y2", Set.of(3), 200, 0),
+                        new Stage(5, "y3", Set.of(4), 200, 0),
+                        new Stage(6, "long", Set.of(), 5_000, 0),
+                        new Stage(7, "final", Set.of(2, 5, 6), 100, 0)));
+        SimResult r = new Simulation(1, 2, FETCH)
+                .run(List.of(
+                        BuildSpec.unique("first", "team", graph, 0),
+                        BuildSpec.unique("second", "team", graph, 60 * SECOND)));
+
+        assertThat(r.jobs().get("first#6").startNanos())
+                .as("unknown: the long stage waits")
+                .isPositive();
+        assertThat(r.jobs().get("second#6").startNanos())
+                .as("recorded: the long stage starts with its build")
+                .isEqualTo(60 * SECOND);
+        assertThat(r.builds().get("second").endNanos() - 60 * SECOND).isEqualTo(graph.criticalPathMillis() * 1_000_000);
     }
 }
