@@ -58,6 +58,8 @@ class HostileDockerfilesEndToEndTest {
     static final List<String> probeHits = new CopyOnWriteArrayList<>();
     static String probeLoopback;
     static String probeHost;
+    /** The address in {@link #probeHost}: {@code ${PROBE_HOST_ADDR}} in a case's {@code # output:} lines. */
+    static String probeHostAddr;
 
     /** One case: its file and what its comment lines ask for. */
     record Case(
@@ -67,13 +69,15 @@ class HostileDockerfilesEndToEndTest {
             String failure,
             List<String> outputs,
             String scanWhile,
-            boolean workerAfter) {
+            boolean workerAfter,
+            boolean metadataProbe) {
 
         static Case read(Path file) throws IOException {
             String escape = null;
             String expect = null;
             String scanWhile = null;
             boolean workerAfter = false;
+            boolean metadataProbe = false;
             List<String> outputs = new ArrayList<>();
             for (String line : Files.readAllLines(file)) {
                 if (!line.startsWith("# ")) {
@@ -90,6 +94,8 @@ class HostileDockerfilesEndToEndTest {
                     scanWhile = d.substring(12);
                 } else if (d.equals("worker-after")) {
                     workerAfter = true;
+                } else if (d.equals("metadata-probe")) {
+                    metadataProbe = true;
                 } else {
                     throw new IllegalArgumentException(
                             file + ": unknown directive \"" + d + "\" (see hostile/README.md)");
@@ -101,7 +107,7 @@ class HostileDockerfilesEndToEndTest {
             }
             boolean ok = expect.equals("ok");
             String failure = ok ? "" : expect.substring("fails".length()).strip();
-            return new Case(file, escape, ok, failure, List.copyOf(outputs), scanWhile, workerAfter);
+            return new Case(file, escape, ok, failure, List.copyOf(outputs), scanWhile, workerAfter, metadataProbe);
         }
 
         @Override
@@ -140,7 +146,8 @@ class HostileDockerfilesEndToEndTest {
         probe.start();
         int port = probe.getAddress().getPort();
         probeLoopback = "http://127.0.0.1:" + port + "/loopback";
-        probeHost = "http://" + hostAddress().getHostAddress() + ":" + port + "/host";
+        probeHostAddr = hostAddress().getHostAddress();
+        probeHost = "http://" + probeHostAddr + ":" + port + "/host";
 
         farm = new Farm(dir.resolve("farm"));
         // a pids limit small enough for the fork bomb to meet it quickly on a two-core machine
@@ -161,6 +168,19 @@ class HostileDockerfilesEndToEndTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void theEscapeIsRefused(Case c) throws Exception {
+        if (!c.metadataProbe()) {
+            buildAndCheck(c);
+            return;
+        }
+        try (MetadataProbe metadata = MetadataProbe.start()) {
+            buildAndCheck(c);
+            assertThat(metadata.hits())
+                    .as("requests that reached the server on %s", MetadataProbe.ADDRESS)
+                    .isEmpty();
+        }
+    }
+
+    private void buildAndCheck(Case c) throws Exception {
         Map<String, String> hostBefore = listing(hostDir);
         Path ctx = Files.createDirectories(dir.resolve("ctx-" + c.file().getFileName()));
         Files.copy(c.file(), ctx.resolve("Dockerfile"), StandardCopyOption.REPLACE_EXISTING);
@@ -201,7 +221,9 @@ class HostileDockerfilesEndToEndTest {
             assertThat(r.output()).contains(c.failure());
         }
         for (String expected : c.outputs()) {
-            assertThat(r.output()).as("the probe of %s ran", c).contains(expected);
+            assertThat(r.output())
+                    .as("the probe of %s ran", c)
+                    .contains(expected.replace("${PROBE_HOST_ADDR}", probeHostAddr));
         }
         assertThat(foundWhileRunning)
                 .as("farm files holding the secret while the step ran")

@@ -12,7 +12,8 @@ import java.util.List;
 /**
  * Where runc bundles go: a tmpfs, because a bundle's config.json carries the step's environment,
  * and with it every secret a RUN takes with {@code --mount=type=secret,env=}. One directory per
- * worker root, so that a restarted worker finds its own leftovers and no other worker's.
+ * worker root, so that a restarted worker finds its own leftovers and no other worker's; a dead
+ * worker's that never restarts are removed by the next worker to start ({@link BundleOwner}).
  */
 final class BundleDirs {
 

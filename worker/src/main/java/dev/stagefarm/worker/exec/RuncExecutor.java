@@ -157,8 +157,9 @@ public final class RuncExecutor {
         warnings.forEach(w -> log.warn("{}", w));
         var privateDir = PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
         Files.createDirectories(config.stateDir(), privateDir);
-        Files.createDirectories(config.bundlesDir(), privateDir);
-        Files.setPosixFilePermissions(config.bundlesDir(), PosixFilePermissions.fromString("rwx------"));
+        Files.setPosixFilePermissions(config.stateDir(), PosixFilePermissions.fromString("rwx------"));
+        // also removes the bundles of workers that died without coming back (a SIGKILL, a temporary root)
+        BundleOwner.claim(config.bundlesDir(), config.stateDir());
         RuncExecutor executor = new RuncExecutor(config, StepCgroups.detect(), warnings, network);
         executor.deleteOrphans();
         log.info(
@@ -338,6 +339,9 @@ public final class RuncExecutor {
         }
         try (Stream<Path> bundles = Files.list(config.bundlesDir())) {
             for (Path bundle : bundles.toList()) {
+                if (bundle.getFileName().toString().equals(BundleOwner.OWNER_FILE)) {
+                    continue; // our claim on the directory, locked
+                }
                 FileTrees.deleteRecursively(bundle);
             }
         }

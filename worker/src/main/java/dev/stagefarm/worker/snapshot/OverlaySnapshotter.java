@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -64,6 +65,8 @@ public final class OverlaySnapshotter {
      */
     public static OverlaySnapshotter open(Path root) throws IOException {
         Files.createDirectories(root);
+        // every team's unpacked layers and step results: for the worker's eyes only, wherever the root is
+        Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx------"));
         Path real = root.toRealPath(); // mountinfo shows resolved paths
         for (String dir : List.of("empty", "s", "keys")) {
             Files.createDirectories(real.resolve(dir));
