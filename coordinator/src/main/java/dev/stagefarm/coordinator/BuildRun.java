@@ -7,6 +7,7 @@ import dev.stagefarm.coordinator.plan.CacheKey;
 import dev.stagefarm.coordinator.plan.ContextIndex;
 import dev.stagefarm.coordinator.plan.ImageConfigEditor;
 import dev.stagefarm.coordinator.plan.ImageSources;
+import dev.stagefarm.coordinator.plan.OncePerBuildResolver;
 import dev.stagefarm.coordinator.plan.StageBase;
 import dev.stagefarm.coordinator.plan.StagePlan;
 import dev.stagefarm.coordinator.plan.StagePlanner;
@@ -72,8 +73,8 @@ final class BuildRun {
     private final StageGraph graph;
     private final ContextIndex context;
     private final Map<String, String> globals;
-    private final ActionLookup cache;
-    private final BaseImageResolver bases;
+    private final StageLookups cache;
+    private final OncePerBuildResolver bases;
     private final JobDispatcher dispatcher;
     private final BuildEvents events;
     private final FarmMetrics metrics;
@@ -103,7 +104,7 @@ final class BuildRun {
             ContextIndex context,
             Map<String, String> globals,
             ActionLookup cache,
-            BaseImageResolver bases,
+            OncePerBuildResolver bases,
             JobDispatcher dispatcher,
             BuildTimings timings,
             BuildEvents events,
@@ -116,7 +117,7 @@ final class BuildRun {
         this.graph = graph;
         this.context = context;
         this.globals = globals;
-        this.cache = cache;
+        this.cache = new StageLookups(cache);
         this.bases = bases;
         this.dispatcher = dispatcher;
         this.events = events;
@@ -187,10 +188,13 @@ final class BuildRun {
     }
 
     private StageOutcome runStage(int index, boolean isTarget) {
+        Stage stage = dockerfile.stages().get(index);
+        // the registry answers while the inputs still run: the last stage of a wide graph finds
+        // its base resolved when they are done
+        baseImageName(stage).ifPresent(bases::prefetch);
         for (int dep : graph.dependencies(index)) {
             outcomes.get(dep).join(); // a failed dependency fails this stage with its own message
         }
-        Stage stage = dockerfile.stages().get(index);
         Instant started = Instant.now();
         try {
             StageBase base = base(stage);
@@ -202,7 +206,10 @@ final class BuildRun {
             List<ArtifactRequest> exports = exports(index, plan.stageKey());
             Optional<ImageSpec> image =
                     isTarget && request.getWantImage() ? Optional.of(imageSpec(plan)) : Optional.empty();
-            Optional<StageOutcome> cached = fromCache(index, stage, plan, exports, image, started);
+            StageLookups.Answers found = noCache(stage)
+                    ? StageLookups.Answers.NONE
+                    : cache.lookUp(StageLookups.keysOf(plan, exports, image));
+            Optional<StageOutcome> cached = fromCache(index, stage, plan, exports, image, started, found);
             if (cached.isPresent()) {
                 metrics.stagesCached.increment();
                 events.stageFinished(cached.get().report());
@@ -210,7 +217,7 @@ final class BuildRun {
             }
             metrics.stagesDispatched.increment();
             events.stageQueued(index, stage.displayName(), plan.steps().size() + 1);
-            StageOutcome ran = dispatch(index, stage, plan, exports, image, started);
+            StageOutcome ran = dispatch(index, stage, plan, exports, image, started, found);
             events.stageFinished(ran.report());
             metrics.stageDuration.record(Duration.between(started, Instant.now()));
             return ran;
@@ -239,12 +246,7 @@ final class BuildRun {
                     baseStage.get(),
                     Optional.of(from.args()));
         }
-        String image;
-        try {
-            image = ShellWords.expand(stage.baseImage(), StagePlanner.globalLookup(globals), dockerfile.escape());
-        } catch (InvalidValueException e) {
-            throw new DockerfileException(dockerfile.fileName(), stage.line(), Optional.of("FROM"), e.getMessage());
-        }
+        String image = expandedBaseImage(stage);
         if (image.isEmpty()) {
             throw new DockerfileException(
                     dockerfile.fileName(),
@@ -262,6 +264,27 @@ final class BuildRun {
                     -1);
         }
         return bases.resolve(image);
+    }
+
+    private String expandedBaseImage(Stage stage) throws DockerfileException {
+        try {
+            return ShellWords.expand(stage.baseImage(), StagePlanner.globalLookup(globals), dockerfile.escape());
+        } catch (InvalidValueException e) {
+            throw new DockerfileException(dockerfile.fileName(), stage.line(), Optional.of("FROM"), e.getMessage());
+        }
+    }
+
+    /** The registry image a stage starts from, if it starts from one; errors are left to {@link #base}. */
+    private Optional<String> baseImageName(Stage stage) {
+        if (graph.baseStage(stage.index()).isPresent()) {
+            return Optional.empty();
+        }
+        try {
+            String image = expandedBaseImage(stage);
+            return image.isEmpty() || image.equals("scratch") ? Optional.empty() : Optional.of(image);
+        } catch (DockerfileException e) {
+            return Optional.empty();
+        }
     }
 
     /**
@@ -316,14 +339,14 @@ final class BuildRun {
             StagePlan plan,
             List<ArtifactRequest> exports,
             Optional<ImageSpec> image,
-            Instant started)
-            throws IOException {
+            Instant started,
+            StageLookups.Answers found) {
         if (noCache(stage)) {
             return Optional.empty();
         }
         List<Layer> layers = new ArrayList<>(plan.base().image().getLayersList());
         for (Step step : plan.steps()) {
-            Optional<ActionResult> hit = cache.get(step.getKey());
+            Optional<ActionResult> hit = found.get(step.getKey());
             if (hit.isEmpty() || !hit.get().hasStep()) {
                 return Optional.empty();
             }
@@ -333,7 +356,7 @@ final class BuildRun {
         }
         Map<String, ArtifactResult> artifacts = new LinkedHashMap<>();
         for (ArtifactRequest export : exports) {
-            Optional<ActionResult> hit = cache.get(export.getKey());
+            Optional<ActionResult> hit = found.get(export.getKey());
             if (hit.isEmpty() || !hit.get().hasArtifact()) {
                 return Optional.empty();
             }
@@ -341,7 +364,7 @@ final class BuildRun {
         }
         Optional<ImageResult> imageResult = Optional.empty();
         if (image.isPresent()) {
-            Optional<ActionResult> hit = cache.get(image.get().getKey());
+            Optional<ActionResult> hit = found.get(image.get().getKey());
             if (hit.isEmpty() || !hit.get().hasImage()) {
                 return Optional.empty();
             }
@@ -385,7 +408,8 @@ final class BuildRun {
             StagePlan plan,
             List<ArtifactRequest> exports,
             Optional<ImageSpec> image,
-            Instant started) {
+            Instant started,
+            StageLookups.Answers found) {
         Job.Builder job = Job.newBuilder()
                 .setJobId(buildId + "-" + index)
                 .setBuildId(buildId)
@@ -399,7 +423,7 @@ final class BuildRun {
                 .setDockerfileName(dockerfile.fileName())
                 .setStageKey(plan.stageKey());
         for (Step step : plan.steps()) {
-            job.addSteps(noCache(stage) ? step : markCached(step));
+            job.addSteps(noCache(stage) ? step : markCached(step, found));
         }
         JobSecrets.attach(job, request);
         image.ifPresent(job::setImage);
@@ -470,17 +494,13 @@ final class BuildRun {
                                 s.equalsIgnoreCase(stage.displayName()) || s.equals(Integer.toString(stage.index())));
     }
 
-    private Step markCached(Step step) {
-        try {
-            Optional<ActionResult> hit = cache.get(step.getKey());
-            if (hit.isPresent() && hit.get().hasStep()) {
-                return step.toBuilder()
-                        .setIsCached(true)
-                        .setCached(hit.get().getStep())
-                        .build();
-            }
-        } catch (IOException e) {
-            // the worker will find out for itself; a cache hiccup only costs a rebuild
+    private static Step markCached(Step step, StageLookups.Answers found) {
+        Optional<ActionResult> hit = found.get(step.getKey());
+        if (hit.isPresent() && hit.get().hasStep()) {
+            return step.toBuilder()
+                    .setIsCached(true)
+                    .setCached(hit.get().getStep())
+                    .build();
         }
         return step;
     }

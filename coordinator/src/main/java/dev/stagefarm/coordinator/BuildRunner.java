@@ -9,6 +9,7 @@ import dev.stagefarm.coordinator.builds.BuildRecord;
 import dev.stagefarm.coordinator.plan.BaseImageResolver;
 import dev.stagefarm.coordinator.plan.ContextIndex;
 import dev.stagefarm.coordinator.plan.NamedContexts;
+import dev.stagefarm.coordinator.plan.OncePerBuildResolver;
 import dev.stagefarm.coordinator.schedule.JobDispatcher;
 import dev.stagefarm.coordinator.schedule.StageTimings;
 import dev.stagefarm.dockerfile.Dockerfile;
@@ -122,7 +123,11 @@ final class BuildRunner {
                             new ContextIndex(manifest, named),
                             graph.globalArgs(),
                             cache::getAction,
-                            named.resolver(bases.apply(team)),
+                            new OncePerBuildResolver(
+                                    named.resolver(bases.apply(team)),
+                                    task -> Thread.ofVirtual()
+                                            .name("resolve-" + buildId)
+                                            .start(task)),
                             dispatcher,
                             new BuildTimings(timings, team, df),
                             events,

@@ -175,11 +175,14 @@ public final class JobRunner implements WorkerAgent.JobHandler {
             Job job, Chain chain, Step step, int i, Consumer<JobEvent> events, AtomicLong fetched)
             throws StepFailedException, IOException {
         long t0 = System.nanoTime();
+        var phases = new StepPhases("job " + job.getJobId() + " step " + (i + 1));
         event(events, job, i + 1, step.getDescription(), StepEvent.Status.STARTED, 0);
         List<String> lowers = new Transfer(events, job, i + 1, "layers", fetched).end(chain.materialize());
         prefetchArtifact(job, step, i + 1, events, fetched);
+        phases.ended("layers");
         Optional<Layer> layer;
         try (ActiveSnapshot active = snapshots.prepare(lowers)) {
+            phases.ended("snapshot");
             Consumer<String> output = line -> events.accept(JobEvent.newBuilder()
                     .setJobId(job.getJobId())
                     .setLog(LogLine.newBuilder()
@@ -189,6 +192,7 @@ public final class JobRunner implements WorkerAgent.JobHandler {
                     .build());
             try {
                 steps.execute(job, step, active.merged(), output, fetched);
+                phases.ended("run");
             } catch (StepFailedException e) {
                 event(events, job, i + 1, step.getDescription(), StepEvent.Status.FAILED, 0);
                 throw e;
@@ -198,9 +202,11 @@ public final class JobRunner implements WorkerAgent.JobHandler {
             // handed the old snapshot, and a cached step must get exactly its cached layer.
             String runKey = "run:" + job.getJobId() + ":" + i;
             Path committed = active.commit(runKey);
+            phases.ended("commit");
             try (ReadOnlyView below = snapshots.mountReadOnly(lowers)) {
                 layer = layers.publish(committed, below.path(), sourceDateEpoch(job));
             }
+            phases.ended("publish");
             if (layer.isPresent()) {
                 snapshots.alias(runKey, LayerStore.snapshotKey(job.getTeam(), layer.get()));
             }
@@ -211,6 +217,8 @@ public final class JobRunner implements WorkerAgent.JobHandler {
         ActionResult.Builder action = ActionResult.newBuilder().setStep(stepResult);
         layer.ifPresent(l -> action.addBlobs(l.getDigest()));
         cache.putAction(step.getKey(), action.build());
+        phases.ended("action");
+        phases.log();
         metrics.stepsRun.increment();
         metrics.stepDuration.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
         event(events, job, i + 1, step.getDescription(), StepEvent.Status.DONE, (System.nanoTime() - t0) / 1_000_000);
@@ -274,17 +282,22 @@ public final class JobRunner implements WorkerAgent.JobHandler {
     }
 
     private ArtifactResult exportArtifact(Chain chain, ArtifactRequest export) throws IOException, StepFailedException {
+        var phases = new StepPhases("export " + export.getPathsList());
         List<String> lowers = chain.materialize();
+        phases.ended("layers");
         ArtifactResult artifact;
         try (ReadOnlyView view = snapshots.mountReadOnly(lowers)) {
             artifact = layers.publishArtifact(view.path(), export.getPathsList());
         }
+        phases.ended("publish");
         cache.putAction(
                 export.getKey(),
                 ActionResult.newBuilder()
                         .addBlobs(artifact.getDigest())
                         .setArtifact(artifact)
                         .build());
+        phases.ended("action");
+        phases.log();
         return artifact;
     }
 
