@@ -40,12 +40,29 @@ final class RawImagePush {
         }
 
         Layer file(String name, String content) throws IOException {
-            byte[] data = content.getBytes(StandardCharsets.UTF_8);
+            return file(name, content.getBytes(StandardCharsets.UTF_8));
+        }
+
+        Layer file(String name, byte[] data) throws IOException {
             TarArchiveEntry e = new TarArchiveEntry(name);
             e.setMode(0100644);
             e.setSize(data.length);
             tar.putArchiveEntry(e);
             tar.write(data);
+            tar.closeArchiveEntry();
+            return this;
+        }
+
+        /** A file of {@code size} zero bytes: it gzips to a thousandth of that, a decompression bomb. */
+        Layer zeros(String name, long size) throws IOException {
+            TarArchiveEntry e = new TarArchiveEntry(name);
+            e.setMode(0100644);
+            e.setSize(size);
+            tar.putArchiveEntry(e);
+            byte[] chunk = new byte[1 << 16];
+            for (long left = size; left > 0; left -= chunk.length) {
+                tar.write(chunk, 0, (int) Math.min(chunk.length, left));
+            }
             tar.closeArchiveEntry();
             return this;
         }
