@@ -139,7 +139,12 @@ public final class CoordinatorServer implements AutoCloseable {
         this.tokens = tokens;
         this.registries = TeamRegistries.farmOnly(registry);
         BuildRunner builds = new BuildRunner(
-                cache, team -> new RegistryBaseResolver(registries.forTeam(team)), dispatcher, metrics, book);
+                cache,
+                team -> new RegistryBaseResolver(
+                        registries.forTeam(team), host -> registries.credentialsHint(team, host)),
+                dispatcher,
+                metrics,
+                book);
         this.service = new CoordinatorService(
                 pool, dispatcher, builds, cacheAddress, new BuildAdmission(policies), new BuildControl(book));
         this.server = serverBuilder
