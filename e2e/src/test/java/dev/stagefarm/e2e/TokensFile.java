@@ -27,6 +27,13 @@ final class TokensFile {
         return this;
     }
 
+    /** @param size e.g. {@code "1GiB"}: the team's cache quota on the cache-server */
+    TokensFile cacheQuota(String team, String size) {
+        ObjectNode teams = root.has("teams") ? (ObjectNode) root.get("teams") : root.putObject("teams");
+        teams.putObject(team).put("cache-quota", size);
+        return this;
+    }
+
     Path write(Path file) throws IOException {
         return Files.write(file, Images.JSON.writeValueAsBytes(root));
     }
