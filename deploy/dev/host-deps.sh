@@ -17,6 +17,7 @@ PACKAGES=(
   docker.io        # dockerd with BuildKit: the reference builder (../shared/tools/buildkit-reference)
   jq curl iproute2 ca-certificates
   openssl          # throw-away TLS certificates for the TLS and teams tests (TestPki)
+  apache2-utils    # htpasswd: the private registry with Basic auth of TeamRegistryAuthEndToEndTest
   openssh-client   # ssh-agent, ssh-add, ssh-keygen: build --ssh key files and its e2e test
   gcc libc6-dev    # the worker's sandbox test compiles a static syscall probe into a rootfs
   maven            # bootstraps the Maven Wrapper's properties (deploy/dev/maven.sh)

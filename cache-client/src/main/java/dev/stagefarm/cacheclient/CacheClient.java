@@ -336,13 +336,18 @@ public final class CacheClient implements BlobSource, AutoCloseable {
 
     /** Blob count, stored bytes, action entries and the size budget of the cache. */
     public GetStatsResponse stats() throws IOException {
-        return retrying(() -> statsOnce());
+        return stats(false);
     }
 
-    private GetStatsResponse statsOnce() throws IOException {
+    /** @param allTeams also each team's blobs, bytes and quota ({@link GetStatsResponse#getTeamsList()}) */
+    public GetStatsResponse stats(boolean allTeams) throws IOException {
+        return retrying(() -> statsOnce(allTeams));
+    }
+
+    private GetStatsResponse statsOnce(boolean allTeams) throws IOException {
         try {
             return admin.withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS)
-                    .getStats(GetStatsRequest.getDefaultInstance());
+                    .getStats(GetStatsRequest.newBuilder().setAllTeams(allTeams).build());
         } catch (StatusRuntimeException e) {
             throw CacheErrors.translate(e, "reading the cache's statistics", null, target);
         }

@@ -161,7 +161,7 @@ public final class CacheServer implements AutoCloseable {
         ContentStoreService contentStore =
                 new ContentStoreService(stores, metrics, builder instanceof NettyServerBuilder, dataPort, tickets);
         ActionCacheService actionCache = new ActionCacheService(stores, metrics);
-        CacheAdminService admin = new CacheAdminService(stores);
+        CacheAdminService admin = new CacheAdminService(stores, store::teams);
         mountMetrics = new MountMetrics(registry);
         MountUses mountUses = new MountUses();
         mountMetrics.watch(mountUses);

@@ -8,11 +8,14 @@ import dev.stagefarm.cacheclient.CacheException;
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.common.auth.TeamChannel;
 import dev.stagefarm.proto.cache.ActionResult;
+import dev.stagefarm.proto.cache.GetStatsResponse;
+import dev.stagefarm.proto.cache.TeamUsage;
 import io.grpc.Status;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -87,6 +90,43 @@ class TeamNamespacesTest {
         assertThat(b.stats().getBlobCount()).isZero();
         assertThat(a.readBytes(x)).as("A's copy survives B's prune").isEqualTo(layer);
         assertThat(a.stats().getBlobCount()).isEqualTo(2);
+    }
+
+    @Test
+    void anAdminAskingForAllTeamsSeesEachTeamsBlobsBytesAndQuota() throws Exception {
+        Path tokens = TestTokens.write(dir, null);
+        Files.writeString(
+                tokens,
+                Files.readString(tokens).replaceFirst("\\{", "{\"teams\": {\"team-b\": {\"cache-quota\": \"1MiB\"}},"));
+        servers = TestServers.withTokens(dir.resolve("data"), tokens, new SimpleMeterRegistry());
+        CacheClient a = client(TestTokens.ALICE);
+        CacheClient b = client(TestTokens.BOB);
+        Digest x = a.upload(new byte[100]);
+        a.upload(new byte[200]);
+        a.putAction("step-1", resultListing(x));
+        b.upload(new byte[300]);
+
+        GetStatsResponse all = a.stats(true);
+
+        assertThat(all.getTeamsList())
+                .containsExactly(
+                        TeamUsage.newBuilder()
+                                .setTeam("team-a")
+                                .setBlobCount(2)
+                                .setStoredBytes(300)
+                                .setActionEntries(1)
+                                .build(),
+                        TeamUsage.newBuilder()
+                                .setTeam("team-b")
+                                .setBlobCount(1)
+                                .setStoredBytes(300)
+                                .setQuotaBytes(1 << 20)
+                                .build());
+        assertThat(all.getBlobCount())
+                .as("the other fields still count the caller's team")
+                .isEqualTo(2);
+        assertThat(b.stats().getTeamsList()).as("only when asked").isEmpty();
+        assertThatThrownBy(() -> client(TestTokens.READER).stats(true)).hasMessageContaining("needs the admin scope");
     }
 
     @Test

@@ -141,7 +141,8 @@ public final class CoordinatorServer implements AutoCloseable {
         this.registries = TeamRegistries.farmOnly(registry);
         BuildRunner builds = new BuildRunner(
                 cache,
-                team -> new RegistryBaseResolver(registries.forTeam(team)),
+                team -> new RegistryBaseResolver(
+                        registries.forTeam(team), host -> registries.credentialsHint(team, host)),
                 dispatcher,
                 new StageTimings(InstantSource.system()),
                 metrics,

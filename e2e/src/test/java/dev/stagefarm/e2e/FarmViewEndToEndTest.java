@@ -2,14 +2,11 @@ package dev.stagefarm.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.stagefarm.common.auth.Tokens;
-import dev.stagefarm.common.client.ClientSecurity;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -43,14 +40,12 @@ class FarmViewEndToEndTest {
     @BeforeAll
     void startFarm(@TempDir Path dir) throws Exception {
         this.dir = dir;
-        Path tokens = Files.writeString(
-                dir.resolve("tokens.json"),
-                "{\"tokens\": [" + entry("alice", "team-a", "\"read\",\"write\"", ALICE) + ","
-                        + entry("bob", "team-b", "\"read\",\"write\"", BOB) + ","
-                        + entry("root", "ops", "\"read\",\"admin\"", ADMIN) + ","
-                        + entry("farm", "ops", "\"read\",\"write\",\"farm\"", FARM) + "]}");
-        Farm.Security security = new Farm.Security(
-                List.of("--tokens", tokens.toString()), List.of("--token", FARM), ClientSecurity.token(FARM));
+        Farm.Security security = new TokensFile()
+                .token("alice", "team-a", ALICE, "read", "write")
+                .token("bob", "team-b", BOB, "read", "write")
+                .token("root", "ops", ADMIN, "read", "admin")
+                .token("farm", "ops", FARM, "read", "write", "farm")
+                .security(dir.resolve("tokens.json"), FARM);
         ui = "127.0.0.1:" + Farm.freePort();
         farm = new Farm(dir, security, List.of("--ui", ui), "w1");
     }
@@ -263,10 +258,5 @@ class FarmViewEndToEndTest {
         Path ctx = Files.createDirectories(dir.resolve("ctx-" + name));
         Files.writeString(ctx.resolve("Dockerfile"), dockerfile);
         return ctx;
-    }
-
-    private static String entry(String name, String team, String scopes, String token) {
-        return "{\"name\": \"" + name + "\", \"team\": \"" + team + "\", \"scopes\": [" + scopes + "], \"sha256\": \""
-                + HexFormat.of().formatHex(Tokens.sha256(token)) + "\"}";
     }
 }

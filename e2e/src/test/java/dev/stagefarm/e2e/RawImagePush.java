@@ -40,12 +40,29 @@ final class RawImagePush {
         }
 
         Layer file(String name, String content) throws IOException {
-            byte[] data = content.getBytes(StandardCharsets.UTF_8);
+            return file(name, content.getBytes(StandardCharsets.UTF_8));
+        }
+
+        Layer file(String name, byte[] data) throws IOException {
             TarArchiveEntry e = new TarArchiveEntry(name);
             e.setMode(0100644);
             e.setSize(data.length);
             tar.putArchiveEntry(e);
             tar.write(data);
+            tar.closeArchiveEntry();
+            return this;
+        }
+
+        /** A file of {@code size} zero bytes: it gzips to a thousandth of that, a decompression bomb. */
+        Layer zeros(String name, long size) throws IOException {
+            TarArchiveEntry e = new TarArchiveEntry(name);
+            e.setMode(0100644);
+            e.setSize(size);
+            tar.putArchiveEntry(e);
+            byte[] chunk = new byte[1 << 16];
+            for (long left = size; left > 0; left -= chunk.length) {
+                tar.write(chunk, 0, (int) Math.min(chunk.length, left));
+            }
             tar.closeArchiveEntry();
             return this;
         }
@@ -56,8 +73,23 @@ final class RawImagePush {
         }
     }
 
+    /** A registry to push to, and the Authorization header it wants (null for none). */
+    record Target(String address, String authorization) {
+        static final Target LOCAL = new Target(Farm.REGISTRY, null);
+
+        HttpRequest.Builder request(String path) {
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + address + path));
+            return authorization == null ? b : b.header("Authorization", authorization);
+        }
+    }
+
     /** Pushes the layers (gzip) as {@code 127.0.0.1:5000/REPOSITORY:TAG}. */
     static void push(String repository, String tag, List<Layer> layers) throws Exception {
+        push(Target.LOCAL, repository, tag, layers);
+    }
+
+    /** Pushes the layers (gzip) as {@code TARGET/REPOSITORY:TAG}. */
+    static void push(Target target, String repository, String tag, List<Layer> layers) throws Exception {
         ObjectNode config =
                 Images.JSON.createObjectNode().put("architecture", "amd64").put("os", "linux");
         config.putObject("config");
@@ -77,16 +109,16 @@ final class RawImagePush {
             layerDescriptors
                     .addObject()
                     .put("mediaType", "application/vnd.oci.image.layer.v1.tar+gzip")
-                    .put("digest", blob(repository, gz.toByteArray()))
+                    .put("digest", blob(target, repository, gz.toByteArray()))
                     .put("size", gz.size());
         }
         byte[] configBytes = Images.JSON.writeValueAsBytes(config);
         manifest.putObject("config")
                 .put("mediaType", "application/vnd.oci.image.config.v1+json")
-                .put("digest", blob(repository, configBytes))
+                .put("digest", blob(target, repository, configBytes))
                 .put("size", configBytes.length);
         HttpResponse<String> put = http().send(
-                        HttpRequest.newBuilder(URI.create(base(repository) + "/manifests/" + tag))
+                        target.request(v2(repository) + "/manifests/" + tag)
                                 .header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
                                 .PUT(HttpRequest.BodyPublishers.ofByteArray(Images.JSON.writeValueAsBytes(manifest)))
                                 .build(),
@@ -99,7 +131,8 @@ final class RawImagePush {
     /** Whether the registry holds {@code REPOSITORY:TAG}. */
     static boolean exists(String repository, String tag) throws Exception {
         return http().send(
-                                HttpRequest.newBuilder(URI.create(base(repository) + "/manifests/" + tag))
+                                Target.LOCAL
+                                        .request(v2(repository) + "/manifests/" + tag)
                                         .method("HEAD", HttpRequest.BodyPublishers.noBody())
                                         .header(
                                                 "Accept",
@@ -111,10 +144,10 @@ final class RawImagePush {
                 == 200;
     }
 
-    private static String blob(String repository, byte[] data) throws Exception {
+    private static String blob(Target target, String repository, byte[] data) throws Exception {
         String digest = sha256(data);
         HttpResponse<String> start = http().send(
-                        HttpRequest.newBuilder(URI.create(base(repository) + "/blobs/uploads/"))
+                        target.request(v2(repository) + "/blobs/uploads/")
                                 .POST(HttpRequest.BodyPublishers.noBody())
                                 .build(),
                         HttpResponse.BodyHandlers.ofString());
@@ -122,10 +155,10 @@ final class RawImagePush {
             throw new AssertionError("blob upload: HTTP " + start.statusCode() + " " + start.body());
         }
         String location = start.headers().firstValue("Location").orElseThrow();
-        URI upload = URI.create("http://" + Farm.REGISTRY).resolve(location);
-        String sep = upload.getQuery() == null ? "?" : "&";
+        URI upload = URI.create("http://" + target.address()).resolve(location);
+        String query = upload.getRawQuery() == null ? "" : upload.getRawQuery() + "&";
         HttpResponse<String> put = http().send(
-                        HttpRequest.newBuilder(URI.create(upload + sep + "digest=" + digest))
+                        target.request(upload.getRawPath() + "?" + query + "digest=" + digest)
                                 .header("Content-Type", "application/octet-stream")
                                 .PUT(HttpRequest.BodyPublishers.ofByteArray(data))
                                 .build(),
@@ -136,8 +169,8 @@ final class RawImagePush {
         return digest;
     }
 
-    private static String base(String repository) {
-        return "http://" + Farm.REGISTRY + "/v2/" + repository;
+    private static String v2(String repository) {
+        return "/v2/" + repository;
     }
 
     private static HttpClient http() {

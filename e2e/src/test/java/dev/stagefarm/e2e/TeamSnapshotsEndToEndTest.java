@@ -2,12 +2,8 @@ package dev.stagefarm.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.stagefarm.common.auth.Tokens;
-import dev.stagefarm.common.client.ClientSecurity;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HexFormat;
-import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,13 +33,11 @@ class TeamSnapshotsEndToEndTest {
 
     @Test
     void aTeamsLaterStageNeverRunsOnAnotherTeamsSnapshotOfTheSameStage() throws Exception {
-        Path tokens = Files.writeString(
-                dir.resolve("tokens.json"),
-                "{\"tokens\": [" + entry("alice", "team-a", "\"read\",\"write\"", ALICE) + ","
-                        + entry("bob", "team-b", "\"read\",\"write\"", BOB) + ","
-                        + entry("farm", "ops", "\"read\",\"write\",\"farm\"", FARM) + "]}");
-        Farm.Security security = new Farm.Security(
-                List.of("--tokens", tokens.toString()), List.of("--token", FARM), ClientSecurity.token(FARM));
+        Farm.Security security = new TokensFile()
+                .token("alice", "team-a", ALICE, "read", "write")
+                .token("bob", "team-b", BOB, "read", "write")
+                .token("farm", "ops", FARM, "read", "write", "farm")
+                .security(dir.resolve("tokens.json"), FARM);
         Path ctx = Files.createDirectories(dir.resolve("ctx"));
         Files.writeString(ctx.resolve("Dockerfile"), DOCKERFILE);
         try (Farm farm = new Farm(dir, security, "w1")) {
@@ -74,10 +68,5 @@ class TeamSnapshotsEndToEndTest {
                     .isEqualTo(bobs)
                     .isNotEqualTo(alices);
         }
-    }
-
-    private static String entry(String name, String team, String scopes, String token) {
-        return "{\"name\": \"" + name + "\", \"team\": \"" + team + "\", \"scopes\": [" + scopes + "], \"sha256\": \""
-                + HexFormat.of().formatHex(Tokens.sha256(token)) + "\"}";
     }
 }

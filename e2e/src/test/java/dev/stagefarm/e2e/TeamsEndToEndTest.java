@@ -3,12 +3,9 @@ package dev.stagefarm.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.stagefarm.common.auth.Tokens;
 import dev.stagefarm.common.client.ClientSecurity;
 import dev.stagefarm.common.testing.TestPki;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HexFormat;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -32,12 +29,11 @@ class TeamsEndToEndTest {
     @Test
     void buildsRunInTheirTeamAndATokenIsRequired() throws Exception {
         TestPki pki = TestPki.create(dir.resolve("pki"));
-        Path tokens = dir.resolve("tokens.json");
-        Files.writeString(
-                tokens,
-                "{\"tokens\": [" + entry("alice", "team-a", "\"read\",\"write\"", ALICE) + ","
-                        + entry("bob", "team-b", "\"read\",\"write\"", BOB) + ","
-                        + entry("farm", "ops", "\"read\",\"write\",\"farm\"", FARM) + "]}");
+        Path tokens = new TokensFile()
+                .token("alice", "team-a", ALICE, "read", "write")
+                .token("bob", "team-b", BOB, "read", "write")
+                .token("farm", "ops", FARM, "read", "write", "farm")
+                .write(dir.resolve("tokens.json"));
         Farm.Security security = new Farm.Security(
                 List.of(
                         "--tokens",
@@ -89,10 +85,5 @@ class TeamsEndToEndTest {
             all &= stage.path("cached").asBoolean();
         }
         return all;
-    }
-
-    private static String entry(String name, String team, String scopes, String token) {
-        return "{\"name\": \"" + name + "\", \"team\": \"" + team + "\", \"scopes\": [" + scopes + "], \"sha256\": \""
-                + HexFormat.of().formatHex(Tokens.sha256(token)) + "\"}";
     }
 }

@@ -11,6 +11,7 @@ import dev.stagefarm.oci.registry.RegistryConfig;
 import dev.stagefarm.oci.registry.TeamRegistries;
 import dev.stagefarm.proto.farm.WorkerStatus;
 import dev.stagefarm.worker.agent.WorkerAgent;
+import dev.stagefarm.worker.baseimage.LayerLimits;
 import dev.stagefarm.worker.disk.DiskBudget;
 import dev.stagefarm.worker.exec.ExecException;
 import dev.stagefarm.worker.exec.RuncExecutor;
@@ -57,7 +58,8 @@ public final class WorkerNode implements AutoCloseable {
             StepLimits limits,
             long maxLocalSize,
             InputLimits inputs,
-            Path teamRegistryAuth) {
+            Path teamRegistryAuth,
+            LayerLimits baseImages) {
 
         /**
          * @param dir one Docker config.json per team ({@code TEAM.json}): a team's base layers are
@@ -77,7 +79,8 @@ public final class WorkerNode implements AutoCloseable {
                     limits,
                     maxLocalSize,
                     inputs,
-                    dir);
+                    dir,
+                    baseImages);
         }
 
         public Config(
@@ -102,7 +105,8 @@ public final class WorkerNode implements AutoCloseable {
                     StepLimits.DEFAULTS,
                     0,
                     InputLimits.DEFAULTS,
-                    null);
+                    null,
+                    LayerLimits.DEFAULTS);
         }
 
         /** @param binary the runc binary; null finds it on PATH */
@@ -120,7 +124,8 @@ public final class WorkerNode implements AutoCloseable {
                     stepLimits,
                     maxLocalSize,
                     inputs,
-                    teamRegistryAuth);
+                    teamRegistryAuth,
+                    baseImages);
         }
 
         /** @param bytes the most the worker keeps under its root ({@code --max-local-size}); 0 for no limit */
@@ -138,7 +143,8 @@ public final class WorkerNode implements AutoCloseable {
                     limits,
                     bytes,
                     inputs,
-                    teamRegistryAuth);
+                    teamRegistryAuth,
+                    baseImages);
         }
 
         /** @param newInputs what ADD may fetch and unpack ({@code --max-fetch-size}, {@code --allow-fetch}, ...) */
@@ -156,7 +162,27 @@ public final class WorkerNode implements AutoCloseable {
                     limits,
                     maxLocalSize,
                     newInputs,
-                    teamRegistryAuth);
+                    teamRegistryAuth,
+                    baseImages);
+        }
+
+        /** @param limits how big a base image's layers may be, pulled and unpacked ({@code --max-layer-size}, ...) */
+        public Config withBaseImageLimits(LayerLimits limits) {
+            return new Config(
+                    name,
+                    coordinator,
+                    cache,
+                    root,
+                    registries,
+                    slots,
+                    security,
+                    network,
+                    runc,
+                    this.limits,
+                    maxLocalSize,
+                    inputs,
+                    teamRegistryAuth,
+                    limits);
         }
 
         /** A farm without tokens or TLS. */
@@ -244,7 +270,8 @@ public final class WorkerNode implements AutoCloseable {
                 new WorkerMetrics(meters),
                 coordinatorChannel,
                 disk,
-                config.inputs().withDenyFetch(refused));
+                config.inputs().withDenyFetch(refused),
+                config.baseImages());
         this.agent = new WorkerAgent(
                 config.name(), config.slots(), config.network().allow(), coordinatorChannel, runner, runc.warnings());
         agent.reportHoldings(disk.holdings());

@@ -1,6 +1,7 @@
 package dev.stagefarm.cacheserver.service;
 
 import dev.stagefarm.cacheserver.edge.Statuses;
+import dev.stagefarm.cacheserver.store.NamespaceUsage;
 import dev.stagefarm.cacheserver.store.PruneResult;
 import dev.stagefarm.cacheserver.store.StoreException;
 import dev.stagefarm.cacheserver.store.Usage;
@@ -9,28 +10,44 @@ import dev.stagefarm.proto.cache.GetStatsRequest;
 import dev.stagefarm.proto.cache.GetStatsResponse;
 import dev.stagefarm.proto.cache.PruneRequest;
 import dev.stagefarm.proto.cache.PruneResponse;
+import dev.stagefarm.proto.cache.TeamUsage;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.List;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The CacheAdmin RPCs: statistics and prune. (The admin token scope will guard this service.) */
+/** The CacheAdmin RPCs: statistics (the caller's team's, and every team's on request) and prune; admin scope only. */
 public final class CacheAdminService extends CacheAdminGrpc.CacheAdminImplBase {
 
     private static final Logger log = LoggerFactory.getLogger(CacheAdminService.class);
 
     private final CallerStores stores;
+    /** Every team's part of the store, for an admin asking for all (the service needs the admin scope). */
+    private final Supplier<List<NamespaceUsage>> teams;
 
-    public CacheAdminService(CallerStores stores) {
+    public CacheAdminService(CallerStores stores, Supplier<List<NamespaceUsage>> teams) {
         this.stores = stores;
+        this.teams = teams;
     }
 
     @Override
     public void getStats(GetStatsRequest request, StreamObserver<GetStatsResponse> response) {
         try {
             Usage u = stores.current().usage();
-            response.onNext(GetStatsResponse.newBuilder()
-                    .setBlobCount(u.blobCount())
+            GetStatsResponse.Builder stats = GetStatsResponse.newBuilder();
+            if (request.getAllTeams()) {
+                for (NamespaceUsage t : teams.get()) {
+                    stats.addTeams(TeamUsage.newBuilder()
+                            .setTeam(t.team())
+                            .setBlobCount(t.blobCount())
+                            .setStoredBytes(t.storedBytes())
+                            .setActionEntries(t.actionEntries())
+                            .setQuotaBytes(t.quotaBytes()));
+                }
+            }
+            response.onNext(stats.setBlobCount(u.blobCount())
                     .setStoredBytes(u.storedBytes())
                     .setActionEntries(u.actionEntries())
                     .setMaxSize(u.maxBytes())

@@ -109,6 +109,19 @@ public final class RocksStore implements AutoCloseable {
         db.close();
     }
 
+    /** Every team that holds blobs or action results (or did since the server started), by name. */
+    public java.util.List<NamespaceUsage> teams() {
+        return counts.namespaces().stream()
+                .sorted(java.util.Comparator.comparing(Namespace::team))
+                .map(n -> {
+                    NamespaceCounts c = counts.in(n);
+                    return new NamespaceUsage(
+                            n.team(), c.blobs.get(), c.bytes.get(), c.actions.get(), options.quota(n));
+                })
+                .filter(u -> u.blobCount() > 0 || u.actionEntries() > 0)
+                .toList();
+    }
+
     // ---- for metrics ----
 
     public long storedBytes() {

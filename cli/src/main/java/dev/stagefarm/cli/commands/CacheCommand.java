@@ -48,13 +48,19 @@ public final class CacheCommand {
                 description = "Also show disk use, uploads in progress, evictions.")
         boolean verbose;
 
+        @Option(
+                names = "--all-teams",
+                description = "Also list every team's part of the cache: blobs, stored bytes and quota (the lines"
+                        + " above it count the caller's own team).")
+        boolean allTeams;
+
         @CommandLine.Mixin
         ClientAuthOptions auth;
 
         @Override
         public Integer call() throws Exception {
             try (CacheClient client = CacheClient.connect(cache, auth.security())) {
-                GetStatsResponse s = client.stats();
+                GetStatsResponse s = client.stats(allTeams);
                 System.out.printf("%-16s %d%n", "Blobs:", s.getBlobCount());
                 System.out.printf(
                         "%-16s %s (%d bytes)%n", "Stored:", Units.formatSize(s.getStoredBytes()), s.getStoredBytes());
@@ -78,6 +84,11 @@ public final class CacheCommand {
                                     ? "-"
                                     : Instant.ofEpochMilli(s.getOldestAccessMillis())
                                             .toString());
+                }
+                if (allTeams) {
+                    System.out.println();
+                    System.out.println(TeamUsageTable.HEADER);
+                    s.getTeamsList().forEach(t -> System.out.println(TeamUsageTable.row(t)));
                 }
                 return 0;
             }

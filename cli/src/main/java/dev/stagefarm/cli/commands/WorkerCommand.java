@@ -3,6 +3,7 @@ package dev.stagefarm.cli.commands;
 import dev.stagefarm.cacheclient.Units;
 import dev.stagefarm.common.server.MetricsEndpoint;
 import dev.stagefarm.worker.WorkerNode;
+import dev.stagefarm.worker.baseimage.LayerLimits;
 import dev.stagefarm.worker.net.Cidr;
 import dev.stagefarm.worker.net.NetworkOptions;
 import dev.stagefarm.worker.ops.InputLimits;
@@ -113,6 +114,9 @@ public final class WorkerCommand implements Callable<Integer> {
     @Mixin
     InputLimitsOptions inputs;
 
+    @Mixin
+    BaseImageLimitsOptions baseImages;
+
     @Override
     public Integer call() throws Exception {
         NetworkOptions network = networkOptions();
@@ -131,6 +135,7 @@ public final class WorkerCommand implements Callable<Integer> {
                                         .withSandbox(sandbox.runc(), sandbox.limits())
                                         .withMaxLocalSize(maxLocalSizeBytes())
                                         .withInputs(inputLimits())
+                                        .withBaseImageLimits(baseImageLimits())
                                         .withTeamRegistryAuth(teamRegistries.dir()),
                                 meters)
                         .start();
@@ -164,6 +169,14 @@ public final class WorkerCommand implements Callable<Integer> {
     private InputLimits inputLimits() {
         try {
             return inputs.limits();
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+
+    private LayerLimits baseImageLimits() {
+        try {
+            return baseImages.limits();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -65,6 +65,17 @@ class WorkerCommandTest {
     }
 
     @Test
+    void baseImageLimitsMustBeSizesAboveZeroAndALayerNoBiggerThanAnImage() {
+        assertThat(run("--max-layer-size", "big").err)
+                .contains("--max-layer-size: 'big' is not a size: write a number with an optional unit");
+        assertThat(run("--max-layer-ratio", "0").err).contains("--max-layer-ratio must be above 0, not 0");
+        assertThat(run("--max-layer-entries", "-1").err).contains("--max-layer-entries must be above 0, not -1");
+        Run run = run("--max-layer-size", "64GiB");
+        assertThat(run.exit).isEqualTo(2);
+        assertThat(run.err).contains("--max-layer-size (68719476736 bytes) is above --max-image-size");
+    }
+
+    @Test
     void theWorkersListShowsDiskUsedAgainstTheBudget() {
         assertThat(WorkersCommand.disk(WorkerInfo.newBuilder()
                         .setLocalDiskUsedBytes(3L << 30)

@@ -10,14 +10,24 @@ import dev.stagefarm.oci.registry.ResolvedImage;
 import dev.stagefarm.proto.cache.Layer;
 import dev.stagefarm.proto.farm.BaseImage;
 import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
 
 /** Resolves FROM images through the registry client: tag to digest, layers, config. */
 public final class RegistryBaseResolver implements BaseImageResolver {
 
     private final RegistryClient registry;
+    /** By registry host: who can supply credentials a registry asked for and did not get. */
+    private final Function<String, Optional<String>> credentialsHint;
 
     public RegistryBaseResolver(RegistryClient registry) {
+        this(registry, host -> Optional.empty());
+    }
+
+    /** @param credentialsHint the sentence for a 401 from a host, when the farm knows better than "docker login" */
+    public RegistryBaseResolver(RegistryClient registry, Function<String, Optional<String>> credentialsHint) {
         this.registry = registry;
+        this.credentialsHint = credentialsHint;
     }
 
     @Override
@@ -32,7 +42,8 @@ public final class RegistryBaseResolver implements BaseImageResolver {
         try {
             resolved = registry.resolve(ref, Platform.LINUX_AMD64);
         } catch (RegistryException e) {
-            throw new BaseImageException(e.getMessage(), e);
+            Optional<String> hint = e.httpStatus() == 401 ? credentialsHint.apply(ref.registry()) : Optional.empty();
+            throw new BaseImageException(hint.map(h -> image + ": " + h).orElse(e.getMessage()), e);
         }
         List<Digest> diffIds = resolved.config().diffIds();
         List<Descriptor> descriptors = resolved.manifest().layers();

@@ -1,6 +1,7 @@
 package dev.stagefarm.oci.layer;
 
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.common.io.MeteredInputStream;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -34,8 +35,14 @@ public final class LayerUnpacker {
     public record Result(Digest digest, Digest diffId, long size, long entries) {}
 
     public Result unpack(Path layer, Path dest, Mode mode, Digest expectedDigest) throws IOException {
+        return unpack(layer, dest, mode, expectedDigest, UnpackMeter.NONE);
+    }
+
+    /** As {@link #unpack(Path, Path, Mode, Digest)}, telling {@code meter} what it costs as it goes. */
+    public Result unpack(Path layer, Path dest, Mode mode, Digest expectedDigest, UnpackMeter meter)
+            throws IOException {
         try (InputStream in = Files.newInputStream(layer)) {
-            return unpack(in, dest, mode, expectedDigest);
+            return unpack(in, dest, mode, expectedDigest, meter);
         }
     }
 
@@ -62,15 +69,26 @@ public final class LayerUnpacker {
      * @param expectedDigest the digest the bytes of {@code layer} must have, or null to skip the check
      */
     public Result unpack(InputStream layer, Path dest, Mode mode, Digest expectedDigest) throws IOException {
+        return unpack(layer, dest, mode, expectedDigest, UnpackMeter.NONE);
+    }
+
+    /**
+     * @param meter told of every byte and entry as it goes; what it throws stops the unpack, leaving
+     *     {@code dest} partial (to be discarded, as on any failure)
+     */
+    public Result unpack(InputStream layer, Path dest, Mode mode, Digest expectedDigest, UnpackMeter meter)
+            throws IOException {
         Files.createDirectories(dest);
-        HashingInputStream raw = new HashingInputStream(layer);
-        InputStream tarStream = decompressed(raw);
+        HashingInputStream raw = new HashingInputStream(new MeteredInputStream(layer, meter::compressed));
+        InputStream tarStream = new MeteredInputStream(decompressed(raw), meter::expanded);
         HashingInputStream tarBytes = new HashingInputStream(tarStream);
         TarArchiveInputStream tar = new TarArchiveInputStream(tarBytes, "UTF-8");
+        InputStream content = new MeteredInputStream(tar, meter::written);
         EntryApplier applier = new EntryApplier(dest, mode);
         long entries = 0;
         for (TarArchiveEntry e; (e = tar.getNextEntry()) != null; ) {
-            applier.apply(e, tar);
+            meter.entry();
+            applier.apply(e, content);
             entries++;
         }
         applier.finish();

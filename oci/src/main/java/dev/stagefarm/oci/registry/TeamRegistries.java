@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -61,6 +62,24 @@ public final class TeamRegistries implements AutoCloseable {
     /** The client for {@code team}'s pulls; the farm's for a team without credentials of its own. */
     public RegistryClient forTeam(String team) {
         return byTeam.getOrDefault(team == null ? "" : team, farm);
+    }
+
+    /**
+     * What to tell a team whose pull {@code host} refused for want of credentials: on a farm the
+     * operator holds them (the user's own {@code docker login} plays no part), so the sentence says
+     * who can add or fix them. Empty on a farm without teams, where the farm's own advice stands.
+     */
+    public Optional<String> credentialsHint(String team, String host) {
+        if (team == null || team.isEmpty()) {
+            return Optional.empty();
+        }
+        if (byTeam.containsKey(team)) {
+            return Optional.of(host + " does not accept the registry credentials this farm holds for team " + team
+                    + " (" + team + ".json in --team-registry-auth): ask the farm's operator to renew them");
+        }
+        return Optional.of("this farm holds no registry credentials for team " + team + " on " + host
+                + ": ask the farm's operator to add them as " + team
+                + ".json in the --team-registry-auth directory of the coordinator and the workers");
     }
 
     /** The teams with credentials of their own, for the start-up log. */

@@ -122,6 +122,17 @@ class RegistryAuthTest {
                         .as("team %s pulls team A's private image", other)
                         .isInstanceOf(RegistryException.class);
             }
+            // the sentence for a refused team names who holds the credentials: the farm's operator
+            assertThat(teams.credentialsHint("team-c", host))
+                    .hasValue("this farm holds no registry credentials for team team-c on " + host + ": ask the farm's"
+                            + " operator to add them as team-c.json in the --team-registry-auth directory of the"
+                            + " coordinator and the workers");
+            assertThat(teams.credentialsHint("team-a", host))
+                    .hasValue(host + " does not accept the registry credentials this farm holds for team team-a"
+                            + " (team-a.json in --team-registry-auth): ask the farm's operator to renew them");
+            assertThat(teams.credentialsHint("", host))
+                    .as("a farm without teams")
+                    .isEmpty();
         }
         // the farm's own credentials still serve a team for hosts its file does not name
         try (RegistryClient farm = new RegistryClient(config, CredentialStore.none());

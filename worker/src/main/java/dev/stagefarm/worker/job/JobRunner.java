@@ -14,6 +14,7 @@ import dev.stagefarm.proto.farm.LogLine;
 import dev.stagefarm.proto.farm.Step;
 import dev.stagefarm.proto.farm.StepEvent;
 import dev.stagefarm.worker.agent.WorkerAgent;
+import dev.stagefarm.worker.baseimage.LayerLimitException;
 import dev.stagefarm.worker.disk.DiskBudget;
 import dev.stagefarm.worker.snapshot.ActiveSnapshot;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
@@ -326,10 +327,12 @@ public final class JobRunner implements WorkerAgent.JobHandler {
         private final List<Entry> entries = new ArrayList<>();
         private final AtomicLong fetched;
         private final String team;
+        private final String base;
 
         Chain(Job job, AtomicLong fetched) throws IOException {
             this.fetched = fetched;
             this.team = job.getTeam();
+            this.base = describeBase(job);
             Optional<List<String>> local = chains.get(team, job.getBase().getStageKey());
             if (local.isPresent() && local.get().stream().allMatch(snapshots::exists)) {
                 local.get().forEach(k -> entries.add(new Entry(k, null)));
@@ -346,10 +349,27 @@ public final class JobRunner implements WorkerAgent.JobHandler {
         }
 
         List<String> materialize() throws IOException, StepFailedException {
+            try {
+                return unpacked();
+            } catch (LayerLimitException e) {
+                // the base image is over this worker's limits: the build author's to fix, not a worker fault
+                throw new StepFailedException("FROM " + base + ": " + e.getMessage(), e);
+            }
+        }
+
+        private List<String> unpacked() throws IOException {
             List<Layer> toUnpack = entries.stream()
                     .filter(e -> e.layer() != null && !snapshots.exists(e.key()))
                     .map(Entry::layer)
                     .toList();
+            if (!toUnpack.isEmpty()) {
+                layers.checkDeclared(
+                        base,
+                        entries.stream()
+                                .map(Entry::layer)
+                                .filter(l -> l != null)
+                                .toList());
+            }
             // layers unpack one after another; the ones after the first download meanwhile
             List<Future<?>> background =
                     toUnpack.size() > 1 ? layers.prefetch(toUnpack.subList(1, toUnpack.size()), fetched) : List.of();

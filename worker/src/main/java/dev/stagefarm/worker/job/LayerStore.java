@@ -11,12 +11,17 @@ import dev.stagefarm.oci.layer.LayerBlob;
 import dev.stagefarm.oci.layer.LayerRecompressor;
 import dev.stagefarm.oci.layer.LayerUnpacker;
 import dev.stagefarm.oci.layer.LayerWriter;
+import dev.stagefarm.oci.layer.UnpackMeter;
 import dev.stagefarm.oci.registry.RegistryClient;
 import dev.stagefarm.oci.registry.RegistryException;
 import dev.stagefarm.proto.cache.ActionResult;
 import dev.stagefarm.proto.cache.ArtifactResult;
 import dev.stagefarm.proto.cache.Layer;
 import dev.stagefarm.proto.cache.StepResult;
+import dev.stagefarm.worker.baseimage.DeclaredSizes;
+import dev.stagefarm.worker.baseimage.LayerLimitException;
+import dev.stagefarm.worker.baseimage.LayerLimits;
+import dev.stagefarm.worker.baseimage.UnpackBudget;
 import dev.stagefarm.worker.disk.DiskBudget;
 import dev.stagefarm.worker.disk.DiskUsage;
 import dev.stagefarm.worker.snapshot.ActiveSnapshot;
@@ -76,6 +81,10 @@ public final class LayerStore {
 
     private final DiskBudget budget;
     private final TeamBlobs teams;
+    /** How big a base image's layers may be, pulled and unpacked: a FROM image is a build author's input. */
+    private final LayerLimits limits;
+
+    private final DeclaredSizes declared;
 
     LayerStore(
             ContentStore blobs,
@@ -95,7 +104,7 @@ public final class LayerStore {
             Path artifacts,
             DiskBudget budget)
             throws IOException {
-        this(blobs, cache, team -> registry, snapshots, artifacts, budget, new TeamBlobs(cache));
+        this(blobs, cache, team -> registry, snapshots, artifacts, budget, new TeamBlobs(cache), LayerLimits.DEFAULTS);
     }
 
     LayerStore(
@@ -105,9 +114,12 @@ public final class LayerStore {
             OverlaySnapshotter snapshots,
             Path artifacts,
             DiskBudget budget,
-            TeamBlobs teams)
+            TeamBlobs teams,
+            LayerLimits limits)
             throws IOException {
         this.teams = teams;
+        this.limits = limits;
+        this.declared = new DeclaredSizes(limits);
         this.blobs = blobs;
         this.cache = cache;
         this.registries = registries;
@@ -142,6 +154,9 @@ public final class LayerStore {
 
     /** The layer's compressed blob on this worker, fetching it if needed (or the job's team may not use ours). */
     Path blob(Layer layer, AtomicLong fetched) throws IOException {
+        if (fromImage(layer)) {
+            declared.checkLayer(layer); // before a byte is downloaded
+        }
         Digest digest = Digest.parse(layer.getDigest());
         Optional<Path> local = blobs.find(digest);
         if (local.isPresent() && teams.usable(digest)) {
@@ -222,7 +237,11 @@ public final class LayerStore {
             budget.makeRoom(layer.getSize() * UNPACKED_PER_PACKED);
             try (ActiveSnapshot active = snapshots.prepareDirect()) {
                 LayerUnpacker.Result r = unpacker.unpack(
-                        blob, active.upper(), LayerUnpacker.Mode.OVERLAY, Digest.parse(layer.getDigest()));
+                        blob,
+                        active.upper(),
+                        LayerUnpacker.Mode.OVERLAY,
+                        Digest.parse(layer.getDigest()),
+                        meter(layer));
                 if (!r.diffId().toString().equals(layer.getDiffId())) {
                     throw new IOException("layer " + layer.getDigest() + " unpacks to " + r.diffId()
                             + " but its image says " + layer.getDiffId() + ": refusing a corrupt or mislabelled layer");
@@ -230,6 +249,31 @@ public final class LayerStore {
                 active.commit(key);
             }
         }
+    }
+
+    /** Applies a layer onto a complete filesystem ({@code COPY --from=IMAGE}), within the base-image limits. */
+    void unpackFlat(Layer layer, Path dir, AtomicLong fetched) throws IOException {
+        Path blob = blob(layer, fetched);
+        unpacker.unpack(blob, dir, LayerUnpacker.Mode.FLAT, Digest.parse(layer.getDigest()), meter(layer));
+    }
+
+    /**
+     * Refuses at once an image whose manifest declares layers over the limits, before any is
+     * fetched; layers the farm made itself (an earlier stage's steps) are not counted.
+     */
+    void checkDeclared(String image, List<Layer> layers) throws LayerLimitException {
+        declared.checkImage(image, layers.stream().filter(LayerStore::fromImage).toList());
+    }
+
+    /** A layer of an image from a registry: a build author's input, unlike the layers steps wrote here. */
+    private static boolean fromImage(Layer layer) {
+        return !layer.getSourceRepository().isEmpty();
+    }
+
+    private UnpackMeter meter(Layer layer) {
+        return fromImage(layer)
+                ? new UnpackBudget(limits, layer.getDigest() + " of " + layer.getSourceRepository())
+                : UnpackMeter.NONE;
     }
 
     /**

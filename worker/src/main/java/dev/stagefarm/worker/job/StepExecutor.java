@@ -5,7 +5,6 @@ import dev.stagefarm.common.fs.FileTrees;
 import dev.stagefarm.common.fs.RootFs;
 import dev.stagefarm.common.fs.RootPath;
 import dev.stagefarm.common.linux.FileStat;
-import dev.stagefarm.oci.layer.LayerUnpacker;
 import dev.stagefarm.proto.cache.Layer;
 import dev.stagefarm.proto.farm.CopyOp;
 import dev.stagefarm.proto.farm.ImageSource;
@@ -15,6 +14,7 @@ import dev.stagefarm.proto.farm.RunOp;
 import dev.stagefarm.proto.farm.StageSource;
 import dev.stagefarm.proto.farm.Step;
 import dev.stagefarm.proto.farm.UrlSource;
+import dev.stagefarm.worker.baseimage.LayerLimitException;
 import dev.stagefarm.worker.cachemount.SharedCacheMounts;
 import dev.stagefarm.worker.exec.ContainerUser;
 import dev.stagefarm.worker.exec.ExecException;
@@ -50,7 +50,6 @@ public final class StepExecutor {
     private final LayerStore layers;
     private final RunMounts mounts;
     private final UrlFetcher urls;
-    private final LayerUnpacker unpacker = new LayerUnpacker();
     private final Path scratch;
 
     /**
@@ -273,9 +272,9 @@ public final class StepExecutor {
                 }
                 case IMAGE -> {
                     ImageSource image = op.getSource().getImage();
+                    layers.checkDeclared(image.getRegistryRepository(), image.getLayersList());
                     for (Layer layer : image.getLayersList()) {
-                        Path blob = layers.blob(layer, fetched);
-                        unpacker.unpack(blob, dir, LayerUnpacker.Mode.FLAT, Digest.parse(layer.getDigest()));
+                        layers.unpackFlat(layer, dir, fetched);
                     }
                 }
                 default ->
@@ -285,7 +284,7 @@ public final class StepExecutor {
             // files from anywhere but a stage arrive owned by root unless --chown says otherwise
             Optional<Owner> own = op.getSource().hasImage() ? owner : Optional.of(owner.orElse(Owner.ROOT));
             doCopy(where, effective.build(), dir, rootfs, own, chmod);
-        } catch (CopyException e) {
+        } catch (CopyException | LayerLimitException e) {
             throw new StepFailedException(where + keyword(op) + ": " + e.getMessage(), e);
         } finally {
             FileTrees.deleteRecursively(dir);

@@ -3,6 +3,7 @@ package dev.stagefarm.worker.job;
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.oci.registry.TeamRegistries;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
+import dev.stagefarm.worker.baseimage.LayerLimits;
 import dev.stagefarm.worker.cachemount.SharedCacheMounts;
 import dev.stagefarm.worker.disk.DiskBudget;
 import dev.stagefarm.worker.exec.RuncExecutor;
@@ -21,6 +22,7 @@ public final class WorkerParts {
      * @param coordinator the channel to the coordinator, through which ssh mounts reach the client's agents
      * @param disk the worker's --max-local-size: snapshots, blobs, artifacts and contexts count against it
      * @param inputs what ADD may fetch and unpack
+     * @param baseImages how big a base image's layers may be, pulled and unpacked
      */
     public static JobRunner jobRunner(
             String name,
@@ -32,13 +34,14 @@ public final class WorkerParts {
             WorkerMetrics metrics,
             Channel coordinator,
             DiskBudget disk,
-            InputLimits inputs)
+            InputLimits inputs,
+            LayerLimits baseImages)
             throws IOException {
         snapshots.trackIn(disk);
         ContentStore blobs = new ContentStore(root.resolve("content"), disk);
         TeamBlobs teams = new TeamBlobs(cache);
-        LayerStore layers =
-                new LayerStore(blobs, cache, registries::forTeam, snapshots, root.resolve("artifacts"), disk, teams);
+        LayerStore layers = new LayerStore(
+                blobs, cache, registries::forTeam, snapshots, root.resolve("artifacts"), disk, teams, baseImages);
         ContextMaterializer contexts = new ContextMaterializer(root.resolve("contexts"), cache, blobs, disk, teams);
         StageChains chains = new StageChains(root.resolve("stages"));
         SharedCacheMounts sharedCaches = new SharedCacheMounts(

@@ -1,7 +1,7 @@
 package dev.stagefarm.worker.ops;
 
 import dev.stagefarm.cacheclient.Units;
-import java.io.FilterInputStream;
+import dev.stagefarm.common.io.MeteredInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 
@@ -31,27 +31,19 @@ final class ExtractBudget {
 
     /** Counts the archive file's own bytes. */
     InputStream compressed(InputStream raw) {
-        return new Counting(raw) {
-            @Override
-            void count(long n) {
-                compressed += n;
-            }
-        };
+        return new MeteredInputStream(raw, n -> compressed += n);
     }
 
     /** Counts what the decompressor makes of them (the tar stream, headers and skipped data included). */
     InputStream expanded(InputStream decompressed) {
-        return new Counting(decompressed) {
-            @Override
-            void count(long n) throws LimitException {
-                expanded += n;
-                if (headerStart >= 0 && expanded - headerStart > MAX_HEADER_BYTES) {
-                    throw new LimitException("archive " + archive + " has an entry header over "
-                            + Units.formatSize(MAX_HEADER_BYTES) + ", which ADD does not extract: repack it");
-                }
-                check();
+        return new MeteredInputStream(decompressed, n -> {
+            expanded += n;
+            if (headerStart >= 0 && expanded - headerStart > MAX_HEADER_BYTES) {
+                throw new LimitException("archive " + archive + " has an entry header over "
+                        + Units.formatSize(MAX_HEADER_BYTES) + ", which ADD does not extract: repack it");
             }
-        };
+            check();
+        });
     }
 
     /** Between entries: what is read now is headers, until {@link #entry()}. */
@@ -92,46 +84,6 @@ final class ExtractBudget {
     static final class LimitException extends IOException {
         LimitException(String message) {
             super(message);
-        }
-    }
-
-    private abstract static class Counting extends FilterInputStream {
-        Counting(InputStream in) {
-            super(in);
-        }
-
-        abstract void count(long n) throws LimitException;
-
-        @Override
-        public int read() throws IOException {
-            int b = in.read();
-            if (b >= 0) {
-                count(1);
-            }
-            return b;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int n = in.read(b, off, len);
-            if (n > 0) {
-                count(n);
-            }
-            return n;
-        }
-
-        @Override
-        public long skip(long n) throws IOException {
-            long skipped = in.skip(n);
-            if (skipped > 0) {
-                count(skipped);
-            }
-            return skipped;
-        }
-
-        @Override
-        public boolean markSupported() {
-            return false;
         }
     }
 }

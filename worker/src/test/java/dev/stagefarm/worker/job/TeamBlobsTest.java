@@ -88,7 +88,8 @@ class TeamBlobsTest {
                 null,
                 tmp.resolve("artifacts"),
                 dev.stagefarm.worker.disk.DiskBudget.unlimited(),
-                teams);
+                teams,
+                dev.stagefarm.worker.baseimage.LayerLimits.DEFAULTS);
     }
 
     @AfterEach
