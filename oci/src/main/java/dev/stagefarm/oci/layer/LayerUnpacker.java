@@ -19,7 +19,9 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  *   <li>{@link Mode#FLAT}: the layer is applied onto a complete rootfs (export, inspection): a whiteout deletes
  *       its path, an opaque marker empties its directory of what earlier layers put there.</li>
  * </ul>
- * Entries that would land outside the directory ("../", or through a symlink, absolute or not) are refused.
+ * Entries that would land outside the directory ("../", or through a symlink, absolute or not) are refused;
+ * each is created through a descriptor of its parent directory, so nothing outside is ever written, even
+ * while someone swaps a directory of it for a link.
  * On any failure, including a digest mismatch found at the end, the directory holds partial content and
  * must be discarded: extract into a fresh directory and rename it into place on success.
  */
@@ -67,13 +69,14 @@ public final class LayerUnpacker {
         InputStream tarStream = decompressed(raw);
         HashingInputStream tarBytes = new HashingInputStream(tarStream);
         TarArchiveInputStream tar = new TarArchiveInputStream(tarBytes, "UTF-8");
-        EntryApplier applier = new EntryApplier(dest, mode);
         long entries = 0;
-        for (TarArchiveEntry e; (e = tar.getNextEntry()) != null; ) {
-            applier.apply(e, tar);
-            entries++;
+        try (EntryApplier applier = new EntryApplier(dest, mode)) {
+            for (TarArchiveEntry e; (e = tar.getNextEntry()) != null; ) {
+                applier.apply(e, tar);
+                entries++;
+            }
+            applier.finish();
         }
-        applier.finish();
         tarBytes.drain();
         raw.drain();
         Digest actual = raw.digest();
