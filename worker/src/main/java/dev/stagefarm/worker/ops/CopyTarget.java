@@ -45,7 +45,7 @@ final class CopyTarget implements AutoCloseable {
 
     /**
      * The directory {@code path} (as {@link #follow} gives it), created with its missing parents: new
-     * ones are 0755 and belong to the copy's owner, and a file or link in the way is replaced.
+     * ones are 0755 and belong to the copy's owner, and a file in the way is replaced.
      */
     FileHandle mkdirs(String path) throws IOException {
         String clean = RootedPaths.clean(path);
@@ -69,7 +69,12 @@ final class CopyTarget implements AutoCloseable {
     }
 
     private FileHandle enter(FileHandle dir, String name) throws IOException {
-        if (!dir.childStat(name).map(FileStat::isDirectory).orElse(false)) {
+        Optional<FileStat> s = dir.childStat(name);
+        if (s.map(FileStat::isSymlink).orElse(false)) {
+            // put there since the path was followed: followed too, inside the root, never replaced
+            return fs.directory(fs.pathOf(dir) + "/" + name);
+        }
+        if (!s.map(FileStat::isDirectory).orElse(false)) {
             dir.removeTree(name);
             dir.mkdir(name, DIR_MODE);
             dir.chmod(name, DIR_MODE); // the umask took bits
