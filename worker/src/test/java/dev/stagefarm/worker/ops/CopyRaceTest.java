@@ -4,16 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.stagefarm.common.testing.Canary;
 import dev.stagefarm.common.testing.LinkSwapper;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -53,7 +49,7 @@ class CopyRaceTest {
         Files.createDirectories(context.resolve("src"));
         Files.writeString(context.resolve("src/a"), "a");
         Files.writeString(context.resolve("src/b"), "b");
-        Files.write(context.resolve("pkg.tar"), tar("pkg/x", "f", "sub/y"));
+        Files.write(context.resolve("pkg.tar"), CopyHostilePathsTest.tar("pkg/x", "f", "sub/y"));
 
         CopyExecutor copier = new CopyExecutor();
         Optional<Owner> owner = Optional.of(new Owner(1234, 1234));
@@ -99,21 +95,5 @@ class CopyRaceTest {
             Optional<Integer> chmod,
             boolean extract) {
         return new CopyExecutor.Request(context, sources, dest, "/", owner, chmod, extract);
-    }
-
-    private static byte[] tar(String... names) throws IOException {
-        var bytes = new ByteArrayOutputStream();
-        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes)) {
-            for (String name : names) {
-                byte[] data = ("from the archive: " + name).getBytes(StandardCharsets.UTF_8);
-                TarArchiveEntry e = new TarArchiveEntry(name);
-                e.setSize(data.length);
-                e.setMode(0100644);
-                tar.putArchiveEntry(e);
-                tar.write(data);
-                tar.closeArchiveEntry();
-            }
-        }
-        return bytes.toByteArray();
     }
 }
