@@ -2,9 +2,13 @@ package dev.stagefarm.common.fs;
 
 import dev.stagefarm.common.linux.FdCalls;
 import dev.stagefarm.common.linux.FileStat;
+import dev.stagefarm.common.linux.LinuxFiles;
+import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -60,12 +64,74 @@ public final class FileHandle implements AutoCloseable {
 
     /** The entry {@code name} of this directory itself: not followed if it is a link, never left. */
     public FileHandle child(String name) throws IOException {
+        return openChild(name, FdCalls.O_PATH | FdCalls.O_NOFOLLOW, 0);
+    }
+
+    /**
+     * The directory {@code name} in this one; a symlink there (put there meanwhile, too) is an error
+     * (ELOOP or ENOTDIR), never a way out.
+     */
+    public FileHandle childDir(String name) throws IOException {
+        return openChild(name, FdCalls.O_PATH | FdCalls.O_DIRECTORY | FdCalls.O_NOFOLLOW, 0);
+    }
+
+    private FileHandle openChild(String name, int flags, int mode) throws IOException {
         return new FileHandle(FdCalls.openat2(
                 fd,
                 checkName(name),
-                FdCalls.O_PATH | FdCalls.O_NOFOLLOW,
-                0,
+                flags,
+                mode,
                 FdCalls.RESOLVE_BENEATH | FdCalls.RESOLVE_NO_SYMLINKS | FdCalls.RESOLVE_NO_MAGICLINKS));
+    }
+
+    /**
+     * Reads the regular file this handle is on. Anything else (a FIFO that would block the reader, a
+     * device) is refused, judged on the very file that is then opened.
+     */
+    public InputStream newInputStream() throws IOException {
+        if (!stat().isRegular()) {
+            throw new FileSystemException(procPath().toString(), null, "not a regular file");
+        }
+        return new FileInputStream(procPath().toFile());
+    }
+
+    /** The target of the symlink {@code name} in this directory. */
+    public String readlink(String name) throws IOException {
+        return FdCalls.readlinkat(fd, checkName(name));
+    }
+
+    /** A device node, FIFO or socket {@code name} in this directory; {@code type} e.g. {@link LinuxFiles#S_IFCHR}. */
+    public void mknod(String name, int type, int permissions, int major, int minor) throws IOException {
+        FdCalls.mknodat(fd, checkName(name), type | (permissions & 07777), LinuxFiles.makedev(major, minor));
+    }
+
+    /** chown of the entry {@code name} of this directory itself (a link is not followed). */
+    public void chown(String name, int uid, int gid) throws IOException {
+        FdCalls.fchownat(fd, checkName(name), uid, gid, FdCalls.AT_SYMLINK_NOFOLLOW);
+    }
+
+    /** chmod of the entry {@code name} of this directory; a symlink there is left alone (it has no mode). */
+    public void chmod(String name, int mode) throws IOException {
+        try (FileHandle h = child(name)) {
+            if (!h.stat().isSymlink()) {
+                h.chmod(mode);
+            }
+        }
+    }
+
+    /** Sets atime and mtime of the entry {@code name} of this directory itself, a symlink included. */
+    public void setTimes(String name, long seconds, int nanos) throws IOException {
+        FdCalls.utimensat(fd, checkName(name), seconds, nanos, FdCalls.AT_SYMLINK_NOFOLLOW);
+    }
+
+    /** Sets an extended attribute of the entry {@code name} of this directory itself, a symlink included. */
+    public void setXattr(String name, String key, byte[] value) throws IOException {
+        LinuxFiles.lsetXattr(procPath().resolve(checkName(name)), key, value);
+    }
+
+    /** Sets an extended attribute of the file this handle is on. */
+    public void setXattr(String key, byte[] value) throws IOException {
+        LinuxFiles.setXattr(procPath(), key, value);
     }
 
     /** Names in this directory, sorted. */
@@ -109,12 +175,8 @@ public final class FileHandle implements AutoCloseable {
      * error (ELOOP), never followed.
      */
     public OutputStream newOutputStream(String name, int mode) throws IOException {
-        try (FileHandle f = new FileHandle(FdCalls.openat2(
-                fd,
-                checkName(name),
-                FdCalls.O_WRONLY | FdCalls.O_CREAT | FdCalls.O_TRUNC | FdCalls.O_NOFOLLOW,
-                mode,
-                FdCalls.RESOLVE_BENEATH | FdCalls.RESOLVE_NO_SYMLINKS | FdCalls.RESOLVE_NO_MAGICLINKS))) {
+        try (FileHandle f =
+                openChild(name, FdCalls.O_WRONLY | FdCalls.O_CREAT | FdCalls.O_TRUNC | FdCalls.O_NOFOLLOW, mode)) {
             return new FileOutputStream(f.procPath().toFile());
         }
     }
@@ -126,12 +188,7 @@ public final class FileHandle implements AutoCloseable {
             return;
         }
         if (s.get().isDirectory()) {
-            try (FileHandle dir = new FileHandle(FdCalls.openat2(
-                    fd,
-                    checkName(name),
-                    FdCalls.O_PATH | FdCalls.O_DIRECTORY | FdCalls.O_NOFOLLOW,
-                    0,
-                    FdCalls.RESOLVE_BENEATH | FdCalls.RESOLVE_NO_SYMLINKS | FdCalls.RESOLVE_NO_MAGICLINKS))) {
+            try (FileHandle dir = childDir(name)) {
                 for (String child : dir.list()) {
                     dir.removeTree(child);
                 }

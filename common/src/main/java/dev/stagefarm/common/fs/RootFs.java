@@ -10,7 +10,6 @@ import static dev.stagefarm.common.linux.FdCalls.O_WRONLY;
 import dev.stagefarm.common.linux.FdCalls;
 import dev.stagefarm.common.linux.FileStat;
 import dev.stagefarm.common.linux.Native;
-import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,6 +20,8 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -78,6 +79,71 @@ public final class RootFs implements AutoCloseable {
                 FdCalls.RESOLVE_BENEATH | FdCalls.RESOLVE_NO_SYMLINKS | FdCalls.RESOLVE_NO_MAGICLINKS));
     }
 
+    /** The directory {@code path} leads to, every symlink followed inside the root. */
+    public FileHandle directory(String path) throws IOException {
+        return new FileHandle(open(path, O_PATH | O_DIRECTORY, 0));
+    }
+
+    /**
+     * The directory {@code path} exactly as named: a symlink anywhere in it is an error (ELOOP), a
+     * file an error (ENOTDIR). For trees written out as they are (layers).
+     */
+    public FileHandle directoryExact(String path) throws IOException {
+        String clean = RootedPaths.clean(path);
+        return new FileHandle(FdCalls.openat2(
+                rootHandle.fd(),
+                clean.isEmpty() ? "." : clean,
+                O_PATH | O_DIRECTORY | O_NOFOLLOW,
+                0,
+                FdCalls.RESOLVE_BENEATH | FdCalls.RESOLVE_NO_SYMLINKS | FdCalls.RESOLVE_NO_MAGICLINKS));
+    }
+
+    /** Where the file a handle of this root is open on is now, as a clean relative path ("" for the root). */
+    public String pathOf(FileHandle handle) throws IOException {
+        return relative(Files.readSymbolicLink(handle.procPath()));
+    }
+
+    /**
+     * Where {@code path} leads inside the root, as a clean relative path, like {@link #resolve} but
+     * also through a dangling link (to the path it names, which a write may then create), as a
+     * process chrooted into the root would create it. Each link is read through the kernel's
+     * resolution inside the root, so the answer always names a path inside it.
+     */
+    public String follow(String path, boolean followLast) throws IOException {
+        ArrayDeque<String> todo =
+                new ArrayDeque<>(List.of(RootedPaths.clean(path).split("/")));
+        String at = "";
+        int links = 0;
+        while (!todo.isEmpty()) {
+            String part = todo.poll();
+            if (part.isEmpty() || part.equals(".")) {
+                continue;
+            }
+            if (part.equals("..")) {
+                at = at.contains("/") ? at.substring(0, at.lastIndexOf('/')) : "";
+                continue;
+            }
+            String next = at.isEmpty() ? part : at + "/" + part;
+            boolean link = (followLast || !todo.isEmpty())
+                    && lstat(next).map(FileStat::isSymlink).orElse(false);
+            if (!link) {
+                at = next;
+                continue;
+            }
+            if (++links > MAX_LINKS) {
+                throw Native.failure("follow", path, Native.ELOOP);
+            }
+            String target = readlink(next);
+            List<String> rest = new ArrayList<>(List.of(target.split("/")));
+            rest.addAll(todo);
+            todo = new ArrayDeque<>(rest);
+            if (target.startsWith("/")) {
+                at = "";
+            }
+        }
+        return at;
+    }
+
     /** The file itself, or empty when nothing (not even a dangling link) is there. */
     public Optional<FileStat> lstat(String path) throws IOException {
         return stat(path, false);
@@ -110,7 +176,7 @@ public final class RootFs implements AutoCloseable {
             if (!h.stat().isRegular()) {
                 throw new FileSystemException(path, null, "not a regular file");
             }
-            return new FileInputStream(h.procPath().toFile());
+            return h.newInputStream();
         }
     }
 

@@ -57,6 +57,8 @@ public final class FdCalls {
             Linker.Option.firstVariadicArg(1));
     private static final MethodHandle CLOSE = Native.downcall("close", JAVA_INT, JAVA_INT);
     private static final MethodHandle MKDIRAT = Native.downcall("mkdirat", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    private static final MethodHandle MKNODAT =
+            Native.downcall("mknodat", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG);
     private static final MethodHandle UNLINKAT = Native.downcall("unlinkat", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle SYMLINKAT = Native.downcall("symlinkat", JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
     private static final MethodHandle LINKAT =
@@ -110,6 +112,11 @@ public final class FdCalls {
 
     public static void mkdirat(int dirfd, String name, int mode) throws IOException {
         call("mkdirat", name, a -> (int) MKDIRAT.invokeExact(a.state, dirfd, a.str(name), mode));
+    }
+
+    /** A device node, FIFO or socket {@code name} in {@code dirfd}; {@code mode} is type and permissions. */
+    public static void mknodat(int dirfd, String name, int mode, long dev) throws IOException {
+        call("mknodat", name, a -> (int) MKNODAT.invokeExact(a.state, dirfd, a.str(name), mode, dev));
     }
 
     public static void unlinkat(int dirfd, String name, int flags) throws IOException {

@@ -172,6 +172,56 @@ class RootFsTest {
     }
 
     @Test
+    void followReRootsLinksAndKeepsDanglingTargets() throws IOException {
+        Files.createDirectories(root.resolve("usr/lib"));
+        Files.createDirectories(root.resolve("app/sub"));
+        Files.createSymbolicLink(root.resolve("lib"), Path.of("/usr/lib"));
+        Files.createSymbolicLink(root.resolve("hostetc"), Path.of("/etc"));
+        Files.createSymbolicLink(root.resolve("app/sub/up"), Path.of("../../../../../.."));
+        Files.createSymbolicLink(root.resolve("app/sibling"), Path.of("sub"));
+        Files.createSymbolicLink(root.resolve("app/nowhere"), outside.resolve("planted"));
+
+        assertThat(fs.follow("../../../etc/passwd", true)).isEqualTo("etc/passwd");
+        assertThat(fs.follow("/lib/libc.so", true)).isEqualTo("usr/lib/libc.so");
+        assertThat(fs.follow("hostetc/shadow", true)).isEqualTo("etc/shadow");
+        assertThat(fs.follow("app/sub/up/etc/passwd", true)).isEqualTo("etc/passwd");
+        assertThat(fs.follow("app/sibling/f", true)).isEqualTo("app/sub/f");
+        // a dangling link names where a write through it lands: its target, re-rooted
+        assertThat(fs.follow("app/nowhere", true))
+                .isEqualTo(outside.resolve("planted").toString().substring(1));
+        assertThat(fs.follow("lib", false)).as("the last link left alone").isEqualTo("lib");
+        assertThat(fs.follow("lib/x", false)).as("parents still followed").isEqualTo("usr/lib/x");
+        assertThat(fs.follow("/", true)).isEmpty();
+    }
+
+    @Test
+    void followFailsOnALinkLoop() throws IOException {
+        Files.createSymbolicLink(root.resolve("a"), Path.of("b"));
+        Files.createSymbolicLink(root.resolve("b"), Path.of("/a"));
+        assertThatThrownBy(() -> fs.follow("a/x", true))
+                .isInstanceOf(FileSystemException.class)
+                .hasMessageContaining("Too many levels of symbolic links");
+    }
+
+    @Test
+    void directoriesOpenedExactlyRefuseLinksOnTheWay() throws IOException {
+        Files.createDirectories(root.resolve("real/sub"));
+        Files.createSymbolicLink(root.resolve("via"), Path.of("real"));
+        try (FileHandle d = fs.directoryExact("real/sub")) {
+            assertThat(fs.pathOf(d)).isEqualTo("real/sub");
+        }
+        try (FileHandle d = fs.directory("via/sub")) {
+            assertThat(fs.pathOf(d)).as("followed inside the root").isEqualTo("real/sub");
+        }
+        assertThatThrownBy(() -> fs.directoryExact("via/sub"))
+                .isInstanceOf(FileSystemException.class)
+                .hasMessageContaining("Too many levels of symbolic links");
+        assertThatThrownBy(() -> fs.directoryExact("etc/secret"))
+                .isInstanceOf(FileSystemException.class)
+                .hasMessageContaining("Not a directory");
+    }
+
+    @Test
     void aFifoIsRefusedRatherThanBlockingTheReader() throws Exception {
         LinuxFiles.mknod(root.resolve("etc/passwd"), LinuxFiles.S_IFIFO, 0644, 0, 0);
         assertThatThrownBy(() -> read("/etc/passwd")).hasMessageContaining("not a regular file");

@@ -1,10 +1,8 @@
 package dev.stagefarm.oci.layer;
 
 import dev.stagefarm.common.fs.FileHandle;
-import dev.stagefarm.common.fs.FileTrees;
 import dev.stagefarm.common.fs.RootFs;
 import dev.stagefarm.common.fs.RootedPaths;
-import dev.stagefarm.common.linux.FdCalls;
 import dev.stagefarm.common.linux.FileStat;
 import dev.stagefarm.common.linux.LinuxFiles;
 import java.io.IOException;
@@ -13,7 +11,6 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -100,26 +97,25 @@ public final class ConfinedLayerApplier implements AutoCloseable {
                 remove(dir, name.substring(Whiteouts.PREFIX.length()));
                 return;
             }
-            Optional<FileStat> existing = lstat(dir, name);
+            Optional<FileStat> existing = dir.childStat(name);
             boolean keepDir =
                     e.isDirectory() && existing.map(FileStat::isDirectory).orElse(false);
             if (existing.isPresent() && !keepDir) {
                 remove(dir, name);
             }
             unpacked.add(join(at, name));
-            Path target = dir.procPath().resolve(name);
             if (e.isDirectory()) {
                 if (!keepDir) {
-                    FdCalls.mkdirat(dir.fd(), name, 0700);
+                    dir.mkdir(name, 0700);
                 }
                 dirs.add(new DirMeta(
                         join(at, name),
                         e.getMode() & 07777,
                         e.getLastModifiedTime().toInstant()));
             } else if (e.isSymbolicLink()) {
-                FdCalls.symlinkat(e.getLinkName(), dir.fd(), name);
+                dir.symlink(name, e.getLinkName());
             } else if (e.isLink()) {
-                hardLink(rel, e.getLinkName(), target);
+                hardLink(rel, e.getLinkName(), dir, name);
                 return; // shares its target's metadata
             } else if (e.isFIFO() || e.isCharacterDevice() || e.isBlockDevice()) {
                 if (!e.isFIFO() && !setOwners) {
@@ -128,9 +124,9 @@ public final class ConfinedLayerApplier implements AutoCloseable {
                 int type = e.isFIFO()
                         ? LinuxFiles.S_IFIFO
                         : e.isCharacterDevice() ? LinuxFiles.S_IFCHR : LinuxFiles.S_IFBLK;
-                LinuxFiles.mknod(target, type, 0600, e.getDevMajor(), e.getDevMinor());
+                dir.mknod(name, type, 0600, e.getDevMajor(), e.getDevMinor());
             } else if (e.isFile()) {
-                write(content, target);
+                write(content, dir, name);
             } else {
                 throw new IOException("layer entry " + rel + " has tar type '" + (char) e.getLinkFlag()
                         + "', which a layer may not hold");
@@ -146,7 +142,7 @@ public final class ConfinedLayerApplier implements AutoCloseable {
                 h.chown((int) e.getLongUserId(), (int) e.getLongGroupId());
             }
             if (e.isSymbolicLink()) {
-                FdCalls.utimensat(dir.fd(), name, mtime.getEpochSecond(), mtime.getNano(), FdCalls.AT_SYMLINK_NOFOLLOW);
+                dir.setTimes(name, mtime.getEpochSecond(), mtime.getNano());
             } else if (!e.isDirectory()) {
                 h.chmod(e.getMode() & 07777); // after chown, which clears setuid
                 h.setTimes(mtime.getEpochSecond(), mtime.getNano());
@@ -155,45 +151,33 @@ public final class ConfinedLayerApplier implements AutoCloseable {
     }
 
     /** A hard link to an earlier regular file of the image, found inside the root, never followed. */
-    private void hardLink(String rel, String linkName, Path target) throws IOException {
-        String source = RootedPaths.clean(linkName);
-        Optional<FileStat> s = root.lstat(source);
-        if (s.isEmpty() || !s.get().isRegular()) {
-            throw new IOException("layer entry " + rel + " hard-links to " + linkName
-                    + ", which is not an earlier file of the image");
+    private void hardLink(String rel, String linkName, FileHandle dir, String name) throws IOException {
+        // the file the kernel finds inside the root, linked by its descriptor: no path walked again
+        try (FileHandle source = root.handle(RootedPaths.clean(linkName), false)) {
+            if (!source.stat().isRegular()) {
+                throw new IOException("layer entry " + rel + " hard-links to " + linkName
+                        + ", which is not an earlier file of the image");
+            }
+            dir.link(name, source);
+        } catch (NoSuchFileException e) {
+            throw new IOException(
+                    "layer entry " + rel + " hard-links to " + linkName + ", which is not an earlier file of the image",
+                    e);
         }
-        // the kernel's path of that file inside the root: no symlink left in it
-        Files.createLink(target, root.root().resolve(root.resolve(source, false)));
     }
 
-    private void write(InputStream content, Path target) throws IOException {
-        // CREATE_NEW is O_EXCL: it never opens through a symlink put there meanwhile
-        try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW)) {
+    private void write(InputStream content, FileHandle dir, String name) throws IOException {
+        // O_NOFOLLOW: never opens through a symlink put there meanwhile
+        try (OutputStream out = dir.newOutputStream(name, 0600)) {
             for (int n; (n = content.readNBytes(buffer, 0, buffer.length)) > 0; ) {
                 out.write(buffer, 0, n);
             }
         }
     }
 
-    private static Optional<FileStat> lstat(FileHandle dir, String name) throws IOException {
-        try {
-            return Optional.of(FdCalls.statx(dir.fd(), name, FdCalls.AT_SYMLINK_NOFOLLOW));
-        } catch (NoSuchFileException e) {
-            return Optional.empty();
-        }
-    }
-
     /** Removes {@code name} in {@code dir} and, for a directory, everything below it (links never followed). */
     private static void remove(FileHandle dir, String name) throws IOException {
-        Optional<FileStat> s = lstat(dir, name);
-        if (s.isEmpty()) {
-            return;
-        }
-        if (s.get().isDirectory()) {
-            FileTrees.deleteRecursively(dir.procPath().resolve(name));
-        } else {
-            dir.remove(name, false);
-        }
+        dir.removeTree(name);
     }
 
     private static String join(String dir, String name) {

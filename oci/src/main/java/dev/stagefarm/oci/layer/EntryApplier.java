@@ -1,16 +1,16 @@
 package dev.stagefarm.oci.layer;
 
-import dev.stagefarm.common.fs.FileTrees;
+import dev.stagefarm.common.fs.FileHandle;
+import dev.stagefarm.common.fs.RootFs;
+import dev.stagefarm.common.linux.FileStat;
 import dev.stagefarm.common.linux.LinuxFiles;
+import dev.stagefarm.common.linux.Native;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -19,31 +19,38 @@ import java.util.Map;
 import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 
-/** Writes one tar entry after another into a directory, in overlay or flat form (see {@link LayerUnpacker}). */
-final class EntryApplier {
+/**
+ * Writes one tar entry after another into a directory, in overlay or flat form (see {@link LayerUnpacker}).
+ *
+ * <p>The directory is held as a descriptor ({@link RootFs}); each entry's parent is opened exactly as
+ * named below it (a symlink anywhere on the way is refused, never followed) and the entry is then
+ * created, removed and given its owner, mode, xattrs and times by name in that descriptor. A layer is
+ * a tree written out as it is, so its links are entries, never ways through, and a directory swapped
+ * for a link meanwhile cannot send a write outside the directory.
+ */
+final class EntryApplier implements AutoCloseable {
 
     private static final String XATTR_PAX = "SCHILY.xattr.";
-    private static final LinkOption NOFOLLOW = LinkOption.NOFOLLOW_LINKS;
     private static final int WRITE_BUFFER = 256 << 10;
 
-    private final Path root;
+    private final RootFs root;
     private final LayerUnpacker.Mode mode;
     /** Paths this layer created: an opaque marker must not delete them (markers may follow their siblings). */
     private final Set<String> unpacked = new HashSet<>();
-    /**
-     * Directories (relative paths) this applier has seen to be real directories, with every
-     * parent: entries in them need no check for symlinks on the way. A layer of 20,000 files in
-     * deep trees otherwise costs one lstat per path component per entry, more than writing the
-     * files. A directory this applier deletes is forgotten here, with everything under it.
-     */
-    private final Set<String> knownDirs = new HashSet<>();
     /** One buffer for every file's content: most files are small, and a fresh array is zeroed each time. */
     private final byte[] buffer = new byte[WRITE_BUFFER];
     /** Directory mtimes are set last: creating their children changes them. */
-    private final List<Map.Entry<Path, Instant>> dirTimes = new ArrayList<>();
+    private final List<Map.Entry<String, Instant>> dirTimes = new ArrayList<>();
+    /**
+     * The directory the last entry went into, still open: a layer lists a directory's entries
+     * together, so most entries need no lookup of their parent. Dropped whenever a directory is removed.
+     */
+    private String lastDirPath;
 
-    EntryApplier(Path root, LayerUnpacker.Mode mode) {
-        this.root = root;
+    private FileHandle lastDir;
+
+    EntryApplier(Path root, LayerUnpacker.Mode mode) throws IOException {
+        this.root = RootFs.open(root);
         this.mode = mode;
     }
 
@@ -54,163 +61,195 @@ final class EntryApplier {
         }
         String name = LayerPaths.name(rel);
         String parent = LayerPaths.parent(rel);
+        FileHandle dir = dir(parent);
         if (name.equals(Whiteouts.OPAQUE)) {
-            Path dir = ensureDir(parent);
             if (mode == LayerUnpacker.Mode.OVERLAY) {
-                LinuxFiles.setOpaque(dir);
+                dir.setXattr(LinuxFiles.OVERLAY_OPAQUE_XATTR, new byte[] {'y'});
             } else {
                 emptyExceptUnpacked(dir, parent);
             }
             return;
         }
         if (name.startsWith(Whiteouts.PREFIX)) {
-            String hidden = LayerPaths.join(parent, name.substring(Whiteouts.PREFIX.length()));
-            ensureDir(parent);
-            Path target = inside(hidden);
-            deleteRecursively(target);
+            String hidden = name.substring(Whiteouts.PREFIX.length());
+            remove(dir, hidden);
             if (mode == LayerUnpacker.Mode.OVERLAY) {
-                LinuxFiles.mknodWhiteout(target);
+                dir.mknod(hidden, LinuxFiles.S_IFCHR, 0, 0, 0);
                 // the marker's owner and time, so that the upper dir writes back the same layer
-                LinuxFiles.lchown(target, (int) e.getLongUserId(), (int) e.getLongGroupId());
+                dir.chown(hidden, (int) e.getLongUserId(), (int) e.getLongGroupId());
                 Instant mtime = e.getLastModifiedTime().toInstant();
-                LinuxFiles.utimensNoFollow(target, mtime.getEpochSecond(), mtime.getNano());
+                dir.setTimes(hidden, mtime.getEpochSecond(), mtime.getNano());
             }
             return;
         }
-        ensureDir(parent);
-        Path path = inside(rel);
-        boolean existingDir = Files.isDirectory(path, NOFOLLOW);
+        boolean existingDir = dir.childStat(name).map(FileStat::isDirectory).orElse(false);
         if (!(e.isDirectory() && existingDir)) {
-            deleteRecursively(path);
+            remove(dir, name);
         }
         if (e.isDirectory()) {
             if (!existingDir) {
-                Files.createDirectory(path);
+                dir.mkdir(name, 0755);
             }
-            knownDirs.add(rel);
         } else if (e.isSymbolicLink()) {
-            Files.createSymbolicLink(path, Path.of(e.getLinkName()));
+            dir.symlink(name, e.getLinkName());
         } else if (e.isLink()) {
-            Path target = inside(LayerPaths.clean(e.getLinkName()));
-            if (!Files.exists(target, NOFOLLOW) || Files.isDirectory(target, NOFOLLOW)) {
-                throw new IOException("layer entry " + rel + " hard-links to " + e.getLinkName()
-                        + ", which is not an earlier file of the layer");
+            try (FileHandle target = earlierFile(rel, e.getLinkName())) {
+                dir.link(name, target);
             }
-            Files.createLink(path, target);
             unpacked.add(rel);
             return; // a hard link shares its target's metadata
         } else if (e.isCharacterDevice() || e.isBlockDevice() || e.isFIFO()) {
             int type = e.isCharacterDevice()
                     ? LinuxFiles.S_IFCHR
                     : e.isBlockDevice() ? LinuxFiles.S_IFBLK : LinuxFiles.S_IFIFO;
-            LinuxFiles.mknod(path, type, 0, e.getDevMajor(), e.getDevMinor());
+            dir.mknod(name, type, 0, e.getDevMajor(), e.getDevMinor());
         } else if (e.isFile()) {
-            write(content, path);
+            write(content, dir, name);
         } else {
             throw new IOException("layer entry " + rel + " has tar type '" + (char) e.getLinkFlag()
                     + "', which a layer may not hold");
         }
         unpacked.add(rel);
-        setMetadata(path, e);
+        setMetadata(dir, name, rel, e);
     }
 
     void finish() throws IOException {
         for (int i = dirTimes.size() - 1; i >= 0; i--) {
             Instant t = dirTimes.get(i).getValue();
-            LinuxFiles.utimensNoFollow(dirTimes.get(i).getKey(), t.getEpochSecond(), t.getNano());
+            try (FileHandle d = root.handleExact(dirTimes.get(i).getKey())) {
+                if (d.stat().isDirectory()) {
+                    d.setTimes(t.getEpochSecond(), t.getNano());
+                }
+            } catch (NoSuchFileException removedByALaterEntry) {
+                // nothing to date
+            }
         }
     }
 
-    private void setMetadata(Path path, TarArchiveEntry e) throws IOException {
-        LinuxFiles.lchown(path, (int) e.getLongUserId(), (int) e.getLongGroupId());
+    private void setMetadata(FileHandle dir, String name, String rel, TarArchiveEntry e) throws IOException {
+        dir.chown(name, (int) e.getLongUserId(), (int) e.getLongGroupId());
         if (!e.isSymbolicLink()) {
-            LinuxFiles.chmod(path, e.getMode() & 07777); // after chown, which clears setuid
+            dir.chmod(name, e.getMode() & 07777); // after chown, which clears setuid
         }
         for (Map.Entry<String, String> x : e.getExtraPaxHeaders().entrySet()) {
             String key = x.getKey();
             if (key.startsWith(XATTR_PAX) && !key.startsWith(XATTR_PAX + "trusted.overlay.")) {
-                LinuxFiles.lsetXattr(
-                        path, key.substring(XATTR_PAX.length()), x.getValue().getBytes(StandardCharsets.UTF_8));
+                dir.setXattr(
+                        name, key.substring(XATTR_PAX.length()), x.getValue().getBytes(StandardCharsets.UTF_8));
             }
         }
         Instant mtime = e.getLastModifiedTime().toInstant();
         if (e.isDirectory()) {
-            dirTimes.add(Map.entry(path, mtime));
+            dirTimes.add(Map.entry(rel, mtime));
         } else {
-            LinuxFiles.utimensNoFollow(path, mtime.getEpochSecond(), mtime.getNano());
+            dir.setTimes(name, mtime.getEpochSecond(), mtime.getNano());
         }
+    }
+
+    /** The target of a hard link: an earlier file of the layer, named exactly (no link on the way, none followed). */
+    private FileHandle earlierFile(String rel, String linkName) throws IOException {
+        FileHandle target;
+        try {
+            target = root.handleExact(LayerPaths.clean(linkName));
+        } catch (NoSuchFileException | Native.ErrnoException e) {
+            throw notAnEarlierFile(rel, linkName);
+        }
+        if (target.stat().isDirectory()) {
+            target.close();
+            throw notAnEarlierFile(rel, linkName);
+        }
+        return target;
+    }
+
+    private static IOException notAnEarlierFile(String rel, String linkName) {
+        return new IOException(
+                "layer entry " + rel + " hard-links to " + linkName + ", which is not an earlier file of the layer");
+    }
+
+    /** The directory {@code rel}, still open from the last entry or opened (and created) now; not to be closed. */
+    private FileHandle dir(String rel) throws IOException {
+        if (!rel.equals(lastDirPath)) {
+            FileHandle next = openOrMake(rel);
+            forgetLastDir();
+            lastDir = next;
+            lastDirPath = rel;
+        }
+        return lastDir;
     }
 
     /**
-     * The path of {@code rel} under the root, refusing one whose parent directories include a symlink:
-     * writing through it could land anywhere on the host.
+     * Opens the directory {@code rel} exactly as named, creating it and its missing parents
+     * (root-owned, 0755) as tar does for entries whose directory came earlier or never; a file in
+     * the way is replaced, a symlink refused.
      */
-    private Path inside(String rel) throws IOException {
-        if (knownDirs.contains(LayerPaths.parent(rel))) {
-            return root.resolve(rel);
-        }
-        Path p = root;
-        String[] parts = rel.split("/");
-        for (int i = 0; i < parts.length - 1; i++) {
-            p = p.resolve(parts[i]);
-            if (Files.isSymbolicLink(p)) {
-                throw new IOException("layer entry " + rel + " would be written through the symlink "
-                        + root.relativize(p) + ": refusing, it could escape " + root);
+    private FileHandle openOrMake(String rel) throws IOException {
+        try {
+            return root.directoryExact(rel);
+        } catch (NoSuchFileException missing) {
+            // made below
+        } catch (Native.ErrnoException e) {
+            if (e.errno() == Native.ELOOP) {
+                throw throughLink(rel);
+            }
+            if (e.errno() != Native.ENOTDIR || rel.isEmpty()) {
+                throw e;
             }
         }
-        return root.resolve(rel);
+        String name = LayerPaths.name(rel);
+        try (FileHandle parent = openOrMake(LayerPaths.parent(rel))) {
+            FileStat s = parent.childStat(name).orElse(null);
+            if (s != null && s.isSymlink()) {
+                throw throughLink(rel);
+            }
+            if (s == null || !s.isDirectory()) {
+                remove(parent, name);
+                parent.mkdir(name, 0755);
+            }
+            return parent.childDir(name);
+        }
     }
 
-    /** Creates missing parents (root-owned, 0755) as tar does for entries whose directory came earlier or never. */
-    private Path ensureDir(String rel) throws IOException {
-        if (rel.isEmpty()) {
-            return root;
-        }
-        if (knownDirs.contains(rel)) {
-            return root.resolve(rel);
-        }
-        Path dir = inside(rel);
-        if (Files.isSymbolicLink(dir)) {
-            throw new IOException("layer writes into " + rel + ", a symlink: refusing, it could escape " + root);
-        }
-        if (!Files.isDirectory(dir, NOFOLLOW)) {
-            ensureDir(LayerPaths.parent(rel));
-            deleteRecursively(dir);
-            Files.createDirectory(dir);
-        }
-        knownDirs.add(rel);
-        return dir;
+    private IOException throughLink(String rel) {
+        return new IOException(
+                "layer writes into " + rel + " through a symlink: refusing, it could escape " + root.root());
     }
 
-    private void emptyExceptUnpacked(Path dir, String rel) throws IOException {
-        try (DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
-            for (Path c : children) {
-                if (!unpacked.contains(LayerPaths.join(rel, c.getFileName().toString()))) {
-                    deleteRecursively(c);
-                }
+    private void emptyExceptUnpacked(FileHandle dir, String rel) throws IOException {
+        for (String child : dir.list()) {
+            if (!unpacked.contains(LayerPaths.join(rel, child))) {
+                remove(dir, child);
             }
         }
     }
 
     /** A regular file's content, in large writes (the JDK's Files.copy writes 16 KiB at a time). */
-    private void write(InputStream content, Path path) throws IOException {
-        try (OutputStream out = Files.newOutputStream(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+    private void write(InputStream content, FileHandle dir, String name) throws IOException {
+        try (OutputStream out = dir.newOutputStream(name, 0600)) {
             for (int n; (n = content.readNBytes(buffer, 0, buffer.length)) > 0; ) {
                 out.write(buffer, 0, n);
             }
         }
     }
 
-    private void deleteRecursively(Path p) throws IOException {
-        if (!Files.exists(p, NOFOLLOW)) {
-            return;
+    /** Removes {@code name} in {@code dir}, a whole tree if it is one, links removed and never followed. */
+    private void remove(FileHandle dir, String name) throws IOException {
+        if (dir != lastDir && dir.childStat(name).map(FileStat::isDirectory).orElse(false)) {
+            forgetLastDir(); // it may be the one removed, or below it (a child of it leaves it as it is)
         }
-        if (!Files.isDirectory(p, NOFOLLOW)) {
-            Files.delete(p);
-            return;
+        dir.removeTree(name);
+    }
+
+    private void forgetLastDir() {
+        if (lastDir != null) {
+            lastDir.close();
+            lastDir = null;
+            lastDirPath = null;
         }
-        String rel = root.relativize(p).toString();
-        knownDirs.removeIf(d -> d.equals(rel) || d.startsWith(rel + "/"));
-        FileTrees.deleteRecursively(p);
+    }
+
+    @Override
+    public void close() {
+        forgetLastDir();
+        root.close();
     }
 }

@@ -20,7 +20,9 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  *   <li>{@link Mode#FLAT}: the layer is applied onto a complete rootfs (export, inspection): a whiteout deletes
  *       its path, an opaque marker empties its directory of what earlier layers put there.</li>
  * </ul>
- * Entries that would land outside the directory ("../", or through a symlink, absolute or not) are refused.
+ * Entries that would land outside the directory ("../", or through a symlink, absolute or not) are refused;
+ * each is created through a descriptor of its parent directory, so nothing outside is ever written, even
+ * while someone swaps a directory of it for a link.
  * On any failure, including a digest mismatch found at the end, the directory holds partial content and
  * must be discarded: extract into a fresh directory and rename it into place on success.
  */
@@ -84,14 +86,15 @@ public final class LayerUnpacker {
         HashingInputStream tarBytes = new HashingInputStream(tarStream);
         TarArchiveInputStream tar = new TarArchiveInputStream(tarBytes, "UTF-8");
         InputStream content = new MeteredInputStream(tar, meter::written);
-        EntryApplier applier = new EntryApplier(dest, mode);
         long entries = 0;
-        for (TarArchiveEntry e; (e = tar.getNextEntry()) != null; ) {
-            meter.entry();
-            applier.apply(e, content);
-            entries++;
+        try (EntryApplier applier = new EntryApplier(dest, mode)) {
+            for (TarArchiveEntry e; (e = tar.getNextEntry()) != null; ) {
+                meter.entry();
+                applier.apply(e, content);
+                entries++;
+            }
+            applier.finish();
         }
-        applier.finish();
         tarBytes.drain();
         raw.drain();
         Digest actual = raw.digest();

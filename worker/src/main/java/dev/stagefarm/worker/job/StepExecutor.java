@@ -1,9 +1,11 @@
 package dev.stagefarm.worker.job;
 
+import com.google.protobuf.ByteString;
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.common.fs.FileHandle;
 import dev.stagefarm.common.fs.FileTrees;
 import dev.stagefarm.common.fs.RootFs;
-import dev.stagefarm.common.fs.RootPath;
+import dev.stagefarm.common.fs.RootedPaths;
 import dev.stagefarm.common.linux.FileStat;
 import dev.stagefarm.proto.cache.Layer;
 import dev.stagefarm.proto.farm.CopyOp;
@@ -30,11 +32,13 @@ import dev.stagefarm.worker.ops.UrlFetcher;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import dev.stagefarm.worker.snapshot.ReadOnlyView;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -254,13 +258,7 @@ public final class StepExecutor {
         try {
             CopyOp.Builder effective = op.toBuilder();
             switch (op.getSource().getKindCase()) {
-                case INLINE -> {
-                    for (var file : op.getSource().getInline().getFilesMap().entrySet()) {
-                        Path f = RootPath.resolve(dir, file.getKey());
-                        Files.write(f, file.getValue().toByteArray());
-                        Files.setAttribute(f, "unix:mode", 0644);
-                    }
-                }
+                case INLINE -> writeInline(op.getSource().getInline().getFilesMap(), dir);
                 case URL -> {
                     UrlSource url = op.getSource().getUrl();
                     String name = urls.fetch(
@@ -288,6 +286,26 @@ public final class StepExecutor {
             throw new StepFailedException(where + keyword(op) + ": " + e.getMessage(), e);
         } finally {
             FileTrees.deleteRecursively(dir);
+        }
+    }
+
+    /**
+     * Heredoc files ({@code COPY <<EOF}), each written by name in the scratch directory's descriptor:
+     * a name the Dockerfile chose cannot lead the write anywhere else.
+     */
+    private static void writeInline(Map<String, ByteString> files, Path dir) throws IOException {
+        try (RootFs fs = RootFs.open(dir)) {
+            for (var file : files.entrySet()) {
+                String path = RootedPaths.clean(file.getKey());
+                int slash = path.lastIndexOf('/');
+                try (FileHandle parent = fs.mkdirs(slash < 0 ? "" : path.substring(0, slash), 0755)) {
+                    String name = path.substring(slash + 1);
+                    try (OutputStream out = parent.newOutputStream(name, 0644)) {
+                        file.getValue().writeTo(out);
+                    }
+                    parent.chmod(name, 0644); // the umask took bits
+                }
+            }
         }
     }
 

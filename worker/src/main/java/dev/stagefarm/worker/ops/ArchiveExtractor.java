@@ -48,11 +48,13 @@ final class ArchiveExtractor {
      * compressed file is judged by what it decompresses to too: a gzipped text file is copied.
      */
     boolean isArchive(Path file) throws IOException {
-        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
-            return false;
-        }
-        try (InputStream in =
-                open(file, new ExtractBudget(limits, file.getFileName().toString()))) {
+        return Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)
+                && isArchive(file, file.getFileName().toString());
+    }
+
+    /** {@link #isArchive(Path)} of a regular file, e.g. a descriptor's {@code /proc/self/fd/N}, named {@code name}. */
+    boolean isArchive(Path file, String name) throws IOException {
+        try (InputStream in = open(file, new ExtractBudget(limits, name))) {
             byte[] header = in.readNBytes(512);
             return header.length == 512 && TarArchiveInputStream.matches(header, header.length);
         } catch (IOException notAnArchive) {
@@ -97,7 +99,12 @@ final class ArchiveExtractor {
      * @throws CopyException when the archive goes past a limit: one sentence naming the flag to raise
      */
     void extract(Path archive, Path dest, Optional<Owner> owner) throws CopyException, IOException {
-        ExtractBudget budget = new ExtractBudget(limits, archive.getFileName().toString());
+        extract(archive, archive.getFileName().toString(), dest, owner);
+    }
+
+    /** {@link #extract(Path, Path, Optional)} of an archive named {@code name} (in limit errors). */
+    void extract(Path archive, String name, Path dest, Optional<Owner> owner) throws CopyException, IOException {
+        ExtractBudget budget = new ExtractBudget(limits, name);
         LinkedHashMap<String, FileTime> dirTimes = new LinkedHashMap<>();
         byte[] buffer = new byte[1 << 16];
         try (RootFs fs = RootFs.open(dest);
@@ -113,17 +120,17 @@ final class ArchiveExtractor {
                     break;
                 }
                 budget.entry();
-                String name = CopyExecutor.clean(e.getName());
-                if (name.isEmpty()) {
+                String path = CopyExecutor.clean(e.getName());
+                if (path.isEmpty()) {
                     try (FileHandle root = fs.handle("", false)) {
                         applyMeta(root, e, owner);
                     }
                     dirTimes.put("", mtime(e));
                     continue;
                 }
-                int slash = name.lastIndexOf('/');
-                String leaf = name.substring(slash + 1);
-                try (FileHandle parent = fs.mkdirs(slash < 0 ? "" : name.substring(0, slash), 0755)) {
+                int slash = path.lastIndexOf('/');
+                String leaf = path.substring(slash + 1);
+                try (FileHandle parent = fs.mkdirs(slash < 0 ? "" : path.substring(0, slash), 0755)) {
                     if (!unpack(fs, parent, leaf, e, tar, budget, buffer)) {
                         continue;
                     }
@@ -132,7 +139,7 @@ final class ArchiveExtractor {
                     }
                 }
                 if (e.isDirectory()) {
-                    dirTimes.put(name, mtime(e));
+                    dirTimes.put(path, mtime(e));
                 }
             }
             // directory times last: writing into a directory changes its mtime

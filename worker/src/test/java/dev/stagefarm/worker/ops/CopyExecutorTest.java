@@ -3,6 +3,7 @@ package dev.stagefarm.worker.ops;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.stagefarm.common.linux.LinuxFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -318,7 +319,7 @@ class CopyExecutorTest {
     @Test
     void aCopiedDirectoryKeepsTheOwnersOfItsSubdirectories() throws Exception {
         write("out/cfg/app.conf", "x");
-        CopyExecutor.chown(context.resolve("out/cfg"), new Owner(33, 33));
+        LinuxFiles.lchown(context.resolve("out/cfg"), 33, 33);
         Files.setAttribute(context.resolve("out/cfg"), "unix:mode", 0700);
 
         copy(List.of("out"), "/app");

@@ -106,7 +106,8 @@ class CopyHostilePathsTest {
                 rootfs);
     }
 
-    private static byte[] tar(String... names) throws IOException {
+    /** A plain tar of files, each holding "content of NAME". */
+    static byte[] tar(String... names) throws IOException {
         var bytes = new ByteArrayOutputStream();
         try (TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes)) {
             for (String name : names) {
