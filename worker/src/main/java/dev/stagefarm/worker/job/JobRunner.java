@@ -10,11 +10,11 @@ import dev.stagefarm.proto.farm.ArtifactRequest;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobEvent;
 import dev.stagefarm.proto.farm.JobResult;
-import dev.stagefarm.proto.farm.LogLine;
 import dev.stagefarm.proto.farm.Step;
 import dev.stagefarm.proto.farm.StepEvent;
 import dev.stagefarm.worker.agent.WorkerAgent;
 import dev.stagefarm.worker.disk.DiskBudget;
+import dev.stagefarm.worker.exec.OutputChunks;
 import dev.stagefarm.worker.snapshot.ActiveSnapshot;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import dev.stagefarm.worker.snapshot.ReadOnlyView;
@@ -180,14 +180,8 @@ public final class JobRunner implements WorkerAgent.JobHandler {
         prefetchArtifact(job, step, i + 1, events, fetched);
         Optional<Layer> layer;
         try (ActiveSnapshot active = snapshots.prepare(lowers)) {
-            Consumer<String> output = line -> events.accept(JobEvent.newBuilder()
-                    .setJobId(job.getJobId())
-                    .setLog(LogLine.newBuilder()
-                            .setStageIndex(job.getStageIndex())
-                            .setStepIndex(i + 1)
-                            .setText(line))
-                    .build());
-            try {
+            // closed, so all its output is sent, before the step's end is
+            try (OutputChunks output = OutputChunks.start(new StepLog(events, job, i + 1))) {
                 steps.execute(job, step, active.merged(), output, fetched);
             } catch (StepFailedException e) {
                 event(events, job, i + 1, step.getDescription(), StepEvent.Status.FAILED, 0);
