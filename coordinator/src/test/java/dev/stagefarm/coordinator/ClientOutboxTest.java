@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.ByteString;
+import dev.stagefarm.common.testing.PausedBuildClient;
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildRequest;
 import dev.stagefarm.proto.farm.BuildResult;
@@ -14,14 +15,11 @@ import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
@@ -36,9 +34,7 @@ class ClientOutboxTest {
 
     private final AtomicLong farmPending = new AtomicLong();
     private final CompletableFuture<ClientOutbox> outbox = new CompletableFuture<>();
-    private final List<BuildEvent> received = new CopyOnWriteArrayList<>();
-    private final CompletableFuture<Void> ended = new CompletableFuture<>();
-    private final CompletableFuture<ClientCallStreamObserver<BuildRequest>> call = new CompletableFuture<>();
+    private PausedBuildClient client;
     private Server server;
     private ManagedChannel channel;
 
@@ -60,30 +56,7 @@ class ClientOutboxTest {
                 .build()
                 .start();
         channel = InProcessChannelBuilder.forName(name).build();
-        // a client that reads nothing until told to
-        CoordinatorGrpc.newStub(channel)
-                .build(BuildRequest.getDefaultInstance(), new ClientResponseObserver<BuildRequest, BuildEvent>() {
-                    @Override
-                    public void beforeStart(ClientCallStreamObserver<BuildRequest> requests) {
-                        requests.disableAutoRequestWithInitial(0);
-                        call.complete(requests);
-                    }
-
-                    @Override
-                    public void onNext(BuildEvent event) {
-                        received.add(event);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        ended.completeExceptionally(t);
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        ended.complete(null);
-                    }
-                });
+        client = PausedBuildClient.submit(channel, BuildRequest.getDefaultInstance());
     }
 
     @AfterEach
@@ -110,10 +83,11 @@ class ClientOutboxTest {
                 .build());
         box.complete();
         assertThat(box.pendingBytes()).isGreaterThan(ClientOutbox.MAX_PENDING_BYTES - 2L * CHUNK);
-        assertThat(received).as("nothing read yet").isEmpty();
+        assertThat(client.received()).as("nothing read yet").isEmpty();
 
-        call.get().request(Integer.MAX_VALUE); // the client reads again
-        ended.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        client.readAll(); // the client reads again
+        List<BuildEvent> received = client.awaitEnd(WAIT);
+        assertThat(client.completed()).isTrue();
 
         assertThat(received.getFirst().getStep().getStatus()).isEqualTo(StepEvent.Status.STARTED);
         assertThat(received.get(received.size() - 2).getStep().getStatus()).isEqualTo(StepEvent.Status.DONE);
@@ -143,8 +117,8 @@ class ClientOutboxTest {
         }
         assertThat(farmPending.get()).isGreaterThan(0);
 
-        call.get().cancel("the user pressed Ctrl-C", null);
-        ended.handle((v, t) -> null).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        client.cancel();
+        client.awaitEnd(WAIT);
         // the server hears of the cancel asynchronously; the next event finds it
         await().atMost(WAIT).untilAsserted(() -> {
             box.send(chunk(0));

@@ -54,7 +54,7 @@ public final class BuildLog {
             stepBytes.put(step, after);
             if (after > STEP_BYTES) {
                 event = BuildEvent.newBuilder()
-                        .setLog(line.toBuilder().setText(CLIPPED))
+                        .setLog(line.toBuilder().clearData().setText(CLIPPED))
                         .build();
             }
         }
