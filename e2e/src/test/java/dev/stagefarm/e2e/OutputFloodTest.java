@@ -38,11 +38,11 @@ class OutputFloodTest {
         Path warm = context("warm", "FROM busybox\nRUN echo warm\n");
         // 1 KiB lines, so that the client prints 2048 of them, not a million, on a busy machine; `yes`
         // floods for 20 s (the pump drains it all the while), then the step idles until the test ends it
-        Path flood = context("flood", "FROM busybox\nRUN timeout 20 yes " + LINE + "; sleep 600\n");
+        Path flood = context("flood", "FROM busybox\nRUN timeout 20 yes " + LINE + "; sleep 1200\n");
         Path quiet = context("quiet", "FROM busybox\nRUN echo quiet-build-done\n");
         try (Farm farm = new Farm(dir)) {
             // the step time limit only ends a flood this test failed to end
-            farm.startWorker("w1", "--slots", "2", "--step-timeout", "300s");
+            farm.startWorker("w1", "--slots", "2", "--step-timeout", "900s");
             farm.awaitWorkers("w1");
             farm.build("--progress", "plain", warm.toString()).assertOk(); // busybox on w1, classes loaded
             long heapBefore = liveHeap(farm);

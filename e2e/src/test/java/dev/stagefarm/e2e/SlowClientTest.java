@@ -68,7 +68,7 @@ class SlowClientTest {
 
                 AtomicLong mostPending = new AtomicLong();
                 BuildSummary build = await("the build ends on the coordinator while its client reads nothing")
-                        .atMost(Duration.ofMinutes(5))
+                        .atMost(Duration.ofMinutes(10))
                         .pollInterval(Duration.ofMillis(100))
                         .until(
                                 () -> {
@@ -77,6 +77,9 @@ class SlowClientTest {
                                 },
                                 b -> b != null && b.getState().getNumber() > BuildSummary.State.RUNNING_VALUE);
                 mostPending.accumulateAndGet(pending(farm), Math::max);
+                System.out.printf(
+                        "---- slow client: the coordinator held at most %d bytes for it (limit %d)%n",
+                        mostPending.get(), LIMIT);
 
                 assertThat(build.getState()).as(build.getError()).isEqualTo(BuildSummary.State.SUCCEEDED);
                 assertThat(mostPending.get())
