@@ -35,6 +35,12 @@ public final class ProgressPrinter {
         out.flush();
     }
 
+    /** The events have ended: the steps' unfinished last lines are printed as they are. */
+    public synchronized void finish() {
+        lines.endAll().forEach(this::print);
+        out.flush();
+    }
+
     private int id(int stage, int step) {
         return vertex.computeIfAbsent(stage + "/" + step, k -> next++);
     }

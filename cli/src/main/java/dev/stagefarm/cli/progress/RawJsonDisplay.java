@@ -81,6 +81,12 @@ final class RawJsonDisplay extends TimelineDisplay {
         print(o);
     }
 
+    @Override
+    public synchronized void endEvents() {
+        long now = clock.getAsLong();
+        lines.endAll().forEach(l -> log(l, now));
+    }
+
     private void log(OutputLines.Line line, long now) {
         print(node("log", now)
                 .put("stage", line.stageIndex())
