@@ -7,33 +7,43 @@ import dev.stagefarm.proto.farm.StageReport;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
  * A build's event stream to its client; stages report from several threads at once. Every event
  * also goes to the build's record ({@code stagefarm builds}, the web view), even once the client
- * has gone.
+ * has gone; the client gets them as fast as it reads ({@link ClientOutbox}).
  */
 final class BuildEvents {
 
     static final String CLIENT_WENT_AWAY = "build cancelled: its client went away";
 
     private final ServerCallStreamObserver<BuildEvent> stream;
-    private boolean closed;
+    private final ClientOutbox outbox;
     private volatile BuildRecord record;
 
     private final List<Consumer<String>> onCancel = new CopyOnWriteArrayList<>();
     private volatile String cancelled;
 
-    /** Call from the RPC method itself: gRPC takes the cancel handler only there. */
-    BuildEvents(ServerCallStreamObserver<BuildEvent> stream) {
+    /**
+     * Call from the RPC method itself: gRPC takes the cancel and on-ready handlers only there.
+     *
+     * @param clientPending the bytes every build's client has yet to read, which this one's add to
+     */
+    BuildEvents(ServerCallStreamObserver<BuildEvent> stream, AtomicLong clientPending) {
         this.stream = stream;
-        stream.setOnCancelHandler(() -> cancel(CLIENT_WENT_AWAY));
+        this.outbox = new ClientOutbox(stream, ClientOutbox.MAX_PENDING_BYTES, clientPending);
+        stream.setOnCancelHandler(() -> {
+            outbox.discard();
+            cancel(CLIENT_WENT_AWAY);
+        });
     }
 
     /** The build's record from now on hears every event. */
     void record(BuildRecord record) {
         this.record = record;
+        outbox.buildId(record.id());
         record.onCancel(this::cancel);
     }
 
@@ -83,11 +93,7 @@ final class BuildEvents {
         if (r != null) {
             r.accept(event);
         }
-        synchronized (this) {
-            if (!closed && !stream.isCancelled()) {
-                stream.onNext(event);
-            }
-        }
+        outbox.send(event);
     }
 
     /** Hands on what a stage's job reports: its steps, their output, its queue wait, its transfers. */
@@ -106,17 +112,11 @@ final class BuildEvents {
         return stream.isCancelled();
     }
 
-    synchronized void complete() {
-        if (!closed) {
-            closed = true;
-            stream.onCompleted();
-        }
+    void complete() {
+        outbox.complete();
     }
 
-    synchronized void fail(Throwable t) {
-        if (!closed) {
-            closed = true;
-            stream.onError(t);
-        }
+    void fail(Throwable t) {
+        outbox.fail(t);
     }
 }

@@ -148,7 +148,13 @@ public final class CoordinatorServer implements AutoCloseable {
                 metrics,
                 book);
         this.service = new CoordinatorService(
-                pool, dispatcher, builds, cacheAddress, new BuildAdmission(policies), new BuildControl(book));
+                pool,
+                dispatcher,
+                builds,
+                cacheAddress,
+                new BuildAdmission(policies),
+                new BuildControl(book),
+                metrics.clientPendingBytes);
         this.server = serverBuilder
                 .addService(service)
                 .addService(health.getHealthService())

@@ -29,6 +29,7 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,6 +45,7 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
     private final BuildAdmission admission;
     private final AgentRelay agents = new AgentRelay();
     private final BuildControl control;
+    private final AtomicLong clientPending;
 
     CoordinatorService(
             WorkerPool pool,
@@ -51,8 +53,10 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
             BuildRunner builds,
             String cacheAddress,
             BuildAdmission admission,
-            BuildControl control) {
+            BuildControl control,
+            AtomicLong clientPending) {
         this.control = control;
+        this.clientPending = clientPending;
         this.cacheAddress = cacheAddress;
         this.admission = admission;
         this.pool = pool;
@@ -150,7 +154,7 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
 
     @Override
     public void build(BuildRequest request, StreamObserver<BuildEvent> responses) {
-        var events = new BuildEvents((ServerCallStreamObserver<BuildEvent>) responses);
+        var events = new BuildEvents((ServerCallStreamObserver<BuildEvent>) responses, clientPending);
         // The submitter's team, from its token: the build's cache lookups and jobs work there.
         String team = Caller.current().team();
         try {

@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.Timer;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /** What the coordinator counts: builds, stages (run or answered by the cache), jobs, workers. */
 final class FarmMetrics {
@@ -19,6 +20,8 @@ final class FarmMetrics {
     final Counter stagesCached;
     final Counter stagesDispatched;
     final Timer stageDuration;
+    /** Output and events the coordinator holds for build clients that read slower than builds print. */
+    final AtomicLong clientPendingBytes = new AtomicLong();
 
     FarmMetrics(MeterRegistry registry, WorkerPool pool) {
         this.registry = registry;
@@ -34,6 +37,9 @@ final class FarmMetrics {
                 .publishPercentileHistogram()
                 .register(registry);
         Gauge.builder("stagefarm.workers.connected", pool, p -> p.alive().size())
+                .register(registry);
+        Gauge.builder("stagefarm.client.pending.bytes", clientPendingBytes, AtomicLong::get)
+                .description("build events waiting for their clients to read them (at most 8 MiB of output each)")
                 .register(registry);
     }
 

@@ -69,7 +69,13 @@ class SchedulingTest {
                 book);
         server = InProcessServerBuilder.forName(name)
                 .addService(new CoordinatorService(
-                        pool, dispatcher, builds, "cache:9092", BuildAdmission.unlimited(), new BuildControl(book)))
+                        pool,
+                        dispatcher,
+                        builds,
+                        "cache:9092",
+                        BuildAdmission.unlimited(),
+                        new BuildControl(book),
+                        metrics.clientPendingBytes))
                 .build()
                 .start();
         channel = InProcessChannelBuilder.forName(name).build();

@@ -233,6 +233,13 @@ final class Farm implements AutoCloseable {
         assertThat(kill.waitFor()).as("kill -%s %s", signal, name).isZero();
     }
 
+    /** A component's process id (the launcher execs the JVM, so it is the JVM's), e.g. for {@code jcmd}. */
+    long pid(String name) {
+        Process p = processes.get(name);
+        assertThat(p).as("process %s", name).isNotNull();
+        return p.pid();
+    }
+
     /** Kills a component the hard way (SIGKILL), as a crashed machine would vanish. */
     void kill(String name) throws InterruptedException {
         Process p = processes.remove(name);

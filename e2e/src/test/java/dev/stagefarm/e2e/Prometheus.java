@@ -11,6 +11,18 @@ final class Prometheus {
 
     private Prometheus() {}
 
+    /** The sum of a metric's samples whose labels contain {@code labels} (e.g. {@code area="heap"}). */
+    static double sum(String scrape, String metric, String labels) {
+        double sum = 0;
+        for (String line : scrape.lines().toList()) {
+            if (line.startsWith(metric + "{")
+                    && line.substring(0, line.lastIndexOf('}')).contains(labels)) {
+                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return sum;
+    }
+
     static String scrape(String hostPort) throws IOException, InterruptedException {
         try (HttpClient http = HttpClient.newHttpClient()) {
             return http.send(

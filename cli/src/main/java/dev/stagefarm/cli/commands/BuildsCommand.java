@@ -141,8 +141,12 @@ public final class BuildsCommand implements Callable<Integer> {
                 while (events.hasNext()) {
                     BuildEvent e = events.next();
                     switch (e.getKindCase()) {
-                        case RESULT -> System.out.println("build " + id + ": done");
+                        case RESULT -> {
+                            printer.finish();
+                            System.out.println("build " + id + ": done");
+                        }
                         case ERROR -> {
+                            printer.finish();
                             System.out.println(
                                     "build " + id + ": " + e.getError().getMessage());
                             code = 1;
@@ -150,6 +154,7 @@ public final class BuildsCommand implements Callable<Integer> {
                         default -> printer.accept(e);
                     }
                 }
+                printer.finish(); // a running build's log read without -f ends inside a line
                 return code;
             });
         }

@@ -1,7 +1,7 @@
 package dev.stagefarm.cli.progress;
 
+import dev.stagefarm.common.output.OutputLines;
 import dev.stagefarm.proto.farm.BuildEvent;
-import dev.stagefarm.proto.farm.LogLine;
 import dev.stagefarm.proto.farm.QueueEvent;
 import dev.stagefarm.proto.farm.StepEvent;
 import dev.stagefarm.proto.farm.TransferEvent;
@@ -96,6 +96,8 @@ public final class BuildTimeline {
     private final Map<Integer, QueueWait> waiting = new LinkedHashMap<>();
     private final List<QueueWait> waits = new ArrayList<>();
     private final List<Transfer> transfers = new ArrayList<>();
+    /** Steps' output as lines: it arrives in chunks that may end inside one. */
+    private final OutputLines output = new OutputLines();
     /** The farm's word on the queue (no worker at all), until a worker takes a stage. */
     private String queueNote = "";
 
@@ -111,7 +113,7 @@ public final class BuildTimeline {
     public void accept(BuildEvent event, long now) {
         switch (event.getKindCase()) {
             case STEP -> step(event.getStep(), now);
-            case LOG -> log(event.getLog());
+            case LOG -> output.accept(event.getLog()).forEach(this::log);
             case QUEUE -> queue(event.getQueue(), now);
             case TRANSFER -> transfer(event.getTransfer(), now);
             default -> {}
@@ -119,6 +121,9 @@ public final class BuildTimeline {
     }
 
     private void step(StepEvent e, long now) {
+        if (e.getStatus() == StepEvent.Status.DONE || e.getStatus() == StepEvent.Status.FAILED) {
+            output.end(e.getStageIndex(), e.getStepIndex()).forEach(this::log); // a last line without newline
+        }
         String key = e.getStageIndex() + "/" + e.getStepIndex();
         Step s = steps.get(key);
         if (s == null) {
@@ -156,12 +161,12 @@ public final class BuildTimeline {
         }
     }
 
-    private void log(LogLine line) {
-        Step s = steps.get(line.getStageIndex() + "/" + line.getStepIndex());
+    private void log(OutputLines.Line line) {
+        Step s = steps.get(line.stageIndex() + "/" + line.stepIndex());
         if (s == null) {
             return;
         }
-        s.tail.addLast(line.getText());
+        s.tail.addLast(line.text());
         while (s.tail.size() > TAIL) {
             s.tail.removeFirst();
         }

@@ -18,4 +18,9 @@ final class PlainDisplay extends TimelineDisplay {
     void show(BuildEvent event, long now) {
         printer.accept(event);
     }
+
+    @Override
+    public void endEvents() {
+        printer.finish();
+    }
 }

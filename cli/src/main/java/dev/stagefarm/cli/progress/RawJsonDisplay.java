@@ -2,8 +2,10 @@ package dev.stagefarm.cli.progress;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.stagefarm.common.output.OutputLines;
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildResult;
+import dev.stagefarm.proto.farm.StepEvent;
 import java.io.PrintStream;
 import java.util.Locale;
 import java.util.function.LongSupplier;
@@ -17,12 +19,29 @@ final class RawJsonDisplay extends TimelineDisplay {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    private final OutputLines lines = new OutputLines();
+
     RawJsonDisplay(PrintStream out, PrintStream err, LongSupplier clock) {
         super(out, err, clock);
     }
 
     @Override
     void show(BuildEvent event, long now) {
+        // output arrives in chunks that may end inside a line: programs get whole lines
+        switch (event.getKindCase()) {
+            case LOG -> {
+                lines.accept(event.getLog()).forEach(l -> log(l, now));
+                return;
+            }
+            case STEP -> {
+                var s = event.getStep();
+                if (s.getStatus() == StepEvent.Status.DONE || s.getStatus() == StepEvent.Status.FAILED) {
+                    lines.end(s.getStageIndex(), s.getStepIndex()).forEach(l -> log(l, now));
+                }
+            }
+            case RESULT, ERROR -> lines.endAll().forEach(l -> log(l, now));
+            default -> {}
+        }
         ObjectNode o = node(event.getKindCase().name().toLowerCase(Locale.ROOT), now);
         switch (event.getKindCase()) {
             case STEP -> {
@@ -35,10 +54,6 @@ final class RawJsonDisplay extends TimelineDisplay {
                         .put("worker", s.getWorker())
                         .put("millis", s.getMillis());
             }
-            case LOG ->
-                o.put("stage", event.getLog().getStageIndex())
-                        .put("step", event.getLog().getStepIndex())
-                        .put("text", event.getLog().getText());
             case QUEUE -> {
                 var q = event.getQueue();
                 o.put("stage", q.getStageIndex())
@@ -64,6 +79,19 @@ final class RawJsonDisplay extends TimelineDisplay {
             }
         }
         print(o);
+    }
+
+    @Override
+    public synchronized void endEvents() {
+        long now = clock.getAsLong();
+        lines.endAll().forEach(l -> log(l, now));
+    }
+
+    private void log(OutputLines.Line line, long now) {
+        print(node("log", now)
+                .put("stage", line.stageIndex())
+                .put("step", line.stepIndex())
+                .put("text", line.text()));
     }
 
     /** The client's own lines would break the one-object-per-line stream. */

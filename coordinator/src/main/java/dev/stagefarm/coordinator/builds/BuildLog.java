@@ -50,11 +50,11 @@ public final class BuildLog {
             if (before > STEP_BYTES) {
                 return;
             }
-            long after = before + utf8Length(line.getText()) + 1;
+            long after = before + outputBytes(line);
             stepBytes.put(step, after);
             if (after > STEP_BYTES) {
                 event = BuildEvent.newBuilder()
-                        .setLog(line.toBuilder().setText(CLIPPED))
+                        .setLog(line.toBuilder().clearData().setText(CLIPPED))
                         .build();
             }
         }
@@ -131,13 +131,20 @@ public final class BuildLog {
     private static long eventBytes(BuildEvent e) {
         // the text a reader sees, plus what a small message costs beyond it
         return switch (e.getKindCase()) {
-            case LOG -> utf8Length(e.getLog().getText()) + 48;
+            case LOG -> outputBytes(e.getLog()) + 48;
             case STEP ->
                 utf8Length(e.getStep().getDescription())
                         + utf8Length(e.getStep().getWorker())
                         + 64;
             default -> e.getSerializedSize() + 48L;
         };
+    }
+
+    /** A chunk's bytes as the step wrote them, or a whole line with its newline. */
+    private static long outputBytes(LogLine line) {
+        return line.getData().isEmpty()
+                ? utf8Length(line.getText()) + 1
+                : line.getData().size();
     }
 
     static long utf8Length(String s) {

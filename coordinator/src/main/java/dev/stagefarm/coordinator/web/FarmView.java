@@ -9,6 +9,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageOrBuilder;
 import com.google.protobuf.util.JsonFormat;
 import dev.stagefarm.common.auth.Caller;
+import dev.stagefarm.common.output.OutputLines;
 import dev.stagefarm.coordinator.builds.BuildBook;
 import dev.stagefarm.coordinator.builds.BuildRecord;
 import dev.stagefarm.proto.farm.BuildEvent;
@@ -16,8 +17,12 @@ import dev.stagefarm.proto.farm.BuildSummary;
 import dev.stagefarm.proto.farm.ListBuildsRequest;
 import dev.stagefarm.proto.farm.ListBuildsResponse;
 import dev.stagefarm.proto.farm.ListWorkersResponse;
+import dev.stagefarm.proto.farm.LogLine;
 import dev.stagefarm.proto.farm.StageTimeline;
+import dev.stagefarm.proto.farm.StepEvent;
 import dev.stagefarm.proto.farm.WorkerInfo;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Supplier;
 
@@ -28,7 +33,7 @@ import java.util.function.Supplier;
  */
 public final class FarmView {
 
-    /** Log events the page shows of one build: its last ones. */
+    /** Log lines and step events the page shows of one build: its last ones. */
     static final int LOG_TAIL = 300;
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -91,10 +96,43 @@ public final class FarmView {
         }
         ObjectNode root = (ObjectNode) tree(found.get().summary(true));
         ArrayNode log = root.putArray("log");
-        for (BuildEvent e : found.get().log().tail(LOG_TAIL)) {
+        for (BuildEvent e : lines(found.get().log().tail(LOG_TAIL))) {
             log.add(tree(e));
         }
         return Optional.of(root.toString());
+    }
+
+    /**
+     * The events with output as whole lines (workers send it in chunks that may end inside one),
+     * the last {@link #LOG_TAIL} of them, so the page's script prints each as it comes.
+     */
+    private static List<BuildEvent> lines(List<BuildEvent> events) {
+        OutputLines lines = new OutputLines();
+        List<BuildEvent> out = new ArrayList<>();
+        for (BuildEvent e : events) {
+            switch (e.getKindCase()) {
+                case LOG -> lines.accept(e.getLog()).forEach(l -> out.add(line(l)));
+                case STEP -> {
+                    if (e.getStep().getStatus() != StepEvent.Status.STARTED) {
+                        lines.end(e.getStep().getStageIndex(), e.getStep().getStepIndex())
+                                .forEach(l -> out.add(line(l)));
+                    }
+                    out.add(e);
+                }
+                default -> out.add(e);
+            }
+        }
+        lines.endAll().forEach(l -> out.add(line(l)));
+        return out.subList(Math.max(0, out.size() - LOG_TAIL), out.size());
+    }
+
+    private static BuildEvent line(OutputLines.Line line) {
+        return BuildEvent.newBuilder()
+                .setLog(LogLine.newBuilder()
+                        .setStageIndex(line.stageIndex())
+                        .setStepIndex(line.stepIndex())
+                        .setText(line.text()))
+                .build();
     }
 
     private static JsonNode tree(MessageOrBuilder message) {

@@ -2,6 +2,7 @@ package dev.stagefarm.coordinator.builds;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.protobuf.ByteString;
 import dev.stagefarm.proto.farm.BuildError;
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.LogLine;
@@ -30,6 +31,26 @@ class BuildLogTest {
         assertThat(all.events())
                 .extracting(e -> e.getLog().getText())
                 .contains(BuildLog.CLIPPED, "the next step prints again");
+    }
+
+    @Test
+    void chunksOfRawOutputCountByTheirBytes() throws Exception {
+        BuildLog log = new BuildLog();
+        for (int i = 0; i < 96; i++) { // 3 MiB in the worker's 32 KiB chunks
+            log.add(BuildEvent.newBuilder()
+                    .setLog(LogLine.newBuilder()
+                            .setStageIndex(0)
+                            .setStepIndex(1)
+                            .setData(ByteString.copyFrom(new byte[32 * 1024])))
+                    .build());
+        }
+
+        BuildLog.Batch all = log.read(0, Duration.ZERO);
+        assertThat(all.events().stream().filter(e -> !e.getLog().getData().isEmpty()))
+                .as("chunks kept: 2 MiB exactly")
+                .hasSize(64);
+        assertThat(all.events().getLast().getLog().getText()).isEqualTo(BuildLog.CLIPPED);
+        assertThat(all.events()).hasSize(65);
     }
 
     @Test

@@ -27,8 +27,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs one process in a root filesystem with the real {@code runc} binary: writes an OCI bundle,
- * runs {@code runc run} in the foreground with the process's stdout and stderr streamed line by
- * line, and kills and deletes the container on timeout or interrupt.
+ * runs {@code runc run} in the foreground with the process's stdout and stderr streamed as
+ * they come, and kills and deletes the container on timeout or interrupt.
  *
  * <p>runc keeps its state under {@link Config#stateDir()}, so our containers never mix with those
  * of other runc users on the host, and a restarted worker can find and delete its orphans.
@@ -187,6 +187,15 @@ public final class RuncExecutor {
      */
     public ExecResult run(Path rootfs, ProcessSpec spec, Consumer<String> output, Duration timeout)
             throws IOException, ExecException, InterruptedException {
+        return run(rootfs, spec, StepOutput.lines(output), timeout);
+    }
+
+    /**
+     * As {@link #run(Path, ProcessSpec, Consumer, Duration)}, with the output as the process wrote
+     * it: {@code output} is closed before this returns, so it has had everything by then.
+     */
+    public ExecResult run(Path rootfs, ProcessSpec spec, StepOutput output, Duration timeout)
+            throws IOException, ExecException, InterruptedException {
         ContainerUser user = ContainerUser.resolve(rootfs, spec.user());
         createWorkingDir(rootfs, spec.cwd(), user);
         List<String> destinations = new ArrayList<>(RuntimeSpecFactory.MOUNT_DESTINATIONS);
@@ -260,7 +269,7 @@ public final class RuncExecutor {
         JSON.writeValue(bundle.resolve("config.json").toFile(), oci);
     }
 
-    private ExecResult runContainer(String id, Path bundle, Consumer<String> output, Duration timeout)
+    private ExecResult runContainer(String id, Path bundle, StepOutput output, Duration timeout)
             throws IOException, ExecException, InterruptedException {
         Path runcLog = bundle.resolve("runc.log");
         Process process = new ProcessBuilder(runc(
@@ -286,10 +295,8 @@ public final class RuncExecutor {
         } catch (InterruptedException e) {
             kill(id, process);
             throw e;
-        }
-        // every process in the container's pid namespace is gone, so the pipe reaches EOF
-        if (!reader.join(COMMAND_TIMEOUT)) {
-            process.getInputStream().close();
+        } finally {
+            awaitOutput(reader, process);
         }
         int exit = process.exitValue();
         Optional<String> startError = runcError(runcLog);
@@ -297,6 +304,23 @@ public final class RuncExecutor {
             throw new ExecException(startError.get() + " (runc exit code " + exit + ")", exit, null);
         }
         return new ExecResult(exit, pump.tail());
+    }
+
+    /**
+     * Waits for the output's last bytes to be passed on, so that they come before the step's end;
+     * every process in the container's pid namespace is gone, so the pipe reaches EOF.
+     */
+    private static void awaitOutput(Thread reader, Process process) throws IOException {
+        boolean done;
+        try {
+            done = reader.join(COMMAND_TIMEOUT);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            done = false;
+        }
+        if (!done) {
+            process.getInputStream().close();
+        }
     }
 
     /** Kills the container, waits for runc to return, and makes sure runc forgets it. Ignores interrupts. */

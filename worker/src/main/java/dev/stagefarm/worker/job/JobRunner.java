@@ -10,12 +10,12 @@ import dev.stagefarm.proto.farm.ArtifactRequest;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobEvent;
 import dev.stagefarm.proto.farm.JobResult;
-import dev.stagefarm.proto.farm.LogLine;
 import dev.stagefarm.proto.farm.Step;
 import dev.stagefarm.proto.farm.StepEvent;
 import dev.stagefarm.worker.agent.WorkerAgent;
 import dev.stagefarm.worker.baseimage.LayerLimitException;
 import dev.stagefarm.worker.disk.DiskBudget;
+import dev.stagefarm.worker.exec.OutputChunks;
 import dev.stagefarm.worker.snapshot.ActiveSnapshot;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import dev.stagefarm.worker.snapshot.ReadOnlyView;
@@ -184,14 +184,8 @@ public final class JobRunner implements WorkerAgent.JobHandler {
         Optional<Layer> layer;
         try (ActiveSnapshot active = snapshots.prepare(lowers)) {
             phases.ended("snapshot");
-            Consumer<String> output = line -> events.accept(JobEvent.newBuilder()
-                    .setJobId(job.getJobId())
-                    .setLog(LogLine.newBuilder()
-                            .setStageIndex(job.getStageIndex())
-                            .setStepIndex(i + 1)
-                            .setText(line))
-                    .build());
-            try {
+            // closed, so all its output is sent, before the step's end is
+            try (OutputChunks output = OutputChunks.start(new StepLog(events, job, i + 1))) {
                 steps.execute(job, step, active.merged(), output, fetched);
                 phases.ended("run");
             } catch (StepFailedException e) {

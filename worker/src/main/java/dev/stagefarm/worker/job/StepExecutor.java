@@ -23,6 +23,7 @@ import dev.stagefarm.worker.exec.ExecException;
 import dev.stagefarm.worker.exec.ExecResult;
 import dev.stagefarm.worker.exec.ProcessSpec;
 import dev.stagefarm.worker.exec.RuncExecutor;
+import dev.stagefarm.worker.exec.StepOutput;
 import dev.stagefarm.worker.ops.CopyException;
 import dev.stagefarm.worker.ops.CopyExecutor;
 import dev.stagefarm.worker.ops.FileMode;
@@ -41,7 +42,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 
 /** Carries out one filesystem step (RUN, COPY/ADD, WORKDIR) on a stage's mounted root filesystem. */
 public final class StepExecutor {
@@ -130,7 +130,7 @@ public final class StepExecutor {
                 Path.of(System.getProperty("java.io.tmpdir"), "stagefarm-steps"));
     }
 
-    void execute(Job job, Step step, Path rootfs, Consumer<String> output, AtomicLong fetched)
+    void execute(Job job, Step step, Path rootfs, StepOutput output, AtomicLong fetched)
             throws StepFailedException, IOException {
         String where = job.getDockerfileName() + ":" + step.getLine() + ": ";
         switch (step.getOpCase()) {
@@ -162,7 +162,7 @@ public final class StepExecutor {
         }
     }
 
-    private void run(String where, Job job, RunOp op, Path rootfs, Consumer<String> output, AtomicLong fetched)
+    private void run(String where, Job job, RunOp op, Path rootfs, StepOutput output, AtomicLong fetched)
             throws StepFailedException, IOException {
         try (RunMounts.Prepared prepared = mounts.prepare(job, op.getMountsList(), fetched)) {
             List<String> env = new ArrayList<>(op.getEnvList());
@@ -180,7 +180,7 @@ public final class StepExecutor {
         }
     }
 
-    private void runPrepared(String where, RunOp op, Path rootfs, ProcessSpec spec, Consumer<String> output)
+    private void runPrepared(String where, RunOp op, Path rootfs, ProcessSpec spec, StepOutput output)
             throws StepFailedException, IOException {
         ExecResult result;
         try {

@@ -22,6 +22,7 @@ import dev.stagefarm.proto.farm.Step;
 import dev.stagefarm.proto.farm.UrlSource;
 import dev.stagefarm.worker.exec.BusyboxRootfs;
 import dev.stagefarm.worker.exec.RuncExecutor;
+import dev.stagefarm.worker.exec.StepOutput;
 import dev.stagefarm.worker.ops.InputLimits;
 import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
@@ -160,13 +161,18 @@ class StepExecutorTest {
                     null,
                     null,
                     InputLimits.DEFAULTS.withAllowFetch(List.of(endpoint)));
-            allowing.execute(job, add(url, Digest.of(body).toString()), rootfs, line -> {}, new AtomicLong());
+            allowing.execute(
+                    job, add(url, Digest.of(body).toString()), rootfs, StepOutput.lines(line -> {}), new AtomicLong());
             assertThat(rootfs.resolve("opt/tool.txt")).hasBinaryContent(body);
             assertThat((Integer) Files.getAttribute(rootfs.resolve("opt/tool.txt"), "unix:mode") & 07777)
                     .isEqualTo(0600);
 
             assertThatThrownBy(() -> allowing.execute(
-                            job, add(url, "sha256:" + "0".repeat(64)), rootfs, line -> {}, new AtomicLong()))
+                            job,
+                            add(url, "sha256:" + "0".repeat(64)),
+                            rootfs,
+                            StepOutput.lines(line -> {}),
+                            new AtomicLong()))
                     .hasMessageStartingWith("Dockerfile:4: ADD: checksum of " + url + " does not match");
         } finally {
             server.stop(0);
@@ -205,7 +211,7 @@ class StepExecutorTest {
                                         .addLayers(base)
                                         .addLayers(top))))
                 .build();
-        withLayers.execute(job, step, rootfs, line -> {}, new AtomicLong());
+        withLayers.execute(job, step, rootfs, StepOutput.lines(line -> {}), new AtomicLong());
 
         assertThat(rootfs.resolve("etc/nginx/nginx.conf")).hasContent("worker_processes 1;");
         assertThat(rootfs.resolve("etc/nginx/extra.conf")).hasContent("extra");
@@ -270,7 +276,7 @@ class StepExecutorTest {
 
     private List<String> execute(Step step) throws Exception {
         List<String> out = new ArrayList<>();
-        steps.execute(job, step, rootfs, out::add, new AtomicLong());
+        steps.execute(job, step, rootfs, StepOutput.lines(out::add), new AtomicLong());
         return out;
     }
 }
