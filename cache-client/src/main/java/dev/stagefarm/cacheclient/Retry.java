@@ -62,10 +62,12 @@ final class Retry {
             try {
                 return call.call();
             } catch (CacheException e) {
-                long left = (giveUpAt - System.nanoTime()) / 1_000_000;
-                if (e.code() != Status.Code.UNAVAILABLE || left <= 0) {
+                long leftNanos = giveUpAt - System.nanoTime();
+                if (e.code() != Status.Code.UNAVAILABLE || leftNanos <= 0) {
                     throw e;
                 }
+                // rounded up: a wait cut to whole milliseconds must not end the budget early
+                long left = (leftNanos + 999_999) / 1_000_000;
                 // equal jitter: at least half the backoff, so the total keeps its bound and its floor
                 long sleep =
                         Math.min(left, backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1));

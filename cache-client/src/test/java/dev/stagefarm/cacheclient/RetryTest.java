@@ -53,9 +53,10 @@ class RetryTest {
                 }))
                 .isInstanceOf(CacheException.class);
         Duration took = Duration.ofNanos(System.nanoTime() - start);
-        assertThat(took).isBetween(Duration.ofMillis(1500), Duration.ofMillis(3000));
+        // never less than the budget; more only by how late a loaded machine wakes a sleeper
+        assertThat(took).isBetween(Duration.ofMillis(1500), Duration.ofMillis(10_000));
         // 125+ ms, 250+, 500+, 1000+ (capped by what is left): a handful, not a busy loop
-        assertThat(attempts.get()).isBetween(3, 6);
+        assertThat(attempts.get()).isBetween(2, 6);
     }
 
     @Test
