@@ -15,11 +15,9 @@ public record FarmVersion(String release, int protocol) {
 
     /**
      * The protocol this build speaks. 1: the first with the handshake; a peer that announces
-     * nothing (0) predates it and speaks 1. 2: a step's output travels as chunks of raw bytes
-     * ({@code LogLine.data}), which a client or coordinator of protocol 1 would show as empty
-     * lines, and workers keep a result until the coordinator confirms it ({@code ResultReceived}).
+     * nothing (0) predates it and speaks 1.
      */
-    public static final int PROTOCOL = 2;
+    public static final int PROTOCOL = 1;
 
     /** This build's own version. */
     public static final FarmVersion CURRENT = new FarmVersion(readRelease(), PROTOCOL);
