@@ -115,8 +115,28 @@ final class Farm implements AutoCloseable {
                     .until(() ->
                             workers().stream().map(WorkerInfo::getName).toList().containsAll(List.of(names)));
         } catch (ConditionTimeoutException e) {
-            throw new AssertionError("workers " + List.of(names) + " did not connect in 90 s; connected: "
-                    + workers().stream().map(WorkerInfo::getName).toList() + " (logs in " + dir.resolve("logs") + ")");
+            List<String> connected = workers().stream().map(WorkerInfo::getName).toList();
+            StringBuilder tails = new StringBuilder();
+            for (String name : names) {
+                if (!connected.contains(name)) {
+                    tails.append("\n--- last lines of ")
+                            .append(name)
+                            .append("'s log:\n")
+                            .append(tail(name, 30));
+                }
+            }
+            // the temporary directory is gone when the report is read: the logs' ends go with it
+            throw new AssertionError("workers " + List.of(names) + " did not connect in 90 s; connected: " + connected
+                    + " (logs in " + dir.resolve("logs") + ")" + tails);
+        }
+    }
+
+    private String tail(String name, int lines) {
+        try {
+            List<String> all = Files.readAllLines(dir.resolve("logs").resolve(name + ".log"));
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException e) {
+            return "(no log: " + e + ")";
         }
     }
 

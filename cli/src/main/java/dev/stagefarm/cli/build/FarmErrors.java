@@ -47,6 +47,8 @@ public final class FarmErrors {
                                 + " refused the token: pass a valid one with --token or STAGEFARM_TOKEN"
                         : detail;
             case DEADLINE_EXCEEDED -> "the farm at " + address + " did not answer in time: " + detail;
+            // the server's sentence says what is missing and where to look
+            case NOT_FOUND -> "not found: " + detail;
             default -> "the farm at " + address + " failed: " + s.getCode() + (detail.isEmpty() ? "" : ": " + detail);
         };
     }
