@@ -9,6 +9,7 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Docker's default seccomp profile ({@code seccomp/default.json}, moby's data file) turned into the
@@ -53,13 +54,22 @@ final class Seccomp {
 
     private Seccomp() {}
 
+    /**
+     * Translations already made, by capability set: the profile, the architecture and the kernel
+     * do not change while the worker runs, and every step would otherwise walk the ~400 rules
+     * again (a step's few capability sets make this a handful of entries).
+     */
+    private static final Map<List<String>, Profile> TRANSLATED = new ConcurrentHashMap<>();
+
     /** Docker's default profile for this JVM's architecture and the host kernel. */
     static Profile dockerDefault(List<String> capabilities) {
-        return translate(
-                loadDefault(),
-                NATIVE_ARCH.getOrDefault(System.getProperty("os.arch"), System.getProperty("os.arch")),
-                capabilities,
-                KernelVersion.host());
+        return TRANSLATED.computeIfAbsent(
+                List.copyOf(capabilities),
+                caps -> translate(
+                        loadDefault(),
+                        NATIVE_ARCH.getOrDefault(System.getProperty("os.arch"), System.getProperty("os.arch")),
+                        caps,
+                        KernelVersion.host()));
     }
 
     static JsonNode loadDefault() {
@@ -100,8 +110,8 @@ final class Seccomp {
         return new Profile(
                 moby.path("defaultAction").asText(),
                 moby.has("defaultErrnoRet") ? moby.get("defaultErrnoRet").asInt() : null,
-                architectures.isEmpty() ? null : architectures,
-                syscalls);
+                architectures.isEmpty() ? null : List.copyOf(architectures),
+                List.copyOf(syscalls));
     }
 
     private static boolean applies(JsonNode rule, String arch, List<String> caps, KernelVersion kernel) {
@@ -153,9 +163,9 @@ final class Seccomp {
                     a.path("op").asText()));
         }
         return new Syscall(
-                names,
+                List.copyOf(names),
                 rule.path("action").asText(),
                 rule.has("errnoRet") ? rule.get("errnoRet").asInt() : null,
-                args.isEmpty() ? null : args);
+                args.isEmpty() ? null : List.copyOf(args));
     }
 }

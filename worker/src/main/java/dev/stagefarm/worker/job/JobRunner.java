@@ -19,7 +19,9 @@ import dev.stagefarm.worker.exec.OutputChunks;
 import dev.stagefarm.worker.snapshot.ActiveSnapshot;
 import dev.stagefarm.worker.snapshot.OverlaySnapshotter;
 import dev.stagefarm.worker.snapshot.ReadOnlyView;
+import io.grpc.Context;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -27,6 +29,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -108,11 +113,20 @@ public final class JobRunner implements WorkerAgent.JobHandler {
                 new Transfer(events, job, 0, "layers", fetched).end(chain.materialize());
             }
             event(events, job, 0, from, StepEvent.Status.DONE, (System.nanoTime() - t0) / 1_000_000);
+            Optional<List<ArtifactResult>> exported = Optional.empty();
             for (int i = 0; i < job.getStepsCount(); i++) {
                 Step step = job.getSteps(i);
-                Optional<Layer> layer = step.getIsCached()
-                        ? cachedStep(job, chain, step, i, events)
-                        : runStep(job, chain, step, i, events, fetched);
+                Optional<Layer> layer;
+                if (step.getIsCached()) {
+                    layer = cachedStep(job, chain, step, i, events);
+                } else {
+                    // the last step's filesystem is the stage's: its artifacts are taken there and then
+                    boolean last = i == job.getStepsCount() - 1;
+                    RanStep ran =
+                            runStep(job, chain, step, i, events, fetched, last ? job.getExportsList() : List.of());
+                    layer = ran.layer();
+                    exported = ran.artifacts();
+                }
                 layer.ifPresent(imageLayers::add);
                 if (layer.isPresent()) {
                     stepsWithLayer.add(i);
@@ -122,8 +136,12 @@ public final class JobRunner implements WorkerAgent.JobHandler {
             if (local.isPresent()) {
                 chains.put(job.getTeam(), job.getStageKey(), local.get());
             }
-            for (ArtifactRequest export : job.getExportsList()) {
-                result.addArtifacts(exportArtifact(chain, export));
+            if (exported.isPresent()) {
+                result.addAllArtifacts(exported.get());
+            } else {
+                for (ArtifactRequest export : job.getExportsList()) {
+                    result.addArtifacts(exportArtifact(chain, export));
+                }
             }
             if (job.hasImage()) {
                 result.setImage(images.assemble(job.getImage(), imageLayers, stepsWithLayer, sourceDateEpoch(job)));
@@ -172,8 +190,26 @@ public final class JobRunner implements WorkerAgent.JobHandler {
         return layer;
     }
 
-    private Optional<Layer> runStep(
-            Job job, Chain chain, Step step, int i, Consumer<JobEvent> events, AtomicLong fetched)
+    /**
+     * A step that ran: its layer (none when it changed nothing), and the stage's artifacts when
+     * the step was asked to export them.
+     */
+    private record RanStep(Optional<Layer> layer, Optional<List<ArtifactResult>> artifacts) {}
+
+    /**
+     * Runs a step in a snapshot of its own and publishes what it changed. With {@code exports},
+     * the step is the stage's last: the artifacts later stages copy are packed from the step's
+     * view while its layer is packed and uploaded, instead of after it from a second mount, so a
+     * stage's end (what a wide graph's last stage waits for) costs the longer of the two.
+     */
+    private RanStep runStep(
+            Job job,
+            Chain chain,
+            Step step,
+            int i,
+            Consumer<JobEvent> events,
+            AtomicLong fetched,
+            List<ArtifactRequest> exports)
             throws StepFailedException, IOException {
         long t0 = System.nanoTime();
         var phases = new StepPhases("job " + job.getJobId() + " step " + (i + 1));
@@ -182,6 +218,7 @@ public final class JobRunner implements WorkerAgent.JobHandler {
         prefetchArtifact(job, step, i + 1, events, fetched);
         phases.ended("layers");
         Optional<Layer> layer;
+        Optional<List<ArtifactResult>> artifacts = Optional.empty();
         try (ActiveSnapshot active = snapshots.prepare(lowers)) {
             phases.ended("snapshot");
             // closed, so all its output is sent, before the step's end is
@@ -192,32 +229,62 @@ public final class JobRunner implements WorkerAgent.JobHandler {
                 event(events, job, i + 1, step.getDescription(), StepEvent.Status.FAILED, 0);
                 throw e;
             }
+            // The process is gone (runc waited for every process of its pid namespace), so neither
+            // the upper directory nor the merged view changes any more: both are read in place
+            // before the commit unmounts the view.
+            try (ExecutorService beside = Executors.newVirtualThreadPerTaskExecutor()) {
+                Future<List<ArtifactResult>> exported = exports.isEmpty()
+                        ? null
+                        : beside.submit(Context.current().wrap(() -> exportFrom(active.merged(), exports)));
+                try (ReadOnlyView below = snapshots.mountReadOnly(lowers)) {
+                    layer = layers.publish(active.upper(), below.path(), sourceDateEpoch(job));
+                }
+                phases.ended("publish");
+                StepResult.Builder stepResult = StepResult.newBuilder();
+                layer.ifPresent(stepResult::setLayer);
+                ActionResult.Builder action = ActionResult.newBuilder().setStep(stepResult);
+                layer.ifPresent(l -> action.addBlobs(l.getDigest()));
+                cache.putAction(step.getKey(), action.build());
+                phases.ended("action");
+                if (exported != null) {
+                    artifacts = Optional.of(await(exported));
+                    phases.ended("exports");
+                }
+            }
             // Snapshots are found by content (the layer's diffID), never by step key: a step that
             // ran although its key was known (--no-cache, a non-deterministic RUN) must not be
             // handed the old snapshot, and a cached step must get exactly its cached layer.
             String runKey = "run:" + job.getJobId() + ":" + i;
-            Path committed = active.commit(runKey);
+            active.commit(runKey);
             phases.ended("commit");
-            try (ReadOnlyView below = snapshots.mountReadOnly(lowers)) {
-                layer = layers.publish(committed, below.path(), sourceDateEpoch(job));
-            }
-            phases.ended("publish");
             if (layer.isPresent()) {
                 snapshots.alias(runKey, LayerStore.snapshotKey(job.getTeam(), layer.get()));
             }
         }
         layer.ifPresent(chain::add);
-        StepResult.Builder stepResult = StepResult.newBuilder();
-        layer.ifPresent(stepResult::setLayer);
-        ActionResult.Builder action = ActionResult.newBuilder().setStep(stepResult);
-        layer.ifPresent(l -> action.addBlobs(l.getDigest()));
-        cache.putAction(step.getKey(), action.build());
-        phases.ended("action");
         phases.log();
         metrics.stepsRun.increment();
         metrics.stepDuration.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
         event(events, job, i + 1, step.getDescription(), StepEvent.Status.DONE, (System.nanoTime() - t0) / 1_000_000);
-        return layer;
+        return new RanStep(layer, artifacts);
+    }
+
+    /** The result of work done beside this thread, with its own exceptions. */
+    private static <T> T await(Future<T> work) throws IOException, StepFailedException {
+        try {
+            return work.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while the stage's artifacts were packed");
+        } catch (ExecutionException e) {
+            switch (e.getCause()) {
+                case IOException io -> throw io;
+                case StepFailedException failed -> throw failed;
+                case RuntimeException runtime -> throw runtime;
+                case Error error -> throw error;
+                default -> throw new IllegalStateException(e.getCause());
+            }
+        }
     }
 
     /**
@@ -276,14 +343,27 @@ public final class JobRunner implements WorkerAgent.JobHandler {
         }
     }
 
+    /** An artifact of a stage none of whose steps ran here: packed from a view of its chain. */
     private ArtifactResult exportArtifact(Chain chain, ArtifactRequest export) throws IOException, StepFailedException {
-        var phases = new StepPhases("export " + export.getPathsList());
         List<String> lowers = chain.materialize();
-        phases.ended("layers");
-        ArtifactResult artifact;
         try (ReadOnlyView view = snapshots.mountReadOnly(lowers)) {
-            artifact = layers.publishArtifact(view.path(), export.getPathsList());
+            return exportFrom(view.path(), List.of(export)).getFirst();
         }
+    }
+
+    /** Packs and publishes each artifact from the stage's filesystem at {@code root}, in order. */
+    private List<ArtifactResult> exportFrom(Path root, List<ArtifactRequest> exports)
+            throws IOException, StepFailedException {
+        List<ArtifactResult> out = new ArrayList<>();
+        for (ArtifactRequest export : exports) {
+            out.add(exportOne(root, export));
+        }
+        return out;
+    }
+
+    private ArtifactResult exportOne(Path root, ArtifactRequest export) throws IOException, StepFailedException {
+        var phases = new StepPhases("export " + export.getPathsList());
+        ArtifactResult artifact = layers.publishArtifact(root, export.getPathsList());
         phases.ended("publish");
         cache.putAction(
                 export.getKey(),
