@@ -3,12 +3,10 @@ package dev.stagefarm.deploy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.stagefarm.worker.testing.PatientKubernetesMockServer;
 import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -21,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -239,16 +236,7 @@ class ImageRunsTest {
                         mirror));
         Path serviceAccount = Files.createDirectories(work.resolve("serviceaccount"));
         Files.writeString(serviceAccount.resolve("token"), fakeToken());
-        api = new KubernetesMockServer(new Context(), apiWeb, new HashMap<>(), new KubernetesCrudDispatcher(), true) {
-            @Override
-            protected Config initConfig() {
-                // fabric8's 10 s to get a TLS connection to the Vert.x server runs out on a loaded CI machine
-                Config config = super.initConfig();
-                config.setConnectionTimeout(120_000);
-                config.setRequestTimeout(120_000);
-                return config;
-            }
-        };
+        api = new PatientKubernetesMockServer(apiWeb);
         api.init();
         kube = api.createClient();
         Files.copy(Path.of(apiWeb.getSelfSignedCertificate().certificatePath()), serviceAccount.resolve("ca.crt"));

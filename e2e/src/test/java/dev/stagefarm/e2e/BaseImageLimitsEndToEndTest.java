@@ -2,6 +2,7 @@ package dev.stagefarm.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.stagefarm.oci.testing.HandWrittenTar;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -33,9 +34,9 @@ class BaseImageLimitsEndToEndTest {
         // random bytes do not compress: a 6 MiB layer, as its manifest declares
         byte[] noise = new byte[(int) (6 * MIB)];
         new Random(11).nextBytes(noise);
-        RawImagePush.push("e2e/huge-layer", tag, List.of(new RawImagePush.Layer().file("noise.bin", noise)));
+        RawImagePush.push("e2e/huge-layer", tag, List.of(new HandWrittenTar().file("noise.bin", noise)));
         // 96 MiB of zeros in ~100 KiB of gzip: within --max-layer-size, a ratio of ~1000
-        RawImagePush.push("e2e/bomb-layer", tag, List.of(new RawImagePush.Layer().zeros("zeros.bin", 96 * MIB)));
+        RawImagePush.push("e2e/bomb-layer", tag, List.of(new HandWrittenTar().zeros("zeros.bin", 96 * MIB)));
 
         try (Farm farm = new Farm(dir)) {
             farm.startWorker("wlim", "--slots", "1", "--max-layer-size", "4MiB", "--max-layer-ratio", "10");

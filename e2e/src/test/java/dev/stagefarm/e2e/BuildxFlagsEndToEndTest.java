@@ -2,6 +2,7 @@ package dev.stagefarm.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.stagefarm.oci.testing.HandWrittenTar;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -88,11 +89,11 @@ class BuildxFlagsEndToEndTest {
                 repo,
                 nonce,
                 List.of(
-                        new RawImagePush.Layer()
+                        new HandWrittenTar()
                                 .symlink("x", "/")
                                 .symlink("e", "/etc")
                                 .symlink("h", host.toString()),
-                        new RawImagePush.Layer()
+                        new HandWrittenTar()
                                 .file("x/etc/sf-e2e-" + nonce, "through x\n")
                                 .file("e/sf-e2e-e-" + nonce, "through e\n")
                                 .file("h/sentinel", "through h\n")

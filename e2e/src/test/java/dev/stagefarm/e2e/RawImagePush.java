@@ -2,20 +2,17 @@ package dev.stagefarm.e2e;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.stagefarm.oci.testing.HandWrittenTar;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.zip.GZIPOutputStream;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
  * Pushes an image made of hand-written tar layers to the local registry with the Distribution
@@ -25,53 +22,6 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 final class RawImagePush {
 
     private RawImagePush() {}
-
-    /** One hand-written layer. */
-    static final class Layer {
-        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        private final TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes);
-
-        Layer symlink(String name, String target) throws IOException {
-            TarArchiveEntry e = new TarArchiveEntry(name, TarArchiveEntry.LF_SYMLINK);
-            e.setLinkName(target);
-            tar.putArchiveEntry(e);
-            tar.closeArchiveEntry();
-            return this;
-        }
-
-        Layer file(String name, String content) throws IOException {
-            return file(name, content.getBytes(StandardCharsets.UTF_8));
-        }
-
-        Layer file(String name, byte[] data) throws IOException {
-            TarArchiveEntry e = new TarArchiveEntry(name);
-            e.setMode(0100644);
-            e.setSize(data.length);
-            tar.putArchiveEntry(e);
-            tar.write(data);
-            tar.closeArchiveEntry();
-            return this;
-        }
-
-        /** A file of {@code size} zero bytes: it gzips to a thousandth of that, a decompression bomb. */
-        Layer zeros(String name, long size) throws IOException {
-            TarArchiveEntry e = new TarArchiveEntry(name);
-            e.setMode(0100644);
-            e.setSize(size);
-            tar.putArchiveEntry(e);
-            byte[] chunk = new byte[1 << 16];
-            for (long left = size; left > 0; left -= chunk.length) {
-                tar.write(chunk, 0, (int) Math.min(chunk.length, left));
-            }
-            tar.closeArchiveEntry();
-            return this;
-        }
-
-        byte[] tar() throws IOException {
-            tar.close();
-            return bytes.toByteArray();
-        }
-    }
 
     /** A registry to push to, and the Authorization header it wants (null for none). */
     record Target(String address, String authorization) {
@@ -84,12 +34,12 @@ final class RawImagePush {
     }
 
     /** Pushes the layers (gzip) as {@code 127.0.0.1:5000/REPOSITORY:TAG}. */
-    static void push(String repository, String tag, List<Layer> layers) throws Exception {
+    static void push(String repository, String tag, List<HandWrittenTar> layers) throws Exception {
         push(Target.LOCAL, repository, tag, layers);
     }
 
     /** Pushes the layers (gzip) as {@code TARGET/REPOSITORY:TAG}. */
-    static void push(Target target, String repository, String tag, List<Layer> layers) throws Exception {
+    static void push(Target target, String repository, String tag, List<HandWrittenTar> layers) throws Exception {
         ObjectNode config =
                 Images.JSON.createObjectNode().put("architecture", "amd64").put("os", "linux");
         config.putObject("config");
@@ -99,8 +49,8 @@ final class RawImagePush {
                 .put("schemaVersion", 2)
                 .put("mediaType", "application/vnd.oci.image.manifest.v1+json");
         ArrayNode layerDescriptors = manifest.putArray("layers");
-        for (Layer layer : layers) {
-            byte[] tar = layer.tar();
+        for (HandWrittenTar layer : layers) {
+            byte[] tar = layer.toByteArray();
             diffIds.add(sha256(tar));
             ByteArrayOutputStream gz = new ByteArrayOutputStream();
             try (GZIPOutputStream out = new GZIPOutputStream(gz)) {

@@ -2,6 +2,7 @@ package dev.stagefarm.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.stagefarm.oci.testing.HandWrittenTar;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -33,7 +34,7 @@ class TeamRegistryAuthEndToEndTest {
                     new RawImagePush.Target(registry.address, registry.basicAuth()),
                     "team-a/base",
                     "v1",
-                    List.of(new RawImagePush.Layer().file("private.txt", "team A's base\n")));
+                    List.of(new HandWrittenTar().file("private.txt", "team A's base\n")));
             String image = registry.address + "/team-a/base:v1";
 
             Path auth = Files.createDirectories(dir.resolve("team-registry-auth"));

@@ -44,7 +44,10 @@ public final class WorkerNode implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(WorkerNode.class);
 
-    /** How a worker is started; every field has a command-line flag. */
+    /**
+     * How a worker is started; every field has a command-line flag. Made with {@link #builder}, which
+     * gives every field past the first six its default.
+     */
     public record Config(
             String name,
             String coordinator,
@@ -61,145 +64,114 @@ public final class WorkerNode implements AutoCloseable {
             Path teamRegistryAuth,
             LayerLimits baseImages) {
 
-        /**
-         * @param dir one Docker config.json per team ({@code TEAM.json}): a team's base layers are
-         *     pulled with its own credentials, over the worker's; null: every team uses the worker's
-         */
-        public Config withTeamRegistryAuth(Path dir) {
-            return new Config(
-                    name,
-                    coordinator,
-                    cache,
-                    root,
-                    registries,
-                    slots,
-                    security,
-                    network,
-                    runc,
-                    limits,
-                    maxLocalSize,
-                    inputs,
-                    dir,
-                    baseImages);
+        /** A farm without tokens or TLS, steps with the default network, sandbox and limits. */
+        public static Builder builder(
+                String name, String coordinator, String cache, Path root, RegistryConfig registries, int slots) {
+            return new Builder(name, coordinator, cache, root, registries, slots);
         }
 
-        public Config(
-                String name,
-                String coordinator,
-                String cache,
-                Path root,
-                RegistryConfig registries,
-                int slots,
-                ClientSecurity security,
-                NetworkOptions network) {
-            this(
-                    name,
-                    coordinator,
-                    cache,
-                    root,
-                    registries,
-                    slots,
-                    security,
-                    network,
-                    null,
-                    StepLimits.DEFAULTS,
-                    0,
-                    InputLimits.DEFAULTS,
-                    null,
-                    LayerLimits.DEFAULTS);
+        /** A builder holding this config's fields, to change some of them. */
+        public Builder toBuilder() {
+            return new Builder(name, coordinator, cache, root, registries, slots)
+                    .security(security)
+                    .network(network)
+                    .sandbox(runc, limits)
+                    .maxLocalSize(maxLocalSize)
+                    .inputs(inputs)
+                    .teamRegistryAuth(teamRegistryAuth)
+                    .baseImageLimits(baseImages);
         }
 
-        /** @param binary the runc binary; null finds it on PATH */
-        public Config withSandbox(Path binary, StepLimits stepLimits) {
-            return new Config(
-                    name,
-                    coordinator,
-                    cache,
-                    root,
-                    registries,
-                    slots,
-                    security,
-                    network,
-                    binary,
-                    stepLimits,
-                    maxLocalSize,
-                    inputs,
-                    teamRegistryAuth,
-                    baseImages);
-        }
+        /** The optional fields of a {@link Config}, each with its default until set. */
+        public static final class Builder {
+            private final String name;
+            private final String coordinator;
+            private final String cache;
+            private final Path root;
+            private final RegistryConfig registries;
+            private final int slots;
+            private ClientSecurity security = ClientSecurity.NONE;
+            private NetworkOptions network = NetworkOptions.defaults();
+            private Path runc;
+            private StepLimits limits = StepLimits.DEFAULTS;
+            private long maxLocalSize;
+            private InputLimits inputs = InputLimits.DEFAULTS;
+            private Path teamRegistryAuth;
+            private LayerLimits baseImages = LayerLimits.DEFAULTS;
 
-        /** @param bytes the most the worker keeps under its root ({@code --max-local-size}); 0 for no limit */
-        public Config withMaxLocalSize(long bytes) {
-            return new Config(
-                    name,
-                    coordinator,
-                    cache,
-                    root,
-                    registries,
-                    slots,
-                    security,
-                    network,
-                    runc,
-                    limits,
-                    bytes,
-                    inputs,
-                    teamRegistryAuth,
-                    baseImages);
-        }
+            private Builder(
+                    String name, String coordinator, String cache, Path root, RegistryConfig registries, int slots) {
+                this.name = name;
+                this.coordinator = coordinator;
+                this.cache = cache;
+                this.root = root;
+                this.registries = registries;
+                this.slots = slots;
+            }
 
-        /** @param newInputs what ADD may fetch and unpack ({@code --max-fetch-size}, {@code --allow-fetch}, ...) */
-        public Config withInputs(InputLimits newInputs) {
-            return new Config(
-                    name,
-                    coordinator,
-                    cache,
-                    root,
-                    registries,
-                    slots,
-                    security,
-                    network,
-                    runc,
-                    limits,
-                    maxLocalSize,
-                    newInputs,
-                    teamRegistryAuth,
-                    baseImages);
-        }
+            /** @param clientSecurity the token and TLS the worker reaches the farm with */
+            public Builder security(ClientSecurity clientSecurity) {
+                this.security = clientSecurity;
+                return this;
+            }
 
-        /** @param limits how big a base image's layers may be, pulled and unpacked ({@code --max-layer-size}, ...) */
-        public Config withBaseImageLimits(LayerLimits limits) {
-            return new Config(
-                    name,
-                    coordinator,
-                    cache,
-                    root,
-                    registries,
-                    slots,
-                    security,
-                    network,
-                    runc,
-                    this.limits,
-                    maxLocalSize,
-                    inputs,
-                    teamRegistryAuth,
-                    limits);
-        }
+            /** @param options what steps' network may reach */
+            public Builder network(NetworkOptions options) {
+                this.network = options;
+                return this;
+            }
 
-        /** A farm without tokens or TLS. */
-        public Config(String name, String coordinator, String cache, Path root, RegistryConfig registries, int slots) {
-            this(name, coordinator, cache, root, registries, slots, ClientSecurity.NONE);
-        }
+            /** @param binary the runc binary; null finds it on PATH */
+            public Builder sandbox(Path binary, StepLimits stepLimits) {
+                this.runc = binary;
+                this.limits = stepLimits;
+                return this;
+            }
 
-        /** Steps get the default network options. */
-        public Config(
-                String name,
-                String coordinator,
-                String cache,
-                Path root,
-                RegistryConfig registries,
-                int slots,
-                ClientSecurity security) {
-            this(name, coordinator, cache, root, registries, slots, security, NetworkOptions.defaults());
+            /** @param bytes the most the worker keeps under its root ({@code --max-local-size}); 0 for no limit */
+            public Builder maxLocalSize(long bytes) {
+                this.maxLocalSize = bytes;
+                return this;
+            }
+
+            /** @param limits what ADD may fetch and unpack ({@code --max-fetch-size}, {@code --allow-fetch}, ...) */
+            public Builder inputs(InputLimits limits) {
+                this.inputs = limits;
+                return this;
+            }
+
+            /**
+             * @param dir one Docker config.json per team ({@code TEAM.json}): a team's base layers are
+             *     pulled with its own credentials, over the worker's; null: every team uses the worker's
+             */
+            public Builder teamRegistryAuth(Path dir) {
+                this.teamRegistryAuth = dir;
+                return this;
+            }
+
+            /** @param limits how big a base image's layers may be, pulled and unpacked ({@code --max-layer-size}, ...) */
+            public Builder baseImageLimits(LayerLimits limits) {
+                this.baseImages = limits;
+                return this;
+            }
+
+            public Config build() {
+                return new Config(
+                        name,
+                        coordinator,
+                        cache,
+                        root,
+                        registries,
+                        slots,
+                        security,
+                        network,
+                        runc,
+                        limits,
+                        maxLocalSize,
+                        inputs,
+                        teamRegistryAuth,
+                        baseImages);
+            }
         }
     }
 

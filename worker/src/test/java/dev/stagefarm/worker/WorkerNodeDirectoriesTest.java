@@ -38,7 +38,8 @@ class WorkerNodeDirectoriesTest {
         Files.writeString(dead.resolve("sf-step/config.json"), "{\"process\":{\"env\":[\"TOKEN=secret\"]}}");
 
         WorkerNode node = new WorkerNode(
-                new WorkerNode.Config("w1", "127.0.0.1:9", "127.0.0.1:9", root, RegistryConfig.defaults(), 1),
+                WorkerNode.Config.builder("w1", "127.0.0.1:9", "127.0.0.1:9", root, RegistryConfig.defaults(), 1)
+                        .build(),
                 new SimpleMeterRegistry());
         try {
             for (Path dir : new Path[] {root, root.resolve("runc"), root.resolve("snapshots"), bundles}) {

@@ -3,7 +3,6 @@ package dev.stagefarm.cli.build;
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.cacheserver.CacheServer;
 import dev.stagefarm.cacheserver.CacheServerConfig;
-import dev.stagefarm.common.client.ClientSecurity;
 import dev.stagefarm.common.client.GrpcChannels;
 import dev.stagefarm.common.net.HostPort;
 import dev.stagefarm.common.server.UnixSockets;
@@ -83,16 +82,16 @@ public final class EmbeddedFarm implements AutoCloseable {
         // them, and one that needs them waits only as long as the coordinator must anyway.
         for (int i = 1; i <= workerCount; i++) {
             String name = "w" + i;
-            WorkerNode.Config config = new WorkerNode.Config(
+            WorkerNode.Config config = WorkerNode.Config.builder(
                             name,
                             addresses.coordinator(),
                             addresses.cache(),
                             dataDir.resolve("workers").resolve(name),
                             registries,
-                            2,
-                            ClientSecurity.NONE,
-                            NetworkOptions.defaults().withAllow(workerEntitlements))
-                    .withInputs(InputLimits.DEFAULTS.withAllowFetch(allowFetch));
+                            2)
+                    .network(NetworkOptions.defaults().withAllow(workerEntitlements))
+                    .inputs(InputLimits.DEFAULTS.withAllowFetch(allowFetch))
+                    .build();
             workers.add(CompletableFuture.supplyAsync(() -> startWorker(config, meters)));
         }
     }

@@ -123,20 +123,15 @@ public final class WorkerCommand implements Callable<Integer> {
         CountDownLatch stop = new CountDownLatch(1);
         PrometheusMeterRegistry meters = metrics.registry();
         try (WorkerNode node = new WorkerNode(
-                                new WorkerNode.Config(
-                                                name,
-                                                coordinator,
-                                                cache,
-                                                root,
-                                                registries.config(),
-                                                slots,
-                                                auth.security(),
-                                                network)
-                                        .withSandbox(sandbox.runc(), sandbox.limits())
-                                        .withMaxLocalSize(maxLocalSizeBytes())
-                                        .withInputs(inputLimits())
-                                        .withBaseImageLimits(baseImageLimits())
-                                        .withTeamRegistryAuth(teamRegistries.dir()),
+                                WorkerNode.Config.builder(name, coordinator, cache, root, registries.config(), slots)
+                                        .security(auth.security())
+                                        .network(network)
+                                        .sandbox(sandbox.runc(), sandbox.limits())
+                                        .maxLocalSize(maxLocalSizeBytes())
+                                        .inputs(inputLimits())
+                                        .baseImageLimits(baseImageLimits())
+                                        .teamRegistryAuth(teamRegistries.dir())
+                                        .build(),
                                 meters)
                         .start();
                 MetricsEndpoint endpoint = metrics.serve()) {

@@ -1,6 +1,8 @@
 package dev.stagefarm.worker.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
+import static org.awaitility.Awaitility.await;
 
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.CoordinatorMessage;
@@ -14,6 +16,10 @@ import io.grpc.Server;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
@@ -35,10 +41,6 @@ class WorkerAgentReconnectTest {
         final BlockingQueue<WorkerMessage> received = new LinkedBlockingQueue<>();
         final Job toSend;
         final boolean confirms;
-
-        Coordinator(Job toSend) {
-            this(toSend, true);
-        }
 
         Coordinator(Job toSend, boolean confirms) {
             this.toSend = toSend;
@@ -84,46 +86,89 @@ class WorkerAgentReconnectTest {
         }
     }
 
-    @Test
-    void aJobOutlivesItsCoordinatorAndTheNextOneAdoptsItAndGetsItsResult() throws Exception {
-        String name = "coordinator-" + UUID.randomUUID();
-        Job job = Job.newBuilder()
-                .setJobId("b-1")
+    /**
+     * One worker agent and the coordinator it talks to, which a test can kill and start again
+     * under the same in-process name, as a restarted coordinator keeps its address.
+     */
+    private static final class Farm implements AutoCloseable {
+        private final String name = "coordinator-" + UUID.randomUUID();
+        private final ManagedChannel channel =
+                InProcessChannelBuilder.forName(name).build();
+        private final List<Server> servers = new ArrayList<>();
+        final WorkerAgent agent;
+
+        Farm(WorkerAgent.JobHandler handler) {
+            this.agent = new WorkerAgent("w1", 1, channel, handler);
+        }
+
+        /** The first coordinator, which sends the worker {@code job} once it says hello. */
+        Coordinator startCoordinator(Job job, boolean confirms) throws IOException {
+            return start(new Coordinator(job, confirms));
+        }
+
+        /** Kills the coordinator running now, as a crash would: no goodbye on the stream. */
+        void killCoordinator() throws InterruptedException {
+            servers.getLast().shutdownNow().awaitTermination();
+        }
+
+        /** A coordinator started after the first was killed: it has no job to send. */
+        Coordinator restartCoordinator() throws IOException {
+            return start(new Coordinator(null, true));
+        }
+
+        private Coordinator start(Coordinator coordinator) throws IOException {
+            servers.add(InProcessServerBuilder.forName(name)
+                    .addService(coordinator)
+                    .build()
+                    .start());
+            return coordinator;
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            agent.close();
+            channel.shutdownNow();
+            servers.forEach(Server::shutdownNow);
+        }
+    }
+
+    private static Job job(String id, String workKey) {
+        return Job.newBuilder()
+                .setJobId(id)
                 .setTeam("team")
                 .setStageName("build")
-                .setWorkKey("adopt:team/k")
+                .setWorkKey(workKey)
                 .build();
+    }
+
+    private static JobResult succeeded(Job job) {
+        return JobResult.newBuilder().setJobId(job.getJobId()).setOk(true).build();
+    }
+
+    @Test
+    void aJobOutlivesItsCoordinatorAndTheNextOneAdoptsItAndGetsItsResult() throws Exception {
         CountDownLatch started = new CountDownLatch(1);
         CountDownLatch finish = new CountDownLatch(1);
-        Coordinator first = new Coordinator(job);
-        Server server =
-                InProcessServerBuilder.forName(name).addService(first).build().start();
-        ManagedChannel channel = InProcessChannelBuilder.forName(name).build();
-        WorkerAgent agent = new WorkerAgent("w1", 1, channel, (j, events) -> {
+        try (Farm farm = new Farm((j, events) -> {
             started.countDown();
             try {
                 finish.await();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            return JobResult.newBuilder().setJobId(j.getJobId()).setOk(true).build();
-        });
-        Server second = null;
-        try {
-            agent.start();
+            return succeeded(j);
+        })) {
+            Coordinator first = farm.startCoordinator(job("b-1", "adopt:team/k"), true);
+            farm.agent.start();
             assertThat(first.next(WorkerMessage.KindCase.HELLO).getHello().getRunningList())
                     .isEmpty();
             assertThat(started.await(20, TimeUnit.SECONDS)).isTrue();
 
-            server.shutdownNow().awaitTermination(); // the coordinator is killed mid-job
+            farm.killCoordinator(); // mid-job
             finish.countDown(); // the job ends while no coordinator listens
-            Thread.sleep(500);
+            await().atMost(Duration.ofSeconds(20)).until(() -> farm.agent.unconfirmedResults() == 1);
 
-            Coordinator restarted = new Coordinator(null);
-            second = InProcessServerBuilder.forName(name)
-                    .addService(restarted)
-                    .build()
-                    .start();
+            Coordinator restarted = farm.restartCoordinator();
             var hello = restarted.next(WorkerMessage.KindCase.HELLO).getHello();
             assertThat(hello.getRunningList())
                     .containsExactly(RunningJob.newBuilder()
@@ -136,13 +181,6 @@ class WorkerAgentReconnectTest {
             JobResult result = restarted.next(WorkerMessage.KindCase.RESULT).getResult();
             assertThat(result.getJobId()).isEqualTo("b-1");
             assertThat(result.getOk()).isTrue();
-        } finally {
-            agent.close();
-            channel.shutdownNow();
-            server.shutdownNow();
-            if (second != null) {
-                second.shutdownNow();
-            }
         }
     }
 
@@ -152,103 +190,39 @@ class WorkerAgentReconnectTest {
      */
     @Test
     void aResultTheCoordinatorNeverConfirmedIsReportedAgainAfterReconnecting() throws Exception {
-        String name = "coordinator-" + UUID.randomUUID();
-        Job job = Job.newBuilder()
-                .setJobId("b-2")
-                .setTeam("team")
-                .setStageName("build")
-                .setWorkKey("lost:team/k")
-                .build();
-        Coordinator first = new Coordinator(job, false);
-        Server server =
-                InProcessServerBuilder.forName(name).addService(first).build().start();
-        ManagedChannel channel = InProcessChannelBuilder.forName(name).build();
-        WorkerAgent agent = new WorkerAgent(
-                "w1",
-                1,
-                channel,
-                (j, events) -> JobResult.newBuilder()
-                        .setJobId(j.getJobId())
-                        .setOk(true)
-                        .build());
-        Server second = null;
-        try {
-            agent.start();
+        try (Farm farm = new Farm((j, events) -> succeeded(j))) {
+            Coordinator first = farm.startCoordinator(job("b-2", "lost:team/k"), false);
+            farm.agent.start();
             // the result reached the stream, but this coordinator dies before confirming it
             assertThat(first.next(WorkerMessage.KindCase.RESULT).getResult().getJobId())
                     .isEqualTo("b-2");
-            server.shutdownNow().awaitTermination();
+            farm.killCoordinator();
 
-            Coordinator restarted = new Coordinator(null);
-            second = InProcessServerBuilder.forName(name)
-                    .addService(restarted)
-                    .build()
-                    .start();
+            Coordinator restarted = farm.restartCoordinator();
             var hello = restarted.next(WorkerMessage.KindCase.HELLO).getHello();
             assertThat(hello.getRunningList())
                     .extracting(RunningJob::getJobId, RunningJob::getFinished)
-                    .containsExactly(org.assertj.core.groups.Tuple.tuple("b-2", true));
+                    .containsExactly(tuple("b-2", true));
             assertThat(restarted.next(WorkerMessage.KindCase.RESULT).getResult().getJobId())
                     .isEqualTo("b-2");
-        } finally {
-            agent.close();
-            channel.shutdownNow();
-            server.shutdownNow();
-            if (second != null) {
-                second.shutdownNow();
-            }
         }
     }
 
     /** A confirmed result is forgotten: the next coordinator does not hear of the job again. */
     @Test
     void aConfirmedResultIsNotReportedAgain() throws Exception {
-        String name = "coordinator-" + UUID.randomUUID();
-        Job job = Job.newBuilder()
-                .setJobId("b-3")
-                .setTeam("team")
-                .setStageName("build")
-                .setWorkKey("done:team/k")
-                .build();
-        Coordinator first = new Coordinator(job);
-        Server server =
-                InProcessServerBuilder.forName(name).addService(first).build().start();
-        ManagedChannel channel = InProcessChannelBuilder.forName(name).build();
-        WorkerAgent agent = new WorkerAgent(
-                "w1",
-                1,
-                channel,
-                (j, events) -> JobResult.newBuilder()
-                        .setJobId(j.getJobId())
-                        .setOk(true)
-                        .build());
-        Server second = null;
-        try {
-            agent.start();
+        try (Farm farm = new Farm((j, events) -> succeeded(j))) {
+            Coordinator first = farm.startCoordinator(job("b-3", "done:team/k"), true);
+            farm.agent.start();
             assertThat(first.next(WorkerMessage.KindCase.RESULT).getResult().getJobId())
                     .isEqualTo("b-3");
             // the confirmation is in flight; wait until the worker no longer counts the job
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (agent.unconfirmedResults() > 0 && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
-            assertThat(agent.unconfirmedResults()).isZero();
-            server.shutdownNow().awaitTermination();
+            await().atMost(Duration.ofSeconds(20)).until(() -> farm.agent.unconfirmedResults() == 0);
+            farm.killCoordinator();
 
-            Coordinator restarted = new Coordinator(null);
-            second = InProcessServerBuilder.forName(name)
-                    .addService(restarted)
-                    .build()
-                    .start();
+            Coordinator restarted = farm.restartCoordinator();
             assertThat(restarted.next(WorkerMessage.KindCase.HELLO).getHello().getRunningList())
                     .isEmpty();
-        } finally {
-            agent.close();
-            channel.shutdownNow();
-            server.shutdownNow();
-            if (second != null) {
-                second.shutdownNow();
-            }
         }
     }
 }

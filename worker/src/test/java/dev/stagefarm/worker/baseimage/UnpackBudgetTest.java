@@ -4,14 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.stagefarm.oci.layer.LayerUnpacker;
+import dev.stagefarm.oci.testing.HandWrittenTar;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.zip.GZIPOutputStream;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,8 +31,7 @@ class UnpackBudgetTest {
     @Test
     void aLayerWithinTheLimitsUnpacksWhole() throws Exception {
         Path layer = layer("ok.tar.gz", tar -> {
-            file(tar, "etc/motd", "hello\n".getBytes(StandardCharsets.UTF_8));
-            zeros(tar, "big.bin", 2 * MIB);
+            tar.file("etc/motd", "hello\n").zeros("big.bin", 2 * MIB);
         });
         LayerLimits tight = new LayerLimits(MIB, MIB, 3 * MIB, 10, 100);
 
@@ -50,7 +47,7 @@ class UnpackBudgetTest {
     @Test
     void aDecompressionBombStopsPastTheGraceAtTheRatio() throws Exception {
         // 64 MiB of zeros gzip to ~64 KiB: a ratio of ~1000
-        Path bomb = layer("bomb.tar.gz", tar -> zeros(tar, "zeros.bin", 64 * MIB));
+        Path bomb = layer("bomb.tar.gz", tar -> tar.zeros("zeros.bin", 64 * MIB));
         assertThat(Files.size(bomb)).isLessThan(MIB);
         LayerLimits limits = new LayerLimits(8 * MIB, 8 * MIB, 1L << 30, 1000, 10);
 
@@ -67,7 +64,7 @@ class UnpackBudgetTest {
 
     @Test
     void aLayerThatUnpacksTooBigStopsAtTheUnpackedLimit() throws Exception {
-        Path layer = layer("big.tar.gz", tar -> zeros(tar, "zeros.bin", 8 * MIB));
+        Path layer = layer("big.tar.gz", tar -> tar.zeros("zeros.bin", 8 * MIB));
         LayerLimits limits = new LayerLimits(8 * MIB, 8 * MIB, 4 * MIB, 1000, 100_000);
 
         assertThatThrownBy(() -> unpacker.unpack(
@@ -82,7 +79,7 @@ class UnpackBudgetTest {
     void aLayerOfTooManyFilesStopsAtTheEntryLimit() throws Exception {
         Path layer = layer("many.tar.gz", tar -> {
             for (int i = 0; i < 50; i++) {
-                file(tar, "f/" + i, new byte[0]);
+                tar.file("f/" + i, new byte[0]);
             }
         });
         LayerLimits limits = new LayerLimits(8 * MIB, 8 * MIB, 8 * MIB, 20, 100);
@@ -103,7 +100,7 @@ class UnpackBudgetTest {
         // random bytes do not compress: the blob itself is over the limit
         byte[] noise = new byte[(int) (2 * MIB)];
         new java.util.Random(42).nextBytes(noise);
-        Path layer = layer("noise.tar.gz", tar -> file(tar, "noise.bin", noise));
+        Path layer = layer("noise.tar.gz", tar -> tar.file("noise.bin", noise));
         LayerLimits limits = new LayerLimits(MIB, MIB, 8 * MIB, 1000, 100);
 
         assertThatThrownBy(() -> unpacker.unpack(
@@ -114,36 +111,15 @@ class UnpackBudgetTest {
     }
 
     private interface Entries {
-        void write(TarArchiveOutputStream tar) throws IOException;
+        void write(HandWrittenTar tar) throws IOException;
     }
 
     private Path layer(String name, Entries entries) throws IOException {
         Path file = tmp.resolve(name);
         try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(file), 1 << 16);
-                TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
+                HandWrittenTar tar = new HandWrittenTar(out)) {
             entries.write(tar);
         }
         return file;
-    }
-
-    private static void file(TarArchiveOutputStream tar, String name, byte[] data) throws IOException {
-        TarArchiveEntry e = new TarArchiveEntry(name);
-        e.setMode(0100644);
-        e.setSize(data.length);
-        tar.putArchiveEntry(e);
-        tar.write(data);
-        tar.closeArchiveEntry();
-    }
-
-    private static void zeros(TarArchiveOutputStream tar, String name, long size) throws IOException {
-        TarArchiveEntry e = new TarArchiveEntry(name);
-        e.setMode(0100644);
-        e.setSize(size);
-        tar.putArchiveEntry(e);
-        byte[] chunk = new byte[1 << 16];
-        for (long left = size; left > 0; left -= chunk.length) {
-            tar.write(chunk, 0, (int) Math.min(chunk.length, left));
-        }
-        tar.closeArchiveEntry();
     }
 }

@@ -3,20 +3,17 @@ package dev.stagefarm.worker.kube;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.stagefarm.worker.testing.PatientKubernetesMockServer;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -48,17 +45,7 @@ class PodDeletionCostTest {
 
     @BeforeEach
     void startApiServer() throws Exception {
-        server = new KubernetesMockServer(new Context(), web, new HashMap<>(), new KubernetesCrudDispatcher(), true) {
-            @Override
-            protected Config initConfig() {
-                // the test's own client (it creates the pod) over TLS to a Vert.x server: fabric8's
-                // 10 s to get a connection ran out on a loaded 2-core CI machine
-                Config config = super.initConfig();
-                config.setConnectionTimeout(120_000);
-                config.setRequestTimeout(120_000);
-                return config;
-            }
-        };
+        server = new PatientKubernetesMockServer(web);
         server.init();
         kube = server.createClient();
         kube.pods()
