@@ -34,6 +34,8 @@ public final class RegistryClient implements AutoCloseable {
     private final RegistryTransport transport;
     /** The HTTP client this built itself and closes; null when the caller passed one. */
     private final HttpClient owned;
+    /** A farm resolves the same few bases build after build: their configs are read once. */
+    private final ConfigCache configs = new ConfigCache(256);
 
     public RegistryClient(RegistryConfig config, CredentialStore credentials) {
         this(
@@ -153,7 +155,12 @@ public final class RegistryClient implements AutoCloseable {
                         + ref.toFamiliarString() + ", which is not an image");
             }
             ImageManifest manifest = ManifestJson.parseManifest(chosen.bytes(), chosen.mediaType());
-            byte[] configBytes = BlobPuller.pullSmall(transport, base, repo, manifest.config());
+            Digest configDigest = manifest.config().digest();
+            byte[] configBytes = configs.get(base, repo, configDigest).orElse(null);
+            if (configBytes == null) {
+                configBytes = BlobPuller.pullSmall(transport, base, repo, manifest.config());
+                configs.put(base, repo, configDigest, configBytes);
+            }
             ImageConfig imageConfig = ImageConfigJson.parse(configBytes);
             if (!platform.accepts(imageConfig.platform())) {
                 log.warn(

@@ -168,6 +168,39 @@ class RegistryClientTest {
     }
 
     @Test
+    void aConfigIsReadOnceButATagIsResolvedEveryTime() throws Exception {
+        TestImages first = TestImages.hello(tmp.resolve("first"), "v1\n", "amd64", false);
+        TestImages second = TestImages.hello(tmp.resolve("second"), "v2\n", "amd64", false);
+        ImageReference target = ref("stagefarm/config-once:latest");
+        new RegistryPusher(client).push(first.blobs(), first.manifest(), List.of(target));
+        assertThat(client.resolve(target, Platform.LINUX_AMD64).configBytes()).isEqualTo(first.config());
+
+        // the registry would now serve corrupt bytes for that config: the client does not ask again
+        Path config = registry.blobData(first.manifest().manifest().config().digest());
+        byte[] corrupt = Files.readAllBytes(config);
+        corrupt[corrupt.length / 2] ^= 0x55;
+        Files.write(config, corrupt);
+        ResolvedImage again = client.resolve(target, Platform.LINUX_AMD64);
+        assertThat(again.configBytes()).isEqualTo(first.config());
+        assertThat(again.config().diffIds()).containsExactly(first.layer().diffId());
+
+        // ...but another repository naming the same config reads it from the registry, and is refused
+        ImageReference other = ref("stagefarm/config-once-other:latest");
+        Files.write(config, first.config());
+        new RegistryPusher(client).push(first.blobs(), first.manifest(), List.of(other));
+        Files.write(config, corrupt);
+        assertThatThrownBy(() -> client.resolve(other, Platform.LINUX_AMD64))
+                .isInstanceOf(RegistryException.class)
+                .hasMessageContaining("corrupt");
+
+        // and a tag pushed again resolves to its new image at once
+        new RegistryPusher(client).push(second.blobs(), second.manifest(), List.of(target));
+        ResolvedImage moved = client.resolve(target, Platform.LINUX_AMD64);
+        assertThat(moved.manifestDigest()).isEqualTo(second.manifest().digest());
+        assertThat(moved.configBytes()).isEqualTo(second.config());
+    }
+
+    @Test
     void tamperedManifestIsRefused() throws Exception {
         TestImages img = TestImages.hello(tmp, "m\n", "amd64", false);
         ImageReference target = ref("stagefarm/tampered-manifest:v1");
