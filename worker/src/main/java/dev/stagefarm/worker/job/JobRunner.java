@@ -246,6 +246,16 @@ public final class JobRunner implements WorkerAgent.JobHandler {
                 layer.ifPresent(l -> action.addBlobs(l.getDigest()));
                 cache.putAction(step.getKey(), action.build());
                 phases.ended("action");
+                // the step is done; packing the stage's artifacts is the stage's, not the step's
+                metrics.stepsRun.increment();
+                metrics.stepDuration.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+                event(
+                        events,
+                        job,
+                        i + 1,
+                        step.getDescription(),
+                        StepEvent.Status.DONE,
+                        (System.nanoTime() - t0) / 1_000_000);
                 if (exported != null) {
                     artifacts = Optional.of(await(exported));
                     phases.ended("exports");
@@ -263,9 +273,6 @@ public final class JobRunner implements WorkerAgent.JobHandler {
         }
         layer.ifPresent(chain::add);
         phases.log();
-        metrics.stepsRun.increment();
-        metrics.stepDuration.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
-        event(events, job, i + 1, step.getDescription(), StepEvent.Status.DONE, (System.nanoTime() - t0) / 1_000_000);
         return new RanStep(layer, artifacts);
     }
 
