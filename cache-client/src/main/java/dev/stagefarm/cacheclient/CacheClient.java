@@ -67,6 +67,7 @@ public final class CacheClient implements BlobSource, AutoCloseable {
     private static final long UNARY_DEADLINE_SECONDS = 60;
 
     private final ManagedChannel owned;
+    private final UploadsInFlight uploads = new UploadsInFlight();
     private final Channel channel;
     private final String target;
     private final ContentStoreGrpc.ContentStoreStub contentAsync;
@@ -234,11 +235,13 @@ public final class CacheClient implements BlobSource, AutoCloseable {
     }
 
     private void uploadOnce(Digest digest, long size, Path file) throws IOException {
-        if (!isMissing(digest)) {
-            return;
-        }
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            new BlobUpload(contentAsync, content, digest, UploadContent.of(channel, size, file), target).run();
+        try (UploadsInFlight.Turn turn = uploads.await(TeamChannel.current(), digest)) {
+            if (!isMissing(digest)) {
+                return;
+            }
+            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+                new BlobUpload(contentAsync, content, digest, UploadContent.of(channel, size, file), target).run();
+            }
         }
     }
 
@@ -249,8 +252,10 @@ public final class CacheClient implements BlobSource, AutoCloseable {
 
     private Digest uploadOnce(byte[] data) throws IOException {
         Digest digest = Digest.of(data);
-        if (isMissing(digest)) {
-            new BlobUpload(contentAsync, content, digest, UploadContent.of(data), target).run();
+        try (UploadsInFlight.Turn turn = uploads.await(TeamChannel.current(), digest)) {
+            if (isMissing(digest)) {
+                new BlobUpload(contentAsync, content, digest, UploadContent.of(data), target).run();
+            }
         }
         return digest;
     }

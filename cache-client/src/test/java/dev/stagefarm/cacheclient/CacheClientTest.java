@@ -15,6 +15,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -138,6 +141,29 @@ class CacheClientTest {
         client.upload(Digest.of(data), data.length, file);
         client.upload(data);
         assertThat(fake.writes).hasValue(1);
+    }
+
+    @Test
+    void twoUploadsOfOneBlobAtOnceSendItOnce() throws Exception {
+        byte[] data = random(3 << 20);
+        Path file = dir.resolve("twice");
+        Files.write(file, data);
+        // without one upload at a time, both would ask, find the blob missing and write it
+        fake.finishWritesWhenAsked = 2;
+        try (ExecutorService uploads = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<Object>> both = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                both.add(uploads.submit(() -> {
+                    client.upload(Digest.of(data), data.length, file);
+                    return null;
+                }));
+            }
+            for (Future<Object> upload : both) {
+                upload.get();
+            }
+        }
+        assertThat(fake.writes).hasValue(1);
+        assertThat(fake.blobs.get(Digest.of(data).toString())).isEqualTo(data);
     }
 
     @Test

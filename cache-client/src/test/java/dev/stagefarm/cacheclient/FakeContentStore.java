@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * An in-memory ContentStore that can misbehave on purpose (serve damaged bytes), to test what
@@ -34,8 +35,17 @@ final class FakeContentStore extends ContentStoreGrpc.ContentStoreImplBase {
     /** Answer like a server that predates FindMissing's binary form: ignore the sha256 field. */
     volatile boolean textOnly;
 
+    /**
+     * When positive, a write finishes only once FindMissing was asked this many times in all, or
+     * after two seconds: two uploads of one blob that both asked first then overlap for sure.
+     */
+    volatile int finishWritesWhenAsked;
+
+    private final AtomicInteger asked = new AtomicInteger();
+
     @Override
     public void findMissing(FindMissingRequest request, StreamObserver<FindMissingResponse> response) {
+        asked.incrementAndGet();
         FindMissingResponse.Builder answer = FindMissingResponse.newBuilder();
         if (request.getSha256Count() > 0 && !textOnly) {
             findMissingSizes.add(request.getSha256Count());
@@ -92,6 +102,7 @@ final class FakeContentStore extends ContentStoreGrpc.ContentStoreImplBase {
                 }
                 received.writeBytes(request.getData().toByteArray());
                 if (request.getFinish()) {
+                    awaitAsked();
                     blobs.put(digest, received.toByteArray());
                     response.onNext(WriteResponse.newBuilder()
                             .setCommittedSize(received.size())
@@ -106,6 +117,13 @@ final class FakeContentStore extends ContentStoreGrpc.ContentStoreImplBase {
             @Override
             public void onCompleted() {}
         };
+    }
+
+    private void awaitAsked() {
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        while (asked.get() < finishWritesWhenAsked && System.nanoTime() < deadline) {
+            LockSupport.parkNanos(10_000_000L);
+        }
     }
 
     @Override
