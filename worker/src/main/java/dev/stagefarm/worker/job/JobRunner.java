@@ -232,7 +232,9 @@ public final class JobRunner implements WorkerAgent.JobHandler {
             // The process is gone (runc waited for every process of its pid namespace), so neither
             // the upper directory nor the merged view changes any more: both are read in place
             // before the commit unmounts the view.
-            try (ExecutorService beside = Executors.newVirtualThreadPerTaskExecutor()) {
+            // a platform thread, as the job's own: packing is file system calls, not waiting
+            try (ExecutorService beside = Executors.newThreadPerTaskExecutor(
+                    Thread.ofPlatform().name("exports-" + job.getJobId()).daemon(true).factory())) {
                 Future<List<ArtifactResult>> exported = exports.isEmpty()
                         ? null
                         : beside.submit(Context.current().wrap(() -> exportFrom(active.merged(), exports)));
