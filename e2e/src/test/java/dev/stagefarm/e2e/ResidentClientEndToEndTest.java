@@ -40,6 +40,10 @@ class ResidentClientEndToEndTest {
         sockets = dir.resolve("run");
         runtimeDir = Files.createDirectory(
                 dir.resolve("xdg"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        startFarm();
+    }
+
+    private void startFarm() throws IOException, InterruptedException {
         Result started = stagefarm(
                 dir,
                 Map.of(),
@@ -121,6 +125,30 @@ class ResidentClientEndToEndTest {
         Result fromEnv = stagefarm(dir, Map.of("GREETING", "hi-from-env"), "build", "--build-arg", "GREETING", "ctx");
         assertThat(fromEnv.exitCode()).as(fromEnv.output()).isZero();
         assertThat(daemonPid()).isEqualTo(daemon);
+    }
+
+    @Test
+    void theResidentClientKeepsReachingAFarmThatWasRestartedBetweenItsBuilds() throws Exception {
+        Path context = Files.createDirectories(dir.resolve("ctx"));
+        Files.writeString(context.resolve("hello.txt"), "hello\n");
+        Files.writeString(context.resolve("Dockerfile"), "FROM busybox\nCOPY hello.txt /hello.txt\n");
+        Result first = stagefarm(dir, Map.of(), "build", "-o", "type=docker,dest=first.tar", "ctx");
+        assertThat(first.exitCode()).as(first.output()).isZero();
+        long daemon = daemonPid();
+
+        // the resident client keeps its connections to the farm from one build to the next
+        Result stopped = stagefarm(dir, Map.of(), "farm", "stop");
+        assertThat(stopped.exitCode()).as(stopped.output()).isZero();
+        startFarm();
+
+        Files.writeString(context.resolve("hello.txt"), "hello again\n");
+        Result second = stagefarm(dir, Map.of(), "build", "-o", "type=docker,dest=second.tar", "ctx");
+        assertThat(second.exitCode()).as(second.output()).isZero();
+        assertThat(second.output())
+                .as("the changed file went to the restarted farm's cache")
+                .contains("1 blobs sent");
+        assertThat(dir.resolve("second.tar")).isNotEmptyFile();
+        assertThat(daemonPid()).as("both builds ran in one resident client").isEqualTo(daemon);
     }
 
     @Test

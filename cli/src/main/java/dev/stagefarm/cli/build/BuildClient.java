@@ -9,16 +9,14 @@ import dev.stagefarm.cli.progress.ChromeTrace;
 import dev.stagefarm.cli.progress.Displays;
 import dev.stagefarm.common.Digest;
 import dev.stagefarm.common.client.ClientSecurity;
-import dev.stagefarm.common.client.GrpcChannels;
 import dev.stagefarm.oci.registry.RegistryConfig;
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildRequest;
 import dev.stagefarm.proto.farm.BuildResult;
 import dev.stagefarm.proto.farm.ContextManifest;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
-import dev.stagefarm.proto.farm.FarmInfoRequest;
 import dev.stagefarm.proto.farm.NamedContext;
-import io.grpc.ManagedChannel;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -26,11 +24,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The client side of a build: hashes the context, uploads only what the cache lacks, submits,
@@ -90,6 +89,7 @@ public final class BuildClient {
     private final PrintStream imageIdOut;
     private final String progress;
     private final Path trace;
+    private final FarmChannels channels;
 
     public BuildClient(PrintStream out, PrintStream err) {
         this(out, err, out, "plain", null);
@@ -102,11 +102,23 @@ public final class BuildClient {
      * @param trace where to write the build's Chrome trace, or null
      */
     public BuildClient(PrintStream out, PrintStream err, PrintStream imageIdOut, String progress, Path trace) {
+        this(out, err, imageIdOut, progress, trace, FarmChannels.perBuild());
+    }
+
+    /** As above, with the farm's connections from {@code channels} (the resident client keeps them). */
+    public BuildClient(
+            PrintStream out,
+            PrintStream err,
+            PrintStream imageIdOut,
+            String progress,
+            Path trace,
+            FarmChannels channels) {
         this.out = out;
         this.err = err;
         this.imageIdOut = imageIdOut;
         this.progress = Displays.check(progress);
         this.trace = trace;
+        this.channels = channels;
     }
 
     /** Runs the build; returns the process exit code. */
@@ -119,33 +131,34 @@ public final class BuildClient {
      * TLS) to the coordinator and to the cache-server it names; returns the process exit code.
      */
     public int build(String coordinatorAddress, ClientSecurity security, Request req) throws IOException {
-        ManagedChannel channel = GrpcChannels.open(coordinatorAddress, security);
+        FarmChannels.Farm farm = channels.open(coordinatorAddress, security);
         AgentForwarder agents = null;
         try (BuildDisplay display = Displays.open(progress, out, err)) {
             try {
-                var coordinator = CoordinatorGrpc.newBlockingStub(channel);
-                String cacheAddress = coordinator
-                        .getFarmInfo(FarmInfoRequest.getDefaultInstance())
-                        .getCacheAddress();
-                try (CacheClient cache = CacheClient.connect(cacheAddress, security)) {
-                    if (req.outputs().isEmpty()) {
-                        // buildx's words: the user may well have expected an image somewhere
-                        err.println(
-                                "WARNING: No output specified. Build result will only remain in the build cache."
-                                        + " To push result image into registry use --push or to load image into docker use --load");
-                    }
-                    BuildRequest.Builder submit = submission(cache, req, display.info());
-                    if (!req.ssh().isEmpty()) {
-                        String session = UUID.randomUUID().toString();
-                        agents = AgentForwarder.start(channel, session, req.ssh());
-                        submit.setSessionId(session);
-                        req.ssh().forEach(s -> submit.addSshIds(s.id()));
-                    }
-                    return run(coordinator, submit.build(), cache, req, display);
+                var coordinator = CoordinatorGrpc.newBlockingStub(farm.coordinator());
+                CacheClient cache = farm.cache();
+                if (req.outputs().isEmpty()) {
+                    // buildx's words: the user may well have expected an image somewhere
+                    err.println("WARNING: No output specified. Build result will only remain in the build cache."
+                            + " To push result image into registry use --push or to load image into docker use --load");
                 }
+                BuildRequest.Builder submit = submission(cache, req, display.info());
+                if (!req.ssh().isEmpty()) {
+                    String session = UUID.randomUUID().toString();
+                    agents = AgentForwarder.start(farm.coordinator(), session, req.ssh());
+                    submit.setSessionId(session);
+                    req.ssh().forEach(s -> submit.addSshIds(s.id()));
+                }
+                return run(coordinator, submit.build(), cache, req, display);
             } catch (StatusRuntimeException e) {
+                if (e.getStatus().getCode() != Status.Code.CANCELLED) { // Ctrl-C cancels the call, not the farm
+                    farm.broken();
+                }
                 display.error(FarmErrors.describe(coordinatorAddress, e));
                 return 1;
+            } catch (IOException | RuntimeException e) {
+                farm.broken();
+                throw e;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 display.error("interrupted");
@@ -157,21 +170,7 @@ public final class BuildClient {
             if (agents != null) {
                 agents.close();
             }
-            closeQuietly(channel);
-        }
-    }
-
-    /**
-     * Waits for the channel to end before the launcher stops the client event loop: a channel
-     * still retrying an unreachable farm would otherwise schedule its next attempt on a stopped
-     * loop, and gRPC prints that as a "Panic!" stack trace under the one-line error.
-     */
-    private static void closeQuietly(ManagedChannel channel) {
-        channel.shutdownNow();
-        try {
-            channel.awaitTermination(2, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            farm.close();
         }
     }
 
@@ -275,23 +274,31 @@ public final class BuildClient {
             CacheClient cache, String what, Path dir, DockerIgnore ignore, PrintStream out) throws IOException {
         long t0 = System.nanoTime();
         ContextScanner.ScannedContext ctx = new ContextScanner(ignore).scan(dir);
-        Set<Digest> missing = cache.findMissing(ctx.files().keySet());
+        byte[] manifest = ctx.manifest().toByteArray();
+        Digest digest = Digest.of(manifest);
+        // one question for the files and the manifest: an unchanged context costs one round trip
+        Set<Digest> ask = new LinkedHashSet<>(ctx.files().keySet());
+        ask.add(digest);
+        Set<Digest> missing = cache.findMissing(ask);
+        Map<Digest, Path> send = new LinkedHashMap<>();
         long sent = 0;
         for (Digest d : missing) {
             Path f = ctx.files().get(d);
-            long size = Files.size(f);
-            cache.upload(d, size, f);
-            sent += size;
+            if (f != null) {
+                send.put(d, f);
+                sent += Files.size(f);
+            }
         }
-        byte[] manifest = ctx.manifest().toByteArray();
-        Digest digest = Digest.of(manifest);
-        cache.upload(manifest);
+        cache.uploadAll(send);
+        if (missing.contains(digest)) {
+            cache.upload(manifest);
+        }
         out.printf(
                 "#0 %s: %d entries, %.1f MB, %d blobs sent (%.1f MB) in %.2fs%n",
                 what,
                 ctx.manifest().getEntriesCount(),
                 ctx.totalBytes() / 1e6,
-                missing.size(),
+                send.size(),
                 sent / 1e6,
                 (System.nanoTime() - t0) / 1e9);
         return new Uploaded(digest, ctx.manifest());

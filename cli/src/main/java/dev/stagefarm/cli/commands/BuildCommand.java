@@ -3,6 +3,7 @@ package dev.stagefarm.cli.commands;
 import dev.stagefarm.cli.build.BuildClient;
 import dev.stagefarm.cli.build.BuildContextSpec;
 import dev.stagefarm.cli.build.EmbeddedFarm;
+import dev.stagefarm.cli.build.FarmChannels;
 import dev.stagefarm.cli.build.LocalFarm;
 import dev.stagefarm.cli.build.OutputSpec;
 import dev.stagefarm.cli.build.SecretSpec;
@@ -49,14 +50,22 @@ public final class BuildCommand implements Callable<Integer> {
 
     private final boolean mayEmbedFarm;
 
+    private final FarmChannels channels;
+
     public BuildCommand() {
         this(System.getenv(), true);
     }
 
     /** A build for a caller with environment {@code env}; {@code mayEmbedFarm} false: never run the farm here. */
     public BuildCommand(Map<String, String> env, boolean mayEmbedFarm) {
+        this(env, mayEmbedFarm, FarmChannels.perBuild());
+    }
+
+    /** As above, with the farm's connections from {@code channels} (the resident client keeps them). */
+    public BuildCommand(Map<String, String> env, boolean mayEmbedFarm, FarmChannels channels) {
         this.env = env;
         this.mayEmbedFarm = mayEmbedFarm;
+        this.channels = channels;
     }
 
     @Parameters(index = "0", paramLabel = "CONTEXT", description = "The build context directory.")
@@ -254,8 +263,13 @@ public final class BuildCommand implements Callable<Integer> {
         // -q: buildx's quiet progress, and only the image ID on stdout
         BuildClient client = quiet
                 ? new BuildClient(
-                        new PrintStream(OutputStream.nullOutputStream()), System.err, System.out, "quiet", trace)
-                : new BuildClient(System.out, System.err, System.out, progress, trace);
+                        new PrintStream(OutputStream.nullOutputStream()),
+                        System.err,
+                        System.out,
+                        "quiet",
+                        trace,
+                        channels)
+                : new BuildClient(System.out, System.err, System.out, progress, trace, channels);
         List<HostPort> fetchable = InputLimitsOptions.endpoints(allowFetch);
         if (coordinator != null) {
             warnAllowFetchUnused();

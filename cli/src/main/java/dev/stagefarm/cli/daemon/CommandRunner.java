@@ -1,6 +1,7 @@
 package dev.stagefarm.cli.daemon;
 
 import dev.stagefarm.cli.Main;
+import dev.stagefarm.cli.build.FarmChannels;
 import dev.stagefarm.cli.commands.BuildCommand;
 import dev.stagefarm.cli.commands.ConfigDefaults;
 import java.io.IOException;
@@ -29,6 +30,9 @@ public final class CommandRunner implements ClientDaemon.Runner {
 
     private static final int HAND_BACK = Integer.MIN_VALUE;
 
+    /** The farms' connections, kept from one build to the next: the daemon is there to be warm. */
+    private final FarmChannels channels = FarmChannels.kept();
+
     @Override
     public OptionalInt run(String cwd, String[] args, Map<String, String> env) {
         if (args.length == 0 || !args[0].equals("build") || needsOwnProcess(args) || drawsOnCallersTerminal(args)) {
@@ -46,7 +50,7 @@ public final class CommandRunner implements ClientDaemon.Runner {
             @Override
             public <K> K create(Class<K> cls) throws Exception {
                 return cls == BuildCommand.class
-                        ? cls.cast(new BuildCommand(env, false))
+                        ? cls.cast(new BuildCommand(env, false, channels))
                         : CommandLine.defaultFactory().create(cls);
             }
         };
