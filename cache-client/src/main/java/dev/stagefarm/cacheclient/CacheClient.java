@@ -15,6 +15,8 @@ import dev.stagefarm.proto.cache.ContentStoreGrpc;
 import dev.stagefarm.proto.cache.FindMissingRequest;
 import dev.stagefarm.proto.cache.FindMissingResponse;
 import dev.stagefarm.proto.cache.GetActionResultRequest;
+import dev.stagefarm.proto.cache.GetActionResultsRequest;
+import dev.stagefarm.proto.cache.GetActionResultsResponse;
 import dev.stagefarm.proto.cache.GetStatsRequest;
 import dev.stagefarm.proto.cache.GetStatsResponse;
 import dev.stagefarm.proto.cache.OpenReadResponse;
@@ -485,6 +487,49 @@ public final class CacheClient implements BlobSource, AutoCloseable {
             }
             throw CacheErrors.translate(e, "looking up action " + key, null, target);
         }
+    }
+
+    /**
+     * The cached results for many keys, in one call per {@link #ACTION_KEYS_PER_CALL}: each key
+     * maps to its result, or to empty on a miss. A cache-server from before GetActionResults is
+     * asked key by key.
+     */
+    public Map<String, Optional<ActionResult>> getActions(Collection<String> keys) throws IOException {
+        return retrying(() -> getActionsOnce(List.copyOf(new LinkedHashSet<>(keys))));
+    }
+
+    /** Keys one GetActionResults call carries (the server takes up to 1,000). */
+    static final int ACTION_KEYS_PER_CALL = 1_000;
+
+    private Map<String, Optional<ActionResult>> getActionsOnce(List<String> keys) throws IOException {
+        Map<String, Optional<ActionResult>> found = new LinkedHashMap<>();
+        for (int from = 0; from < keys.size(); from += ACTION_KEYS_PER_CALL) {
+            List<String> batch = keys.subList(from, Math.min(keys.size(), from + ACTION_KEYS_PER_CALL));
+            GetActionResultsResponse answers;
+            try {
+                answers = actions.withDeadlineAfter(UNARY_DEADLINE_SECONDS, TimeUnit.SECONDS)
+                        .getActionResults(GetActionResultsRequest.newBuilder()
+                                .addAllKeys(batch)
+                                .build());
+            } catch (StatusRuntimeException e) {
+                if (e.getStatus().getCode() == Status.Code.UNIMPLEMENTED) {
+                    for (String key : batch) {
+                        found.put(key, getActionOnce(key));
+                    }
+                    continue;
+                }
+                throw CacheErrors.translate(e, "looking up " + batch.size() + " actions", null, target);
+            }
+            if (answers.getAnswersCount() != batch.size()) {
+                throw new IOException("cache-server " + target + " answered " + answers.getAnswersCount() + " of "
+                        + batch.size() + " action keys");
+            }
+            for (int i = 0; i < batch.size(); i++) {
+                var answer = answers.getAnswers(i);
+                found.put(batch.get(i), answer.hasHit() ? Optional.of(answer.getHit()) : Optional.empty());
+            }
+        }
+        return found;
     }
 
     /** Records {@code result} for {@code key}; upload the blobs it lists first, or it will read as a miss. */

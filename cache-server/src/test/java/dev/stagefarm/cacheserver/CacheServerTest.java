@@ -10,9 +10,11 @@ import dev.stagefarm.cacheclient.BlobIntegrityException;
 import dev.stagefarm.cacheclient.CacheClient;
 import dev.stagefarm.cacheserver.store.RawRocks;
 import dev.stagefarm.common.Digest;
+import dev.stagefarm.proto.cache.ActionCacheGrpc;
 import dev.stagefarm.proto.cache.ActionResult;
 import dev.stagefarm.proto.cache.ArtifactResult;
 import dev.stagefarm.proto.cache.ContentStoreGrpc;
+import dev.stagefarm.proto.cache.GetActionResultsRequest;
 import dev.stagefarm.proto.cache.QueryWriteRequest;
 import dev.stagefarm.proto.cache.QueryWriteResponse;
 import dev.stagefarm.proto.cache.ReadRequest;
@@ -33,6 +35,8 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -446,6 +450,51 @@ class CacheServerTest {
 
         restart();
         assertThat(client.getAction("key-complete")).contains(complete);
+    }
+
+    @Test
+    void manyActionKeysAreAnsweredInOneCallEachAsItsOwnLookupWouldBe() throws Exception {
+        Digest layer = client.upload("layer".getBytes());
+        ActionResult complete = artifact(layer);
+        client.putAction("key-complete", complete);
+        client.putAction("key-dangling", artifact(layer, Digest.of("never uploaded".getBytes())));
+
+        var answers = ActionCacheGrpc.newBlockingStub(servers.channel)
+                .getActionResults(GetActionResultsRequest.newBuilder()
+                        .addAllKeys(List.of("key-unknown", "key-complete", "key-dangling"))
+                        .build());
+
+        assertThat(answers.getAnswersList())
+                .extracting(a -> a.hasHit() ? "hit" : a.getMiss())
+                .containsExactly(
+                        "no action result for key key-unknown",
+                        "hit",
+                        "the action result for key key-dangling needs blobs the cache no longer holds ("
+                                + Digest.of("never uploaded".getBytes()) + "); rebuild the step");
+        assertThat(answers.getAnswers(1).getHit()).isEqualTo(complete);
+        assertThat(client.getActions(List.of("key-complete", "key-unknown", "key-complete")))
+                .containsExactly(
+                        Map.entry("key-complete", Optional.of(complete)), Map.entry("key-unknown", Optional.empty()));
+        assertThat(registry.get("stagefarm.cache.lookups")
+                        .tag("kind", "action")
+                        .tag("result", "hit")
+                        .counter()
+                        .count())
+                .as("each key counts as a lookup")
+                .isEqualTo(2);
+    }
+
+    @Test
+    void aCallWithTooManyActionKeysIsRefusedWithWhatToDo() {
+        var keys = GetActionResultsRequest.newBuilder();
+        for (int i = 0; i <= 1_000; i++) {
+            keys.addKeys("key-" + i);
+        }
+        assertThatThrownBy(
+                        () -> ActionCacheGrpc.newBlockingStub(servers.channel).getActionResults(keys.build()))
+                .isInstanceOf(StatusRuntimeException.class)
+                .hasMessageContaining("INVALID_ARGUMENT")
+                .hasMessageContaining("at most 1000 keys a call, not 1001; split them");
     }
 
     private static ActionResult artifact(Digest... blobs) {

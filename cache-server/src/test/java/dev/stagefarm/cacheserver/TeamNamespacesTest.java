@@ -20,6 +20,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -73,6 +75,9 @@ class TeamNamespacesTest {
                 .isEqualTo(Set.of(x, onlyA));
         assertThatThrownBy(() -> b.readBytes(x)).isInstanceOf(NoSuchFileException.class);
         assertThat(b.getAction("step-1")).as("A's step result is not B's").isEmpty();
+        assertThat(b.getActions(List.of("step-1")))
+                .as("nor when asked with others")
+                .containsExactly(Map.entry("step-1", Optional.empty()));
         assertThat(a.getAction("step-1")).contains(resultListing(x));
 
         assertThat(b.upload(layer)).as("B uploads its own copy").isEqualTo(x);

@@ -90,9 +90,9 @@ final class BuildRun {
     /** Where the steps this build runs record how long they took. */
     private final BuildTimings timings;
 
-    /** The action cache as planning sees it. */
+    /** The action cache as planning sees it: many keys in one call, each a result or empty on a miss. */
     interface ActionLookup {
-        Optional<ActionResult> get(String key) throws IOException;
+        Map<String, Optional<ActionResult>> get(List<String> keys) throws IOException;
     }
 
     BuildRun(

@@ -122,7 +122,7 @@ final class BuildRunner {
                             graph,
                             new ContextIndex(manifest, named),
                             graph.globalArgs(),
-                            cache::getAction,
+                            cache::getActions,
                             new OncePerBuildResolver(
                                     named.resolver(bases.apply(team)),
                                     task -> Thread.ofVirtual()

@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -39,6 +40,8 @@ class StageLookupsTest {
     private CacheClient cache;
     /** How often each key reached the cache-server. */
     private final Map<String, Integer> asked = new ConcurrentHashMap<>();
+    /** Calls that reached the cache-server. */
+    private final AtomicInteger calls = new AtomicInteger();
 
     private StageLookups lookups;
 
@@ -52,9 +55,10 @@ class StageLookupsTest {
                 .start();
         channel = InProcessChannelBuilder.forName(name).build();
         cache = new CacheClient(channel);
-        lookups = new StageLookups(key -> {
-            asked.merge(key, 1, Integer::sum);
-            return cache.getAction(key);
+        lookups = new StageLookups(keys -> {
+            calls.incrementAndGet();
+            keys.forEach(key -> asked.merge(key, 1, Integer::sum));
+            return cache.getActions(keys);
         });
     }
 
@@ -88,6 +92,9 @@ class StageLookupsTest {
         assertThat(found.get("export")).isEmpty();
         assertThat(found.get("a key nobody asked")).isEmpty();
         assertThat(asked).containsOnlyKeys("step-1", "step-2", "step-3", "export");
+        assertThat(calls)
+                .as("a stage's keys go to the cache-server in one call")
+                .hasValue(1);
     }
 
     @Test

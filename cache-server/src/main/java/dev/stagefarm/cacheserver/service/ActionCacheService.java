@@ -8,6 +8,8 @@ import dev.stagefarm.common.Digest;
 import dev.stagefarm.proto.cache.ActionCacheGrpc;
 import dev.stagefarm.proto.cache.ActionResult;
 import dev.stagefarm.proto.cache.GetActionResultRequest;
+import dev.stagefarm.proto.cache.GetActionResultsRequest;
+import dev.stagefarm.proto.cache.GetActionResultsResponse;
 import dev.stagefarm.proto.cache.UpdateActionResultRequest;
 import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
@@ -33,6 +35,9 @@ public final class ActionCacheService extends ActionCacheGrpc.ActionCacheImplBas
         this.metrics = metrics;
     }
 
+    /** Keys one GetActionResults call may ask. */
+    static final int MAX_KEYS_PER_CALL = 1_000;
+
     @Override
     public void getActionResult(GetActionResultRequest request, StreamObserver<ActionResult> response) {
         String key = request.getKey();
@@ -41,12 +46,11 @@ public final class ActionCacheService extends ActionCacheGrpc.ActionCacheImplBas
             return;
         }
         try {
-            Optional<String> miss = lookUp(key, response);
-            if (miss.isPresent()) {
-                metrics.actionMiss();
-                response.onError(Statuses.notFound(miss.get()));
+            Answer answer = lookUp(key);
+            if (answer.hit() == null) {
+                response.onError(Statuses.notFound(answer.miss()));
             } else {
-                metrics.actionHit();
+                response.onNext(answer.hit());
                 response.onCompleted();
             }
         } catch (StoreException e) {
@@ -54,34 +58,79 @@ public final class ActionCacheService extends ActionCacheGrpc.ActionCacheImplBas
         }
     }
 
-    /** Sends the result and returns empty on a hit; returns why it is a miss otherwise. */
-    private Optional<String> lookUp(String key, StreamObserver<ActionResult> response) throws StoreException {
+    @Override
+    public void getActionResults(GetActionResultsRequest request, StreamObserver<GetActionResultsResponse> response) {
+        if (request.getKeysCount() > MAX_KEYS_PER_CALL) {
+            response.onError(Statuses.invalidArgument("GetActionResults takes at most " + MAX_KEYS_PER_CALL
+                    + " keys a call, not " + request.getKeysCount() + "; split them"));
+            return;
+        }
+        if (request.getKeysList().contains("")) {
+            response.onError(Statuses.invalidArgument("GetActionResults was given an empty cache key"));
+            return;
+        }
+        try {
+            GetActionResultsResponse.Builder answers = GetActionResultsResponse.newBuilder();
+            for (String key : request.getKeysList()) {
+                Answer answer = lookUp(key);
+                var one = answers.addAnswersBuilder();
+                if (answer.hit() == null) {
+                    one.setMiss(answer.miss());
+                } else {
+                    one.setHit(answer.hit());
+                }
+            }
+            response.onNext(answers.build());
+            response.onCompleted();
+        } catch (StoreException e) {
+            response.onError(Statuses.of(e));
+        }
+    }
+
+    /** A key's result, or why there is none. */
+    private record Answer(ActionResult hit, String miss) {
+        static Answer miss(String why) {
+            return new Answer(null, why);
+        }
+    }
+
+    /** The result stored for {@code key}, counted as a hit or a miss. */
+    private Answer lookUp(String key) throws StoreException {
+        Answer answer = find(key);
+        if (answer.hit() == null) {
+            metrics.actionMiss();
+        } else {
+            metrics.actionHit();
+        }
+        return answer;
+    }
+
+    private Answer find(String key) throws StoreException {
         Optional<byte[]> stored = stores.current().getAction(key);
         if (stored.isEmpty()) {
-            return Optional.of("no action result for key " + key);
+            return Answer.miss("no action result for key " + key);
         }
         ActionResult result;
         try {
             result = ActionResult.parseFrom(stored.get());
         } catch (InvalidProtocolBufferException e) {
             log.error("cache-server: the action result for {} is unreadable; treating it as a miss", key, e);
-            return Optional.of("the action result for key " + key + " is unreadable; rebuild the step");
+            return Answer.miss("the action result for key " + key + " is unreadable; rebuild the step");
         }
         List<Digest> needed = new ArrayList<>();
         for (String blob : result.getBlobsList()) {
             if (!Digest.isValid(blob)) {
-                return Optional.of("the action result for key " + key + " lists a bad digest " + blob);
+                return Answer.miss("the action result for key " + key + " lists a bad digest " + blob);
             }
             needed.add(Digest.parse(blob));
         }
         Set<Digest> missing = stores.current().missing(needed);
         if (!missing.isEmpty()) {
-            return Optional.of("the action result for key " + key + " needs blobs the cache no longer holds ("
+            return Answer.miss("the action result for key " + key + " needs blobs the cache no longer holds ("
                     + missing.iterator().next() + (missing.size() > 1 ? " and " + (missing.size() - 1) + " more" : "")
                     + "); rebuild the step");
         }
-        response.onNext(result);
-        return Optional.empty();
+        return new Answer(result, null);
     }
 
     @Override

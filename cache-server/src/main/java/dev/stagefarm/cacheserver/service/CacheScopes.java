@@ -19,6 +19,7 @@ public final class CacheScopes {
                 .method(ContentStoreGrpc.getWriteMethod().getFullMethodName(), Scope.WRITE)
                 .method(ContentStoreGrpc.getBatchUpdateBlobsMethod().getFullMethodName(), Scope.WRITE)
                 .method(ActionCacheGrpc.getGetActionResultMethod().getFullMethodName(), Scope.READ)
+                .method(ActionCacheGrpc.getGetActionResultsMethod().getFullMethodName(), Scope.READ)
                 .method(ActionCacheGrpc.getUpdateActionResultMethod().getFullMethodName(), Scope.WRITE)
                 .service(CacheAdminGrpc.SERVICE_NAME, Scope.ADMIN)
                 // Use checks WRITE itself for LOCKED uses and for publishing.

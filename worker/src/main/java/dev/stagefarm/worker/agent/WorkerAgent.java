@@ -57,6 +57,7 @@ public final class WorkerAgent implements AutoCloseable {
      * up to 70 ms between a job's arrival and its first step, eight jobs arriving at once).
      */
     private final ExecutorService jobs;
+
     private final Semaphore running;
     /** The thread of each job running now: cancelling a job interrupts it, which kills its container. */
     private final Map<String, Thread> jobThreads = new ConcurrentHashMap<>();

@@ -233,8 +233,10 @@ public final class JobRunner implements WorkerAgent.JobHandler {
             // the upper directory nor the merged view changes any more: both are read in place
             // before the commit unmounts the view.
             // a platform thread, as the job's own: packing is file system calls, not waiting
-            try (ExecutorService beside = Executors.newThreadPerTaskExecutor(
-                    Thread.ofPlatform().name("exports-" + job.getJobId()).daemon(true).factory())) {
+            try (ExecutorService beside = Executors.newThreadPerTaskExecutor(Thread.ofPlatform()
+                    .name("exports-" + job.getJobId())
+                    .daemon(true)
+                    .factory())) {
                 Future<List<ArtifactResult>> exported = exports.isEmpty()
                         ? null
                         : beside.submit(Context.current().wrap(() -> exportFrom(active.merged(), exports)));
