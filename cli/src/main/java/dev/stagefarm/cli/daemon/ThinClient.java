@@ -1,6 +1,7 @@
 package dev.stagefarm.cli.daemon;
 
 import dev.stagefarm.cli.Version;
+import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -100,7 +101,8 @@ public final class ThinClient {
             request.writeBoolean(isTerminal(1));
             request.writeBoolean(isTerminal(2));
             request.flush();
-            return relay(new DataInputStream(Channels.newInputStream(channel)));
+            // buffered: a frame's type, length and bytes in one read, not one system call each
+            return relay(new DataInputStream(new BufferedInputStream(Channels.newInputStream(channel), 1 << 16)));
         } catch (IOException e) {
             if (cancelled) {
                 return 130;
