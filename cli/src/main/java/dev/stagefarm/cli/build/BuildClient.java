@@ -16,7 +16,6 @@ import dev.stagefarm.proto.farm.BuildResult;
 import dev.stagefarm.proto.farm.ContextManifest;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.NamedContext;
-import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -151,13 +150,15 @@ public final class BuildClient {
                 }
                 return run(coordinator, submit.build(), cache, req, display);
             } catch (StatusRuntimeException e) {
-                if (e.getStatus().getCode() != Status.Code.CANCELLED) { // Ctrl-C cancels the call, not the farm
+                if (FarmChannels.unreachable(e)) {
                     farm.broken();
                 }
                 display.error(FarmErrors.describe(coordinatorAddress, e));
                 return 1;
             } catch (IOException | RuntimeException e) {
-                farm.broken();
+                if (FarmChannels.unreachable(e)) {
+                    farm.broken();
+                }
                 throw e;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

@@ -1,11 +1,14 @@
 package dev.stagefarm.cli.build;
 
 import dev.stagefarm.cacheclient.CacheClient;
+import dev.stagefarm.cacheclient.CacheException;
 import dev.stagefarm.common.client.ClientSecurity;
 import dev.stagefarm.common.client.GrpcChannels;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.FarmInfoRequest;
 import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,8 +23,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * and closes them after it ({@link #perBuild()}). The resident client keeps them for the builds
  * that follow ({@link #kept()}): a build then skips two connection set-ups, the farm-info call and
  * the channels' orderly shut-down at its end, ~25 ms of every build on a local farm (measured).
- * A build that finds the farm unreachable drops what was kept ({@link Farm#broken()}), so the next
- * one connects afresh and asks again which cache-server to use.
+ * Builds running at once share them. A build that finds the farm unreachable drops them
+ * ({@link Farm#broken()}): the next one connects afresh and asks again which cache-server to use,
+ * while those still running keep them until they end.
  */
 public final class FarmChannels implements AutoCloseable {
 
@@ -43,34 +47,71 @@ public final class FarmChannels implements AutoCloseable {
     }
 
     /**
-     * The connections to the farm at {@code coordinator}, as {@code security} presents the user.
-     * The same address with another token or other TLS files (a rotated certificate) gets
-     * connections of its own.
+     * The connections to the farm at {@code coordinator}, as {@code security} presents the user,
+     * for one build: close them when it ends. The same address with another token or other TLS
+     * files (a rotated certificate) gets connections of its own.
      */
     public Farm open(String coordinator, ClientSecurity security) {
         if (!keep) {
-            return new Farm(null, coordinator, security);
+            Farm farm = new Farm(null, coordinator, security);
+            farm.users = 1;
+            return farm;
         }
         Key key = new Key(coordinator, security, stamps(security));
-        return kept.computeIfAbsent(key, k -> new Farm(k, coordinator, security));
+        while (true) {
+            Farm farm = kept.computeIfAbsent(key, k -> new Farm(k, coordinator, security));
+            if (farm.use()) {
+                return farm;
+            }
+            kept.remove(key, farm); // dropped meanwhile by a build that found it unreachable
+        }
     }
 
     @Override
     public void close() {
-        List.copyOf(kept.values()).forEach(Farm::broken);
+        List.copyOf(kept.values()).forEach(f -> f.drop(true));
     }
 
-    /** One farm's connections. Closing them ends them only when they are not kept. */
+    /**
+     * Whether {@code failure} says the farm could not be reached (its address moved, it went
+     * away) rather than refusing or failing one build: only then are kept connections dropped,
+     * and never under the other builds that use them.
+     */
+    public static boolean unreachable(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            Status.Code code = t instanceof StatusRuntimeException s
+                    ? s.getStatus().getCode()
+                    : t instanceof CacheException c ? c.code() : null;
+            if (code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** One farm's connections, shared by the builds that use them at once. */
     public final class Farm implements AutoCloseable {
         private final Key key;
         private final ManagedChannel coordinator;
         private final ClientSecurity security;
         private CacheClient cache;
+        /** Builds using these connections now. */
+        private int users;
+        /** No new build takes these connections; the last one using them ends them. */
+        private boolean dropped;
 
         private Farm(Key key, String address, ClientSecurity security) {
             this.key = key;
             this.security = security;
             this.coordinator = GrpcChannels.open(address, security);
+        }
+
+        private synchronized boolean use() {
+            if (dropped) {
+                return false;
+            }
+            users++;
+            return true;
         }
 
         public ManagedChannel coordinator() {
@@ -88,16 +129,37 @@ public final class FarmChannels implements AutoCloseable {
             return cache;
         }
 
-        /** The farm did not answer, or answered with an error: the next build connects afresh. */
+        /**
+         * The build found the farm unreachable: later builds connect afresh (and ask again where
+         * the cache is); builds using these connections now keep them until they end.
+         */
         public void broken() {
-            if (key != null && kept.remove(key, this)) {
+            if (key != null) {
+                kept.remove(key, this);
+            }
+            drop(false);
+        }
+
+        /** The build using these connections ended. */
+        @Override
+        public void close() {
+            boolean end;
+            synchronized (this) {
+                users--;
+                end = users == 0 && (dropped || key == null);
+            }
+            if (end) {
                 end();
             }
         }
 
-        @Override
-        public void close() {
-            if (key == null) {
+        private void drop(boolean now) {
+            boolean end;
+            synchronized (this) {
+                dropped = true;
+                end = now || users == 0;
+            }
+            if (end) {
                 end();
             }
         }
