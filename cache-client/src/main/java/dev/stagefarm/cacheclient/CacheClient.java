@@ -69,7 +69,6 @@ public final class CacheClient implements BlobSource, AutoCloseable {
     private static final long UNARY_DEADLINE_SECONDS = 60;
 
     private final ManagedChannel owned;
-    private final UploadsInFlight uploads = new UploadsInFlight();
     private final Channel channel;
     private final String target;
     private final ContentStoreGrpc.ContentStoreStub contentAsync;
@@ -78,6 +77,7 @@ public final class CacheClient implements BlobSource, AutoCloseable {
     private final ActionCacheGrpc.ActionCacheBlockingStub actions;
     private final CacheAdminGrpc.CacheAdminBlockingStub admin;
     private final BatchTransfers batches;
+    private final SingleUploads single;
     private final MountClient mounts;
     /** Reads through OpenRead and the data port; null over a channel without a TCP host (in-process, Unix socket). */
     private final DataPortReads dataReads;
@@ -129,6 +129,7 @@ public final class CacheClient implements BlobSource, AutoCloseable {
         this.actions = ActionCacheGrpc.newBlockingStub(channel);
         this.admin = CacheAdminGrpc.newBlockingStub(channel);
         this.batches = new BatchTransfers(content, target);
+        this.single = new SingleUploads(contentAsync, content, batches, target, this::isMissing);
         this.mounts = new MountClient(channel, reconnect);
     }
 
@@ -231,35 +232,14 @@ public final class CacheClient implements BlobSource, AutoCloseable {
     /** Uploads {@code size} bytes of {@code file} as {@code digest}, unless the cache holds it already. */
     public void upload(Digest digest, long size, Path file) throws IOException {
         retrying(() -> {
-            uploadOnce(digest, size, file);
+            single.upload(digest, size, file);
             return null;
         });
     }
 
-    private void uploadOnce(Digest digest, long size, Path file) throws IOException {
-        try (UploadsInFlight.Turn turn = uploads.await(TeamChannel.current(), digest)) {
-            if (!isMissing(digest)) {
-                return;
-            }
-            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-                new BlobUpload(contentAsync, content, digest, UploadContent.of(channel, size, file), target).run();
-            }
-        }
-    }
-
     /** Uploads {@code data} unless the cache holds it already; returns its digest. */
     public Digest upload(byte[] data) throws IOException {
-        return retrying(() -> uploadOnce(data));
-    }
-
-    private Digest uploadOnce(byte[] data) throws IOException {
-        Digest digest = Digest.of(data);
-        try (UploadsInFlight.Turn turn = uploads.await(TeamChannel.current(), digest)) {
-            if (isMissing(digest)) {
-                new BlobUpload(contentAsync, content, digest, UploadContent.of(data), target).run();
-            }
-        }
-        return digest;
+        return retrying(() -> single.upload(data));
     }
 
     /**

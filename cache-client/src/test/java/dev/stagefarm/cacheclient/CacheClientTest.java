@@ -134,13 +134,39 @@ class CacheClientTest {
 
     @Test
     void uploadSkipsWhatTheCacheAlreadyHolds() throws Exception {
-        byte[] data = random(10);
+        byte[] data = random(SingleUploads.DIRECT_WRITE_BYTES + 10);
         client.upload(data);
         Path file = dir.resolve("same");
         Files.write(file, data);
         client.upload(Digest.of(data), data.length, file);
         client.upload(data);
         assertThat(fake.writes).hasValue(1);
+    }
+
+    @Test
+    void aSmallBlobIsWrittenInOneCallWithoutAskingFirst() throws Exception {
+        byte[] data = random(10);
+        Path file = dir.resolve("small");
+        Files.write(file, data);
+
+        client.upload(Digest.of(data), data.length, file);
+        client.upload(random(SingleUploads.DIRECT_WRITE_BYTES - 1));
+
+        assertThat(fake.findMissingSizes).isEmpty();
+        assertThat(fake.writes).hasValue(0);
+        assertThat(fake.batchWrites).hasValue(2);
+        assertThat(client.readBytes(Digest.of(data))).isEqualTo(data);
+    }
+
+    @Test
+    void aSmallFileThatChangedSizeFailsClearlyAndSendsNothing() throws Exception {
+        byte[] data = random(5000);
+        Path file = dir.resolve("grew");
+        Files.write(file, data);
+
+        assertThatThrownBy(() -> client.upload(Digest.of(data), data.length - 100, file))
+                .hasMessageContaining("longer than the 4900 bytes being uploaded");
+        assertThat(fake.batchWrites).hasValue(0);
     }
 
     @Test

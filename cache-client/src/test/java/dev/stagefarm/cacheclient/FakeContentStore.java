@@ -1,6 +1,8 @@
 package dev.stagefarm.cacheclient;
 
 import com.google.protobuf.ByteString;
+import dev.stagefarm.proto.cache.BatchUpdateBlobsRequest;
+import dev.stagefarm.proto.cache.BatchUpdateBlobsResponse;
 import dev.stagefarm.proto.cache.ContentStoreGrpc;
 import dev.stagefarm.proto.cache.FindMissingRequest;
 import dev.stagefarm.proto.cache.FindMissingResponse;
@@ -30,6 +32,7 @@ final class FakeContentStore extends ContentStoreGrpc.ContentStoreImplBase {
     final Map<String, byte[]> blobs = new ConcurrentHashMap<>();
     final List<Integer> findMissingSizes = new CopyOnWriteArrayList<>();
     final AtomicInteger writes = new AtomicInteger();
+    final AtomicInteger batchWrites = new AtomicInteger();
     volatile boolean damageReads;
 
     /** Answer like a server that predates FindMissing's binary form: ignore the sha256 field. */
@@ -124,6 +127,18 @@ final class FakeContentStore extends ContentStoreGrpc.ContentStoreImplBase {
         while (asked.get() < finishWritesWhenAsked && System.nanoTime() < deadline) {
             LockSupport.parkNanos(10_000_000L);
         }
+    }
+
+    @Override
+    public void batchUpdateBlobs(BatchUpdateBlobsRequest request, StreamObserver<BatchUpdateBlobsResponse> response) {
+        batchWrites.incrementAndGet();
+        BatchUpdateBlobsResponse.Builder answer = BatchUpdateBlobsResponse.newBuilder();
+        for (BatchUpdateBlobsRequest.Request blob : request.getRequestsList()) {
+            blobs.put(blob.getDigest(), blob.getData().toByteArray());
+            answer.addResponsesBuilder().setDigest(blob.getDigest());
+        }
+        response.onNext(answer.build());
+        response.onCompleted();
     }
 
     @Override

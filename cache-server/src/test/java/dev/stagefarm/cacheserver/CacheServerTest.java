@@ -94,8 +94,9 @@ class CacheServerTest {
                         .counter()
                         .count())
                 .isEqualTo(data.length);
+        // a blob this small goes in one batch call, without a FindMissing first
         assertThat(registry.get("stagefarm.cache.requests")
-                        .tag("method", "Write")
+                        .tag("method", "BatchUpdateBlobs")
                         .timer()
                         .count())
                 .isEqualTo(1);
