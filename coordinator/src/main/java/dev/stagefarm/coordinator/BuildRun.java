@@ -189,8 +189,7 @@ final class BuildRun {
 
     private StageOutcome runStage(int index, boolean isTarget) {
         Stage stage = dockerfile.stages().get(index);
-        // the registry answers while the inputs still run: the last stage of a wide graph finds
-        // its base resolved when they are done
+        // the registry answers while the inputs run: a wide graph's last stage finds its base resolved
         baseImageName(stage).ifPresent(bases::prefetch);
         for (int dep : graph.dependencies(index)) {
             outcomes.get(dep).join(); // a failed dependency fails this stage with its own message
@@ -421,7 +420,8 @@ final class BuildRun {
                 .setContextDigest(request.getContextDigest())
                 .addAllExports(exports)
                 .setDockerfileName(dockerfile.fileName())
-                .setStageKey(plan.stageKey());
+                .setStageKey(plan.stageKey())
+                .setLayersUnneeded(image.isEmpty() && !graph.isBuiltFrom(index));
         for (Step step : plan.steps()) {
             job.addSteps(noCache(stage) ? step : markCached(step, found));
         }

@@ -11,6 +11,7 @@ import dev.stagefarm.coordinator.plan.ContextIndex;
 import dev.stagefarm.coordinator.plan.NamedContexts;
 import dev.stagefarm.coordinator.plan.OncePerBuildResolver;
 import dev.stagefarm.coordinator.schedule.JobDispatcher;
+import dev.stagefarm.coordinator.schedule.PendingStores;
 import dev.stagefarm.coordinator.schedule.StageTimings;
 import dev.stagefarm.dockerfile.Dockerfile;
 import dev.stagefarm.dockerfile.DockerfileException;
@@ -21,6 +22,7 @@ import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.BuildRequest;
 import dev.stagefarm.proto.farm.ContextManifest;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -81,6 +83,22 @@ final class BuildRunner {
         }
     }
 
+    /**
+     * The action cache as a build's planning reads it: a step whose job reported before storing it
+     * (PendingStores) is looked up once it is stored, so a build right after finds it cached.
+     */
+    private BuildRun.ActionLookup lookups(CacheClient cache, String team) {
+        return keys -> {
+            try {
+                dispatcher.pendingStores().awaitStored(team, keys, PendingStores.MAX_WAIT);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while steps of an earlier build were being stored");
+            }
+            return cache.getActions(keys);
+        };
+    }
+
     private void runCounted(
             BuildRequest request,
             String team,
@@ -122,7 +140,7 @@ final class BuildRunner {
                             graph,
                             new ContextIndex(manifest, named),
                             graph.globalArgs(),
-                            cache::getActions,
+                            lookups(cache, team),
                             new OncePerBuildResolver(
                                     named.resolver(bases.apply(team)),
                                     task -> Thread.ofVirtual()

@@ -113,6 +113,10 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
                             dispatcher.onWorkerDraining(session);
                         }
                     }
+                    case LAYERS_STORED ->
+                        dispatcher
+                                .pendingStores()
+                                .stored(message.getLayersStored().getJobId());
                     case KIND_NOT_SET -> log.warn("worker sent an empty message");
                 }
             }

@@ -109,6 +109,11 @@ final class FakeWorker {
                 .build());
     }
 
+    /** Anything else a worker says (an early result, a LayersStored). */
+    void send(WorkerMessage message) {
+        toCoordinator.onNext(message);
+    }
+
     /** SIGTERM: the worker drains. */
     void drain() {
         toCoordinator.onNext(WorkerMessage.newBuilder()

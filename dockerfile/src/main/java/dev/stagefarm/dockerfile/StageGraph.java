@@ -140,6 +140,11 @@ public final class StageGraph {
         return linksOf(stage).baseStage();
     }
 
+    /** Whether a reachable stage is built FROM {@code stage}, and so takes its layers. */
+    public boolean isBuiltFrom(int stage) {
+        return reachable.stream().anyMatch(s -> baseStage(s).equals(Optional.of(stage)));
+    }
+
     /** The expanded image reference this stage is built FROM ({@code scratch} included); empty for a stage base. */
     public Optional<String> baseImage(int stage) {
         return linksOf(stage).baseImage();

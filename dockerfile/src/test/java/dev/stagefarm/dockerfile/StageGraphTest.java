@@ -92,6 +92,10 @@ class StageGraphTest {
         assertThat(graph.baseStage(3)).contains(0);
         assertThat(graph.baseStage(1)).contains(0);
         assertThat(graph.baseStage(0)).isEmpty();
+        // whose layers a stage of this build takes: "later" (5), built FROM final, is not built
+        assertThat(graph.isBuiltFrom(0)).isTrue();
+        assertThat(graph.isBuiltFrom(3)).isFalse();
+        assertThat(graph.isBuiltFrom(4)).isFalse();
         assertThat(graph.baseImage(0)).contains("alpine:3.20");
         assertThat(graph.baseImage(4)).contains("scratch");
         assertThat(graph.externalImages(4)).containsExactly("busybox:1.36");

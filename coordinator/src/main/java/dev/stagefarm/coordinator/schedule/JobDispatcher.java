@@ -49,6 +49,8 @@ public final class JobDispatcher {
     private final Map<String, Waiting> waiting = new HashMap<>();
     /** The job each run is sent as, by its wire id. */
     private final Map<String, Job> wire = new HashMap<>();
+    /** Steps of results that went out before the step was stored: lookups of them wait. */
+    private final PendingStores stores = new PendingStores();
     /** Builds told {@link #NO_WORKERS} since the farm last had a worker: each hears it once. */
     private final Set<String> toldNoWorkers = new HashSet<>();
     /** False for a farm whose workers start with it (the CLI's embedded one): none is missing. */
@@ -162,16 +164,7 @@ public final class JobDispatcher {
     /** Hands a job to the scheduler: a run of its own, or one identical work already has. */
     private void enqueue(Job job, JobTicket ticket, String adoptionKey) {
         if (scheduler.hasWork(adoptionKey)) {
-            // a run a reconnected worker reported: the job waits for it
-            ticket = new JobTicket(
-                    ticket.jobId(),
-                    ticket.team(),
-                    ticket.buildId(),
-                    adoptionKey,
-                    ticket.buildSubmitted(),
-                    ticket.criticalPath(),
-                    ticket.localBytes(),
-                    ticket.needs());
+            ticket = ticket.withWorkKey(adoptionKey); // a run a reconnected worker reported: the job waits for it
         }
         if (scheduler.submit(ticket)) {
             wire.put(job.getJobId(), job.toBuilder().setWorkKey(adoptionKey).build());
@@ -265,7 +258,11 @@ public final class JobDispatcher {
             var finished = scheduler.finish(result.getJobId(), from.id());
             if (finished.isPresent()) {
                 reconnects.ended(result.getJobId(), !finished.get().jobs().isEmpty(), from.name(), result);
-                wire.remove(result.getJobId());
+                Job job = wire.remove(result.getJobId());
+                if (result.getLayersPending() && job != null && job.getStepsCount() > 0) {
+                    String lastStep = job.getSteps(job.getStepsCount() - 1).getKey();
+                    stores.storing(result.getJobId(), from.name(), job.getTeam(), lastStep);
+                }
                 for (String id : finished.get().jobs()) {
                     Waiting w = waiting.remove(id);
                     if (w != null) {
@@ -366,6 +363,7 @@ public final class JobDispatcher {
             if (sessions.remove(lost.id()) == null) {
                 return;
             }
+            stores.workerGone(lost.name());
             Set<String> ran = scheduler.runningOn(lost.id());
             List<Scheduler.Exhausted> exhausted = scheduler.removeWorker(lost.id());
             for (Scheduler.Exhausted e : exhausted) {
@@ -427,6 +425,11 @@ public final class JobDispatcher {
                 index.held(from.id(), h.getTeam(), h.getKey(), h.getSize());
             }
         }
+    }
+
+    /** Steps being stored after their job reported (the worker's LayersStored ends each). */
+    public PendingStores pendingStores() {
+        return stores;
     }
 
     /** Reads the queue's state under its lock (for metrics and listings). */

@@ -80,6 +80,11 @@ public record JobTicket(
         return new JobTicket(jobId, team, buildId, workKey, buildSubmitted, criticalPath, localBytes, needs, inputs);
     }
 
+    /** The same job as another piece of work (a run a reconnected worker reported). */
+    public JobTicket withWorkKey(String workKey) {
+        return new JobTicket(jobId, team, buildId, workKey, buildSubmitted, criticalPath, localBytes, needs, inputs);
+    }
+
     /** A ticket whose work is its own: nothing else is ever merged with it. */
     public static JobTicket unique(String jobId, String team, String buildId, Instant buildSubmitted) {
         return new JobTicket(jobId, team, buildId, "job:" + jobId, buildSubmitted, 1, w -> 0);

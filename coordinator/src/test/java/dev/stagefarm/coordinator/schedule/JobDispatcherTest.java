@@ -68,6 +68,41 @@ class JobDispatcherTest {
     }
 
     @Test
+    void aResultThatWentOutBeforeItsStepWasStoredHoldsLookupsUntilTheWorkerSaysSoOrLeaves() throws Exception {
+        RecordingStream toW1 = new RecordingStream();
+        WorkerSession w1 = pool.join("w1", toW1);
+        for (String id : List.of("b-0", "b-1")) {
+            var result = dispatcher.submit(
+                    Job.newBuilder()
+                            .setJobId(id)
+                            .setTeam("team-a")
+                            .setStageName("s")
+                            .addSteps(dev.stagefarm.proto.farm.Step.newBuilder().setKey("step-of-" + id))
+                            .setLayersUnneeded(true)
+                            .build(),
+                    w -> 0,
+                    e -> {});
+            assertThat(toW1.next().getJobId()).isEqualTo(id);
+            dispatcher.onResult(
+                    w1,
+                    JobResult.newBuilder()
+                            .setJobId(id)
+                            .setOk(true)
+                            .setLayersPending(true)
+                            .build());
+            assertThat(result.get(5, TimeUnit.SECONDS).result().getOk()).isTrue();
+        }
+        PendingStores stores = dispatcher.pendingStores();
+        assertThat(stores.size()).isEqualTo(2);
+
+        stores.stored("b-0"); // CoordinatorService, on the worker's LayersStored
+        assertThat(stores.size()).isEqualTo(1);
+        pool.leave(w1);
+        dispatcher.onWorkerLost(w1);
+        assertThat(stores.size()).isZero();
+    }
+
+    @Test
     void aWorkerCannotReportOrFinishAJobItWasNotGiven() throws Exception {
         RecordingStream toW1 = new RecordingStream();
         WorkerSession w1 = pool.join("w1", toW1);

@@ -6,6 +6,7 @@ import dev.stagefarm.proto.farm.CoordinatorMessage;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobEvent;
 import dev.stagefarm.proto.farm.JobResult;
+import dev.stagefarm.proto.farm.LayersStored;
 import dev.stagefarm.proto.farm.RunningJob;
 import dev.stagefarm.proto.farm.WorkerDraining;
 import dev.stagefarm.proto.farm.WorkerHello;
@@ -27,6 +28,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,7 +44,13 @@ public final class WorkerAgent implements AutoCloseable {
 
     /** Runs one job to its result, reporting progress as it goes. */
     public interface JobHandler {
-        JobResult run(Job job, Consumer<JobEvent> events);
+        /**
+         * Runs a job and returns its result. A handler may hand the result to {@code early}
+         * before it returns, once the job's remaining work is nothing the coordinator waits for
+         * (a layer no stage of the build takes, see {@code Job.layers_unneeded}): the result is
+         * reported and the slot freed then, and what the handler returns afterwards is not sent.
+         */
+        JobResult run(Job job, Consumer<JobEvent> events, Consumer<JobResult> early);
     }
 
     private final String name;
@@ -61,6 +69,8 @@ public final class WorkerAgent implements AutoCloseable {
     private final Semaphore running;
     /** The thread of each job running now: cancelling a job interrupts it, which kills its container. */
     private final Map<String, Thread> jobThreads = new ConcurrentHashMap<>();
+    /** Jobs that reported early and still store what nothing waits for (JobHandler.run's early). */
+    private final Set<Thread> tails = ConcurrentHashMap.newKeySet();
     /**
      * The jobs running now, and those that ended while no coordinator listened with their
      * results: a job outlives the session it came on (a coordinator restart), and the next
@@ -156,19 +166,35 @@ public final class WorkerAgent implements AutoCloseable {
                 name,
                 jobThreads.size(),
                 timeout.toSeconds());
-        boolean finished = running.tryAcquire(slots, timeout.toMillis(), TimeUnit.MILLISECONDS);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        boolean slotsFree = running.tryAcquire(slots, timeout.toMillis(), TimeUnit.MILLISECONDS);
+        boolean finished = slotsFree && tailsEnded(deadline);
         closed = true; // no reconnect once the session ends
         if (session != null) {
             session.complete();
         }
-        if (finished) {
+        if (slotsFree) {
             running.release(slots);
+        }
+        if (finished) {
             log.info("worker {}: drained", name);
         } else {
             log.warn("worker {}: drain timeout: handing jobs {} back to the coordinator", name, jobThreads.keySet());
             jobThreads.values().forEach(Thread::interrupt);
+            tails.forEach(Thread::interrupt); // their results are out: what is lost is cache entries
         }
         return finished;
+    }
+
+    /** Waits, until {@code deadline} at most, for the jobs that reported early to store the rest. */
+    private boolean tailsEnded(long deadline) throws InterruptedException {
+        for (Thread tail : List.copyOf(tails)) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0 || !tail.join(Duration.ofNanos(left))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Connects and keeps the session up until {@link #close()}. */
@@ -365,6 +391,27 @@ public final class WorkerAgent implements AutoCloseable {
             }
         }
 
+        /**
+         * The layer a result reported early left pending is stored now (or failed): the
+         * coordinator stops holding lookups of the step for it, and a result still waiting to be
+         * confirmed, re-sent after a reconnect, no longer says it is pending.
+         */
+        private void stored(Job job, boolean ok) {
+            synchronized (reports) {
+                Session s = current;
+                for (Map<String, JobResult> waiting :
+                        s == null ? List.of(unreported) : List.of(unreported, s.unconfirmed)) {
+                    waiting.computeIfPresent(
+                            job.getJobId(),
+                            (id, r) -> r.toBuilder().setLayersPending(false).build());
+                }
+            }
+            sendNow(WorkerMessage.newBuilder()
+                    .setLayersStored(
+                            LayersStored.newBuilder().setJobId(job.getJobId()).setOk(ok))
+                    .build());
+        }
+
         private void runJob(Job job) {
             // the coordinator sends a job only into a free slot: the queue is there, never here
             if (!running.tryAcquire()) {
@@ -373,13 +420,30 @@ public final class WorkerAgent implements AutoCloseable {
                 running.acquireUninterruptibly();
             }
             jobThreads.put(job.getJobId(), Thread.currentThread());
+            AtomicBoolean reported = new AtomicBoolean();
+            AtomicBoolean slotHeld = new AtomicBoolean(true);
+            Runnable freeSlot = () -> {
+                if (slotHeld.compareAndSet(true, false)) {
+                    jobThreads.remove(job.getJobId());
+                    running.release();
+                }
+            };
             try {
                 JobResult result;
                 try {
                     result = handler.run(
                             job,
                             event -> sendNow(
-                                    WorkerMessage.newBuilder().setEvent(event).build()));
+                                    WorkerMessage.newBuilder().setEvent(event).build()),
+                            early -> {
+                                if (!reported.getAndSet(true)) {
+                                    report(job, early);
+                                    // what is left holds no slot (the coordinator counts it free
+                                    // now); a drain waits for it as a tail
+                                    tails.add(Thread.currentThread());
+                                    freeSlot.run();
+                                }
+                            });
                 } catch (RuntimeException e) {
                     log.error("job {} crashed", job.getJobId(), e);
                     result = JobResult.newBuilder()
@@ -388,14 +452,18 @@ public final class WorkerAgent implements AutoCloseable {
                             .setError("worker " + name + " failed: " + e)
                             .build();
                 }
-                report(job, result);
+                if (!reported.getAndSet(true)) {
+                    report(job, result);
+                } else {
+                    stored(job, result.getOk());
+                }
                 // the disk after the job's own eviction (JobHandler.run returns after it), sent
                 // before the slot frees, so a drain waiting for the slot ends the stream after it
                 sendNow(WorkerMessage.newBuilder().setStatus(status.get()).build());
             } finally {
-                jobThreads.remove(job.getJobId());
+                freeSlot.run();
+                tails.remove(Thread.currentThread());
                 Thread.interrupted(); // a cancel that came late must not reach the next job on this thread
-                running.release();
             }
         }
 

@@ -34,6 +34,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -81,24 +82,40 @@ public final class JobRunner implements WorkerAgent.JobHandler {
     }
 
     @Override
-    public JobResult run(Job job, Consumer<JobEvent> events) {
+    public JobResult run(Job job, Consumer<JobEvent> events, Consumer<JobResult> early) {
         // The one place a job's team is set: every cache call the job makes, through whichever
         // component, carries it (the worker's cache channel reads it, see WorkerNode).
         // What the job uses stays on disk until it ends; then the budget evicts what it must.
         try (DiskBudget.Lease lease = disk.lease()) {
-            return lease.call(() -> TeamChannel.callAs(job.getTeam(), () -> runInTeam(job, events)));
+            return lease.call(() -> TeamChannel.callAs(job.getTeam(), () -> runInTeam(job, events, early)));
         } catch (Exception e) {
             throw new IllegalStateException("job " + job.getJobId() + " failed unexpectedly", e);
         }
     }
 
-    private JobResult runInTeam(Job job, Consumer<JobEvent> events) {
+    private JobResult runInTeam(Job job, Consumer<JobEvent> events, Consumer<JobResult> early) {
         Instant started = Instant.now();
         AtomicLong fetched = new AtomicLong();
         JobResult.Builder result = JobResult.newBuilder()
                 .setJobId(job.getJobId())
                 .setStageKey(job.getStageKey())
                 .setStartedAt(started.toString());
+        AtomicBoolean reported = new AtomicBoolean();
+        // No stage of the build takes this stage's layers (only its artifacts are copied): the
+        // result goes out as soon as the artifacts are published, and the last step's layer is
+        // packed and stored after it, off the path of the build that waits for the result.
+        Optional<Consumer<List<ArtifactResult>>> artifactsReady = job.getLayersUnneeded() && !job.hasImage()
+                ? Optional.of(artifacts -> {
+                    reported.set(true);
+                    early.accept(result.clone()
+                            .addAllArtifacts(artifacts)
+                            .setOk(true)
+                            .setLayersPending(true)
+                            .setFetchedBytes(fetched.get())
+                            .setFinishedAt(Instant.now().toString())
+                            .build());
+                })
+                : Optional.empty();
         try {
             Chain chain = new Chain(job, fetched);
             List<Layer> imageLayers = new ArrayList<>(job.getBase().getLayersList());
@@ -122,8 +139,15 @@ public final class JobRunner implements WorkerAgent.JobHandler {
                 } else {
                     // the last step's filesystem is the stage's: its artifacts are taken there and then
                     boolean last = i == job.getStepsCount() - 1;
-                    RanStep ran =
-                            runStep(job, chain, step, i, events, fetched, last ? job.getExportsList() : List.of());
+                    RanStep ran = runStep(
+                            job,
+                            chain,
+                            step,
+                            i,
+                            events,
+                            fetched,
+                            last ? job.getExportsList() : List.of(),
+                            last ? artifactsReady : Optional.empty());
                     layer = ran.layer();
                     exported = ran.artifacts();
                 }
@@ -152,6 +176,16 @@ public final class JobRunner implements WorkerAgent.JobHandler {
             metrics.jobsFailed.increment();
             result.setOk(false).setError(e.getMessage());
         } catch (IOException | RuntimeException e) {
+            if (reported.get()) {
+                // the build has its result; what is lost is the cache entry of the stage's last step
+                log.warn(
+                        "job {}: the last step's layer was not stored, so later builds run that step again: {}",
+                        job.getJobId(),
+                        e.toString());
+                return result.setOk(false)
+                        .setError("storing the last step's layer failed: " + e)
+                        .build();
+            }
             metrics.jobsFailed.increment();
             log.error("job {} failed", job.getJobId(), e);
             result.setOk(false).setError("stage " + job.getStageName() + " failed on worker " + workerName + ": " + e);
@@ -200,7 +234,9 @@ public final class JobRunner implements WorkerAgent.JobHandler {
      * Runs a step in a snapshot of its own and publishes what it changed. With {@code exports},
      * the step is the stage's last: the artifacts later stages copy are packed from the step's
      * view while its layer is packed and uploaded, instead of after it from a second mount, so a
-     * stage's end (what a wide graph's last stage waits for) costs the longer of the two.
+     * stage's end (what a wide graph's last stage waits for) costs the longer of the two. With
+     * {@code artifactsReady} as well, nothing waits for the layer: the artifacts are packed
+     * first and handed to it, and the layer is published after.
      */
     private RanStep runStep(
             Job job,
@@ -209,7 +245,8 @@ public final class JobRunner implements WorkerAgent.JobHandler {
             int i,
             Consumer<JobEvent> events,
             AtomicLong fetched,
-            List<ArtifactRequest> exports)
+            List<ArtifactRequest> exports,
+            Optional<Consumer<List<ArtifactResult>>> artifactsReady)
             throws StepFailedException, IOException {
         long t0 = System.nanoTime();
         var phases = new StepPhases("job " + job.getJobId() + " step " + (i + 1));
@@ -232,37 +269,29 @@ public final class JobRunner implements WorkerAgent.JobHandler {
             // The process is gone (runc waited for every process of its pid namespace), so neither
             // the upper directory nor the merged view changes any more: both are read in place
             // before the commit unmounts the view.
-            // a platform thread, as the job's own: packing is file system calls, not waiting
-            try (ExecutorService beside = Executors.newThreadPerTaskExecutor(Thread.ofPlatform()
-                    .name("exports-" + job.getJobId())
-                    .daemon(true)
-                    .factory())) {
-                Future<List<ArtifactResult>> exported = exports.isEmpty()
-                        ? null
-                        : beside.submit(Context.current().wrap(() -> exportFrom(active.merged(), exports)));
-                try (ReadOnlyView below = snapshots.mountReadOnly(lowers)) {
-                    layer = layers.publish(active.upper(), below.path(), sourceDateEpoch(job));
-                }
-                phases.ended("publish");
-                StepResult.Builder stepResult = StepResult.newBuilder();
-                layer.ifPresent(stepResult::setLayer);
-                ActionResult.Builder action = ActionResult.newBuilder().setStep(stepResult);
-                layer.ifPresent(l -> action.addBlobs(l.getDigest()));
-                cache.putAction(step.getKey(), action.build());
-                phases.ended("action");
-                // the step is done; packing the stage's artifacts is the stage's, not the step's
-                metrics.stepsRun.increment();
-                metrics.stepDuration.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
-                event(
-                        events,
-                        job,
-                        i + 1,
-                        step.getDescription(),
-                        StepEvent.Status.DONE,
-                        (System.nanoTime() - t0) / 1_000_000);
-                if (exported != null) {
-                    artifacts = Optional.of(await(exported));
-                    phases.ended("exports");
+            if (artifactsReady.isPresent()) {
+                artifacts = Optional.of(exportFrom(active.merged(), exports));
+                phases.ended("exports");
+                stepDone(job, step, i, events, t0);
+                artifactsReady.get().accept(artifacts.get());
+                phases.ended("reported");
+                layer = publishLayer(job, step, active, lowers, phases);
+            } else {
+                // a platform thread, as the job's own: packing is file system calls, not waiting
+                try (ExecutorService beside = Executors.newThreadPerTaskExecutor(Thread.ofPlatform()
+                        .name("exports-" + job.getJobId())
+                        .daemon(true)
+                        .factory())) {
+                    Future<List<ArtifactResult>> exported = exports.isEmpty()
+                            ? null
+                            : beside.submit(Context.current().wrap(() -> exportFrom(active.merged(), exports)));
+                    layer = publishLayer(job, step, active, lowers, phases);
+                    // the step is done; packing the stage's artifacts is the stage's, not the step's
+                    stepDone(job, step, i, events, t0);
+                    if (exported != null) {
+                        artifacts = Optional.of(await(exported));
+                        phases.ended("exports");
+                    }
                 }
             }
             // Snapshots are found by content (the layer's diffID), never by step key: a step that
@@ -278,6 +307,29 @@ public final class JobRunner implements WorkerAgent.JobHandler {
         layer.ifPresent(chain::add);
         phases.log();
         return new RanStep(layer, artifacts);
+    }
+
+    /** Packs the step's layer from its snapshot, uploads it and stores the step's result under its key. */
+    private Optional<Layer> publishLayer(
+            Job job, Step step, ActiveSnapshot active, List<String> lowers, StepPhases phases) throws IOException {
+        Optional<Layer> layer;
+        try (ReadOnlyView below = snapshots.mountReadOnly(lowers)) {
+            layer = layers.publish(active.upper(), below.path(), sourceDateEpoch(job));
+        }
+        phases.ended("publish");
+        StepResult.Builder stepResult = StepResult.newBuilder();
+        layer.ifPresent(stepResult::setLayer);
+        ActionResult.Builder action = ActionResult.newBuilder().setStep(stepResult);
+        layer.ifPresent(l -> action.addBlobs(l.getDigest()));
+        cache.putAction(step.getKey(), action.build());
+        phases.ended("action");
+        return layer;
+    }
+
+    private void stepDone(Job job, Step step, int i, Consumer<JobEvent> events, long t0) {
+        metrics.stepsRun.increment();
+        metrics.stepDuration.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+        event(events, job, i + 1, step.getDescription(), StepEvent.Status.DONE, (System.nanoTime() - t0) / 1_000_000);
     }
 
     /** The result of work done beside this thread, with its own exceptions. */

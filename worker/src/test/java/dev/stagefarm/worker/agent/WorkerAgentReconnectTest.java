@@ -149,7 +149,7 @@ class WorkerAgentReconnectTest {
     void aJobOutlivesItsCoordinatorAndTheNextOneAdoptsItAndGetsItsResult() throws Exception {
         CountDownLatch started = new CountDownLatch(1);
         CountDownLatch finish = new CountDownLatch(1);
-        try (Farm farm = new Farm((j, events) -> {
+        try (Farm farm = new Farm((j, events, early) -> {
             started.countDown();
             try {
                 finish.await();
@@ -190,7 +190,7 @@ class WorkerAgentReconnectTest {
      */
     @Test
     void aResultTheCoordinatorNeverConfirmedIsReportedAgainAfterReconnecting() throws Exception {
-        try (Farm farm = new Farm((j, events) -> succeeded(j))) {
+        try (Farm farm = new Farm((j, events, early) -> succeeded(j))) {
             Coordinator first = farm.startCoordinator(job("b-2", "lost:team/k"), false);
             farm.agent.start();
             // the result reached the stream, but this coordinator dies before confirming it
@@ -208,10 +208,50 @@ class WorkerAgentReconnectTest {
         }
     }
 
+    /**
+     * A job whose result goes out before its last layer is stored: the coordinator hears the
+     * result at once, then that the layer is stored; a drain waits for the store to end.
+     */
+    @Test
+    void aResultReportedEarlyIsFollowedByItsStoreWhichADrainWaitsFor() throws Exception {
+        CountDownLatch finish = new CountDownLatch(1);
+        try (Farm farm = new Farm((j, events, early) -> {
+            early.accept(succeeded(j).toBuilder().setLayersPending(true).build());
+            try {
+                finish.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return succeeded(j);
+        })) {
+            Coordinator first = farm.startCoordinator(job("b-4", "early:team/k"), true);
+            farm.agent.start();
+            JobResult result = first.next(WorkerMessage.KindCase.RESULT).getResult();
+            assertThat(result.getJobId()).isEqualTo("b-4");
+            assertThat(result.getLayersPending()).isTrue();
+
+            var drained = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return farm.agent.drain(Duration.ofSeconds(20));
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Thread.sleep(300);
+            assertThat(drained).as("a drain waits for the store").isNotDone();
+            finish.countDown();
+
+            var stored = first.next(WorkerMessage.KindCase.LAYERS_STORED).getLayersStored();
+            assertThat(stored.getJobId()).isEqualTo("b-4");
+            assertThat(stored.getOk()).isTrue();
+            assertThat(drained.get(20, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
     /** A confirmed result is forgotten: the next coordinator does not hear of the job again. */
     @Test
     void aConfirmedResultIsNotReportedAgain() throws Exception {
-        try (Farm farm = new Farm((j, events) -> succeeded(j))) {
+        try (Farm farm = new Farm((j, events, early) -> succeeded(j))) {
             Coordinator first = farm.startCoordinator(job("b-3", "done:team/k"), true);
             farm.agent.start();
             assertThat(first.next(WorkerMessage.KindCase.RESULT).getResult().getJobId())

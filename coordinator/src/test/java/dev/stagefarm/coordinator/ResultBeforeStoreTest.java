@@ -1,0 +1,123 @@
+package dev.stagefarm.coordinator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.stagefarm.common.Digest;
+import dev.stagefarm.proto.cache.ArtifactResult;
+import dev.stagefarm.proto.farm.ArtifactRequest;
+import dev.stagefarm.proto.farm.Job;
+import dev.stagefarm.proto.farm.JobResult;
+import dev.stagefarm.proto.farm.LayersStored;
+import dev.stagefarm.proto.farm.WorkerMessage;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A job may report before its last layer is stored ({@code Job.layers_unneeded}) only when no
+ * stage of its build takes its layers; a build that looks that step up meanwhile waits until the
+ * worker says it is stored, instead of finding it missing and running it again.
+ */
+class ResultBeforeStoreTest {
+
+    private static final String COPIED_ONLY = """
+            FROM scratch AS tools
+            RUN make-tools
+            FROM scratch
+            COPY --from=tools /t /t
+            """;
+
+    @TempDir
+    Path dir;
+
+    private InProcessFarm farm;
+    private FakeWorker worker;
+    private String context;
+
+    @BeforeEach
+    void start() throws Exception {
+        farm = InProcessFarm.open(dir);
+        worker = FakeWorker.connect("w1", 3, farm.channel());
+        context = farm.uploadContext();
+    }
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        farm.close();
+    }
+
+    @Test
+    void aStageOnlyCopiedFromMayReportEarlyAndAStageBuiltFromMayNot() throws Exception {
+        farm.submit(null, InProcessFarm.request("""
+                FROM scratch AS tools
+                RUN make-tools
+                FROM scratch AS base
+                RUN make-base
+                FROM base
+                COPY --from=tools /t /t
+                """, context));
+
+        Map<String, Job> byStage = new HashMap<>();
+        for (int i = 0; i < 2; i++) {
+            Job job = worker.nextJob();
+            byStage.put(job.getStageName(), job);
+        }
+
+        assertThat(byStage.get("tools").getLayersUnneeded()).isTrue();
+        assertThat(byStage.get("base").getLayersUnneeded()).isFalse();
+    }
+
+    @Test
+    void theImageStageNeverReportsEarly() throws Exception {
+        farm.submit(null, InProcessFarm.request("FROM scratch\nRUN make-image\n", context));
+
+        assertThat(worker.nextJob().getLayersUnneeded()).isFalse();
+    }
+
+    @Test
+    void aBuildThatLooksUpAStepBeingStoredWaitsUntilTheWorkerSaysItIsStored() throws Exception {
+        farm.submit(null, InProcessFarm.request(COPIED_ONLY, context));
+        Job tools = worker.nextJob();
+        assertThat(tools.getLayersUnneeded()).isTrue();
+        worker.send(WorkerMessage.newBuilder().setResult(earlyResult(tools)).build());
+        Job image = worker.nextJob();
+        assertThat(image.getStageName())
+                .as("the first build goes on with the result")
+                .isNotEqualTo("tools");
+
+        farm.submit(null, InProcessFarm.request(COPIED_ONLY, context));
+        worker.assertNoJobWithin(Duration.ofSeconds(1)); // its lookup of "make-tools" waits
+
+        worker.send(WorkerMessage.newBuilder()
+                .setLayersStored(
+                        LayersStored.newBuilder().setJobId(tools.getJobId()).setOk(true))
+                .build());
+        // this fake stored nothing, so the lookup now misses and the stage is sent
+        Job again = worker.nextJob();
+        assertThat(again.getStageName()).isEqualTo("tools");
+        assertThat(again.getBuildId()).isNotEqualTo(tools.getBuildId());
+    }
+
+    /** The result a worker sends once the artifacts are out, before its last layer is stored. */
+    private static JobResult earlyResult(Job job) {
+        JobResult.Builder result = JobResult.newBuilder()
+                .setJobId(job.getJobId())
+                .setOk(true)
+                .setStageKey(job.getStageKey())
+                .setLayersPending(true);
+        for (ArtifactRequest export : job.getExportsList()) {
+            byte[] bytes = String.join(",", export.getPathsList()).getBytes(StandardCharsets.UTF_8);
+            result.addArtifacts(ArtifactResult.newBuilder()
+                    .setDigest(Digest.of(bytes).toString())
+                    .setSize(bytes.length)
+                    .setContentDigest(Digest.of(bytes).toString()));
+        }
+        return result.build();
+    }
+}
