@@ -421,7 +421,7 @@ final class BuildRun {
                 .addAllExports(exports)
                 .setDockerfileName(dockerfile.fileName())
                 .setStageKey(plan.stageKey())
-                .setLayersUnneeded(image.isEmpty() && !graph.isBuiltFrom(index));
+                .setLayersUnneeded(image.isEmpty() && !graph.isBuiltOrMountedFrom(index));
         for (Step step : plan.steps()) {
             job.addSteps(noCache(stage) ? step : markCached(step, found));
         }

@@ -53,24 +53,29 @@ class ResultBeforeStoreTest {
     }
 
     @Test
-    void aStageOnlyCopiedFromMayReportEarlyAndAStageBuiltFromMayNot() throws Exception {
+    void aStageOnlyCopiedFromMayReportEarlyAndAStageBuiltOrMountedFromMayNot() throws Exception {
         farm.submit(null, InProcessFarm.request("""
                 FROM scratch AS tools
                 RUN make-tools
                 FROM scratch AS base
                 RUN make-base
+                FROM scratch AS mounted
+                RUN make-mounted
                 FROM base
                 COPY --from=tools /t /t
+                RUN --mount=from=mounted,source=/m,target=/m use-m
                 """, context));
 
         Map<String, Job> byStage = new HashMap<>();
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < 3; i++) {
             Job job = worker.nextJob();
             byStage.put(job.getStageName(), job);
         }
 
         assertThat(byStage.get("tools").getLayersUnneeded()).isTrue();
         assertThat(byStage.get("base").getLayersUnneeded()).isFalse();
+        // a mount is served from the snapshots the worker keeps once the layer is stored
+        assertThat(byStage.get("mounted").getLayersUnneeded()).isFalse();
     }
 
     @Test

@@ -140,9 +140,16 @@ public final class StageGraph {
         return linksOf(stage).baseStage();
     }
 
-    /** Whether a reachable stage is built FROM {@code stage}, and so takes its layers. */
-    public boolean isBuiltFrom(int stage) {
-        return reachable.stream().anyMatch(s -> baseStage(s).equals(Optional.of(stage)));
+    /**
+     * Whether a reachable stage takes {@code stage}'s layers: it is built FROM it, or mounts it with
+     * {@code RUN --mount=from=}, which is served from the stage's snapshots on the worker that built
+     * it. A stage that is only copied from hands over artifacts instead.
+     */
+    public boolean isBuiltOrMountedFrom(int stage) {
+        return reachable.stream()
+                .map(links::get)
+                .anyMatch(l ->
+                        l.baseStage().equals(Optional.of(stage)) || l.mounts().contains(stage));
     }
 
     /** The expanded image reference this stage is built FROM ({@code scratch} included); empty for a stage base. */
@@ -194,7 +201,8 @@ public final class StageGraph {
 
     /**
      * What one stage refers to. {@code copies} maps a source stage to the paths taken from it;
-     * {@code copySources} to the expanded sources of each {@code COPY --from} naming it, in order.
+     * {@code copySources} to the expanded sources of each {@code COPY --from} naming it, in order;
+     * {@code mounts} holds the stages its {@code RUN --mount=from=} name.
      */
     record StageLinks(
             Optional<Integer> baseStage,
@@ -202,7 +210,8 @@ public final class StageGraph {
             Set<Integer> dependencies,
             Set<String> images,
             Map<Integer, Set<String>> copies,
-            Map<Integer, List<List<String>>> copySources) {}
+            Map<Integer, List<List<String>>> copySources,
+            Set<Integer> mounts) {}
 
     static String lower(String s) {
         return s.toLowerCase(Locale.ROOT);

@@ -76,6 +76,7 @@ final class StageResolver {
         Set<String> images = new LinkedHashSet<>();
         Map<Integer, Set<String>> copies = new TreeMap<>();
         Map<Integer, List<List<String>>> copySources = new TreeMap<>();
+        Set<Integer> mounts = new TreeSet<>();
         Map<String, String> env = new LinkedHashMap<>();
         ArgScope args = new ArgScope(name -> Optional.ofNullable(buildArgs.get(name)), globals);
         if (baseStage.isPresent()) {
@@ -128,6 +129,7 @@ final class StageResolver {
                         Optional<Integer> source = stageReference(from, index, r.line(), "RUN");
                         if (source.isPresent()) {
                             dependencies.add(source.get());
+                            mounts.add(source.get());
                             copies.computeIfAbsent(source.get(), k -> new TreeSet<>())
                                     .add(expand(mount.source().orElse("/"), env, args, r.line(), "RUN"));
                         } else {
@@ -140,7 +142,13 @@ final class StageResolver {
         }
         endScopes.put(index, new Scope(env, args));
         StageGraph.StageLinks links = new StageGraph.StageLinks(
-                baseStage, baseImage, Set.copyOf(dependencies), Set.copyOf(images), copies, copySources);
+                baseStage,
+                baseImage,
+                Set.copyOf(dependencies),
+                Set.copyOf(images),
+                copies,
+                copySources,
+                Set.copyOf(mounts));
         resolved.put(index, links);
         return links;
     }

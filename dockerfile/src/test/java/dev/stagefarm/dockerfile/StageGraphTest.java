@@ -56,6 +56,26 @@ class StageGraphTest {
         assertThat(given.copySourcesFrom(1)).isEmpty();
     }
 
+    @Test
+    void aStageOnlyMountedFromHandsOverItsLayersAndOneOnlyCopiedFromDoesNot() throws Exception {
+        StageGraph graph = StageGraph.build(parse("""
+                        FROM busybox AS made
+                        RUN echo made > /made.txt
+
+                        FROM busybox AS copied
+                        RUN echo copied > /copied.txt
+
+                        FROM busybox
+                        RUN --mount=type=bind,from=made,source=/made.txt,target=/m cat /m
+                        COPY --from=copied /copied.txt /
+                        """), Optional.empty());
+        // a mount is served from the mounted stage's snapshots, a copy from an artifact
+        assertThat(graph.isBuiltOrMountedFrom(0)).isTrue();
+        assertThat(graph.isBuiltOrMountedFrom(1)).isFalse();
+        assertThat(graph.isBuiltOrMountedFrom(2)).isFalse();
+        assertThat(graph.pathsCopiedFrom(0)).containsExactly("/made.txt");
+    }
+
     static final String MULTI = """
             ARG BASE=alpine:3.20
             FROM ${BASE} AS base
@@ -93,9 +113,9 @@ class StageGraphTest {
         assertThat(graph.baseStage(1)).contains(0);
         assertThat(graph.baseStage(0)).isEmpty();
         // whose layers a stage of this build takes: "later" (5), built FROM final, is not built
-        assertThat(graph.isBuiltFrom(0)).isTrue();
-        assertThat(graph.isBuiltFrom(3)).isFalse();
-        assertThat(graph.isBuiltFrom(4)).isFalse();
+        assertThat(graph.isBuiltOrMountedFrom(0)).isTrue();
+        assertThat(graph.isBuiltOrMountedFrom(3)).isFalse();
+        assertThat(graph.isBuiltOrMountedFrom(4)).isFalse();
         assertThat(graph.baseImage(0)).contains("alpine:3.20");
         assertThat(graph.baseImage(4)).contains("scratch");
         assertThat(graph.externalImages(4)).containsExactly("busybox:1.36");

@@ -2,8 +2,10 @@ package dev.stagefarm.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,15 +28,7 @@ class StoreAfterResultEndToEndTest {
 
     @Test
     void aBuildRightAfterAnotherFindsTheStepStoredAfterItsResultCached() throws Exception {
-        Path ctx = Files.createDirectories(dir.resolve("ctx"));
-        Files.writeString(ctx.resolve("Dockerfile"), """
-                FROM busybox AS big
-                ARG NONCE
-                %s 2>/dev/null && echo "$NONCE" > /small
-
-                FROM busybox
-                COPY --from=big /small /small
-                """.formatted(BIG_RUN));
+        Path ctx = context();
         try (Farm farm = new Farm(dir, "w1")) {
             String nonce = "NONCE=" + System.nanoTime();
             String first = farm.build("--progress=plain", "--build-arg", nonce, ctx.toString())
@@ -51,6 +45,72 @@ class StoreAfterResultEndToEndTest {
                     .as("the build right after finds the step cached:%n%s", second)
                     .isTrue();
         }
+    }
+
+    /**
+     * The embedded farm (no {@code --coordinator}) ends with its build's process: it closes only
+     * once the layer is stored, so the next build, another process on the same data, finds it.
+     */
+    @Test
+    void onTheEmbeddedFarmTheNextBuildFindsTheStepCachedToo() throws Exception {
+        Tools.requireAll();
+        Path ctx = context();
+        String nonce = "NONCE=" + System.nanoTime();
+        String first = embeddedBuild(ctx, nonce);
+        assertThat(stepCached(first))
+                .as("the first build runs the step:%n%s", first)
+                .isFalse();
+
+        String second = embeddedBuild(ctx, nonce);
+        assertThat(stepCached(second))
+                .as("the next embedded build finds the step cached:%n%s", second)
+                .isTrue();
+    }
+
+    private Path context() throws IOException {
+        Path ctx = Files.createDirectories(dir.resolve("ctx"));
+        Files.writeString(ctx.resolve("Dockerfile"), """
+                FROM busybox AS big
+                ARG NONCE
+                %s 2>/dev/null && echo "$NONCE" > /small
+
+                FROM busybox
+                COPY --from=big /small /small
+                """.formatted(BIG_RUN));
+        return ctx;
+    }
+
+    private String embeddedBuild(Path ctx, String buildArg) throws IOException, InterruptedException {
+        Path log = Files.createTempFile(dir, "embedded", ".log");
+        ProcessBuilder pb = new ProcessBuilder(
+                        Farm.LAUNCHER.toString(),
+                        "build",
+                        "--progress=plain",
+                        "--data",
+                        dir.resolve("embedded").toString(),
+                        "--registry-mirror",
+                        "docker.io=http://" + Farm.REGISTRY,
+                        "--insecure-registry",
+                        Farm.REGISTRY,
+                        "--build-arg",
+                        buildArg,
+                        ctx.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        pb.environment().remove("STAGEFARM_TOKEN");
+        pb.environment().put("STAGEFARM_CONFIG", "/nonexistent/stagefarm-e2e.properties");
+        pb.environment()
+                .put("STAGEFARM_SOCKET_DIR", dir.resolve("no-local-farm").toString());
+        Process p = pb.start();
+        boolean done = p.waitFor(10, TimeUnit.MINUTES);
+        if (!done) {
+            p.destroyForcibly();
+        }
+        String output = Files.readString(log);
+        assertThat(done && p.exitValue() == 0)
+                .as("the embedded build succeeds:%n%s", output)
+                .isTrue();
+        return output;
     }
 
     private static boolean stepCached(String output) {

@@ -269,6 +269,11 @@ public final class WorkerNode implements AutoCloseable {
         return agent.drain(timeout);
     }
 
+    /** See {@link WorkerAgent#awaitStores}. */
+    public boolean awaitStores(Duration timeout) throws InterruptedException {
+        return agent.awaitStores(timeout);
+    }
+
     /** Runs {@code action} when the coordinator asks this worker to drain. */
     public void onDrainRequested(Runnable action) {
         agent.onDrainRequested(action);

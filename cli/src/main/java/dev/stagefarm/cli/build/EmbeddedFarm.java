@@ -7,6 +7,7 @@ import dev.stagefarm.common.client.GrpcChannels;
 import dev.stagefarm.common.net.HostPort;
 import dev.stagefarm.common.server.UnixSockets;
 import dev.stagefarm.coordinator.CoordinatorServer;
+import dev.stagefarm.coordinator.schedule.PendingStores;
 import dev.stagefarm.oci.registry.CredentialStore;
 import dev.stagefarm.oci.registry.RegistryClient;
 import dev.stagefarm.oci.registry.RegistryConfig;
@@ -210,8 +211,19 @@ public final class EmbeddedFarm implements AutoCloseable {
         }
     }
 
+    /**
+     * Closes the farm once its workers have stored the layers of jobs that reported before their
+     * store ({@code Job.layers_unneeded}), as long as a build's lookup
+     * waits for them ({@link PendingStores#MAX_WAIT}): the next build finds them cached.
+     */
     @Override
     public void close() throws InterruptedException {
+        long deadline = System.nanoTime() + PendingStores.MAX_WAIT.toNanos();
+        for (CompletableFuture<WorkerNode> w : workers) {
+            if (w.isDone() && !w.isCompletedExceptionally()) {
+                w.join().awaitStores(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+            }
+        }
         for (CompletableFuture<WorkerNode> w : workers) {
             try {
                 w.join().close();

@@ -186,6 +186,16 @@ public final class WorkerAgent implements AutoCloseable {
         return finished;
     }
 
+    /**
+     * Waits, {@code timeout} at most, for the jobs that reported early to store their layers,
+     * without draining: a farm that closes when its build ends keeps what the next build looks up.
+     *
+     * @return true when no store is left
+     */
+    public boolean awaitStores(Duration timeout) throws InterruptedException {
+        return tailsEnded(System.nanoTime() + timeout.toNanos());
+    }
+
     /** Waits, until {@code deadline} at most, for the jobs that reported early to store the rest. */
     private boolean tailsEnded(long deadline) throws InterruptedException {
         for (Thread tail : List.copyOf(tails)) {
