@@ -81,6 +81,30 @@ public final class BuildClient {
                     false,
                     List.of());
         }
+
+        /** This request with {@code --build-arg} values. */
+        public Request withBuildArgs(Map<String, String> args) {
+            return new Request(
+                    context,
+                    dockerfile,
+                    tags,
+                    target,
+                    Map.copyOf(args),
+                    labels,
+                    outputs,
+                    metadataFile,
+                    noCache,
+                    registries,
+                    noCacheStages,
+                    platform,
+                    pull,
+                    secrets,
+                    ssh,
+                    entitlements,
+                    iidFile,
+                    quiet,
+                    buildContexts);
+        }
     }
 
     private final PrintStream out;
