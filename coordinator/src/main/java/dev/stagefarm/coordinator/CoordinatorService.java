@@ -113,10 +113,13 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
                             dispatcher.onWorkerDraining(session);
                         }
                     }
-                    case LAYERS_STORED ->
-                        dispatcher
-                                .pendingStores()
-                                .stored(message.getLayersStored().getJobId());
+                    case LAYERS_STORED -> {
+                        if (session != null) {
+                            dispatcher
+                                    .pendingStores()
+                                    .stored(message.getLayersStored().getJobId(), session.name());
+                        }
+                    }
                     case KIND_NOT_SET -> log.warn("worker sent an empty message");
                 }
             }

@@ -40,12 +40,21 @@ public final class PendingStores {
         byKey.put(store.teamKey(), store.done());
     }
 
-    /** The worker says the job's step is stored, or that it could not store it. */
-    public synchronized void stored(String jobId) {
-        Store store = byJob.remove(jobId);
-        if (store != null) {
-            end(store);
+    /**
+     * {@code worker} says the job's step is stored, or that it could not store it. Only the worker
+     * that reported the job ends its wait: another worker's word for it is ignored.
+     */
+    public synchronized void stored(String jobId, String worker) {
+        Store store = byJob.get(jobId);
+        if (store == null) {
+            return;
         }
+        if (!store.worker().equals(worker)) {
+            log.warn("worker {} said job {} is stored, but {} stores it; ignored", worker, jobId, store.worker());
+            return;
+        }
+        byJob.remove(jobId);
+        end(store);
     }
 
     /** The worker's stream ended: the stores it still owed will not be reported. */

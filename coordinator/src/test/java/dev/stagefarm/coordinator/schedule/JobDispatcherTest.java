@@ -95,7 +95,7 @@ class JobDispatcherTest {
         PendingStores stores = dispatcher.pendingStores();
         assertThat(stores.size()).isEqualTo(2);
 
-        stores.stored("b-0"); // CoordinatorService, on the worker's LayersStored
+        stores.stored("b-0", w1.name()); // CoordinatorService, on the worker's LayersStored
         assertThat(stores.size()).isEqualTo(1);
         pool.leave(w1);
         dispatcher.onWorkerLost(w1);

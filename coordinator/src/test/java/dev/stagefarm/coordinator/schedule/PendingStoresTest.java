@@ -20,7 +20,7 @@ class PendingStoresTest {
 
         Thread.sleep(200);
         assertThat(lookup).isNotDone();
-        stores.stored("b1-0");
+        stores.stored("b1-0", "w1");
         lookup.get(5, TimeUnit.SECONDS);
         assertThat(stores.size()).isZero();
     }
@@ -46,6 +46,20 @@ class PendingStoresTest {
     }
 
     @Test
+    void anotherWorkerCannotEndAStoreItDoesNotOwn() throws Exception {
+        stores.storing("b1-0", "w1", "team-a", "k1");
+        CompletableFuture<Void> lookup = lookUp("team-a", List.of("k1"), Duration.ofMinutes(1));
+
+        stores.stored("b1-0", "w2");
+
+        Thread.sleep(200);
+        assertThat(lookup).isNotDone();
+        assertThat(stores.size()).isEqualTo(1);
+        stores.stored("b1-0", "w1");
+        lookup.get(5, TimeUnit.SECONDS);
+    }
+
+    @Test
     void aStoreThatNeverEndsHoldsALookupNoLongerThanItsBound() throws Exception {
         stores.storing("b1-0", "w1", "team-a", "k1");
         long t0 = System.nanoTime();
@@ -59,12 +73,12 @@ class PendingStoresTest {
     void aLaterJobStoringTheSameStepIsWaitedForUntilItEnds() throws Exception {
         stores.storing("b1-0", "w1", "team-a", "k1");
         stores.storing("b2-0", "w2", "team-a", "k1");
-        stores.stored("b1-0"); // the earlier job's end must not release the later one's wait
+        stores.stored("b1-0", "w1"); // the earlier job's end must not release the later one's wait
 
         CompletableFuture<Void> lookup = lookUp("team-a", List.of("k1"), Duration.ofMinutes(1));
         Thread.sleep(200);
         assertThat(lookup).isNotDone();
-        stores.stored("b2-0");
+        stores.stored("b2-0", "w2");
         lookup.get(5, TimeUnit.SECONDS);
     }
 
