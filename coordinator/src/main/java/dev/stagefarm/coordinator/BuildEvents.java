@@ -1,9 +1,11 @@
 package dev.stagefarm.coordinator;
 
 import dev.stagefarm.coordinator.builds.BuildRecord;
+import dev.stagefarm.dockerfile.Stage;
 import dev.stagefarm.proto.farm.BuildEvent;
 import dev.stagefarm.proto.farm.JobEvent;
 import dev.stagefarm.proto.farm.StageReport;
+import dev.stagefarm.proto.farm.StepEvent;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -86,6 +88,18 @@ final class BuildEvents {
         if (r != null) {
             r.stageFinished(report);
         }
+    }
+
+    /** A step the cache answered: no worker ran it. */
+    void stepCached(int stageIndex, Stage stage, int step, String description) {
+        send(BuildEvent.newBuilder()
+                .setStep(StepEvent.newBuilder()
+                        .setStageIndex(stageIndex)
+                        .setStageName(stage.displayName())
+                        .setStepIndex(step)
+                        .setDescription(description)
+                        .setStatus(StepEvent.Status.CACHED))
+                .build());
     }
 
     void send(BuildEvent event) {

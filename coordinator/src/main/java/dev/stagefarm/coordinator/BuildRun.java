@@ -40,7 +40,6 @@ import dev.stagefarm.proto.farm.JobResult;
 import dev.stagefarm.proto.farm.StageReport;
 import dev.stagefarm.proto.farm.StageSource;
 import dev.stagefarm.proto.farm.Step;
-import dev.stagefarm.proto.farm.StepEvent;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -57,12 +56,19 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One build: stages run as soon as the stages they depend on are done, each planned when its
  * inputs are known, answered from the cache when every result is there, dispatched otherwise.
  */
 final class BuildRun {
+
+    private static final Logger log = LoggerFactory.getLogger(BuildRun.class);
+
+    /** Other builds' runs of a stage's steps it waits for before it runs them itself (each ends by then). */
+    private static final int OTHER_RUN_WAITS = 3;
 
     private final String buildId;
     /** The submitter's team: every job of this build carries it to its worker. */
@@ -76,11 +82,14 @@ final class BuildRun {
     private final StageLookups cache;
     private final OncePerBuildResolver bases;
     private final JobDispatcher dispatcher;
+    private final StageRuns runs;
     private final BuildEvents events;
     private final FarmMetrics metrics;
     private final Map<Integer, CompletableFuture<StageOutcome>> outcomes = new ConcurrentHashMap<>();
     /** The build's jobs handed to the dispatcher; guards {@link #cancelled} too. */
     private final List<String> jobs = new ArrayList<>();
+    /** Completes when the build is cancelled: a stage waiting for another build's run stops waiting. */
+    private final CompletableFuture<Void> whenCancelled = new CompletableFuture<>();
     /** Why the build ends early, once it does: no job is dispatched after. */
     private String cancelled;
     /** When the build was submitted: the queue serves a team's earlier builds first. */
@@ -106,6 +115,7 @@ final class BuildRun {
             ActionLookup cache,
             OncePerBuildResolver bases,
             JobDispatcher dispatcher,
+            StageRuns runs,
             BuildTimings timings,
             BuildEvents events,
             FarmMetrics metrics) {
@@ -120,6 +130,7 @@ final class BuildRun {
         this.cache = new StageLookups(cache);
         this.bases = bases;
         this.dispatcher = dispatcher;
+        this.runs = runs;
         this.events = events;
         this.timings = timings;
         this.criticalPath = timings.criticalPaths(graph);
@@ -177,6 +188,7 @@ final class BuildRun {
             cancelled = why;
             ids = List.copyOf(jobs);
         }
+        whenCancelled.complete(null);
         dispatcher.cancel(ids, why);
     }
 
@@ -205,21 +217,24 @@ final class BuildRun {
             List<ArtifactRequest> exports = exports(index, plan.stageKey());
             Optional<ImageSpec> image =
                     isTarget && request.getWantImage() ? Optional.of(imageSpec(plan)) : Optional.empty();
-            StageLookups.Answers found = noCache(stage)
-                    ? StageLookups.Answers.NONE
-                    : cache.lookUp(StageLookups.keysOf(plan, exports, image));
-            Optional<StageOutcome> cached = fromCache(index, stage, plan, exports, image, started, found);
-            if (cached.isPresent()) {
-                metrics.stagesCached.increment();
-                events.stageFinished(cached.get().report());
-                return cached.get();
+            for (int waits = 0; ; waits++) {
+                StageLookups.Answers found = noCache(stage)
+                        ? StageLookups.Answers.NONE
+                        : cache.lookUp(StageLookups.keysOf(plan, exports, image));
+                Optional<StageOutcome> cached = fromCache(index, stage, plan, exports, image, started, found);
+                if (cached.isPresent()) {
+                    metrics.stagesCached.increment();
+                    events.stageFinished(cached.get().report());
+                    return cached.get();
+                }
+                boolean mayWait = waits < OTHER_RUN_WAITS && !noCache(stage);
+                Optional<StageOutcome> ran = dispatch(index, stage, plan, exports, image, started, found, mayWait);
+                if (ran.isPresent()) {
+                    events.stageFinished(ran.get().report());
+                    metrics.stageDuration.record(Duration.between(started, Instant.now()));
+                    return ran.get();
+                }
             }
-            metrics.stagesDispatched.increment();
-            events.stageQueued(index, stage.displayName(), plan.steps().size() + 1);
-            StageOutcome ran = dispatch(index, stage, plan, exports, image, started, found);
-            events.stageFinished(ran.report());
-            metrics.stageDuration.record(Duration.between(started, Instant.now()));
-            return ran;
         } catch (DockerfileException e) {
             throw new StageFailed(e.getMessage());
         } catch (BaseImageResolver.BaseImageException e) {
@@ -343,15 +358,9 @@ final class BuildRun {
         if (noCache(stage)) {
             return Optional.empty();
         }
-        List<Layer> layers = new ArrayList<>(plan.base().image().getLayersList());
-        for (Step step : plan.steps()) {
-            Optional<ActionResult> hit = found.get(step.getKey());
-            if (hit.isEmpty() || !hit.get().hasStep()) {
-                return Optional.empty();
-            }
-            if (hit.get().getStep().hasLayer()) {
-                layers.add(hit.get().getStep().getLayer());
-            }
+        Optional<List<Layer>> layers = found.layers(plan);
+        if (layers.isEmpty()) {
+            return Optional.empty();
         }
         Map<String, ArtifactResult> artifacts = new LinkedHashMap<>();
         for (ArtifactRequest export : exports) {
@@ -369,16 +378,10 @@ final class BuildRun {
             }
             imageResult = Optional.of(hit.get().getImage());
         }
-        send(
-                index,
-                stage,
-                0,
-                "[" + stage.displayName() + " 1/" + (plan.steps().size() + 1) + "] FROM "
-                        + plan.base().description(),
-                StepEvent.Status.CACHED,
-                "");
+        String from = "[" + stage.displayName() + " 1/" + (plan.steps().size() + 1) + "] FROM ";
+        events.stepCached(index, stage, 0, from + plan.base().description());
         for (int i = 0; i < plan.steps().size(); i++) {
-            send(index, stage, i + 1, plan.steps().get(i).getDescription(), StepEvent.Status.CACHED, "");
+            events.stepCached(index, stage, i + 1, plan.steps().get(i).getDescription());
         }
         String now = Instant.now().toString();
         StageReport report = StageReport.newBuilder()
@@ -391,7 +394,7 @@ final class BuildRun {
         return Optional.of(new StageOutcome(
                 index,
                 plan.stageKey(),
-                layers,
+                layers.get(),
                 plan.config(),
                 plan.args(),
                 plan.history(),
@@ -401,14 +404,19 @@ final class BuildRun {
                 report));
     }
 
-    private StageOutcome dispatch(
+    /**
+     * Runs the stage on a worker. Empty, when {@code mayWait}, after another build's run of the
+     * same steps (other work: {@link StageRuns}) has ended: the stage is looked up again.
+     */
+    private Optional<StageOutcome> dispatch(
             int index,
             Stage stage,
             StagePlan plan,
             List<ArtifactRequest> exports,
             Optional<ImageSpec> image,
             Instant started,
-            StageLookups.Answers found) {
+            StageLookups.Answers found,
+            boolean mayWait) {
         Job.Builder job = Job.newBuilder()
                 .setJobId(buildId + "-" + index)
                 .setBuildId(buildId)
@@ -423,37 +431,53 @@ final class BuildRun {
                 .setStageKey(plan.stageKey())
                 .setLayersUnneeded(image.isEmpty() && !graph.isBuiltOrMountedFrom(index));
         for (Step step : plan.steps()) {
-            job.addSteps(noCache(stage) ? step : markCached(step, found));
+            job.addSteps(noCache(stage) ? step : found.markCached(step));
         }
         JobSecrets.attach(job, request);
         image.ifPresent(job::setImage);
         plan.sourceDateEpoch().ifPresent(t -> job.setSourceDateEpoch(t.getEpochSecond()));
         Job built = job.build();
+        String workKey = WorkKeys.of(team, built);
         JobTicket ticket = new JobTicket(
                 built.getJobId(),
                 team,
                 buildId,
-                WorkKeys.of(team, built),
+                workKey,
                 submitted,
                 criticalPath.getOrDefault(index, StageTimings.UNKNOWN_STEP.toMillis()),
                 worker -> localBytes(plan, worker),
                 Entitlements.needed(built),
                 JobInputs.of(built));
+        var ended = new CompletableFuture<Void>();
+        Optional<CompletableFuture<Void>> other = runs.claim(built, workKey, ended);
+        if (other.isPresent() && mayWait) {
+            log.info("build {}: stage {} waits for another build's run of its steps", buildId, stage.displayName());
+            CompletableFuture.anyOf(other.get(), whenCancelled).join();
+            return Optional.empty();
+        }
         CompletableFuture<JobDispatcher.Dispatched> pending;
         var queueMillis = new AtomicLong();
-        synchronized (jobs) {
-            if (cancelled != null) {
-                throw new StageFailed(cancelled);
-            }
-            jobs.add(built.getJobId());
-            pending = dispatcher.submit(built, ticket, request.getResubmission() > 1, event -> {
-                if (event.hasQueue()) {
-                    queueMillis.set(event.getQueue().getWaitedMillis());
+        try {
+            metrics.stagesDispatched.increment();
+            events.stageQueued(index, stage.displayName(), plan.steps().size() + 1);
+            synchronized (jobs) {
+                if (cancelled != null) {
+                    throw new StageFailed(cancelled);
                 }
-                timings.record(index, plan.steps(), event);
-                events.forward(event);
-            });
+                jobs.add(built.getJobId());
+                pending = dispatcher.submit(built, ticket, request.getResubmission() > 1, event -> {
+                    if (event.hasQueue()) {
+                        queueMillis.set(event.getQueue().getWaitedMillis());
+                    }
+                    timings.record(index, plan.steps(), event);
+                    events.forward(event);
+                });
+            }
+        } catch (RuntimeException e) {
+            ended.complete(null); // nobody waits for a run that never started
+            throw e;
         }
+        pending.whenComplete((d, e) -> ended.complete(null));
         JobDispatcher.Dispatched done = pending.join();
         JobResult result = done.result();
         if (!result.getOk()) {
@@ -473,7 +497,7 @@ final class BuildRun {
                 .setFetchedBytes(result.getFetchedBytes())
                 .setQueueMillis(queueMillis.get())
                 .build();
-        return new StageOutcome(
+        return Optional.of(new StageOutcome(
                 index,
                 plan.stageKey(),
                 result.getLayersList(),
@@ -483,7 +507,7 @@ final class BuildRun {
                 artifacts,
                 result.hasImage() ? Optional.of(result.getImage()) : Optional.empty(),
                 done.worker(),
-                report);
+                report));
     }
 
     /** --no-cache, or --no-cache-filter naming this stage (by name or index). */
@@ -492,17 +516,6 @@ final class BuildRun {
                 || request.getNoCacheStagesList().stream()
                         .anyMatch(s ->
                                 s.equalsIgnoreCase(stage.displayName()) || s.equals(Integer.toString(stage.index())));
-    }
-
-    private static Step markCached(Step step, StageLookups.Answers found) {
-        Optional<ActionResult> hit = found.get(step.getKey());
-        if (hit.isPresent() && hit.get().hasStep()) {
-            return step.toBuilder()
-                    .setIsCached(true)
-                    .setCached(hit.get().getStep())
-                    .build();
-        }
-        return step;
     }
 
     /** Bytes of a stage's inputs that a worker already holds: the final stage goes where they are. */
@@ -523,19 +536,6 @@ final class BuildRun {
             }
         }
         return bytes;
-    }
-
-    private void send(
-            int stageIndex, Stage stage, int step, String description, StepEvent.Status status, String worker) {
-        events.send(BuildEvent.newBuilder()
-                .setStep(StepEvent.newBuilder()
-                        .setStageIndex(stageIndex)
-                        .setStageName(stage.displayName())
-                        .setStepIndex(step)
-                        .setDescription(description)
-                        .setStatus(status)
-                        .setWorker(worker))
-                .build());
     }
 
     /** What the planner of one stage sees of the build. */

@@ -39,6 +39,8 @@ final class BuildRunner {
     private final java.util.function.Function<String, BaseImageResolver> bases;
 
     private final JobDispatcher dispatcher;
+    /** Runs of stages under way, shared by every build: a build waits for another's run of its steps. */
+    private final StageRuns runs = new StageRuns();
     /** How long each team's steps took, for every build's critical paths. */
     private final StageTimings timings;
 
@@ -147,6 +149,7 @@ final class BuildRunner {
                                             .name("resolve-" + buildId)
                                             .start(task)),
                             dispatcher,
+                            runs,
                             new BuildTimings(timings, team, df),
                             events,
                             metrics)

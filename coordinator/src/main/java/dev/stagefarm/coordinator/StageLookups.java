@@ -2,8 +2,10 @@ package dev.stagefarm.coordinator;
 
 import dev.stagefarm.coordinator.plan.StagePlan;
 import dev.stagefarm.proto.cache.ActionResult;
+import dev.stagefarm.proto.cache.Layer;
 import dev.stagefarm.proto.farm.ArtifactRequest;
 import dev.stagefarm.proto.farm.ImageSpec;
+import dev.stagefarm.proto.farm.Step;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -34,6 +36,33 @@ final class StageLookups {
 
         Optional<ActionResult> get(String key) {
             return byKey.getOrDefault(key, Optional.empty());
+        }
+
+        /** The stage's layers, its base's and then each step's, when every step was found. */
+        Optional<List<Layer>> layers(StagePlan plan) {
+            List<Layer> layers = new ArrayList<>(plan.base().image().getLayersList());
+            for (Step step : plan.steps()) {
+                Optional<ActionResult> hit = get(step.getKey());
+                if (hit.isEmpty() || !hit.get().hasStep()) {
+                    return Optional.empty();
+                }
+                if (hit.get().getStep().hasLayer()) {
+                    layers.add(hit.get().getStep().getLayer());
+                }
+            }
+            return Optional.of(layers);
+        }
+
+        /** The step, marked cached with its result when it was found: the worker skips it. */
+        Step markCached(Step step) {
+            Optional<ActionResult> hit = get(step.getKey());
+            if (hit.isPresent() && hit.get().hasStep()) {
+                return step.toBuilder()
+                        .setIsCached(true)
+                        .setCached(hit.get().getStep())
+                        .build();
+            }
+            return step;
         }
     }
 

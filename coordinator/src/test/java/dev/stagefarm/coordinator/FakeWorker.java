@@ -2,16 +2,21 @@ package dev.stagefarm.coordinator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.stagefarm.common.Digest;
+import dev.stagefarm.proto.cache.ArtifactResult;
+import dev.stagefarm.proto.farm.ArtifactRequest;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.CoordinatorMessage;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobEvent;
 import dev.stagefarm.proto.farm.JobResult;
+import dev.stagefarm.proto.farm.LayersStored;
 import dev.stagefarm.proto.farm.WorkerDraining;
 import dev.stagefarm.proto.farm.WorkerHello;
 import dev.stagefarm.proto.farm.WorkerMessage;
 import io.grpc.Channel;
 import io.grpc.stub.StreamObserver;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -109,7 +114,35 @@ final class FakeWorker {
                 .build());
     }
 
-    /** Anything else a worker says (an early result, a LayersStored). */
+    /**
+     * The result a worker sends for a {@code layers_unneeded} job once its artifacts are out, before
+     * its last layer is stored: each export as an artifact of its paths' names.
+     */
+    void reportBeforeStore(Job job) {
+        JobResult.Builder result = JobResult.newBuilder()
+                .setJobId(job.getJobId())
+                .setOk(true)
+                .setStageKey(job.getStageKey())
+                .setLayersPending(true);
+        for (ArtifactRequest export : job.getExportsList()) {
+            byte[] bytes = String.join(",", export.getPathsList()).getBytes(StandardCharsets.UTF_8);
+            result.addArtifacts(ArtifactResult.newBuilder()
+                    .setDigest(Digest.of(bytes).toString())
+                    .setSize(bytes.length)
+                    .setContentDigest(Digest.of(bytes).toString()));
+        }
+        toCoordinator.onNext(WorkerMessage.newBuilder().setResult(result).build());
+    }
+
+    /** After {@link #reportBeforeStore}: the job's last layer is stored ({@code ok}) or could not be. */
+    void layersStored(Job job, boolean ok) {
+        toCoordinator.onNext(WorkerMessage.newBuilder()
+                .setLayersStored(
+                        LayersStored.newBuilder().setJobId(job.getJobId()).setOk(ok))
+                .build());
+    }
+
+    /** Anything else a worker says. */
     void send(WorkerMessage message) {
         toCoordinator.onNext(message);
     }

@@ -96,6 +96,18 @@ final class InProcessFarm implements AutoCloseable {
                 .sum();
     }
 
+    /** Builds submitted and not yet ended, as the coordinator's {@code stagefarm_builds_in_progress} gauges say. */
+    int buildsInProgress() {
+        return (int) meters.find("stagefarm.builds.in.progress").gauges().stream()
+                .mapToDouble(Gauge::value)
+                .sum();
+    }
+
+    /** The cache-server, as a worker of an anonymous farm writes to it. */
+    CacheClient cache() {
+        return new CacheClient(cacheChannel);
+    }
+
     /** The coordinator, as an anonymous caller. */
     Channel channel() {
         return channel;

@@ -2,14 +2,7 @@ package dev.stagefarm.coordinator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.stagefarm.common.Digest;
-import dev.stagefarm.proto.cache.ArtifactResult;
-import dev.stagefarm.proto.farm.ArtifactRequest;
 import dev.stagefarm.proto.farm.Job;
-import dev.stagefarm.proto.farm.JobResult;
-import dev.stagefarm.proto.farm.LayersStored;
-import dev.stagefarm.proto.farm.WorkerMessage;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -90,7 +83,7 @@ class ResultBeforeStoreTest {
         farm.submit(null, InProcessFarm.request(COPIED_ONLY, context));
         Job tools = worker.nextJob();
         assertThat(tools.getLayersUnneeded()).isTrue();
-        worker.send(WorkerMessage.newBuilder().setResult(earlyResult(tools)).build());
+        worker.reportBeforeStore(tools);
         Job image = worker.nextJob();
         assertThat(image.getStageName())
                 .as("the first build goes on with the result")
@@ -99,30 +92,10 @@ class ResultBeforeStoreTest {
         farm.submit(null, InProcessFarm.request(COPIED_ONLY, context));
         worker.assertNoJobWithin(Duration.ofSeconds(1)); // its lookup of "make-tools" waits
 
-        worker.send(WorkerMessage.newBuilder()
-                .setLayersStored(
-                        LayersStored.newBuilder().setJobId(tools.getJobId()).setOk(true))
-                .build());
+        worker.layersStored(tools, true);
         // this fake stored nothing, so the lookup now misses and the stage is sent
         Job again = worker.nextJob();
         assertThat(again.getStageName()).isEqualTo("tools");
         assertThat(again.getBuildId()).isNotEqualTo(tools.getBuildId());
-    }
-
-    /** The result a worker sends once the artifacts are out, before its last layer is stored. */
-    private static JobResult earlyResult(Job job) {
-        JobResult.Builder result = JobResult.newBuilder()
-                .setJobId(job.getJobId())
-                .setOk(true)
-                .setStageKey(job.getStageKey())
-                .setLayersPending(true);
-        for (ArtifactRequest export : job.getExportsList()) {
-            byte[] bytes = String.join(",", export.getPathsList()).getBytes(StandardCharsets.UTF_8);
-            result.addArtifacts(ArtifactResult.newBuilder()
-                    .setDigest(Digest.of(bytes).toString())
-                    .setSize(bytes.length)
-                    .setContentDigest(Digest.of(bytes).toString()));
-        }
-        return result.build();
     }
 }

@@ -51,6 +51,55 @@ class SharedQueueEndToEndTest {
     }
 
     @Test
+    void aStageOneBuildCopiesFromAndAnotherBuildsFromRunsOnce() throws Exception {
+        Path ctx = Files.createDirectories(dir.resolve("targets"));
+        // the full build copies from "tools", `--target test` builds FROM it: two kinds of job
+        Files.writeString(ctx.resolve("Dockerfile"), """
+                FROM busybox AS tools
+                RUN echo %s && sleep 3 && date +%%s%%N > /stamp
+                FROM tools AS test
+                RUN cp /stamp /tested
+                FROM busybox
+                COPY --from=tools /stamp /stamp
+                """.formatted(UUID.randomUUID()));
+        String workerMetrics = "127.0.0.1:" + Farm.freePort();
+        try (Farm farm = new Farm(dir)) {
+            farm.startWorker("w1", "--slots", "2", "--metrics", workerMetrics);
+            farm.awaitWorkers("w1");
+            Path ociFull = dir.resolve("full.oci.tar");
+            Path ociTest = dir.resolve("test.oci.tar");
+            Path outFull = dir.resolve("full.log");
+            Path outTest = dir.resolve("test.log");
+            Process full =
+                    farm.startBuild(outFull, "-t", "full:e2e", "--output", "type=oci,dest=" + ociFull, ctx.toString());
+            Waits.awaitWorkerRunning(outFull, "RUN echo ");
+            Process test = farm.startBuild(
+                    outTest,
+                    "--target",
+                    "test",
+                    "-t",
+                    "test:e2e",
+                    "--output",
+                    "type=oci,dest=" + ociTest,
+                    ctx.toString());
+            farm.await(full, outFull).assertOk();
+            farm.await(test, outTest).assertOk();
+
+            Path fullRoot = Images.unpackOci(ociFull, Files.createDirectories(dir.resolve("uf")), "e2e");
+            Path testRoot = Images.unpackOci(ociTest, Files.createDirectories(dir.resolve("ut")), "e2e");
+            assertThat(Files.readString(testRoot.resolve("rootfs/tested")))
+                    .as("the test stage was built FROM the one run of tools")
+                    .isEqualTo(Files.readString(fullRoot.resolve("rootfs/stamp")));
+            assertThat(Prometheus.scrape(workerMetrics))
+                    .as("tools' RUN once, with a free slot for a second run; the test stage's RUN; the final COPY")
+                    .contains("stagefarm_worker_steps_total{outcome=\"run\"} 3.0");
+            assertThat(Files.readString(outTest))
+                    .as("the test build found tools' RUN cached")
+                    .containsPattern("#\\d+ \\[tools 2/2\\] RUN echo [^\\n]*\\n#\\d+ CACHED");
+        }
+    }
+
+    @Test
     void aWorkerThatStopsAnsweringIsDeclaredDeadAndItsJobRunsElsewhere() throws Exception {
         Path ctx = Files.createDirectories(dir.resolve("stop"));
         Files.writeString(

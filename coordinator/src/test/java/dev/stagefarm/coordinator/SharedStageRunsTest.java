@@ -1,0 +1,176 @@
+package dev.stagefarm.coordinator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.stagefarm.proto.cache.ActionResult;
+import dev.stagefarm.proto.cache.Layer;
+import dev.stagefarm.proto.cache.StepResult;
+import dev.stagefarm.proto.farm.CoordinatorGrpc;
+import dev.stagefarm.proto.farm.Job;
+import io.grpc.Context;
+import io.grpc.StatusRuntimeException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Two builds that need the same steps of a stage in different ways (one copies files from it,
+ * one builds FROM it: `--target test` beside the full build) are different work, yet the steps
+ * run once: the later build waits for the run under way and then finds them in the cache.
+ */
+class SharedStageRunsTest {
+
+    /** Copies from "tools": its job exports /t and reports before its layer is stored. */
+    private static final String COPIES = """
+            FROM scratch AS tools
+            RUN make-tools
+            FROM scratch
+            COPY --from=tools /t /t
+            """;
+
+    /** Builds FROM "tools": its job exports nothing and stores its layer before it reports. */
+    private static final String BUILDS_FROM = """
+            FROM scratch AS tools
+            RUN make-tools
+            FROM tools
+            RUN use-tools
+            """;
+
+    @TempDir
+    Path dir;
+
+    private InProcessFarm farm;
+    private FakeWorker worker;
+    private String context;
+
+    @BeforeEach
+    void start() throws Exception {
+        farm = InProcessFarm.open(dir);
+        worker = FakeWorker.connect("w1", 3, farm.channel());
+        context = farm.uploadContext();
+    }
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        farm.close();
+    }
+
+    @Test
+    void aBuildThatBuildsFromTheStageWaitsForTheCopyingBuildsRunAndStartsFromTheLayerItStored() throws Exception {
+        farm.submit(null, InProcessFarm.request(COPIES, context));
+        Job tools = worker.nextJob();
+        assertThat(tools.getLayersUnneeded()).isTrue();
+        farm.submit(null, InProcessFarm.request(BUILDS_FROM, context));
+        worker.assertNoJobWithin(Duration.ofSeconds(1)); // no second run of make-tools
+
+        worker.reportBeforeStore(tools);
+        assertThat(worker.nextJob().getBuildId()).isEqualTo(tools.getBuildId()); // its final stage
+        worker.assertNoJobWithin(Duration.ofSeconds(1)); // the layer is not stored yet
+
+        Layer layer = store(tools.getSteps(0).getKey());
+        worker.layersStored(tools, true);
+
+        Job next = worker.nextJob();
+        assertThat(next.getBuildId()).isNotEqualTo(tools.getBuildId());
+        assertThat(next.getStageName())
+                .as("the waiting build found make-tools cached")
+                .isNotEqualTo("tools");
+        assertThat(next.getBase().getLayersList()).containsExactly(layer);
+    }
+
+    @Test
+    void aBuildThatCopiesFromTheStageWaitsForTheOtherBuildsRunAndThenOnlyExports() throws Exception {
+        farm.submit(null, InProcessFarm.request(BUILDS_FROM, context));
+        Job tools = worker.nextJob();
+        assertThat(tools.getExportsCount()).isZero();
+        farm.submit(null, InProcessFarm.request(COPIES, context));
+        worker.assertNoJobWithin(Duration.ofSeconds(1));
+
+        store(tools.getSteps(0).getKey());
+        worker.finish(tools, tools.getStageKey());
+
+        Map<String, Job> byBuild = new HashMap<>();
+        for (int i = 0; i < 2; i++) {
+            Job job = worker.nextJob();
+            byBuild.put(job.getBuildId().equals(tools.getBuildId()) ? "builds-from" : "copies", job);
+        }
+        assertThat(byBuild.get("builds-from").getStageName()).isNotEqualTo("tools");
+        Job exports = byBuild.get("copies");
+        assertThat(exports.getStageName()).isEqualTo("tools");
+        assertThat(exports.getExportsCount()).isEqualTo(1);
+        assertThat(exports.getSteps(0).getIsCached())
+                .as("make-tools is not run again: the job only packs /t from its cached layer")
+                .isTrue();
+    }
+
+    @Test
+    void whenTheRunItWaitedForFailsTheBuildRunsTheStepsItself() throws Exception {
+        farm.submit(null, InProcessFarm.request(COPIES, context));
+        Job tools = worker.nextJob();
+        farm.submit(null, InProcessFarm.request(BUILDS_FROM, context));
+        worker.assertNoJobWithin(Duration.ofSeconds(1));
+
+        worker.fail(tools, "make-tools: exit code 2");
+
+        Job again = worker.nextJob();
+        assertThat(again.getStageName()).isEqualTo("tools");
+        assertThat(again.getBuildId()).isNotEqualTo(tools.getBuildId());
+        assertThat(again.getSteps(0).getIsCached()).isFalse();
+    }
+
+    @Test
+    void aWaitingBuildWhoseClientGoesAwayEndsAtOnce() throws Exception {
+        farm.submit(null, InProcessFarm.request(COPIES, context));
+        worker.nextJob();
+        Context.CancellableContext call = Context.current().withCancellation();
+        Thread client = Thread.ofVirtual()
+                .start(() -> call.run(() -> {
+                    try {
+                        CoordinatorGrpc.newBlockingStub(farm.channel())
+                                .build(InProcessFarm.request(BUILDS_FROM, context))
+                                .forEachRemaining(e -> {});
+                    } catch (StatusRuntimeException cancelled) {
+                        // what the client reads once it went away
+                    }
+                }));
+        worker.assertNoJobWithin(Duration.ofSeconds(1));
+        assertThat(farm.buildsInProgress()).isEqualTo(2);
+
+        call.cancel(null); // Ctrl-C
+
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (farm.buildsInProgress() > 1 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(farm.buildsInProgress())
+                .as("the cancelled build ended while the run it waited for goes on")
+                .isEqualTo(1);
+        client.join(Duration.ofSeconds(5));
+    }
+
+    /** Stores a step's result, with a layer, in the cache, as a worker does. */
+    private Layer store(String stepKey) throws Exception {
+        byte[] bytes = "the layer of make-tools".getBytes(StandardCharsets.UTF_8);
+        String digest = farm.cache().upload(bytes).toString();
+        Layer layer = Layer.newBuilder()
+                .setDigest(digest)
+                .setDiffId(digest)
+                .setSize(bytes.length)
+                .setMediaType("application/vnd.oci.image.layer.v1.tar")
+                .build();
+        farm.cache()
+                .putAction(
+                        stepKey,
+                        ActionResult.newBuilder()
+                                .setStep(StepResult.newBuilder().setLayer(layer))
+                                .addBlobs(digest)
+                                .build());
+        return layer;
+    }
+}
