@@ -82,6 +82,34 @@ class CoordinatorTeamsTest {
         alice.cancel(true);
     }
 
+    /**
+     * Hostile: a build of team A that runs a stage's steps (and could be kept running for as long
+     * as its step timeout) never makes team B's build of the same steps wait, nor hands it A's result.
+     */
+    @Test
+    void anotherTeamsRunOfTheSameStepsNeitherHoldsUpNorServesABuild() throws Exception {
+        String toolsThenCopy = "FROM scratch AS tools\nRUN make-tools\nFROM scratch\nCOPY --from=tools /t /t\n";
+        String toolsThenBuildFrom = "FROM scratch AS tools\nRUN make-tools\nFROM tools\nRUN use-tools\n";
+        FakeWorker worker = FakeWorker.connect("w1", 2, farm.channel(FARM));
+        CompletableFuture<String> alice =
+                farm.submit(ALICE, InProcessFarm.request(toolsThenCopy, farm.uploadContext(ALICE)));
+        Job ofAlice = worker.nextJob();
+        assertThat(ofAlice.getTeam()).isEqualTo("team-a");
+
+        CompletableFuture<String> bob =
+                farm.submit(BOB, InProcessFarm.request(toolsThenBuildFrom, farm.uploadContext(BOB)));
+        Job ofBob = worker.nextJob(); // alice's run is still under way
+
+        assertThat(ofBob.getTeam()).isEqualTo("team-b");
+        assertThat(ofBob.getStageName()).isEqualTo("tools");
+        assertThat(ofBob.getSteps(0).getKey()).isEqualTo(ofAlice.getSteps(0).getKey());
+        assertThat(ofBob.getSteps(0).getIsCached())
+                .as("team B runs make-tools itself")
+                .isFalse();
+        alice.cancel(true);
+        bob.cancel(true);
+    }
+
     /** Hostile: twelve builds sent at the same instant by a team limited to two in flight. */
     @Test
     void aTeamCannotExceedItsBuildsInFlightBySubmittingInParallel() throws Exception {
