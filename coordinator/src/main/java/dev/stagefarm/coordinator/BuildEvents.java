@@ -8,6 +8,8 @@ import dev.stagefarm.proto.farm.StageReport;
 import dev.stagefarm.proto.farm.StepEvent;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -26,6 +28,9 @@ final class BuildEvents {
     private volatile BuildRecord record;
 
     private final List<Consumer<String>> onCancel = new CopyOnWriteArrayList<>();
+    /** Steps ("stage/step") shown done while the build waited for another build's run of them. */
+    private final Set<String> doneInOtherRun = ConcurrentHashMap.newKeySet();
+
     private volatile String cancelled;
 
     /**
@@ -102,7 +107,35 @@ final class BuildEvents {
                 .build());
     }
 
+    /**
+     * A step of another build's run that this build waits for ({@link StageRuns}: the same steps),
+     * shown under this build's stage so that its user sees the steps run, as in that build. A step
+     * seen done this way is not shown again as CACHED when the build then finds it in the cache.
+     */
+    void otherRunStep(int stageIndex, String stageName, StepEvent step) {
+        String description = step.getDescription();
+        String theirs = "[" + step.getStageName() + " ";
+        if (description.startsWith(theirs)) {
+            description = "[" + stageName + " " + description.substring(theirs.length());
+        }
+        if (step.getStatus() == StepEvent.Status.DONE) {
+            doneInOtherRun.add(stageIndex + "/" + step.getStepIndex());
+        }
+        send(BuildEvent.newBuilder()
+                .setStep(step.toBuilder()
+                        .setStageIndex(stageIndex)
+                        .setStageName(stageName)
+                        .setDescription(description))
+                .build());
+    }
+
     void send(BuildEvent event) {
+        if (event.hasStep()
+                && event.getStep().getStatus() == StepEvent.Status.CACHED
+                && doneInOtherRun.contains(
+                        event.getStep().getStageIndex() + "/" + event.getStep().getStepIndex())) {
+            return;
+        }
         BuildRecord r = record;
         if (r != null) {
             r.accept(event);

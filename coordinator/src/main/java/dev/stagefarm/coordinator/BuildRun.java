@@ -99,11 +99,6 @@ final class BuildRun {
     /** Where the steps this build runs record how long they took. */
     private final BuildTimings timings;
 
-    /** The action cache as planning sees it: many keys in one call, each a result or empty on a miss. */
-    interface ActionLookup {
-        Map<String, Optional<ActionResult>> get(List<String> keys) throws IOException;
-    }
-
     BuildRun(
             String buildId,
             String team,
@@ -112,7 +107,7 @@ final class BuildRun {
             StageGraph graph,
             ContextIndex context,
             Map<String, String> globals,
-            ActionLookup cache,
+            StageLookups.ActionLookup cache,
             OncePerBuildResolver bases,
             JobDispatcher dispatcher,
             StageRuns runs,
@@ -448,11 +443,12 @@ final class BuildRun {
                 worker -> localBytes(plan, worker),
                 Entitlements.needed(built),
                 JobInputs.of(built));
-        var ended = new CompletableFuture<Void>();
-        Optional<CompletableFuture<Void>> other = runs.claim(built, workKey, ended);
+        var mine = new StageRuns.Run(workKey, new CompletableFuture<>());
+        Optional<StageRuns.Run> other = runs.claim(built, mine);
         if (other.isPresent() && mayWait) {
             log.info("build {}: stage {} waits for another build's run of its steps", buildId, stage.displayName());
-            CompletableFuture.anyOf(other.get(), whenCancelled).join();
+            other.get().watch(step -> events.otherRunStep(index, stage.displayName(), step));
+            CompletableFuture.anyOf(other.get().end(), whenCancelled).join();
             return Optional.empty();
         }
         CompletableFuture<JobDispatcher.Dispatched> pending;
@@ -471,13 +467,14 @@ final class BuildRun {
                     }
                     timings.record(index, plan.steps(), event);
                     events.forward(event);
+                    mine.reported(event);
                 });
             }
         } catch (RuntimeException e) {
-            ended.complete(null); // nobody waits for a run that never started
+            mine.end().complete(null); // nobody waits for a run that never started
             throw e;
         }
-        pending.whenComplete((d, e) -> ended.complete(null));
+        pending.whenComplete((d, e) -> mine.end().complete(null));
         JobDispatcher.Dispatched done = pending.join();
         JobResult result = done.result();
         if (!result.getOk()) {

@@ -89,7 +89,7 @@ final class BuildRunner {
      * The action cache as a build's planning reads it: a step whose job reported before storing it
      * (PendingStores) is looked up once it is stored, so a build right after finds it cached.
      */
-    private BuildRun.ActionLookup lookups(CacheClient cache, String team) {
+    private StageLookups.ActionLookup lookups(CacheClient cache, String team) {
         return keys -> {
             try {
                 dispatcher.pendingStores().awaitStored(team, keys, PendingStores.MAX_WAIT);

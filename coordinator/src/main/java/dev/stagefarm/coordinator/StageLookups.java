@@ -23,10 +23,15 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class StageLookups {
 
-    private final BuildRun.ActionLookup cache;
+    /** The action cache as planning sees it: many keys in one call, each a result or empty on a miss. */
+    interface ActionLookup {
+        Map<String, Optional<ActionResult>> get(List<String> keys) throws IOException;
+    }
+
+    private final ActionLookup cache;
     private final Map<String, ActionResult> hits = new ConcurrentHashMap<>();
 
-    StageLookups(BuildRun.ActionLookup cache) {
+    StageLookups(ActionLookup cache) {
         this.cache = cache;
     }
 

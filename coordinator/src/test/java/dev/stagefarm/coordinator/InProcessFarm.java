@@ -35,6 +35,7 @@ import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * A real cache-server and a real coordinator service talking gRPC in-process, for tests that
@@ -156,12 +157,18 @@ final class InProcessFarm implements AutoCloseable {
      * error message, or "" when it ends without one.
      */
     CompletableFuture<String> submit(String token, BuildRequest request) {
+        return submit(token, request, e -> {});
+    }
+
+    /** As {@link #submit(String, BuildRequest)}, handing each event the client reads to {@code client}. */
+    CompletableFuture<String> submit(String token, BuildRequest request, Consumer<BuildEvent> client) {
         Channel caller = token == null ? channel : as(channel, token);
         return CompletableFuture.supplyAsync(() -> {
             Iterator<BuildEvent> events =
                     CoordinatorGrpc.newBlockingStub(caller).build(request);
             while (events.hasNext()) {
                 BuildEvent e = events.next();
+                client.accept(e);
                 if (e.hasError()) {
                     return e.getError().getMessage();
                 }

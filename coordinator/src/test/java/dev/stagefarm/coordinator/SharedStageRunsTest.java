@@ -1,19 +1,25 @@
 package dev.stagefarm.coordinator;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
+import static org.awaitility.Awaitility.await;
 
 import dev.stagefarm.proto.cache.ActionResult;
 import dev.stagefarm.proto.cache.Layer;
 import dev.stagefarm.proto.cache.StepResult;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.Job;
+import dev.stagefarm.proto.farm.JobEvent;
+import dev.stagefarm.proto.farm.StepEvent;
 import io.grpc.Context;
 import io.grpc.StatusRuntimeException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -84,6 +90,54 @@ class SharedStageRunsTest {
         assertThat(next.getBase().getLayersList()).containsExactly(layer);
     }
 
+    /**
+     * While it waits, the build's user sees the other build's run of the steps under the build's
+     * own stage (its index and name), and the steps end as done, not as cached a second time.
+     */
+    @Test
+    void aWaitingBuildShowsTheRunsStepsUnderItsOwnStage() throws Exception {
+        farm.submit(null, InProcessFarm.request(COPIES, context));
+        Job tools = worker.nextJob();
+        List<StepEvent> seen = new CopyOnWriteArrayList<>();
+        farm.submit(null, InProcessFarm.request("""
+                        FROM scratch AS unused
+                        RUN not-built
+                        FROM scratch AS toolbox
+                        RUN make-tools
+                        FROM toolbox
+                        RUN use-tools
+                        """, context), e -> {
+            if (e.hasStep()) {
+                seen.add(e.getStep());
+            }
+        });
+        worker.assertNoJobWithin(Duration.ofSeconds(1)); // it waits for tools' run
+
+        worker.report(step(tools, StepEvent.Status.STARTED));
+        await().atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThat(seen)
+                        .extracting(StepEvent::getStageIndex, StepEvent::getStageName, StepEvent::getDescription)
+                        .containsExactly(tuple(1, "toolbox", "[toolbox 2/2] RUN make-tools")));
+        worker.report(step(tools, StepEvent.Status.DONE));
+        worker.reportBeforeStore(tools);
+        worker.nextJob(); // the copying build's final stage
+        store(tools.getSteps(0).getKey());
+        worker.layersStored(tools, true);
+
+        Job useTools = worker.nextJob();
+        assertThat(useTools.getBuildId()).isNotEqualTo(tools.getBuildId());
+        assertThat(seen)
+                .filteredOn(e -> e.getStageIndex() == 1 && e.getStepIndex() == 1)
+                .as("make-tools, as the waiting build's user sees it")
+                .extracting(StepEvent::getStatus)
+                .containsExactly(StepEvent.Status.STARTED, StepEvent.Status.DONE);
+        assertThat(seen)
+                .filteredOn(e -> e.getStageIndex() == 1 && e.getStepIndex() == 0)
+                .extracting(StepEvent::getStatus)
+                .as("its FROM, which the run did not report, is cached")
+                .containsExactly(StepEvent.Status.CACHED);
+    }
+
     @Test
     void aBuildThatCopiesFromTheStageWaitsForTheOtherBuildsRunAndThenOnlyExports() throws Exception {
         farm.submit(null, InProcessFarm.request(BUILDS_FROM, context));
@@ -152,6 +206,20 @@ class SharedStageRunsTest {
                 .as("the cancelled build ended while the run it waited for goes on")
                 .isEqualTo(1);
         client.join(Duration.ofSeconds(5));
+    }
+
+    /** A worker's event for the first step (after FROM) of {@code job}. */
+    private static JobEvent step(Job job, StepEvent.Status status) {
+        return JobEvent.newBuilder()
+                .setJobId(job.getJobId())
+                .setStep(StepEvent.newBuilder()
+                        .setStageIndex(job.getStageIndex())
+                        .setStageName(job.getStageName())
+                        .setStepIndex(1)
+                        .setDescription(job.getSteps(0).getDescription())
+                        .setStatus(status)
+                        .setWorker("w1"))
+                .build();
     }
 
     /** Stores a step's result, with a layer, in the cache, as a worker does. */

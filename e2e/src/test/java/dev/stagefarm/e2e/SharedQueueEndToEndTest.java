@@ -94,8 +94,9 @@ class SharedQueueEndToEndTest {
                     .as("tools' RUN once, with a free slot for a second run; the test stage's RUN; the final COPY")
                     .contains("stagefarm_worker_steps_total{outcome=\"run\"} 3.0");
             assertThat(Files.readString(outTest))
-                    .as("the test build found tools' RUN cached")
-                    .containsPattern("#\\d+ \\[tools 2/2\\] RUN echo [^\\n]*\\n#\\d+ CACHED");
+                    .as("the test build showed the full build's run of tools' RUN end, and not as cached")
+                    .containsPattern("#\\d+ \\[tools 2/2\\] RUN echo [^\\n]*\\(on w1\\)\\n#\\d+ DONE")
+                    .doesNotContainPattern("#\\d+ \\[tools 2/2\\] RUN echo [^\\n]*\\n#\\d+ CACHED");
         }
     }
 
