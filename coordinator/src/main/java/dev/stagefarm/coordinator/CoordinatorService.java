@@ -22,6 +22,7 @@ import dev.stagefarm.proto.farm.ListBuildsRequest;
 import dev.stagefarm.proto.farm.ListBuildsResponse;
 import dev.stagefarm.proto.farm.ListWorkersRequest;
 import dev.stagefarm.proto.farm.ListWorkersResponse;
+import dev.stagefarm.proto.farm.PendingStore;
 import dev.stagefarm.proto.farm.WorkerHello;
 import dev.stagefarm.proto.farm.WorkerInfo;
 import dev.stagefarm.proto.farm.WorkerMessage;
@@ -75,6 +76,13 @@ final class CoordinatorService extends CoordinatorGrpc.CoordinatorImplBase {
                     case HELLO -> {
                         if (!compatible(message.getHello(), responses)) {
                             return;
+                        }
+                        // stores that went on while the worker had no coordinator (or this one restarted),
+                        // known before the worker can take jobs
+                        for (PendingStore p : message.getHello().getStoringList()) {
+                            dispatcher
+                                    .pendingStores()
+                                    .storing(p.getJobId(), message.getHello().getName(), p.getTeam(), p.getStepKey());
                         }
                         session = pool.join(
                                 message.getHello().getName(),

@@ -11,6 +11,7 @@ import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobEvent;
 import dev.stagefarm.proto.farm.JobResult;
 import dev.stagefarm.proto.farm.LayersStored;
+import dev.stagefarm.proto.farm.PendingStore;
 import dev.stagefarm.proto.farm.WorkerDraining;
 import dev.stagefarm.proto.farm.WorkerHello;
 import dev.stagefarm.proto.farm.WorkerMessage;
@@ -66,10 +67,17 @@ final class FakeWorker {
     }
 
     static FakeWorker connect(String name, int slots, Channel channel, List<String> warnings) {
-        FakeWorker w = new FakeWorker(name, channel);
-        w.toCoordinator.onNext(WorkerMessage.newBuilder()
-                .setHello(WorkerHello.newBuilder().setName(name).setSlots(slots).addAllWarnings(warnings))
-                .build());
+        return connect(WorkerHello.newBuilder().setName(name).setSlots(slots).addAllWarnings(warnings), channel);
+    }
+
+    /** A worker that (re)connects while it still stores the last layers of jobs that reported early. */
+    static FakeWorker connectStoring(String name, int slots, Channel channel, List<PendingStore> storing) {
+        return connect(WorkerHello.newBuilder().setName(name).setSlots(slots).addAllStoring(storing), channel);
+    }
+
+    private static FakeWorker connect(WorkerHello.Builder hello, Channel channel) {
+        FakeWorker w = new FakeWorker(hello.getName(), channel);
+        w.toCoordinator.onNext(WorkerMessage.newBuilder().setHello(hello).build());
         return w;
     }
 

@@ -1,12 +1,19 @@
 package dev.stagefarm.coordinator;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.Job;
+import dev.stagefarm.proto.farm.ListWorkersRequest;
+import dev.stagefarm.proto.farm.PendingStore;
+import dev.stagefarm.proto.farm.WorkerInfo;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -97,5 +104,48 @@ class ResultBeforeStoreTest {
         Job again = worker.nextJob();
         assertThat(again.getStageName()).isEqualTo("tools");
         assertThat(again.getBuildId()).isNotEqualTo(tools.getBuildId());
+    }
+
+    /**
+     * A worker whose stream broke (or whose coordinator restarted) while it stored such a step
+     * names the store in its next hello: lookups of the step wait for it again.
+     */
+    @Test
+    void aStoreStillUnderWayWhenTheWorkerReconnectsHoldsLookupsAgain() throws Exception {
+        var firstBuild = farm.submit(null, InProcessFarm.request(COPIED_ONLY, context));
+        Job tools = worker.nextJob();
+        worker.reportBeforeStore(tools);
+        Job image = worker.nextJob();
+        worker.finish(image, image.getStageKey());
+        firstBuild.get(10, TimeUnit.SECONDS); // its last job is not lost with the stream below
+        worker.die(); // the coordinator stops waiting for the stores of a worker it lost
+        await().atMost(Duration.ofSeconds(10)).until(() -> workers().isEmpty());
+
+        FakeWorker back = FakeWorker.connectStoring(
+                "w1",
+                3,
+                farm.channel(),
+                List.of(PendingStore.newBuilder()
+                        .setJobId(tools.getJobId())
+                        .setTeam(tools.getTeam())
+                        .setStepKey(tools.getSteps(0).getKey())
+                        .build()));
+        await().atMost(Duration.ofSeconds(10)).until(() -> workers().contains("w1"));
+        farm.submit(null, InProcessFarm.request(COPIED_ONLY, context));
+        back.assertNoJobWithin(Duration.ofSeconds(1)); // its lookup of "make-tools" waits
+
+        back.layersStored(tools, true);
+        Job again = back.nextJob(); // this fake stored nothing: the lookup misses
+        assertThat(again.getStageName()).isEqualTo("tools");
+        assertThat(again.getBuildId()).isNotEqualTo(tools.getBuildId());
+    }
+
+    private List<String> workers() {
+        return CoordinatorGrpc.newBlockingStub(farm.channel())
+                .listWorkers(ListWorkersRequest.getDefaultInstance())
+                .getWorkersList()
+                .stream()
+                .map(WorkerInfo::getName)
+                .toList();
     }
 }

@@ -35,6 +35,13 @@ public final class PendingStores {
 
     /** Job {@code jobId} of {@code team}, on {@code worker}, reported before storing step {@code stepKey}. */
     public synchronized void storing(String jobId, String worker, String team, String stepKey) {
+        Store known = byJob.get(jobId);
+        if (known != null && known.worker().equals(worker) && known.teamKey().equals(team + "\0" + stepKey)) {
+            return; // heard twice: in a reconnected worker's hello and with its result sent again
+        }
+        if (known != null) {
+            end(known); // its waits end now rather than at MAX_WAIT
+        }
         Store store = new Store(worker, team + "\0" + stepKey, new CompletableFuture<>());
         byJob.put(jobId, store);
         byKey.put(store.teamKey(), store.done());

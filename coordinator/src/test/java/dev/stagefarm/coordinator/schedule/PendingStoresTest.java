@@ -25,6 +25,21 @@ class PendingStoresTest {
         assertThat(stores.size()).isZero();
     }
 
+    /** A reconnected worker's hello names a store, and its result, sent again, says it is pending. */
+    @Test
+    void aStoreHeardOfTwiceIsOneWaitThatItsStoredEnds() throws Exception {
+        stores.storing("b1-0", "w1", "team-a", "step-key");
+        CompletableFuture<Void> lookup = lookUp("team-a", List.of("step-key"), Duration.ofMinutes(1));
+        Thread.sleep(200);
+
+        stores.storing("b1-0", "w1", "team-a", "step-key");
+        assertThat(lookup).isNotDone();
+        stores.stored("b1-0", "w1");
+
+        lookup.get(5, TimeUnit.SECONDS);
+        lookUp("team-a", List.of("step-key"), Duration.ofMinutes(1)).get(5, TimeUnit.SECONDS);
+    }
+
     @Test
     void anotherTeamsStepOrAnotherStepIsLookedUpAtOnce() throws Exception {
         stores.storing("b1-0", "w1", "team-a", "step-key");

@@ -7,6 +7,7 @@ import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobEvent;
 import dev.stagefarm.proto.farm.JobResult;
 import dev.stagefarm.proto.farm.LayersStored;
+import dev.stagefarm.proto.farm.PendingStore;
 import dev.stagefarm.proto.farm.RunningJob;
 import dev.stagefarm.proto.farm.WorkerDraining;
 import dev.stagefarm.proto.farm.WorkerHello;
@@ -78,6 +79,8 @@ public final class WorkerAgent implements AutoCloseable {
      * again. Guarded by {@link #reports}, with {@link #current}'s liveness.
      */
     private final Map<String, Job> runningJobs = new ConcurrentHashMap<>();
+    /** Jobs that reported early and still store their last step, for a new coordinator's hello. */
+    private final Map<String, Job> storing = new ConcurrentHashMap<>();
 
     private final Map<String, JobResult> unreported = new LinkedHashMap<>();
     private final Object reports = new Object();
@@ -305,6 +308,10 @@ public final class WorkerAgent implements AutoCloseable {
                         .setTeam(job.getTeam())
                         .setStageName(job.getStageName())
                         .setFinished(unreported.containsKey(id))));
+                storing.forEach((id, job) -> hello.addStoring(PendingStore.newBuilder()
+                        .setJobId(id)
+                        .setTeam(job.getTeam())
+                        .setStepKey(job.getSteps(job.getStepsCount() - 1).getKey())));
                 send(WorkerMessage.newBuilder().setHello(hello).build());
                 helloSent = true;
                 if (call != null && call.isReady()) {
@@ -408,6 +415,7 @@ public final class WorkerAgent implements AutoCloseable {
          */
         private void stored(Job job, boolean ok) {
             synchronized (reports) {
+                storing.remove(job.getJobId());
                 Session s = current;
                 for (Map<String, JobResult> waiting :
                         s == null ? List.of(unreported) : List.of(unreported, s.unconfirmed)) {
@@ -447,6 +455,9 @@ public final class WorkerAgent implements AutoCloseable {
                                     WorkerMessage.newBuilder().setEvent(event).build()),
                             early -> {
                                 if (!reported.getAndSet(true)) {
+                                    if (early.getLayersPending() && job.getStepsCount() > 0) {
+                                        storing.put(job.getJobId(), job);
+                                    }
                                     report(job, early);
                                     // what is left holds no slot (the coordinator counts it free
                                     // now); a drain waits for it as a tail

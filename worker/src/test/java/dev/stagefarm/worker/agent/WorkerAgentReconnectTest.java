@@ -8,8 +8,10 @@ import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.CoordinatorMessage;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobResult;
+import dev.stagefarm.proto.farm.PendingStore;
 import dev.stagefarm.proto.farm.ResultReceived;
 import dev.stagefarm.proto.farm.RunningJob;
+import dev.stagefarm.proto.farm.Step;
 import dev.stagefarm.proto.farm.WorkerMessage;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
@@ -145,6 +147,19 @@ class WorkerAgentReconnectTest {
         return JobResult.newBuilder().setJobId(job.getJobId()).setOk(true).build();
     }
 
+    /** A job that reports its result at once with its last layer pending, and stores it once {@code finish} opens. */
+    private static WorkerAgent.JobHandler reportsEarlyThenStoresUntil(CountDownLatch finish) {
+        return (j, events, early) -> {
+            early.accept(succeeded(j).toBuilder().setLayersPending(true).build());
+            try {
+                finish.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return succeeded(j);
+        };
+    }
+
     @Test
     void aJobOutlivesItsCoordinatorAndTheNextOneAdoptsItAndGetsItsResult() throws Exception {
         CountDownLatch started = new CountDownLatch(1);
@@ -215,15 +230,7 @@ class WorkerAgentReconnectTest {
     @Test
     void aResultReportedEarlyIsFollowedByItsStoreWhichADrainWaitsFor() throws Exception {
         CountDownLatch finish = new CountDownLatch(1);
-        try (Farm farm = new Farm((j, events, early) -> {
-            early.accept(succeeded(j).toBuilder().setLayersPending(true).build());
-            try {
-                finish.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            return succeeded(j);
-        })) {
+        try (Farm farm = new Farm(reportsEarlyThenStoresUntil(finish))) {
             Coordinator first = farm.startCoordinator(job("b-4", "early:team/k"), true);
             farm.agent.start();
             JobResult result = first.next(WorkerMessage.KindCase.RESULT).getResult();
@@ -245,6 +252,44 @@ class WorkerAgentReconnectTest {
             assertThat(stored.getJobId()).isEqualTo("b-4");
             assertThat(stored.getOk()).isTrue();
             assertThat(drained.get(20, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
+    /**
+     * A job that reported early and still stores its last layer when its coordinator goes away:
+     * the next coordinator hears of the store in the hello, then that it ended.
+     */
+    @Test
+    void aStoreStillUnderWayIsInTheNextHelloAndItsEndFollows() throws Exception {
+        CountDownLatch finish = new CountDownLatch(1);
+        try (Farm farm = new Farm(reportsEarlyThenStoresUntil(finish))) {
+            Job job = job("b-5", "early:team/k").toBuilder()
+                    .addSteps(Step.newBuilder().setKey("first"))
+                    .addSteps(Step.newBuilder().setKey("last"))
+                    .build();
+            Coordinator first = farm.startCoordinator(job, true);
+            farm.agent.start();
+            assertThat(first.next(WorkerMessage.KindCase.RESULT).getResult().getLayersPending())
+                    .isTrue();
+            await().atMost(Duration.ofSeconds(20)).until(() -> farm.agent.unconfirmedResults() == 0);
+            farm.killCoordinator();
+
+            Coordinator restarted = farm.restartCoordinator();
+            var hello = restarted.next(WorkerMessage.KindCase.HELLO).getHello();
+            assertThat(hello.getRunningList()).as("its result was confirmed").isEmpty();
+            assertThat(hello.getStoringList())
+                    .containsExactly(PendingStore.newBuilder()
+                            .setJobId("b-5")
+                            .setTeam("team")
+                            .setStepKey("last")
+                            .build());
+
+            finish.countDown();
+            assertThat(restarted
+                            .next(WorkerMessage.KindCase.LAYERS_STORED)
+                            .getLayersStored()
+                            .getJobId())
+                    .isEqualTo("b-5");
         }
     }
 
