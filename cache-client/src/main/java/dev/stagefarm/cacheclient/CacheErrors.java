@@ -17,9 +17,7 @@ final class CacheErrors {
      */
     static IOException translate(StatusRuntimeException e, String what, Digest digest, String target) {
         Status status = e.getStatus();
-        String detail = status.getDescription() != null
-                ? status.getDescription()
-                : status.getCode().name();
+        String detail = detail(status);
         return switch (status.getCode()) {
             case NOT_FOUND -> {
                 NoSuchFileException missing = new NoSuchFileException(
@@ -45,6 +43,22 @@ final class CacheErrors {
                 new CacheException(
                         what + " at " + target + " failed: " + status.getCode() + ": " + detail, status.getCode(), e);
         };
+    }
+
+    /**
+     * The status's description and, for a transport's failure (gRPC says only "io exception"),
+     * what the socket said: "Connection refused: /127.0.0.1:5005" tells nobody is listening there,
+     * "Connection reset by peer" that something was and hung up.
+     */
+    private static String detail(Status status) {
+        String detail = status.getDescription() != null
+                ? status.getDescription()
+                : status.getCode().name();
+        Throwable cause = status.getCause();
+        if (cause != null && cause.getMessage() != null && !detail.contains(cause.getMessage())) {
+            detail = detail + ": " + cause.getMessage();
+        }
+        return detail;
     }
 
     /** Whether an interrupted upload is worth resuming: the stream broke, the request was fine. */

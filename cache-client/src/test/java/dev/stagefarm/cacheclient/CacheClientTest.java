@@ -9,9 +9,11 @@ import io.grpc.Server;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import java.io.InputStream;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -47,6 +49,25 @@ class CacheClientTest {
     void stop() throws Exception {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aServerNeverReachedFailsAtOnceSayingWhatTheSocketSaid() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        try (CacheClient nobody = CacheClient.connect("127.0.0.1:" + port)) {
+            long start = System.nanoTime();
+            assertThatThrownBy(() -> nobody.findMissing(List.of(Digest.of(new byte[0]))))
+                    .isInstanceOf(CacheException.class)
+                    .hasMessageStartingWith(
+                            "cache-server 127.0.0.1:" + port + " is unreachable while looking up 1 blobs")
+                    .hasMessageContaining("Connection refused");
+            assertThat(Duration.ofNanos(System.nanoTime() - start))
+                    .as("a wrong address is a mistake to say at once, not an outage to wait out")
+                    .isLessThan(Retry.BUDGET.dividedBy(3));
+        }
     }
 
     @Test

@@ -126,7 +126,9 @@ class ScaleOnTheQueueTest {
 
         for (int i = 0; i < builds.size(); i++) {
             assertThat(builds.get(i).exitValue())
-                    .as("build %d succeeded:\n%s", i, Files.readString(logs.get(i)))
+                    .as(
+                            "build %d succeeded:\n%s\n--- the cache-server's log ends:\n%s\n--- the coordinator's:\n%s",
+                            i, Files.readString(logs.get(i)), logTail("cache"), logTail("coordinator"))
                     .isZero();
         }
         assertThat(peak).as("scaled out beyond one worker: " + events).isGreaterThanOrEqualTo(2);
@@ -241,6 +243,12 @@ class ScaleOnTheQueueTest {
     private void start(String name, String... args) throws IOException {
         Path log = Files.createDirectories(dir.resolve("logs")).resolve(name + ".log");
         processes.put(name, command(args).redirectOutput(log.toFile()).start());
+    }
+
+    /** The last lines a server process wrote, for a failure's message. */
+    private String logTail(String name) throws IOException {
+        List<String> lines = Files.readAllLines(dir.resolve("logs").resolve(name + ".log"));
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
     }
 
     private static ProcessBuilder command(String... args) {

@@ -21,11 +21,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * A build's connections to its farm: a channel to the coordinator and a client of the
  * cache-server the coordinator names. A command in a process of its own opens them for its build
  * and closes them after it ({@link #perBuild()}). The resident client keeps them for the builds
- * that follow ({@link #kept()}): a build then skips two connection set-ups, the farm-info call and
- * the channels' orderly shut-down at its end, ~25 ms of every build on a local farm (measured).
- * Builds running at once share them. A build that finds the farm unreachable drops them
- * ({@link Farm#broken()}): the next one connects afresh and asks again which cache-server to use,
- * while those still running keep them until they end.
+ * that follow ({@link #kept()}): a build then skips two connection set-ups and the channels'
+ * orderly shut-down at its end, ~25 ms of every build on a local farm (measured). Each build still
+ * asks the coordinator which cache-server to use (one call on a warm channel): a farm restarted at
+ * the same coordinator address may name another cache-server, and a build must not spend the cache
+ * client's whole retry budget on the old one. Builds running at once share the connections. A
+ * build that finds the farm unreachable drops them ({@link Farm#broken()}): the next one connects
+ * afresh, while those still running keep them until they end.
  */
 public final class FarmChannels implements AutoCloseable {
 
@@ -95,6 +97,10 @@ public final class FarmChannels implements AutoCloseable {
         private final ManagedChannel coordinator;
         private final ClientSecurity security;
         private CacheClient cache;
+        /** The address {@link #cache} reaches. */
+        private String cacheAddress;
+        /** Clients of a cache-server the coordinator no longer names, closed once no build uses them. */
+        private final List<CacheClient> retired = new ArrayList<>();
         /** Builds using these connections now. */
         private int users;
         /** No new build takes these connections; the last one using them ends them. */
@@ -118,15 +124,25 @@ public final class FarmChannels implements AutoCloseable {
             return coordinator;
         }
 
-        /** The cache-server the coordinator names, asked once for as long as the connections live. */
-        public synchronized CacheClient cache() {
-            if (cache == null) {
-                String address = CoordinatorGrpc.newBlockingStub(coordinator)
-                        .getFarmInfo(FarmInfoRequest.getDefaultInstance())
-                        .getCacheAddress();
-                cache = CacheClient.connect(address, security);
+        /**
+         * A client of the cache-server the coordinator names now, asked at each build's start: a
+         * coordinator restarted at this address may name another one. A client of the one it named
+         * before stays open for the builds still using it.
+         */
+        public CacheClient cache() {
+            String address = CoordinatorGrpc.newBlockingStub(coordinator)
+                    .getFarmInfo(FarmInfoRequest.getDefaultInstance())
+                    .getCacheAddress();
+            synchronized (this) {
+                if (cache == null || !address.equals(cacheAddress)) {
+                    if (cache != null) {
+                        retired.add(cache);
+                    }
+                    cache = CacheClient.connect(address, security);
+                    cacheAddress = address;
+                }
+                return cache;
             }
-            return cache;
         }
 
         /**
@@ -144,10 +160,16 @@ public final class FarmChannels implements AutoCloseable {
         @Override
         public void close() {
             boolean end;
+            List<CacheClient> unused = List.of();
             synchronized (this) {
                 users--;
                 end = users == 0 && (dropped || key == null);
+                if (users == 0) {
+                    unused = List.copyOf(retired);
+                    retired.clear();
+                }
             }
+            unused.forEach(CacheClient::close);
             if (end) {
                 end();
             }
@@ -170,14 +192,16 @@ public final class FarmChannels implements AutoCloseable {
          * stopped loop, and gRPC prints that as a "Panic!" stack trace under the one-line error.
          */
         private void end() {
-            CacheClient c;
+            List<CacheClient> clients;
             synchronized (this) {
-                c = cache;
+                clients = new ArrayList<>(retired);
+                if (cache != null) {
+                    clients.add(cache);
+                }
                 cache = null;
+                retired.clear();
             }
-            if (c != null) {
-                c.close();
-            }
+            clients.forEach(CacheClient::close);
             GrpcChannels.close(coordinator);
         }
     }
