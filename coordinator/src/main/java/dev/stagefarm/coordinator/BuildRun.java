@@ -447,8 +447,7 @@ final class BuildRun {
         Optional<StageRuns.Run> other = runs.claim(built, mine);
         if (other.isPresent() && mayWait) {
             log.info("build {}: stage {} waits for another build's run of its steps", buildId, stage.displayName());
-            other.get().watch(step -> events.otherRunStep(index, stage.displayName(), step));
-            CompletableFuture.anyOf(other.get().end(), whenCancelled).join();
+            other.get().awaitWatching(step -> events.otherRunStep(index, stage.displayName(), step), whenCancelled);
             return Optional.empty();
         }
         CompletableFuture<JobDispatcher.Dispatched> pending;

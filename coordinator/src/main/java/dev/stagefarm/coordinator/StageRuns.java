@@ -42,9 +42,23 @@ final class StageRuns {
             return end;
         }
 
-        /** {@code watcher} hears the run's steps start and end from now on. */
-        void watch(Consumer<StepEvent> watcher) {
+        /**
+         * {@code watcher} hears the run's steps start and end from now on, until the returned
+         * handle is run: a build that stops waiting (cancelled) must not show them after its end.
+         */
+        Runnable watch(Consumer<StepEvent> watcher) {
             watchers.add(watcher);
+            return () -> watchers.remove(watcher);
+        }
+
+        /** Waits for the run's end, or {@code stopWaiting}'s, while {@code watcher} hears its steps. */
+        void awaitWatching(Consumer<StepEvent> watcher, CompletableFuture<?> stopWaiting) {
+            Runnable unwatch = watch(watcher);
+            try {
+                CompletableFuture.anyOf(end, stopWaiting).join();
+            } finally {
+                unwatch.run();
+            }
         }
 
         /** An event of the run's job: its steps' starts and ends go to the builds that wait. */

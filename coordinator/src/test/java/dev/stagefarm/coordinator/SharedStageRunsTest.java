@@ -7,9 +7,12 @@ import static org.awaitility.Awaitility.await;
 import dev.stagefarm.proto.cache.ActionResult;
 import dev.stagefarm.proto.cache.Layer;
 import dev.stagefarm.proto.cache.StepResult;
+import dev.stagefarm.proto.farm.BuildSummary;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobEvent;
+import dev.stagefarm.proto.farm.ListBuildsRequest;
+import dev.stagefarm.proto.farm.StageTimeline;
 import dev.stagefarm.proto.farm.StepEvent;
 import io.grpc.Context;
 import io.grpc.StatusRuntimeException;
@@ -179,9 +182,9 @@ class SharedStageRunsTest {
     }
 
     @Test
-    void aWaitingBuildWhoseClientGoesAwayEndsAtOnce() throws Exception {
+    void aWaitingBuildWhoseClientGoesAwayEndsAtOnceAndHearsNoMoreOfTheRun() throws Exception {
         farm.submit(null, InProcessFarm.request(COPIES, context));
-        worker.nextJob();
+        Job tools = worker.nextJob();
         Context.CancellableContext call = Context.current().withCancellation();
         Thread client = Thread.ofVirtual()
                 .start(() -> call.run(() -> {
@@ -206,6 +209,42 @@ class SharedStageRunsTest {
                 .as("the cancelled build ended while the run it waited for goes on")
                 .isEqualTo(1);
         client.join(Duration.ofSeconds(5));
+        String cancelled = builds().stream()
+                .filter(b -> !b.getBuildId().equals(tools.getBuildId()))
+                .findFirst()
+                .orElseThrow()
+                .getBuildId();
+        List<StageTimeline> atItsEnd = stages(cancelled);
+
+        worker.report(step(tools, StepEvent.Status.STARTED));
+        worker.report(step(tools, StepEvent.Status.DONE));
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> stages(tools.getBuildId()).getFirst().getStepsDone(), done -> done == 1);
+        assertThat(stages(cancelled))
+                .as("`stagefarm builds` shows the cancelled build as it ended, not the run it no longer waits for")
+                .isEqualTo(atItsEnd);
+    }
+
+    private List<BuildSummary> builds() {
+        return coordinator()
+                .listBuilds(ListBuildsRequest.newBuilder()
+                        .setIncludeFinished(true)
+                        .setWithStages(true)
+                        .build())
+                .getBuildsList();
+    }
+
+    /** A build's stage timeline, as `stagefarm builds` shows it. */
+    private List<StageTimeline> stages(String buildId) {
+        return builds().stream()
+                .filter(b -> b.getBuildId().equals(buildId))
+                .findFirst()
+                .orElseThrow()
+                .getStagesList();
+    }
+
+    private CoordinatorGrpc.CoordinatorBlockingStub coordinator() {
+        return CoordinatorGrpc.newBlockingStub(farm.channel());
     }
 
     /** A worker's event for the first step (after FROM) of {@code job}. */
