@@ -7,11 +7,13 @@ import static org.awaitility.Awaitility.await;
 import dev.stagefarm.proto.cache.ActionResult;
 import dev.stagefarm.proto.cache.Layer;
 import dev.stagefarm.proto.cache.StepResult;
+import dev.stagefarm.proto.farm.BuildLogsRequest;
 import dev.stagefarm.proto.farm.BuildSummary;
 import dev.stagefarm.proto.farm.CoordinatorGrpc;
 import dev.stagefarm.proto.farm.Job;
 import dev.stagefarm.proto.farm.JobEvent;
 import dev.stagefarm.proto.farm.ListBuildsRequest;
+import dev.stagefarm.proto.farm.LogLine;
 import dev.stagefarm.proto.farm.StageTimeline;
 import dev.stagefarm.proto.farm.StepEvent;
 import io.grpc.Context;
@@ -19,6 +21,7 @@ import io.grpc.StatusRuntimeException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -129,6 +132,10 @@ class SharedStageRunsTest {
 
         Job useTools = worker.nextJob();
         assertThat(useTools.getBuildId()).isNotEqualTo(tools.getBuildId());
+        // the client hears the build's events in order: once use-tools' start is in, so is all before it
+        worker.report(step(useTools, StepEvent.Status.STARTED));
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> seen.stream().anyMatch(e -> e.getStageIndex() == useTools.getStageIndex()));
         assertThat(seen)
                 .filteredOn(e -> e.getStageIndex() == 1 && e.getStepIndex() == 1)
                 .as("make-tools, as the waiting build's user sees it")
@@ -218,11 +225,28 @@ class SharedStageRunsTest {
 
         worker.report(step(tools, StepEvent.Status.STARTED));
         worker.report(step(tools, StepEvent.Status.DONE));
+        // the run's events reach its own build, then the builds watching it, one event after the
+        // other: once a later event is in the run's build, the DONE has gone to every watcher
+        worker.report(JobEvent.newBuilder()
+                .setJobId(tools.getJobId())
+                .setLog(LogLine.newBuilder()
+                        .setStageIndex(tools.getStageIndex())
+                        .setText("later"))
+                .build());
         await().atMost(Duration.ofSeconds(5))
-                .until(() -> stages(tools.getBuildId()).getFirst().getStepsDone(), done -> done == 1);
+                .until(() -> logged(tools.getBuildId()).contains("later"));
         assertThat(stages(cancelled))
                 .as("`stagefarm builds` shows the cancelled build as it ended, not the run it no longer waits for")
                 .isEqualTo(atItsEnd);
+    }
+
+    /** The log lines a build's record holds, as `stagefarm builds logs` prints them. */
+    private List<String> logged(String buildId) {
+        List<String> lines = new ArrayList<>();
+        coordinator()
+                .buildLogs(BuildLogsRequest.newBuilder().setBuildId(buildId).build())
+                .forEachRemaining(e -> lines.add(e.getLog().getText()));
+        return lines;
     }
 
     private List<BuildSummary> builds() {
