@@ -298,6 +298,12 @@ static int relay(int fd) {
     }
 }
 
+/* An environment entry NAME=VALUE with a non-empty NAME. */
+static int is_variable(const char *entry) {
+    const char *eq = strchr(entry, '=');
+    return eq != NULL && eq != entry;
+}
+
 int main(int argc, char **argv) {
     tracing = getenv("STAGEFARM_THIN_TRACE") != NULL;
     trace("main");
@@ -327,12 +333,12 @@ int main(int argc, char **argv) {
     /* as Java's System.getenv(): NAME=VALUE entries with a non-empty name */
     size_t count = 0;
     for (char **e = environ; *e; e++) {
-        count += strchr(*e, '=') > *e;
+        count += is_variable(*e);
     }
     put_int(&req, (uint32_t) count);
     for (char **e = environ; *e; e++) {
-        char *eq = strchr(*e, '=');
-        if (eq > *e) {
+        if (is_variable(*e)) {
+            char *eq = strchr(*e, '=');
             put_bytes(&req, *e, (size_t) (eq - *e));
             put_string(&req, eq + 1);
         }
