@@ -174,10 +174,19 @@ static int start_and_connect(const char *launcher, const char *socket_path, cons
     }
     if (pid == 0) {
         setsid();
-        int in = open("/dev/null", O_RDONLY);
-        int out = open(log, O_WRONLY | O_APPEND | O_CREAT, 0600);
+        int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        int out = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
         if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0) {
             _exit(1);
+        }
+        /*
+         * The daemon outlives this command by half an hour: it must hold none of the caller's files
+         * (a script's lock, a pipe its caller reads to the end), as Java's ProcessBuilder ensures.
+         */
+        if (close_range(3, ~0U, 0) != 0) {
+            for (long fd = 3, max = sysconf(_SC_OPEN_MAX); fd < max; fd++) {
+                close((int) fd);
+            }
         }
         execl(launcher, launcher, "client-daemon", "--socket", socket_path, (char *) NULL);
         _exit(127);

@@ -140,6 +140,41 @@ class NativeThinStartTest {
         assertThat(Files.readString(log)).isEqualTo("no JDK here\n");
     }
 
+    /**
+     * A script that holds a lock runs {@code stagefarm build} (deploy/dev/base-images.sh does): the
+     * daemon started for it lives on for half an hour and must not keep the script's files open,
+     * or the next run of the script waits for that lock until the daemon exits.
+     */
+    @Test
+    void theDaemonItStartsHoldsNoneOfTheCallersFiles() throws Exception {
+        Path open = dir.resolve("fds-of-the-daemon");
+        Path launcher =
+                Files.writeString(dir.resolve("launcher"), "#!/bin/sh\nls /proc/$$/fd > " + open + "\nexit 1\n");
+        Files.setPosixFilePermissions(launcher, PosixFilePermissions.fromString("rwx------"));
+        List<String> command = new ArrayList<>(List.of(
+                "bash",
+                "-c",
+                "exec 9>>\"$0\"; exec \"$@\"",
+                dir.resolve("script.lock").toString(),
+                BINARY.toString(),
+                jar.toString(),
+                launcher.toString(),
+                System.getProperty("java.home"),
+                "build",
+                "."));
+        ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile());
+        pb.environment().put("XDG_RUNTIME_DIR", runtime.toString());
+
+        Process p = pb.start();
+
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isEqualTo(DaemonProtocol.FALLBACK_EXIT_CODE);
+        assertThat(Files.readAllLines(open))
+                .as("the daemon's open files: its stdin, its log twice, its own script; not the caller's lock (9)")
+                .contains("0", "1", "2")
+                .doesNotContain("3", "4", "9");
+    }
+
     private void serve(ClientDaemon.Runner runner) throws InterruptedException {
         ClientDaemon daemon = new ClientDaemon(socket, Duration.ofMinutes(1), runner);
         Thread.ofPlatform().daemon().start(() -> {
